@@ -1,0 +1,24 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LOGDIR ?= demo-logdir
+
+.PHONY: setup demo test lint bench clean
+
+setup:
+	@VENV=$(VENV) bash scripts/setup.sh
+
+demo: setup
+	$(VENV)/bin/deepscope demo --logdir $(LOGDIR)
+
+test: setup
+	$(PY) -m ruff check src tests bench
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+lint: setup
+	$(PY) -m ruff check src tests bench
+
+bench: setup
+	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(LOGDIR) .pytest_cache .ruff_cache
