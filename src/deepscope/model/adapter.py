@@ -1,0 +1,726 @@
+"""``Model``: the one adapter every deepscope method takes.
+
+It wraps a ``torch.nn.Module``, a Hugging Face model (with its tokenizer) or a plain callable
+``f(np.ndarray) -> np.ndarray`` and knows how to batch, run on the right device, name and hook
+layers, capture activations and take gradients.
+
+>>> import torch
+>>> from deepscope.model import Model
+>>> model = Model(torch.nn.Linear(3, 2))
+>>> model.predict(torch.zeros(5, 3)).shape
+(5, 2)
+>>> Model(model) is model
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from deepscope.errors import (
+    ArgumentTypeError,
+    InvalidArgumentError,
+    NotFoundError,
+    ShapeError,
+    UnsupportedModelError,
+    describe,
+)
+from deepscope.model.hooks import Capture, LayerInfo, as_logits, first_tensor
+from deepscope.model.inputs import (
+    Inputs,
+    batch_ranges,
+    check_batch_size,
+    check_first_layer,
+    check_not_empty,
+    count,
+    first_layer,
+    is_frame,
+    is_texts,
+    take,
+    to_array,
+    to_tensor,
+)
+from deepscope.model.targets import Target, normalize_target, target_slice, to_indices
+
+__all__ = ["Model"]
+
+# A probe text for layers() on text models: short, and made of words most vocabularies know.
+PROBE_TEXT = "the movie was good"
+_DTYPE_MESSAGE = re.compile(r"dtype|scalar type|Input type|must have the same type", re.IGNORECASE)
+
+
+class Model:
+    """A model deepscope can run, hook and differentiate, whatever it was made with.
+
+    Args:
+        model: a ``torch.nn.Module``, a Hugging Face ``PreTrainedModel``, a callable
+            ``f(np.ndarray) -> np.ndarray`` (model-agnostic methods only), or a ``Model``,
+            which is returned unchanged.
+        tokenizer: turns a list of strings into ``input_ids``/``attention_mask``
+            (a Hugging Face tokenizer or deepscope's ``WordTokenizer``); makes the model a text model.
+        labels: class names, one per output (taken from a Hugging Face config when not given).
+        name: a display name (the class or function name when not given).
+        device: where to run; the module is moved there. Defaults to where its parameters are.
+        batch_size: default batch size of ``predict`` and ``gradient``.
+        max_length: texts are truncated to this many tokens.
+
+    >>> import numpy as np
+    >>> Model(lambda x: x.sum(axis=1, keepdims=True)).predict(np.ones((2, 3))).tolist()
+    [[3.0], [3.0]]
+    """
+
+    kind: str
+    module: torch.nn.Module | None
+    tokenizer: Any
+    labels: list[str] | None
+    name: str
+    device: torch.device
+    batch_size: int
+    max_length: int
+
+    def __new__(cls, model: Any = None, *args: Any, **kwargs: Any) -> Model:
+        if isinstance(model, Model):
+            return model
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any = None,
+        *,
+        labels: Sequence[str] | None = None,
+        name: str | None = None,
+        device: str | torch.device | None = None,
+        batch_size: int = 64,
+        max_length: int = 128,
+    ):
+        if model is self:  # Model(a_model): __new__ returned it; keep it as it is
+            self._check_rewrap(
+                {
+                    "tokenizer": tokenizer,
+                    "labels": labels,
+                    "name": name,
+                    "device": device,
+                    "batch_size": batch_size,
+                    "max_length": max_length,
+                }
+            )
+            return
+        self.batch_size = check_batch_size(batch_size)
+        self.max_length = check_batch_size(max_length, "max_length")
+        self._fn: Callable[[Any], Any] | None = None
+        self._num_outputs: int | None = None
+        if isinstance(model, torch.nn.Module):
+            self.kind = "huggingface" if _is_huggingface(model) else "torch"
+            self.module = model
+        elif callable(model) and not isinstance(model, type):
+            self.kind = "callable"
+            self.module = None
+            self._fn = model
+        else:
+            hint = None
+            if isinstance(model, str):
+                hint = (
+                    "deepscope never downloads models: load or build it first, or use deepscope.zoo"
+                )
+            elif isinstance(model, type):
+                hint = "instantiate the class first"
+            raise UnsupportedModelError(
+                "model",
+                "a torch.nn.Module, a Hugging Face model or a callable f(np.ndarray) -> np.ndarray",
+                describe(model),
+                hint=hint,
+            )
+        if isinstance(tokenizer, str) or (tokenizer is not None and not callable(tokenizer)):
+            raise ArgumentTypeError(
+                "tokenizer",
+                "a tokenizer object (Hugging Face or deepscope.zoo.WordTokenizer)",
+                tokenizer,
+                hint="deepscope never downloads: load the tokenizer yourself and pass it",
+            )
+        self.tokenizer = tokenizer
+        self.labels = self._labels(labels)
+        self.name = name if name is not None else _default_name(model)
+        self.device = self._place(device)
+
+    # ---- description -------------------------------------------------------------------------
+
+    @property
+    def is_text(self) -> bool:
+        """True when the model has a tokenizer, so it takes lists of strings."""
+        return self.tokenizer is not None
+
+    @property
+    def num_outputs(self) -> int:
+        """How many outputs (classes) the model has: the last dimension of its outputs.
+
+        >>> Model(torch.nn.Linear(3, 4)).num_outputs
+        4
+        """
+        if self._num_outputs is None:
+            if self.module is not None:
+                with self.eval_mode(), torch.no_grad():
+                    self._num_outputs = int(self._run(self._probe_input(None)).shape[-1])
+            elif self.labels is not None:
+                return len(self.labels)
+            else:
+                raise UnsupportedModelError(
+                    "model",
+                    "a module, labels, or a call to predict() first",
+                    f"a plain callable ({self.name})",
+                    hint="a callable's number of outputs is known once it has been called",
+                )
+        return self._num_outputs
+
+    def __repr__(self) -> str:
+        text = ", text" if self.is_text else ""
+        return f"Model({self.name!r}, kind={self.kind!r}, device={str(self.device)!r}{text})"
+
+    # ---- running -----------------------------------------------------------------------------
+
+    def predict(
+        self, inputs: Inputs, *, batch_size: int | None = None, progress: bool | None = None
+    ) -> np.ndarray:
+        """The model's outputs (logits) for ``inputs``, in batches, as a float numpy array [N, C].
+
+        Runs in eval mode under ``torch.no_grad()`` on the model's device and restores the
+        training flags afterwards. A 1-D output becomes one column.
+
+        >>> model = Model(torch.nn.Linear(2, 3))
+        >>> model.predict(np.zeros((10, 2)), batch_size=4).shape
+        (10, 3)
+        """
+        data = self._normalize(inputs)
+        size = check_batch_size(self.batch_size if batch_size is None else batch_size)
+        n = count(data)
+        parts = []
+        with self.eval_mode(), torch.no_grad():
+            for start, stop in batch_ranges(n, size, progress, f"{self.name} predict"):
+                parts.append(self._predict_batch(take(data, start, stop)))
+        outputs = np.concatenate(parts)
+        self._num_outputs = int(outputs.shape[-1])
+        return outputs
+
+    def predict_proba(
+        self, inputs: Inputs, *, batch_size: int | None = None, progress: bool | None = None
+    ) -> np.ndarray:
+        """Class probabilities [N, C]: softmax of the logits (sigmoid for a single logit).
+
+        Outputs that already are probabilities (rows of non-negative values summing to one, or a
+        callable's single column in [0, 1]) pass through. A single column becomes two,
+        ``[1 - p, p]``, as in scikit-learn.
+
+        >>> round(float(Model(torch.nn.Linear(2, 3)).predict_proba(np.zeros((1, 2))).sum()), 6)
+        1.0
+        """
+        outputs = self.predict(inputs, batch_size=batch_size, progress=progress)
+        if outputs.ndim != 2:
+            raise UnsupportedModelError(
+                "model", "outputs shaped [N, C] to turn into probabilities", describe(outputs)
+            )
+        if outputs.shape[1] == 1:
+            probabilities = self._outputs_probabilities(outputs)
+            p = outputs if probabilities else 1.0 / (1.0 + np.exp(-outputs))
+            return np.concatenate([1.0 - p, p], axis=1)
+        if np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-4):
+            return outputs
+        shifted = outputs - outputs.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def forward(self, batch: torch.Tensor | Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Differentiable outputs (logits, [N, C]) of a batch already prepared on the device.
+
+        Text batches are the dicts ``encode()`` returns. The training flag is left as it is: wrap
+        calls in ``eval_mode()``.
+
+        >>> model = Model(torch.nn.Linear(2, 3))
+        >>> model.forward(model.prepare(np.ones((4, 2)))).requires_grad
+        True
+        """
+        self._require_module("forward")
+        return self._run(batch)
+
+    def prepare(self, inputs: Inputs) -> torch.Tensor | dict[str, torch.Tensor]:
+        """Inputs as tensors on the model's device: texts are encoded, floats get the model's dtype.
+
+        >>> Model(torch.nn.Linear(2, 3)).prepare(np.ones((4, 2))).dtype
+        torch.float32
+        """
+        self._require_module("prepare")
+        return self._to_device(self._normalize(inputs))
+
+    # ---- text --------------------------------------------------------------------------------
+
+    def encode(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """``input_ids`` and ``attention_mask`` [N, T] of ``texts`` on the model's device.
+
+        All texts are padded to the longest (at most ``max_length`` tokens).
+        """
+        self._require_tokenizer("encode")
+        return self._to_device(self._encode(texts, "texts"))
+
+    def tokens(self, texts: Sequence[str]) -> list[list[str]]:
+        """The tokens each text becomes, special tokens included and padding left out.
+
+        Token ``j`` of text ``i`` is position ``j`` of row ``i`` of ``encode(texts)`` (with a
+        right-padding tokenizer), so it lines up with ``gradient(texts)[i, j]``.
+        """
+        self._require_tokenizer("tokens")
+        encoded = self._encode(texts, "texts")
+        rows = []
+        for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"], strict=True):
+            kept = ids[mask.bool()].tolist()
+            rows.append(list(self.tokenizer.convert_ids_to_tokens(kept)))
+        return rows
+
+    def input_embeddings(self) -> torch.nn.Embedding:
+        """The token-embedding layer of a text model (``get_input_embeddings()`` where it exists)."""
+        self._require_module("input_embeddings")
+        getter = getattr(self.module, "get_input_embeddings", None)
+        if callable(getter):
+            with contextlib.suppress(NotImplementedError, AttributeError):
+                layer = getter()
+                if isinstance(layer, torch.nn.Embedding):
+                    return layer
+        for layer in self.module.modules():
+            if isinstance(layer, torch.nn.Embedding):
+                return layer
+        raise UnsupportedModelError(
+            "model", "a text model with a torch.nn.Embedding layer", describe(self.module)
+        )
+
+    def forward_embeddings(
+        self, embeddings: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits computed from token embeddings [N, T, D], so gradients can flow to them.
+
+        Calls ``module(inputs_embeds=..., attention_mask=...)``, as Hugging Face models and
+        deepscope's own text models take it.
+        """
+        self._require_text("forward_embeddings")
+        kwargs: dict[str, torch.Tensor] = {"inputs_embeds": embeddings}
+        if attention_mask is not None:
+            kwargs["attention_mask"] = attention_mask
+        return self._run(kwargs)
+
+    # ---- targets and gradients ---------------------------------------------------------------
+
+    def resolve_target(self, target: Target, outputs: torch.Tensor) -> torch.Tensor:
+        """Class indices [N] (LongTensor) for ``outputs`` [N, C]: ``target`` as an int, a label,
+        one per example, or None for each row's predicted class.
+
+        >>> model = Model(torch.nn.Linear(2, 3))
+        >>> model.resolve_target(None, torch.tensor([[0.0, 2.0, 1.0]])).tolist()
+        [1]
+        """
+        outputs = self._check_classes(outputs)
+        return to_indices(normalize_target(target, len(outputs), self.labels), outputs)
+
+    def gradient(
+        self,
+        inputs: Inputs,
+        target: Target = None,
+        *,
+        batch_size: int | None = None,
+        progress: bool | None = None,
+    ) -> np.ndarray:
+        """d output[target] / d input, one row per example, shaped like the inputs.
+
+        For text models the gradient is taken with respect to the token embeddings and has the
+        shape [N, T, D] of ``input_embeddings()(encode(texts)["input_ids"])``.
+
+        >>> model = Model(torch.nn.Linear(2, 3, bias=False))
+        >>> bool(np.allclose(model.gradient(np.ones((1, 2)), target=1), model.module.weight[1].detach()))
+        True
+        """
+        if self.module is None:
+            raise UnsupportedModelError(
+                "model",
+                "a torch.nn.Module or Hugging Face model (gradients need autograd)",
+                f"a plain callable ({self.name})",
+                hint="use a model-agnostic method (occlusion, LIME, SHAP) for callables",
+            )
+        data = self._normalize(inputs)
+        tokens = isinstance(data, Mapping)
+        if not tokens and not data.is_floating_point():
+            raise ArgumentTypeError(
+                "inputs",
+                "floating-point values (gradients are taken with respect to the inputs)",
+                inputs,
+                hint="convert with .astype('float32') (scale uint8 images to [0, 1] first)",
+            )
+        n = count(data)
+        targets = normalize_target(target, n, self.labels)
+        size = check_batch_size(self.batch_size if batch_size is None else batch_size)
+        parts = []
+        with self.eval_mode(), torch.enable_grad():
+            for start, stop in batch_ranges(n, size, progress, f"{self.name} gradient"):
+                batch = self._to_device(take(data, start, stop))
+                if tokens:
+                    embedding = self.input_embeddings()(batch["input_ids"])
+                    wrt = embedding.detach().requires_grad_(True)
+                    outputs = self.forward_embeddings(wrt, batch.get("attention_mask"))
+                else:
+                    wrt = batch.detach().requires_grad_(True)
+                    outputs = self._run(wrt)
+                outputs = self._check_classes(outputs)
+                index = to_indices(target_slice(targets, start, stop), outputs)
+                chosen = outputs.gather(1, index[:, None]).sum()
+                if not chosen.requires_grad:
+                    raise UnsupportedModelError(
+                        "model",
+                        "outputs that depend differentiably on the inputs",
+                        "outputs with no autograd graph",
+                        hint="the module detaches its inputs or runs under torch.no_grad()",
+                    )
+                # autograd.grad, not backward(): parameters' .grad stay untouched
+                (grad,) = torch.autograd.grad(chosen, wrt)
+                parts.append(grad.detach().float().cpu().numpy())
+        return np.concatenate(parts)
+
+    # ---- layers ------------------------------------------------------------------------------
+
+    def layers(self, example: Inputs | None = None) -> list[LayerInfo]:
+        """Every named sub-module with its class name and output shape on one probe pass.
+
+        The probe is ``example`` (its first example) when given; otherwise a short text for text
+        models, or zeros shaped for the first layer (Linear, ConvNd, Embedding).
+
+        >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+        >>> [(layer.name, layer.type, layer.output_shape) for layer in Model(net).layers()]
+        [('0', 'Linear', (1, 3)), ('1', 'ReLU', (1, 3))]
+        """
+        self._require_module("layers")
+        probe = self._probe_input(example)
+        named = [(name, layer) for name, layer in self.module.named_modules() if name]
+        shapes: dict[str, tuple[int, ...]] = {}
+
+        def recorder(name: str) -> Callable[..., None]:
+            def record(module: torch.nn.Module, args: Any, output: Any) -> None:
+                tensor = first_tensor(output)
+                if tensor is not None and name not in shapes:
+                    shapes[name] = tuple(tensor.shape)
+
+            return record
+
+        handles = []
+        try:
+            for name, layer in named:
+                handles.append(layer.register_forward_hook(recorder(name)))
+            with self.eval_mode(), torch.no_grad():
+                try:
+                    self._run(probe, argument="inputs" if example is None else "example")
+                except (InvalidArgumentError, ArgumentTypeError) as err:
+                    if example is not None:
+                        raise
+                    raise InvalidArgumentError(
+                        "example",
+                        "an example input (the probe guessed from the first layer did not fit)",
+                        None,
+                        hint=str(err),
+                    ) from err
+        finally:
+            for handle in handles:
+                handle.remove()
+        return [LayerInfo(name, type(layer).__name__, shapes.get(name)) for name, layer in named]
+
+    @contextlib.contextmanager
+    def capture(self, layer_names: str | Sequence[str], grads: bool = False) -> Iterator[Capture]:
+        """Record the outputs (and with ``grads=True`` their gradients) of the named layers.
+
+        The hooks are removed when the block ends, also when it raises.
+
+        >>> model = Model(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU()))
+        >>> with model.capture(["0"]) as cap:
+        ...     _ = model.predict(np.ones((5, 2)), batch_size=2)
+        >>> cap.activations["0"].shape
+        torch.Size([5, 3])
+        """
+        self._require_module("capture")
+        names = [layer_names] if isinstance(layer_names, str) else list(dict.fromkeys(layer_names))
+        if not names:
+            raise InvalidArgumentError("layer_names", "at least one layer name", layer_names)
+        modules = dict(self.module.named_modules())
+        for name in names:
+            if not isinstance(name, str) or name not in modules:
+                raise NotFoundError("layer", str(name), [key for key in modules if key])
+        recording = Capture(names)
+        handles = []
+        try:
+            for name in names:
+                handles.append(modules[name].register_forward_hook(recording.hook(name, grads)))
+            yield recording
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    @contextlib.contextmanager
+    def eval_mode(self) -> Iterator[None]:
+        """Eval mode inside the block; every sub-module's training flag is restored after it.
+
+        >>> model = Model(torch.nn.Dropout())
+        >>> with model.eval_mode():
+        ...     model.module.training
+        False
+        >>> model.module.training
+        True
+        """
+        if self.module is None:
+            yield
+            return
+        # Flags are saved per sub-module: a model may be in train mode with a frozen part.
+        flags = [(module, module.training) for module in self.module.modules()]
+        self.module.eval()
+        try:
+            yield
+        finally:
+            for module, training in flags:
+                module.training = training
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _run(self, batch: Any, argument: str = "inputs") -> torch.Tensor:
+        """module(batch) (or module(**batch)) as logits, with forward errors made typed."""
+        try:
+            output = self.module(**batch) if isinstance(batch, Mapping) else self.module(batch)
+        except RuntimeError as err:
+            # Only plain RuntimeError: torch's subclasses (out of memory, ...) are not input errors.
+            if type(err) is not RuntimeError:
+                raise
+            raise self._forward_error(err, batch, argument) from err
+        logits = as_logits(output)
+        if logits is None:
+            raise UnsupportedModelError(
+                "model",
+                "a module returning a tensor, a tuple of tensors or an object with .logits",
+                describe(output),
+            )
+        return logits
+
+    def _forward_error(self, err: RuntimeError, batch: Any, argument: str) -> Exception:
+        got = batch["input_ids"] if isinstance(batch, Mapping) and "input_ids" in batch else batch
+        hint = f"the forward pass failed with: {err}"
+        if _DTYPE_MESSAGE.search(str(err)):
+            return ArgumentTypeError(
+                argument, "values of the dtype the model takes", got, hint=hint
+            )
+        layer = first_layer(self.module)
+        expected = "a batch shaped as the model takes it"
+        if layer is not self.module:
+            expected += f" (its first layer is {layer!r})"
+        return ShapeError(argument, expected, got, hint=hint)
+
+    def _predict_batch(self, batch: Any) -> np.ndarray:
+        if self._fn is not None:
+            outputs = np.asarray(self._fn(batch))
+            rows = count(batch)
+            if outputs.ndim == 0 or outputs.shape[0] != rows:
+                raise UnsupportedModelError(
+                    "model", f"a callable returning one row per input ({rows})", describe(outputs)
+                )
+            if outputs.dtype.kind not in "f":
+                outputs = outputs.astype(np.float64)
+            return outputs[:, None] if outputs.ndim == 1 else outputs
+        outputs = self._run(self._to_device(batch)).detach()
+        if outputs.dtype in (torch.float16, torch.bfloat16) or not outputs.is_floating_point():
+            outputs = outputs.float()
+        return outputs.cpu().numpy()
+
+    def _normalize(self, inputs: Any, argument: str = "inputs") -> Any:
+        """Checked inputs in one canonical form, still on the CPU: a tensor, an encoded dict, or
+        (for callables) a numpy array, a DataFrame or a list of strings."""
+        check_not_empty(inputs, argument)
+        if self._fn is not None:
+            if is_texts(inputs) or is_frame(inputs):
+                return list(inputs) if is_texts(inputs) else inputs
+            return to_array(inputs, argument)
+        if is_texts(inputs):
+            return self._encode(inputs, argument)
+        if isinstance(inputs, Mapping):
+            return {key: to_tensor(value, argument) for key, value in inputs.items()}
+        tensor = to_tensor(inputs, argument)
+        if not tensor.is_floating_point() and (self.is_text or self.kind == "huggingface"):
+            return {"input_ids": tensor, "attention_mask": torch.ones_like(tensor)}
+        # Only a Sequential's first layer surely sees the inputs first, so only it is checked here;
+        # other modules' mistakes surface as the forward's RuntimeError (see _forward_error).
+        check_first_layer(first_layer(self.module), tensor, inputs, argument)
+        return tensor
+
+    def _encode(self, texts: Any, argument: str) -> dict[str, torch.Tensor]:
+        if self.tokenizer is None:
+            raise ArgumentTypeError(
+                argument,
+                "tensors or arrays (this model has no tokenizer)",
+                describe(texts),
+                hint="pass one: deepscope.Model(model, tokenizer)",
+            )
+        check_not_empty(texts, argument)
+        if not is_texts(texts):
+            raise ArgumentTypeError(argument, "a list of strings", describe(texts))
+        encoded = self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        ids = torch.as_tensor(encoded["input_ids"])
+        mask = encoded.get("attention_mask") if hasattr(encoded, "get") else None
+        mask = torch.ones_like(ids) if mask is None else torch.as_tensor(mask)
+        return {"input_ids": ids, "attention_mask": mask}
+
+    def _to_device(self, batch: Any) -> Any:
+        if isinstance(batch, Mapping):
+            return {key: value.to(self.device) for key, value in batch.items()}
+        if batch.is_floating_point():
+            return batch.to(self.device, dtype=self._float_dtype())
+        return batch.to(self.device)
+
+    def _float_dtype(self) -> torch.dtype:
+        for parameter in self.module.parameters():
+            if parameter.is_floating_point():
+                return parameter.dtype
+        return torch.get_default_dtype()
+
+    def _probe_input(self, example: Any) -> Any:
+        if example is not None:
+            return self._to_device(take(self._normalize(example, "example"), 0, 1))
+        if self.is_text:
+            return self.encode([PROBE_TEXT])
+        if self.kind == "huggingface":
+            ids = torch.ones(1, 8, dtype=torch.long, device=self.device)
+            return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+        layer = first_layer(self.module)
+        if layer is self.module:  # not a Sequential: guess from the first registered leaf
+            leaves = [m for m in self.module.modules() if not list(m.children())]
+            layer = leaves[0] if leaves else layer
+        shape: tuple[int, ...] | None = None
+        if isinstance(layer, torch.nn.Linear):
+            shape = (1, layer.in_features)
+        elif isinstance(layer, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
+            shape = (1, layer.in_channels) + (32,) * (layer.weight.ndim - 2)
+        elif isinstance(layer, torch.nn.Embedding):
+            return torch.zeros(1, 16, dtype=torch.long, device=self.device)
+        if shape is None:
+            raise InvalidArgumentError(
+                "example",
+                "an example input (the input shape cannot be guessed from the first layer)",
+                None,
+            )
+        return torch.zeros(shape, dtype=self._float_dtype(), device=self.device)
+
+    def _check_classes(self, outputs: torch.Tensor) -> torch.Tensor:
+        if outputs.ndim != 2:
+            raise UnsupportedModelError(
+                "model", "outputs shaped [N, C] to pick a target class from", describe(outputs)
+            )
+        return outputs
+
+    def _outputs_probabilities(self, outputs: np.ndarray) -> bool:
+        """True when a single output column is a probability rather than a logit."""
+        in_unit = bool(np.all((outputs >= 0) & (outputs <= 1)))
+        if self.module is None:
+            return in_unit
+        last = list(self.module.modules())[-1]
+        return in_unit and isinstance(last, torch.nn.Sigmoid)
+
+    def _require_module(self, method: str) -> None:
+        if self.module is None:
+            raise UnsupportedModelError(
+                "model",
+                f"a torch.nn.Module or Hugging Face model for {method}()",
+                f"a plain callable ({self.name})",
+            )
+
+    def _require_tokenizer(self, method: str) -> None:
+        if self.tokenizer is None:
+            raise UnsupportedModelError(
+                "model",
+                f"a text model (with a tokenizer) for {method}()",
+                f"{self.name} without a tokenizer",
+                hint="pass one: deepscope.Model(model, tokenizer)",
+            )
+
+    def _require_text(self, method: str) -> None:
+        self._require_module(method)
+        if not (self.is_text or self.kind == "huggingface"):
+            raise UnsupportedModelError(
+                "model", f"a text model (with a tokenizer) for {method}()", describe(self.module)
+            )
+
+    def _labels(self, labels: Sequence[str] | None) -> list[str] | None:
+        if labels is not None:
+            if isinstance(labels, str) or not all(isinstance(label, str) for label in labels):
+                raise ArgumentTypeError("labels", "a list of class names (str)", labels)
+            return list(labels)
+        id2label = getattr(getattr(self.module, "config", None), "id2label", None)
+        if isinstance(id2label, Mapping) and id2label:
+            return [str(id2label[i]) for i in sorted(id2label)]
+        return None
+
+    def _place(self, device: str | torch.device | None) -> torch.device:
+        current = _module_device(self.module)
+        if device is None:
+            return current
+        try:
+            target = torch.device(device)
+        except (RuntimeError, TypeError) as err:
+            raise InvalidArgumentError("device", "'cpu', 'cuda' or 'cuda:N'", device) from err
+        if target.type == "cuda":
+            if not torch.cuda.is_available():
+                raise InvalidArgumentError(
+                    "device", "'cpu' (CUDA is not available on this machine)", device
+                )
+            if target.index is None:
+                target = torch.device("cuda", torch.cuda.current_device())
+        if self.module is not None and target != current:
+            self.module.to(target)
+        return target
+
+    def _check_rewrap(self, options: dict[str, Any]) -> None:
+        """Model(a_model, **options) may only repeat what a_model already has."""
+        defaults = {"batch_size": 64, "max_length": 128}
+        for argument, value in options.items():
+            if value is None or (argument in defaults and value == defaults[argument]):
+                continue
+            own = getattr(self, argument)
+            if argument == "device":
+                wanted = torch.device(value)
+                same = wanted.type == own.type and wanted.index in (None, own.index)
+            elif argument == "tokenizer":
+                same = value is own
+            else:
+                same = (list(value) if argument == "labels" else value) == own
+            if not same:
+                raise InvalidArgumentError(
+                    argument,
+                    f"no new value when the model is already a deepscope.Model (it has {own!r})",
+                    value,
+                    hint="build a new Model from model.module (or the callable) instead",
+                )
+
+
+def _is_huggingface(module: torch.nn.Module) -> bool:
+    """True for transformers' PreTrainedModel subclasses (checked without importing transformers)."""
+    return any(cls.__module__.split(".")[0] == "transformers" for cls in type(module).__mro__)
+
+
+def _module_device(module: torch.nn.Module | None) -> torch.device:
+    if module is not None:
+        for tensor in itertools.chain(module.parameters(), module.buffers()):
+            return tensor.device
+    return torch.device("cpu")
+
+
+def _default_name(model: Any) -> str:
+    if isinstance(model, torch.nn.Module):
+        return type(model).__name__
+    return getattr(model, "__name__", type(model).__name__)

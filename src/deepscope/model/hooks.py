@@ -1,0 +1,156 @@
+"""Layer hooks: what a layer put out (LayerInfo, Capture) and how outputs become one tensor.
+
+>>> import torch
+>>> from deepscope.model.hooks import first_tensor
+>>> first_tensor((torch.ones(2), torch.zeros(3))).shape
+torch.Size([2])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from deepscope.errors import ShapeError
+
+__all__ = ["LayerInfo", "Capture", "first_tensor", "as_logits"]
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A named layer of a model: its dotted name, class name and output shape on a probe input.
+
+    ``output_shape`` includes the batch dimension of the probe (1); it is None when the layer did
+    not run during the probe or put out something other than tensors.
+
+    >>> LayerInfo("features.0", "Conv2d", (1, 8, 32, 32)).type
+    'Conv2d'
+    """
+
+    name: str
+    type: str
+    output_shape: tuple[int, ...] | None
+
+
+def first_tensor(output: Any) -> torch.Tensor | None:
+    """The tensor a layer's output stands for: itself, ``.logits``, or the first tensor inside.
+
+    Tuples (an RNN's ``(output, h_n)``) and Hugging Face ``ModelOutput`` objects both put their main
+    tensor first, so the first tensor found is the one a user means by "the layer's output".
+
+    >>> first_tensor({"hidden": torch.zeros(1, 4)}).shape
+    torch.Size([1, 4])
+    """
+    if isinstance(output, torch.Tensor):
+        return output
+    logits = getattr(output, "logits", None)
+    if isinstance(logits, torch.Tensor):
+        return logits
+    if isinstance(output, Mapping):
+        output = list(output.values())
+    if isinstance(output, (tuple, list)):
+        for item in output:
+            found = first_tensor(item)
+            if found is not None:
+                return found
+    return None
+
+
+def as_logits(output: Any) -> torch.Tensor | None:
+    """A model's outputs as a tensor with the examples along dim 0 and at least two dimensions.
+
+    >>> as_logits(torch.zeros(3)).shape
+    torch.Size([3, 1])
+    """
+    tensor = first_tensor(output)
+    if tensor is not None and tensor.ndim == 1:
+        tensor = tensor.unsqueeze(1)
+    return tensor
+
+
+class Capture:
+    """Layer outputs (and, on request, their gradients) recorded inside ``Model.capture()``.
+
+    ``activations[name]`` is the layer's output concatenated along the batch dimension over every
+    forward pass made inside the block, so ``predict()`` in batches yields all examples;
+    ``calls[name]`` keeps each pass apart. Activations are copies (later in-place operations do
+    not change them) that keep their autograd graph when recorded with gradients enabled, so
+    they can be optimized through; call ``clear()`` between steps of such a loop.
+    ``gradients[name]`` is d(what was differentiated) / d(layer output) for the passes that were
+    differentiated.
+
+    >>> cap = Capture(["fc"])
+    >>> cap.activations
+    {}
+    """
+
+    def __init__(self, layer_names: list[str]):
+        self.layer_names: tuple[str, ...] = tuple(layer_names)
+        self.calls: dict[str, list[torch.Tensor]] = {name: [] for name in layer_names}
+        self.gradient_calls: dict[str, list[torch.Tensor | None]] = {n: [] for n in layer_names}
+
+    @property
+    def activations(self) -> dict[str, torch.Tensor]:
+        """Each layer's output over every pass in the block (layers that did not run are absent)."""
+        return {name: _join(name, calls) for name, calls in self.calls.items() if calls}
+
+    @property
+    def gradients(self) -> dict[str, torch.Tensor]:
+        """Each layer's output gradient over the passes that were differentiated."""
+        joined = {}
+        for name, calls in self.gradient_calls.items():
+            present = [grad for grad in calls if grad is not None]
+            if present:
+                joined[name] = _join(name, present)
+        return joined
+
+    def clear(self) -> None:
+        """Forget everything recorded so far (the hooks stay in place until the block ends)."""
+        for name in self.layer_names:
+            self.calls[name].clear()
+            self.gradient_calls[name].clear()
+
+    def hook(self, name: str, grads: bool) -> Callable[..., None]:
+        """A forward hook that records the output of layer ``name``."""
+
+        def record(module: torch.nn.Module, args: Any, output: Any) -> None:
+            tensor = first_tensor(output)
+            if tensor is None:
+                return
+            # A copy, so that an in-place op after the layer (ReLU(inplace=True)) cannot change it.
+            self.calls[name].append(tensor.clone())
+            self.gradient_calls[name].append(None)
+            if grads and tensor.requires_grad:
+                index = len(self.gradient_calls[name]) - 1
+                tensor.register_hook(self._gradient_setter(name, index))
+
+        return record
+
+    def _gradient_setter(self, name: str, index: int) -> Callable[[torch.Tensor], None]:
+        def store(grad: torch.Tensor) -> None:
+            calls = self.gradient_calls[name]
+            if index < len(calls):  # clear() may have run since this pass
+                calls[index] = grad.detach()
+
+        return store
+
+    def __repr__(self) -> str:
+        recorded = {name: len(calls) for name, calls in self.calls.items()}
+        return f"Capture(passes per layer={recorded})"
+
+
+def _join(name: str, tensors: list[torch.Tensor]) -> torch.Tensor:
+    if len(tensors) == 1:
+        return tensors[0]
+    shapes = {tuple(t.shape[1:]) for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeError(
+            f"activations[{name!r}]",
+            "outputs of the same shape on every pass, to concatenate them",
+            f"shapes {sorted(shapes)} after the batch dimension",
+            hint=f"read capture.calls[{name!r}] for each pass's output",
+        )
+    return torch.cat(tensors, dim=0)
