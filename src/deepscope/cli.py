@@ -1,0 +1,204 @@
+"""The ``deepscope`` command: serve a logdir, build the demo, import TensorBoard logs.
+
+Output is short and ends with the next command to type. Errors deepscope raises on purpose print
+as one line, ``deepscope: error: ...``, with exit status 2.
+
+>>> from deepscope.cli import main
+>>> main(["--version"])  # doctest: +SKIP
+deepscope 0.1.0
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from deepscope.errors import DeepscopeError, LogdirError
+
+__all__ = ["main", "build_parser"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 6060
+DEFAULT_DEMO_LOGDIR = "demo-logdir"
+DEFAULT_IMPORT_LOGDIR = "deepscope-logs"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from deepscope import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="deepscope",
+        description="Make sense of deep-learning models by looking at them.",
+        epilog="Start with: deepscope demo",
+    )
+    parser.add_argument("--version", action="version", version=f"deepscope {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve", help="open the dashboard for a logdir",
+        description="Serve the dashboard for a logdir (127.0.0.1 only, unless a token is set).",
+    )
+    serve.add_argument("logdir", metavar="LOGDIR", help="a log directory of runs")
+    _add_server_options(serve)
+
+    demo = commands.add_parser(
+        "demo", help="train the example models into a logdir and open the dashboard",
+        description="Train the example models (a few minutes on CPU, cached) while logging runs, "
+        "then serve the dashboard with those models live.",
+    )
+    demo.add_argument("--logdir", default=DEFAULT_DEMO_LOGDIR,
+                      help=f"where to write the runs (default: {DEFAULT_DEMO_LOGDIR})")
+    demo.add_argument("--no-serve", action="store_true", help="build the logdir and stop")
+    _add_server_options(demo)
+
+    tensorboard = commands.add_parser(
+        "import-tensorboard", help="convert TensorBoard event files into a deepscope logdir",
+    )
+    tensorboard.add_argument("source", metavar="DIR", help="a TensorBoard log directory")
+    tensorboard.add_argument("--logdir", default=DEFAULT_IMPORT_LOGDIR,
+                             help=f"the deepscope logdir to write (default: {DEFAULT_IMPORT_LOGDIR})")
+    return parser
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--token", default=None,
+                        help="require this token on every request (default: $DEEPSCOPE_TOKEN); "
+                        "needed for any --host other than 127.0.0.1/localhost")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    logging.basicConfig(level=logging.WARNING, format="deepscope: %(message)s")
+    handlers = {"serve": _serve, "demo": _demo, "import-tensorboard": _import_tensorboard}
+    try:
+        return handlers[args.command](args)
+    except DeepscopeError as err:
+        print(f"deepscope: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("deepscope: stopped", file=sys.stderr)
+        return 130
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logdir = Path(args.logdir).expanduser()
+    if logdir.suffix.lower() == ".csv":
+        raise LogdirError(
+            f"{logdir} is a CSV file; serving a results table (the hyper-parameter explorer) is "
+            "not available yet. To open runs, point at a logdir: deepscope serve LOGDIR"
+        )
+    if not logdir.exists():
+        raise LogdirError(
+            f"no logdir at {logdir}. Log runs into it with ds.Run({str(logdir)!r}) in Python, "
+            f"or build an example one: deepscope demo --logdir {logdir}"
+        )
+    if not logdir.is_dir():
+        raise LogdirError(f"{logdir} is a file; a logdir is a directory of runs")
+    return _run_server(logdir, models=models_from_logdir(logdir), args=args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from deepscope.demo import build_demo
+
+    print(f"Building the demo logdir in {args.logdir} (models are cached after the first run)...")
+    logdir, models = build_demo(args.logdir, progress=True)
+    if args.no_serve:
+        print(f"Demo logdir ready: {logdir}")
+        print(f"Next: deepscope serve {logdir}")
+        return 0
+    return _run_server(Path(logdir), models=models, args=args)
+
+
+def _import_tensorboard(args: argparse.Namespace) -> int:
+    from deepscope.track import import_tensorboard
+
+    source = Path(args.source).expanduser()
+    if not source.exists():
+        raise LogdirError(f"no TensorBoard logs at {source}")
+    import_tensorboard(source, args.logdir)
+    print(f"Imported {source} into {args.logdir}")
+    print(f"Next: deepscope serve {args.logdir}")
+    return 0
+
+
+def _run_server(logdir: Path, *, models: dict[str, Any], args: argparse.Namespace) -> int:
+    from deepscope.app import serve
+    from deepscope.app.server import TOKEN_ENV, ServerHandle, check_host_and_token
+
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    check_host_and_token(args.host, token)
+    try:
+        handle: ServerHandle = serve(logdir, models=models, host=args.host, port=args.port,
+                                     token=token, block=False)
+    except OSError as err:
+        print(f"deepscope: error: cannot listen on {args.host}:{args.port} ({err.strerror or err}); "
+              "pick another port with --port", file=sys.stderr)
+        return 2
+    live = f" with {len(models)} live model{'s' if len(models) != 1 else ''}" if models else ""
+    print(f"Serving {logdir}{live} at {handle.url}")
+    print("Open that address in a browser; press Ctrl-C to stop.")
+    try:
+        handle.wait()
+    except KeyboardInterrupt:
+        print("\ndeepscope: stopped")
+    finally:
+        handle.stop()
+    return 0
+
+
+def models_from_logdir(logdir: Path) -> dict[str, Any]:
+    """Zoo models the runs of ``logdir`` were trained as (run meta ``zoo_model``), loaded lazily.
+
+    Keyed by run name; a run whose meta does not name a zoo model and its weights is left out.
+    """
+    from deepscope.app.plugin import LazyModels
+    from deepscope.track import open_logdir
+
+    try:
+        runs = open_logdir(logdir).runs()
+    except (DeepscopeError, OSError):
+        log.warning("could not read the runs of %s to find their models", logdir, exc_info=True)
+        return {}
+    models: dict[str, Any] = {}
+    for run, meta in zip(runs["run"], runs["meta"], strict=True):
+        spec = meta.get("zoo_model") if isinstance(meta, dict) else None
+        if not isinstance(spec, dict) or "name" not in spec:
+            continue
+        weights = spec.get("weights_path") or spec.get("weights")
+        if not weights or not Path(weights).is_file():
+            continue
+        models[str(run)] = LazyModels.loader(_zoo_loader(spec["name"], weights, spec.get("hparams")))
+    return models
+
+
+def _zoo_loader(name: str, weights: str, hparams: dict | None):
+    def load() -> Any:
+        from deepscope import zoo
+
+        return zoo.load_weights(name, Path(weights), **(hparams or {}))
+
+    return load
+
+
+if __name__ == "__main__":
+    sys.exit(main())
