@@ -1,0 +1,521 @@
+"""``Logdir``: the reader side of the run store, safe to use while runs are being written.
+
+>>> import tempfile, deepscope as ds
+>>> folder = tempfile.mkdtemp()
+>>> with ds.Run(folder, name="a") as run:
+...     run.log({"loss": 0.5}, step=3)
+>>> ds.open_logdir(folder).scalars()[["run", "tag", "step", "value"]].to_dict("records")
+[{'run': 'a', 'tag': 'loss', 'step': 3, 'value': 0.5}]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from deepscope.errors import ArgumentTypeError, LogdirError, NotFoundError
+from deepscope.track import _db, _paths, _results
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_TEXT_DTYPE = pd.Series(["text"]).dtype  # pandas' default for text columns (str or object)
+_MISSING_FILE_RETRIES = 3
+_HISTOGRAM_COLUMNS = [
+    "run",
+    "tag",
+    "step",
+    "wall_time",
+    "edges",
+    "counts",
+    "count",
+    "min",
+    "max",
+    "sum",
+    "sum_squares",
+    "nan_count",
+    "inf_count",
+]
+
+
+class ImageRecord(NamedTuple):
+    step: int
+    image: np.ndarray  # uint8, HxW or HxWxC
+
+
+class EmbeddingRecord(NamedTuple):
+    step: int
+    vectors: np.ndarray  # [N, D]
+    metadata: pd.DataFrame | None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    folder: Path
+    start_time: float
+
+    @property
+    def db(self) -> Path:
+        return self.folder / _paths.RUN_DB
+
+
+def open_logdir(path: str | os.PathLike[str]) -> Logdir:
+    """Open a folder of runs for reading.
+
+    Raises :class:`~deepscope.errors.LogdirError` when the folder does not exist; an empty folder
+    is a logdir with no runs.
+    """
+    return Logdir(path)
+
+
+class Logdir:
+    """Read the runs of a logdir: scalars, hparams, histograms, images, embeddings, tables, results.
+
+    Every method reads what has been committed at the time of the call, so a dashboard can poll
+    while training writes (``version()`` tells cheaply whether anything changed).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ArgumentTypeError("path", "a folder path", path)
+        self.path = Path(path)
+        if not self.path.exists():
+            raise LogdirError(
+                f"logdir {self.path} does not exist; write runs into it with deepscope.Run(logdir) "
+                "or import TensorBoard logs with `deepscope import-tensorboard DIR --logdir "
+                f"{self.path}`"
+            )
+        if not self.path.is_dir():
+            raise LogdirError(f"logdir {self.path} is a file, not a folder of runs")
+        self._known: dict[tuple[str, int], _Entry] = {}
+
+    def __repr__(self) -> str:
+        return f"Logdir({str(self.path)!r})"
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def _entries(self) -> list[_Entry]:
+        found = []
+        with self._listing() as listing:
+            for item in listing:
+                if item.name.startswith(".") or not item.is_dir():
+                    continue
+                try:
+                    inode = os.stat(os.path.join(item.path, _paths.RUN_DB)).st_ino
+                except FileNotFoundError:
+                    continue
+                key = (item.name, inode)
+                entry = self._known.get(key)
+                if entry is None:
+                    entry = self._identify(Path(item.path))
+                    if entry is None:
+                        continue
+                    self._known[key] = entry
+                found.append(entry)
+        found.sort(key=lambda e: (e.start_time, e.name))
+        return found
+
+    def _listing(self) -> Any:
+        try:
+            return os.scandir(self.path)
+        except FileNotFoundError:
+            raise LogdirError(f"logdir {self.path} no longer exists") from None
+
+    def _identify(self, folder: Path) -> _Entry | None:
+        try:
+            name, start = _db.read(
+                folder / _paths.RUN_DB,
+                lambda c: c.execute("SELECT name, start_time FROM info").fetchone(),
+            )
+        except (LogdirError, TypeError):
+            logger.warning("skipping %s: not a readable deepscope run", folder)
+            return None
+        return _Entry(name, folder, start)
+
+    def _select(self, runs: str | Iterable[str] | None) -> list[_Entry]:
+        entries = self._entries()
+        if runs is None:
+            return entries
+        wanted = _name_list(runs, "runs")
+        by_name = {e.name: e for e in entries}
+        missing = [name for name in wanted if name not in by_name]
+        if missing:
+            raise NotFoundError("run", missing[0], list(by_name))
+        return [by_name[name] for name in wanted]
+
+    def _one(self, run: str) -> _Entry:
+        if not isinstance(run, str):
+            raise ArgumentTypeError("run", "a run name", run)
+        return self._select([run])[0]
+
+    def run_names(self) -> list[str]:
+        """Names of the runs, oldest first."""
+        return [e.name for e in self._entries()]
+
+    def runs(self) -> pd.DataFrame:
+        """One row per run: run, status, start_time, end_time, duration (s), hparams, meta, id, path.
+
+        Times are UTC timestamps (``end_time`` is NaT while a run is open); ``duration`` is in
+        seconds, up to now for a running run.
+
+        ``status`` is "running", "finished", "failed", or "crashed" when the writing process on
+        this machine is gone without finishing the run.
+        """
+        rows = []
+        for entry in self._entries():
+            info, meta = _db.read(entry.db, _read_info)
+            run_id, status, start, end, hparams, pid, host = info
+            if status == "running" and host == socket.gethostname() and not _process_alive(pid):
+                status = "crashed"
+            rows.append(
+                {
+                    "run": entry.name,
+                    "status": status,
+                    "start_time": start,
+                    "end_time": end,
+                    "hparams": json.loads(hparams),
+                    "meta": {key: json.loads(value) for key, value in meta},
+                    "id": run_id,
+                    "path": str(entry.folder),
+                }
+            )
+        frame = pd.DataFrame(
+            rows,
+            columns=["run", "status", "start_time", "end_time", "hparams", "meta", "id", "path"],
+        )
+        start = frame["start_time"].astype("float64")
+        end = frame["end_time"].astype("float64")
+        now = pd.Timestamp.now(tz="UTC").timestamp()
+        # a running run has lasted until now; a crashed one for an unknown time
+        frame["duration"] = end.where(end.notna(), now).where(frame["status"] != "crashed") - start
+        frame["start_time"] = pd.to_datetime(start, unit="s", utc=True)
+        frame["end_time"] = pd.to_datetime(end, unit="s", utc=True)
+        return frame[
+            ["run", "status", "start_time", "end_time", "duration", "hparams", "meta", "id", "path"]
+        ]
+
+    def hparams(self) -> pd.DataFrame:
+        """One row per run, a ``run`` column and a column per hyper-parameter (nested keys joined by ".")."""
+        rows = []
+        for entry in self._entries():
+            raw = _db.read(entry.db, lambda c: c.execute("SELECT hparams FROM info").fetchone()[0])
+            rows.append({"run": entry.name, **_flatten(json.loads(raw))})
+        return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["run"])
+
+    # -- scalars --------------------------------------------------------------------------------
+
+    def scalar_tags(self, runs: str | Iterable[str] | None = None) -> list[str]:
+        """Every scalar tag of the given runs (default: all), sorted."""
+        return self._distinct(runs, "SELECT DISTINCT tag FROM scalar_chunks")
+
+    def scalars(
+        self, tags: str | Iterable[str] | None = None, runs: str | Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """All committed points as a DataFrame(run, tag, step, wall_time, value).
+
+        Rows are grouped by run (oldest first) and tag (sorted), in the order they were logged.
+        """
+        tag_filter = None if tags is None else _name_list(tags, "tags")
+        sql = "SELECT tag, count, steps, wall_times, vals FROM scalar_chunks"
+        if tag_filter is not None:
+            sql += f" WHERE tag IN ({','.join('?' * len(tag_filter))})"
+        sql += " ORDER BY tag, id"
+        entries = self._select(runs)
+        tag_codes: dict[str, int] = {}
+        chunk_runs, chunk_tags, counts = [], [], []
+        steps, walls, values = [], [], []
+        for run_code, entry in enumerate(entries):
+            rows = _db.read(entry.db, lambda c: c.execute(sql, tag_filter or ()).fetchall())
+            for tag, count, step_blob, wall_blob, value_blob in rows:
+                chunk_runs.append(run_code)
+                chunk_tags.append(tag_codes.setdefault(tag, len(tag_codes)))
+                counts.append(count)
+                steps.append(_db.unblob(step_blob, _db.STEP_DTYPE))
+                walls.append(_db.unblob(wall_blob, _db.FLOAT_DTYPE))
+                values.append(_db.unblob(value_blob, _db.FLOAT_DTYPE))
+        rows = []  # the blobs now live only in the views of steps, walls and values
+        counts_array = np.asarray(counts, dtype=np.int64)
+        # Each column is built, then its blobs are let go, to keep the peak near the result's size.
+        columns = {
+            "run": _text_column(
+                np.repeat(np.asarray(chunk_runs, dtype=np.int32), counts_array),
+                [e.name for e in entries],
+            ),
+            "tag": _text_column(
+                np.repeat(np.asarray(chunk_tags, dtype=np.int32), counts_array), list(tag_codes)
+            ),
+        }
+        for name, parts, dtype in (
+            ("step", steps, np.int64),
+            ("wall_time", walls, np.float64),
+            ("value", values, np.float64),
+        ):
+            columns[name] = _concat(parts, dtype)
+            parts.clear()
+        return pd.DataFrame(columns, copy=False)
+
+    def last_scalars(
+        self, tags: str | Iterable[str] | None = None, runs: str | Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """The most recently logged point of each tag of each run: DataFrame(run, tag, step, value, wall_time)."""
+        tag_filter = None if tags is None else set(_name_list(tags, "tags"))
+        # substr() on a blob slices bytes: only the last 8 bytes of each column leave SQLite.
+        sql = (
+            "SELECT tag, substr(steps, -8, 8), substr(vals, -8, 8), substr(wall_times, -8, 8)"
+            " FROM scalar_chunks WHERE id IN (SELECT max(id) FROM scalar_chunks GROUP BY tag) ORDER BY tag"
+        )
+        rows = []
+        for entry in self._select(runs):
+            for tag, step, value, wall in _db.read(entry.db, lambda c: c.execute(sql).fetchall()):
+                if tag_filter is None or tag in tag_filter:
+                    rows.append(
+                        (
+                            entry.name,
+                            tag,
+                            int(_db.unblob(step, _db.STEP_DTYPE)[0]),
+                            float(_db.unblob(value, _db.FLOAT_DTYPE)[0]),
+                            float(_db.unblob(wall, _db.FLOAT_DTYPE)[0]),
+                        )
+                    )
+        frame = pd.DataFrame(rows, columns=["run", "tag", "step", "value", "wall_time"])
+        return frame.astype({"step": np.int64, "value": np.float64, "wall_time": np.float64})
+
+    # -- histograms, images, embeddings ---------------------------------------------------------
+
+    def histogram_tags(self, runs: str | Iterable[str] | None = None) -> list[str]:
+        return self._distinct(runs, "SELECT DISTINCT tag FROM histograms")
+
+    def histograms(self, tag: str, runs: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Histograms of ``tag``: DataFrame(run, tag, step, wall_time, edges, counts, count, min,
+        max, sum, sum_squares, nan_count, inf_count), ``edges`` and ``counts`` as arrays
+        (``len(edges) == len(counts) + 1``), ordered by run and step."""
+        sql = (
+            "SELECT tag, step, wall_time, edges, counts, count, min, max, sum, sum_squares, nan_count,"
+            " inf_count FROM histograms WHERE tag=? ORDER BY step, id"
+        )
+        rows = []
+        for entry in self._select(runs):
+            for row in _db.read(entry.db, lambda c: c.execute(sql, (tag,)).fetchall()):
+                rows.append(
+                    (
+                        entry.name,
+                        row[0],
+                        row[1],
+                        row[2],
+                        _db.unblob(row[3], _db.FLOAT_DTYPE).copy(),
+                        _db.unblob(row[4], _db.FLOAT_DTYPE).copy(),
+                        row[5],
+                        *(np.nan if v is None else v for v in row[6:10]),
+                        row[10],
+                        row[11],
+                    )
+                )
+        return pd.DataFrame(rows, columns=_HISTOGRAM_COLUMNS)
+
+    def image_tags(self, runs: str | Iterable[str] | None = None) -> list[str]:
+        return self._distinct(runs, "SELECT DISTINCT tag FROM artifacts WHERE kind='image'")
+
+    def images(self, tag: str, run: str, *, step: int | None = None) -> list[ImageRecord]:
+        """The images of ``tag`` in ``run`` (only those of ``step`` if given), by step: [(step, uint8 array)]."""
+        entry = self._one(run)
+        return [
+            ImageRecord(row_step, np.load(_paths.inside(entry.folder, path), allow_pickle=False))
+            for row_step, path, _ in self._artifact_rows(entry, "image", tag, step)
+        ]
+
+    def embedding_tags(self, runs: str | Iterable[str] | None = None) -> list[str]:
+        return self._distinct(runs, "SELECT DISTINCT tag FROM artifacts WHERE kind='embedding'")
+
+    def embeddings(self, tag: str, run: str, *, step: int | None = None) -> list[EmbeddingRecord]:
+        """The embeddings of ``tag`` in ``run``, by step: [(step, vectors [N, D], metadata DataFrame or None)]."""
+        entry = self._one(run)
+        records = []
+        for row_step, path, info in self._artifact_rows(entry, "embedding", tag, step):
+            vectors = np.load(_paths.inside(entry.folder, path), allow_pickle=False)
+            meta_path = info.get("metadata")
+            metadata = (
+                pd.read_parquet(_paths.inside(entry.folder, meta_path)) if meta_path else None
+            )
+            records.append(EmbeddingRecord(row_step, vectors, metadata))
+        return records
+
+    # -- tables and results ---------------------------------------------------------------------
+
+    def tables(self, run: str) -> list[str]:
+        """Tags of the tables saved in ``run``."""
+        return self._artifact_tags(self._one(run), "table")
+
+    def table(self, run: str, tag: str) -> pd.DataFrame:
+        """The DataFrame saved with ``run.log_table(tag, ...)``."""
+        entry = self._one(run)
+        return self._read_replaceable(entry, "table", tag, lambda path, info: pd.read_parquet(path))
+
+    def results(self, run: str) -> list[str]:
+        """Tags of the results saved in ``run``."""
+        return self._artifact_tags(self._one(run), "result")
+
+    def result_index(self, runs: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Every saved result without loading it: DataFrame(run, tag, type, step, wall_time)."""
+        rows = []
+        sql = "SELECT tag, info, step, wall_time FROM artifacts WHERE kind='result' ORDER BY tag"
+        for entry in self._select(runs):
+            for tag, info, step, wall in _db.read(entry.db, lambda c: c.execute(sql).fetchall()):
+                rows.append((entry.name, tag, json.loads(info)["type"], step, wall))
+        return pd.DataFrame(rows, columns=["run", "tag", "type", "step", "wall_time"])
+
+    def result(self, run: str, tag: str, *, raw: bool = False) -> Any:
+        """Rebuild the result saved with ``run.log_result(tag, ...)``.
+
+        Only classes of the ``deepscope`` package are rebuilt (never by pickle or eval); any other
+        class raises :class:`~deepscope.errors.LogdirError`. ``raw=True`` returns the saved fields
+        as a dict instead, for any class.
+        """
+        entry = self._one(run)
+        return self._read_replaceable(
+            entry, "result", tag, lambda path, info: _results.load(path, raw=raw)
+        )
+
+    # -- change detection -----------------------------------------------------------------------
+
+    def version(self) -> int:
+        """A number that changes whenever anything is committed to any run (or a run appears).
+
+        Cheap enough to poll: a few ``stat`` calls and one 32-byte read per run, no database open.
+        """
+        digest = hashlib.blake2b(digest_size=8)
+        with self._listing() as listing:
+            names = sorted(
+                item.name for item in listing if not item.name.startswith(".") and item.is_dir()
+            )
+        for name in names:
+            db = os.path.join(self.path, name, _paths.RUN_DB)
+            for file in (db, db + "-wal"):
+                try:
+                    stat = os.stat(file)
+                except FileNotFoundError:
+                    continue
+                if stat.st_size == 0:  # an empty WAL (readers may create one) holds no data
+                    continue
+                digest.update(
+                    f"{file}\0{stat.st_ino}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode()
+                )
+                if file.endswith("-wal"):
+                    # A WAL restarting after a checkpoint may keep its size; its header (salts) changes.
+                    try:
+                        with open(file, "rb") as wal:
+                            digest.update(wal.read(32))
+                    except FileNotFoundError:
+                        pass
+        return int.from_bytes(digest.digest(), "big") >> 1
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _distinct(self, runs: str | Iterable[str] | None, sql: str) -> list[str]:
+        tags: set[str] = set()
+        for entry in self._select(runs):
+            tags.update(row[0] for row in _db.read(entry.db, lambda c: c.execute(sql).fetchall()))
+        return sorted(tags)
+
+    def _artifact_rows(
+        self, entry: _Entry, kind: str, tag: str, step: int | None
+    ) -> list[tuple[int, str, dict]]:
+        sql = "SELECT step, path, info FROM artifacts WHERE kind=? AND tag=?"
+        params: tuple[Any, ...] = (kind, tag)
+        if step is not None:
+            sql += " AND step=?"
+            params += (int(step),)
+        rows = _db.read(
+            entry.db, lambda c: c.execute(sql + " ORDER BY step, id", params).fetchall()
+        )
+        return [(row_step, path, json.loads(info)) for row_step, path, info in rows]
+
+    def _artifact_tags(self, entry: _Entry, kind: str) -> list[str]:
+        sql = "SELECT DISTINCT tag FROM artifacts WHERE kind=? ORDER BY tag"
+        return [row[0] for row in _db.read(entry.db, lambda c: c.execute(sql, (kind,)).fetchall())]
+
+    def _read_replaceable(
+        self, entry: _Entry, kind: str, tag: str, load: Callable[[Path, dict], T]
+    ) -> T:
+        """Load a table or result; if a writer replaced it meanwhile, look it up again."""
+        for attempt in range(_MISSING_FILE_RETRIES):
+            rows = self._artifact_rows(entry, kind, tag, None)
+            if not rows:
+                raise NotFoundError(kind, tag, self._artifact_tags(entry, kind))
+            _, path, info = rows[-1]
+            try:
+                return load(_paths.inside(entry.folder, path), info)
+            except FileNotFoundError:
+                if attempt + 1 == _MISSING_FILE_RETRIES:
+                    raise LogdirError(
+                        f"the {kind} {tag!r} of run {entry.name!r} is missing its file {path}"
+                    ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _read_info(conn: sqlite3.Connection) -> tuple[tuple, list]:
+    info = conn.execute(
+        "SELECT run_id, status, start_time, end_time, hparams, pid, host FROM info"
+    ).fetchone()
+    meta = conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
+    return info, meta
+
+
+def _name_list(names: str | Iterable[str], argument: str) -> list[str]:
+    if isinstance(names, str):
+        return [names]
+    if not isinstance(names, Iterable):
+        raise ArgumentTypeError(argument, "a name or a list of names", names)
+    names = list(names)
+    for name in names:
+        if not isinstance(name, str):
+            raise ArgumentTypeError(argument, "a name or a list of names", name)
+    return names
+
+
+def _text_column(codes: np.ndarray, names: Sequence[str]) -> Any:
+    """``names[codes]`` as a text column, built by Arrow (no Python object per row) where pandas uses it."""
+    if isinstance(_TEXT_DTYPE, pd.StringDtype) and _TEXT_DTYPE.storage == "pyarrow":
+        dictionary = pa.DictionaryArray.from_arrays(
+            pa.array(codes, type=pa.int32()), pa.array(list(names), type=pa.string())
+        )
+        return pd.array(dictionary.dictionary_decode(), dtype=_TEXT_DTYPE)
+    return np.asarray(list(names) or [""], dtype=object)[codes]
+
+
+def _concat(arrays: list[np.ndarray], dtype: Any) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _process_alive(pid: int | None) -> bool:
+    if pid is None or os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,225 @@
+"""Import TensorBoard event files (as written by ``torch.utils.tensorboard`` or TensorFlow) into a logdir.
+
+Every folder holding event files becomes one deepscope run, named by its path relative to the
+imported folder. Scalars (legacy ``simple_value`` and tensor summaries), histograms, images (PNG,
+decoded with Pillow) and hyper-parameters (the hparams plugin) are converted.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepscope.errors import ArgumentTypeError, LogdirError, MissingDependencyError
+from deepscope.track import _paths
+from deepscope.track._values import image as checked_image
+from deepscope.track.run import Run
+
+logger = logging.getLogger(__name__)
+
+_HUGE = 1e300  # TensorFlow's outer bucket limits are +-DBL_MAX
+
+
+def import_tensorboard(tb_dir: str | os.PathLike[str], logdir: str | os.PathLike[str]) -> list[str]:
+    """Convert every TensorBoard run under ``tb_dir`` into a run of ``logdir``; return the run names.
+
+    A name already taken in ``logdir`` gets a suffix (``train-2``) rather than mixing two runs.
+
+    >>> names = import_tensorboard("runs/", "logs/")  # doctest: +SKIP
+    """
+    try:
+        from tensorboard.backend.event_processing import event_accumulator
+    except ImportError as exc:
+        raise MissingDependencyError("tensorboard", "tensorboard", "TensorBoard import") from exc
+    if not isinstance(tb_dir, (str, os.PathLike)):
+        raise ArgumentTypeError("tb_dir", "a folder path", tb_dir)
+    source = Path(tb_dir)
+    if not source.is_dir():
+        raise LogdirError(f"TensorBoard folder {source} does not exist")
+    folders = sorted({p.parent for p in source.rglob("*tfevents*") if p.is_file()})
+    if not folders:
+        raise LogdirError(f"no TensorBoard event files (events.out.tfevents.*) under {source}")
+
+    names = []
+    for folder in folders:
+        accumulator = event_accumulator.EventAccumulator(
+            str(folder),
+            size_guidance=event_accumulator.STORE_EVERYTHING_SIZE_GUIDANCE,
+            purge_orphaned_data=False,
+        )
+        accumulator.Reload()
+        relative = folder.relative_to(source).as_posix()
+        own_name = source.resolve().name or "tensorboard"
+        name = _free_name(Path(logdir), own_name if relative == "." else relative)
+        run = Run(logdir, name, hparams=_hparams(accumulator), meta={"imported_from": str(folder)})
+        try:
+            wall_times = _copy_events(accumulator, run)
+        except BaseException:
+            run.finish("failed")
+            raise
+        if wall_times:
+            run._set_times(start_time=min(wall_times))
+        run._close("finished", end_time=max(wall_times) if wall_times else None)
+        names.append(name)
+        logger.info("imported %s as run %r", folder, name)
+    return names
+
+
+def _free_name(logdir: Path, name: str) -> str:
+    candidate, number = name, 1
+    while (logdir / _paths.run_folder(candidate)).exists():
+        number += 1
+        candidate = f"{name}-{number}"
+    return candidate
+
+
+def _copy_events(accumulator: Any, run: Run) -> list[float]:
+    """Copy every supported event into ``run``; return wall times seen (for the run's start and end)."""
+    from tensorboard.util import tensor_util
+
+    tags = accumulator.Tags()
+    seen: list[float] = []
+    for tag in tags.get("scalars", []):
+        events = accumulator.Scalars(tag)
+        _add_scalars(run, tag, [(e.step, e.wall_time, e.value) for e in events], seen)
+    for tag in tags.get("histograms", []):
+        for event in accumulator.Histograms(tag):
+            run._add_histogram(
+                tag, event.step, event.wall_time, _from_histogram_proto(event.histogram_value)
+            )
+            seen.append(event.wall_time)
+    for tag in tags.get("images", []):
+        for event in accumulator.Images(tag):
+            _add_encoded_image(run, tag, event.step, event.wall_time, event.encoded_image_string)
+            seen.append(event.wall_time)
+    for tag in tags.get("tensors", []):
+        plugin = accumulator.SummaryMetadata(tag).plugin_data.plugin_name
+        events = accumulator.Tensors(tag)
+        if plugin == "scalars":
+            points = [
+                (e.step, e.wall_time, tensor_util.make_ndarray(e.tensor_proto).item())
+                for e in events
+            ]
+            _add_scalars(run, tag, points, seen)
+        elif plugin == "histograms":
+            for event in events:
+                run._add_histogram(
+                    tag,
+                    event.step,
+                    event.wall_time,
+                    _from_histogram_tensor(tensor_util.make_ndarray(event.tensor_proto)),
+                )
+                seen.append(event.wall_time)
+        elif plugin == "images":
+            for event in events:
+                for encoded in tensor_util.make_ndarray(event.tensor_proto).reshape(-1)[2:]:
+                    _add_encoded_image(run, tag, event.step, event.wall_time, encoded)
+                seen.append(event.wall_time)
+        else:
+            logger.info("skipping TensorBoard tag %r of plugin %r: not converted", tag, plugin)
+    return seen
+
+
+def _add_scalars(
+    run: Run, tag: str, points: list[tuple[int, float, float]], seen: list[float]
+) -> None:
+    if not points:
+        return
+    steps, walls, values = zip(*points, strict=True)
+    run._add_scalar_chunk(
+        tag, np.asarray(steps), np.asarray(walls), np.asarray(values, dtype=np.float64)
+    )
+    seen.extend((min(walls), max(walls)))
+
+
+def _from_histogram_proto(hist: Any) -> dict[str, Any]:
+    """TensorBoard buckets are right limits, bucket i spanning (limit[i-1], limit[i]]."""
+    limits = np.asarray(hist.bucket_limit, dtype=np.float64)
+    counts = np.asarray(hist.bucket, dtype=np.float64)
+    if len(limits) and counts[0] == 0:
+        # torch's layout: the first bucket is empty and only marks the left edge
+        edges, counts = limits, counts[1:]
+    else:
+        edges = np.concatenate([[min(hist.min, limits[0]) if len(limits) else hist.min], limits])
+    edges = np.array(edges, dtype=np.float64)
+    if len(edges) and abs(edges[0]) >= _HUGE:
+        edges[0] = hist.min
+    if len(edges) and abs(edges[-1]) >= _HUGE:
+        edges[-1] = hist.max
+    return {
+        "edges": edges,
+        "counts": counts,
+        "count": int(round(hist.num)),
+        "min": hist.min,
+        "max": hist.max,
+        "sum": hist.sum,
+        "sum_squares": hist.sum_squares,
+        "nan_count": 0,
+        "inf_count": 0,
+    }
+
+
+def _from_histogram_tensor(buckets: np.ndarray) -> dict[str, Any]:
+    """Tensor histograms (TensorFlow 2) are rows of (left edge, right edge, count)."""
+    buckets = np.asarray(buckets, dtype=np.float64).reshape(-1, 3)
+    edges = np.append(buckets[:, 0], buckets[-1, 1]) if len(buckets) else np.zeros(0)
+    counts = buckets[:, 2]
+    centres = (buckets[:, 0] + buckets[:, 1]) / 2
+    return {
+        "edges": edges,
+        "counts": counts,
+        "count": int(counts.sum()),
+        "min": float(edges[0]) if len(edges) else np.nan,
+        "max": float(edges[-1]) if len(edges) else np.nan,
+        "sum": float(centres @ counts),
+        "sum_squares": float((centres**2) @ counts),
+        "nan_count": 0,
+        "inf_count": 0,
+    }
+
+
+_WARNED_NO_PIL = False
+
+
+def _add_encoded_image(run: Run, tag: str, step: int, wall_time: float, encoded: bytes) -> None:
+    global _WARNED_NO_PIL
+    try:
+        from PIL import Image
+    except ImportError:
+        if not _WARNED_NO_PIL:
+            logger.warning("Pillow is not installed: TensorBoard images are skipped")
+            _WARNED_NO_PIL = True
+        return
+    try:
+        with Image.open(io.BytesIO(encoded)) as picture:
+            if picture.mode not in ("L", "RGB", "RGBA"):
+                picture = picture.convert("RGBA" if "A" in picture.mode else "RGB")
+            pixels = np.asarray(picture)
+    except OSError as exc:
+        logger.warning("skipping an undecodable image of tag %r at step %d: %s", tag, step, exc)
+        return
+    run._add_image(tag, step, wall_time, checked_image(pixels))
+
+
+def _hparams(accumulator: Any) -> dict[str, Any]:
+    try:
+        contents = accumulator.PluginTagToContent("hparams")
+    except KeyError:
+        return {}
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    hparams: dict[str, Any] = {}
+    for content in contents.values():
+        data = plugin_data_pb2.HParamsPluginData.FromString(content)
+        if data.WhichOneof("data") != "session_start_info":
+            continue
+        for key, value in data.session_start_info.hparams.items():
+            kind = value.WhichOneof("kind")
+            if kind in ("number_value", "string_value", "bool_value"):
+                hparams[key] = getattr(value, kind)
+    return hparams

@@ -1,0 +1,87 @@
+"""Reader behaviour: empty and missing logdirs, run selection, version(), last points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepscope.errors import LogdirError, NotFoundError
+from deepscope.track import Logdir, Run, open_logdir
+
+
+def test_missing_logdir_is_a_clear_error(tmp_path):
+    with pytest.raises(LogdirError, match="does not exist"):
+        open_logdir(tmp_path / "nope")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(LogdirError, match="not a folder"):
+        open_logdir(tmp_path / "file")
+
+
+def test_empty_logdir_has_no_runs_and_empty_frames(tmp_path):
+    logdir = open_logdir(tmp_path)
+    assert isinstance(logdir, Logdir)
+    assert logdir.run_names() == []
+    assert len(logdir.runs()) == 0 and "status" in logdir.runs().columns
+    assert logdir.scalar_tags() == []
+    scalars = logdir.scalars()
+    assert (
+        list(scalars.columns) == ["run", "tag", "step", "wall_time", "value"] and len(scalars) == 0
+    )
+    assert list(logdir.last_scalars().columns)[:4] == ["run", "tag", "step", "value"]
+    assert list(logdir.hparams().columns) == ["run"]
+    assert len(logdir.histograms("w")) == 0
+
+
+def test_unrelated_folders_and_files_are_ignored(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "readme.txt").write_text("hi")
+    (tmp_path / ".half-written.tmp").mkdir()
+    with Run(tmp_path, name="r") as run:
+        run.log({"a": 1.0})
+    assert open_logdir(tmp_path).run_names() == ["r"]
+
+
+def test_runs_and_tags_can_be_selected(tmp_path):
+    for name in ("first", "second"):
+        with Run(tmp_path, name=name) as run:
+            for step in range(3):
+                run.log({"loss": step + (name == "second"), f"{name}/only": 1.0})
+    logdir = open_logdir(tmp_path)
+    assert logdir.run_names() == ["first", "second"]  # oldest first
+    assert logdir.scalar_tags() == ["first/only", "loss", "second/only"]
+    assert logdir.scalar_tags(runs="first") == ["first/only", "loss"]
+    frame = logdir.scalars(tags=["loss"], runs=["second"])
+    assert frame["run"].tolist() == ["second"] * 3 and frame["value"].tolist() == [1.0, 2.0, 3.0]
+    last = logdir.last_scalars(tags="loss")
+    assert last[["run", "step", "value"]].values.tolist() == [["first", 2, 2.0], ["second", 2, 3.0]]
+    with pytest.raises(NotFoundError, match="third"):
+        logdir.scalars(runs=["third"])
+
+
+def test_version_changes_with_every_commit_and_only_then(tmp_path):
+    logdir = open_logdir(tmp_path)
+    seen = [logdir.version()]
+    run = Run(tmp_path, name="r")
+    seen.append(logdir.version())
+    for step in range(5):
+        run.log({"a": float(step)})
+        run.flush()
+        seen.append(logdir.version())
+    run.log_histogram("h", np.arange(10))
+    seen.append(logdir.version())
+    run.finish()
+    seen.append(logdir.version())
+    assert len(set(seen)) == len(seen)
+    open_logdir(tmp_path).scalars()  # reading changes nothing
+    assert logdir.version() == seen[-1] == logdir.version()
+
+
+def test_a_logdir_removed_while_open_is_a_clear_error(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    logdir = open_logdir(folder)
+    folder.rmdir()
+    with pytest.raises(LogdirError, match="no longer exists"):
+        logdir.runs()
+    with pytest.raises(LogdirError, match="no longer exists"):
+        logdir.version()
