@@ -317,3 +317,11 @@ def test_many_flushes_are_compacted_on_finish_without_changing_data(tmp_path, mo
     conn.close()
     frame = open_logdir(tmp_path).scalars(tags="b")
     np.testing.assert_array_equal(frame["value"], -np.arange(300.0))
+
+
+def test_log_hparams_merges_into_the_index(tmp_path):
+    with Run(tmp_path, name="r", hparams={"lr": 0.1, "depth": 2}) as run:
+        run.log_hparams({"depth": 3, "optimizer": "adam"})
+        assert run.hparams == {"lr": 0.1, "depth": 3, "optimizer": "adam"}
+    runs = open_logdir(tmp_path).runs().set_index("run")
+    assert runs.loc["r", "hparams"] == {"lr": 0.1, "depth": 3, "optimizer": "adam"}

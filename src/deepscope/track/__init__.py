@@ -15,8 +15,19 @@ Writers and readers work at the same time, across threads and processes.
 [{'run': 'baseline', 'tag': 'val/accuracy', 'step': 2}]
 """
 
+from deepscope.track.downsample import downsample
 from deepscope.track.logdir import EmbeddingRecord, ImageRecord, Logdir, open_logdir
 from deepscope.track.run import Run
+from deepscope.track.smoothing import smooth
 from deepscope.track.tensorboard import import_tensorboard
 
-__all__ = ["Run", "open_logdir", "Logdir", "import_tensorboard", "ImageRecord", "EmbeddingRecord"]
+__all__ = [
+    "Run",
+    "smooth",
+    "downsample",
+    "open_logdir",
+    "Logdir",
+    "import_tensorboard",
+    "ImageRecord",
+    "EmbeddingRecord",
+]

@@ -291,6 +291,14 @@ class Run:
             "result", tag, self._current_step(), relative, {"type": type_path}, replace=True
         )
 
+    def log_hparams(self, hparams: Mapping[str, Any]) -> None:
+        """Merge more hyper-parameters into the run's (later values win), e.g. once a trainer knows them."""
+        self._check_open()
+        merged = {**self._hparams, **_values.json_mapping(hparams, "hparams")}
+        with self._transaction() as conn:
+            conn.execute("UPDATE info SET hparams=?", (json.dumps(merged),))
+        self._hparams = merged
+
     def set_meta(self, key: str, value: Any) -> None:
         """Attach a JSON-able fact to the run (shown by ``Logdir.runs()`` in the ``meta`` column)."""
         self._check_open()
