@@ -27,7 +27,17 @@ _LAZY = {
     "create_app": ("deepscope.app", "create_app"),
 }
 _SUBMODULES = {
-    "datasets", "zoo", "track", "app", "explain", "data", "evaluate", "debug", "hparams", "viz",
+    "datasets",
+    "zoo",
+    "track",
+    "app",
+    "explain",
+    "data",
+    "evaluate",
+    "debug",
+    "hparams",
+    "viz",
+    "integrations",
 }
 
 if TYPE_CHECKING:
