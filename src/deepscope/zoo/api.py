@@ -13,6 +13,7 @@ import json
 import logging
 import numbers
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,6 +133,7 @@ def train(
     seed: int = 0,
     run: RunLike | None = None,
     progress: bool | None = None,
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
     **hparams: Any,
 ) -> TrainResult:
     """Train the zoo model ``name`` from scratch, save it in the cache and return it.
@@ -140,6 +142,7 @@ def train(
     schedule), ``epochs``, ``batch_size``, ``weight_decay``, ``dropout`` and the model's size
     (``width`` for CNNs, ``hidden`` otherwise; ``layers`` and ``heads`` for transformers).
     ``progress``: True shows a bar over epochs, False hides it, None shows it on a terminal.
+    ``on_epoch(epoch, module)`` is called after each epoch, with the module in eval mode.
     The metrics are measured on the held-out split (``zoo.splits(name)[1]``). With ``run``, each epoch
     logs ``train/loss``, ``val/loss`` and ``val/accuracy`` at step = epoch (1, 2, ...) and the
     run's meta ``zoo_model`` records name, seed, hparams and the weights path.
@@ -162,6 +165,7 @@ def train(
         run=run,
         progress=progress,
         desc=name,
+        on_epoch=on_epoch,
     )
     weights = _save(entry, module, data.assets, data.labels, seed, resolved, metrics)
     if run is not None:

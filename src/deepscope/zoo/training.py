@@ -119,12 +119,15 @@ def fit(
     run: RunLike | None = None,
     progress: bool | None = None,
     desc: str = "training",
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
 ) -> dict[str, float]:
     """Train ``module`` in place on ``data``; return the final metrics on the held-out split.
 
     Metrics: ``loss``, ``accuracy`` (next-token accuracy for a language model), ``train_loss``,
     ``epochs``, ``train_seconds``; a language model adds ``perplexity`` and
     ``uniform_perplexity`` (the vocabulary size, what a uniform guess scores).
+    ``on_epoch(epoch, module)`` runs after each epoch's metrics are logged (in eval mode), e.g. to
+    log weight histograms or attributions that show how the model changes over training.
     """
     started = time.perf_counter()
     n = len(data.train_targets)
@@ -172,6 +175,9 @@ def fit(
                     {"train/loss": train_loss, "val/loss": val_loss, "val/accuracy": val_accuracy},
                     step=epoch,
                 )
+            if on_epoch is not None:
+                module.eval()
+                on_epoch(epoch, module)
     module.eval()
     metrics = {
         "loss": val_loss,
