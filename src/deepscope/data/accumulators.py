@@ -1,0 +1,573 @@
+"""Mergeable per-column accumulators: one Arrow array at a time in, a JSON-able state out.
+
+Counts and moments are exact and merge exactly (Chan, Golub and LeVeque's parallel update of
+mean and sum of squared deviations); quantiles, distinct counts and top values are DataSketches
+sketches that merge within their stated error. Work per batch is vectorised (numpy,
+``pyarrow.compute``); Python loops run over distinct values of a batch, never over rows.
+
+>>> import pyarrow as pa
+>>> acc = ColumnAccumulator("x")
+>>> acc.update(pa.array([1.0, 2.0, None, 4.0]))
+>>> state = acc.to_state()
+>>> state["rows"], state["nulls"], state["values"]["count"]
+(4, 1, 3)
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from deepscope.data.sketches import Distinct, Quantiles, TopValues
+
+__all__ = [
+    "ColumnAccumulator",
+    "NumericValues",
+    "StringValues",
+    "BoolValues",
+    "TableAccumulator",
+    "classify",
+    "merge_states",
+]
+
+_INT64_LIMIT = float(2**63)
+
+
+def classify(arrow_type: pa.DataType) -> tuple[str, str, str | None]:
+    """(kind, type label, reason if unsupported) for an Arrow type.
+
+    Kinds: ``numeric``, ``string``, ``bool``, ``list``, ``null`` (no values seen yet) and
+    ``unsupported``. Labels are what users read: ``int``, ``float``, ``datetime``, ``string``,
+    ``categorical``, ``list<float>``...
+    """
+    t = arrow_type
+    if pa.types.is_null(t):
+        return "null", "null", None
+    if pa.types.is_boolean(t):
+        return "bool", "bool", None
+    if pa.types.is_integer(t):
+        return "numeric", "int", None
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "numeric", "float", None
+    if pa.types.is_timestamp(t):
+        return "numeric", "datetime", None
+    if pa.types.is_date(t):
+        return "numeric", "date", None
+    if pa.types.is_duration(t) or pa.types.is_time(t):
+        return "numeric", "duration", None
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or _is_string_view(t):
+        return "string", "string", None
+    if pa.types.is_dictionary(t):
+        kind, label, reason = classify(t.value_type)
+        if kind == "string":
+            return "string", "categorical", None
+        return kind, label, reason
+    if _is_list(t):
+        inner_kind, inner_label, _ = classify(t.value_type)
+        if inner_kind in ("numeric", "string", "bool", "null"):
+            return "list", f"list<{inner_label}>", None
+        return "unsupported", "unsupported", (
+            f"{t}: lists of {t.value_type} are nested too deeply to profile; flatten them first"
+        )
+    if pa.types.is_struct(t):
+        return "unsupported", "unsupported", (
+            f"{t}: a struct is not profiled as one feature; profile its fields as columns "
+            "(pyarrow Table.flatten())"
+        )
+    if pa.types.is_map(t):
+        return "unsupported", "unsupported", f"{t}: maps are not profiled; split keys and values into columns"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return "unsupported", "unsupported", (
+            f"{t}: binary values are not profiled; profile derived features (sizes, image statistics)"
+        )
+    return "unsupported", "unsupported", f"{t}: this Arrow type is not profiled"
+
+
+def _is_string_view(t: pa.DataType) -> bool:
+    check = getattr(pa.types, "is_string_view", None)
+    return bool(check and check(t))
+
+
+def _is_list(t: pa.DataType) -> bool:
+    checks = ("is_list", "is_large_list", "is_fixed_size_list", "is_list_view", "is_large_list_view")
+    return any(getattr(pa.types, c, lambda _t: False)(t) for c in checks)
+
+
+def _to_numpy(array: pa.Array, label: str) -> np.ndarray:
+    """A null-free Arrow array as int64 or float64 numpy; temporal values in seconds."""
+    t = array.type
+    if label in ("datetime", "date", "duration"):
+        if pa.types.is_date32(t):
+            return array.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.float64) * 86400.0
+        if pa.types.is_date64(t):
+            return array.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64) / 1e3
+        unit = getattr(t, "unit", "s")
+        per_second = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]
+        return array.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64) / per_second
+    if pa.types.is_decimal(t) or pa.types.is_float16(t):
+        array = array.cast(pa.float64())
+    values = array.to_numpy(zero_copy_only=False)
+    if values.dtype.kind == "u":
+        values = values.astype(np.int64) if values.dtype.itemsize < 8 else values.astype(np.float64)
+    elif values.dtype.kind == "i" and values.dtype != np.int64:
+        values = values.astype(np.int64)
+    elif values.dtype.kind == "f" and values.dtype != np.float64:
+        values = values.astype(np.float64)
+    return values
+
+
+class NumericValues:
+    """Count, non-finite counts, mean, M2, min, max, zeros, integrality, KLL and CPC."""
+
+    kind = "numeric"
+
+    def __init__(self) -> None:
+        self.count = 0  # values that are not null and not NaN (infinities included)
+        self.nan = 0
+        self.posinf = 0
+        self.neginf = 0
+        self.finite = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.min: float | None = None
+        self.max: float | None = None
+        self.zeros = 0
+        self.integral = True
+        self.quantiles = Quantiles()
+        self.distinct = Distinct()
+
+    def update_array(self, array: pa.Array, label: str) -> None:
+        self.update(_to_numpy(array, label))
+
+    def update(self, values: np.ndarray) -> None:
+        if values.dtype.kind == "f":
+            finite = np.isfinite(values)
+            if not finite.all():
+                nan = int(np.count_nonzero(np.isnan(values)))
+                posinf = int(np.count_nonzero(values == np.inf))
+                self.nan += nan
+                self.posinf += posinf
+                self.neginf += int(values.size - finite.sum()) - nan - posinf
+                self.count += int(values.size) - nan
+                values = values[finite]
+            else:
+                self.count += int(values.size)
+        else:
+            self.count += int(values.size)
+        n = int(values.size)
+        if n == 0:
+            return
+        # One sort gives the distinct values and their counts; the moments, extremes and zeros
+        # then come from those (few, for most columns) instead of further passes over the batch.
+        unique, counts, ordered = _unique_counts(values)
+        points = unique.astype(np.float64, copy=False)
+        weights = counts.astype(np.float64)
+        mean = float(points @ weights) / n
+        deviations = points - mean
+        m2 = float((deviations * deviations) @ weights)
+        self._merge_moments(n, mean, m2)
+        low, high = unique[0].item(), unique[-1].item()
+        self.min = low if self.min is None else min(self.min, low)
+        self.max = high if self.max is None else max(self.max, high)
+        at_zero = int(np.searchsorted(unique, 0))
+        if at_zero < unique.size and unique[at_zero] == 0:
+            self.zeros += int(counts[at_zero])
+        if unique.dtype.kind == "f" and self.integral:
+            self.integral = bool(np.array_equal(points, np.trunc(points)))
+        # KLL takes sorted input twice as fast as shuffled, and its error bound holds for any order.
+        self.quantiles.update(ordered, (unique, counts))
+        self.distinct.update_many(_distinct_values(unique))
+
+    def _merge_moments(self, n: int, mean: float, m2: float) -> None:
+        total = self.finite + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.finite * n / total
+        self.finite = total
+
+    def merge(self, other: NumericValues) -> None:
+        self.count += other.count
+        self.nan += other.nan
+        self.posinf += other.posinf
+        self.neginf += other.neginf
+        if other.finite:
+            self._merge_moments(other.finite, other.mean, other.m2)
+            self.min = other.min if self.min is None else min(self.min, other.min)
+            self.max = other.max if self.max is None else max(self.max, other.max)
+        self.zeros += other.zeros
+        self.integral = self.integral and other.integral
+        self.quantiles.merge(other.quantiles)
+        self.distinct.merge(other.distinct)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "kind": "numeric",
+            "count": self.count,
+            "nan": self.nan,
+            "posinf": self.posinf,
+            "neginf": self.neginf,
+            "finite": self.finite,
+            "mean": self.mean,
+            "m2": self.m2,
+            "min": self.min,
+            "max": self.max,
+            "zeros": self.zeros,
+            "integral": self.integral,
+            "quantiles": self.quantiles.to_state(),
+            "distinct": self.distinct.to_text(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> NumericValues:
+        acc = cls()
+        for key in ("count", "nan", "posinf", "neginf", "finite", "mean", "m2", "min", "max", "zeros", "integral"):
+            setattr(acc, key, state[key])
+        acc.quantiles = Quantiles.from_state(state["quantiles"])
+        acc.distinct = Distinct.from_text(state["distinct"])
+        return acc
+
+
+def _unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted distinct values, their counts, and the sorted values (one sort for all three)."""
+    ordered = np.sort(values)
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    return ordered[starts], np.diff(np.append(starts, ordered.size)), ordered
+
+
+def _distinct_values(unique: np.ndarray) -> list:
+    """Distinct values as Python numbers for the distinct-count sketch; integral floats as ints.
+
+    Hashing 3.0 and 3 alike keeps distinct counts right when one part of a dataset stored a
+    column as float (pandas does when it has missing values) and another as int.
+    """
+    if unique.dtype.kind in "iu":
+        return unique.tolist()
+    whole = (unique == np.trunc(unique)) & (np.abs(unique) < _INT64_LIMIT)
+    if whole.all():
+        return unique.astype(np.int64).tolist()
+    return unique[whole].astype(np.int64).tolist() + unique[~whole].tolist()
+
+
+class StringValues:
+    """Count, lengths, distinct count (CPC) and top values (frequent strings)."""
+
+    kind = "string"
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total_length = 0
+        self.min_length: int | None = None
+        self.max_length: int | None = None
+        self.distinct = Distinct()
+        self.top = TopValues()
+
+    def update_array(self, array: pa.Array, label: str) -> None:
+        counts = pc.value_counts(array)
+        values = counts.field("values")
+        if pa.types.is_dictionary(values.type):  # counted on the codes; decode only the distinct
+            values = values.dictionary_decode()
+        frequency = counts.field("counts").to_numpy()
+        if values.null_count:  # counting on the array with its nulls saves a copy of it
+            keep = values.is_valid()
+            values, frequency = values.filter(keep), frequency[keep.to_numpy(zero_copy_only=False)]
+        if not len(values):
+            return
+        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+        self.count += int(frequency.sum())
+        self.total_length += int(lengths @ frequency)
+        low, high = int(lengths.min()), int(lengths.max())
+        self.min_length = low if self.min_length is None else min(self.min_length, low)
+        self.max_length = high if self.max_length is None else max(self.max_length, high)
+        distinct = values.to_pylist()
+        self.top.update_counts(distinct, frequency.tolist())
+        self.distinct.update_many(distinct)
+
+    def merge(self, other: StringValues) -> None:
+        self.count += other.count
+        self.total_length += other.total_length
+        if other.min_length is not None:
+            self.min_length = other.min_length if self.min_length is None else min(self.min_length, other.min_length)
+            self.max_length = other.max_length if self.max_length is None else max(self.max_length, other.max_length)
+        self.distinct.merge(other.distinct)
+        self.top.merge(other.top)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "kind": "string",
+            "count": self.count,
+            "total_length": self.total_length,
+            "min_length": self.min_length,
+            "max_length": self.max_length,
+            "distinct": self.distinct.to_text(),
+            "top": self.top.to_text(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> StringValues:
+        acc = cls()
+        for key in ("count", "total_length", "min_length", "max_length"):
+            setattr(acc, key, state[key])
+        acc.distinct = Distinct.from_text(state["distinct"])
+        acc.top = TopValues.from_text(state["top"])
+        return acc
+
+
+class BoolValues:
+    """Exact counts of true and false."""
+
+    kind = "bool"
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.true = 0
+
+    def update_array(self, array: pa.Array, label: str) -> None:
+        self.count += len(array)
+        self.true += int(pc.sum(array).as_py() or 0)
+
+    def merge(self, other: BoolValues) -> None:
+        self.count += other.count
+        self.true += other.true
+
+    def to_state(self) -> dict[str, Any]:
+        return {"kind": "bool", "count": self.count, "true": self.true}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> BoolValues:
+        acc = cls()
+        acc.count, acc.true = state["count"], state["true"]
+        return acc
+
+
+_VALUES = {"numeric": NumericValues, "string": StringValues, "bool": BoolValues}
+
+
+def _values_from_state(state: dict[str, Any] | None):
+    return None if state is None else _VALUES[state["kind"]].from_state(state)
+
+
+def _merge_labels(a: str, b: str) -> str:
+    if a == b:
+        return a
+    if {a, b} == {"int", "float"}:
+        return "float"
+    if {a, b} == {"string", "categorical"}:
+        return "string"
+    if a.startswith("list<") and b.startswith("list<"):
+        return f"list<{_merge_labels(a[5:-1], b[5:-1])}>"
+    return a
+
+
+def _compatible(kind_a: str, label_a: str, kind_b: str, label_b: str) -> bool:
+    if kind_a != kind_b:
+        return False
+    if kind_a == "numeric":  # int and float mix; datetimes only with datetimes
+        temporal = {"datetime", "date", "duration"}
+        return (label_a in temporal) == (label_b in temporal)
+    if kind_a == "list":
+        inner_a, inner_b = label_a[5:-1], label_b[5:-1]
+        kinds = {"int": "numeric", "float": "numeric", "string": "string", "categorical": "string", "bool": "bool"}
+        return "null" in (inner_a, inner_b) or kinds.get(inner_a) == kinds.get(inner_b)
+    return True
+
+
+class ColumnAccumulator:
+    """Everything profiled about one column: rows, nulls, type and the value accumulators."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.rows = 0
+        self.nulls = 0
+        self.kind = "null"
+        self.type = "null"
+        self.arrow_type = "null"
+        self.reason: str | None = None
+        self.notes: list[str] = []
+        self.values: NumericValues | StringValues | BoolValues | None = None
+        self.per_example: NumericValues | None = None  # list lengths, for list features
+        self.plain_string = False  # dictionary-encoded only by the reader: label it "string"
+
+    def update(self, array: pa.Array | pa.ChunkedArray) -> None:
+        if isinstance(array, pa.ChunkedArray):
+            for chunk in array.chunks:
+                self.update(chunk)
+            return
+        self.rows += len(array)
+        self.nulls += array.null_count
+        kind, label, reason = classify(array.type)
+        arrow_type = str(array.type)
+        if self.plain_string and label == "categorical":
+            label, arrow_type = "string", str(array.type.value_type)
+        self._adopt(kind, label, arrow_type, reason)
+        if self.kind in ("null", "unsupported") or kind == "null":
+            return
+        if self.kind == "string":
+            self.values.update_array(array, label)
+            return
+        present = array.drop_null() if array.null_count else array
+        if self.kind == "list":
+            lengths = pc.list_value_length(present).to_numpy(zero_copy_only=False).astype(np.int64)
+            self.per_example.update(lengths)
+            flat = pc.list_flatten(present)
+            flat = flat.drop_null() if flat.null_count else flat
+            inner_kind, inner_label, _ = classify(flat.type)
+            if inner_kind == "null":
+                return
+            if self.values is None:
+                self.values = _VALUES[inner_kind]()
+            self.values.update_array(flat, inner_label)
+        else:
+            self.values.update_array(present, label)
+
+    def _adopt(self, kind: str, label: str, arrow_type: str, reason: str | None) -> None:
+        if kind == "null":
+            return
+        if self.kind == "null":
+            self.kind, self.type, self.arrow_type, self.reason = kind, label, arrow_type, reason
+            if kind in _VALUES:
+                self.values = _VALUES[kind]()
+            elif kind == "list":
+                self.per_example = NumericValues()
+            return
+        if self.kind == "unsupported":
+            return
+        if _compatible(self.kind, self.type, kind, label):
+            self.type = _merge_labels(self.type, label)
+            if self.arrow_type != arrow_type and label == "float":
+                self.arrow_type = arrow_type
+            return
+        self._become_mixed(f"{self.type} ({self.arrow_type})", f"{label} ({arrow_type})")
+
+    def _become_mixed(self, first: str, second: str) -> None:
+        self.kind = self.type = "unsupported"
+        self.arrow_type = "mixed"
+        self.reason = f"the type changes between parts of the data: {first} and {second}"
+        self.values = None
+        self.per_example = None
+
+    def merge(self, other: ColumnAccumulator) -> None:
+        self.rows += other.rows
+        self.nulls += other.nulls
+        self.notes = list(dict.fromkeys(self.notes + other.notes))
+        if other.kind == "null":
+            return
+        if self.kind == "null":
+            self.kind, self.type, self.arrow_type, self.reason = other.kind, other.type, other.arrow_type, other.reason
+            self.values, self.per_example = other.values, other.per_example
+            return
+        if self.kind == "unsupported":
+            return
+        if other.kind == "unsupported":
+            self.kind, self.type, self.arrow_type, self.reason = other.kind, other.type, other.arrow_type, other.reason
+            self.values = self.per_example = None
+            return
+        if not _compatible(self.kind, self.type, other.kind, other.type):
+            self._become_mixed(f"{self.type} ({self.arrow_type})", f"{other.type} ({other.arrow_type})")
+            return
+        self.type = _merge_labels(self.type, other.type)
+        if other.values is not None:
+            if self.values is None:
+                self.values = other.values
+            elif self.values.kind == other.values.kind:
+                self.values.merge(other.values)
+        if other.per_example is not None:
+            if self.per_example is None:
+                self.per_example = other.per_example
+            else:
+                self.per_example.merge(other.per_example)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "nulls": self.nulls,
+            "kind": self.kind,
+            "type": self.type,
+            "arrow_type": self.arrow_type,
+            "reason": self.reason,
+            "notes": list(self.notes),
+            "values": None if self.values is None else self.values.to_state(),
+            "per_example": None if self.per_example is None else self.per_example.to_state(),
+        }
+
+    @classmethod
+    def from_state(cls, name: str, state: dict[str, Any]) -> ColumnAccumulator:
+        acc = cls(name)
+        for key in ("rows", "nulls", "kind", "type", "arrow_type", "reason"):
+            setattr(acc, key, state[key])
+        acc.notes = list(state.get("notes", []))
+        acc.values = _values_from_state(state.get("values"))
+        acc.per_example = _values_from_state(state.get("per_example"))
+        return acc
+
+
+class TableAccumulator:
+    """Column accumulators for a whole table, fed record batch by record batch."""
+
+    def __init__(self, notes: dict[str, list[str]] | None = None, plain_strings: set[str] | None = None) -> None:
+        self.rows = 0
+        self.columns: dict[str, ColumnAccumulator] = {}
+        self._notes = notes or {}
+        self._plain_strings = plain_strings or set()
+
+    def update(self, batch: pa.RecordBatch | pa.Table, pool: Executor | None = None) -> None:
+        """Add a batch; with a thread ``pool`` columns are accumulated side by side (numpy and
+        Arrow release the GIL for the heavy parts)."""
+        rows = batch.num_rows
+        for name in batch.schema.names:
+            if name not in self.columns:
+                column = ColumnAccumulator(name)
+                column.notes = list(self._notes.get(name, []))
+                column.plain_string = name in self._plain_strings
+                # A column absent from earlier batches (another file) was missing there.
+                column.rows = column.nulls = self.rows
+                self.columns[name] = column
+        present = set(batch.schema.names)
+        for name, column in self.columns.items():
+            if name not in present:
+                column.rows += rows
+                column.nulls += rows
+        work = [(column, batch.column(name)) for name, column in self.columns.items() if name in present]
+        if pool is None:
+            for column, array in work:
+                column.update(array)
+        else:
+            for future in [pool.submit(column.update, array) for column, array in work]:
+                future.result()
+        self.rows += rows
+
+    def merge(self, other: TableAccumulator) -> None:
+        for name, column in self.columns.items():
+            if name not in other.columns:
+                column.rows += other.rows
+                column.nulls += other.rows
+        for name, column in other.columns.items():
+            if name in self.columns:
+                self.columns[name].merge(column)
+            else:
+                padded = ColumnAccumulator(name)
+                padded.rows = padded.nulls = self.rows
+                padded.merge(column)
+                self.columns[name] = padded
+        self.rows += other.rows
+
+    def to_state(self) -> dict[str, Any]:
+        return {"rows": self.rows, "columns": {n: c.to_state() for n, c in self.columns.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TableAccumulator:
+        acc = cls()
+        acc.rows = state["rows"]
+        acc.columns = {n: ColumnAccumulator.from_state(n, s) for n, s in state["columns"].items()}
+        return acc
+
+
+def merge_states(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Merge two ``TableAccumulator`` states (as Dask's tree reduction does)."""
+    left = TableAccumulator.from_state(a)
+    left.merge(TableAccumulator.from_state(b))
+    return left.to_state()
+

@@ -1,0 +1,273 @@
+"""A self-contained HTML report of profiles, drift and anomalies: one file, no server, no internet.
+
+plotly.js is inlined once; tables carry inline SVG sparklines of each feature's histogram, so
+they read even where scripts are blocked. Every string that comes from the data (feature names,
+values, dataset names) is HTML-escaped. The ``*_table_html`` helpers are also what results show
+in a notebook (``_repr_html_``).
+
+>>> import pandas as pd
+>>> from deepscope.data.profile import profile
+>>> html = report_html(profile(pd.DataFrame({"<b>x</b>": [1, 2]})))
+>>> "<b>x</b>" in html, "&lt;b&gt;x&lt;/b&gt;" in html
+(False, True)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+
+__all__ = [
+    "report_html",
+    "write_report",
+    "profile_table_html",
+    "comparison_table_html",
+    "drift_table_html",
+    "anomalies_table_html",
+]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1F2933;margin:24px auto;
+max-width:1200px;padding:0 16px;line-height:1.4}
+h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #E4E7EB}
+.meta{color:#52606D;font-size:13px}
+table.ds{border-collapse:collapse;font-size:13px;margin:8px 0;width:100%}
+table.ds th,table.ds td{padding:4px 8px;border-bottom:1px solid #E4E7EB;text-align:right;vertical-align:middle}
+table.ds th{background:#F5F7FA;position:sticky;top:0}
+table.ds td.l,table.ds th.l{text-align:left}
+.bad{color:#B2182B;font-weight:600}.ok{color:#117733;font-weight:600}.warn{color:#8D6E00;font-weight:600}
+.badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;color:white}
+.badge.bad{background:#B2182B;color:white}.badge.ok{background:#117733;color:white}
+svg.spark{display:block}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    try:
+        if value is np.nan or (isinstance(value, float) and math.isnan(value)):
+            return ""
+    except TypeError:
+        pass
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+            return f"{value:.3e}"
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    if value is not None and str(value) == "<NA>":
+        return ""
+    return _e(value)
+
+
+def _pct(value: Any) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(value) else f"{value:.1%}"
+
+
+def sparkline_svg(shares: list[list[float]], colors: list[str], *, width: int = 120, height: int = 32) -> str:
+    """Inline SVG bars: one group per bucket, one bar per dataset; heights relative to the tallest."""
+    if not shares or not shares[0]:
+        return ""
+    buckets = len(shares[0])
+    tallest = max((max(s) for s in shares if s), default=0.0) or 1.0
+    slot = width / buckets
+    bar = slot / len(shares)
+    rects = []
+    for d, series in enumerate(shares):
+        for i, value in enumerate(series):
+            h = max(0.0, float(value)) / tallest * (height - 2)
+            rects.append(f'<rect x="{i * slot + d * bar:.2f}" y="{height - h:.2f}" width="{max(bar - 0.5, 0.5):.2f}" '
+                         f'height="{h:.2f}" fill="{colors[d % len(colors)]}"/>')
+    return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            f'xmlns="http://www.w3.org/2000/svg" role="img">{"".join(rects)}</svg>')
+
+
+def _colors(names: list[str]) -> list[str]:
+    from deepscope.viz.theme import category_colors
+
+    mapping = category_colors(names)
+    return [mapping[n] for n in names]
+
+
+def comparison_table_html(comparison: Any) -> str:
+    """Features in the comparison's order, one row per dataset, with sparkline histograms."""
+    colors = _colors(comparison.datasets)
+    frame = comparison.to_frame()
+    scores = comparison.scores.set_index("feature")
+    head = ("<tr><th class='l'>feature</th><th class='l'>dataset</th><th class='l'>type</th><th>count</th>"
+            "<th>missing</th><th>mean</th><th>std</th><th>zeros</th><th>min</th><th>median</th><th>max</th>"
+            "<th>unique</th><th class='l'>top</th><th class='l'>histogram</th><th>distance</th>"
+            "<th class='l'>notes</th></tr>")
+    body = []
+    for feature in comparison.order:
+        rows = frame[frame["feature"] == feature]
+        hist = comparison.histograms.get(feature)
+        spark = ""
+        if hist:
+            shares = [hist["datasets"][d] for d in comparison.datasets if d in hist["datasets"]]
+            used = [colors[i] for i, d in enumerate(comparison.datasets) if d in hist["datasets"]]
+            spark = sparkline_svg(shares, used)
+        for k, (_, row) in enumerate(rows.iterrows()):
+            first = k == 0
+            span = f" rowspan='{len(rows)}'" if first else ""
+            cells = [f"<td class='l'{span}><b>{_e(feature)}</b></td>" if first else "",
+                     f"<td class='l'>{_e(row['dataset'])}</td>", f"<td class='l'>{_e(row['type'])}</td>",
+                     f"<td>{_fmt(row['count'])}</td>", f"<td>{_pct(row['missing'])}</td>",
+                     f"<td>{_fmt(row['mean'])}</td>", f"<td>{_fmt(row['std'])}</td>",
+                     f"<td>{_pct(row['zeros'])}</td>", f"<td>{_fmt(row['min'])}</td>",
+                     f"<td>{_fmt(row['median'])}</td>", f"<td>{_fmt(row['max'])}</td>",
+                     f"<td>{_fmt(row['unique'])}</td>",
+                     f"<td class='l'>{_e(row['top']) if row['top'] is not None and str(row['top']) != 'nan' else ''}</td>",
+                     f"<td class='l'{span}>{spark}</td>" if first else "",
+                     f"<td{span}>{_fmt(scores.loc[feature, 'distance'])}</td>" if first else "",
+                     f"<td class='l'>{_e(row['notes'])}</td>"]
+            body.append("<tr>" + "".join(cells) + "</tr>")
+    legend = " ".join(f"<span style='color:{c}'>&#9632;</span> {_e(d)}" for d, c in zip(comparison.datasets, colors, strict=True))
+    return (f"<div class='meta'>{legend} &middot; sorted by {_e(comparison.sort)}</div>"
+            f"<table class='ds'>{head}{''.join(body)}</table>")
+
+
+def profile_table_html(profiles: list[Any]) -> str:
+    from deepscope.data.compare import compare
+
+    comparison = compare(*profiles)
+    style = f"<style>{_CSS}</style>"
+    rows = ", ".join(f"{_e(p.name)}: {p.rows:,} rows" for p in profiles)
+    return f"{style}<div class='meta'>{rows}</div>{comparison_table_html(comparison)}"
+
+
+def drift_table_html(report: Any) -> str:
+    verdict = ("<span class='badge bad'>drift</span>" if report.drifted else "<span class='badge ok'>no drift</span>")
+    head = ("<tr><th class='l'>feature</th><th class='l'>metric</th><th>value</th><th>threshold</th>"
+            "<th class='l'>verdict</th></tr>")
+    body = []
+    for _, row in report.metrics.iterrows():
+        judged = row["threshold"] is not None and not (isinstance(row["threshold"], float) and math.isnan(row["threshold"]))
+        verdict_cell = ("<span class='bad'>drifted</span>" if row["drifted"] else
+                        ("<span class='ok'>ok</span>" if judged else "<span class='meta'>reported</span>"))
+        body.append(f"<tr><td class='l'>{_e(row['feature'])}</td><td class='l'>{_e(row['metric'])}</td>"
+                    f"<td>{_fmt(row['value'])}</td><td>{_fmt(row['threshold']) if judged else ''}</td>"
+                    f"<td class='l'>{verdict_cell}</td></tr>")
+    skipped = "".join(f"<li><b>{_e(f)}</b>: {_e(why)}</li>" for f, why in report.skipped.items())
+    skipped_html = f"<p class='meta'>Not compared:</p><ul class='meta'>{skipped}</ul>" if skipped else ""
+    return (f"<style>{_CSS}</style><p>{_e(report.current)} against {_e(report.reference)}: {verdict} "
+            f"({report.drifted_share:.0%} of {len(report.features)} features drifted)</p>"
+            f"<table class='ds'>{head}{''.join(body)}</table>{skipped_html}")
+
+
+def anomalies_table_html(anomalies: Any) -> str:
+    if not len(anomalies):
+        return f"<style>{_CSS}</style><p><span class='badge ok'>no anomalies</span> in {_e(anomalies.profile)}</p>"
+    head = ("<tr><th class='l'>feature</th><th class='l'>kind</th><th class='l'>severity</th>"
+            "<th class='l'>description</th><th class='l'>examples</th></tr>")
+    body = []
+    for a in anomalies:
+        css = "bad" if a.severity == "error" else "warn"
+        examples = ", ".join(_e(x) for x in a.examples)
+        body.append(f"<tr><td class='l'>{_e(a.feature)}</td><td class='l'>{_e(a.kind)}</td>"
+                    f"<td class='l'><span class='{css}'>{_e(a.severity)}</span></td>"
+                    f"<td class='l'>{_e(a.description)}</td><td class='l'>{examples}</td></tr>")
+    return (f"<style>{_CSS}</style><p>{len(anomalies)} anomalies in {_e(anomalies.profile)}</p>"
+            f"<table class='ds'>{head}{''.join(body)}</table>")
+
+
+def _figure_html(fig: Any, first: bool) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=bool(first), include_mathjax=False,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def report_html(
+    *profiles: Any,
+    drift: Any = None,
+    anomalies: Any = None,
+    title: str = "deepscope data report",
+    sort: str = "distance",
+) -> str:
+    """The whole report as one HTML document (see the module docstring)."""
+    from deepscope.data.compare import compare
+    from deepscope.data.drift import DriftReport
+    from deepscope.data.profile import Profile
+    from deepscope.data.schema import Anomalies
+    from deepscope.viz.data import comparison_figure, drift_feature_figure, drift_figure
+
+    if not profiles:
+        raise InvalidArgumentError("profiles", "at least one Profile", "none")
+    for i, p in enumerate(profiles):
+        if not isinstance(p, Profile):
+            raise ArgumentTypeError(f"profiles[{i}]", "a Profile", p)
+    if drift is not None and not isinstance(drift, DriftReport):
+        raise ArgumentTypeError("drift", "a DriftReport or None", drift)
+    anomaly_list = [anomalies] if isinstance(anomalies, Anomalies) else list(anomalies or [])
+    for a in anomaly_list:
+        if not isinstance(a, Anomalies):
+            raise ArgumentTypeError("anomalies", "Anomalies (or a list of them) or None", a)
+
+    comparison = compare(*profiles, sort=sort)
+    figures = [comparison_figure(comparison)]
+    parts = [f"<h1>{_e(title)}</h1>",
+             f"<p class='meta'>{', '.join(f'{_e(p.name)}: {p.rows:,} rows, {len(p):,} features' for p in profiles)}"
+             f" &middot; generated {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}</p>"]
+    summary = []
+    if drift is not None:
+        summary.append("<span class='badge bad'>drift</span>" if drift.drifted else "<span class='badge ok'>no drift</span>")
+    if anomaly_list:
+        count = sum(len(a) for a in anomaly_list)
+        failed = any(a.failed for a in anomaly_list)
+        summary.append(f"<span class='badge {'bad' if failed else 'ok'}'>{count} anomalies</span>")
+    if summary:
+        parts.append("<p>" + " ".join(summary) + "</p>")
+    parts.append("<h2>Overview</h2>")
+    parts.append(comparison_table_html(comparison))
+    parts.append("<h2>Distributions</h2>")
+    parts.append(_figure_html(figures[0], first=True))
+    if drift is not None:
+        parts.append("<h2>Drift</h2>")
+        parts.append(drift_table_html(drift))
+        parts.append(_figure_html(drift_figure(drift), first=False))
+        for feature in drift.drifted_features:
+            parts.append(_figure_html(drift_feature_figure(drift, feature), first=False))
+    for a in anomaly_list:
+        parts.append(f"<h2>Anomalies: {_e(a.profile)}</h2>")
+        parts.append(anomalies_table_html(a))
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{_e(title)}</title>"
+            f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def write_report(
+    path: str | os.PathLike,
+    *profiles: Any,
+    drift: Any = None,
+    anomalies: Any = None,
+    title: str = "deepscope data report",
+) -> Path:
+    """Write ``report_html(...)`` to ``path`` and return the path."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentTypeError("path", "a file path", path)
+    target = Path(path)
+    if target.parent and not target.parent.exists():
+        raise InvalidArgumentError("output", "a path in an existing folder", str(target))
+    target.write_text(report_html(*profiles, drift=drift, anomalies=anomalies, title=title), encoding="utf-8")
+    return target
