@@ -64,6 +64,13 @@ def test_a_feature_absent_from_one_dataset_sorts_first_by_distance(profiles):
     assert comparison.order[0] in {"only_here", "moved", "gappy", "spiky", "color"}
 
 
+def test_a_feature_whose_kind_changes_counts_as_far_apart():
+    a = profile(pd.DataFrame({"v": [1.0, 2.0], "w": [1.0, 2.0], "e": [np.nan, np.nan]}), name="a")
+    b = profile(pd.DataFrame({"v": ["x", "y"], "w": [1.0, 2.0], "e": [np.nan, np.nan]}), name="b")
+    scores = compare(a, b).scores.set_index("feature")["distance"]
+    assert (scores["v"], scores["w"], scores["e"]) == (1.0, 0.0, 0.0)
+
+
 def test_same_names_are_told_apart_and_bad_input_is_typed(profiles):
     comparison = compare(profiles[0], profiles[0])
     assert comparison.datasets == ["train", "train (2)"]

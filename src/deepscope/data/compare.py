@@ -96,8 +96,11 @@ def compare(*profiles: Profile, sort: str = "distance", normalize: bool = True) 
         hist = _shared_histogram([fp for _, fp in present], [n for n, _ in present], normalize)
         histograms[feature] = hist
         shares = [np.asarray(hist["datasets"][n], float) for n, _ in present] if hist else []
-        if len(present) < len(profiles):
-            distance = 1.0  # absent from a dataset: as far apart as distributions get
+        kinds = {"numeric" if fp.is_numeric else "categorical" if fp.is_categorical else fp.type for _, fp in present}
+        if len(present) < len(profiles) or len(kinds) > 1:
+            distance = 1.0  # absent from a dataset, or of another kind there: as far apart as it gets
+        elif hist is None:
+            distance = 0.0  # nothing to compare (no values anywhere, or not profiled)
         else:
             distance = max((jensen_shannon(shares[0], s) for s in shares[1:] if shares[0].sum() and s.sum()),
                            default=0.0)
