@@ -122,3 +122,18 @@ def test_sample_picks_rows(numeric):
     result = ds.evaluate.partial_dependence(_additive, numeric, feature="a", sample=20, seed=3)
     assert result.ice.shape[0] == 20 and len(set(result.rows)) == 20
     assert set(result.ice_frame().columns) == {"row", "value", "output"}
+
+
+def test_rows_with_missing_features_are_never_the_nearest_counterfactual():
+    table = pd.DataFrame(
+        {
+            "x": [0.0, np.nan, 5.0, 0.1],
+            "prediction": [0, 1, 1, 0],
+        }
+    )
+    # Row 1 differs in prediction but has no x; row 2 is the only comparable counterfactual.
+    found = ds.evaluate.nearest_counterfactual(table, 0, features=["x"])
+    assert found.counterfactual_index == 2
+    only_missing = table.drop(index=2)
+    with pytest.raises(InvalidArgumentError, match="table"):
+        ds.evaluate.nearest_counterfactual(only_missing, 0, features=["x"])

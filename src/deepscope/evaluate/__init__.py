@@ -9,6 +9,8 @@
   ``confidence_thresholding``, ``data_vs_accuracy``, ``two_thresholds``, ``calibration``,
   ``roc_pr``, ``frequency_vs_f1``, ``multiclass_metrics``: classifier comparisons (Ludwig).
 - ``query(table, text)``, ``groups``, ``rewrite``: error analysis with a query language (Errudite).
+- ``side_by_side``, ``compare_generated``, ``salience`` and the generators ``word_replacer``,
+  ``scrambler``, ``token_ablation``: two or more models on the same data (LIT).
 
 >>> import deepscope as ds, pandas as pd
 >>> t = pd.DataFrame({"group": ["a", "a", "b"], "label": [1, 0, 1], "prediction": [1, 1, 1]})
@@ -41,6 +43,13 @@ from deepscope.evaluate.compare import (
 from deepscope.evaluate.counterfactual import Counterfactual, nearest_counterfactual
 from deepscope.evaluate.dependence import PartialDependence, partial_dependence
 from deepscope.evaluate.fairness import STRATEGIES, Thresholds, thresholds
+from deepscope.evaluate.generators import (
+    Generated,
+    rule_generator,
+    scrambler,
+    token_ablation,
+    word_replacer,
+)
 from deepscope.evaluate.predictions import predictions
 
 # Binding ``query`` to the function replaces the subpackage attribute that importing the package
@@ -57,9 +66,28 @@ from deepscope.evaluate.query import (
     query,
     rewrite,
 )
+from deepscope.evaluate.side_by_side import (
+    Salience,
+    SideBySide,
+    compare_generated,
+    from_tables,
+    salience,
+    side_by_side,
+)
 from deepscope.evaluate.slices import SliceTable, slices
 
 __all__ = [
+    "side_by_side",
+    "from_tables",
+    "compare_generated",
+    "salience",
+    "SideBySide",
+    "Salience",
+    "word_replacer",
+    "scrambler",
+    "token_ablation",
+    "rule_generator",
+    "Generated",
     "predictions",
     "slices",
     "SliceTable",

@@ -83,7 +83,9 @@ def nearest_counterfactual(
         row = pd.Series(example)
         missing = [f for f in [*features, prediction] if f not in row.index]
         if missing:
-            raise InvalidArgumentError("example", f"values for {[*features, prediction]!r}", f"no {missing!r}")
+            raise InvalidArgumentError(
+                "example", f"values for {[*features, prediction]!r}", f"no {missing!r}"
+            )
         example_index = None
         own_prediction = row[prediction]
         candidates = table
@@ -99,25 +101,46 @@ def nearest_counterfactual(
     candidates = candidates[candidates[prediction] != own_prediction]
     if candidates.empty:
         raise InvalidArgumentError(
-            "table", "at least one example predicted differently from the example", f"every prediction is {own_prediction!r}"
+            "table",
+            "at least one example predicted differently from the example",
+            f"every prediction is {own_prediction!r}",
         )
     if categorical is None:
-        categorical = [f for f in features if not pd.api.types.is_numeric_dtype(table[f].dtype) or pd.api.types.is_bool_dtype(table[f].dtype)]
+        categorical = [
+            f
+            for f in features
+            if not pd.api.types.is_numeric_dtype(table[f].dtype)
+            or pd.api.types.is_bool_dtype(table[f].dtype)
+        ]
     categorical = list(categorical)
     numeric = [f for f in features if f not in categorical]
     scale = table[numeric].to_numpy(dtype=np.float64).std(axis=0)
     scale[~(scale > 0)] = 1.0  # a constant feature: any difference counts in its own unit
 
     if callable(distance):
-        distances = np.asarray(distance(row[list(features)], candidates[list(features)]), dtype=np.float64)
+        distances = np.asarray(
+            distance(row[list(features)], candidates[list(features)]), dtype=np.float64
+        )
         if distances.shape != (len(candidates),):
-            raise InvalidArgumentError("distance", f"a function returning {len(candidates)} distances", distances)
+            raise InvalidArgumentError(
+                "distance", f"a function returning {len(candidates)} distances", distances
+            )
     elif distance in ("l1", "l2"):
         distances = _distances(row, candidates, numeric, scale, categorical, distance)
     else:
-        raise InvalidArgumentError("distance", "'l1', 'l2' or a function (example, candidates) -> distances", distance)
+        raise InvalidArgumentError(
+            "distance", "'l1', 'l2' or a function (example, candidates) -> distances", distance
+        )
 
-    best = int(np.argmin(distances))
+    # A candidate with a missing feature has no defined distance: it can never be the nearest.
+    comparable = ~np.isnan(distances)
+    if not comparable.any():
+        raise InvalidArgumentError(
+            "table",
+            "a differently predicted example with every feature present",
+            "only rows with missing features",
+        )
+    best = int(np.flatnonzero(comparable)[np.argmin(distances[comparable])])
     other = candidates.iloc[best]
     frame = _comparison(row, other, features, dict(zip(numeric, scale, strict=True)))
     return Counterfactual(
@@ -146,7 +169,9 @@ def _distances(
     parts = np.zeros((len(candidates), len(numeric) + len(categorical)))
     if numeric:
         here = row[numeric].to_numpy(dtype=np.float64)
-        parts[:, : len(numeric)] = np.abs(candidates[numeric].to_numpy(dtype=np.float64) - here) / scale
+        parts[:, : len(numeric)] = (
+            np.abs(candidates[numeric].to_numpy(dtype=np.float64) - here) / scale
+        )
     for j, name in enumerate(categorical, start=len(numeric)):
         parts[:, j] = (candidates[name] != row[name]).to_numpy(dtype=np.float64)
     if norm == "l1":
