@@ -633,3 +633,14 @@ def test_cuda_predict_and_gradient_match_cpu():
 def test_docstring_examples_run(name):
     results = doctest.testmod(importlib.import_module(name))
     assert results.attempted > 0 and results.failed == 0
+
+
+def test_accepts_frames_marks_models_that_take_raw_dataframes():
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    seen = []
+    wrapped = Model(lambda x: (seen.append(type(x)), np.zeros((len(x), 2)))[1])
+    wrapped.predict(frame)
+    assert wrapped.accepts_frames and seen == [pd.DataFrame]
+    assert not Model(torch.nn.Linear(1, 2)).accepts_frames

@@ -160,7 +160,10 @@ def _log_evaluation(run: Any, model_name: str, model: Any) -> None:
         )
     elif model_name.startswith("reviews_") and model_name != "reviews_lm":
         frame = test.frame.reset_index(drop=True)
-        evaluate.predictions(model, frame, label="label", features="text", run=run)
+        table = evaluate.predictions(model, frame, label="label", features="text")
+        # the planted phenomena, so Slices and Errors can show where the model fails
+        table.insert(1, "phenomenon", frame["phenomenon"])
+        run.log_table("predictions", table)
     elif model_name.endswith("_cnn"):
         table = evaluate.predictions(model, test.images, label=test.labels)
         table.insert(0, "example", np.arange(len(table)))

@@ -84,6 +84,9 @@ class Model:
     device: torch.device
     batch_size: int
     max_length: int
+    #: True when ``predict`` takes a DataFrame of raw (unencoded) features, as the zoo's tabular
+    #: models and callables do; pages use it to decide whether a table's rows can be re-run.
+    accepts_frames: bool = False
 
     def __new__(cls, model: Any = None, *args: Any, **kwargs: Any) -> Model:
         if isinstance(model, Model):
@@ -124,6 +127,7 @@ class Model:
             self.kind = "callable"
             self.module = None
             self._fn = model
+            self.accepts_frames = True  # DataFrames reach the callable as they are
         else:
             hint = None
             if isinstance(model, str):

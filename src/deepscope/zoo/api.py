@@ -69,6 +69,8 @@ def _tabular_model_class() -> type:
     class TabularModel(Model):
         """A Model whose inputs may also be a DataFrame of raw features (encoded by the module)."""
 
+        accepts_frames = True
+
         def _encoded(self, inputs: Any) -> Any:
             if isinstance(inputs, pd.DataFrame):
                 return self.module.encoder.transform(inputs)

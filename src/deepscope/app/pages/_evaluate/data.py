@@ -200,7 +200,7 @@ def model_problem(model: Any, source: Source) -> str | None:
         return f"{model.name} is a text model and this table has no text column."
     if not model.is_text and source.text is not None:
         return f"{model.name} is not a text model (it has no tokenizer) and this table holds texts."
-    if not model.is_text and _encoder_needed(source.table[_model_features(model, source)]) and model.kind != "callable":
+    if not model.is_text and _encoder_needed(source.table[_model_features(model, source)]) and model.kind != "callable" and not model.accepts_frames:
         return (f"{model.name} is a torch module and this table has categorical columns: register a "
                 "callable that takes the DataFrame of input columns and encodes them.")
     return None
