@@ -49,3 +49,24 @@ def test_build_demo_logs_finished_runs_with_learning_curves(tmp_path, cache_dir)
     _, again = build_demo(logdir, runs=plan, progress=False)
     assert len(open_logdir(logdir).runs()) == 2
     assert set(again) == {"loans-a", "loans-b"}
+
+
+@pytest.mark.browser
+def test_demo_dashboard_lists_the_demo_runs_and_filters_them(
+    tmp_path, cache_dir, browser_page, live_server
+):
+    plan = [
+        DemoRun("loans_mlp-h16", "loans_mlp", {"hidden": 16}),
+        DemoRun("loans_mlp-h32", "loans_mlp", {"hidden": 32}),
+        DemoRun("digits_cnn-lr0.003", "digits_cnn", {"lr": 3e-3, "epochs": 2}),
+    ]
+    logdir, models = build_demo(tmp_path / "logs", runs=plan, progress=False)
+    page = browser_page
+    page.goto(live_server(logdir, models=models))
+    table = page.locator("#runs-table")
+    for spec in plan:
+        table.get_by_text(spec.run, exact=True).wait_for()
+    assert page.locator("#runs-summary").inner_text() == "3 runs"
+    page.fill("#runs-filter", "^loans")
+    page.locator("#runs-summary").get_by_text("2 of 3 runs").wait_for()
+    assert table.get_by_text("digits_cnn-lr0.003", exact=True).count() == 0
