@@ -1,4 +1,4 @@
-"""The ``deepscope`` command: serve a logdir, build the demo, import TensorBoard logs.
+"""The ``deepscope`` command: serve a logdir, build the demo, profile data, import TensorBoard logs.
 
 Output is short and ends with the next command to type. Errors deepscope raises on purpose print
 as one line, ``deepscope: error: ...``, with exit status 2.
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 6060
 DEFAULT_DEMO_LOGDIR = "demo-logdir"
 DEFAULT_IMPORT_LOGDIR = "deepscope-logs"
+DEFAULT_REPORT = "report.html"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +59,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-serve", action="store_true", help="build the logdir and stop")
     _add_server_options(demo)
 
+    profile = commands.add_parser(
+        "profile", help="profile a dataset, check drift and schema, write an HTML report",
+        description="Profile TRAIN (and SERVING), check SERVING's drift from TRAIN and both against a "
+        "schema, and write a self-contained HTML report. Exits 1 when drift or anomalies exceed "
+        "their thresholds, so a data pipeline can stop on it; 2 on bad input.",
+    )
+    profile.add_argument("train", metavar="TRAIN",
+                         help="the reference data: a Parquet or CSV file, a folder or a glob")
+    profile.add_argument("--against", metavar="SERVING",
+                         help="data to compare with TRAIN (drift) and validate (schema)")
+    profile.add_argument("--schema", metavar="SCHEMA.json",
+                         help="validate against this schema (default: one inferred from TRAIN)")
+    profile.add_argument("--save-schema", metavar="OUT.json",
+                         help="write the schema used, to edit and pass as --schema next time")
+    profile.add_argument("--threshold", metavar="METRIC=VALUE", action="append", type=_threshold, default=[],
+                         help="override a drift threshold, e.g. psi=0.1 or ks_pvalue=0.01 ('none' reports "
+                         "the metric without judging it); repeatable")
+    profile.add_argument("-o", "--output", default=DEFAULT_REPORT,
+                         help=f"the HTML report to write (default: {DEFAULT_REPORT})")
+
     tensorboard = commands.add_parser(
         "import-tensorboard", help="convert TensorBoard event files into a deepscope logdir",
     )
@@ -65,6 +86,25 @@ def build_parser() -> argparse.ArgumentParser:
     tensorboard.add_argument("--logdir", default=DEFAULT_IMPORT_LOGDIR,
                              help=f"the deepscope logdir to write (default: {DEFAULT_IMPORT_LOGDIR})")
     return parser
+
+
+def _threshold(text: str) -> tuple[str, float | None]:
+    from deepscope.data import DEFAULT_THRESHOLDS
+
+    metric, sep, value = text.partition("=")
+    metric = metric.strip()
+    if not sep or metric not in DEFAULT_THRESHOLDS:
+        raise argparse.ArgumentTypeError(
+            f"expected METRIC=VALUE with METRIC one of {', '.join(DEFAULT_THRESHOLDS)}, got {text!r}")
+    if value.strip().lower() == "none":
+        return metric, None
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the threshold for {metric} must be a number or none, got {value!r}") from None
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"the threshold for {metric} must be 0 or more, got {value!r}")
+    return metric, number
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     logging.basicConfig(level=logging.WARNING, format="deepscope: %(message)s")
-    handlers = {"serve": _serve, "demo": _demo, "import-tensorboard": _import_tensorboard}
+    handlers = {"serve": _serve, "demo": _demo, "profile": _profile, "import-tensorboard": _import_tensorboard}
     try:
         return handlers[args.command](args)
     except DeepscopeError as err:
@@ -127,6 +167,24 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"Next: deepscope serve {logdir}")
         return 0
     return _run_server(Path(logdir), models=models, args=args)
+
+
+def _profile(args: argparse.Namespace) -> int:
+    import io
+
+    from deepscope.data import cli_profile
+
+    def path(value: str | None) -> str | None:
+        return None if value is None else os.path.expanduser(value)
+
+    errors = io.StringIO()
+    code = cli_profile(path(args.train), path(args.against), path(args.schema), path(args.output),
+                       thresholds=dict(args.threshold) or None, save_schema=path(args.save_schema),
+                       stderr=errors)
+    if errors.getvalue():
+        message = _one_line(errors.getvalue()).removeprefix("error: ")
+        print(f"deepscope: error: {message}", file=sys.stderr)
+    return code
 
 
 def _import_tensorboard(args: argparse.Namespace) -> int:

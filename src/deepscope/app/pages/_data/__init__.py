@@ -1,0 +1,1 @@
+"""The Data page's views (Overview, Drift, Anomalies, Dive) and where their data comes from."""

@@ -1,0 +1,136 @@
+"""Controls, tables, numbers and messages every Data view uses, so the views look alike."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import pandas as pd
+from dash import dash_table, dcc, html
+
+ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 24px", "alignItems": "flex-end", "margin": "4px 0 12px"}
+FIELD = {"display": "flex", "flexDirection": "column", "gap": "4px"}
+LABEL = {"fontSize": "12px", "fontWeight": 600, "color": "#52606D", "textTransform": "uppercase",
+         "letterSpacing": "0.04em"}
+SECTION = {"fontSize": "15px", "fontWeight": 650, "margin": "20px 0 6px"}
+NOTE = {"color": "#616E7C", "fontSize": "13px", "margin": "4px 0 8px"}
+GOOD = "#117733"
+BAD = "#B42318"
+WARN = "#8A6100"
+BAD_SURFACE = "#FEF3F2"
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+
+_CELL = {"fontFamily": "var(--ds-font)", "fontSize": "13px", "padding": "6px 8px", "textAlign": "left",
+         "backgroundColor": "transparent", "border": "none", "borderBottom": "1px solid #E4E7EB",
+         "maxWidth": "520px", "overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "normal",
+         "height": "auto"}
+_HEADER = {"fontFamily": "var(--ds-font)", "fontWeight": 600, "backgroundColor": "transparent",
+           "color": "#3E4C59", "borderBottom": "1px solid #CBD2D9", "whiteSpace": "normal", "height": "auto"}
+
+
+def field(label: str, control: Any, html_for: str | None = None, **style: Any) -> Any:
+    return html.Div(style={**FIELD, **style}, children=[html.Label(label, htmlFor=html_for, style=LABEL), control])
+
+
+def dropdown(id: str, options: list, value: Any, width: str = "240px", clearable: bool = False, **kwargs: Any) -> Any:
+    return dcc.Dropdown(id=id, options=options, value=value, clearable=clearable, style={"width": width}, **kwargs)
+
+
+def note(text: Any, **kwargs: Any) -> Any:
+    return html.P(text, style=NOTE, **kwargs)
+
+
+def section(text: str, **kwargs: Any) -> Any:
+    return html.H2(text, style=SECTION, **kwargs)
+
+
+def graph(id: str, figure: Any, config: dict | None = None, **kwargs: Any) -> Any:
+    return dcc.Graph(id=id, figure=figure, config=config or GRAPH_CONFIG, **kwargs)
+
+
+def empty(title: str, *lines: Any, **kwargs: Any) -> Any:
+    return html.Div(className="ds-empty", children=[html.H2(title), *[html.P(line) for line in lines]], **kwargs)
+
+
+def table(id: str, columns: list[dict], data: list[dict], *, page_size: int = 25, **kwargs: Any) -> Any:
+    """A DataTable in the page's style."""
+    return dash_table.DataTable(
+        id=id, columns=columns, data=data, page_size=page_size, cell_selectable=False, style_as_list_view=True,
+        style_table={"overflowX": "auto"}, style_cell=_CELL, style_header=_HEADER,
+        tooltip_delay=300, tooltip_duration=None, **kwargs,
+    )
+
+
+def number(value: Any) -> str:
+    """A statistic for reading: four significant digits, thousands separated, no exponent below 1e9."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        return str(value)
+    if not isinstance(value, numbers.Real):
+        return str(value)
+    value = float(value)
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if 1e4 <= abs(value) < 1e9:
+        return f"{value:,.0f}"
+    if abs(value) < 1e-3:
+        return f"{value:.2e}"
+    return f"{value:.4g}"
+
+
+def percent(value: Any) -> str:
+    """A fraction in [0, 1] as a percentage; tiny non-zero shares do not read as 0."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if math.isnan(value):
+        return ""
+    if value == 0:
+        return "0%"
+    if value < 0.001:
+        return "<0.1%"
+    return f"{value:.1%}"
+
+
+def bucketed(histograms: dict[str, Any]) -> dict[str, Any]:
+    """Histograms with numeric buckets turned into labelled ones ("3.8k–23k"), drawn side by side.
+
+    Overlaid datasets' bars then sit inside their bucket, and buckets of unequal width (drift cuts
+    at the reference's deciles) take equal room, so a bar's height alone carries its share.
+    """
+    return {feature: _labelled(hist) for feature, hist in histograms.items()}
+
+
+def _labelled(hist: Any) -> Any:
+    if not hist or hist.get("kind") != "numeric":
+        return hist
+    edges = [float(e) for e in hist["edges"]]
+    pairs = list(zip(edges[:-1], edges[1:], strict=True))
+    labels: list[str] = []
+    for digits in range(3, 9):
+        labels = [short(a, digits) if a == b else f"{short(a, digits)}–{short(b, digits)}" for a, b in pairs]
+        if len(set(labels)) == len(labels):
+            break
+    else:
+        labels = [f"{i + 1}: {label}" for i, label in enumerate(labels)]
+    changed = {key: value for key, value in hist.items() if key != "edges"}
+    return {**changed, "kind": "categorical", "categories": labels}
+
+
+def short(value: float, digits: int = 3) -> str:
+    """A number in a few characters: 38.2k, 1.5M, 0.25."""
+    size = abs(value)
+    for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if size >= scale:
+            return f"{value / scale:.{digits}g}{suffix}"
+    return f"{value:.{digits}g}"

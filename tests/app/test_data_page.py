@@ -1,0 +1,242 @@
+"""The Data page in Chromium: Overview sorts, Drift and Anomalies draw, Dive lays out 100,000
+examples with WebGL, facets them and shows the record of a clicked point."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deepscope.app.pages import data as page_module
+from deepscope.app.pages._data import sources
+from deepscope.app.plugin import AppContext
+from deepscope.data.demo import log_data_runs
+from deepscope.data.dive import png_data_uri
+from deepscope.track import open_logdir
+
+PLANTED = ("income", "purpose", "employment")
+BIG = 100_000
+
+POINTS = """() => {
+    const gd = document.querySelector('#data-dive-graph .js-plotly-plot');
+    if (!gd || !Array.isArray(gd._fullData)) return null;
+    const total = gd._fullData.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
+    return {total, types: gd._fullData.map(t => t.type), arrays: gd._fullData.map(t => t.x.constructor.name),
+            columns: (gd.layout.annotations || []).map(a => a.text), images: (gd.layout.images || []).length,
+            first: gd._fullData.map(t => [t.x[0], t.y[0]])};
+}"""
+# Where a point of the Dive figure is on the screen, and which example it is.
+POINT_AT = """([curve, i]) => {
+    const gd = document.querySelector('#data-dive-graph .js-plotly-plot');
+    const t = gd._fullData[curve], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const box = gd.getBoundingClientRect();
+    return {x: box.left + xa._offset + xa.l2p(t.x[i]), y: box.top + ya._offset + ya.l2p(t.y[i]),
+            example: t.customdata[i]};
+}"""
+
+
+@pytest.fixture(scope="module")
+def data_logdir(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("data-page") / "logs"
+    log_data_runs(logdir)
+    return logdir
+
+
+@pytest.fixture(scope="module")
+def big_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({
+        "x": rng.normal(size=BIG).round(4),
+        "kind": rng.choice(["alpha", "beta", "gamma", "delta"], BIG),
+        "size": rng.integers(0, 50, BIG),
+    })
+
+
+def _choose(page, dropdown: str, option: str) -> None:
+    page.click(f"#{dropdown}")
+    page.locator(".dash-dropdown-options").get_by_role("option", name=option, exact=True).click()
+
+
+def _feature_order(page) -> list[str]:
+    return page.eval_on_selector_all("#data-overview-tables tbody[data-feature]",
+                                     "bodies => bodies.map(b => b.dataset.feature)")
+
+
+def _watch_errors(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def test_the_page_is_active_only_with_data(tmp_path, data_logdir):
+    from deepscope.track import Run
+
+    empty = tmp_path / "empty"
+    with Run(empty, name="curves") as run:
+        run.log({"loss": 1.0})
+    assert not page_module.is_active(AppContext(empty, open_logdir(empty)))
+    assert page_module.is_active(AppContext(empty, open_logdir(empty), datasets={"frame": pd.DataFrame({"a": [1]})}))
+    assert page_module.is_active(AppContext(data_logdir, open_logdir(data_logdir)))
+
+
+def test_thumbnails_written_by_png_data_uri_decode_back():
+    rng = np.random.default_rng(0)
+    for image in (rng.random((3, 12, 10)).astype(np.float32), (rng.random((7, 5)) * 255).astype(np.uint8)):
+        decoded = sources.decode_png_uri(png_data_uri(image, size=64))
+        expected = np.moveaxis(image, 0, -1) if image.ndim == 3 else image[..., None]
+        if expected.dtype != np.uint8:
+            expected = (expected * 255).round().astype(np.uint8)
+        np.testing.assert_array_equal(decoded, expected)
+    assert sources.decode_png_uri("data:image/png;base64,AAAA") is None
+    assert sources.decode_png_uri("https://example.com/x.png") is None
+
+
+@pytest.mark.browser
+def test_overview_drew_and_sorting_changes_the_order(browser_page, live_server, data_logdir, plots_drew, tmp_path):
+    page = browser_page
+    errors = _watch_errors(page)
+    page.goto(live_server(data_logdir) + "data")
+    page.locator("#data-overview-tables tbody[data-feature]").first.wait_for()
+    plots_drew(page, count=12)  # a histogram per feature of loans, and the one with axes
+    assert "train: 3,500 rows, serving: 1,500 rows · 11 features" in page.locator("#data-overview-summary").inner_text()
+    by_distance = _feature_order(page)
+    assert by_distance[0] == "income"  # the planted shift is the largest distance
+    page.screenshot(path=str(tmp_path / "data-overview.png"), full_page=True)
+
+    _choose(page, "data-overview-sort", "name")
+    page.wait_for_function("(before) => { const now = [...document.querySelectorAll("
+                           "'#data-overview-tables tbody[data-feature]')].map(b => b.dataset.feature);"
+                           " return now.join() !== before.join(); }", arg=by_distance)
+    by_name = _feature_order(page)
+    assert by_name != by_distance and sorted(by_name) == sorted(by_distance)
+    numeric = ["age", "approved", "credit_history_years", "debt", "income", "late_payments", "loan_amount"]
+    assert by_name == numeric + ["employment", "group", "purpose", "region"]  # each table alphabetical
+
+    _choose(page, "data-overview-sort", "missing")
+    page.wait_for_function("() => document.querySelector('#data-overview-tables tbody[data-feature]')"
+                           ".dataset.feature === 'credit_history_years'")  # 3.2% missing in serving
+
+    detail_axis = ("() => { const gd = document.querySelector('#data-overview-detail-graph .js-plotly-plot');"
+                   " return gd && gd.layout.yaxis.title.text; }")
+    assert page.evaluate(detail_axis) == "% of examples"
+    page.click("#data-overview-percent input")  # Facets' normalisation off: raw counts
+    page.wait_for_function(f"() => ({detail_axis})() === 'count'")
+
+    page.fill("#data-overview-filter", "^(purpose|region)$")
+    page.wait_for_function("() => document.querySelectorAll('#data-overview-tables tbody[data-feature]').length === 2")
+    assert "2 of 11 features match" in page.locator("#data-overview-summary").inner_text()
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_drift_and_anomalies_drew(browser_page, live_server, data_logdir, plots_drew, tmp_path):
+    page = browser_page
+    errors = _watch_errors(page)
+    page.goto(live_server(data_logdir) + "data")
+    page.click("#data-tab-drift")
+    page.locator("#data-drift-verdict").wait_for()
+    plots_drew(page, count=2)
+    verdict = page.locator("#data-drift-verdict").inner_text()
+    assert verdict.startswith("Drift: 6 of 11 features of serving drifted from train")
+    assert all(feature in verdict for feature in PLANTED)
+    rows = page.locator("#data-drift-metrics tbody tr").all_inner_texts()
+    verdicts = {row.split("\t")[0].strip(): row.split("\t")[2].strip() for row in rows if "\t" in row}
+    assert all(verdicts[f] == "drifted" for f in PLANTED) and verdicts["group"] == "ok"
+    # The most drifted feature's distributions, reference against current, over the same buckets.
+    page.wait_for_function("() => { const gd = document.querySelector('#data-drift-feature-graph .js-plotly-plot');"
+                           " return gd && gd.layout.title.text === 'income'; }")
+    traces = page.evaluate("() => document.querySelector('#data-drift-feature-graph .js-plotly-plot')._fullData"
+                           ".map(t => [t.name, t.x.length])")
+    assert traces == [["train", 10], ["serving", 10]]
+    page.screenshot(path=str(tmp_path / "data-drift.png"), full_page=True)
+
+    # Clicking a bar of the overall chart shows that feature.
+    page.locator("#data-drift-chart-graph").scroll_into_view_if_needed()
+    where = page.evaluate("""() => { const gd = document.querySelector('#data-drift-chart-graph .js-plotly-plot');
+        const t = gd._fullData[0], i = [...t.y].indexOf('purpose'), xa = gd._fullLayout.xaxis,
+              ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+        return {x: box.left + xa._offset + xa.l2p(t.x[i] / 2), y: box.top + ya._offset + ya.l2p(i)}; }""")
+    page.mouse.click(where["x"], where["y"])
+    page.wait_for_function("() => document.querySelector('#data-drift-feature-graph .js-plotly-plot')"
+                           ".layout.title.text === 'purpose'")
+
+    page.click("#data-tab-anomalies")
+    page.locator("#data-anomalies-verdict").wait_for()
+    assert page.locator("#data-anomalies-verdict").inner_text() == "serving: 2 errors against the schema."
+    listed = page.locator("#data-anomalies-table tbody tr").all_inner_texts()
+    found = {tuple(cell.strip() for cell in row.split("\t")[:3]) for row in listed
+             if "\t" in row and not row.startswith("Severity")}  # DataTable's header row is in tbody
+    assert found == {("error", "presence_drop", "credit_history_years"), ("error", "presence_drop", "purpose")}
+    assert "present in 96.8% of examples" in page.locator("#data-anomalies-table").inner_text()
+    assert page.locator("#data-anomalies-schema-table tbody tr").count() >= 11
+    page.screenshot(path=str(tmp_path / "data-anomalies.png"), full_page=True)
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_dive_draws_100000_points_and_faceting_changes_the_layout(browser_page, live_server, data_logdir,
+                                                                  big_frame, plots_drew, tmp_path):
+    page = browser_page
+    errors = _watch_errors(page)
+    page.goto(live_server(data_logdir, datasets={"big": big_frame}) + "data")
+    page.click("#data-tab-dive")
+    page.locator("#data-dive-source").wait_for()
+    _choose(page, "data-dive-source", "big (registered)")
+    page.wait_for_function(f"() => {{ const p = ({POINTS})(); return p && p.total === {BIG}; }}", timeout=60_000)
+    plots_drew(page, count=1)
+    flat = page.evaluate(POINTS)
+    assert set(flat["types"]) == {"scattergl"}
+    assert set(flat["arrays"]) == {"Float32Array"}  # positions travel as typed arrays, not per-point objects
+    assert flat["columns"] == []
+    assert page.locator("#data-dive-color").inner_text().strip() == "kind"  # a category with few values
+
+    _choose(page, "data-dive-column", "kind")
+    page.wait_for_function("() => { const gd = document.querySelector('#data-dive-graph .js-plotly-plot');"
+                           " return (gd.layout.annotations || []).length === 4; }", timeout=60_000)
+    faceted = page.evaluate(POINTS)
+    assert faceted["total"] == BIG
+    assert faceted["columns"] == ["alpha", "beta", "delta", "gamma"]
+    assert faceted["first"] != flat["first"]
+    assert "columns by kind (4)" in page.locator("#data-dive-summary").inner_text()
+    page.locator("#data-dive-graph").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "data-dive-100k.png"), full_page=True)
+
+    # A click among 100,000 points finds its example.
+    point = page.evaluate(POINT_AT, [2, 123])
+    page.mouse.move(point["x"], point["y"])
+    page.mouse.click(point["x"], point["y"])
+    page.locator("#data-dive-record-body").get_by_text(f"Example {point['example']}", exact=True).wait_for()
+    shown = page.locator("#data-dive-record-body").inner_text()
+    row = big_frame.iloc[point["example"]]
+    assert f"kind\t{row['kind']}" in shown and f"size\t{row['size']}" in shown
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_clicking_a_point_shows_its_record_and_image(browser_page, live_server, data_logdir, plots_drew, tmp_path):
+    page = browser_page
+    errors = _watch_errors(page)
+    page.goto(live_server(data_logdir) + "data")
+    page.click("#data-tab-dive")
+    page.locator("#data-dive-source").wait_for()
+    _choose(page, "data-dive-source", "data-images · dive/shapes")
+    page.wait_for_function(f"() => {{ const p = ({POINTS})(); return p && p.total === 300 && p.images === 300; }}")
+    plots_drew(page, count=1)  # each shape drawn as its own thumbnail
+    page.locator("#data-dive-graph").scroll_into_view_if_needed()
+    point = page.evaluate(POINT_AT, [0, 7])
+    page.mouse.move(point["x"], point["y"])
+    page.mouse.click(point["x"], point["y"])
+    record = page.locator("#data-dive-record-body")
+    record.get_by_text(f"Example {point['example']}", exact=True).wait_for()
+    sample = open_logdir(data_logdir).table("data-images", "dive/shapes")
+    expected = sample.iloc[point["example"]]
+    assert f"class_name\t{expected['class_name']}" in record.inner_text()
+    assert record.locator("img").get_attribute("src") == expected["thumbnail"]
+    page.screenshot(path=str(tmp_path / "data-dive-record.png"), full_page=True)
+
+    page.click("#data-dive-positioning >> text=Scatter")
+    page.wait_for_function("() => { const gd = document.querySelector('#data-dive-graph .js-plotly-plot');"
+                           " return (gd.layout.images || []).length === 0; }")  # no sprites scattered
+    assert not page.locator("#data-dive-xy").is_hidden()
+    assert errors == []
