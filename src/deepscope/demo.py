@@ -101,9 +101,20 @@ def build_demo(
             _log_evaluation(run, spec.model, result.model)
         models[spec.run] = result.model
         log.info("demo run %s: %s", spec.run, result.metrics)
-    if runs is None and NUMERICS_RUN not in finished:
-        _numerics_run(logdir)
+    if runs is None:
+        if NUMERICS_RUN not in finished:
+            _numerics_run(logdir)
+        from deepscope.data.demo import log_data_runs
+
+        log_data_runs(logdir)
     return logdir, models
+
+
+def demo_datasets() -> dict[str, Any]:
+    """The datasets the demo's dashboard registers, so its pages can compute on them live."""
+    from deepscope.data.demo import demo_datasets as data_page_datasets
+
+    return data_page_datasets()
 
 
 # -- what each demo run logs beyond its learning curves -------------------------------------------
