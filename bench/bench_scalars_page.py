@@ -1,0 +1,256 @@
+"""Benchmark: the Scalars page on 1,000 runs x 10 tags x 10,000 steps (100 million points).
+
+Measures, on a logdir of that size built once with the store's writer and kept in /tmp:
+- the data path of one chart update (``SeriesSource.chart``: read, smooth, downsample, plus the
+  figure and its JSON, i.e. what one Dash callback does per chart), p50/p95 over many updates
+  that each change the smoothing, the tag or the x axis; the target is p95 under 300 ms;
+- the same when the logdir changed since the last update (a live run wrote), so the cached
+  series are read again (the first chart after a change);
+- the first paint of the scalars page in headless Chromium: from navigation until every chart
+  drew, cold (fresh server) and warm (second load).
+
+Run: ``.venv/bin/python bench/bench_scalars_page.py [--runs 1000] [--tags 10] [--steps 10000]``
+(``--runs 50`` builds a small logdir for a quick look; ``--rebuild`` writes it again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CACHE_ROOT = Path(tempfile.gettempdir())
+WRITE_WORKERS = 4  # writing is bound by SQLite's fsyncs as much as by the CPU
+
+
+def logdir_for(runs: int, tags: int, steps: int) -> Path:
+    return CACHE_ROOT / f"deepscope-bench-scalars-page-{runs}x{tags}x{steps}"
+
+
+def _write_runs(args: tuple[str, list[int], int, int]) -> int:
+    from deepscope.track import Run
+
+    folder, indices, tags, steps = args
+    names = [f"train/loss_{t}" if t % 2 == 0 else f"val/metric_{t}" for t in range(tags)]
+    step_column = np.arange(steps, dtype=np.int64)
+    for index in indices:
+        rng = np.random.default_rng(index)
+        start = 1.7e9 + index * 60.0
+        wall = start + np.cumsum(rng.uniform(0.05, 0.15, size=steps))
+        run = Run(folder, name=f"run-{index:04d}", hparams={"lr": float(10 ** rng.uniform(-4, -1)),
+                                                          "seed": index})
+        for t, tag in enumerate(names):
+            decay = rng.uniform(500, 5000)
+            values = 0.1 + 2.0 * np.exp(-step_column / decay) + rng.normal(0, 0.05 + 0.02 * t, steps)
+            # The importer's path of the writer: the same chunks ``run.log`` commits, without a
+            # Python call per point, so 100 million points are written in about a minute.
+            run._add_scalar_chunk(tag, step_column, wall, values)
+        run.finish()
+    return len(indices)
+
+
+def build_logdir(runs: int, tags: int, steps: int, *, rebuild: bool = False) -> Path:
+    """The benchmark logdir, written once (in parallel) and reused while its marker file exists."""
+    folder = logdir_for(runs, tags, steps)
+    marker = folder / ".complete"
+    if marker.exists() and not rebuild:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    start = time.perf_counter()
+    batches = [list(range(i, min(i + 10, runs))) for i in range(0, runs, 10)]
+    done = 0
+    with multiprocessing.get_context("spawn").Pool(WRITE_WORKERS) as pool:
+        for count in pool.imap_unordered(
+            _write_runs, [(str(folder), batch, tags, steps) for batch in batches]
+        ):
+            done += count
+            print(f"\r  writing runs: {done}/{runs}", end="", flush=True)
+    seconds = time.perf_counter() - start
+    print(f"\r  wrote {runs} runs x {tags} tags x {steps:,} steps "
+          f"({runs * tags * steps:,} points) in {seconds:.1f} s")
+    marker.write_text(json.dumps({"seconds": seconds}))
+    return folder
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return statistics.median(ordered), p95
+
+
+def steps_of(source: object, tag: str, runs: list[str]) -> int:
+    """How many steps the benchmark's runs have (the live run logs as many to start with)."""
+    series = source.series([tag], runs[-1:])
+    return max((len(s.step) for s in series.values()), default=1)
+
+
+def bench_data_path(folder: Path, updates: int) -> dict:
+    """Latency of one chart update: the page's callback work for one chart, timed end to end."""
+    from plotly.io.json import to_json_plotly
+
+    from deepscope.app.pages.scalars import CHART_WIDTH, MAX_RUNS
+    from deepscope.track import open_logdir
+    from deepscope.track.series import SeriesSource
+    from deepscope.viz.scalars import scalars_figure_json
+
+    logdir = open_logdir(folder)
+    source = SeriesSource(logdir)
+    version = logdir.version()
+    start = time.perf_counter()
+    runs = source.run_names(version)
+    tags = source.tags(version)
+    listing = time.perf_counter() - start
+    shown = runs[-MAX_RUNS:]
+    rng = np.random.default_rng(0)
+    modes = ["step", "relative", "wall"]
+
+    def update(tag: str, smoothing: float, xaxis: str, version: int,
+               shown: list[str] = shown) -> tuple[float, int]:
+        start = time.perf_counter()
+        data = source.chart(tag, shown, version=version, smoothing=smoothing, xaxis=xaxis,
+                            width=CHART_WIDTH)
+        figure = scalars_figure_json(data, yscale="linear", ignore_outliers=bool(rng.integers(2)))
+        payload = to_json_plotly(figure)
+        return (time.perf_counter() - start) * 1000, len(payload)
+
+    # Warm: the series are cached; each update changes smoothing, tag or x axis.
+    for tag in tags:
+        update(tag, 0.6, "step", version)
+    warm, sizes = [], []
+    for _ in range(updates):
+        tag = tags[int(rng.integers(len(tags)))]
+        ms, size = update(tag, float(rng.uniform(0, 0.99)), modes[int(rng.integers(3))], version)
+        warm.append(ms)
+        sizes.append(size)
+    # Live: a new run writes between updates, as training does. Each update sees a new version;
+    # only the writing run is read again, the other shown runs come from the cache.
+    from deepscope.track import Run
+
+    live = Run(folder, name="zz-bench-live")
+    try:
+        count = steps_of(source, tags[0], shown)
+        steps = np.arange(count)
+        for tag in tags:
+            live._add_scalar_chunk(tag, steps, time.time() + steps * 0.1, rng.normal(size=count))
+        live.flush()
+        live_shown = [*runs[-(MAX_RUNS - 1):], live.name]
+        cold, listing_live = [], []
+        for i in range(min(updates, 40)):
+            live.log({tag: float(rng.normal()) for tag in tags}, step=live.step + 1)
+            live.flush()
+            version = logdir.version()
+            start = time.perf_counter()
+            source.tags(version)
+            listing_live.append((time.perf_counter() - start) * 1000)
+            ms, _ = update(tags[i % len(tags)], 0.6, "step", version, live_shown)
+            cold.append(ms)
+    finally:
+        live.finish()
+        shutil.rmtree(live.path, ignore_errors=True)
+    return {
+        "listing_ms": listing * 1000,
+        "runs": len(runs),
+        "shown": len(shown),
+        "warm": _percentiles(warm),
+        "live": _percentiles(cold),
+        "listing_live": _percentiles(listing_live),
+        "payload_kb": statistics.median(sizes) / 1024,
+        "updates": len(warm),
+    }
+
+
+def bench_first_paint(folder: Path, charts: int) -> dict:
+    """Navigation to the first chart drawn and to every chart drawn on /scalars, in headless
+    Chromium: a fresh server (cold: nothing cached, the logdir's runs are identified) and then
+    warm (new browser contexts on the same server)."""
+    from playwright.sync_api import sync_playwright
+
+    from deepscope.app import create_app
+    from deepscope.app.server import start_server
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        return {"error": "no chromium on PATH"}
+    app = create_app(folder)
+    handle = start_server(app.server, host="127.0.0.1", port=0, threads=8)
+    url = f"http://127.0.0.1:{handle.port}/scalars"
+    drawn = """(count) => [...document.querySelectorAll('.js-plotly-plot')]
+        .filter(gd => gd.querySelector('.main-svg') && Array.isArray(gd._fullData)
+                && gd._fullData.length > 0).length >= count"""
+    first, every = [], []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium, headless=True,
+                args=["--headless", "--no-sandbox", "--disable-gpu"],
+            )
+            for _ in range(3):
+                context = browser.new_context(viewport={"width": 1280, "height": 800})
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(url)
+                page.wait_for_function(drawn, arg=1, timeout=180_000, polling=50)
+                first.append((time.perf_counter() - start) * 1000)
+                page.wait_for_function(drawn, arg=charts, timeout=180_000, polling=50)
+                every.append((time.perf_counter() - start) * 1000)
+                context.close()
+            browser.close()
+    finally:
+        handle.stop()
+    return {"cold": (first[0], every[0]), "warm": (min(first[1:]), min(every[1:]))}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--tags", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--updates", type=int, default=200, help="chart updates to time")
+    parser.add_argument("--rebuild", action="store_true", help="write the logdir again")
+    parser.add_argument("--no-browser", action="store_true", help="skip the first-paint check")
+    args = parser.parse_args()
+    for name in ("runs", "tags", "steps", "updates"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+
+    print(f"Scalars page: {args.runs} runs x {args.tags} tags x {args.steps:,} steps "
+          f"(cpu cores: {os.cpu_count()})")
+    folder = build_logdir(args.runs, args.tags, args.steps, rebuild=args.rebuild)
+    print(f"  logdir: {folder}")
+    data = bench_data_path(folder, args.updates)
+    warm_p50, warm_p95 = data["warm"]
+    live_p50, live_p95 = data["live"]
+    print(f"  run and tag listing (first, uncached): {data['listing_ms']:.0f} ms")
+    print(f"  each chart draws {data['shown']} of {data['runs']} runs "
+          f"(~{data['payload_kb']:.0f} KiB of JSON per chart)")
+    verdict = "OK" if warm_p95 < 300 else "OVER"
+    print(f"  chart update, cached series ({data['updates']} updates): "
+          f"p50 {warm_p50:.0f} ms  p95 {warm_p95:.0f} ms   target p95 < 300 ms  {verdict}")
+    print(f"  chart update while a run writes (new version each time): "
+          f"p50 {live_p50:.0f} ms  p95 {live_p95:.0f} ms")
+    print(f"  tag listing while a run writes: p50 {data['listing_live'][0]:.0f} ms  "
+          f"p95 {data['listing_live'][1]:.0f} ms")
+    if not args.no_browser:
+        paint = bench_first_paint(folder, min(args.tags, 24))
+        if "error" in paint:
+            print(f"  first paint: skipped ({paint['error']})")
+        else:
+            for name in ("cold", "warm"):
+                one, every = paint[name]
+                print(f"  first paint of /scalars, {name} server: first chart {one:.0f} ms, "
+                      f"all {min(args.tags, 24)} charts {every:.0f} ms")
+    return 0 if warm_p95 < 300 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,280 @@
+"""Scalars: one chart per tag, every shown run overlaid in its own colour, updated live.
+
+Controls: regex filters for runs and tags, TensorBoard's smoothing (raw series faded behind),
+x axis by step, relative or wall time, linear or log y, and "ignore outliers" for the y range.
+Each chart is its own callback, so charts arrive one by one; the server smooths every point and
+sends at most two points per pixel per raw series and one per smoothed series, extremes kept
+(see ``deepscope.track.series``). With many runs the newest ``MAX_RUNS`` matching the filter are
+drawn, and the page says so. Charts follow the shell's logdir version, so they update while a
+run writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import dash
+import numpy as np
+from dash import MATCH, Input, Output, State, dcc, html
+
+from deepscope.app.plugin import AppContext, Page
+from deepscope.track.series import SeriesSource, match_names
+from deepscope.viz.scalars import CHART_HEIGHT, scalars_figure_json
+from deepscope.viz.theme import run_color
+
+MAX_RUNS = 20  # lines per chart: beyond this a chart is unreadable and slow to send
+MAX_CHARTS = 24
+CHART_WIDTH = 520  # pixels of a chart's plot area in the two-column grid of a 1280-1440 px window
+DEFAULT_SMOOTHING = 0.6
+CHART = "scalars-chart"
+CSV = "scalars-csv"
+JSON = "scalars-json"
+DOWNLOAD = "scalars-download"
+
+_ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 28px", "alignItems": "flex-end"}
+_FIELD = {"display": "flex", "flexDirection": "column", "gap": "4px"}
+_LABEL = {"fontSize": "12px", "fontWeight": 600, "color": "#52606D", "textTransform": "uppercase",
+          "letterSpacing": "0.04em"}
+_GRID = {"display": "grid", "gridTemplateColumns": "repeat(auto-fill, minmax(480px, 1fr))",
+         "gap": "16px", "marginTop": "8px"}
+_CARD = {"border": "1px solid #E4E7EB", "borderRadius": "8px", "padding": "8px 8px 0",
+         "minWidth": 0}
+_BUTTON = {"font": "inherit", "fontSize": "12px", "padding": "2px 8px", "border": "1px solid #CBD2D9",
+           "borderRadius": "4px", "background": "white", "color": "#3E4C59", "cursor": "pointer"}
+
+
+def is_active(ctx: AppContext) -> bool:
+    """Whether any run has a scalar; stops at the first run that has one (cached per run)."""
+    if ctx.logdir is None:
+        return False
+    return SeriesSource.shared(ctx.logdir).has_any("scalars")
+
+
+def _field(label: str, control: Any, html_for: str | None = None, **style: Any) -> Any:
+    return html.Div(style={**_FIELD, **style}, children=[
+        html.Label(label, htmlFor=html_for, style=_LABEL), control,
+    ])
+
+
+def layout(ctx: AppContext) -> Any:
+    radio = {"display": "flex", "gap": "12px"}
+    return html.Div(
+        className="ds-page",
+        children=[
+            html.Div(className="ds-page-head", children=[
+                html.H1("Scalars"), html.Span(id="scalars-summary", className="ds-muted"),
+            ]),
+            html.Div(style=_ROW, children=[
+                _field("Runs", dcc.Input(
+                    id="scalars-run-filter", type="search", debounce=0.3, className="ds-input",
+                    placeholder="regex, e.g. ^cnn|lr0\\.01", style={"width": "240px"},
+                ), "scalars-run-filter"),
+                _field("Tags", dcc.Input(
+                    id="scalars-tag-filter", type="search", debounce=0.3, className="ds-input",
+                    placeholder="regex, e.g. loss$", style={"width": "200px"},
+                ), "scalars-tag-filter"),
+                _field("Smoothing", dcc.Slider(
+                    id="scalars-smoothing", min=0, max=0.99, step=0.01, value=DEFAULT_SMOOTHING,
+                    marks={0: "0", 0.5: "0.5", 0.99: "0.99"}, updatemode="mouseup",
+                ), width="280px"),
+                _field("X axis", dcc.RadioItems(
+                    id="scalars-xaxis", value="step", inputStyle={"marginRight": "4px"},
+                    options=[{"label": "Step", "value": "step"},
+                             {"label": "Relative", "value": "relative"},
+                             {"label": "Wall", "value": "wall"}], style=radio,
+                )),
+                _field("Y axis", dcc.RadioItems(
+                    id="scalars-yscale", value="linear", inputStyle={"marginRight": "4px"},
+                    options=[{"label": "Linear", "value": "linear"},
+                             {"label": "Log", "value": "log"}], style=radio,
+                )),
+                dcc.Checklist(
+                    id="scalars-outliers", value=[], inputStyle={"marginRight": "4px"},
+                    options=[{"label": "Ignore outliers in the y range", "value": "ignore"}],
+                    style={"paddingBottom": "2px"},
+                ),
+            ]),
+            html.Div(id="scalars-message", className="ds-muted", style={"marginTop": "10px"}),
+            html.Div(id="scalars-legend", style={"display": "flex", "flexWrap": "wrap",
+                                                 "gap": "4px 14px", "margin": "8px 0 4px"}),
+            html.Div(id="scalars-grid", style=_GRID),
+            dcc.Store(id="scalars-runs"),
+            dcc.Store(id="scalars-tags"),
+        ],
+    )
+
+
+def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
+    if ctx.logdir is None:
+        return
+    source = SeriesSource.shared(ctx.logdir)
+
+    @app.callback(
+        Output("scalars-grid", "children"),
+        Output("scalars-tags", "data"),
+        Output("scalars-runs", "data"),
+        Output("scalars-legend", "children"),
+        Output("scalars-message", "children"),
+        Output("scalars-summary", "children"),
+        Input("scalars-run-filter", "value"),
+        Input("scalars-tag-filter", "value"),
+        Input("app-logdir-version", "data"),
+        State("scalars-tags", "data"),
+        State("scalars-runs", "data"),
+    )
+    def update_grid(run_pattern: str | None, tag_pattern: str | None, version: Any,
+                    shown_tags: list | None, shown_runs: list | None) -> tuple:
+        version = source.version(version)
+        runs = match_names(source.run_names(version), run_pattern)
+        tags = match_names(source.tags(version), tag_pattern)
+        drawn_runs = sorted(runs.names[-MAX_RUNS:])  # the newest, listed by name
+        drawn_tags = tags.names[:MAX_CHARTS]
+        notes = [note for note in (runs.message, tags.message) if note]
+        total_runs = len(source.run_names(version))
+        if not runs.names:
+            notes.append("No run matches the run filter.")
+        elif len(runs.names) > MAX_RUNS:
+            notes.append(f"Showing the {MAX_RUNS} newest of {len(runs.names):,} matching runs; "
+                         "refine the run filter to see others.")
+        if not tags.names:
+            notes.append("No tag matches the tag filter.")
+        elif len(tags.names) > MAX_CHARTS:
+            notes.append(f"Showing the first {MAX_CHARTS} of {len(tags.names):,} matching tags; "
+                         "refine the tag filter to see others.")
+        summary = (f"{len(drawn_tags)} of {len(source.tags(version))} tags · "
+                   f"{len(drawn_runs)} of {total_runs:,} runs")
+        grid = dash.no_update if drawn_tags == shown_tags else _grid(drawn_tags)
+        runs_out = dash.no_update if drawn_runs == shown_runs else drawn_runs
+        return grid, drawn_tags, runs_out, _legend(drawn_runs), " ".join(notes), summary
+
+    @app.callback(
+        Output({"type": CHART, "tag": MATCH}, "figure"),
+        Output({"type": CHART, "tag": MATCH}, "style"),
+        Input({"type": CHART, "tag": MATCH}, "id"),
+        Input("scalars-runs", "data"),
+        Input("scalars-smoothing", "value"),
+        Input("scalars-xaxis", "value"),
+        Input("scalars-yscale", "value"),
+        Input("scalars-outliers", "value"),
+        Input("app-logdir-version", "data"),
+    )
+    def update_chart(chart_id: dict, runs: list | None, smoothing: float | None, xaxis: str,
+                     yscale: str, outliers: list | None, version: Any) -> tuple:
+        if runs is None:
+            return dash.no_update, dash.no_update
+        data = source.chart(chart_id["tag"], runs, version=source.version(version),
+                            smoothing=_smoothing(smoothing), xaxis=xaxis or "step",
+                            width=CHART_WIDTH)
+        figure = scalars_figure_json(data, yscale=yscale or "linear",
+                                     ignore_outliers="ignore" in (outliers or []))
+        # A responsive graph takes its height from its box: give the box the figure's height.
+        return figure, {"height": f"{figure['layout']['height']}px"}
+
+    @app.callback(
+        Output({"type": DOWNLOAD, "tag": MATCH}, "data"),
+        Input({"type": CSV, "tag": MATCH}, "n_clicks"),
+        Input({"type": JSON, "tag": MATCH}, "n_clicks"),
+        State("scalars-runs", "data"),
+        State("scalars-smoothing", "value"),
+        State("app-logdir-version", "data"),
+        prevent_initial_call=True,
+    )
+    def download(_csv: int | None, _json: int | None, runs: list | None,
+                 smoothing: float | None, version: Any) -> Any:
+        trigger = dash.ctx.triggered_id
+        clicked = dash.ctx.triggered[0]["value"] if dash.ctx.triggered else None
+        if not isinstance(trigger, dict) or not clicked or runs is None:
+            return dash.no_update
+        tag = trigger["tag"]
+        frame = source.frame(tag, runs, version=source.version(version),
+                             smoothing=_smoothing(smoothing))
+        name = re.sub(r"[^\w.-]+", "_", tag).strip("_") or "scalars"
+        if trigger["type"] == CSV:
+            return dcc.send_data_frame(frame.to_csv, f"{name}.csv", index=False, na_rep="NaN")
+        return {"content": _json_document(tag, _smoothing(smoothing), frame),
+                "filename": f"{name}.json", "type": "application/json", "base64": False}
+
+
+def _smoothing(value: Any) -> float:
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return DEFAULT_SMOOTHING
+    return min(max(float(value), 0.0), 0.99)
+
+
+def _grid(tags: list[str]) -> list:
+    """A card per tag, with a heading per tag group ("train/...", "val/...") when there are several."""
+    groups: dict[str, list[str]] = {}
+    for tag in tags:
+        groups.setdefault(tag.split("/", 1)[0] if "/" in tag else "", []).append(tag)
+    children: list = []
+    for group, members in groups.items():
+        if len(groups) > 1:
+            children.append(html.H2(group or "(no group)", style={
+                "gridColumn": "1 / -1", "fontSize": "15px", "margin": "8px 0 0", "color": "#3E4C59",
+            }))
+        children.extend(_card(tag) for tag in members)
+    return children
+
+
+def _card(tag: str) -> Any:
+    return html.Div(style=_CARD, children=[
+        html.Div(style={"display": "flex", "alignItems": "center", "gap": "6px"}, children=[
+            html.H3(tag, title=tag, style={
+                "fontSize": "14px", "margin": "0 auto 0 4px", "fontWeight": 600,
+                "overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "nowrap",
+            }),
+            html.Button("CSV", id={"type": CSV, "tag": tag}, style=_BUTTON,
+                        title=f"Download the data of {tag} as CSV"),
+            html.Button("JSON", id={"type": JSON, "tag": tag}, style=_BUTTON,
+                        title=f"Download the data of {tag} as JSON"),
+        ]),
+        dcc.Download(id={"type": DOWNLOAD, "tag": tag}),
+        dcc.Graph(id={"type": CHART, "tag": tag}, style={"height": f"{CHART_HEIGHT}px"},
+                  config={"displaylogo": False, "responsive": True,
+                          "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
+    ])
+
+
+def _legend(runs: list[str]) -> list:
+    """A swatch per drawn run, by name (the charts' hover names them too)."""
+    return [
+        html.Span(style={"display": "inline-flex", "alignItems": "center", "gap": "6px",
+                         "fontSize": "13px"}, title=run, children=[
+            html.Span(style={"width": "14px", "height": "3px", "borderRadius": "2px",
+                             "background": run_color(run), "display": "inline-block"}),
+            run,
+        ])
+        for run in sorted(runs)
+    ]
+
+
+def _json_value(value: float) -> float | str:
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _json_document(tag: str, smoothing: float, frame: Any) -> str:
+    """Per run, columns of steps, times and values; NaN/Inf as "NaN"/"Infinity" (JSON has none)."""
+    runs = {}
+    for run, part in frame.groupby("run", sort=False):
+        runs[str(run)] = {
+            "step": part["step"].astype(np.int64).tolist(),
+            "wall_time": part["wall_time"].tolist(),
+            "value": [_json_value(v) for v in part["value"].tolist()],
+            "smoothed": [_json_value(v) for v in part["smoothed"].tolist()],
+        }
+    return json.dumps({"tag": tag, "smoothing": smoothing, "runs": runs}, allow_nan=False)
+
+
+PAGE = Page(
+    name="Scalars",
+    path="/scalars",
+    order=10,
+    is_active=is_active,
+    layout=layout,
+    register_callbacks=register_callbacks,
+)

@@ -1,0 +1,325 @@
+"""The Scalars page: charts per tag, smoothing, filters, downloads, live updates, the figure."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepscope.app.pages import scalars as scalars_page
+from deepscope.app.plugin import AppContext
+from deepscope.track import Run, open_logdir
+from deepscope.track.series import SeriesSource
+from deepscope.track.smoothing import smooth
+from deepscope.viz.scalars import scalars_figure, scalars_figure_json
+from deepscope.viz.theme import run_color
+
+RUNS = ("cnn-a", "cnn-b", "mlp-c")
+STEPS = 300
+
+# Each figure's traces as plain arrays (plotly keeps typed arrays as {dtype, bdata} in gd.data).
+TRACES_JS = """(index) => {
+    const types = {f4: Float32Array, f8: Float64Array, i4: Int32Array, i2: Int16Array,
+                   u1: Uint8Array, i1: Int8Array, u2: Uint16Array, u4: Uint32Array};
+    const plain = (v) => {
+        if (v && v.bdata !== undefined) {
+            const bytes = Uint8Array.from(atob(v.bdata), c => c.charCodeAt(0));
+            return Array.from(new types[v.dtype](bytes.buffer));
+        }
+        return v ? Array.from(v) : null;
+    };
+    const gd = document.querySelectorAll('.js-plotly-plot')[index];
+    return gd.data.map(t => ({name: t.name, mode: t.mode, x: plain(t.x), y: plain(t.y),
+                              color: t.line && t.line.color, hover: t.hoverinfo || ''}));
+}"""
+
+
+def _values(run: str) -> np.ndarray:
+    rng = np.random.default_rng(RUNS.index(run))
+    steps = np.arange(STEPS)
+    values = 2.0 * np.exp(-steps / (80 + 40 * RUNS.index(run))) + rng.normal(0, 0.1, STEPS)
+    if run == "mlp-c":
+        values[250] = math.nan
+    return values
+
+
+def _write(folder) -> None:
+    for run in RUNS:
+        with Run(folder, name=run, hparams={"lr": 0.01}) as writer:
+            values = _values(run)
+            for step in range(STEPS):
+                point = {"train/loss": float(values[step])}
+                if step % 30 == 0:
+                    point["val/accuracy"] = 0.5 + step / 1000
+                writer.log(point, step=step)
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scalars") / "logs"
+    _write(folder)
+    return folder
+
+
+def _open(page, url: str, plots_drew, count: int = 2) -> None:
+    page.goto(url + "scalars")
+    plots_drew(page, count=count)
+
+
+def _smoothed_traces(page, index: int = 0) -> dict[str, dict]:
+    """The solid (smoothed, or raw when smoothing is 0) line of each run on chart ``index``."""
+    traces = page.evaluate(TRACES_JS, index)
+    return {t["name"]: t for t in traces if t["mode"] == "lines" and t["hover"] != "skip"}
+
+
+def _line_json(page, index: int = 0) -> str:
+    """The first solid line's y as plotly holds it, to notice when the chart was redrawn."""
+    return page.evaluate(
+        """(index) => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[index]
+            .data.find(t => t.mode === 'lines' && t.hoverinfo !== 'skip').y)""",
+        index,
+    )
+
+
+def _wait_for_new_line(page, before: str, index: int = 0) -> dict[str, dict]:
+    page.wait_for_function(
+        """([index, before]) => {
+            const gd = document.querySelectorAll('.js-plotly-plot')[index];
+            const t = gd && gd.data.find(t => t.mode === 'lines' && t.hoverinfo !== 'skip');
+            return t && JSON.stringify(t.y) !== before;
+        }""",
+        arg=[index, before],
+    )
+    return _smoothed_traces(page, index)
+
+
+# -- the page in a browser ----------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_chart_per_tag_with_every_run_in_its_colour(browser_page, live_server, logdir, plots_drew):
+    _open(browser_page, live_server(logdir), plots_drew)
+    titles = browser_page.locator("#scalars-grid h3").all_inner_texts()
+    assert titles == ["train/loss", "val/accuracy"]
+    lines = _smoothed_traces(browser_page, 0)
+    assert set(lines) == set(RUNS)
+    for run, trace in lines.items():
+        assert trace["color"] == run_color(run)  # the same colour as on every other page
+    # Smoothing 0.6 by default: the drawn line is TensorBoard's smoothing of every point.
+    np.testing.assert_allclose(lines["cnn-a"]["y"], smooth(_values("cnn-a"), 0.6), rtol=1e-6)
+    # The raw series is drawn too, faded and left out of the hover.
+    raw = [t for t in browser_page.evaluate(TRACES_JS, 0) if t["hover"] == "skip"]
+    assert {t["name"] for t in raw} == set(RUNS)
+    assert all(t["color"].startswith("rgba(") for t in raw)
+    layout = browser_page.evaluate(
+        "() => document.querySelectorAll('.js-plotly-plot')[0].layout.hovermode")
+    assert layout == "x unified"
+    legend = browser_page.locator("#scalars-legend").inner_text()
+    assert all(run in legend for run in RUNS)
+    assert "2 of 2 tags" in browser_page.locator("#scalars-summary").inner_text()
+
+
+@pytest.mark.browser
+def test_moving_the_smoothing_slider_redraws_the_line(browser_page, live_server, logdir, plots_drew):
+    _open(browser_page, live_server(logdir), plots_drew)
+    before = _smoothed_traces(browser_page, 0)
+    drawn = _line_json(browser_page)
+    thumb = browser_page.locator("#scalars-smoothing [role=slider]")
+    thumb.focus()
+    browser_page.keyboard.press("Home")  # smoothing 0: the raw series, drawn solid
+    after = _wait_for_new_line(browser_page, drawn)
+    assert after["cnn-a"]["y"] != before["cnn-a"]["y"]
+    np.testing.assert_allclose(after["cnn-a"]["y"], _values("cnn-a"), rtol=1e-6)
+    assert thumb.get_attribute("aria-valuenow") == "0"
+    drawn = _line_json(browser_page)
+    browser_page.keyboard.press("End")  # 0.99
+    heavy = _wait_for_new_line(browser_page, drawn)
+    np.testing.assert_allclose(heavy["cnn-a"]["y"], smooth(_values("cnn-a"), 0.99), rtol=1e-5)
+
+
+@pytest.mark.browser
+def test_regex_filters_narrow_runs_and_tags(browser_page, live_server, logdir, plots_drew):
+    _open(browser_page, live_server(logdir), plots_drew)
+    browser_page.fill("#scalars-run-filter", "^CNN")  # case-insensitive
+    browser_page.wait_for_function(
+        "() => document.querySelector('#scalars-legend').innerText.indexOf('mlp-c') < 0")
+    browser_page.wait_for_function(
+        """() => { const gd = document.querySelectorAll('.js-plotly-plot')[0];
+                   return !gd.data.some(t => t.name === 'mlp-c'); }""")
+    assert set(_smoothed_traces(browser_page, 0)) == {"cnn-a", "cnn-b"}
+
+    browser_page.fill("#scalars-tag-filter", "acc")
+    browser_page.wait_for_function(
+        "() => document.querySelectorAll('#scalars-grid h3').length === 1")
+    assert browser_page.locator("#scalars-grid h3").inner_text() == "val/accuracy"
+    plots_drew(browser_page, count=1)
+
+    browser_page.fill("#scalars-run-filter", "cnn-(")
+    message = browser_page.locator("#scalars-message")
+    message.get_by_text("Not a valid regular expression").wait_for()
+    assert "No run matches" in message.inner_text()
+
+
+@pytest.mark.browser
+def test_many_runs_are_capped_with_a_note(browser_page, live_server, logdir, plots_drew,
+                                         monkeypatch):
+    monkeypatch.setattr(scalars_page, "MAX_RUNS", 2)
+    _open(browser_page, live_server(logdir), plots_drew)
+    note = browser_page.locator("#scalars-message")
+    note.get_by_text("Showing the 2 newest of 3 matching runs").wait_for()
+    assert set(_smoothed_traces(browser_page, 0)) == {"cnn-b", "mlp-c"}
+
+
+@pytest.mark.browser
+def test_csv_and_json_downloads_hold_every_point(browser_page, live_server, logdir, plots_drew):
+    _open(browser_page, live_server(logdir), plots_drew)
+    card = browser_page.locator("#scalars-grid > div").filter(has_text="train/loss")
+    with browser_page.expect_download() as info:
+        card.get_by_role("button", name="CSV").click()
+    download = info.value
+    assert download.suggested_filename == "train_loss.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+    assert len(rows) == len(RUNS) * STEPS
+    mine = [r for r in rows if r["run"] == "mlp-c"]
+    assert [int(r["step"]) for r in mine] == list(range(STEPS))
+    assert mine[250]["value"] == "NaN"  # marked, not dropped
+    np.testing.assert_allclose([float(r["smoothed"]) for r in mine], smooth(_values("mlp-c"), 0.6),
+                               rtol=1e-9)
+
+    with browser_page.expect_download() as info:
+        card.get_by_role("button", name="JSON").click()
+    document = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+    assert document["tag"] == "train/loss" and document["smoothing"] == 0.6
+    assert set(document["runs"]) == set(RUNS)
+    assert document["runs"]["mlp-c"]["value"][250] == "NaN"
+    assert len(document["runs"]["cnn-a"]["step"]) == STEPS
+
+
+@pytest.mark.browser
+def test_charts_follow_a_run_while_it_writes(browser_page, live_server, tmp_path, plots_drew):
+    folder = tmp_path / "live"
+    run = Run(folder, name="training")
+    for step in range(10):
+        run.log({"loss": 1.0 / (step + 1)}, step=step)
+    run.flush()
+    try:
+        _open(browser_page, live_server(folder), plots_drew, count=1)
+        assert max(_smoothed_traces(browser_page, 0)["training"]["x"]) == 9
+        for step in range(10, 20):
+            run.log({"loss": 1.0 / (step + 1)}, step=step)
+        run.flush()
+        # No reload: the shell's version poll (every 5 s) brings the new points.
+        browser_page.wait_for_function(
+            """() => { const t = document.querySelectorAll('.js-plotly-plot')[0].data
+                            .find(t => t.name === 'training' && t.hoverinfo !== 'skip');
+                       const b = Uint8Array.from(atob(t.x.bdata), c => c.charCodeAt(0));
+                       const x = new Int32Array(b.buffer); return x[x.length - 1] === 19; }""",
+            timeout=20_000,
+        )
+    finally:
+        run.finish()
+
+
+@pytest.mark.browser
+def test_x_axis_and_log_scale_controls(browser_page, live_server, logdir, plots_drew):
+    _open(browser_page, live_server(logdir), plots_drew)
+    browser_page.get_by_label("Wall").check()
+    browser_page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot')[0].layout.xaxis.type === 'date'")
+    browser_page.get_by_label("Log").check()
+    browser_page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot')[0].layout.yaxis.type === 'log'")
+
+
+# -- the figure and the page's parts, without a browser -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def source(logdir):
+    return SeriesSource(open_logdir(logdir))
+
+
+def test_ignore_outliers_fits_the_y_range_to_the_percentile_band(source):
+    chart = source.chart("train/loss", list(RUNS), smoothing=0.6)
+    low, high = chart.robust_range
+    figure = scalars_figure_json(chart, ignore_outliers=True)
+    margin = 0.1 * (high - low)
+    assert figure["layout"]["yaxis"]["range"] == pytest.approx([low - margin, high + margin])
+    assert "range" not in scalars_figure_json(chart)["layout"]["yaxis"]  # autorange otherwise
+
+
+def test_log_scale_says_how_many_values_it_cannot_draw(source):
+    chart = source.chart("train/loss", list(RUNS), smoothing=0.6)
+    assert chart.nonpositive > 0  # noisy losses near zero dip below it
+    figure = scalars_figure_json(chart, yscale="log", ignore_outliers=True)
+    assert figure["layout"]["yaxis"]["type"] == "log"
+    notes = [a["text"] for a in figure["layout"]["annotations"]]
+    assert notes == [f"{chart.nonpositive:,} values ≤ 0 not drawn on the log scale"]
+    low, high = chart.robust_log_range
+    assert figure["layout"]["yaxis"]["range"][0] < low < high < figure["layout"]["yaxis"]["range"][1]
+
+
+def test_nan_points_are_marked_not_dropped(source):
+    chart = source.chart("train/loss", list(RUNS), smoothing=0.6)
+    markers = [t for t in scalars_figure_json(chart)["data"] if t["mode"] == "markers"]
+    assert [t["name"] for t in markers] == ["NaN"]
+    assert markers[0]["text"] == ["mlp-c"] and markers[0]["yaxis"] == "y2"
+    assert markers[0]["marker"]["color"] == [run_color("mlp-c")]
+    figure = scalars_figure(chart)  # the same as a plotly Figure
+    assert figure.layout.showlegend is True and len(figure.data) == 2 * len(RUNS) + 1
+
+
+def test_smoothing_zero_draws_one_line_per_run(source):
+    chart = source.chart("train/loss", list(RUNS), smoothing=0.0, xaxis="relative")
+    lines = [t for t in scalars_figure_json(chart)["data"] if t["mode"] == "lines"]
+    assert len(lines) == len(RUNS)
+    assert all("customdata" not in t for t in lines)
+    assert scalars_figure_json(chart)["layout"]["xaxis"]["title"]["text"].startswith("relative")
+
+
+def test_is_active_only_with_scalars(tmp_path, logdir):
+    assert scalars_page.is_active(AppContext(logdir, open_logdir(logdir)))
+    empty = tmp_path / "empty"
+    with Run(empty, name="images-only") as run:
+        run.log_image("x", np.zeros((4, 4)), step=0)
+    assert not scalars_page.is_active(AppContext(empty, open_logdir(empty)))
+    assert not scalars_page.is_active(AppContext(None, None))
+
+
+@pytest.mark.browser
+def test_odd_names_are_shown_as_text(browser_page, live_server, tmp_path, plots_drew, dialogs):
+    xss = "<img src=x onerror=alert(1)>"
+    tag = 'eval.top-1 {acc} "%{y}"'
+    with Run(tmp_path, name=xss) as run:
+        for step in range(5):
+            run.log({tag: step / 10}, step=step)
+    _open(browser_page, live_server(tmp_path), plots_drew, count=1)
+    assert browser_page.locator("#scalars-grid h3").inner_text() == tag
+    assert xss in browser_page.locator("#scalars-legend").inner_text()
+    box = browser_page.locator(".js-plotly-plot").first.bounding_box()
+    browser_page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    browser_page.wait_for_timeout(300)
+    assert not dialogs.messages
+
+
+def test_charts_grow_so_the_hover_lists_every_run():
+    from deepscope.track.series import ChartData, SeriesData
+
+    empty = np.zeros(0)
+    one = np.array([1.0])
+
+    def chart(runs: int) -> ChartData:
+        series = tuple(SeriesData(f"run-{i}", one, one, one, one, one, empty, empty, 1, 0)
+                       for i in range(runs))
+        return ChartData("loss", "step", 0.6, series, None, None, 0)
+
+    assert scalars_figure_json(chart(3))["layout"]["height"] == 300
+    tall = scalars_figure_json(chart(20))
+    assert tall["layout"]["height"] >= 19 * 20 + 60
+    raw = [t for t in tall["data"] if t.get("hoverinfo") == "skip"]
+    assert all(t["line"]["color"].endswith(",0.125)") for t in raw)  # fainter when crowded
