@@ -86,7 +86,8 @@ def build_demo(
         if spec.run in finished:
             models[spec.run] = zoo.get(spec.model, **spec.hparams)
             continue
-        hparams = {"model": spec.model, **spec.hparams}
+        # the resolved hyper-parameters, defaults included, so runs compare on every axis
+        hparams = {"model": spec.model, **zoo.defaults(spec.model), **spec.hparams}
         with Run(logdir, name=spec.run, hparams=hparams) as run:
             result = zoo.train(
                 spec.model,
@@ -96,7 +97,11 @@ def build_demo(
                 **spec.hparams,
             )
             run.log(
-                {f"test/{k}": float(v) for k, v in result.metrics.items() if k != "train_seconds"}
+                {
+                    f"test/{k}": float(v)
+                    for k, v in result.metrics.items()
+                    if k in ("accuracy", "loss", "perplexity")
+                }
             )
             _log_evaluation(run, spec.model, result.model)
         models[spec.run] = result.model

@@ -65,7 +65,7 @@ def log_data_runs(logdir: str | os.PathLike) -> list[str]:
     for name, make in makers.items():
         if name in finished:
             continue
-        with Run(logdir, name=name, hparams={"dataset": name.removeprefix("data-")}) as run:
+        with Run(logdir, name=name, meta={"dataset": name.removeprefix("data-")}) as run:
             make(run)
     return list(makers)
 
