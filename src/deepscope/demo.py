@@ -38,15 +38,15 @@ class DemoRun:
 # Variants per model: sweeps over learning rate, width and dropout so the hparams explorer and the
 # learning-curve comparisons have something real to show.
 DEMO_RUNS: tuple[DemoRun, ...] = (
+    DemoRun("loans_mlp-h32", "loans_mlp", {"hidden": 32, "dropout": 0.0}),
+    DemoRun("loans_mlp-h64-d0.2", "loans_mlp", {"hidden": 64, "dropout": 0.2}),
+    DemoRun("reviews_gru", "reviews_gru", {}),
+    DemoRun("reviews_transformer", "reviews_transformer", {}),
     DemoRun("shapes_cnn-lr0.003", "shapes_cnn", {"lr": 3e-3, "width": 16}),
     DemoRun("shapes_cnn-lr0.01", "shapes_cnn", {"lr": 1e-2, "width": 16}),
     DemoRun("shapes_cnn-lr0.003-w8", "shapes_cnn", {"lr": 3e-3, "width": 8}),
     DemoRun("digits_cnn-lr0.003", "digits_cnn", {"lr": 3e-3}),
     DemoRun("digits_cnn-lr0.0003", "digits_cnn", {"lr": 3e-4}),
-    DemoRun("loans_mlp-h32", "loans_mlp", {"hidden": 32, "dropout": 0.0}),
-    DemoRun("loans_mlp-h64-d0.2", "loans_mlp", {"hidden": 64, "dropout": 0.2}),
-    DemoRun("reviews_gru", "reviews_gru", {}),
-    DemoRun("reviews_transformer", "reviews_transformer", {}),
 )
 
 
@@ -182,7 +182,10 @@ def _log_evaluation(run: Any, model_name: str, model: Any) -> None:
         run.log_table("predictions", table)
     elif model_name.endswith("_cnn"):
         table = evaluate.predictions(model, test.images, label=test.labels)
-        table.insert(0, "example", np.arange(len(table)))
+        if test.attributes is not None:
+            # where the shape sits and how big and contrasted it is: slices that explain errors
+            attributes = test.attributes.round(2).set_index(table.index)
+            table = attributes[["area", "radius", "contrast"]].join(table)
         run.log_table("predictions", table)
 
 
