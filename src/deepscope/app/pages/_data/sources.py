@@ -131,7 +131,12 @@ def has_data(ctx: AppContext) -> bool:
         return True
     if ctx.logdir is None:
         return False
+    from deepscope.track.series import SeriesSource
+
+    source = SeriesSource.shared(ctx.logdir)  # cached tag lists: cheap on every navigation
     for run in ctx.logdir.run_names():
+        if not source.run_tags(run, "results"):
+            continue
         index = ctx.logdir.result_index(run)
         if (index["type"] == PROFILE).any():
             return True

@@ -113,7 +113,15 @@ def has_logged_table(ctx: AppContext) -> bool:
     """Whether any run holds a predictions table; stops at the first one."""
     if ctx.logdir is None:
         return False
-    return any(is_predictions_tag(tag) for run in ctx.logdir.run_names() for tag in ctx.logdir.tables(run))
+    from deepscope.track.series import SeriesSource
+
+    # the shared source caches each run's tags by its signature: cheap on every navigation
+    source = SeriesSource.shared(ctx.logdir)
+    return any(
+        is_predictions_tag(tag)
+        for run in ctx.logdir.run_names()
+        for tag in source.run_tags(run, "tables")
+    )
 
 
 def table_key(run: str, tag: str) -> str:
