@@ -118,6 +118,20 @@ def layout(ctx: AppContext) -> Any:
 
 
 def register_callbacks(app: Any, ctx: AppContext) -> None:
+    # The table changes only when the logdir does: typing in the filter re-uses it. With 1,000 runs
+    # reading runs() and last_scalars() takes seconds, so it happens once per logdir version.
+    built: list[tuple[Any, RunsTable | None]] = []  # one (version, table); replaced whole, so
+    # concurrent callbacks (the server has several threads) never see half an update
+
+    def table_for_version() -> RunsTable | None:
+        version = ctx.logdir.version() if ctx.logdir is not None else None
+        if built and built[-1][0] == version:
+            return built[-1][1]
+        runs, last = _read(ctx)
+        table = None if runs is None or len(runs) == 0 else runs_table(runs, last)
+        built[:] = [(version, table)]
+        return table
+
     @app.callback(
         Output("runs-table", "data"),
         Output("runs-table", "columns"),
@@ -132,10 +146,9 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
         Input("app-logdir-version", "data"),
     )
     def update_table(pattern: str | None, _version: Any) -> tuple:
-        runs, last = _read(ctx)
-        if runs is None or len(runs) == 0:
+        table = table_for_version()
+        if table is None:
             return [], _BASE_COLUMNS, [], "", "", True, True, False, empty_state(ctx)
-        table = runs_table(runs, last)
         keep, message = match_runs(table.haystacks, pattern)
         rows = [row for row, k in zip(table.rows, keep, strict=True) if k]
         tips = [tip for tip, k in zip(table.tooltips, keep, strict=True) if k]
