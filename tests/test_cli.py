@@ -40,13 +40,12 @@ def test_missing_logdir_is_one_clear_line(capsys, tmp_path):
     assert "Traceback" not in captured.err
 
 
-def test_serving_a_csv_is_reserved(capsys, tmp_path):
-    results = tmp_path / "results.csv"
-    results.write_text("lr,acc\n0.1,0.9\n")
-    assert cli.main(["serve", str(results)]) == 2
+def test_serving_a_missing_csv_is_one_clear_line(capsys, tmp_path):
+    # Serving an existing results table opens the explorer: tests/hparams/test_cli_serve.py.
+    assert cli.main(["serve", str(tmp_path / "results.csv")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("deepscope: error: ") and "not available yet" in err
-    assert "deepscope serve LOGDIR" in err
+    assert err.startswith("deepscope: error: no results table at ")
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_non_loopback_host_without_token_is_refused(capsys, sample_logdir, monkeypatch):

@@ -44,9 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve", help="open the dashboard for a logdir",
-        description="Serve the dashboard for a logdir (127.0.0.1 only, unless a token is set).",
+        description="Serve the dashboard for a logdir, or the hyper-parameter explorer for a "
+        "results table (127.0.0.1 only, unless a token is set).",
     )
-    serve.add_argument("logdir", metavar="LOGDIR", help="a log directory of runs")
+    serve.add_argument("logdir", metavar="LOGDIR",
+                       help="a log directory of runs, or a results table (.csv, .tsv, .parquet) "
+                       "to open in the hyper-parameter explorer")
     _add_server_options(serve)
 
     demo = commands.add_parser(
@@ -141,12 +144,13 @@ def _one_line(err: BaseException) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from deepscope.hparams.table import TABLE_SUFFIXES
+
     logdir = Path(args.logdir).expanduser()
-    if logdir.suffix.lower() == ".csv":
-        raise LogdirError(
-            f"{logdir} is a CSV file; serving a results table (the hyper-parameter explorer) is "
-            "not available yet. To open runs, point at a logdir: deepscope serve LOGDIR"
-        )
+    if logdir.suffix.lower() in TABLE_SUFFIXES and not logdir.is_dir():
+        if not logdir.is_file():
+            raise LogdirError(f"no results table at {logdir}; check the path")
+        return _run_server(None, models={}, args=args, table=logdir)
     if not logdir.exists():
         raise LogdirError(
             f"no logdir at {logdir}. Log runs into it with ds.Run({str(logdir)!r}) in Python, "
@@ -199,7 +203,9 @@ def _import_tensorboard(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_server(logdir: Path, *, models: dict[str, Any], args: argparse.Namespace) -> int:
+def _run_server(
+    logdir: Path | None, *, models: dict[str, Any], args: argparse.Namespace, table: Path | None = None
+) -> int:
     from deepscope.app import serve
     from deepscope.app.server import TOKEN_ENV, ServerHandle, check_host_and_token
 
@@ -207,13 +213,14 @@ def _run_server(logdir: Path, *, models: dict[str, Any], args: argparse.Namespac
     check_host_and_token(args.host, token)
     try:
         handle: ServerHandle = serve(logdir, models=models, host=args.host, port=args.port,
-                                     token=token, block=False)
+                                     token=token, block=False, table=table)
     except OSError as err:
         print(f"deepscope: error: cannot listen on {args.host}:{args.port} ({err.strerror or err}); "
               "pick another port with --port", file=sys.stderr)
         return 2
     live = f" with {len(models)} live model{'s' if len(models) != 1 else ''}" if models else ""
-    print(f"Serving {logdir}{live} at {handle.url}")
+    what = f"the hyper-parameter explorer on {table}" if logdir is None else f"{logdir}{live}"
+    print(f"Serving {what} at {handle.url}")
     print("Open that address in a browser; press Ctrl-C to stop.")
     try:
         handle.wait()

@@ -92,6 +92,7 @@ def create_app(
     datasets: Mapping[str, Any] | None = None,
     token: str | None = None,
     pages: Iterable[Page] | None = None,
+    table: str | os.PathLike | None = None,
 ) -> dash.Dash:
     """Build the dashboard for ``logdir`` as a Dash app (serve ``app.server`` with any WSGI server).
 
@@ -99,6 +100,8 @@ def create_app(
     datasets: datasets by name, for pages that compute on demand.
     token: when set, every request must carry it (``?token=``, a cookie, or a Bearer header).
     pages: the pages to show; by default every plugin in ``deepscope/app/pages/``.
+    table: a results file (CSV, TSV or Parquet) for the hyper-parameter explorer; without a
+        logdir the explorer is the whole app, at ``/``.
 
     >>> app = create_app("demo-logdir")  # doctest: +SKIP
     >>> app.server  # a Flask WSGI app  # doctest: +SKIP
@@ -113,6 +116,13 @@ def create_app(
         datasets=dict(datasets or {}),
     )
     page_list = discover_pages() if pages is None else sort_pages(pages)
+    if table is not None:
+        from deepscope.app.pages.hparams import file_page
+
+        explorer = file_page(table, home=reader is None)
+        others = [p for p in page_list if p.path != explorer.path] if reader is not None else []
+        page_list = sort_pages([*others, explorer])
+    label = str(Path(table).expanduser()) if table is not None and reader is None else None
     by_path = {page.path: page for page in page_list}
 
     server = flask.Flask("deepscope.app", static_folder=None)
@@ -127,7 +137,7 @@ def create_app(
         suppress_callback_exceptions=True,
         on_error=_show_error,
     )
-    app.layout = lambda: _shell(ctx)  # a function: each page load starts from the current version
+    app.layout = lambda: _shell(ctx, label)  # a function: each load starts from the current version
 
     @app.callback(
         Output(VERSION_STORE, "data"),
@@ -197,8 +207,12 @@ class OfflineDash(dash.Dash):
         return config
 
 
-def _shell(ctx: AppContext) -> Any:
-    """The frame around every page: header and navigation, error banner, live-refresh timer."""
+def _shell(ctx: AppContext, label: str | None = None) -> Any:
+    """The frame around every page: header and navigation, error banner, live-refresh timer.
+
+    label: what the header says is being shown (default: the logdir).
+    """
+    label = label or (str(ctx.logdir_path) if ctx.logdir_path else "no logdir")
     return html.Div(
         className="ds-shell",
         children=[
@@ -210,11 +224,7 @@ def _shell(ctx: AppContext) -> Any:
                 children=[
                     dcc.Link("deepscope", href="/", className="ds-brand"),
                     html.Nav(id=NAV, className="ds-nav"),
-                    html.Span(
-                        str(ctx.logdir_path) if ctx.logdir_path else "no logdir",
-                        className="ds-logdir",
-                        title=str(ctx.logdir_path or ""),
-                    ),
+                    html.Span(label, className="ds-logdir", title=label),
                 ],
             ),
             html.Div(id=ERROR, className="ds-error", hidden=True),
@@ -311,12 +321,14 @@ def serve(
     token: str | None = None,
     block: bool = True,
     threads: int = 8,
+    table: str | os.PathLike | None = None,
 ) -> ServerHandle | None:
     """Serve the dashboard with waitress; with live ``models`` and ``datasets`` pages compute on demand.
 
     ``block=True`` serves until interrupted (Ctrl-C). ``block=False`` returns a ``ServerHandle``
     right away, with ``.url`` and ``.stop()``. ``port=0`` picks a free port. A host other than
-    loopback needs a ``token`` (or the ``DEEPSCOPE_TOKEN`` environment variable).
+    loopback needs a ``token`` (or the ``DEEPSCOPE_TOKEN`` environment variable). ``table``: a
+    CSV/TSV/Parquet results file to open the hyper-parameter explorer on (see ``create_app``).
 
     >>> handle = serve("demo-logdir", models={"cnn": model}, block=False)  # doctest: +SKIP
     >>> handle.url  # doctest: +SKIP
@@ -325,7 +337,7 @@ def serve(
     """
     token = token or os.environ.get(TOKEN_ENV) or None
     check_host_and_token(host, token)
-    app = create_app(logdir, models=models, datasets=datasets, token=token)
+    app = create_app(logdir, models=models, datasets=datasets, token=token, table=table)
     wsgi_app = app.server
     if is_loopback(host) and not token:
         wsgi_app = LoopbackHostGuard(wsgi_app)

@@ -1,0 +1,262 @@
+"""Ludwig-style views of runs: learning curves, performance per run, and a hyperopt report.
+
+- :func:`learning_curves`: train against validation over steps, per metric (tags such as
+  ``train/loss`` and ``val/loss``, ``loss/train``, or Keras' ``loss`` and ``val_loss``).
+- :func:`compare_performance`: a bar per run for each metric.
+- :func:`hyperopt_report`: the target metric against each hyper-parameter.
+
+Each takes a logdir (path or ``Logdir``) or a DataFrame and returns a plotly figure.
+
+>>> import pandas as pd
+>>> from deepscope.hparams import hyperopt_report
+>>> trials = pd.DataFrame({"lr": [1e-4, 1e-3, 1e-2, 1e-1], "depth": [2, 4, 2, 4], "acc": [0.6, 0.8, 0.85, 0.5]})
+>>> figure = hyperopt_report(trials, "acc")
+>>> len(figure.data)  # a panel per hyper-parameter, each with its points and the best trial
+4
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
+from deepscope.hparams.parallel import default_columns, make_axes, make_axis
+from deepscope.hparams.table import (
+    HParamTable,
+    as_frame,
+    hparams_table,
+    metric_goal,
+    select_metrics,
+)
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = [
+    "split_tag",
+    "curves",
+    "curve_metrics",
+    "learning_curves",
+    "compare_performance",
+    "hyperopt_report",
+]
+
+_SPLITS = {
+    "train": "train", "training": "train",
+    "val": "validation", "valid": "validation", "validation": "validation", "eval": "validation",
+    "dev": "validation",
+    "test": "test",
+}  # fmt: skip
+_SPLIT_ORDER = {"train": 0, "validation": 1, "test": 2}
+
+
+def split_tag(tag: str) -> tuple[str, str] | None:
+    """``(split, metric)`` for a tag that names its data split, else None.
+
+    >>> split_tag("train/loss"), split_tag("loss/val"), split_tag("val_accuracy"), split_tag("lr")
+    (('train', 'loss'), ('validation', 'loss'), ('validation', 'accuracy'), None)
+    """
+    for sep in ("/", "_", "-", "."):
+        if sep not in tag:
+            continue
+        head, rest = tag.split(sep, 1)
+        if head.lower() in _SPLITS and rest:
+            return _SPLITS[head.lower()], rest
+        body, tail = tag.rsplit(sep, 1)
+        if tail.lower() in _SPLITS and body:
+            return _SPLITS[tail.lower()], body
+    return None
+
+
+def curves(scalars: pd.DataFrame) -> pd.DataFrame:
+    """Scalar points ``(run, tag, step, value)`` as ``(run, split, metric, step, value)``.
+
+    Tags that name a split are kept; a bare tag counts as the train split of its metric when some
+    other tag is that metric's validation or test split (Keras logs ``loss`` and ``val_loss``).
+    """
+    tags = list(dict.fromkeys(scalars["tag"]))
+    parsed = {tag: split_tag(tag) for tag in tags}
+    split_metrics = {p[1] for p in parsed.values() if p is not None and p[0] != "train"}
+    for tag in tags:
+        if parsed[tag] is None and tag in split_metrics:
+            parsed[tag] = ("train", tag)
+    known = {tag: p for tag, p in parsed.items() if p is not None}
+    points = scalars[scalars["tag"].isin(list(known))]
+    return pd.DataFrame({
+        "run": points["run"].astype(str).to_numpy(),
+        "split": [known[t][0] for t in points["tag"]],
+        "metric": [known[t][1] for t in points["tag"]],
+        "step": points["step"].to_numpy(),
+        "value": points["value"].astype(float).to_numpy(),
+    })  # fmt: skip
+
+
+def curve_metrics(source: Any) -> list[str]:
+    """Metrics that have a learning curve, loss first; the rest in the order they were logged."""
+    frame = curves(_scalars(source))
+    names = list(dict.fromkeys(frame["metric"]))
+    return sorted(names, key=lambda m: (metric_goal(m) != "min", names.index(m)))
+
+
+def learning_curves(
+    source: Any, metric: str | None = None, *, runs: Iterable[str] | None = None
+) -> go.Figure:
+    """Train against validation (and test) over steps for ``metric``, one colour per run.
+
+    source: a logdir (path or ``Logdir``) or scalar points ``DataFrame(run, tag, step, value)``.
+    metric: e.g. ``"loss"`` for ``train/loss`` and ``val/loss`` (default: the first metric,
+    losses first).
+
+    >>> figure = learning_curves("demo-logdir", "loss")  # doctest: +SKIP
+    """
+    from deepscope.viz.hparams import learning_curves_figure
+
+    frame = curves(_scalars(source, runs=runs))
+    available = sorted(set(frame["metric"]), key=lambda m: (metric_goal(m) != "min", m))
+    if metric is None:
+        if not available:
+            raise NotFoundError("metric with train/validation tags", "any", [])
+        metric = available[0]
+    if metric not in available:
+        raise NotFoundError("metric", str(metric), available)
+    chosen = frame[frame["metric"] == metric]
+    chosen = chosen.iloc[np.argsort(chosen["split"].map(_SPLIT_ORDER).fillna(9).to_numpy(), kind="stable")]
+    return learning_curves_figure(chosen[["run", "split", "step", "value"]], metric)
+
+
+def compare_performance(
+    source: Any,
+    metrics: Sequence[str] | None = None,
+    *,
+    select: str = "final",
+    step: int | None = None,
+    goals: Mapping[str, str] | None = None,
+    runs: Iterable[str] | None = None,
+) -> go.Figure:
+    """A bar per run for each metric, the best run of each outlined.
+
+    source: a logdir (path or ``Logdir``), an ``HParamTable``, scalar points
+    ``DataFrame(run, tag, step, value)``, or a wide DataFrame with a row per run (a ``run`` column
+    or the index) and a column per metric.
+    metrics: which (default: the validation and test metrics when there are any, else all).
+    select, step, goals: how a run's series becomes one number (see ``hparams_table``).
+
+    >>> figure = compare_performance("demo-logdir", select="best")  # doctest: +SKIP
+    """
+    from deepscope.viz.hparams import compare_performance_figure
+
+    values, goal_of = _per_run(source, select=select, step=step, goals=goals)
+    if runs is not None:
+        wanted = [str(r) for r in ([runs] if isinstance(runs, str) else runs)]
+        values = values.loc[[r for r in values.index if r in wanted]]
+    if metrics is None:
+        numeric = [c for c in values.columns if pd.api.types.is_numeric_dtype(values[c])]
+        held_out = [c for c in numeric if (split_tag(c) or ("",))[0] in ("validation", "test")]
+        metrics = held_out or numeric
+    else:
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        for name in metrics:
+            if name not in values.columns:
+                raise NotFoundError("metric", str(name), [str(c) for c in values.columns])
+    if not metrics:
+        raise InvalidArgumentError("metrics", "at least one numeric metric", list(values.columns))
+    return compare_performance_figure(values[list(metrics)], goals={m: goal_of(m) for m in metrics})
+
+
+def hyperopt_report(
+    data: Any,
+    target: str,
+    *,
+    columns: Sequence[str] | None = None,
+    goal: str | None = None,
+) -> go.Figure:
+    """The ``target`` metric against each hyper-parameter, the best trial starred.
+
+    data: a DataFrame, a CSV/TSV/Parquet path, an ``HParamTable``, or a logdir path.
+    columns: the hyper-parameters (default: the table's hyper-parameters, or for a plain table
+    every column but the target and identifiers).
+    goal: "min" or "max" (default: min for loss-like names, max otherwise).
+    """
+    from deepscope.viz.hparams import hyperopt_figure
+
+    frame, types, table = as_frame(data)
+    if target not in frame.columns:
+        raise NotFoundError("column", str(target), [str(c) for c in frame.columns])
+    goal = goal or (table.goals.get(target) if table is not None else None) or metric_goal(target)
+    if goal not in ("min", "max"):
+        raise InvalidArgumentError("goal", "'min' or 'max'", goal)
+    if columns is None:
+        if table is not None:
+            columns = list(table.hparams)
+        else:
+            columns = [c for c in default_columns(frame, types) if c != target]
+    columns = [c for c in columns if c != target]
+    if not columns:
+        raise InvalidArgumentError("columns", "at least one hyper-parameter column", columns)
+    axes = make_axes(frame, types, columns)
+    target_axis = make_axis(target, frame[target], types.get(target, "numeric"))
+    values = pd.to_numeric(frame[target], errors="coerce").to_numpy(dtype=float)
+    finite = np.isfinite(values)
+    best = None
+    if finite.any():
+        masked = np.where(finite, values, np.inf if goal == "min" else -np.inf)
+        best = int(np.argmin(masked) if goal == "min" else np.argmax(masked))
+    return hyperopt_figure(axes, target_axis, best=best, names=_row_names(frame))
+
+
+def _row_names(frame: pd.DataFrame) -> list[str]:
+    if "run" in frame.columns:
+        return [str(r) for r in frame["run"]]
+    return [f"row {i}" for i in range(len(frame))]
+
+
+# -- reading sources ------------------------------------------------------------------------------
+
+
+def _scalars(source: Any, *, runs: Iterable[str] | None = None) -> pd.DataFrame:
+    from deepscope.track import Logdir, open_logdir
+
+    if isinstance(source, pd.DataFrame):
+        missing = {"run", "tag", "step", "value"} - set(source.columns)
+        if missing:
+            raise InvalidArgumentError(
+                "source", "scalar points DataFrame(run, tag, step, value)", f"no {sorted(missing)}"
+            )
+        frame = source
+        if runs is not None:
+            frame = frame[frame["run"].isin([str(r) for r in ([runs] if isinstance(runs, str) else runs)])]
+        return frame
+    if isinstance(source, (str, os.PathLike)):
+        source = open_logdir(source)
+    if isinstance(source, Logdir):
+        return source.scalars(runs=runs)
+    raise ArgumentTypeError("source", "a logdir (path or Logdir) or a DataFrame(run, tag, step, value)", source)
+
+
+def _per_run(
+    source: Any, *, select: str, step: int | None, goals: Mapping[str, str] | None
+) -> tuple[pd.DataFrame, Any]:
+    """(frame indexed by run with a column per metric, metric -> goal)."""
+    goals = dict(goals or {})
+    if isinstance(source, HParamTable):
+        table = source
+    elif isinstance(source, pd.DataFrame) and {"run", "tag", "step", "value"} <= set(source.columns):
+        wide = select_metrics(source, select, step=step, goals=goals)
+        wide.index = wide.index.astype(str)
+        return wide, lambda m: goals.get(m) or metric_goal(m)
+    elif isinstance(source, pd.DataFrame):
+        frame = source.set_index("run") if "run" in source.columns else source
+        frame = frame.copy()
+        frame.index = [str(i) for i in frame.index]
+        frame.columns = [str(c) for c in frame.columns]
+        return frame, lambda m: goals.get(m) or metric_goal(m)
+    else:
+        table = hparams_table(source, select=select, step=step, goals=goals)
+    wide = table.frame.set_index("run")[table.metrics]
+    wide.index = wide.index.astype(str)
+    return wide, lambda m: table.goals.get(m) or goals.get(m) or metric_goal(m)

@@ -1,0 +1,198 @@
+"""The HParams page in headless Chromium: parallel coordinates with a linked table and scatter,
+brushing, colour and axis order, the metric selection, the Ludwig tabs, and a results file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepscope.hparams import hparams_table
+from tests.hparams.sweeps import DIVERGED, results_frame, sweep_logdir
+
+pytestmark = pytest.mark.browser
+
+GD = "document.querySelector('#hparams-parcoords .js-plotly-plot')"
+SCATTER = "document.querySelector('#hparams-scatter .js-plotly-plot')"
+DIMENSIONS = f"() => {GD}.data[0].dimensions.map(d => d.name)"
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    return sweep_logdir(tmp_path_factory.mktemp("sweep") / "logs", runs=10)
+
+
+def _watch(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def _open(page, url, plots_drew) -> None:
+    page.set_default_timeout(30_000)  # the machine is shared: allow a slow first draw
+    page.goto(url)
+    plots_drew(page, count=2, timeout=30_000)  # the parallel coordinates and the scatter
+    page.locator("#hparams-table td").first.wait_for()
+
+
+def _table_runs(page) -> list[str]:
+    return page.locator("#hparams-table td[data-dash-column=c0]").all_inner_texts()
+
+
+def _brush(page, column: str, ranges) -> None:
+    """What a brush does: plotly's restyle of one dimension's constraintrange."""
+    page.evaluate(
+        "([column, ranges]) => { const gd = " + GD + ";"
+        " const index = gd.data[0].dimensions.findIndex(d => d.name === column);"
+        " Plotly.restyle(gd, {[`dimensions[${index}].constraintrange`]: [ranges]}, [0]); }",
+        [column, ranges],
+    )
+
+
+def _wait_summary(page, text: str) -> None:
+    page.locator("#hparams-summary").get_by_text(text, exact=True).wait_for()
+
+
+def test_brushing_an_axis_filters_the_table_and_the_scatter(browser_page, live_server, sweep, plots_drew, tmp_path):
+    page = browser_page
+    errors = _watch(page)
+    _open(page, live_server(sweep) + "hparams", plots_drew)
+    _wait_summary(page, "10 runs")
+    assert sorted(_table_runs(page)) == [f"run-{i:02d}" for i in range(10)]
+    assert page.evaluate(DIMENSIONS) == ["run", "lr", "width", "optimizer", "dropout",
+                                         "train/loss", "val/accuracy", "val/loss"]
+    page.screenshot(path=str(tmp_path / "hparams.png"), full_page=True)
+
+    frame = hparams_table(sweep).frame
+    accuracy = frame["val/accuracy"].to_numpy()
+    low, high = float(np.median(accuracy)), float(accuracy.max()) + 1e-9
+    expected = sorted(frame.loc[(accuracy >= low) & (accuracy <= high), "run"])
+    _brush(page, "val/accuracy", [[low, high]])
+    _wait_summary(page, f"{len(expected)} of 10 runs inside the brushes")
+    assert sorted(_table_runs(page)) == expected
+    selected = page.evaluate(f"() => {SCATTER}._fullData.find(t => t.name === 'selected')._length")
+    assert selected == len(expected)
+
+    # A second brush, on a log axis (positions are log10 of the learning rate): an AND.
+    _brush(page, "lr", [[-3.0, -1.0]])
+    both = sorted(frame.loc[(accuracy >= low) & (accuracy <= high)
+                            & (frame["lr"] >= 1e-3) & (frame["lr"] <= 1e-1), "run"])
+    page.wait_for_function("(n) => document.querySelectorAll('#hparams-table td[data-dash-column=c0]').length === n",
+                           arg=len(both))
+    assert sorted(_table_runs(page)) == both
+    page.screenshot(path=str(tmp_path / "hparams-brushed.png"), full_page=True)
+    assert errors == []
+
+
+def test_a_mouse_brush_on_an_axis_filters_the_table(browser_page, live_server, sweep, plots_drew):
+    page = browser_page
+    _open(page, live_server(sweep) + "hparams", plots_drew)
+    names = page.evaluate(DIMENSIONS)
+    brushes = page.locator("#hparams-parcoords .axis-brush")
+    box = brushes.nth(names.index("dropout")).bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + box["height"] * 0.02)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * 0.55, steps=8)
+    page.mouse.up()
+    page.locator("#hparams-summary").get_by_text("inside the brushes").wait_for()
+    ranges = page.evaluate(f"() => {GD}.data[0].dimensions.find(d => d.name === 'dropout').constraintrange")
+    ranges = ranges if isinstance(ranges[0], list) else [ranges]
+    frame = hparams_table(sweep).frame
+    inside = np.zeros(len(frame), dtype=bool)
+    for lo, hi in ranges:
+        inside |= (frame["dropout"] >= lo) & (frame["dropout"] <= hi)
+    expected = sorted(frame.loc[inside, "run"])
+    assert 0 < len(expected) < 10
+    page.wait_for_function("(n) => document.querySelectorAll('#hparams-table td[data-dash-column=c0]').length === n",
+                           arg=len(expected))
+    assert sorted(_table_runs(page)) == expected
+
+
+def test_colour_by_redraws_keeping_axis_order_and_brushes(browser_page, live_server, sweep, plots_drew):
+    page = browser_page
+    _open(page, live_server(sweep) + "hparams", plots_drew)
+    assert page.evaluate(f"() => {GD}.data[0].line.colorbar.title.text") == "val/loss"
+    before = page.evaluate(f"() => Array.from({GD}._fullData[0].line.color)")
+
+    # Drag the last axis (val/loss) by its title to the far left: plotly reorders the dimensions.
+    title = page.locator("#hparams-parcoords .axis-title").last
+    box = title.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(40, box["y"] + box["height"] / 2, steps=12)
+    page.mouse.up()
+    page.wait_for_function(f"() => {GD}.data[0].dimensions[0].name === 'val/loss'")
+    order = page.evaluate(DIMENSIONS)
+    frame = hparams_table(sweep).frame
+    _brush(page, "width", [[30, 70]])
+    expected = sorted(frame.loc[frame["width"].between(30, 70), "run"])
+    _wait_summary(page, f"{len(expected)} of 10 runs inside the brushes")
+
+    page.locator("#hparams-color").click()
+    page.get_by_role("option", name="lr", exact=True).click()
+    page.wait_for_function(f"() => {GD}.data[0].line.colorbar.title.text === 'lr (log)'")
+    after = page.evaluate(f"() => Array.from({GD}._fullData[0].line.color)")
+    assert after != before
+    # The colour follows lr: the order of the colours is the order of the learning rates.
+    np.testing.assert_array_equal(np.argsort(after, kind="stable"), np.argsort(frame["lr"].to_numpy(), kind="stable"))
+    assert page.evaluate(DIMENSIONS) == order  # the user's order survived the redraw
+    kept = page.evaluate(f"() => {GD}.data[0].dimensions.find(d => d.name === 'width').constraintrange")
+    assert np.allclose(np.ravel(kept), [30, 70])
+    _wait_summary(page, f"{len(expected)} of 10 runs inside the brushes")
+    assert sorted(_table_runs(page)) == expected
+
+
+def test_metric_selection_changes_the_values(browser_page, live_server, sweep, plots_drew):
+    page = browser_page
+    _open(page, live_server(sweep) + "hparams", plots_drew)
+    frame = hparams_table(sweep, select="best").frame.set_index("run")
+    row = page.locator("#hparams-table tr", has_text=DIVERGED)
+    loss_column = page.evaluate(
+        "() => [...document.querySelectorAll('#hparams-table th')].findIndex(th => th.innerText.replace(/\\u200b/g, '').includes('val/loss'))"
+    )
+    assert row.locator("td").nth(loss_column).inner_text() == "NaN"  # final: it diverged
+    page.get_by_text("Best", exact=True).click()
+    best = f"{frame.loc[DIVERGED, 'val/loss']:.4g}"
+    page.wait_for_function(
+        "([run, col, text]) => [...document.querySelectorAll('#hparams-table tr')]"
+        ".some(tr => tr.innerText.includes(run) && tr.querySelectorAll('td')[col]?.innerText === text)",
+        arg=[DIVERGED, loss_column, best],
+    )
+
+
+def test_ludwig_tabs_draw(browser_page, live_server, sweep, plots_drew, tmp_path):
+    page = browser_page
+    errors = _watch(page)
+    _open(page, live_server(sweep) + "hparams", plots_drew)
+    for tab, graph in (("Learning curves", "curves"), ("Compare performance", "compare"),
+                       ("Hyperopt report", "hyperopt")):
+        page.get_by_text(tab, exact=True).click()
+        page.wait_for_function(
+            "(id) => { const gd = document.querySelector(`#${id} .js-plotly-plot`);"
+            " return gd && gd._fullData && gd._fullData.length > 0 && gd.offsetParent !== null; }",
+            arg=f"hparams-{graph}",
+        )
+        page.screenshot(path=str(tmp_path / f"hparams-{graph}.png"), full_page=True)
+    traces = page.evaluate("() => document.querySelector('#hparams-hyperopt .js-plotly-plot').data.length")
+    assert traces == 8  # four hyper-parameters, each with its points and the best trial
+    page.get_by_text("Learning curves", exact=True).click()
+    names = page.evaluate("() => document.querySelector('#hparams-curves .js-plotly-plot').data.map(t => t.legendgroup)")
+    assert len(names) == 20 and set(names) == {f"run-{i:02d}" for i in range(10)}
+    assert errors == []
+
+
+def test_explorer_on_a_results_file(browser_page, live_server, plots_drew, tmp_path):
+    page = browser_page
+    path = tmp_path / "results.csv"
+    frame = results_frame(rows=10)
+    frame.to_csv(path, index=False)
+    _open(page, live_server(None, table=path), plots_drew)
+    _wait_summary(page, "10 rows")
+    assert page.locator(".ds-nav-link").all_inner_texts() == ["HParams"]
+    assert str(path) in page.locator(".ds-logdir").inner_text()
+    _brush(page, "accuracy", [[0.5, 0.7]])
+    expected = sorted(frame.loc[frame["accuracy"].between(0.5, 0.7), "trial"])
+    _wait_summary(page, f"{len(expected)} of 10 rows inside the brushes")
+    assert sorted(_table_runs(page)) == expected
+    page.screenshot(path=str(tmp_path / "hparams-file.png"), full_page=True)

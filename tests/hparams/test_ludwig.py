@@ -1,0 +1,114 @@
+"""Ludwig-style views: learning curves, a bar per metric per run, and the hyperopt report."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import deepscope as ds
+from deepscope.errors import NotFoundError
+from deepscope.hparams.ludwig import curve_metrics, curves, split_tag
+from deepscope.track import open_logdir
+from deepscope.viz.theme import run_color
+from tests.hparams.sweeps import DIVERGED, results_frame, sweep_logdir
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    return sweep_logdir(tmp_path_factory.mktemp("sweep") / "logs", runs=4)
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        ("train/loss", ("train", "loss")),
+        ("val/loss", ("validation", "loss")),
+        ("validation/top-1", ("validation", "top-1")),
+        ("eval_accuracy", ("validation", "accuracy")),
+        ("loss/test", ("test", "loss")),
+        ("accuracy_train", ("train", "accuracy")),
+        ("lr", None),
+        ("learning_rate", None),
+    ],
+)
+def test_split_tag(tag, expected):
+    assert split_tag(tag) == expected
+
+
+def test_keras_style_bare_tag_is_the_train_split():
+    points = pd.DataFrame({"run": "r", "tag": ["loss", "val_loss", "lr"], "step": 0, "value": 1.0})
+    parsed = curves(points)
+    assert sorted(zip(parsed["split"], parsed["metric"], strict=True)) == [("train", "loss"), ("validation", "loss")]
+
+
+def test_learning_curves_draw_the_logged_points(sweep):
+    figure = ds.hparams.learning_curves(sweep, "loss")
+    scalars = open_logdir(sweep).scalars()
+    runs = open_logdir(sweep).run_names()
+    assert len(figure.data) == 2 * len(runs)  # train and validation per run
+    for trace in figure.data:
+        run = trace.legendgroup
+        tag = "train/loss" if trace.line.dash == "solid" else "val/loss"
+        expected = scalars[(scalars["run"] == run) & (scalars["tag"] == tag)]
+        np.testing.assert_array_equal(trace.x, expected["step"])
+        np.testing.assert_array_equal(np.asarray(trace.y, dtype=float), expected["value"])
+        assert trace.line.color == run_color(run)
+    assert sum(bool(t.showlegend) for t in figure.data) == len(runs)  # one legend entry per run
+    assert curve_metrics(sweep) == ["loss", "accuracy"]  # losses first; accuracy is val only
+    with pytest.raises(NotFoundError, match="available: 'loss'"):
+        ds.hparams.learning_curves(sweep, "f1")
+
+
+def test_compare_performance_bars_are_the_metric_values(sweep):
+    table = ds.hparams.hparams_table(sweep, select="best")
+    figure = ds.hparams.compare_performance(sweep, select="best")
+    frame = table.frame.set_index("run")
+    # By default: the held-out (validation) metrics, one panel each.
+    assert [a.text for a in figure.layout.annotations] == ["val/accuracy", "val/loss"]
+    for trace, metric in zip(figure.data, ["val/accuracy", "val/loss"], strict=True):
+        assert list(trace.x) == frame.index.tolist()
+        np.testing.assert_allclose(trace.y, frame[metric].to_numpy())
+        best = int(np.argmax(frame[metric]) if metric == "val/accuracy" else np.argmin(frame[metric]))
+        widths = list(trace.marker.line.width)
+        assert widths[best] > 0 and sum(w > 0 for w in widths) == 1
+    final = ds.hparams.compare_performance(sweep, metrics=["val/loss"])
+    index = list(final.data[0].x).index(DIVERGED)
+    assert final.data[0].y[index] == 0 and final.data[0].text[index] == "NaN"  # not a zero bar
+
+
+def test_compare_performance_from_a_wide_frame():
+    frame = pd.DataFrame({"run": ["a", "b"], "acc": [0.8, 0.9], "loss": [0.3, 0.2]})
+    figure = ds.hparams.compare_performance(frame)
+    assert len(figure.data) == 2
+    assert list(figure.data[1].y) == [0.3, 0.2]
+    assert list(figure.data[1].marker.line.width) == [0, 2.5]  # lower loss is better
+
+
+def test_hyperopt_report_plots_the_target_against_each_hparam():
+    frame = results_frame(rows=25)
+    figure = ds.hparams.hyperopt_report(frame, "accuracy", columns=["lr", "optimizer", "layers"])
+    points = [t for t in figure.data if t.name != "best trial"]
+    stars = [t for t in figure.data if t.name == "best trial"]
+    assert len(points) == 3 and len(stars) == 3
+    accuracy = frame["accuracy"].to_numpy()
+    finite = np.isfinite(accuracy)
+    for trace in points:
+        np.testing.assert_allclose(np.asarray(trace.y)[finite], accuracy[finite])
+    best = int(np.nanargmax(accuracy))
+    assert all(math.isclose(s.y[0], accuracy[best]) for s in stars)
+    lr_axis = figure.layout.xaxis
+    assert "0.0001" in lr_axis.ticktext  # a log axis, labelled by decade
+    assert np.allclose(points[0].x, np.log10(frame["lr"]))
+
+
+def test_hyperopt_report_on_a_logdir_uses_its_hparams_and_goal(sweep):
+    figure = ds.hparams.hyperopt_report(sweep, "val/loss")
+    stars = [t for t in figure.data if t.name == "best trial"]
+    assert len(stars) == 4  # lr, width, optimizer, dropout
+    table = ds.hparams.hparams_table(sweep).frame
+    assert math.isclose(stars[0].y[0], np.nanmin(table["val/loss"]))
+    with pytest.raises(NotFoundError, match="no column named 'nope'"):
+        ds.hparams.hyperopt_report(sweep, "nope")
