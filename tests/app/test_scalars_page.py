@@ -323,3 +323,18 @@ def test_charts_grow_so_the_hover_lists_every_run():
     assert tall["layout"]["height"] >= 19 * 20 + 60
     raw = [t for t in tall["data"] if t.get("hoverinfo") == "skip"]
     assert all(t["line"]["color"].endswith(",0.125)") for t in raw)  # fainter when crowded
+
+
+def test_a_single_point_series_is_drawn_as_a_marker(tmp_path):
+    """A metric logged once (a final test score) must be visible: a line needs two points."""
+    from deepscope.track import Run
+
+    with Run(tmp_path, name="once") as run:
+        run.log({"test/accuracy": 0.9}, step=5)
+    with Run(tmp_path, name="short") as run:
+        for step in range(3):
+            run.log({"test/accuracy": 0.5 + 0.1 * step}, step=step)
+    chart = SeriesSource(open_logdir(tmp_path)).chart("test/accuracy", ["once", "short"])
+    traces = {t["name"]: t for t in scalars_figure_json(chart)["data"] if "hovertemplate" in t}
+    assert traces["once"]["mode"] == "markers"
+    assert "markers" in traces["short"]["mode"] and "lines" in traces["short"]["mode"]

@@ -102,6 +102,16 @@ def scalars_figure(
     return go.Figure(scalars_figure_json(data, yscale=yscale, ignore_outliers=ignore_outliers))
 
 
+SPARSE_POINTS = 30  # at or below this many points a series also gets markers
+
+
+def _mode(points: int) -> str:
+    """A line needs two points to show: a lone point is a marker, a short series gets both."""
+    if points <= 1:
+        return "markers"
+    return "lines+markers" if points <= SPARSE_POINTS else "lines"
+
+
 def scalars_figure_json(
     data: ChartData, *, yscale: str = "linear", ignore_outliers: bool = False
 ) -> dict:
@@ -126,10 +136,12 @@ def scalars_figure_json(
                 "hoverinfo": "skip",
             })
         trace = {
-            "type": "scatter", "mode": "lines", "name": series.run, "showlegend": False,
+            "type": "scatter", "mode": _mode(len(series.smooth_x)), "name": series.run,
+            "showlegend": False,
             "x": _xs(series.smooth_x, data.xaxis, unit),
             "y": typed_array(series.smooth_y, np.float32),
             "line": {"color": color, "width": 1.75 if smoothed else 1.25},
+            "marker": {"color": color, "size": 7 if len(series.smooth_x) == 1 else 5},
             "hovertemplate": f"{name}: %{{y:.4g}}<extra></extra>",
         }
         if smoothed:
