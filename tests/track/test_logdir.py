@@ -72,6 +72,8 @@ def test_version_changes_with_every_commit_and_only_then(tmp_path):
     run.finish()
     seen.append(logdir.version())
     assert len(set(seen)) == len(seen)
+    # a JavaScript number holds it exactly, so the dashboard's poll compares it faithfully
+    assert all(0 <= v < 2**53 for v in seen)
     open_logdir(tmp_path).scalars()  # reading changes nothing
     assert logdir.version() == seen[-1] == logdir.version()
 

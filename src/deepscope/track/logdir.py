@@ -419,7 +419,9 @@ class Logdir:
                             digest.update(wal.read(32))
                     except FileNotFoundError:
                         pass
-        return int.from_bytes(digest.digest(), "big") >> 1
+        # 53 bits: the dashboard sends it to the browser, where a larger integer loses its low
+        # bits and a stale version would look new on every poll
+        return int.from_bytes(digest.digest(), "big") >> 11
 
     # -- internals ------------------------------------------------------------------------------
 
