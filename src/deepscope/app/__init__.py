@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,8 @@ def create_app(
         current = _version(ctx)
         return dash.no_update if current == known else current
 
+    active = _ActivePages(page_list, ctx)
+
     @app.callback(
         Output(NAV, "children"),
         Input(URL, "pathname"),
@@ -162,8 +165,7 @@ def create_app(
                 href=page.path,
                 className="ds-nav-link active" if page.path == current else "ds-nav-link",
             )
-            for page in page_list
-            if is_page_active(page, ctx)
+            for page in active.pages()
         ]
 
     @app.callback(
@@ -235,6 +237,34 @@ def _shell(ctx: AppContext, label: str | None = None) -> Any:
 
 def _normal_path(pathname: str | None) -> str:
     return (pathname or "/").rstrip("/") or "/"
+
+
+class _ActivePages:
+    """The pages with something to show, worked out once per logdir version.
+
+    Every navigation asks for them; with a thousand runs asking each page costs seconds, and many
+    browsers navigating at once would each pay it. One thread computes per version, the others
+    wait for it and share the answer.
+    """
+
+    def __init__(self, pages: list[Page], ctx: AppContext):
+        self._pages = pages
+        self._ctx = ctx
+        self._lock = threading.Lock()
+        self._known: tuple[Any, list[Page]] | None = None
+
+    def pages(self) -> list[Page]:
+        version = _version(self._ctx)
+        known = self._known
+        if known is not None and known[0] == version and version is not None:
+            return known[1]
+        with self._lock:
+            known = self._known
+            if known is not None and known[0] == version and version is not None:
+                return known[1]
+            pages = [page for page in self._pages if is_page_active(page, self._ctx)]
+            self._known = (version, pages)
+            return pages
 
 
 def _version(ctx: AppContext) -> Any:
