@@ -94,6 +94,7 @@ def fake_demo(monkeypatch, sample_logdir):
 
     module = types.ModuleType("deepscope.demo")
     module.build_demo = build_demo
+    module.demo_datasets = dict  # no datasets to register
     monkeypatch.setitem(sys.modules, "deepscope.demo", module)
     return calls
 

@@ -162,7 +162,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from deepscope.demo import build_demo
+    from deepscope.demo import build_demo, demo_datasets
 
     print(f"Building the demo logdir in {args.logdir} (models are cached after the first run)...")
     logdir, models = build_demo(args.logdir, progress=True)
@@ -170,7 +170,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"Demo logdir ready: {logdir}")
         print(f"Next: deepscope serve {logdir}")
         return 0
-    return _run_server(Path(logdir), models=models, args=args)
+    return _run_server(Path(logdir), models=models, datasets=demo_datasets(), args=args)
 
 
 def _profile(args: argparse.Namespace) -> int:
@@ -204,7 +204,12 @@ def _import_tensorboard(args: argparse.Namespace) -> int:
 
 
 def _run_server(
-    logdir: Path | None, *, models: dict[str, Any], args: argparse.Namespace, table: Path | None = None
+    logdir: Path | None,
+    *,
+    models: dict[str, Any],
+    args: argparse.Namespace,
+    table: Path | None = None,
+    datasets: dict[str, Any] | None = None,
 ) -> int:
     from deepscope.app import serve
     from deepscope.app.server import TOKEN_ENV, ServerHandle, check_host_and_token
@@ -212,8 +217,8 @@ def _run_server(
     token = args.token or os.environ.get(TOKEN_ENV) or None
     check_host_and_token(args.host, token)
     try:
-        handle: ServerHandle = serve(logdir, models=models, host=args.host, port=args.port,
-                                     token=token, block=False, table=table)
+        handle: ServerHandle = serve(logdir, models=models, datasets=datasets, host=args.host,
+                                     port=args.port, token=token, block=False, table=table)
     except OSError as err:
         print(f"deepscope: error: cannot listen on {args.host}:{args.port} ({err.strerror or err}); "
               "pick another port with --port", file=sys.stderr)

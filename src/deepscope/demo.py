@@ -110,8 +110,11 @@ def build_demo(
         if NUMERICS_RUN not in finished:
             _numerics_run(logdir)
         from deepscope.data.demo import log_data_runs
+        from deepscope.explain.demo import EXPLAIN_HPARAMS, EXPLAIN_MODEL, log_explain_run
 
         log_data_runs(logdir)
+        explained = log_explain_run(logdir)
+        models[explained] = zoo.get(EXPLAIN_MODEL, **EXPLAIN_HPARAMS)  # cached by the run
     return logdir, models
 
 
