@@ -74,14 +74,15 @@ def _open(page, url: str, plots_drew, count: int = 2) -> None:
 def _smoothed_traces(page, index: int = 0) -> dict[str, dict]:
     """The solid (smoothed, or raw when smoothing is 0) line of each run on chart ``index``."""
     traces = page.evaluate(TRACES_JS, index)
-    return {t["name"]: t for t in traces if t["mode"] == "lines" and t["hover"] != "skip"}
+    # short series also carry markers ("lines+markers"); the faded raw line skips hover
+    return {t["name"]: t for t in traces if "lines" in t["mode"] and t["hover"] != "skip"}
 
 
 def _line_json(page, index: int = 0) -> str:
     """The first solid line's y as plotly holds it, to notice when the chart was redrawn."""
     return page.evaluate(
         """(index) => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[index]
-            .data.find(t => t.mode === 'lines' && t.hoverinfo !== 'skip').y)""",
+            .data.find(t => t.mode.includes('lines') && t.hoverinfo !== 'skip').y)""",
         index,
     )
 
