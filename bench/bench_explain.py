@@ -1,0 +1,313 @@
+"""deepscope.explain against Captum and shap, side by side in one run: time and peak memory.
+
+Peak memory: each (tool, method) runs in a fresh subprocess with glibc's mmap threshold pinned
+low (so freed buffers go back to the system): setup and imports, one warm-up call, then one call
+with a thread sampling the resident memory every half millisecond; peak = highest sample minus
+the resident memory before the call. Time: one subprocess per case sets up every tool, warms
+each up, then runs them in turn ``--repeats`` times (alternating, so a busy machine slows all
+alike) and reports medians. Same model, inputs and torch threads for every tool.
+
+Targets (issue 4): no slower than Captum on any method (aim 0.8x), peak memory no higher;
+KernelSHAP no slower than shap's KernelExplainer at equal samples and background (aim 2x
+faster); integrated gradients' peak memory bounded by ``batch_size`` (Captum's default holds
+all n_steps copies of the batch at once).
+
+Run: python bench/bench_explain.py [--repeats 3] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+# (case, deepscope job, peer job): each pair is timed together, alternating. Jobs are
+# "<tool>:<method>[:<rows per model call>]"; the second row of a method matches the peer's
+# memory (same number of inputs per forward pass) where the defaults differ.
+CASES = [
+    ("integrated_gradients n_steps=50", "ds:ig", "captum:ig"),
+    ("  equal memory (64 rows per pass)", "ds:ig", "captum:ig:64"),
+    ("  equal memory (all 1600 at once)", "ds:ig:1600", "captum:ig"),
+    ("smoothgrad 25 samples", "ds:smoothgrad", "captum:smoothgrad"),
+    ("  equal memory (64 rows per pass)", "ds:smoothgrad", "captum:smoothgrad:64"),
+    ("  equal memory (all 800 at once)", "ds:smoothgrad:800", "captum:smoothgrad"),
+    ("occlusion 4x4 stride 2", "ds:occlusion", "captum:occlusion"),
+    ("  equal memory (64 rows per pass)", "ds:occlusion:64", "captum:occlusion:64"),
+    ("grad_cam", "ds:grad_cam", "captum:grad_cam"),
+    ("kernel_shap 500 samples, 10 k-means", "ds:kernel_shap", "shap:kernel_shap"),
+]
+PEERS = {"captum": "Captum", "shap": "shap KernelExplainer"}
+
+BATCH = 32
+BATCH_SIZE = 64  # deepscope's batch_size for gradient methods (the Model default)
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakSampler:
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _rss())
+            time.sleep(0.0005)
+
+    def __enter__(self) -> PeakSampler:
+        self.start = _rss()
+        self.peak = self.start
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+
+def _image_setup():
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(32, 6),
+    ).eval()
+    x = torch.rand(BATCH, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        target = net(x).argmax(1)
+    return net, x, target
+
+
+def _tabular_setup():
+    import numpy as np
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(12, 32), nn.Tanh(), nn.Linear(32, 2)).eval()
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(200, 12)).astype(np.float32)
+    return net, data, data[:20]
+
+
+def _job(job: str):
+    """(callable doing the work once) for one job, after its setup (imports included)."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    tool, method, *rows = job.split(":")
+    rows = int(rows[0]) if rows else None
+    if method == "kernel_shap":
+        return _kernel_shap_job(tool)
+    net, x, target = _image_setup()
+    if tool == "captum":
+        return _captum_job(method, rows, net, x, target)
+    import deepscope as ds
+    import deepscope.explain  # noqa: F401  (imports are setup, not part of the measured call)
+
+    model = ds.Model(net, batch_size=BATCH_SIZE)
+    explain = ds.explain
+    if method == "ig":
+        return lambda: explain.integrated_gradients(
+            model, x, target=target, n_steps=50, batch_size=rows
+        )
+    if method == "smoothgrad":
+        return lambda: explain.noise_tunnel(
+            "saliency", model, x, target=target, n_samples=25, stdev=0.15, batch_size=rows
+        )
+    if method == "occlusion":
+        return lambda: explain.occlusion(
+            model, x, target=target, window=4, stride=2, baseline=0.0, batch_size=rows
+        )
+    if method == "grad_cam":
+        return lambda: explain.grad_cam(model, x, target=target, layer="5")
+    raise KeyError(job)
+
+
+def _captum_job(method: str, rows: int | None, net, x, target):
+    from captum.attr import (
+        IntegratedGradients,
+        LayerAttribution,
+        LayerGradCam,
+        NoiseTunnel,
+        Occlusion,
+        Saliency,
+    )
+
+    if method == "ig":  # internal_batch_size counts scaled inputs per pass
+        return lambda: IntegratedGradients(net).attribute(
+            x, target=target, n_steps=50, internal_batch_size=rows
+        )
+    if method == "smoothgrad":  # nt_samples_batch_size counts noise samples per example
+        per_pass = None if rows is None else max(1, rows // BATCH)
+        return lambda: NoiseTunnel(Saliency(net)).attribute(
+            x,
+            nt_type="smoothgrad",
+            nt_samples=25,
+            stdevs=0.15,
+            target=target,
+            abs=False,
+            nt_samples_batch_size=per_pass,
+        )
+    if method == "occlusion":  # perturbations_per_eval counts windows per example
+        per_eval = 1 if rows is None else max(1, rows // BATCH)
+        return lambda: Occlusion(net).attribute(
+            x,
+            sliding_window_shapes=(3, 4, 4),
+            strides=(3, 2, 2),
+            baselines=0.0,
+            target=target,
+            perturbations_per_eval=per_eval,
+        )
+    if method == "grad_cam":
+        layer = net[5]
+
+        def cam():
+            attr = LayerGradCam(net, layer).attribute(x, target=target, relu_attributions=True)
+            return LayerAttribution.interpolate(attr, (32, 32), interpolate_mode="bilinear")
+
+        return cam
+    raise KeyError(method)
+
+
+def _kernel_shap_job(tool: str):
+    net, data, x = _tabular_setup()
+    import torch
+
+    def f(array):
+        with torch.no_grad():
+            return net(torch.as_tensor(array, dtype=torch.float32)).numpy()
+
+    if tool == "ds":
+        import deepscope as ds
+        import deepscope.explain  # noqa: F401
+
+        return lambda: ds.explain.kernel_shap(
+            f, x, target=1, background=data, n_background=10, n_samples=500, seed=0
+        )
+    import shap
+
+    def run():  # the k-means summary is part of the work on both sides
+        explainer = shap.KernelExplainer(f, shap.kmeans(data, 10), silent=True)
+        return explainer.shap_values(x, nsamples=500, silent=True)
+
+    return run
+
+
+def _child_memory(name: str) -> None:
+    work = _job(name)
+    work()
+    with PeakSampler() as sampler:
+        work()
+    print(json.dumps({"peak": sampler.peak - sampler.start}))
+
+
+def _child_time(names: list[str], repeats: int) -> None:
+    works = {name: _job(name) for name in names}
+    for work in works.values():
+        work()
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(repeats):
+        for name, work in works.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            work()
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    medians = {
+        name: [statistics.median(wall[name]), statistics.median(cpu[name])] for name in names
+    }
+    print(json.dumps(medians))
+
+
+def _run_child(args: list[str], threads: int | None) -> dict[str, float]:
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="65536")
+    if threads:
+        args = [*args, "--threads", str(threads)]
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{args} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
+    parser.add_argument("--memory-child")
+    parser.add_argument("--time-child", nargs="+")
+    args = parser.parse_args()
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.memory_child:
+        _child_memory(args.memory_child)
+        return 0
+    if args.time_child:
+        _child_time(args.time_child, args.repeats)
+        return 0
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU (load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); image batch {BATCH} of 3x32x32, "
+        f"deepscope batch_size {BATCH_SIZE} unless shown; medians of {args.repeats} alternating "
+        "warm runs: wall-clock and CPU seconds"
+    )
+    header = (
+        f"{'case':36s} {'tool':22s} {'wall s':>7s} {'cpu s':>7s} {'peak MiB':>9s}   "
+        f"{'wall ratio':>10s} {'cpu ratio':>9s} {'mem ratio':>9s}"
+    )
+    print(header)
+    print("-" * len(header))
+    peaks: dict[str, float] = {}
+    for case, ours, theirs in CASES:
+        times = _run_child(
+            ["--time-child", ours, theirs, "--repeats", str(args.repeats)], args.threads
+        )
+        for name in (ours, theirs):
+            if name not in peaks:
+                peaks[name] = _run_child(["--memory-child", name], args.threads)["peak"]
+        for name in (ours, theirs):
+            tool = "deepscope" if name == ours else PEERS[name.split(":")[0]]
+            rows = name.split(":")[2] if name.count(":") == 2 else "default"
+            label = f"{tool} ({rows})" if name.split(":")[1] != "kernel_shap" else tool
+            line = (
+                f"{case if name == ours else '':36s} {label:22s} {times[name][0]:7.3f} "
+                f"{times[name][1]:7.3f} {peaks[name] / 2**20:9.1f}"
+            )
+            if name == theirs:
+                line += (
+                    f"   {times[ours][0] / times[theirs][0]:9.2f}x {times[ours][1] / times[theirs][1]:8.2f}x "
+                    f"{peaks[ours] / peaks[theirs]:8.2f}x"
+                )
+            print(line)
+    print("ratios are deepscope / peer: below 1 means deepscope is faster or lighter")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,631 @@
+"""Shared plumbing of the attribution methods: inputs, targets, baselines, batches and results.
+
+Every method runs inside a *task*: the model in eval mode, the inputs as a float tensor in the
+space attributions are taken in (images and tables as given, text as its input embeddings), the
+target class of each example and the batch size. Gradient methods use ``gradient_task``,
+model-agnostic ones (occlusion, LIME, KernelSHAP) ``predict_task``.
+
+>>> import torch
+>>> from deepscope.explain._common import batches
+>>> [(s.start, s.stop) for s in batches(5, 2)]
+[(0, 2), (2, 4), (4, 5)]
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from deepscope.errors import (
+    ArgumentTypeError,
+    InvalidArgumentError,
+    ShapeError,
+    UnsupportedModelError,
+    describe,
+)
+
+log = logging.getLogger("deepscope.explain")
+
+DEFAULT_BATCH_SIZE = 64
+# Rows of a table are small: model-agnostic methods evaluate at least this many per call by
+# default (KernelSHAP and LIME evaluate thousands of perturbed rows per example).
+TABULAR_BATCH_SIZE = 16384
+DEFAULT_SEED = 0
+
+# Forward function of a task: (inputs in attribution space, their example rows) -> outputs [B, C].
+ForwardFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def as_model(model: Any) -> Any:
+    """``deepscope.Model(model)``: the one adapter every method works through."""
+    from deepscope.model import Model
+
+    return Model(model)
+
+
+def batches(n: int, size: int) -> Iterator[slice]:
+    """Consecutive slices of at most ``size`` covering ``range(n)``."""
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+def check_positive_int(value: Any, argument: str, minimum: int = 1) -> int:
+    """``value`` as an int of at least ``minimum``, or a typed error naming ``argument``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ArgumentTypeError(argument, f"an integer >= {minimum}", value)
+    if value < minimum:
+        raise InvalidArgumentError(argument, f"an integer >= {minimum}", value)
+    return int(value)
+
+
+def check_choice(value: Any, argument: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise InvalidArgumentError(argument, "one of " + ", ".join(repr(c) for c in choices), value)
+    return value
+
+
+def resolve_batch_size(model: Any, batch_size: Any) -> int:
+    if batch_size is None:
+        batch_size = getattr(model, "batch_size", None) or DEFAULT_BATCH_SIZE
+    return check_positive_int(batch_size, "batch_size")
+
+
+def resolve_seed(seed: Any) -> int:
+    """The seed to use: ``None`` means the fixed default, so results are reproducible."""
+    if seed is None:
+        return DEFAULT_SEED
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ArgumentTypeError("seed", "an integer or None", seed)
+    return int(seed)
+
+
+def generator(seed: int) -> torch.Generator:
+    """A CPU generator: the same numbers on every device (draws are moved to the model's)."""
+    return torch.Generator().manual_seed(seed)
+
+
+def progress_bar(total: int, progress: bool | None, desc: str) -> tqdm:
+    """A progress bar over ``total`` steps: shown when asked (``progress=True``), or, when
+    ``progress`` is None, on an interactive terminal once the work has taken a second."""
+    if progress is not None and not isinstance(progress, bool):
+        raise ArgumentTypeError("progress", "True, False or None (automatic)", progress)
+    show = progress if progress is not None else sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, disable=not show, leave=False, delay=0 if progress else 1.0)
+
+
+def jsonable(value: Any) -> Any:
+    """Options as plain JSON values (tuples to lists, numpy scalars to Python, others by name)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return f"array of shape {list(value.shape)}"
+    return getattr(value, "__name__", type(value).__name__)
+
+
+def is_texts(inputs: Any) -> bool:
+    return isinstance(inputs, str) or (
+        isinstance(inputs, (list, tuple))
+        and len(inputs) > 0
+        and all(isinstance(t, str) for t in inputs)
+    )
+
+
+def _is_frame(inputs: Any) -> bool:
+    return hasattr(inputs, "iloc") and hasattr(inputs, "columns")
+
+
+def input_kind(x: torch.Tensor | np.ndarray) -> str:
+    """``image`` for [N, C, H, W], ``tabular`` for [N, F], ``array`` for anything else."""
+    return {4: "image", 2: "tabular"}.get(x.ndim, "array")
+
+
+def to_numeric_array(
+    inputs: Any, *, floating: bool
+) -> tuple[np.ndarray | torch.Tensor, list[str] | None]:
+    """Arrays and tensors as given, frames as their values; the frame's column names."""
+    names = None
+    if _is_frame(inputs):
+        names = [str(c) for c in inputs.columns]
+        kinds = {dtype.kind for dtype in inputs.dtypes}
+        if not kinds <= set("biuf"):
+            bad = [
+                str(c)
+                for c, d in zip(inputs.columns, inputs.dtypes, strict=True)
+                if d.kind not in "biuf"
+            ]
+            raise ArgumentTypeError(
+                "inputs",
+                "a DataFrame of numeric columns",
+                f"non-numeric columns {bad}",
+                hint="encode categorical columns as numbers first",
+            )
+        inputs = inputs.to_numpy(dtype=np.float64)
+    elif isinstance(inputs, torch.Tensor):
+        inputs = inputs.detach()
+    elif not isinstance(inputs, np.ndarray):
+        try:
+            inputs = np.asarray(inputs)
+        except ValueError as err:
+            raise ShapeError("inputs", "a rectangular batch of numbers", describe(inputs)) from err
+    if inputs.ndim < 2:
+        raise ShapeError(
+            "inputs",
+            "a batch with the examples along the first dimension (at least 2-D)",
+            inputs,
+            hint="add a batch dimension, e.g. x[None]",
+        )
+    if len(inputs) == 0:
+        raise InvalidArgumentError("inputs", "at least one example", inputs)
+    kind = inputs.dtype.kind if isinstance(inputs, np.ndarray) else None
+    is_float = inputs.is_floating_point() if isinstance(inputs, torch.Tensor) else kind == "f"
+    if floating and not is_float:
+        raise ArgumentTypeError(
+            "inputs",
+            "floating-point values (gradients need continuous inputs)",
+            inputs,
+            hint="convert with .astype('float32'); scale uint8 images to [0, 1] first",
+        )
+    if isinstance(inputs, np.ndarray) and kind not in "biuf":
+        raise ArgumentTypeError("inputs", "numeric values", inputs)
+    return inputs, names
+
+
+def check_feature_names(names: Any, n_features: int, default: list[str] | None) -> list[str] | None:
+    if names is None:
+        return default
+    if isinstance(names, str) or len(names) != n_features:
+        raise InvalidArgumentError(
+            "feature_names", f"{n_features} names (one per feature)", describe(names)
+        )
+    return [str(n) for n in names]
+
+
+def resolve_targets(model: Any, target: Any, outputs: torch.Tensor) -> torch.Tensor:
+    """One class index per example for ``outputs`` [N, C] (None: each row's argmax), checked
+    by the model adapter (a ``TargetError`` naming ``target`` when out of range)."""
+    indices = model.resolve_target(target, outputs)
+    indices = torch.as_tensor(indices, dtype=torch.long, device=outputs.device).reshape(-1)
+    if indices.numel() == 1 and outputs.shape[0] > 1:
+        indices = indices.expand(outputs.shape[0]).clone()
+    return indices
+
+
+def as_2d_outputs(outputs: Any) -> torch.Tensor:
+    """Model outputs as a float tensor [N, C] (a single output per example becomes C = 1)."""
+    if not isinstance(outputs, torch.Tensor):
+        outputs = getattr(outputs, "logits", outputs)
+        outputs = torch.as_tensor(np.asarray(outputs))
+    if outputs.ndim == 1:
+        outputs = outputs.unsqueeze(1)
+    if outputs.ndim != 2:
+        raise ShapeError(
+            "model", "outputs of shape [N, C] (one row of scores per example)", outputs
+        )
+    return outputs if outputs.is_floating_point() else outputs.double()
+
+
+def selected(outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``outputs[i, target[i]]`` for each row."""
+    return outputs.gather(1, target.view(-1, 1)).squeeze(1)
+
+
+def rows_of(baseline: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """The baseline of each row: a shared baseline ([1, ...]) as is, a per-example one indexed."""
+    return baseline if baseline.shape[0] == 1 else baseline[rows]
+
+
+def broadcast_value(value: Any, x: torch.Tensor, argument: str) -> torch.Tensor:
+    """A scalar, one example's shape, or one per example, as a tensor [1 or N, *x.shape[1:]]."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return torch.full((1, *x.shape[1:]), float(value), dtype=x.dtype, device=x.device)
+    if _is_frame(value):
+        value = value.to_numpy(dtype=np.float64)
+    try:
+        tensor = torch.as_tensor(value if isinstance(value, torch.Tensor) else np.asarray(value))
+    except (TypeError, ValueError) as err:
+        raise ArgumentTypeError(argument, "a number or an array", describe(value)) from err
+    if (
+        tensor.dtype.is_complex
+        or tensor.dtype == torch.bool
+        or not (
+            tensor.is_floating_point() or tensor.dtype in (torch.int32, torch.int64, torch.uint8)
+        )
+    ):
+        raise ArgumentTypeError(argument, "a number or a numeric array", describe(value))
+    tensor = tensor.detach().to(device=x.device, dtype=x.dtype)
+    example = tuple(x.shape[1:])
+    if tensor.ndim == 0:
+        return tensor.reshape(1, *[1] * len(example)).expand(1, *example).clone()
+    if tuple(tensor.shape) == example:
+        return tensor.unsqueeze(0)
+    if tuple(tensor.shape[1:]) == example and tensor.shape[0] in (1, x.shape[0]):
+        return tensor
+    raise ShapeError(
+        argument,
+        f"a number, one example's shape {list(example)}, or one per example {[x.shape[0], *example]}",
+        describe(value),
+    )
+
+
+@dataclass
+class Task:
+    """What an attribution method works on. Built by ``gradient_task`` or ``predict_task``."""
+
+    model: Any
+    method: str
+    kind: str  # "image" | "tabular" | "text" | "array"
+    x: torch.Tensor  # [N, ...] float; text: input embeddings [N, T, D]
+    forward: ForwardFn
+    target: torch.Tensor | None  # [N] long; None until resolved (see target_rows)
+    outputs: torch.Tensor | None  # [N, C] model outputs at x (detached)
+    batch_size: int
+    progress: bool | None
+    inputs: np.ndarray | None = None  # what Attribution.inputs keeps
+    feature_names: list[str] | None = None
+    texts: list[str] | None = None
+    tokens: list[list[str]] | None = None
+    attention_mask: torch.Tensor | None = None
+    target_spec: Any = None  # the user's target, normalized, while ``target`` is deferred
+    _seen: torch.Tensor | None = None
+    _targets: torch.Tensor | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def rows(self) -> torch.Tensor:
+        return torch.arange(self.n, device=self.x.device)
+
+    @property
+    def score(self) -> torch.Tensor:
+        """The model's output for each example's target at its input."""
+        return selected(self.outputs, self.target)
+
+    def target_rows(self, rows: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
+        """The targets of ``rows``. While they are deferred, ``outputs`` must be the model's
+        outputs at the task's own inputs: they resolve the targets and are kept, which spares
+        methods that evaluate the inputs anyway (saliency, Grad-CAM) a separate forward pass.
+        """
+        if self.target is not None:
+            return self.target[rows]
+        spec = self.target_spec
+        part = spec[rows.cpu().numpy()] if isinstance(spec, np.ndarray) else spec
+        found = resolve_targets(self.model, part, outputs.detach())
+        if self._seen is None:
+            shape = (self.n, outputs.shape[1])
+            self.outputs = torch.zeros(shape, dtype=outputs.dtype, device=outputs.device)
+            self._targets = torch.zeros(self.n, dtype=torch.long, device=outputs.device)
+            self._seen = torch.zeros(self.n, dtype=torch.bool, device=outputs.device)
+        self.outputs[rows] = outputs.detach()
+        self._targets[rows] = found
+        self._seen[rows] = True
+        if bool(self._seen.all()):
+            self.target = self._targets
+        return found
+
+    def gradient(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """d output[target] / d x for one batch (each example's output depends on its row only)."""
+        x = x.detach().requires_grad_(True)
+        with torch.enable_grad():
+            logits = as_2d_outputs(self.forward(x, rows))
+            out = selected(logits, self.target_rows(rows, logits)).sum()
+            (grad,) = torch.autograd.grad(out, x, allow_unused=True)
+        return torch.zeros_like(x) if grad is None else grad
+
+    def gradients(
+        self, x: torch.Tensor, rows: torch.Tensor, bar: tqdm | None = None
+    ) -> torch.Tensor:
+        """``gradient`` over any number of rows, ``batch_size`` at a time."""
+        result = torch.empty_like(x)
+        for part in batches(len(x), self.batch_size):
+            result[part] = self.gradient(x[part], rows[part])
+            if bar is not None:
+                bar.update(part.stop - part.start)
+        return result
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Model outputs [B, C] for any number of rows, ``batch_size`` at a time, no gradients."""
+        parts = [
+            as_2d_outputs(self.forward(x[part], rows[part])).detach()
+            for part in batches(len(x), self.batch_size)
+        ]
+        return torch.cat(parts)
+
+    def scores(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """The target output of each row at ``x``."""
+        return selected(self.predict(x, rows), self.target[rows])
+
+    def bar(self, total: int, desc: str | None = None) -> tqdm:
+        return progress_bar(total, self.progress, desc or self.method)
+
+    def finish(
+        self, values: torch.Tensor | np.ndarray, *, options: dict[str, Any], **fields: Any
+    ) -> Any:
+        """The Attribution of ``values`` (text: summed over the embedding, one per token)."""
+        from deepscope.explain.attribution import Attribution
+
+        if isinstance(values, torch.Tensor):
+            values = values.detach()
+            if self.kind == "text" and values.ndim == 3:
+                values = values.sum(dim=-1)
+            if self.kind == "text" and self.attention_mask is not None and values.ndim == 2:
+                values = compact_tokens(values, self.attention_mask)
+            values = values.cpu().numpy()
+        for key in ("delta", "base_value"):
+            if isinstance(fields.get(key), torch.Tensor):
+                fields[key] = fields[key].detach().cpu().numpy()
+        return Attribution(
+            values=values,
+            method=self.method,
+            target=self.target.cpu().numpy().astype(np.int64),
+            inputs=self.inputs,
+            kind=self.kind,
+            options=jsonable(options),
+            score=self.score.detach().cpu().numpy(),
+            tokens=self.tokens,
+            texts=self.texts,
+            feature_names=self.feature_names,
+            labels=list(self.model.labels) if getattr(self.model, "labels", None) else None,
+            **fields,
+        )
+
+
+def compact_tokens(values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Per-token values moved to the front of each row (padding dropped, zeros after)."""
+    mask = attention_mask.bool()
+    out = torch.zeros_like(values)
+    for i in range(values.shape[0]):
+        kept = values[i][mask[i]]
+        out[i, : len(kept)] = kept
+    return out
+
+
+def _require_module(model: Any, method: str) -> None:
+    if getattr(model, "module", None) is None:
+        raise UnsupportedModelError(
+            "model",
+            "a PyTorch or Hugging Face model (gradients need autograd)",
+            f"a {getattr(model, 'kind', type(model).__name__)} model",
+            hint=f"{method} takes gradients; use occlusion, lime or kernel_shap for a plain callable",
+        )
+
+
+def _text_tokens(
+    model: Any, texts: list[str], ids: torch.Tensor, mask: torch.Tensor
+) -> list[list[str]]:
+    """The tokens each text became, aligned with the unpadded positions of ``ids``."""
+    lengths = mask.sum(dim=1).tolist()
+    try:
+        tokens = [list(map(str, t)) for t in model.tokens(texts)]
+    except (AttributeError, NotImplementedError, TypeError):
+        tokens = None
+    if tokens is not None and [len(t) for t in tokens] == lengths:
+        return tokens
+    tokenizer = model.tokenizer
+    return [
+        [str(t) for t in tokenizer.convert_ids_to_tokens(ids[i][mask[i].bool()].tolist())]
+        for i in range(len(texts))
+    ]
+
+
+@contextmanager
+def gradient_task(
+    model: Any,
+    inputs: Any,
+    *,
+    method: str,
+    target: Any,
+    batch_size: int | None,
+    progress: bool | None,
+    feature_names: Sequence[str] | None = None,
+    defer_targets: bool = False,
+) -> Iterator[Task]:
+    """A task for a gradient method, with the model in eval mode for the block.
+
+    ``defer_targets``: for methods whose first pass differentiates the inputs themselves; the
+    targets are then resolved from that pass's outputs (see ``Task.target_rows``).
+    """
+    model = as_model(model)
+    _require_module(model, method)
+    batch_size = resolve_batch_size(model, batch_size)
+    with model.eval_mode():
+        if is_texts(inputs) and getattr(model, "is_text", False):
+            texts = [inputs] if isinstance(inputs, str) else list(inputs)
+            encoded = model.encode(texts)
+            ids, mask = encoded["input_ids"], encoded.get("attention_mask")
+            if mask is None:
+                mask = torch.ones_like(ids)
+            with torch.no_grad():
+                x = model.input_embeddings()(ids).detach()
+
+            def forward(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+                return model.forward_embeddings(xb, mask[rows])
+
+            tokens = _text_tokens(model, texts, ids, mask)
+            stored = compact_tokens(ids, mask).cpu().numpy().astype(np.int64)
+            task = Task(
+                model,
+                method,
+                "text",
+                x,
+                forward,
+                torch.empty(0),
+                torch.empty(0),
+                batch_size,
+                progress,
+                inputs=stored,
+                texts=texts,
+                tokens=tokens,
+                attention_mask=mask,
+            )
+        else:
+            if is_texts(inputs):
+                raise UnsupportedModelError(
+                    "model",
+                    "a text model (deepscope.Model with a tokenizer) for texts",
+                    model.kind,
+                    hint="pass the tokenizer: deepscope.Model(module, tokenizer)",
+                )
+            array, names = to_numeric_array(inputs, floating=True)
+            x = model.prepare(array)
+            if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+                raise ArgumentTypeError("inputs", "floating-point values", describe(x))
+            x = x.detach()
+
+            def forward(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+                return model.forward(xb)
+
+            kind = input_kind(x)
+            names = (
+                check_feature_names(feature_names, x.shape[1], names) if kind == "tabular" else None
+            )
+            if kind == "tabular" and names is None:
+                names = [f"x{i}" for i in range(x.shape[1])]
+            task = Task(
+                model,
+                method,
+                kind,
+                x,
+                forward,
+                torch.empty(0),
+                torch.empty(0),
+                batch_size,
+                progress,
+                inputs=x.detach().cpu().numpy(),
+                feature_names=names,
+            )
+        if defer_targets:
+            from deepscope.model.targets import normalize_target
+
+            task.target = task.outputs = None
+            task.target_spec = normalize_target(target, task.n, getattr(model, "labels", None))
+        else:
+            task.outputs = task.predict(task.x, task.rows)
+            task.target = resolve_targets(model, target, task.outputs)
+        yield task
+
+
+@contextmanager
+def predict_task(
+    model: Any,
+    inputs: Any,
+    *,
+    method: str,
+    target: Any,
+    batch_size: int | None,
+    progress: bool | None,
+    feature_names: Sequence[str] | None = None,
+) -> Iterator[Task]:
+    """A task for a method that only evaluates the model (any callable works).
+
+    For text the task holds no tensor inputs: ``task.texts`` and ``predict_texts`` instead.
+    Tables get at least ``TABULAR_BATCH_SIZE`` rows per model call unless ``batch_size`` is given.
+    """
+    model = as_model(model)
+    requested = batch_size
+    batch_size = resolve_batch_size(model, batch_size)
+    module = getattr(model, "module", None)
+    with model.eval_mode():
+        if is_texts(inputs):
+            texts = [inputs] if isinstance(inputs, str) else list(inputs)
+            outputs = predict_texts(model, texts, batch_size)
+            task = Task(
+                model,
+                method,
+                "text",
+                torch.empty(len(texts), 0),
+                _no_forward,
+                torch.empty(0),
+                outputs,
+                batch_size,
+                progress,
+                texts=texts,
+            )
+        else:
+            array, names = to_numeric_array(inputs, floating=False)
+            if module is not None:
+                x = model.prepare(array).detach()
+                if not x.is_floating_point():
+                    x = x.float()
+
+                def forward(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+                    return model.forward(xb)
+
+            else:
+                x = torch.as_tensor(np.array(array, dtype=np.float64))
+
+                def forward(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+                    out = model.predict(xb.cpu().numpy(), batch_size=len(xb), progress=False)
+                    return as_2d_outputs(np.asarray(out, dtype=np.float64))
+
+            kind = input_kind(x)
+            names = (
+                check_feature_names(feature_names, x.shape[1], names) if kind == "tabular" else None
+            )
+            if kind == "tabular" and names is None:
+                names = [f"x{i}" for i in range(x.shape[1])]
+            task = Task(
+                model,
+                method,
+                kind,
+                x,
+                forward,
+                torch.empty(0),
+                torch.empty(0),
+                batch_size,
+                progress,
+                inputs=x.detach().cpu().numpy(),
+                feature_names=names,
+            )
+            if kind == "tabular" and requested is None:
+                task.batch_size = max(task.batch_size, TABULAR_BATCH_SIZE)
+            task.outputs = task.predict(task.x, task.rows)
+        task.target = resolve_targets(model, target, task.outputs)
+        yield task
+
+
+def _no_forward(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    raise UnsupportedModelError("inputs", "tensor inputs for this step", "texts")
+
+
+def predict_texts(model: Any, texts: list[str], batch_size: int) -> torch.Tensor:
+    """Model outputs [N, C] for texts (any text model or callable)."""
+    out = model.predict(list(texts), batch_size=batch_size, progress=False)
+    return as_2d_outputs(
+        np.asarray(out, dtype=np.float64) if not isinstance(out, torch.Tensor) else out
+    )
+
+
+def image_baseline(task: Task, baseline: Any, argument: str = "baseline") -> torch.Tensor:
+    """The baseline in the task's attribution space: [1 or N, *x.shape[1:]].
+
+    None is zeros (for text: the zero embedding); ``"pad"`` (text) is the padding token's embedding.
+    """
+    if baseline is None:
+        return torch.zeros((1, *task.x.shape[1:]), dtype=task.x.dtype, device=task.x.device)
+    if isinstance(baseline, str):
+        if baseline == "pad" and task.kind == "text":
+            pad = getattr(task.model.tokenizer, "pad_token_id", None) or 0
+            ids = torch.full(task.x.shape[:2], int(pad), dtype=torch.long, device=task.x.device)
+            with torch.no_grad():
+                return task.model.input_embeddings()(ids).detach()
+        raise InvalidArgumentError(
+            argument, "None, a number, an array, or 'pad' for text", baseline
+        )
+    return broadcast_value(baseline, task.x, argument)

@@ -1,0 +1,184 @@
+"""Occlusion (Zeiler and Fergus 2014): slide a window over the input, replace what it covers by a
+baseline, and credit the drop in the target output to the covered features.
+
+Each feature's value is the mean drop over the windows that covered it, as in Captum. Occluded
+copies are evaluated ``batch_size`` at a time.
+
+>>> import torch, deepscope as ds
+>>> net = torch.nn.Linear(4, 1, bias=False)
+>>> _ = torch.nn.init.ones_(net.weight)
+>>> ds.explain.occlusion(net, torch.tensor([[1.0, 2.0, 3.0, 4.0]])).values.tolist()
+[[1.0, 2.0, 3.0, 4.0]]
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from deepscope.errors import (
+    ArgumentTypeError,
+    InvalidArgumentError,
+    ShapeError,
+    UnsupportedModelError,
+)
+from deepscope.explain._common import batches, broadcast_value, predict_task, rows_of
+from deepscope.explain.attribution import Attribution
+
+__all__ = ["occlusion", "windows"]
+
+
+def _as_shape(value: Any, shape: tuple[int, ...], kind: str, argument: str) -> tuple[int, ...]:
+    """An int or tuple as a full window shape over the example's dimensions."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (int(value),) * (2 if kind == "image" else len(shape))
+    if not isinstance(value, Sequence) or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value
+    ):
+        raise ArgumentTypeError(argument, "an int or a tuple of ints", value)
+    value = tuple(int(v) for v in value)
+    if kind == "image" and len(value) == 2:
+        value = (shape[0], *value)
+    if len(value) != len(shape):
+        raise ShapeError(
+            argument, f"an int or {len(shape)} sizes (one per dimension of an example)", value
+        )
+    return value
+
+
+def windows(
+    shape: Sequence[int], window: Sequence[int], stride: Sequence[int]
+) -> list[tuple[slice, ...]]:
+    """Every window position: starts at multiples of the stride until the window reaches the end
+    (the last one may be cut off at the edge), as Captum's Occlusion places them.
+
+    >>> len(windows((8,), (3,), (2,)))
+    4
+    """
+    per_dim = []
+    for size, w, s in zip(shape, window, stride, strict=True):
+        count = math.ceil((size - w) / s) + 1
+        per_dim.append([slice(k * s, min(k * s + w, size)) for k in range(count)])
+    return list(itertools.product(*per_dim))
+
+
+# Precompute all window masks when they hold at most this many elements (bools: 64 MiB).
+_MASKS_AT_ONCE = 2**26
+
+
+def _masks(
+    spots: list[tuple[slice, ...]], which: Any, shape: tuple[int, ...], device: Any
+) -> torch.Tensor:
+    """Boolean masks [len(which), *shape], True inside each chosen window."""
+    which = list(which)
+    masks = torch.zeros((len(which), *shape), dtype=torch.bool, device=device)
+    for j, w in enumerate(which):
+        masks[(j, *spots[w])] = True
+    return masks
+
+
+def _count(spots: list[tuple[slice, ...]], shape: tuple[int, ...], device: Any) -> torch.Tensor:
+    """How many windows cover each feature."""
+    count = torch.zeros(shape, dtype=torch.int64, device=device)
+    for spot in spots:
+        count[spot] += 1
+    return count
+
+
+def occlusion(
+    model: Any,
+    inputs: Any,
+    *,
+    target: Any = None,
+    baseline: Any = 0.0,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    progress: bool | None = None,
+    window: int | Sequence[int] | None = None,
+    stride: int | Sequence[int] | None = None,
+    feature_names: list[str] | None = None,
+) -> Attribution:
+    """f(x)[target] - f(x with a window replaced by ``baseline``), averaged per feature.
+
+    ``window``: an int (images: a square over all channels; tables: that many adjacent features)
+    or a size per dimension (images also (h, w)). Default: an eighth of the image's shorter side,
+    or one feature. ``stride`` defaults to half the window (at least 1) and may not exceed it.
+    ``baseline``: a number, one example's shape, or one per example. ``batch_size``: occluded
+    copies per model call (default: the number of examples, at most the model's batch size;
+    tables: the model's batch size, at least 16384 rows). ``seed`` is not used. Works with any
+    model, plain callables included.
+    """
+    with predict_task(
+        model,
+        inputs,
+        method="occlusion",
+        target=target,
+        batch_size=batch_size,
+        progress=progress,
+        feature_names=feature_names,
+    ) as task:
+        if task.kind == "text":
+            raise UnsupportedModelError(
+                "inputs",
+                "images, tables or arrays (occlusion replaces spans of numbers)",
+                "texts",
+                hint="use lime for text, or a gradient method (per-token attributions)",
+            )
+        if batch_size is None and task.kind != "tabular":
+            # one occluded copy per example per pass by default (as Captum), at most the
+            # model's batch size: memory never above Captum's default
+            task.batch_size = min(task.batch_size, task.n)
+        x = task.x
+        shape = tuple(x.shape[1:])
+        if window is None:
+            window = max(1, min(shape[1:]) // 8) if task.kind == "image" else 1
+        win = _as_shape(window, shape, task.kind, "window")
+        if any(w < 1 or w > d for w, d in zip(win, shape, strict=True)):
+            raise ShapeError(
+                "window", f"sizes between 1 and the example's shape {list(shape)}", list(win)
+            )
+        if stride is None:
+            stride = tuple(max(1, w // 2) if w < d else w for w, d in zip(win, shape, strict=True))
+        step = _as_shape(stride, shape, task.kind, "stride")
+        if any(s < 1 or (s > w and w < d) for s, w, d in zip(step, win, shape, strict=True)):
+            raise InvalidArgumentError(
+                "stride",
+                f"steps between 1 and the window {list(win)}, so every feature is covered",
+                list(step),
+            )
+        base = broadcast_value(0.0 if baseline is None else baseline, x, "baseline")
+        spots = windows(shape, win, step)
+        n, k = task.n, len(spots)
+        score = task.score
+        total = torch.zeros_like(x, dtype=score.dtype)
+        # every window's mask at once when small (the common case), else built per batch
+        every = (
+            _masks(spots, range(k), shape, x.device) if k * x[0].numel() <= _MASKS_AT_ONCE else None
+        )
+        count = (every.sum(dim=0) if every is not None else _count(spots, shape, x.device)).to(
+            score.dtype
+        )
+        with task.bar(n * k) as bar:
+            for part in batches(n * k, task.batch_size):
+                pair = torch.arange(part.start, part.stop, device=x.device)
+                example, where = pair // k, pair % k
+                masks = (
+                    every[where]
+                    if every is not None
+                    else _masks(spots, where.tolist(), shape, x.device)
+                )
+                occluded = torch.where(masks, rows_of(base, example), x[example])
+                drop = score[example] - task.scores(occluded, task.rows[example])
+                spread = masks.to(score.dtype) * drop.view(-1, *[1] * len(shape))
+                total.index_add_(0, example, spread)
+                bar.update(len(pair))
+        values = total / count
+        options = {"window": list(win), "stride": list(step)}
+        if isinstance(baseline, (int, float)):
+            options["baseline"] = baseline
+        return task.finish(values, options=options)
