@@ -15,6 +15,9 @@ localization scores against ground-truth masks.
 from __future__ import annotations
 
 from deepscope.explain.attribution import Attribution
+
+# after the methods: the callback uses them through the registry
+from deepscope.explain.callback import ExplainCallback, MapScores, score_maps  # noqa: E402
 from deepscope.explain.faithfulness import (
     Faithfulness,
     deletion_insertion,
@@ -36,6 +39,9 @@ from deepscope.explain.saliency import saliency
 from deepscope.explain.sanity import SanityCheck, sanity_check
 
 __all__ = [
+    "ExplainCallback",
+    "MapScores",
+    "score_maps",
     "Attribution",
     "Faithfulness",
     "SanityCheck",
