@@ -151,6 +151,8 @@ def create_app(
         return dash.no_update if current == known else current
 
     active = _ActivePages(page_list, ctx)
+    # Work the answer out before the first browser asks: on a large logdir that takes seconds.
+    threading.Thread(target=active.pages, name="deepscope-active-pages", daemon=True).start()
 
     @app.callback(
         Output(NAV, "children"),
