@@ -12,7 +12,7 @@ KernelSHAP no slower than shap's KernelExplainer at equal samples and background
 faster); integrated gradients' peak memory bounded by ``batch_size`` (Captum's default holds
 all n_steps copies of the batch at once).
 
-Run: python bench/bench_explain.py [--repeats 3] [--threads N]
+Run: python bench/bench_explain.py [--repeats 3] [--threads N] [--only smoothgrad]
 """
 
 from __future__ import annotations
@@ -258,6 +258,7 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
+    parser.add_argument("--only", help="run only the cases whose name contains this")
     parser.add_argument("--memory-child")
     parser.add_argument("--time-child", nargs="+")
     args = parser.parse_args()
@@ -285,6 +286,8 @@ def main() -> int:
     print("-" * len(header))
     peaks: dict[str, float] = {}
     for case, ours, theirs in CASES:
+        if args.only and args.only not in f"{case} {ours}":
+            continue
         times = _run_child(
             ["--time-child", ours, theirs, "--repeats", str(args.repeats)], args.threads
         )

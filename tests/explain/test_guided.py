@@ -40,7 +40,10 @@ def test_guided_grad_cam_is_the_product(cnn, images):
 def test_in_place_relus():
     torch.manual_seed(0)
     net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(inplace=True), torch.nn.Flatten(), torch.nn.Linear(64, 2)
+        torch.nn.Conv2d(1, 4, 3),
+        torch.nn.ReLU(inplace=True),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, 2),
     ).eval()
     x = torch.rand(3, 1, 6, 6)
     reference = torch.nn.Sequential(net[0], torch.nn.ReLU(), net[2], net[3]).eval()

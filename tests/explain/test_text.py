@@ -66,8 +66,13 @@ def test_hugging_face_model_from_a_config():
     texts = ["a good movie", "not a good movie at all"]
     tokenizer = WordTokenizer.from_texts(texts)
     config = transformers.BertConfig(
-        vocab_size=len(tokenizer.vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=32, num_labels=2, max_position_embeddings=32,
+        vocab_size=len(tokenizer.vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=2,
+        max_position_embeddings=32,
     )
     torch.manual_seed(0)
     module = transformers.BertForSequenceClassification(config).eval()

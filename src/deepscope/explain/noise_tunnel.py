@@ -92,18 +92,22 @@ def noise_tunnel(
             for part in batches(n * n_samples, task.batch_size):
                 example = torch.arange(part.start, part.stop, device=x.device) // n_samples
                 noise = torch.randn((len(example), *x.shape[1:]), generator=gen, dtype=x.dtype)
-                noisy = x[example] + stdev * noise.to(x.device)
+                noisy = noise.to(x.device).mul_(stdev).add_(x[example])
                 inner_base = rows_of(base, example) if baseline_kind == "per_example" else base
                 maps = core(inner, noisy, task.rows[example], inner_base, gen, **method_options)
                 if total is None:
                     total = torch.zeros((n, *maps.shape[1:]), dtype=maps.dtype, device=maps.device)
-                    total_sq = torch.zeros_like(total)
+                    total_sq = torch.zeros_like(total) if kind != "smoothgrad" else None
                 total.index_add_(0, example, maps)
-                total_sq.index_add_(0, example, maps * maps)
+                if total_sq is not None:
+                    total_sq.index_add_(0, example, maps * maps)
                 bar.update(len(example))
-        mean, mean_sq = total / n_samples, total_sq / n_samples
-        values = {"smoothgrad": mean, "smoothgrad_sq": mean_sq, "vargrad": mean_sq - mean * mean}[
-            kind
-        ]
+        mean = total / n_samples
+        if kind == "smoothgrad":
+            values = mean
+        elif kind == "smoothgrad_sq":
+            values = total_sq / n_samples
+        else:
+            values = total_sq / n_samples - mean * mean
         options = {"over": name, "kind": kind, "n_samples": n_samples, "stdev": stdev}
         return task.finish(values, options={**options, **method_options})
