@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
+from deepscope.app.cache import Cache
 from deepscope.app.pages._data import sources, ui
 from deepscope.app.plugin import AppContext
 from deepscope.data import Dive, dive
@@ -27,7 +28,7 @@ POSITIONING = [{"label": "Stacked", "value": "stacked"}, {"label": "Scatter", "v
 COLOR_FIRST = ("class_name", "label", "split", "prediction")
 MAX_COLOR_VALUES = 8
 RECORD_WIDTH = "300px"
-_LAYOUTS = sources.Cache(8)
+_LAYOUTS = Cache(8)
 
 
 def layout(ctx: AppContext) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
+from deepscope.app.cache import Cache
 from deepscope.app.pages._data import sources, ui
 from deepscope.app.plugin import AppContext
 from deepscope.data import Comparison, compare
@@ -43,7 +44,7 @@ SPARK_WIDTH, SPARK_HEIGHT = 200, 52
 _CELL = {"padding": "3px 10px", "textAlign": "right", "fontVariantNumeric": "tabular-nums", "whiteSpace": "nowrap"}
 _HEAD = {**_CELL, "fontWeight": 600, "color": "#3E4C59", "borderBottom": "1px solid #CBD2D9", "verticalAlign": "bottom"}
 _GROUP = {"borderTop": "1px solid #E4E7EB"}
-_COMPARISONS = sources.Cache(16)
+_COMPARISONS = Cache(16)
 
 
 def layout(ctx: AppContext) -> Any:

@@ -22,16 +22,14 @@ import json
 import logging
 import re
 import struct
-import threading
 import zlib
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from deepscope.app.cache import Cache
 from deepscope.app.plugin import AppContext
 from deepscope.data import (
     Anomalies,
@@ -56,27 +54,6 @@ MAX_SPRITES = 400  # Dive draws images as points up to this many examples (dive_
 _CACHE_SIZE = 32
 # What a registered dataset that profile() cannot read raises; the page leaves it out.
 _UNREADABLE = (TypeError, ValueError)
-
-
-class Cache:
-    """A small least-recently-used cache shared by the page's callbacks (they run in threads)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.items: OrderedDict[Any, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Any, make: Callable[[], Any]) -> Any:
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        value = make()
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return value
 
 
 _CACHE = Cache(_CACHE_SIZE)

@@ -11,6 +11,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
+from deepscope.app.cache import Cache
 from deepscope.app.pages._evaluate import data, ui
 from deepscope.app.plugin import AppContext
 from deepscope.errors import InvalidArgumentError
@@ -38,7 +39,7 @@ DEFAULT_INPUT = {
 DISAGREE = "#FBEAEC"
 FLIPPED = "#FCEFD9"
 
-_LIVE = data.Cache(16)
+_LIVE = Cache(16)
 
 
 def layout(ctx: AppContext, source: data.Source, state: dict) -> Any:

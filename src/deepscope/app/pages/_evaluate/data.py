@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from deepscope.app.cache import Cache
 from deepscope.app.plugin import AppContext
 from deepscope.errors import InvalidArgumentError, UnsupportedModelError
 from deepscope.evaluate.predictions import predictions
@@ -69,27 +68,6 @@ class Source:
     @property
     def numeric(self) -> list[str]:
         return [c for c in self.inputs if _is_number_column(self.table[c])]
-
-
-class Cache:
-    """A small least-recently-used cache shared by the page's callbacks (they run in threads)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.items: OrderedDict[Any, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Any, make: Callable[[], Any]) -> Any:
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        value = make()
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return value
 
 
 _SOURCES = Cache(_CACHE_SIZE)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from deepscope.app.cache import Cache
 from deepscope.app.plugin import AppContext
 from deepscope.explain.callback import PROBES_TAG, ProbeSet, parse_step_tag
 
@@ -27,27 +26,6 @@ GALLERY_SIZE = 48  # examples drawn from a dataset when a run logged no probe se
 ATTRIBUTION_TYPE = "deepscope.explain.attribution:Attribution"
 # What a registered model (user code) may raise on inputs it does not take; shown in place.
 MODEL_ERRORS = (ValueError, TypeError, KeyError, IndexError, RuntimeError, OSError)
-
-
-class Cache:
-    """A small least-recently-used cache shared by the page's callbacks (they run in threads)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.items: OrderedDict[Any, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Any, make: Callable[[], Any]) -> Any:
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        value = make()
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return value
 
 
 _RESULTS = Cache(96)

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from deepscope.app.pages._explain.data import Cache, Examples
+from deepscope.app.cache import Cache
+from deepscope.app.pages._explain.data import Examples
 from deepscope.explain import Attribution
 from deepscope.explain.callback import MapScores, score_maps
 from deepscope.explain.registry import get_method
