@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, dcc, html
+from dash import Input, Output, dcc, html
 
+from deepscope.app.pickers import register_run_tag_pickers
 from deepscope.app.plugin import AppContext, Page
 from deepscope.track.series import SeriesSource
 from deepscope.viz.histograms import histogram_distribution_figure, histogram_offset_figure
@@ -74,29 +75,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         return
     source = SeriesSource.shared(ctx.logdir)
 
-    @app.callback(
-        Output("histograms-run", "options"),
-        Output("histograms-run", "value"),
-        Input("app-logdir-version", "data"),
-        State("histograms-run", "value"),
-    )
-    def update_runs(version: Any, current: str | None) -> tuple:
-        version = source.version(version)
-        runs = source.runs_with("histograms", version)
-        return runs, current if current in runs else (runs[0] if runs else None)
-
-    @app.callback(
-        Output("histograms-tag", "options"),
-        Output("histograms-tag", "value"),
-        Input("histograms-run", "value"),
-        Input("app-logdir-version", "data"),
-        State("histograms-tag", "value"),
-    )
-    def update_tags(run: str | None, version: Any, current: str | None) -> tuple:
-        if run is None:
-            return [], None
-        tags = source.run_tags(run, "histograms", source.version(version))
-        return tags, current if current in tags else (tags[0] if tags else None)
+    register_run_tag_pickers(app, source, "histograms", "histograms")
 
     @app.callback(
         Output("histograms-figure", "figure"),

@@ -11,6 +11,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
+from deepscope.app.pickers import register_run_tag_pickers
 from deepscope.app.plugin import AppContext, Page
 from deepscope.track.series import SeriesSource
 from deepscope.viz.images import display_size, image_src
@@ -67,29 +68,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         return
     source = SeriesSource.shared(ctx.logdir)
 
-    @app.callback(
-        Output("images-run", "options"),
-        Output("images-run", "value"),
-        Input("app-logdir-version", "data"),
-        State("images-run", "value"),
-    )
-    def update_runs(version: Any, current: str | None) -> tuple:
-        version = source.version(version)
-        runs = source.runs_with("images", version)
-        return runs, current if current in runs else (runs[0] if runs else None)
-
-    @app.callback(
-        Output("images-tag", "options"),
-        Output("images-tag", "value"),
-        Input("images-run", "value"),
-        Input("app-logdir-version", "data"),
-        State("images-tag", "value"),
-    )
-    def update_tags(run: str | None, version: Any, current: str | None) -> tuple:
-        if run is None:
-            return [], None
-        tags = source.run_tags(run, "images", source.version(version))
-        return tags, current if current in tags else (tags[0] if tags else None)
+    register_run_tag_pickers(app, source, "images", "images")
 
     @app.callback(
         Output("images-step", "min"),
