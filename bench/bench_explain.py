@@ -3,7 +3,8 @@
 Peak memory: each (tool, method) runs in a fresh subprocess with glibc's mmap threshold pinned
 low (so freed buffers go back to the system): setup and imports, one warm-up call, then one call
 with a thread sampling the resident memory every half millisecond; peak = highest sample minus
-the resident memory before the call. Time: one subprocess per case sets up every tool, warms
+the resident memory before the call. Time: one subprocess per case (glibc's default allocator
+settings, as users run) sets up every tool, warms
 each up, then runs them in turn ``--repeats`` times (alternating, so a busy machine slows all
 alike) and reports medians. Same model, inputs and torch threads for every tool.
 
@@ -241,7 +242,14 @@ def _child_time(names: list[str], repeats: int) -> None:
 
 
 def _run_child(args: list[str], threads: int | None) -> dict[str, float]:
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="65536")
+    env = dict(os.environ)
+    if "--memory-child" in args:
+        # Only for the memory runs: with mmap's threshold pinned low, freed buffers go straight
+        # back to the system, so the resident peak is the peak of live memory. Timing runs keep
+        # glibc's defaults, as users have them: the pinned threshold makes every large buffer a
+        # fresh mmap with its page faults, which taxes work done in many chunks far more than one
+        # big allocation.
+        env.update(MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="65536")
     if threads:
         args = [*args, "--threads", str(threads)]
     out = subprocess.run(

@@ -644,3 +644,70 @@ def test_accepts_frames_marks_models_that_take_raw_dataframes():
     wrapped.predict(frame)
     assert wrapped.accepts_frames and seen == [pd.DataFrame]
     assert not Model(torch.nn.Linear(1, 2)).accepts_frames
+
+
+# ---- layout ------------------------------------------------------------------------------------
+
+
+class _ViewingCNN(nn.Module):
+    """A CNN that flattens with .view(), which needs the standard memory layout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.norm = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4 * 8 * 8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm(self.conv(x)).relu()
+        return self.fc(h.view(h.shape[0], -1))
+
+
+def _layouts_seen(module: nn.Module) -> list[bool]:
+    seen: list[bool] = []
+    module.register_forward_pre_hook(
+        lambda m, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last))
+    )
+    return seen
+
+
+def test_conv_model_gets_channels_last_batches_with_the_same_outputs_and_gradients():
+    net = make_cnn().eval()
+    x = torch.rand(6, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    model = Model(net)
+    seen = _layouts_seen(net[0])
+    outputs = model.predict(x.numpy())
+    assert seen and all(seen)  # the probe and the pass both ran channels-last
+    np.testing.assert_allclose(outputs, net(x).detach().numpy(), atol=1e-5)
+    grad = model.gradient(x.numpy(), target=1)
+    xs = x.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(net(xs)[:, 1].sum(), xs)
+    np.testing.assert_allclose(grad, expected.numpy(), atol=1e-5)
+
+
+def test_model_that_views_its_input_keeps_the_standard_layout_and_is_not_disturbed_by_the_probe():
+    net = _ViewingCNN().train()
+    twin = _ViewingCNN().train()
+    x = torch.rand(5, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    model = Model(net)
+    seen = _layouts_seen(net.fc)
+    with model.capture(["conv"]) as cap:
+        out = model.forward(x)
+    np.testing.assert_allclose(out.detach().numpy(), twin(x).detach().numpy(), atol=1e-5)
+    # Channels-last failed at .view() before fc; the standard probe and the real pass reached it.
+    assert seen == [False, False]
+    assert cap.activations["conv"].shape[0] == 5  # the probe recorded nothing
+    # Running statistics moved once, as for a direct call: the probe ran in eval mode.
+    torch.testing.assert_close(net.norm.running_mean, twin.norm.running_mean)
+    assert int(net.norm.num_batches_tracked) == 1
+    assert model._channels_last is False
+
+
+def test_a_bad_batch_leaves_the_layout_undecided_and_is_reported():
+    model = Model(make_cnn().eval())
+    with pytest.raises(ShapeError):
+        model.predict(np.zeros((2, 5, 8, 8), dtype=np.float32))
+    assert model._channels_last is None
+    model.predict(np.zeros((2, 3, 8, 8), dtype=np.float32))
+    assert model._channels_last is True

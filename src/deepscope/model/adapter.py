@@ -32,7 +32,7 @@ from deepscope.errors import (
     UnsupportedModelError,
     describe,
 )
-from deepscope.model.hooks import Capture, LayerInfo, as_logits, first_tensor
+from deepscope.model.hooks import Capture, LayerInfo, as_logits, captures_paused, first_tensor
 from deepscope.model.inputs import (
     Inputs,
     batch_ranges,
@@ -120,6 +120,7 @@ class Model:
         self.max_length = check_batch_size(max_length, "max_length")
         self._fn: Callable[[Any], Any] | None = None
         self._num_outputs: int | None = None
+        self._channels_last: bool | None = None  # decided on the first image batch
         if isinstance(model, torch.nn.Module):
             self.kind = "huggingface" if _is_huggingface(model) else "torch"
             self.module = model
@@ -494,7 +495,12 @@ class Model:
     def _run(self, batch: Any, argument: str = "inputs") -> torch.Tensor:
         """module(batch) (or module(**batch)) as logits, with forward errors made typed."""
         try:
-            output = self.module(**batch) if isinstance(batch, Mapping) else self.module(batch)
+            if isinstance(batch, Mapping):
+                output = self.module(**batch)
+            elif self._takes_channels_last(batch):
+                output = self.module(batch.contiguous(memory_format=torch.channels_last))
+            else:
+                output = self.module(batch)
         except RuntimeError as err:
             # Only plain RuntimeError: torch's subclasses (out of memory, ...) are not input errors.
             if type(err) is not RuntimeError:
@@ -508,6 +514,40 @@ class Model:
                 describe(output),
             )
         return logits
+
+    def _takes_channels_last(self, batch: Any) -> bool:
+        """Whether to hand ``batch`` to the module in channels-last layout: image batches for a
+        module with 2-d convolutions on the CPU, whose kernels run 1.5-2x faster on it (forward and
+        backward, same values up to float rounding). Decided once per module by a one-example
+        probe, so a module that reshapes its input with ``.view()`` keeps the standard layout."""
+        if not (
+            isinstance(batch, torch.Tensor)
+            and batch.ndim == 4
+            and batch.is_floating_point()
+            and batch.device.type == "cpu"  # measured there; GPUs pick their own kernels
+        ):
+            return False
+        if self._channels_last is None:
+            self._channels_last = self._probe_channels_last(batch)
+        return bool(self._channels_last)
+
+    def _probe_channels_last(self, batch: torch.Tensor) -> bool | None:
+        """True or False, or None (decide later) when the batch fails in either layout."""
+        if not any(isinstance(m, torch.nn.Conv2d) for m in self.module.modules()):
+            return False
+        # Eval mode, no gradients and paused captures: the probe changes no running statistics
+        # and records nothing.
+        with self.eval_mode(), torch.no_grad(), captures_paused():
+            try:
+                self.module(batch[:1].contiguous(memory_format=torch.channels_last))
+                return True
+            except RuntimeError:
+                pass
+            try:
+                self.module(batch[:1])
+            except RuntimeError:
+                return None  # the batch itself is wrong; the real pass reports it
+            return False
 
     def _forward_error(self, err: RuntimeError, batch: Any, argument: str) -> Exception:
         got = batch["input_ids"] if isinstance(batch, Mapping) and "input_ids" in batch else batch

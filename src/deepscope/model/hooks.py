@@ -8,7 +8,9 @@ torch.Size([2])
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +18,20 @@ import torch
 
 from deepscope.errors import ShapeError
 
-__all__ = ["LayerInfo", "Capture", "first_tensor", "as_logits"]
+__all__ = ["LayerInfo", "Capture", "first_tensor", "as_logits", "captures_paused"]
+
+_paused = threading.local()
+
+
+@contextlib.contextmanager
+def captures_paused() -> Iterator[None]:
+    """Captures record nothing inside the block (on this thread): for the adapter's own probes."""
+    before = getattr(_paused, "on", False)
+    _paused.on = True
+    try:
+        yield
+    finally:
+        _paused.on = before
 
 
 @dataclass(frozen=True)
@@ -118,7 +133,7 @@ class Capture:
 
         def record(module: torch.nn.Module, args: Any, output: Any) -> None:
             tensor = first_tensor(output)
-            if tensor is None:
+            if tensor is None or getattr(_paused, "on", False):
                 return
             # A copy, so that an in-place op after the layer (ReLU(inplace=True)) cannot change it.
             self.calls[name].append(tensor.clone())
