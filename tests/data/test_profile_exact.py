@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from deepscope.data import profile
@@ -154,3 +155,48 @@ def test_integral_floats_and_ints_count_as_the_same_distinct_values():
     ints = profile(pd.DataFrame({"x": np.arange(5000)}))
     floats = profile(pd.DataFrame({"x": np.arange(2500, 7500).astype(float)}))
     assert ints.merge(floats)["x"].unique == pytest.approx(7500, rel=0.02)
+
+
+def test_dictionary_strings_count_as_their_decoded_values():
+    # Codes with nulls, a dictionary with entries no row uses, and a slice (non-zero offset).
+    rng = np.random.default_rng(7)
+    words = np.array([f"w{i:03d}" * (1 + i % 3) for i in range(300)])
+    codes = pa.array(rng.integers(0, 200, 30_000), type=pa.int32(), mask=rng.random(30_000) < 0.1)
+    encoded = pa.DictionaryArray.from_arrays(codes, pa.array(words)).slice(1_000, 25_000)
+    plain = encoded.dictionary_decode()
+    got = profile(pa.table({"s": encoded}), batch_size=4_000)["s"]
+    expected = profile(pa.table({"s": plain}), batch_size=4_000)["s"]
+    series = pd.Series(plain.to_pylist()).dropna()
+    assert (got.count, got.missing, got.unique) == (len(series), plain.null_count, series.nunique())
+    assert got.avg_length == pytest.approx(series.str.len().mean())
+    assert got.top_values == expected.top_values
+    assert got.top_values[0][1] == series.value_counts().iloc[0]
+
+
+@pytest.mark.parametrize("spread", [50, 10**12], ids=["narrow-range", "wide-range"])
+def test_integer_quantiles_and_moments_are_exact_whether_counted_or_sorted(spread):
+    # A narrow range is counted with bincount, a wide one sorted; both must agree with numpy.
+    rng = np.random.default_rng(11)
+    values = rng.integers(-spread, spread, 300)[rng.integers(0, 300, 40_000)]
+    p = profile(pd.DataFrame({"x": values}), batch_size=7_000)
+    feature = p["x"]
+    assert (feature.min, feature.max, feature.zeros) == (values.min(), values.max(), int((values == 0).sum()))
+    assert feature.mean == pytest.approx(values.mean(), rel=1e-12)
+    assert feature.std == pytest.approx(values.std(ddof=1), rel=1e-10)
+    qs = np.linspace(0, 1, 11)
+    positions = np.ceil(np.round(qs * len(values), 9)).astype(int)
+    assert p.quantiles("x", qs).tolist() == np.sort(values)[np.maximum(positions, 1) - 1].tolist()
+
+
+def test_counted_integers_beyond_the_exact_limit_stay_within_rank_error():
+    # Narrow-range integers are counted with bincount; past EXACT_LIMIT distinct values the
+    # sketch is fed from those counts.
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 20_000, 200_000)
+    p = profile(pd.DataFrame({"x": values}), batch_size=50_000)
+    assert not p["x"].sketch().is_exact
+    ordered = np.sort(values)
+    qs = np.linspace(0.01, 0.99, 99)
+    errors = [_rank_error(ordered, q, e) for q, e in zip(qs, p.quantiles("x", qs), strict=True)]
+    assert max(errors) <= 0.01
+    assert p["x"].sketch().n == values.size

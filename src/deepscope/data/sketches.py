@@ -64,12 +64,17 @@ class Quantiles:
     def is_exact(self) -> bool:
         return self._exact is not None
 
-    def update(self, values: np.ndarray, unique: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def update(self, values: np.ndarray | None, unique: tuple[np.ndarray, np.ndarray] | None = None,
+               size: int | None = None) -> None:
         """Add finite values (the caller drops NaN and infinities).
 
-        ``unique``: the batch's sorted distinct values and their counts when the caller has them.
+        ``unique``: the batch's sorted distinct values and their counts when the caller has them;
+        then ``values`` may be None (rebuilt from the counts when the sketch needs them), and
+        ``size`` is their number.
         """
-        if not values.size:
+        if values is None and unique is None:
+            raise ValueError("Quantiles.update needs the values or their counts")
+        if not (values.size if values is not None else size if size is not None else unique[1].sum()):
             return
         if self._exact is not None:
             if unique is None:
@@ -79,6 +84,8 @@ class Quantiles:
                 self._exact = merged
                 return
             self._to_sketch()
+        if values is None:
+            values = np.repeat(unique[0].astype(np.float64), unique[1])
         # The binding takes only writable arrays; Arrow's zero-copy views are read-only.
         self._sketch.update(np.require(values, np.float64, ["C_CONTIGUOUS", "WRITEABLE"]))
 
