@@ -11,6 +11,7 @@ import pytest
 
 from deepscope.data import (
     cli_profile,
+    compare,
     drift,
     infer_schema,
     profile,
@@ -114,4 +115,12 @@ def test_report_opens_offline_in_a_browser(browser_page, plots_drew, tmp_path):
     browser_page.goto(path.as_uri())
     drawn = plots_drew(browser_page, count=2 + len(report.drifted_features))
     assert drawn >= 4
+    # Where plotly drew the bars of x: each dataset's bar fills its half of the bucket it counts.
+    spans = dict(browser_page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
+        return gd.calcdata.filter(cd => gd._fullLayout[cd[0].trace.xaxis.replace('x', 'xaxis')].type === 'linear')
+            .map(cd => [cd[0].trace.name, cd.map(bar => [bar.p0, bar.p1])]); }"""))
+    edges = np.asarray(compare(profile(train), profile(serving)).histograms["x"]["edges"])
+    middle = (edges[:-1] + edges[1:]) / 2
+    np.testing.assert_allclose(spans["train"], np.stack([edges[:-1], middle], axis=1), atol=1e-9)
+    np.testing.assert_allclose(spans["serving"], np.stack([middle, edges[1:]], axis=1), atol=1e-9)
     assert all(url.startswith(("file:", "data:", "blob:")) for url in requests), requests

@@ -74,3 +74,45 @@ def test_dive_figure_shows_thumbnails_for_small_image_sets():
     fig = dive_figure(dive(pd.DataFrame({"i": range(6)}), images=images))
     assert len(fig.layout.images) == 6
     assert fig.layout.images[0].source.startswith("data:image/png;base64,")
+
+
+def _spans(trace) -> np.ndarray:
+    """[left, right] of each bar in axis units, as plotly draws a bar with an explicit offset."""
+    x, width = np.asarray(trace.x, float), np.broadcast_to(np.asarray(trace.width, float), len(trace.x))
+    assert trace.offset is not None  # without it plotly's grouping shifts the bar off its bucket
+    left = x + np.broadcast_to(np.asarray(trace.offset, float), len(trace.x))
+    return np.stack([left, left + width], axis=1)
+
+
+def test_numeric_bars_sit_between_their_bucket_edges(pair):
+    one = compare(profile(pair[0], name="train"))
+    edges = np.asarray(one.histograms["x"]["edges"])
+    (bar,) = [t for t in comparison_figure(one, features=["x"]).data]
+    np.testing.assert_allclose(_spans(bar), np.stack([edges[:-1], edges[1:]], axis=1))
+    np.testing.assert_allclose(np.asarray(bar.x) + np.asarray(bar.offset) + np.asarray(bar.width) / 2,
+                               (edges[:-1] + edges[1:]) / 2)
+
+    two = compare(profile(pair[0], name="train"), profile(pair[1], name="serving"))
+    edges = np.asarray(two.histograms["x"]["edges"])
+    train, serving = comparison_figure(two, features=["x"]).data
+    # Each dataset takes its half of every bucket, train first; together they fill it edge to edge.
+    middle = (edges[:-1] + edges[1:]) / 2
+    np.testing.assert_allclose(_spans(train), np.stack([edges[:-1], middle], axis=1))
+    np.testing.assert_allclose(_spans(serving), np.stack([middle, edges[1:]], axis=1))
+    for figure in (feature_figure(two, "x"), sparkline_figure(two, "x")):  # what the Data page draws
+        for drawn, reference in zip(figure.data, (train, serving), strict=True):
+            np.testing.assert_allclose(_spans(drawn), _spans(reference))
+            np.testing.assert_allclose(drawn.y, reference.y)
+
+
+def test_buckets_of_unequal_width_are_labelled_with_their_edges(pair):
+    report = drift(*pair)
+    edges = report.histograms["x"]["edges"]
+    assert len(set(np.round(np.diff(edges), 6))) > 1  # cut at the reference's deciles
+    fig = drift_feature_figure(report, "x")
+    assert fig.layout.xaxis.type == "category"
+    labels = list(fig.data[0].x)
+    assert list(fig.data[1].x) == labels and len(set(labels)) == len(edges) - 1
+    for label, low, high in zip(labels, edges[:-1], edges[1:], strict=True):
+        a, b = label.split("–")
+        assert float(a) == pytest.approx(low, rel=1e-2) and float(b) == pytest.approx(high, rel=1e-2)

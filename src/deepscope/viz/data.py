@@ -2,7 +2,8 @@
 
 Pure functions from a result (``Comparison``, ``DriftReport``, ``Dive`` from ``deepscope.data``)
 to a plotly Figure; nothing here computes statistics. Histograms are percentages of each
-dataset, so datasets of different sizes overlay; bar heights start at zero.
+dataset, so datasets of different sizes overlay; bar heights start at zero. A numeric bucket's
+bars sit between its edges, one slice per dataset.
 
 >>> import pandas as pd
 >>> from deepscope.data import compare, profile
@@ -43,28 +44,68 @@ def _short(text: Any) -> str:
 
 def _bars(hist: dict[str, Any], datasets: list[str], colors: dict[str, str], *, legend: bool,
           group: str = "") -> list[go.Bar]:
+    """One bar trace per dataset; a numeric bucket's bars split it between its edges.
+
+    Positions and widths are explicit, so plotly's grouping never moves a bar off its bucket.
+    Buckets of unequal width (drift cuts at the reference's deciles) are drawn as labelled
+    buckets of equal room instead, so a bar's height alone carries its share.
+    """
     traces = []
     unit = "%" if hist.get("unit", "percent") == "percent" else ""
-    for name in datasets:
-        if name not in hist["datasets"]:
-            continue
-        heights = np.asarray(hist["datasets"][name], float)
-        if hist["kind"] == "numeric":
-            edges = np.asarray(hist["edges"], float)
-            if edges.size == 2 and edges[0] == edges[1]:
-                centers, widths = edges[:1], np.array([1.0])
-            else:
-                centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
-            hover = [f"{a:.4g} to {b:.4g}: %{{y:.1f}}{unit}" for a, b in zip(edges[:-1], edges[1:], strict=False)]
-            traces.append(go.Bar(x=centers, y=heights, width=widths, name=name, marker_color=colors[name],
-                                 opacity=0.75 if len(datasets) > 1 else 1.0, showlegend=legend,
-                                 legendgroup=name + group, hovertemplate=[h + f"<extra>{name}</extra>" for h in hover]))
+    shown = [name for name in datasets if name in hist["datasets"]]
+    if hist["kind"] == "numeric":
+        edges = np.asarray(hist["edges"], float)
+        hover = [f"{a:.4g} to {b:.4g}: %{{y:.1f}}{unit}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        labels = None if _equal_width(edges) else _bucket_labels(edges)
+        if edges.size == 2 and edges[0] == edges[1]:
+            centers, widths = edges[:1], np.array([1.0])
         else:
-            labels = [_short(c) for c in hist["categories"]]
-            traces.append(go.Bar(x=labels, y=heights, name=name, marker_color=colors[name], showlegend=legend,
-                                 legendgroup=name + group,
+            centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    for k, name in enumerate(shown):
+        heights = np.asarray(hist["datasets"][name], float)
+        style = {"y": heights, "name": name, "marker_color": colors[name], "showlegend": legend,
+                 "legendgroup": name + group}
+        if hist["kind"] != "numeric":
+            traces.append(go.Bar(x=[_short(c) for c in hist["categories"]], **style,
                                  hovertemplate=f"%{{x}}: %{{y:.1f}}{unit}<extra>{name}</extra>"))
+            continue
+        extra = [h + f"<extra>{name}</extra>" for h in hover]
+        if labels is not None:
+            traces.append(go.Bar(x=labels, **style, hovertemplate=extra))
+        else:
+            share = widths / len(shown)
+            traces.append(go.Bar(x=centers, width=share, offset=-widths / 2 + k * share, **style,
+                                 hovertemplate=extra))
     return traces
+
+
+def _equal_width(edges: np.ndarray) -> bool:
+    widths = np.diff(edges)
+    return widths.size <= 1 or bool(np.allclose(widths, widths[0], rtol=1e-6, atol=0.0))
+
+
+def _bucket_labels(edges: np.ndarray) -> list[str]:
+    """Distinct labels such as "3.8k–23k", with as few digits as tell the buckets apart."""
+    pairs = list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
+    labels: list[str] = []
+    for digits in range(3, 9):
+        labels = [_compact(a, digits) if a == b else f"{_compact(a, digits)}–{_compact(b, digits)}" for a, b in pairs]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [f"{i + 1}: {label}" for i, label in enumerate(labels)]
+
+
+def _compact(value: float, digits: int) -> str:
+    size = abs(value)
+    for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if size >= scale:
+            return f"{value / scale:.{digits}g}{suffix}"
+    return f"{value:.{digits}g}"
+
+
+def _labelled(hist: dict[str, Any] | None) -> bool:
+    """Whether the histogram's x axis holds labels (categories or labelled buckets), not numbers."""
+    return bool(hist) and (hist["kind"] != "numeric" or not _equal_width(np.asarray(hist["edges"], float)))
 
 
 def comparison_figure(comparison: Any, *, features: list[str] | None = None, max_features: int = 24,
@@ -81,8 +122,11 @@ def comparison_figure(comparison: Any, *, features: list[str] | None = None, max
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=[_short(n) for n in names],
                         vertical_spacing=min(0.12, 0.5 / rows), horizontal_spacing=0.06)
     for i, feature in enumerate(names):
-        for trace in _bars(comparison.histograms[feature], comparison.datasets, colors, legend=i == 0):
-            fig.add_trace(trace, row=i // columns + 1, col=i % columns + 1)
+        hist, row, col = comparison.histograms[feature], i // columns + 1, i % columns + 1
+        for trace in _bars(hist, comparison.datasets, colors, legend=i == 0):
+            fig.add_trace(trace, row=row, col=col)
+        if _labelled(hist):
+            fig.update_xaxes(type="category", row=row, col=col)
     unit = "%" if next(iter(comparison.histograms.values()), {}).get("unit", "percent") == "percent" else "count"
     fig.update_yaxes(rangemode="tozero", ticksuffix="%" if unit == "%" else "")
     fig.update_layout(template=TEMPLATE_NAME, barmode="group", bargap=0.05, height=max(260, 210 * rows),
@@ -97,6 +141,8 @@ def feature_figure(comparison: Any, feature: str) -> go.Figure:
     hist = comparison.histograms.get(feature)
     colors = category_colors(comparison.datasets)
     fig = go.Figure(_bars(hist, comparison.datasets, colors, legend=True) if hist else [])
+    if _labelled(hist):
+        fig.update_xaxes(type="category")
     fig.update_yaxes(rangemode="tozero", title="% of examples" if not hist or hist.get("unit") == "percent" else "count")
     fig.update_layout(template=TEMPLATE_NAME, barmode="group", bargap=0.05, title=_short(feature), height=320)
     return fig
@@ -107,6 +153,8 @@ def sparkline_figure(comparison: Any, feature: str, *, width: int = 160, height:
     hist = comparison.histograms.get(feature)
     colors = category_colors(comparison.datasets)
     fig = go.Figure(_bars(hist, comparison.datasets, colors, legend=False) if hist else [])
+    if _labelled(hist):
+        fig.update_xaxes(type="category")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, rangemode="tozero")
     fig.update_layout(template=TEMPLATE_NAME, barmode="group", bargap=0.0, width=width, height=height,
@@ -149,6 +197,8 @@ def drift_feature_figure(report: Any, feature: str) -> go.Figure:
     if names[0] == names[1]:
         names = [names[0]]
     fig = go.Figure(_bars(data, names, category_colors(names), legend=True))
+    if _labelled(data):
+        fig.update_xaxes(type="category")
     fig.update_yaxes(rangemode="tozero", title="% of examples")
     fig.update_layout(template=TEMPLATE_NAME, barmode="group", bargap=0.05, title=_short(feature), height=320)
     return fig

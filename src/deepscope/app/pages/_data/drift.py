@@ -4,7 +4,6 @@ side (the most drifted one first; click a bar to pick another)."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
@@ -99,8 +98,7 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         report = sources.load_drift(ctx, source)
         if feature not in report.histograms:
             return ui.note(f"{feature} was not compared.")
-        shown = dataclasses.replace(report, histograms=ui.bucketed({feature: report.histograms[feature]}))
-        return ui.graph("data-drift-feature-graph", drift_feature_figure(shown, feature))
+        return ui.graph("data-drift-feature-graph", drift_feature_figure(report, feature))
 
 
 def _ranked(report: DriftReport) -> Any:

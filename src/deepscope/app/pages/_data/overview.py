@@ -4,7 +4,6 @@ distribution distance, missing share, non-uniformity or name."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
@@ -110,7 +109,7 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         comparison = comparison_of(ctx, chosen, bool(percent))
         if feature not in comparison.histograms or comparison.histograms[feature] is None:
             return ui.note(f"{feature} has no values to draw a histogram of.")
-        return ui.graph("data-overview-detail-graph", feature_figure(_drawable(comparison), feature))
+        return ui.graph("data-overview-detail-graph", feature_figure(comparison, feature))
 
 
 def comparison_of(ctx: AppContext, chosen: list[str], percent: bool) -> Comparison:
@@ -118,10 +117,6 @@ def comparison_of(ctx: AppContext, chosen: list[str], percent: bool) -> Comparis
     version = ctx.logdir.version() if ctx.logdir is not None else None
     return _COMPARISONS.get((tuple(chosen), percent, id(ctx), version),
                             lambda: compare(*sources.named_profiles(ctx, chosen), normalize=percent))
-
-
-def _drawable(comparison: Comparison) -> Comparison:
-    return dataclasses.replace(comparison, histograms=ui.bucketed(comparison.histograms))
 
 
 def _matching(order: list[str], pattern: str | None) -> tuple[list[str], str]:
@@ -158,7 +153,6 @@ def feature_tables(comparison: Comparison, features: list[str]) -> list[Any]:
     legend = html.Div(style={"display": "flex", "gap": "16px", "fontSize": "13px", "margin": "0 0 6px"}, children=[
         html.Span([_swatch(colors[name]), name]) for name in comparison.datasets
     ]) if len(comparison.datasets) > 1 else None
-    drawable = _drawable(comparison)
     parts: list[Any] = [legend]
     for title, wanted, stats in (("Numeric features", "numeric", NUMERIC_STATS),
                                  ("Categorical features", "categorical", CATEGORICAL_STATS),
@@ -166,7 +160,7 @@ def feature_tables(comparison: Comparison, features: list[str]) -> list[Any]:
         chosen = [f for f in features if kind[f] == wanted]
         if chosen:
             parts.append(ui.section(f"{title} ({len(chosen)})"))
-            parts.append(_table(comparison, drawable, chosen, stats, colors, histogram=wanted != "other"))
+            parts.append(_table(comparison, chosen, stats, colors, histogram=wanted != "other"))
     if len(parts) == 1:
         parts.append(ui.note("No feature matches."))
     return parts
@@ -177,7 +171,7 @@ def _swatch(color: str) -> Any:
                             "marginRight": "6px", "borderRadius": "2px"})
 
 
-def _table(comparison: Comparison, drawable: Comparison, features: list[str], stats: list,
+def _table(comparison: Comparison, features: list[str], stats: list,
            colors: dict[str, str], *, histogram: bool) -> Any:
     many = len(comparison.datasets) > 1
     score_key = comparison.sort if comparison.sort != "name" else ("distance" if many else None)
@@ -217,7 +211,7 @@ def _table(comparison: Comparison, drawable: Comparison, features: list[str], st
             if i == 0 and score_key:
                 cells.append(html.Td(ui.number(scores.loc[feature, score_key]), rowSpan=span, style=_CELL))
             if i == 0 and histogram:
-                cells.append(html.Td(_spark(drawable, feature), rowSpan=span, style={**_CELL, "padding": "2px 8px"}))
+                cells.append(html.Td(_spark(comparison, feature), rowSpan=span, style={**_CELL, "padding": "2px 8px"}))
             trs.append(html.Tr(cells))
         bodies.append(html.Tbody(trs, style=_GROUP, **{"data-feature": feature}))
     return html.Div(style={"overflowX": "auto"}, children=html.Table(

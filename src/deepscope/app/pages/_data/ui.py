@@ -100,37 +100,3 @@ def percent(value: Any) -> str:
     if value < 0.001:
         return "<0.1%"
     return f"{value:.1%}"
-
-
-def bucketed(histograms: dict[str, Any]) -> dict[str, Any]:
-    """Histograms with numeric buckets turned into labelled ones ("3.8k–23k"), drawn side by side.
-
-    Overlaid datasets' bars then sit inside their bucket, and buckets of unequal width (drift cuts
-    at the reference's deciles) take equal room, so a bar's height alone carries its share.
-    """
-    return {feature: _labelled(hist) for feature, hist in histograms.items()}
-
-
-def _labelled(hist: Any) -> Any:
-    if not hist or hist.get("kind") != "numeric":
-        return hist
-    edges = [float(e) for e in hist["edges"]]
-    pairs = list(zip(edges[:-1], edges[1:], strict=True))
-    labels: list[str] = []
-    for digits in range(3, 9):
-        labels = [short(a, digits) if a == b else f"{short(a, digits)}–{short(b, digits)}" for a, b in pairs]
-        if len(set(labels)) == len(labels):
-            break
-    else:
-        labels = [f"{i + 1}: {label}" for i, label in enumerate(labels)]
-    changed = {key: value for key, value in hist.items() if key != "edges"}
-    return {**changed, "kind": "categorical", "categories": labels}
-
-
-def short(value: float, digits: int = 3) -> str:
-    """A number in a few characters: 38.2k, 1.5M, 0.25."""
-    size = abs(value)
-    for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if size >= scale:
-            return f"{value / scale:.{digits}g}{suffix}"
-    return f"{value:.{digits}g}"
