@@ -135,6 +135,22 @@ def test_serve_in_background_and_stop(sample_logdir):
         urllib.request.urlopen(handle.url, timeout=5)
 
 
+def test_stop_survives_a_trigger_that_is_already_closed(sample_logdir, monkeypatch):
+    # The race seen in CI: stop() pulls the serving loop's trigger just as its pipe closes.
+    from waitress.server import BaseWSGIServer
+
+    handle = ds.serve(sample_logdir, port=0, block=False)
+    trigger = next(d.trigger for d in handle._server._deepscope_map.values() if isinstance(d, BaseWSGIServer))
+
+    def closed_pipe(*args, **kwargs):
+        raise OSError(9, "Bad file descriptor")
+
+    monkeypatch.setattr(trigger, "pull_trigger", closed_pipe)
+    handle.stop()
+    handle.stop()  # a second stop is harmless
+    assert not handle.running
+
+
 def test_serve_with_token_puts_it_in_the_url(sample_logdir, monkeypatch):
     monkeypatch.setenv("DEEPSCOPE_TOKEN", "from-env")
     with ds.serve(sample_logdir, port=0, block=False) as handle:

@@ -269,8 +269,12 @@ class ServerHandle:
         )
         if trigger is not None and self._thread.is_alive():
             # Close on the serving thread itself, so its poll loop is not racing the close.
-            trigger.pull_trigger(close_all)
-            self._thread.join(timeout)
+            try:
+                trigger.pull_trigger(close_all)
+            except OSError:  # the trigger's pipe is already closed: the loop is ending anyway
+                pass
+            else:
+                self._thread.join(timeout)
         if self._thread.is_alive():
             close_all()
             self._thread.join(timeout)
