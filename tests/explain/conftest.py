@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
+
+
+def own_options(function: Callable) -> dict[str, str]:
+    """A method option named like each keyword argument of a score (but target), to check that
+    each reaches the method instead of the score."""
+    names = [p.name for p in inspect.signature(function).parameters.values()
+             if p.kind is p.KEYWORD_ONLY and p.name not in ("target", "method_options")]
+    return {name: f"the method's {name}" for name in names}
 
 
 class SmallCNN(nn.Module):

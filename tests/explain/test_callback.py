@@ -20,10 +20,11 @@ from deepscope.explain.callback import (
     map_tag,
     outputs_tag,
     parse_step_tag,
+    score_maps,
     scores_tag,
 )
 
-from .conftest import SmallCNN, bars
+from .conftest import SmallCNN, bars, own_options
 
 METHODS = ("integrated_gradients", "grad_cam")
 EPOCHS = 3
@@ -163,6 +164,27 @@ def test_scores_are_logged_at_the_last_step(trained):
         # per example: the rank correlation once every layer is random
         np.testing.assert_array_equal(frame["sanity_spearman"], loaded.sanity.per_example[-1])
         assert loaded.sanity.layers == ["fc", "conv2", "conv1"]
+
+
+def test_score_maps_recomputes_with_the_method_options_named_like_its_own(monkeypatch):
+    from deepscope.explain import registry
+
+    seen = []
+
+    def recording(model, inputs, *, target=None, **given):
+        seen.append(given)
+        return ds.explain.saliency(model, inputs, target=target)
+
+    monkeypatch.setitem(registry._CUSTOM, "recording", recording)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    maps = ds.explain.saliency(net, torch.rand(3, 4))
+    options = {**own_options(score_maps), "n_samples": 16}
+    assert {"seed", "perturbations", "masks", "sanity"} <= set(options)
+    scores = score_maps(net, maps, method="recording", perturbations=2, method_options=options)
+    # the sanity check: trained and two randomized layers; max-sensitivity: 1 + 2 perturbed
+    assert seen == [options] * (3 + 3)
+    assert scores.sanity.options == options and scores.max_sensitivity.shape == (3,)
 
 
 def test_every_skips_epochs_and_a_plain_model_is_explained_by_prediction(tmp_path):

@@ -7,7 +7,9 @@ import pytest
 import torch
 
 import deepscope as ds
-from deepscope.errors import ArgumentTypeError, UnsupportedModelError
+from deepscope.errors import ArgumentTypeError, InvalidArgumentError, UnsupportedModelError
+
+from .conftest import own_options
 
 
 def test_infidelity_of_the_gradient_of_a_linear_model_is_zero(linear):
@@ -81,6 +83,27 @@ def test_max_sensitivity(linear, cnn, images):
     assert np.all(gxi > 0)
     cnn_scores = ds.explain.max_sensitivity("saliency", cnn, images, n_samples=3)
     assert cnn_scores.shape == (5,) and np.all(cnn_scores >= 0)
+
+
+def test_max_sensitivity_gives_the_method_its_options_even_named_like_its_own(linear):
+    net, _ = linear
+    x = np.random.default_rng(1).normal(size=(3, 5)).astype(np.float32)
+    options = own_options(ds.explain.max_sensitivity)
+    assert {"radius", "n_samples", "seed"} <= set(options)
+    seen = []
+
+    def recording(model, inputs, *, target=None, **given):
+        seen.append(given)
+        return ds.explain.saliency(model, inputs, target=target)
+
+    scores = ds.explain.max_sensitivity(recording, net, x, radius=0.1, n_samples=2, seed=0,
+                                        method_options=options)
+    assert seen == [options] * 3  # the unperturbed maps, then n_samples=2 perturbed ones
+    np.testing.assert_allclose(scores, 0.0, atol=1e-7)
+    with pytest.raises(InvalidArgumentError, match=r"method_options\['target'\].*give target="):
+        ds.explain.max_sensitivity("saliency", net, x, method_options={"target": 0})
+    with pytest.raises(ArgumentTypeError, match="method_options"):
+        ds.explain.max_sensitivity("saliency", net, x, method_options=[("n_samples", 3)])
 
 
 def test_checks(text_model, linear):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
 import deepscope as ds
+from deepscope.errors import InvalidArgumentError
 from deepscope.explain.sanity import spearman
+
+from .conftest import own_options
 
 
 def edge_detector(model, inputs, target=None, **options):
@@ -52,6 +56,27 @@ def test_result_reads_and_draws(trained_cnn):
     assert list(check.to_frame().columns) == ["step", "layer", "correlation"]
     assert len(check.figure().data) == 8 + 1
     assert "passed" in repr(check) or "FLAGGED" in repr(check)
+
+
+def test_the_method_gets_its_options_even_named_like_the_checks_own():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    options = own_options(ds.explain.sanity_check)
+    assert {"layers", "threshold", "absolute", "seed", "batch_size"} <= set(options)
+    seen = []
+
+    def recording(model, inputs, *, target=None, **given):
+        seen.append(given)
+        return ds.explain.saliency(model, inputs, target=target)
+
+    check = ds.explain.sanity_check(recording, net, torch.rand(6, 4), seed=0, batch_size=3,
+                                    method_options=options)
+    assert seen == [options] * 3  # the trained model, then each of its two layers randomized
+    assert check.options == options
+    ds.explain.sanity_check(recording, net, torch.rand(6, 4), batch_size=3, method_options={"seed": 1})
+    assert seen[-1] == {"batch_size": 3, "seed": 1}  # batch_size still passed on unless given
+    with pytest.raises(InvalidArgumentError, match=r"method_options\['inputs'\]"):
+        ds.explain.sanity_check("saliency", net, torch.rand(6, 4), method_options={"inputs": None})
 
 
 def test_spearman_against_scipy():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +70,27 @@ def check_choice(value: Any, argument: str, choices: Sequence[str]) -> str:
     if value not in choices:
         raise InvalidArgumentError(argument, "one of " + ", ".join(repr(c) for c in choices), value)
     return value
+
+
+def check_method_options(options: Any, argument: str = "method_options") -> dict[str, Any]:
+    """The options a score passes on to the attribution method it recomputes, as a new dict.
+
+    They travel apart from the score's own arguments, so a method option named like one of them
+    (``n_samples`` of SmoothGrad and of max-sensitivity) reaches the method. The score gives the
+    method its model, inputs and target itself; an option of those names is an error.
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
+        raise ArgumentTypeError(argument, "a dict of the method's options by name, or None", options)
+    for key in ("model", "inputs", "target"):
+        if key in options:
+            raise InvalidArgumentError(
+                f"{argument}[{key!r}]", "no option of this name", key,
+                hint=f"the score passes {key} to the method itself" + (
+                    "; give target= to the score" if key == "target" else ""),
+            )
+    return dict(options)
 
 
 def resolve_batch_size(model: Any, batch_size: Any) -> int:

@@ -43,7 +43,7 @@ from deepscope.errors import (
     UnsupportedModelError,
     describe,
 )
-from deepscope.explain._common import check_positive_int, is_texts
+from deepscope.explain._common import check_method_options, check_positive_int, is_texts
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.faithfulness import (
     Faithfulness,
@@ -215,15 +215,16 @@ def score_maps(
     step: int | None = None,
     perturbations: int = 10,
     seed: int | None = None,
-    **method_options: Any,
+    method_options: Mapping[str, Any] | None = None,
 ) -> MapScores:
     """The truthfulness scores of ``attribution`` (maps ``model`` made), per example.
 
     ``method`` is the registered name the maps were made with (default ``attribution.method``;
-    give it for shortcuts such as ``"smoothgrad"``) and ``method_options`` its options: the
-    sanity check and max-sensitivity recompute the maps with them. ``perturbations``: random
-    perturbations per example for infidelity and max-sensitivity. Scores that do not apply to
-    the maps' kind are left out (None).
+    give it for shortcuts such as ``"smoothgrad"``) and ``method_options`` its options, a dict
+    kept apart from this function's own arguments (its ``seed`` seeds the scores, an option
+    ``seed`` the method): the sanity check and max-sensitivity recompute the maps with them.
+    ``perturbations``: random perturbations per example for infidelity and max-sensitivity.
+    Scores that do not apply to the maps' kind are left out (None).
 
     >>> import torch, deepscope as ds
     >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
@@ -240,11 +241,10 @@ def score_maps(
     name = method or attribution.method
     target = attribution.target
     inputs = attribution.texts if attribution.kind == "text" else attribution.inputs
-    options = {k: v for k, v in method_options.items() if k != "target"}
-    recompute = _bound(name, options)
+    options = check_method_options(method_options)
     checked = None
     if sanity:
-        checked = sanity_check(recompute, model, inputs, target=target, seed=seed)
+        checked = sanity_check(name, model, inputs, target=target, seed=seed, method_options=options)
     curves = spread = noise = hits = energy = None
     if attribution.kind != "text":
         if faithfulness:
@@ -252,7 +252,8 @@ def score_maps(
             noise = infidelity(model, attribution, n_samples=perturbations, seed=seed)
         if sensitivity:
             spread = max_sensitivity(
-                recompute, model, inputs, target=target, n_samples=perturbations, seed=seed
+                name, model, inputs, target=target, n_samples=perturbations, seed=seed,
+                method_options=options,
             )
         if masks is not None and attribution.kind == "image":
             hits = pointing_game(attribution, masks)
@@ -267,18 +268,6 @@ def score_maps(
         pointing_game=hits,
         energy_in_mask=energy,
     )
-
-
-def _bound(name: str, options: dict[str, Any]) -> Any:
-    """The method ``name`` with its options bound, so that they cannot collide with the options
-    of the score that calls it (``n_samples`` of SmoothGrad and of max-sensitivity)."""
-    function = get_method(name)
-
-    def recompute(model: Any, inputs: Any, *, target: Any = None, **extra: Any) -> Attribution:
-        return function(model, inputs, target=target, **{**options, **extra})
-
-    recompute.__name__ = name
-    return recompute
 
 
 class ExplainCallback:
@@ -416,7 +405,8 @@ class ExplainCallback:
                 sensitivity=sensitivity,
                 step=step,
                 perturbations=perturbations,
-                **options,
+                seed=options.get("seed"),  # the callback's seed seeds the scores as well
+                method_options=options,
             )
             found.save(self.run)
             scores[method] = found

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from deepscope.explain._common import (
     batches,
     broadcast_value,
     check_choice,
+    check_method_options,
     check_positive_int,
     generator,
     predict_task,
@@ -256,18 +257,29 @@ def max_sensitivity(
     radius: float = 0.02,
     n_samples: int = 10,
     seed: int | None = None,
-    **method_options: Any,
+    method_options: Mapping[str, Any] | None = None,
 ) -> np.ndarray:
     """Per example, max over perturbations d ~ U[-radius, radius] of |phi(x + d) - phi(x)| /
     |phi(x)| (Frobenius norms), with the target fixed to the unperturbed one's.
 
-    ``method``: a registered name or a function returning an Attribution.
+    ``method``: a registered name or a function returning an Attribution. ``method_options``:
+    what the method is called with besides model, inputs and target; kept apart from this
+    function's own arguments, so ``method_options={"n_samples": 16}`` reaches SmoothGrad while
+    ``n_samples`` counts the perturbations.
+
+    >>> import torch, deepscope as ds
+    >>> net = torch.nn.Linear(4, 2)
+    >>> scores = max_sensitivity("smoothgrad", net, torch.rand(3, 4), n_samples=2,
+    ...                          method_options={"n_samples": 4})
+    >>> scores.shape
+    (3,)
     """
     from deepscope.explain.registry import get_method
 
     function = get_method(method) if isinstance(method, str) else method
     if not callable(function):
         raise InvalidArgumentError("method", "a method name or a callable", method)
+    method_options = check_method_options(method_options)
     if isinstance(radius, bool) or not isinstance(radius, (int, float)) or radius <= 0:
         raise InvalidArgumentError("radius", "a positive number", radius)
     n_samples = check_positive_int(n_samples, "n_samples")

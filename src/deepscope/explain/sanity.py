@@ -15,7 +15,7 @@ not the model: it is flagged.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from deepscope.errors import InvalidArgumentError, NotFoundError
 from deepscope.explain._common import (
     as_2d_outputs,
     as_model,
+    check_method_options,
     is_texts,
     jsonable,
     resolve_seed,
@@ -153,7 +154,7 @@ def sanity_check(
     absolute: bool = True,
     seed: int | None = None,
     batch_size: int | None = None,
-    **method_options: Any,
+    method_options: Mapping[str, Any] | None = None,
 ) -> SanityCheck:
     """Cascading randomization of ``model``'s layers, top down, scoring ``method``'s maps.
 
@@ -162,6 +163,10 @@ def sanity_check(
     ``target`` is None). ``layers``: names to randomize in that order (default every layer with
     parameters, output end first). Maps are compared per example as rank correlations of their
     absolute values (``absolute=False``: signed). The model itself is not changed (a copy is).
+    ``method_options``: what the method is called with besides model, inputs and target (and
+    ``batch_size``, passed on unless given here); kept apart from this function's own
+    arguments, so ``method_options={"seed": 3}`` reaches the method while ``seed`` seeds the
+    re-initialisation.
     """
     from deepscope.explain.registry import get_method
 
@@ -177,6 +182,7 @@ def sanity_check(
         name, function = getattr(method, "__name__", type(method).__name__), method
     else:
         raise InvalidArgumentError("method", "a method name or a callable", method)
+    method_options = check_method_options(method_options)
     seed = resolve_seed(seed)
     model = as_model(model)
     if model.module is None:
@@ -192,9 +198,8 @@ def sanity_check(
         raise InvalidArgumentError("model", "a model with parameters to randomize", model.kind)
 
     targets = _fixed_targets(model, inputs, target, batch_size)
-    options = {**method_options}
-    if batch_size is not None:
-        options["batch_size"] = batch_size
+    options = {"batch_size": batch_size} if batch_size is not None else {}
+    options.update(method_options)
 
     def run(m: Any) -> np.ndarray:
         return _maps(function(m, inputs, target=targets, **options))

@@ -96,7 +96,7 @@ def scores(model: Any, examples: Examples, row: int, method: str, maps: Attribut
     def run() -> MapScores:
         with _lock(model):
             return score_maps(model, maps, method=method, masks=masks, perturbations=SCORE_SAMPLES,
-                              **method_options(method))
+                              method_options=method_options(method))
 
     key = (examples.key, row, method, int(maps.target[0]))
     return _cached(_SCORES, model, key, run)
