@@ -182,6 +182,54 @@ def test_ludwig_tabs_draw(browser_page, live_server, sweep, plots_drew, tmp_path
     assert errors == []
 
 
+def test_learning_curves_of_runs_that_name_no_split(browser_page, live_server, plots_drew, tmp_path):
+    from deepscope.track import Run
+
+    plain = tmp_path / "plain"
+    for lr in (0.1, 0.01, 0.001):
+        with Run(plain, name=f"sgd-lr{lr}", hparams={"lr": lr}) as run:
+            for step in range(8):
+                run.log({"loss": 1.0 / (step + 1) + lr, "accuracy": 0.5 + 0.05 * step}, step=step)
+    page = browser_page
+    errors = _watch(page)
+    _open(page, live_server(plain) + "hparams", plots_drew)
+    page.get_by_text("Learning curves", exact=True).click()
+    curves = "document.querySelector('#hparams-curves .js-plotly-plot')"
+    page.wait_for_function(f"() => {{ const gd = {curves}; return gd && gd._fullData && gd._fullData.length === 3"
+                           " && gd.offsetParent !== null; }")
+    lines = page.evaluate(f"() => {curves}._fullData.map(t => [t.legendgroup, t.y.length])")
+    assert lines == [["sgd-lr0.1", 8], ["sgd-lr0.01", 8], ["sgd-lr0.001", 8]]  # a line per run, every point
+    assert page.locator("#hparams-curves-metric").inner_text().strip() == "loss"
+    assert "names no train/validation split" in page.locator("#hparams-curves-note").inner_text()
+    assert page.locator("#hparams-curves-empty").is_hidden()
+    page.screenshot(path=str(tmp_path / "hparams-curves-plain.png"), full_page=True)
+
+    page.locator("#hparams-curves-metric").click()
+    page.get_by_role("option", name="accuracy", exact=True).click()
+    page.wait_for_function(f"() => {curves}.layout.yaxis.title.text === 'accuracy'")
+    assert page.evaluate(f"() => {curves}._fullData[0].y[7]") == pytest.approx(0.85)
+    assert errors == []
+
+
+def test_learning_curves_say_what_is_missing_when_nothing_was_logged(browser_page, live_server, plots_drew,
+                                                                       tmp_path):
+    from deepscope.track import Run
+
+    for lr in (0.1, 0.01):
+        with Run(tmp_path / "bare", name=f"lr-{lr}", hparams={"lr": lr, "depth": 2}):
+            pass
+    page = browser_page
+    page.set_default_timeout(30_000)
+    page.goto(live_server(tmp_path / "bare") + "hparams")
+    plots_drew(page, count=1, timeout=30_000)
+    page.get_by_text("Learning curves", exact=True).click()
+    message = page.locator("#hparams-curves-empty")
+    message.wait_for(state="visible")
+    assert "logged no scalars" in message.inner_text() and "run.log(" in message.inner_text()
+    assert page.locator("#hparams-curves-figure").is_hidden()  # no empty axes
+    page.screenshot(path=str(tmp_path / "hparams-curves-empty.png"), full_page=True)
+
+
 def test_explorer_on_a_results_file(browser_page, live_server, plots_drew, tmp_path):
     page = browser_page
     path = tmp_path / "results.csv"

@@ -10,7 +10,7 @@ import pytest
 
 import deepscope as ds
 from deepscope.errors import NotFoundError
-from deepscope.hparams.ludwig import curve_metrics, curves, split_tag
+from deepscope.hparams.ludwig import UNSPLIT, curve_metrics, curve_splits, curves, split_tag
 from deepscope.track import open_logdir
 from deepscope.viz.theme import run_color
 from tests.hparams.sweeps import DIVERGED, results_frame, sweep_logdir
@@ -60,6 +60,69 @@ def test_learning_curves_draw_the_logged_points(sweep):
     assert curve_metrics(sweep) == ["loss", "accuracy"]  # losses first; accuracy is val only
     with pytest.raises(NotFoundError, match="available: 'loss'"):
         ds.hparams.learning_curves(sweep, "f1")
+
+
+def _plain_points(runs: int = 3, steps: int = 6) -> pd.DataFrame:
+    """What a loop that logs ``loss`` and ``accuracy`` (no split in the tags) leaves."""
+    rows = [(f"r{i}", tag, step, value)
+            for i in range(runs) for step in range(steps)
+            for tag, value in (("loss", 1.0 / (step + 1 + i)), ("accuracy", 0.5 + 0.05 * step - 0.01 * i))]
+    return pd.DataFrame(rows, columns=["run", "tag", "step", "value"])
+
+
+def test_tags_without_a_split_are_drawn_as_logged_one_line_per_run():
+    points = _plain_points()
+    assert curves(points).empty  # no tag names a split ...
+    assert curve_metrics(points) == ["loss", "accuracy"]  # ... yet each tag has its curves
+    assert curve_splits(points, "accuracy") == [UNSPLIT]
+    figure = ds.hparams.learning_curves(points)  # the first metric: the loss
+    assert [t.legendgroup for t in figure.data] == ["r0", "r1", "r2"]
+    for trace in figure.data:
+        expected = points[(points["run"] == trace.legendgroup) & (points["tag"] == "loss")]
+        np.testing.assert_array_equal(trace.x, expected["step"])
+        np.testing.assert_allclose(np.asarray(trace.y, dtype=float), expected["value"])
+        assert trace.line.dash == "solid" and trace.line.color == run_color(trace.legendgroup)
+    assert "as logged" in figure.layout.title.text
+    accuracy = ds.hparams.learning_curves(points, "accuracy", runs=["r1"])
+    assert len(accuracy.data) == 1
+    np.testing.assert_allclose(accuracy.data[0].y, points.query("run == 'r1' and tag == 'accuracy'")["value"])
+
+
+def test_a_train_tag_alone_and_other_tags_each_have_their_curves():
+    points = pd.DataFrame({"run": "r", "tag": ["train/loss", "lr", "train/loss", "lr"],
+                           "step": [0, 0, 1, 1], "value": [2.0, 0.1, 1.0, 0.05]})
+    assert curve_metrics(points) == ["loss", "lr"]  # split metrics first, then the other tags
+    loss = ds.hparams.learning_curves(points, "loss")
+    assert [(t.line.dash, list(t.y)) for t in loss.data] == [("solid", [2.0, 1.0])]
+    lr = ds.hparams.learning_curves(points, "lr")
+    assert [list(t.y) for t in lr.data] == [[0.1, 0.05]]
+    with pytest.raises(NotFoundError, match="available: 'loss', 'lr'"):
+        ds.hparams.learning_curves(points, "accuracy")
+
+
+def test_a_run_without_split_tags_joins_the_figure_of_its_metric():
+    split = pd.DataFrame({"run": "a", "tag": ["train/loss"], "step": 0, "value": [1.0]})
+    plain = pd.DataFrame({"run": "b", "tag": ["loss"], "step": 0, "value": [0.9]})
+    points = pd.concat([split, plain], ignore_index=True)
+    assert curve_metrics(points) == ["loss"]
+    figure = ds.hparams.learning_curves(points, "loss")
+    assert [(t.legendgroup, t.line.dash, list(t.y)) for t in figure.data] == [("a", "solid", [1.0]),
+                                                                             ("b", "dashdot", [0.9])]
+    assert "solid: train, dash-dot: as logged" in figure.layout.legend.title.text
+    # Keras' pair: a bare tag beside its val_ tag is the train split, not a line as logged.
+    keras = pd.DataFrame({"run": "k", "tag": ["loss", "val_loss"], "step": 0, "value": [1.0, 1.2]})
+    assert curve_splits(keras, "loss") == ["train", "validation"]
+
+
+def test_with_no_scalars_the_figure_says_what_is_missing_instead_of_empty_axes(tmp_path):
+    with ds.Run(tmp_path / "logs", name="only-hparams", hparams={"lr": 0.1}):
+        pass
+    assert curve_metrics(tmp_path / "logs") == []
+    figure = ds.hparams.learning_curves(tmp_path / "logs")
+    assert len(figure.data) == 0
+    assert not figure.layout.xaxis.visible and not figure.layout.yaxis.visible
+    message = figure.layout.annotations[0].text.replace("<br>", " ")
+    assert "logged no scalars" in message and "run.log({'train/loss'" in message
 
 
 def test_compare_performance_bars_are_the_metric_values(sweep):

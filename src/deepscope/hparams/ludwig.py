@@ -1,7 +1,8 @@
 """Ludwig-style views of runs: learning curves, performance per run, and a hyperopt report.
 
 - :func:`learning_curves`: train against validation over steps, per metric (tags such as
-  ``train/loss`` and ``val/loss``, ``loss/train``, or Keras' ``loss`` and ``val_loss``).
+  ``train/loss`` and ``val/loss``, ``loss/train``, or Keras' ``loss`` and ``val_loss``); a tag
+  that names no split (``loss`` alone, ``lr``) is drawn as logged, one line per run.
 - :func:`compare_performance`: a bar per run for each metric.
 - :func:`hyperopt_report`: the target metric against each hyper-parameter.
 
@@ -38,9 +39,13 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = [
+    "UNSPLIT",
+    "NO_CURVES",
+    "NO_CURVES_HINT",
     "split_tag",
     "curves",
     "curve_metrics",
+    "curve_splits",
     "learning_curves",
     "compare_performance",
     "hyperopt_report",
@@ -53,6 +58,14 @@ _SPLITS = {
     "test": "test",
 }  # fmt: skip
 _SPLIT_ORDER = {"train": 0, "validation": 1, "test": 2}
+# The split of a tag that names none: its points are drawn as they were logged.
+UNSPLIT = "as logged"
+NO_CURVES = "No learning curves: these runs logged no scalars."
+NO_CURVES_HINT = (
+    "Log a value per step while training, e.g. run.log({'train/loss': loss, 'val/loss': val_loss}, "
+    "step=epoch): a train/ and a val/ tag of one metric are drawn against each other; any other tag "
+    "is drawn as logged."
+)
 
 
 def split_tag(tag: str) -> tuple[str, str] | None:
@@ -73,11 +86,13 @@ def split_tag(tag: str) -> tuple[str, str] | None:
     return None
 
 
-def curves(scalars: pd.DataFrame) -> pd.DataFrame:
+def curves(scalars: pd.DataFrame, *, unsplit: bool = False) -> pd.DataFrame:
     """Scalar points ``(run, tag, step, value)`` as ``(run, split, metric, step, value)``.
 
     Tags that name a split are kept; a bare tag counts as the train split of its metric when some
     other tag is that metric's validation or test split (Keras logs ``loss`` and ``val_loss``).
+    unsplit: keep the other tags too (``loss`` alone, ``lr``), each the metric of its own name
+    with split ``UNSPLIT``, so runs that name no split still have curves.
     """
     tags = list(dict.fromkeys(scalars["tag"]))
     parsed = {tag: split_tag(tag) for tag in tags}
@@ -85,6 +100,8 @@ def curves(scalars: pd.DataFrame) -> pd.DataFrame:
     for tag in tags:
         if parsed[tag] is None and tag in split_metrics:
             parsed[tag] = ("train", tag)
+        elif parsed[tag] is None and unsplit:
+            parsed[tag] = (UNSPLIT, tag)
     known = {tag: p for tag, p in parsed.items() if p is not None}
     points = scalars[scalars["tag"].isin(list(known))]
     return pd.DataFrame({
@@ -97,10 +114,37 @@ def curves(scalars: pd.DataFrame) -> pd.DataFrame:
 
 
 def curve_metrics(source: Any) -> list[str]:
-    """Metrics that have a learning curve, loss first; the rest in the order they were logged."""
-    frame = curves(_scalars(source))
-    names = list(dict.fromkeys(frame["metric"]))
-    return sorted(names, key=lambda m: (metric_goal(m) != "min", names.index(m)))
+    """Metrics with a learning curve: those of split tags first, then every other tag; losses
+    first within each, the rest in the order they were logged.
+
+    >>> points = pd.DataFrame({"run": "r", "tag": ["acc", "lr", "train/loss"], "step": 0, "value": 1.0})
+    >>> curve_metrics(points)
+    ['loss', 'acc', 'lr']
+    """
+    return _ordered_metrics(curves(_scalars(source), unsplit=True))
+
+
+def curve_splits(source: Any, metric: str) -> list[str]:
+    """The splits ``metric``'s curves have, train first; ``UNSPLIT`` for a tag that names none.
+
+    >>> points = pd.DataFrame({"run": "r", "tag": ["train/loss", "val/loss", "acc"], "step": 0, "value": 1.0})
+    >>> curve_splits(points, "loss"), curve_splits(points, "acc")
+    (['train', 'validation'], ['as logged'])
+    """
+    frame = curves(_scalars(source), unsplit=True)
+    found = set(frame.loc[frame["metric"] == metric, "split"])
+    return sorted(found, key=lambda split: (_SPLIT_ORDER.get(split, 9), split))
+
+
+def _ordered_metrics(frame: pd.DataFrame) -> list[str]:
+    paired = frame["split"] != UNSPLIT
+    split_names = list(dict.fromkeys(frame.loc[paired, "metric"]))
+    plain_names = [m for m in dict.fromkeys(frame.loc[~paired, "metric"]) if m not in split_names]
+
+    def losses_first(names: list[str]) -> list[str]:
+        return sorted(names, key=lambda m: (metric_goal(m) != "min", names.index(m)))
+
+    return losses_first(split_names) + losses_first(plain_names)
 
 
 def learning_curves(
@@ -109,18 +153,20 @@ def learning_curves(
     """Train against validation (and test) over steps for ``metric``, one colour per run.
 
     source: a logdir (path or ``Logdir``) or scalar points ``DataFrame(run, tag, step, value)``.
-    metric: e.g. ``"loss"`` for ``train/loss`` and ``val/loss`` (default: the first metric,
-    losses first).
+    metric: e.g. ``"loss"`` for ``train/loss`` and ``val/loss``, or a tag that names no split
+    (``"accuracy"``), drawn as logged (default: the first of ``curve_metrics``). With no scalars
+    at all the figure says so, and how to log them, instead of drawing empty axes.
 
     >>> figure = learning_curves("demo-logdir", "loss")  # doctest: +SKIP
     """
     from deepscope.viz.hparams import learning_curves_figure
 
-    frame = curves(_scalars(source, runs=runs))
-    available = sorted(set(frame["metric"]), key=lambda m: (metric_goal(m) != "min", m))
+    frame = curves(_scalars(source, runs=runs), unsplit=True)
+    available = _ordered_metrics(frame)
     if metric is None:
         if not available:
-            raise NotFoundError("metric with train/validation tags", "any", [])
+            return learning_curves_figure(frame[["run", "split", "step", "value"]], None,
+                                          message=f"{NO_CURVES} {NO_CURVES_HINT}")
         metric = available[0]
     if metric not in available:
         raise NotFoundError("metric", str(metric), available)

@@ -15,6 +15,7 @@ the slots for NaN and infinities. These functions only draw.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -274,15 +275,31 @@ def _short(text: str, limit: int = 18) -> str:
 # -- Ludwig-style views ---------------------------------------------------------------------------
 
 
-def learning_curves_figure(curves: pd.DataFrame, metric: str, *, height: int = 420) -> go.Figure:
+def learning_curves_figure(
+    curves: pd.DataFrame, metric: str | None, *, message: str | None = None, height: int = 420
+) -> go.Figure:
     """Train against validation (and test) over steps, for one metric.
 
-    curves: DataFrame(run, split, step, value), split one of "train", "validation", "test" or
-    another label. One colour per run (the same as on every page), one dash per split.
+    curves: DataFrame(run, split, step, value), split one of "train", "validation", "test",
+    "as logged" (a tag that names no split) or another label. One colour per run (the same as on
+    every page), one dash per split; curves that are all "as logged" are solid lines.
+    message: what to say instead of empty axes when ``curves`` is empty.
     """
+    from deepscope.hparams.ludwig import UNSPLIT
+
     figure = go.Figure()
+    if curves.empty:
+        text = message or f"Nothing to draw: no points of {metric}."
+        figure.add_annotation(text="<br>".join(_escape(line) for line in textwrap.wrap(text, 72)),
+                              xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                              font={"size": 14, "color": "#52606D"}, align="center")
+        figure.update_layout(template=TEMPLATE_NAME, height=height, xaxis={"visible": False},
+                             yaxis={"visible": False})
+        return figure
     runs = list(dict.fromkeys(curves["run"]))
     splits = list(dict.fromkeys(curves["split"]))
+    as_logged = splits == [UNSPLIT]
+    dashes = {UNSPLIT: "solid"} if as_logged else _SPLIT_DASH
     for run in runs:
         first = True
         for split in splits:
@@ -293,20 +310,26 @@ def learning_curves_figure(curves: pd.DataFrame, metric: str, *, height: int = 4
             figure.add_trace(go.Scatter(
                 x=points["step"], y=points["value"], mode="lines+markers" if len(points) < 30 else "lines",
                 name=_escape(run), legendgroup=str(run), showlegend=first,
-                line={"color": run_color(str(run)), "dash": _SPLIT_DASH.get(split, "dashdot"), "width": 2},
+                line={"color": run_color(str(run)), "dash": dashes.get(split, "dashdot"), "width": 2},
                 marker={"size": 5},
                 hovertemplate=f"{_escape(run)} · {split}<br>step %{{x}}<br>{_escape(metric)} %{{y:.4g}}<extra></extra>",
             ))  # fmt: skip
             first = False
-    styles = ", ".join(f"{_DASH_WORD.get(_SPLIT_DASH.get(s, 'dashdot'))} {s}" for s in splits)
+    if as_logged:
+        title = f"{_escape(metric)} as logged, a line per run"
+        legend = "run"
+    else:
+        title = f"Learning curves: {_escape(metric)}"
+        styles = ", ".join(f"{_DASH_WORD.get(dashes.get(s, 'dashdot'))} {s}" for s in splits)
+        legend = f"run<br><sub>{styles}</sub>"
     figure.update_layout(
         template=TEMPLATE_NAME, height=height,
-        title={"text": f"Learning curves: {_escape(metric)}"},
-        legend={"title": {"text": f"run<br><sub>{styles}</sub>"}},
+        title={"text": title},
+        legend={"title": {"text": legend}},
         hovermode="closest",
     )  # fmt: skip
     figure.update_xaxes(title_text="step")
-    figure.update_yaxes(title_text=metric)
+    figure.update_yaxes(title_text=_escape(metric))
     return figure
 
 

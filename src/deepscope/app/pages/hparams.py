@@ -49,6 +49,7 @@ from deepscope.viz.hparams import parallel_figure, scatter_figure
 
 PATH = "/hparams"
 TABLE_PAGE_SIZE = 12
+CURVES_HEIGHT = 420
 _GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 _SELECT_OPTIONS = [
     {"label": "Final", "value": "final"},
@@ -173,9 +174,18 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
                 html.Div(
                     id="hparams-panel-curves", hidden=True,
                     children=[
-                        _labelled("Metric", dcc.Dropdown(id="hparams-curves-metric", clearable=False,
-                                                         style={"width": "260px"})),
-                        dcc.Graph(id="hparams-curves", config=_GRAPH_CONFIG),
+                        html.Div(id="hparams-curves-controls", style=_ROW, children=[
+                            _labelled("Metric", dcc.Dropdown(id="hparams-curves-metric", clearable=False,
+                                                             style={"width": "260px"})),
+                            html.Span(id="hparams-curves-note", className="ds-muted"),
+                        ]),
+                        html.Div(id="hparams-curves-empty", className="ds-empty", hidden=True, children=[
+                            html.H2(ludwig.NO_CURVES), html.P(ludwig.NO_CURVES_HINT),
+                        ]),
+                        # A responsive graph takes its box's height: give the box the figure's.
+                        html.Div(id="hparams-curves-figure",
+                                 children=dcc.Graph(id="hparams-curves", config=_GRAPH_CONFIG,
+                                                    style={"height": f"{CURVES_HEIGHT}px"})),
                     ],
                 ),  # fmt: skip
                 html.Div(id="hparams-panel-compare", hidden=True,
@@ -376,26 +386,39 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
         @app.callback(
             Output("hparams-curves-metric", "options"),
             Output("hparams-curves-metric", "value"),
+            Output("hparams-curves-controls", "hidden"),
+            Output("hparams-curves-figure", "hidden"),
+            Output("hparams-curves-empty", "hidden"),
             Input("hparams-tabs", "value"),
+            Input("app-logdir-version", "data"),
+            State("hparams-curves-metric", "options"),
             State("hparams-curves-metric", "value"),
         )
-        def curve_metrics(tab: str, current: str | None) -> tuple:
+        def curve_metrics(tab: str, _version: Any, shown: list | None, current: str | None) -> tuple:
             if tab != "curves" or source.is_file or ctx.logdir is None:
-                return dash.no_update, dash.no_update
+                return (dash.no_update,) * 5
             metrics = ludwig.curve_metrics(ctx.logdir)
+            options = [{"label": m, "value": m} for m in metrics]
             value = current if current in metrics else (metrics[0] if metrics else None)
-            return [{"label": m, "value": m} for m in metrics], value
+            # Nothing to plot: say what is missing instead of drawing empty axes.
+            empty = not metrics
+            # Unchanged options and value are not sent again: the figure would be drawn twice.
+            return (dash.no_update if options == shown else options,
+                    dash.no_update if value == current else value, empty, empty, not empty)
 
         @app.callback(
             Output("hparams-curves", "figure"),
+            Output("hparams-curves-note", "children"),
             Input("hparams-tabs", "value"),
             Input("hparams-curves-metric", "value"),
             Input("app-logdir-version", "data"),
         )
         def draw_curves(tab: str, metric: str | None, _version: Any) -> Any:
             if tab != "curves" or metric is None or ctx.logdir is None:
-                return dash.no_update
-            return ludwig.learning_curves(ctx.logdir, metric)
+                return dash.no_update, dash.no_update
+            scalars = ctx.logdir.scalars()
+            figure = ludwig.learning_curves(scalars, metric).update_layout(height=CURVES_HEIGHT)
+            return figure, _curves_note(ludwig.curve_splits(scalars, metric), metric)
 
         @app.callback(
             Output("hparams-compare", "figure"),
@@ -430,6 +453,16 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             return ludwig.hyperopt_report(table, target, columns=columns)
 
     return register_callbacks
+
+
+def _curves_note(splits: list[str], metric: str) -> str:
+    """What the lines of a tag that names no split are."""
+    if ludwig.UNSPLIT not in splits:
+        return ""
+    how = f"To compare training with validation, log both, e.g. train/{metric} and val/{metric}."
+    if splits == [ludwig.UNSPLIT]:
+        return f"'{metric}' names no train/validation split, so each run's line is drawn as logged. {how}"
+    return f"Dash-dot lines: runs that log '{metric}' with no train/validation split, drawn as logged. {how}"
 
 
 def _color_axis(table: HParamTable, axes: Mapping[str, Axis], color: str | None) -> Axis | None:
