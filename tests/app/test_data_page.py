@@ -240,3 +240,101 @@ def test_clicking_a_point_shows_its_record_and_image(browser_page, live_server, 
                            " return (gd.layout.images || []).length === 0; }")  # no sprites scattered
     assert not page.locator("#data-dive-xy").is_hidden()
     assert errors == []
+
+
+# -- the page follows the logdir while it is open -----------------------------------------------------
+
+
+def _loans_like(n: int, shift: float = 0.0, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"age": rng.normal(40 + shift, 10, n).round(), "income": rng.lognormal(10 + shift / 10, 0.5, n),
+                         "region": rng.choice(["north", "south", "east"], n)})
+
+
+@pytest.fixture
+def week_logdir(tmp_path):
+    """One run, ``week-1``, that logged a train and a serving profile: no anomalies, no tables."""
+    from deepscope.data import profile
+    from deepscope.track import Run
+
+    logdir = tmp_path / "weeks"
+    with Run(logdir, name="week-1") as run:
+        profile(_loans_like(400), name="train", progress=False).save(run, tag="profile/train")
+        profile(_loans_like(300, shift=5, seed=1), name="serving", progress=False).save(run, tag="profile/serving")
+    return logdir
+
+
+def _chosen(page, dropdown: str) -> list[str]:
+    return [t.strip() for t in page.locator(f"#{dropdown} .dash-dropdown-value-item").all_inner_texts()]
+
+
+@pytest.mark.browser
+def test_a_profile_logged_while_the_page_is_open_is_offered_and_the_choice_kept(
+        browser_page, live_server, week_logdir, plots_drew, tmp_path):
+    from deepscope.data import profile
+    from deepscope.track import Run
+
+    page = browser_page
+    errors = _watch_errors(page)
+    page.goto(live_server(week_logdir) + "data")
+    page.locator("#data-overview-tables tbody[data-feature]").first.wait_for()
+    assert _chosen(page, "data-overview-datasets") == ["week-1 · profile/train", "week-1 · profile/serving"]
+    assert page.locator("#data-summary").inner_text() == "2 logged profiles"
+
+    # The user narrows the comparison to train alone.
+    page.click("#data-overview-datasets")
+    page.locator(".dash-dropdown-options").get_by_role("option", name="week-1 · profile/serving", exact=True).click()
+    page.keyboard.press("Escape")
+    page.locator("#data-overview-summary").get_by_text("train: 400 rows · 3 features").wait_for()
+
+    # A run logs a new profile; the page is not reloaded.
+    with Run(week_logdir, name="week-2") as run:
+        profile(_loans_like(350, shift=2, seed=2), name="train", progress=False).save(run, tag="profile/train")
+    page.locator("#data-summary").get_by_text("3 logged profiles", exact=True).wait_for(timeout=20_000)  # one poll
+    page.click("#data-overview-datasets")
+    options = page.locator(".dash-dropdown-options")
+    options.get_by_role("option", name="week-2 · profile/train", exact=True).wait_for()
+    offered = {o.inner_text().strip(): o.get_attribute("aria-selected") for o in options.get_by_role("option").all()}
+    assert offered == {"week-1 · profile/train": "true", "week-1 · profile/serving": "false",
+                       "week-2 · profile/train": "false"}
+    page.keyboard.press("Escape")
+    assert _chosen(page, "data-overview-datasets") == ["week-1 · profile/train"]  # the user's choice, kept
+    assert page.locator("#data-overview-summary").inner_text().startswith("train: 400 rows · 3 features")
+    page.screenshot(path=str(tmp_path / "data-overview-live.png"), full_page=True)
+
+    # The new profile is usable at once: chosen beside the first, both are compared.
+    page.click("#data-overview-datasets")
+    options.get_by_role("option", name="week-2 · profile/train", exact=True).click()
+    page.keyboard.press("Escape")
+    page.locator("#data-overview-summary").get_by_text("week-1/train: 400 rows, week-2/train: 350 rows",
+                                                       exact=False).wait_for()
+    plots_drew(page, count=3)
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_a_view_that_had_nothing_shows_what_is_logged_while_the_page_is_open(
+        browser_page, live_server, week_logdir, tmp_path):
+    from deepscope.data import infer_schema, profile, validate
+    from deepscope.track import Run
+
+    page = browser_page
+    errors = _watch_errors(page)
+    page.goto(live_server(week_logdir) + "data")
+    page.click("#data-tab-anomalies")
+    page.locator("#data-anomalies-empty").wait_for()
+
+    schema = infer_schema(profile(_loans_like(400), name="train", progress=False))
+    serving = _loans_like(300, seed=3).assign(region="west")  # a value the schema has never seen
+    checked = validate(profile(serving, name="serving", progress=False), schema)
+    errors_found = sum(a.severity == "error" for a in checked)
+    assert any(a.feature == "region" for a in checked) and errors_found
+    with Run(week_logdir, name="week-2") as run:
+        checked.save(run, tag="anomalies/serving")
+    verdict = page.locator("#data-anomalies-verdict")
+    verdict.wait_for(timeout=20_000)  # one poll of the shell, no reload
+    assert verdict.inner_text().startswith(f"serving: {errors_found} error")
+    assert _chosen(page, "data-anomalies-source") == ["week-2 · anomalies/serving"]
+    assert page.locator("#data-anomalies-empty").count() == 0
+    page.screenshot(path=str(tmp_path / "data-anomalies-live.png"), full_page=True)
+    assert errors == []

@@ -1,15 +1,17 @@
-"""The run and tag dropdowns that pages showing one kind of logged data share.
+"""Dropdowns that follow the logdir: their options are read again on each new logdir version (the
+shell's poll, ``app-logdir-version``), keeping the user's choice while it is still offered.
 
-A page lays out two dropdowns, ``{prefix}-run`` and ``{prefix}-tag``, and calls
-:func:`register_run_tag_pickers`: the run list holds the runs that logged that kind, the tag list
-the chosen run's tags, both kept current as the logdir grows and keeping the user's choice while it
-still exists.
+- :func:`register_run_tag_pickers`: the run and tag dropdowns of pages showing one kind of logged
+  data: ``{prefix}-run`` holds the runs that logged that kind, ``{prefix}-tag`` the chosen run's tags.
+- :func:`register_option_refresh`: any dropdown whose options a function lists (single or multi).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import dash
 from dash import Input, Output, State
 
 from deepscope.track.series import SeriesSource
@@ -40,6 +42,47 @@ def register_run_tag_pickers(app: Any, source: SeriesSource, prefix: str, kind: 
             return [], None
         tags = source.run_tags(run, kind, source.version(version))
         return tags, _keep(current, tags)
+
+
+def register_option_refresh(
+    app: Any,
+    dropdown: str,
+    options: Callable[[], list[dict[str, Any]]],
+    default: Callable[[list[dict[str, Any]]], Any] | None = None,
+) -> None:
+    """Make ``dropdown`` offer what ``options()`` lists, read again at each new logdir version.
+
+    The user's choice stays while it is still offered (for a multi-select, the chosen values that
+    are); when none is left, ``default(options)`` (default: the first option) is chosen. Options
+    and value are sent only when they changed, so callbacks on the value do not run again. The
+    layout gives the dropdown its first options; this only follows the logdir from there.
+    """
+
+    @app.callback(
+        Output(dropdown, "options"),
+        Output(dropdown, "value"),
+        Input("app-logdir-version", "data"),
+        State(dropdown, "options"),
+        State(dropdown, "value"),
+        prevent_initial_call=True,
+    )
+    def refresh(_version: Any, shown: list | None, current: Any) -> tuple:
+        offered = options()
+        values = [o["value"] for o in offered]
+        if isinstance(current, list):
+            kept = [v for v in current if v in values]
+            chosen = kept if kept or not current else _default(offered, default, multi=True)
+        else:
+            chosen = current if current in values else _default(offered, default, multi=False)
+        return (dash.no_update if offered == shown else offered,
+                dash.no_update if chosen == current else chosen)
+
+
+def _default(offered: list[dict[str, Any]], default: Callable | None, *, multi: bool) -> Any:
+    if default is not None:
+        return default(offered)
+    first = offered[0]["value"] if offered else None
+    return ([first] if first is not None else []) if multi else first
 
 
 def _keep(current: str | None, options: list[str]) -> str | None:

@@ -7,17 +7,21 @@ thresholds and verdicts per feature), Anomalies (schema violations and the schem
 
 The data is what runs logged (``run.log_result("profile/train", ds.data.profile(frame))``, drift
 reports, anomalies, schemas; tables for Dive) and datasets registered with
-``ds.serve(..., datasets={...})``, profiled on demand.
+``ds.serve(..., datasets={...})``, profiled on demand. The views' dropdowns of datasets follow
+the logdir: what runs log while the page is open appears within one poll of the shell.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import dash
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from deepscope.app.pages._data import anomalies, dive, drift, overview, sources
+from deepscope.app.pickers import register_option_refresh
 from deepscope.app.plugin import AppContext, Page
 
 VIEWS = {
@@ -25,6 +29,13 @@ VIEWS = {
     "drift": ("Drift", drift),
     "anomalies": ("Anomalies", anomalies),
     "dive": ("Dive", dive),
+}
+# Each view's dropdown of datasets, and what it offers (sources' functions of the context).
+PICKERS: dict[str, tuple[str, Callable[[AppContext], list[dict[str, str]]]]] = {
+    "overview": ("data-overview-datasets", sources.profile_options),
+    "drift": ("data-drift-report", sources.drift_options),
+    "anomalies": ("data-anomalies-source", sources.anomaly_options),
+    "dive": ("data-dive-source", sources.dive_options),
 }
 TAB = {"padding": "8px 12px", "height": "40px", "boxSizing": "border-box", "color": "#52606D"}
 TAB_SELECTED = {**TAB, "color": "#332288", "fontWeight": 600, "borderTop": "2px solid #332288"}
@@ -47,15 +58,37 @@ def layout(ctx: AppContext) -> Any:
                 for key, (label, _) in VIEWS.items()
             ], style={"height": "40px"}),
             html.Div(id="data-view-body", style={"minHeight": "200px", "paddingTop": "12px"}),
+            dcc.Store(id="data-view-empty", data=False),
         ],
     )
 
 
 def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
-    @app.callback(Output("data-view-body", "children"), Input("data-view", "value"))
-    def render_view(view: str | None) -> Any:
-        _, module = VIEWS.get(view or "overview", VIEWS["overview"])
-        return module.layout(ctx)
+    @app.callback(
+        Output("data-view-body", "children"),
+        Output("data-view-empty", "data"),
+        Input("data-view", "value"),
+        Input("app-logdir-version", "data"),
+        State("data-view-empty", "data"),
+    )
+    def render_view(view: str | None, _version: Any, empty: bool | None) -> tuple:
+        view = view if view in VIEWS else "overview"
+        # A view already drawn keeps its state; its dropdown follows the logdir (below). A view
+        # that said "nothing logged" is drawn again once something is.
+        if dash.ctx.triggered_id == "app-logdir-version" and not (empty and PICKERS[view][1](ctx)):
+            return dash.no_update, dash.no_update
+        body = VIEWS[view][1].layout(ctx)
+        return body, str(getattr(body, "id", "")).endswith("-empty")
+
+    @app.callback(Output("data-summary", "children"), Input("app-logdir-version", "data"),
+                  prevent_initial_call=True)
+    def update_summary(_version: Any) -> str:
+        return _summary(ctx)
+
+    for view, (dropdown, options) in PICKERS.items():
+        # Overview's fallback is its first choice: a run's profiles side by side.
+        default = partial(sources.default_profiles, ctx) if view == "overview" else None
+        register_option_refresh(app, dropdown, partial(options, ctx), default)
 
     for _, module in VIEWS.values():
         module.register(app, ctx)

@@ -78,10 +78,22 @@ def _version(ctx: AppContext) -> Any:
 
 
 def result_index(ctx: AppContext) -> pd.DataFrame:
-    """(run, tag, type) of every logged result, read once per logdir version."""
+    """(run, tag, type) of every logged result, read once per logdir version.
+
+    The page's dropdowns read it again at each version the shell polls (a training run writing
+    scalars makes one every few seconds): only the runs that saved results are opened.
+    """
     if ctx.logdir is None:
         return pd.DataFrame(columns=["run", "tag", "type"])
-    return _CACHE.get(("index", id(ctx.logdir), _version(ctx)), lambda: _in_logged_order(ctx.logdir.result_index()))
+
+    def read() -> pd.DataFrame:
+        from deepscope.track.series import SeriesSource
+
+        source = SeriesSource.shared(ctx.logdir)  # result tags cached per run until it writes
+        with_results = [run for run in source.run_names() if source.run_tags(run, "results")]
+        return _in_logged_order(ctx.logdir.result_index(with_results))
+
+    return _CACHE.get(("index", id(ctx.logdir), _version(ctx)), read)
 
 
 def _in_logged_order(index: pd.DataFrame) -> pd.DataFrame:
@@ -301,7 +313,10 @@ def dive_options(ctx: AppContext) -> list[dict[str, str]]:
     """Tables logged for Dive ("dive/..."), registered tables and image sets, other logged tables."""
     tables = []
     if ctx.logdir is not None:
-        tables = [(run, tag) for run in ctx.logdir.run_names() for tag in ctx.logdir.tables(run)]
+        from deepscope.track.series import SeriesSource
+
+        source = SeriesSource.shared(ctx.logdir)  # table tags cached per run until it writes
+        tables = [(run, tag) for run in source.run_names() for tag in source.run_tags(run, "tables")]
 
     def logged_options(for_dive: bool) -> list[dict[str, str]]:
         return [{"label": f"{run} · {tag}", "value": key("table", run, tag)}
