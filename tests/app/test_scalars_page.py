@@ -16,7 +16,7 @@ from deepscope.app.plugin import AppContext
 from deepscope.track import Run, open_logdir
 from deepscope.track.series import SeriesSource
 from deepscope.track.smoothing import smooth
-from deepscope.viz.scalars import scalars_figure, scalars_figure_json
+from deepscope.viz.scalars import chart_height, scalars_figure, scalars_figure_json
 from deepscope.viz.theme import run_color
 
 RUNS = ("cnn-a", "cnn-b", "mlp-c")
@@ -174,6 +174,20 @@ def test_many_runs_are_capped_with_a_note(browser_page, live_server, logdir, plo
     note = browser_page.locator("#scalars-message")
     note.get_by_text("Showing the 2 newest of 3 matching runs").wait_for()
     assert set(_smoothed_traces(browser_page, 0)) == {"cnn-b", "mlp-c"}
+
+
+def test_chart_boxes_start_at_their_charts_height():
+    # A box that changed size after its chart drew would make plotly draw every chart twice:
+    # the grid sizes each box for the drawn runs, as the figure will be.
+    from deepscope.track.series import ChartData, SeriesData
+
+    one, empty = np.array([1.0]), np.zeros(0)
+    series = tuple(SeriesData(f"run-{i}", one, one, one, one, one, empty, empty, 1, 0) for i in range(14))
+    figure = scalars_figure_json(ChartData("loss", "step", 0.6, series, None, None, 0))
+    (card,) = scalars_page._grid(["loss"], chart_height(len(series)))
+    graph = card.children[-1]
+    assert figure["layout"]["height"] == chart_height(14) > 300
+    assert graph.style == {"height": f"{figure['layout']['height']}px"}
 
 
 @pytest.mark.browser

@@ -22,7 +22,7 @@ from dash import MATCH, Input, Output, State, dcc, html
 
 from deepscope.app.plugin import AppContext, Page
 from deepscope.track.series import SeriesSource, match_names
-from deepscope.viz.scalars import CHART_HEIGHT, scalars_figure_json
+from deepscope.viz.scalars import CHART_HEIGHT, chart_height, scalars_figure_json
 from deepscope.viz.theme import run_color
 
 MAX_RUNS = 20  # lines per chart: beyond this a chart is unreadable and slow to send
@@ -146,7 +146,10 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
                          "refine the tag filter to see others.")
         summary = (f"{len(drawn_tags)} of {len(source.tags(version))} tags · "
                    f"{len(drawn_runs)} of {total_runs:,} runs")
-        grid = dash.no_update if drawn_tags == shown_tags else _grid(drawn_tags)
+        # Cards start at the height their charts will take, so drawing a chart does not also
+        # resize its box (a second full redraw of every chart).
+        height = chart_height(len(drawn_runs))
+        grid = dash.no_update if drawn_tags == shown_tags else _grid(drawn_tags, height)
         runs_out = dash.no_update if drawn_runs == shown_runs else drawn_runs
         return grid, drawn_tags, runs_out, _legend(drawn_runs), " ".join(notes), summary
 
@@ -160,9 +163,10 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("scalars-yscale", "value"),
         Input("scalars-outliers", "value"),
         Input("app-logdir-version", "data"),
+        State({"type": CHART, "tag": MATCH}, "style"),
     )
     def update_chart(chart_id: dict, runs: list | None, smoothing: float | None, xaxis: str,
-                     yscale: str, outliers: list | None, version: Any) -> tuple:
+                     yscale: str, outliers: list | None, version: Any, style: dict | None) -> tuple:
         if runs is None:
             return dash.no_update, dash.no_update
         data = source.chart(chart_id["tag"], runs, version=source.version(version),
@@ -170,8 +174,10 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
                             width=CHART_WIDTH)
         figure = scalars_figure_json(data, yscale=yscale or "linear",
                                      ignore_outliers="ignore" in (outliers or []))
-        # A responsive graph takes its height from its box: give the box the figure's height.
-        return figure, {"height": f"{figure['layout']['height']}px"}
+        # A responsive graph takes its height from its box: give the box the figure's height
+        # (only when it changes: a new box size redraws the chart once more).
+        height = {"height": f"{figure['layout']['height']}px"}
+        return figure, dash.no_update if style == height else height
 
     @app.callback(
         Output({"type": DOWNLOAD, "tag": MATCH}, "data"),
@@ -204,7 +210,7 @@ def _smoothing(value: Any) -> float:
     return min(max(float(value), 0.0), 0.99)
 
 
-def _grid(tags: list[str]) -> list:
+def _grid(tags: list[str], height: int = CHART_HEIGHT) -> list:
     """A card per tag, with a heading per tag group ("train/...", "val/...") when there are several."""
     groups: dict[str, list[str]] = {}
     for tag in tags:
@@ -215,11 +221,11 @@ def _grid(tags: list[str]) -> list:
             children.append(html.H2(group or "(no group)", style={
                 "gridColumn": "1 / -1", "fontSize": "15px", "margin": "8px 0 0", "color": "#3E4C59",
             }))
-        children.extend(_card(tag) for tag in members)
+        children.extend(_card(tag, height) for tag in members)
     return children
 
 
-def _card(tag: str) -> Any:
+def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
     return html.Div(style=_CARD, children=[
         html.Div(style={"display": "flex", "alignItems": "center", "gap": "6px"}, children=[
             html.H3(tag, title=tag, style={
@@ -232,7 +238,7 @@ def _card(tag: str) -> Any:
                         title=f"Download the data of {tag} as JSON"),
         ]),
         dcc.Download(id={"type": DOWNLOAD, "tag": tag}),
-        dcc.Graph(id={"type": CHART, "tag": tag}, style={"height": f"{CHART_HEIGHT}px"},
+        dcc.Graph(id={"type": CHART, "tag": tag}, style={"height": f"{height}px"},
                   config={"displaylogo": False, "responsive": True,
                           "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
     ])
