@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import deepscope as ds
-from deepscope.errors import InvalidArgumentError
+from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 
 
 def test_zero_noise_is_the_inner_method(cnn, images):
@@ -64,7 +65,8 @@ def test_seeded_and_bounded(cnn, images):
     np.testing.assert_array_equal(a.values, b.values)
     assert not np.allclose(a.values, c.values)
     assert max(seen) <= 8
-    assert a.options["over"] == "integrated_gradients" and a.options["n_steps"] == 6
+    assert a.options["over"] == "integrated_gradients"
+    assert a.options["method_options"] == {"n_steps": 6} and a.options["n_samples"] == 5
 
 
 def test_shortcuts_and_bad_options(cnn, images):
@@ -77,3 +79,66 @@ def test_shortcuts_and_bad_options(cnn, images):
         ds.explain.noise_tunnel("occlusion", cnn, images)
     with pytest.raises(InvalidArgumentError, match="stdev"):
         ds.explain.noise_tunnel("saliency", cnn, images, stdev=-1.0)
+
+
+def test_method_options_named_like_the_tunnels_own_reach_the_inner_method(monkeypatch, mlp, table):
+    from deepscope.explain import registry
+
+    seen = []
+
+    def recording(task, x, rows, baseline, gen, *, kind="", n_samples=0, stdev=0.0, method=""):
+        seen.append({"kind": kind, "n_samples": n_samples, "stdev": stdev, "method": method})
+        return torch.zeros_like(x)
+
+    monkeypatch.setattr(registry, "gradient_core", lambda method: ("recording", recording, None))
+    inner = {"kind": "inner", "n_samples": 11, "stdev": 0.5, "method": "inner"}
+    result = ds.explain.noise_tunnel("saliency", mlp, table, kind="vargrad",
+                                     n_samples=3, stdev=0.1, batch_size=6, method_options=inner)
+    assert seen == [inner] * 4  # 8 examples x 3 noisy copies, in chunks of 6
+    assert result.options == {"over": "recording", "kind": "vargrad", "n_samples": 3,
+                              "stdev": 0.1, "method_options": inner}
+
+
+def test_gradient_shap_draws_come_from_method_options(mlp, table):
+    """Each noisy input gets the inner n_samples draws: 8 examples x 2 copies x 5 draws."""
+    rows: list[int] = []
+    handle = mlp.register_forward_pre_hook(lambda m, a: rows.append(a[0].shape[0]))
+    try:
+        result = ds.explain.noise_tunnel("gradient_shap", mlp, table, n_samples=2, stdev=0.1,
+                                         seed=0, target=0, method_options={"n_samples": 5})
+    finally:
+        handle.remove()
+    assert sum(rows) == len(table) + len(table) * 2 * 5  # the targets' forward pass, then draws
+    assert result.options["n_samples"] == 2
+    assert result.options["method_options"] == {"n_samples": 5}
+
+
+def test_method_options_and_keywords_are_the_same_options(cnn, images):
+    kw = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=2, seed=0,
+                                 n_steps=4, integration="riemann_left")
+    mapped = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=2, seed=0,
+                                     method_options={"n_steps": 4, "method": "riemann_left"})
+    mixed = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=2, seed=0,
+                                    n_steps=4, method_options={"method": "riemann_left"})
+    np.testing.assert_array_equal(kw.values, mapped.values)
+    np.testing.assert_array_equal(kw.values, mixed.values)
+    via = ds.explain.attribute(cnn, images, "smoothgrad", over="integrated_gradients",
+                               n_samples=2, seed=0, method_options={"n_steps": 4,
+                                                                    "method": "riemann_left"})
+    np.testing.assert_array_equal(via.values, mapped.values)
+
+
+def test_bad_method_options_are_typed_errors_naming_the_option(mlp, table):
+    tunnel = ds.explain.noise_tunnel
+    with pytest.raises(InvalidArgumentError, match=r"^n_steps: .*n_steps=4 and method_options"):
+        tunnel("integrated_gradients", mlp, table, n_steps=4, method_options={"n_steps": 8})
+    with pytest.raises(InvalidArgumentError, match=r"method_options\['seed'\].*give seed= to noise"):
+        tunnel("gradient_shap", mlp, table, method_options={"seed": 1})
+    with pytest.raises(InvalidArgumentError, match=r"method_options\['n_stepz'\].*n_steps"):
+        tunnel("integrated_gradients", mlp, table, method_options={"n_stepz": 8})
+    with pytest.raises(InvalidArgumentError, match=r"^n_steps: expected no option"):
+        tunnel("gradient_x_input", mlp, table, n_steps=8)
+    with pytest.raises(InvalidArgumentError, match="n_samples"):
+        tunnel("gradient_shap", mlp, table, method_options={"n_samples": 0})
+    with pytest.raises(ArgumentTypeError, match="method_options"):
+        tunnel("saliency", mlp, table, method_options=["abs"])

@@ -72,24 +72,30 @@ def check_choice(value: Any, argument: str, choices: Sequence[str]) -> str:
     return value
 
 
-def check_method_options(options: Any, argument: str = "method_options") -> dict[str, Any]:
+def check_method_options(
+    options: Any,
+    argument: str = "method_options",
+    *,
+    caller: str = "the score",
+    passed: Sequence[str] = ("model", "inputs", "target"),
+) -> dict[str, Any]:
     """The options a score passes on to the attribution method it recomputes, as a new dict.
 
     They travel apart from the score's own arguments, so a method option named like one of them
-    (``n_samples`` of SmoothGrad and of max-sensitivity) reaches the method. The score gives the
-    method its model, inputs and target itself; an option of those names is an error.
+    (``n_samples`` of SmoothGrad and of max-sensitivity) reaches the method. ``caller`` gives the
+    method the arguments named in ``passed`` itself (a score: model, inputs and target); an
+    option of those names is an error.
     """
     if options is None:
         return {}
     if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
         raise ArgumentTypeError(argument, "a dict of the method's options by name, or None", options)
-    for key in ("model", "inputs", "target"):
+    for key in passed:
         if key in options:
-            raise InvalidArgumentError(
-                f"{argument}[{key!r}]", "no option of this name", key,
-                hint=f"the score passes {key} to the method itself" + (
-                    "; give target= to the score" if key == "target" else ""),
-            )
+            hint = f"{caller} passes {key} to the method itself"
+            if key not in ("model", "inputs"):
+                hint += f"; give {key}= to {caller}"
+            raise InvalidArgumentError(f"{argument}[{key!r}]", "no option of this name", key, hint=hint)
     return dict(options)
 
 

@@ -71,9 +71,7 @@ def gradient_shap(
     ``base_value`` is E[f(baseline)] for each example's target and ``delta`` the completeness gap
     sum(values) - (f(x) - E[f(baseline)]), which shrinks as ``n_samples`` grows.
     """
-    n_samples = check_positive_int(n_samples, "n_samples")
-    if isinstance(stdev, bool) or not isinstance(stdev, (int, float)) or stdev < 0:
-        raise InvalidArgumentError("stdev", "a non-negative number", stdev)
+    n_samples = _check_options(n_samples, stdev)
     gen = generator(resolve_seed(seed))
     with gradient_task(
         model,
@@ -111,6 +109,13 @@ def _expected_output(task: Task, references: torch.Tensor) -> torch.Tensor:
     return total / k
 
 
+def _check_options(n_samples: Any, stdev: Any) -> int:
+    n_samples = check_positive_int(n_samples, "n_samples")
+    if isinstance(stdev, bool) or not isinstance(stdev, (int, float)) or stdev < 0:
+        raise InvalidArgumentError("stdev", "a non-negative number", stdev)
+    return n_samples
+
+
 def _core(
     task: Task,
     x: torch.Tensor,
@@ -121,6 +126,7 @@ def _core(
     n_samples: int = 20,
     stdev: float = 0.0,
 ) -> torch.Tensor:
+    n_samples = _check_options(n_samples, stdev)  # noise_tunnel passes its method_options here
     if references is None:
         references = torch.zeros_like(x[:1])
     gen = gen if gen is not None else generator(0)

@@ -9,11 +9,15 @@ walked in chunks of ``batch_size``, so memory holds at most ``batch_size`` noisy
 >>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
 >>> ds.explain.noise_tunnel("saliency", net, torch.ones(2, 3), n_samples=4).values.shape
 (2, 3)
+>>> ds.explain.noise_tunnel("gradient_shap", net, torch.ones(2, 3), n_samples=4,
+...                         method_options={"n_samples": 2}).options["method_options"]
+{'n_samples': 2}
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +27,7 @@ from deepscope.errors import InvalidArgumentError
 from deepscope.explain._common import (
     batches,
     check_choice,
+    check_method_options,
     check_positive_int,
     generator,
     gradient_task,
@@ -35,6 +40,10 @@ from deepscope.explain.attribution import Attribution
 __all__ = ["noise_tunnel", "NOISE_TUNNEL_KINDS"]
 
 NOISE_TUNNEL_KINDS = ("smoothgrad", "smoothgrad_sq", "vargrad")
+
+# The inner method runs on the tunnel's inputs, targets, baseline, batches, generator and
+# progress bar: these are the tunnel's to set, not options of the inner method.
+_PASSED = ("model", "inputs", "target", "baseline", "batch_size", "seed", "progress", "feature_names")
 
 
 def noise_tunnel(
@@ -51,18 +60,25 @@ def noise_tunnel(
     seed: int | None = None,
     progress: bool | None = None,
     feature_names: list[str] | None = None,
-    **method_options: Any,
+    method_options: Mapping[str, Any] | None = None,
+    **options: Any,
 ) -> Attribution:
     """``method`` (a gradient method, by name or function) averaged over noisy inputs.
 
     ``stdev`` is the standard deviation of the Gaussian noise in input units (0.15 suits images
-    in [0, 1]; for text it is in embedding units). ``method_options`` go to the inner method (use
-    ``integration=`` for integrated gradients' rule). The result's ``method`` is
-    ``"noise_tunnel"``; ``options["over"]`` names the inner method.
+    in [0, 1]; for text it is in embedding units). ``method_options``: the inner method's own
+    options, kept apart from this function's arguments, so ``method_options={"n_samples": 8}``
+    sets gradient SHAP's draws per noisy input while ``n_samples`` counts the noisy inputs.
+    Options named unlike this function's arguments may be given as keywords instead
+    (``n_steps=16``); one given both ways is an error. The inner method runs with this call's
+    target, baseline, batch_size, seed and progress. The result's ``method`` is
+    ``"noise_tunnel"``; ``options["over"]`` names the inner method and
+    ``options["method_options"]`` holds its options.
     """
     from deepscope.explain.registry import gradient_core
 
     name, core, baseline_kind = gradient_core(method)
+    method_options = _inner_options(name, core, method_options, options)
     check_choice(kind, "kind", NOISE_TUNNEL_KINDS)
     n_samples = check_positive_int(n_samples, "n_samples")
     if isinstance(stdev, bool) or not isinstance(stdev, (int, float)) or stdev < 0:
@@ -109,5 +125,30 @@ def noise_tunnel(
             values = total_sq / n_samples
         else:
             values = total_sq / n_samples - mean * mean
-        options = {"over": name, "kind": kind, "n_samples": n_samples, "stdev": stdev}
-        return task.finish(values, options={**options, **method_options})
+        own = {"over": name, "kind": kind, "n_samples": n_samples, "stdev": stdev}
+        return task.finish(values, options={**own, "method_options": method_options})
+
+
+def _inner_options(
+    name: str, core: Callable[..., Any], method_options: Any, keywords: dict[str, Any]
+) -> dict[str, Any]:
+    """The inner method's options: ``method_options`` and the extra keywords, each checked."""
+    inner = check_method_options(method_options, caller="noise_tunnel", passed=_PASSED)
+    for key, value in keywords.items():
+        if key in inner:
+            raise InvalidArgumentError(
+                key, "an option given once, as a keyword or in method_options",
+                f"{key}={value!r} and method_options[{key!r}]={inner[key]!r}",
+                hint="give it one way",
+            )
+    accepted = [p.name for p in inspect.signature(core).parameters.values()
+                if p.kind is p.KEYWORD_ONLY]
+    for key in [*inner, *keywords]:
+        if key not in accepted:
+            raise InvalidArgumentError(
+                f"method_options[{key!r}]" if key in inner else key,
+                (f"an option of {name}: " + ", ".join(accepted)) if accepted
+                else f"no option ({name} takes none)",
+                key,
+            )
+    return {**inner, **keywords}
