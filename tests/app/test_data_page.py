@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from dash import html
 
 from deepscope.app.pages import data as page_module
-from deepscope.app.pages._data import sources
+from deepscope.app.pages._data import overview, sources
 from deepscope.app.plugin import AppContext
 from deepscope.data.demo import log_data_runs
 from deepscope.data.dive import png_data_uri
@@ -62,6 +63,10 @@ def _feature_order(page) -> list[str]:
                                      "bodies => bodies.map(b => b.dataset.feature)")
 
 
+def _headers(page) -> list[str]:
+    return page.eval_on_selector_all("#data-overview-tables thead th", "cells => cells.map(c => c.innerText.trim())")
+
+
 def _watch_errors(page) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -92,6 +97,35 @@ def test_thumbnails_written_by_png_data_uri_decode_back():
     assert sources.decode_png_uri("https://example.com/x.png") is None
 
 
+def _table_headers(component) -> list[str]:
+    found = [component.children] if isinstance(component, html.Th) else []
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str):
+            found += _table_headers(child)
+    return found
+
+
+def test_the_distance_column_and_sort_need_two_datasets():
+    from deepscope.data import compare, profile
+
+    train, serving = (profile(_loans_like(400, shift, seed), name=name, progress=False)
+                      for name, shift, seed in (("train", 0, 0), ("serving", 5, 1)))
+    for sort in ("distance", "name"):
+        alone = compare(train, sort=sort)
+        headers = _table_headers(html.Div(overview.feature_tables(alone, alone.order)))
+        assert "Distance" not in headers and "Count" in headers
+        pair = compare(train, serving, sort=sort)
+        headers = _table_headers(html.Div(overview.feature_tables(pair, pair.order)))
+        assert headers.count("Distance") == 2  # the numeric table and the categorical one
+    options, sort = overview.sort_choices(1, "distance")
+    assert sort == "non_uniformity"
+    assert [o for o in options if o["value"] == "distance"] == [
+        {"label": "distribution distance (choose 2+ datasets)", "value": "distance", "disabled": True}]
+    assert overview.sort_choices(1, "name")[1] == "name"  # a sort that needs no second dataset stays
+    assert overview.sort_choices(2, "non_uniformity") == (overview.SORTS, "non_uniformity")
+
+
 @pytest.mark.browser
 def test_overview_drew_and_sorting_changes_the_order(browser_page, live_server, data_logdir, plots_drew, tmp_path):
     page = browser_page
@@ -102,6 +136,7 @@ def test_overview_drew_and_sorting_changes_the_order(browser_page, live_server, 
     assert "train: 3,500 rows, serving: 1,500 rows · 11 features" in page.locator("#data-overview-summary").inner_text()
     by_distance = _feature_order(page)
     assert by_distance[0] == "income"  # the planted shift is the largest distance
+    assert "Distance" in _headers(page)
     page.screenshot(path=str(tmp_path / "data-overview.png"), full_page=True)
 
     _choose(page, "data-overview-sort", "name")
@@ -338,3 +373,44 @@ def test_a_view_that_had_nothing_shows_what_is_logged_while_the_page_is_open(
     assert page.locator("#data-anomalies-empty").count() == 0
     page.screenshot(path=str(tmp_path / "data-anomalies-live.png"), full_page=True)
     assert errors == []
+
+
+@pytest.mark.browser
+def test_distance_is_shown_and_offered_only_with_two_datasets(browser_page, live_server, data_logdir, tmp_path):
+    page = browser_page
+    errors = _watch_errors(page)
+    page.goto(live_server(data_logdir) + "data")
+    page.locator("#data-overview-tables tbody[data-feature]").first.wait_for()
+    train, serving = _chosen(page, "data-overview-datasets")
+    assert "Distance" in _headers(page) and _chosen_sort(page) == "distribution distance"
+
+    page.click("#data-overview-datasets")  # serving out: train alone
+    page.locator(".dash-dropdown-options").get_by_role("option", name=serving, exact=True).click()
+    page.keyboard.press("Escape")
+    summary = page.locator("#data-overview-summary")
+    summary.get_by_text("choose a second dataset to compare distributions").wait_for()
+    assert summary.inner_text().startswith("train: 3,500 rows · 11 features")
+    page.wait_for_function("() => !document.querySelector('#data-overview-tables tbody[data-feature] td[rowspan=\"2\"]')")
+    headers = _headers(page)
+    assert "Distance" not in headers and "Dataset" not in headers and "Non-uniformity" in headers
+    assert _chosen_sort(page) == "non-uniformity"
+    page.click("#data-overview-sort")
+    distance = page.locator(".dash-dropdown-options").get_by_role("option", name="distribution distance (choose 2+ datasets)")
+    assert distance.is_disabled() or distance.get_attribute("aria-disabled") == "true"
+    page.screenshot(path=str(tmp_path / "data-overview-one-dataset.png"), full_page=True)
+    page.keyboard.press("Escape")
+
+    page.click("#data-overview-datasets")  # serving back: distance is offered again
+    page.locator(".dash-dropdown-options").get_by_role("option", name=serving, exact=True).click()
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => document.querySelector('#data-overview-tables tbody[data-feature] td[rowspan=\"2\"]')")
+    _choose(page, "data-overview-sort", "distribution distance")
+    page.wait_for_function("() => [...document.querySelectorAll('#data-overview-tables thead th')]"
+                           ".some(c => c.innerText.trim() === 'Distance')")
+    assert _feature_order(page)[0] == "income"
+    assert "choose a second dataset" not in page.locator("#data-overview-summary").inner_text()
+    assert errors == []
+
+
+def _chosen_sort(page) -> str:
+    return page.locator("#data-overview-sort .dash-dropdown-value").inner_text().strip()

@@ -80,3 +80,16 @@ def test_same_names_are_told_apart_and_bad_input_is_typed(profiles):
         compare(profiles[0], "serving")
     with pytest.raises(InvalidArgumentError, match="profiles"):
         compare()
+
+
+def test_one_dataset_has_no_distance_to_sort_by(profiles):
+    """A distance is between two distributions: alone, a dataset's distances are undefined (NaN,
+    not 0), and sorting by distance keeps its column order."""
+    one = compare(profiles[0])
+    assert not one.has_distance
+    assert one.scores["distance"].isna().all()
+    assert one.order == profiles[0].features  # the column order, as no distance ranks them
+    assert one.sorted_by("non_uniformity").order[0] == "spiky"
+    two = compare(*profiles)
+    assert two.has_distance and two.scores["distance"].notna().all()
+    assert two.scores.set_index("feature").loc["moved", "distance"] > 0.5

@@ -56,6 +56,23 @@ def test_report_is_self_contained_and_escapes_user_strings():
     assert "<svg class=\"spark\"" in html
 
 
+def test_the_distance_column_is_shown_only_between_two_datasets():
+    rng = np.random.default_rng(0)
+    train = profile(pd.DataFrame({"x": rng.normal(0, 1, 500), "c": rng.choice(["a", "b"], 500)}), name="train")
+    serving = profile(pd.DataFrame({"x": rng.normal(2, 1, 500), "c": rng.choice(["a", "b"], 500)}), name="serving")
+    def overview(html: str) -> str:
+        return html[html.index("<h2>Overview</h2>"):html.index("<h2>Distributions</h2>")]
+
+    alone = overview(report_html(train))
+    assert "<th>distance</th>" not in alone and ">nan<" not in alone
+    assert "in column order (a distribution distance needs two datasets)" in alone
+    both = overview(report_html(train, serving))
+    assert "<th>distance</th>" in both and "sorted by distance" in both
+    for table in (alone, both):  # every header has its cell
+        rows = re.findall(r"<tr>(.*?)</tr>", table)
+        assert rows[0].count("<th") == rows[1].count("<td")
+
+
 def test_write_report_checks_its_arguments(tmp_path):
     p = profile(pd.DataFrame({"x": [1, 2]}))
     path = write_report(tmp_path / "r.html", p)

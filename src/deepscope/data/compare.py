@@ -3,7 +3,8 @@
 Histograms of each feature share buckets across datasets and are normalised to percentages, so
 datasets of different sizes compare. Features sort by distribution distance (the largest
 Jensen-Shannon divergence from the first dataset), by missing share, by non-uniformity (one minus
-the normalised entropy of the histogram: 0 uniform, 1 a single bucket) or by name.
+the normalised entropy of the histogram: 0 uniform, 1 a single bucket) or by name. A distance needs
+two datasets: with one, every distance is NaN and sorting by distance keeps the column order.
 
 >>> import pandas as pd
 >>> from deepscope.data.profile import profile
@@ -38,8 +39,9 @@ class Comparison:
 
     ``order``: features in the chosen sort order. ``summary``: one row per (feature, dataset) with
     the statistics of ``Profile.to_frame``. ``scores``: one row per feature with ``distance``,
-    ``missing`` (largest across datasets) and ``non_uniformity``. ``histograms``: per feature,
-    the shared buckets (``edges`` or ``categories``) and per dataset the percentage in each.
+    ``missing`` (largest across datasets) and ``non_uniformity``; ``distance`` is NaN when there
+    is one dataset (see ``has_distance``). ``histograms``: per feature, the shared buckets
+    (``edges`` or ``categories``) and per dataset the percentage in each.
     """
 
     datasets: list[str]
@@ -48,6 +50,11 @@ class Comparison:
     summary: pd.DataFrame
     scores: pd.DataFrame
     histograms: dict[str, dict[str, Any]]
+
+    @property
+    def has_distance(self) -> bool:
+        """Whether distances between distributions mean anything: two datasets or more."""
+        return len(self.datasets) > 1
 
     def to_frame(self) -> pd.DataFrame:
         """The summary in the sort order: one row per (feature, dataset)."""
@@ -97,7 +104,9 @@ def compare(*profiles: Profile, sort: str = "distance", normalize: bool = True) 
         histograms[feature] = hist
         shares = [np.asarray(hist["datasets"][n], float) for n, _ in present] if hist else []
         kinds = {"numeric" if fp.is_numeric else "categorical" if fp.is_categorical else fp.type for _, fp in present}
-        if len(present) < len(profiles) or len(kinds) > 1:
+        if len(profiles) == 1:
+            distance = float("nan")  # nothing to measure from: not "no difference"
+        elif len(present) < len(profiles) or len(kinds) > 1:
             distance = 1.0  # absent from a dataset, or of another kind there: as far apart as it gets
         elif hist is None:
             distance = 0.0  # nothing to compare (no values anywhere, or not profiled)
@@ -129,7 +138,7 @@ def _order(scores: pd.DataFrame, sort: str) -> list[str]:
         raise InvalidArgumentError("sort", f"one of {list(SORT_KEYS)}", sort)
     if sort == "name":
         return sorted(scores["feature"].tolist())
-    # Stable: ties keep the datasets' column order.
+    # Stable: ties (and NaN distances, last) keep the datasets' column order.
     ranked = scores.assign(_pos=range(len(scores))).sort_values([sort, "_pos"], ascending=[False, True], kind="stable")
     return ranked["feature"].tolist()
 

@@ -116,10 +116,11 @@ def comparison_table_html(comparison: Any) -> str:
     colors = _colors(comparison.datasets)
     frame = comparison.to_frame()
     scores = comparison.scores.set_index("feature")
+    distance = comparison.has_distance  # one dataset: no distance to show, not a column of zeros
     head = ("<tr><th class='l'>feature</th><th class='l'>dataset</th><th class='l'>type</th><th>count</th>"
             "<th>missing</th><th>mean</th><th>std</th><th>zeros</th><th>min</th><th>median</th><th>max</th>"
-            "<th>unique</th><th class='l'>top</th><th class='l'>histogram</th><th>distance</th>"
-            "<th class='l'>notes</th></tr>")
+            "<th>unique</th><th class='l'>top</th><th class='l'>histogram</th>"
+            + ("<th>distance</th>" if distance else "") + "<th class='l'>notes</th></tr>")
     body = []
     for feature in comparison.order:
         rows = frame[frame["feature"] == feature]
@@ -141,11 +142,15 @@ def comparison_table_html(comparison: Any) -> str:
                      f"<td>{_fmt(row['unique'])}</td>",
                      f"<td class='l'>{_e(row['top']) if row['top'] is not None and str(row['top']) != 'nan' else ''}</td>",
                      f"<td class='l'{span}>{spark}</td>" if first else "",
-                     f"<td{span}>{_fmt(scores.loc[feature, 'distance'])}</td>" if first else "",
+                     f"<td{span}>{_fmt(scores.loc[feature, 'distance'])}</td>" if first and distance else "",
                      f"<td class='l'>{_e(row['notes'])}</td>"]
             body.append("<tr>" + "".join(cells) + "</tr>")
     legend = " ".join(f"<span style='color:{c}'>&#9632;</span> {_e(d)}" for d, c in zip(comparison.datasets, colors, strict=True))
-    return (f"<div class='meta'>{legend} &middot; sorted by {_e(comparison.sort)}</div>"
+    if comparison.sort == "distance" and not distance:
+        order = "in column order (a distribution distance needs two datasets)"
+    else:
+        order = f"sorted by {_e(comparison.sort)}"
+    return (f"<div class='meta'>{legend} &middot; {order}</div>"
             f"<table class='ds'>{head}{''.join(body)}</table>")
 
 

@@ -1,6 +1,7 @@
 """Overview, as Facets Overview: a table of features with their statistics and a histogram each,
 several datasets overlaid (as percentages, so datasets of different sizes compare), sorted by
-distribution distance, missing share, non-uniformity or name."""
+distribution distance, missing share, non-uniformity or name. Distribution distance is shown and
+offered only when two or more datasets are chosen: one dataset has nothing to be distant from."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ SORTS = [
     {"label": "non-uniformity", "value": "non_uniformity"},
     {"label": "name", "value": "name"},
 ]
+# With one dataset: what "distribution distance" says instead, and the sort used in its place.
+DISTANCE_NEEDS_TWO = "distribution distance (choose 2+ datasets)"
+ONE_DATASET_SORT = "non_uniformity"
 SCORE_TITLES = {
     "distance": ("Distance", "Jensen-Shannon divergence (bits) of each dataset's histogram from the first "
                              "dataset's, the largest; 1 when the feature is absent or of another type"),
@@ -51,12 +55,13 @@ def layout(ctx: AppContext) -> Any:
     if not options:
         return ui.empty("No profiles", "Log one with run.log_result('profile/train', ds.data.profile(frame)), "
                         "or register a dataset with ds.serve(..., datasets={...}).", id="data-overview-empty")
+    chosen = sources.default_profiles(ctx, options)
+    sorts, sort = sort_choices(len(chosen), "distance")
     return html.Div([
         html.Div(style=ui.ROW, children=[
-            ui.field("Datasets", ui.dropdown("data-overview-datasets", options, sources.default_profiles(ctx, options),
-                                             width="520px", multi=True), "data-overview-datasets"),
-            ui.field("Sort by", ui.dropdown("data-overview-sort", SORTS, "distance", width="220px"),
-                     "data-overview-sort"),
+            ui.field("Datasets", ui.dropdown("data-overview-datasets", options, chosen, width="520px", multi=True),
+                     "data-overview-datasets"),
+            ui.field("Sort by", ui.dropdown("data-overview-sort", sorts, sort, width="300px"), "data-overview-sort"),
             ui.field("Find features", dcc.Input(id="data-overview-filter", type="search", debounce=0.3,
                                                 placeholder="name or regex", className="ds-input",
                                                 style={"width": "200px"}), "data-overview-filter"),
@@ -73,7 +78,27 @@ def layout(ctx: AppContext) -> Any:
     ])
 
 
+def sort_choices(count: int, current: str | None) -> tuple[list[dict[str, Any]], str]:
+    """The sort options for ``count`` chosen datasets and the sort to use: with fewer than two,
+    distribution distance is shown disabled, with why, and ``current`` moves off it."""
+    if count > 1:
+        return SORTS, current or "distance"
+    options = [{**o, "label": DISTANCE_NEEDS_TWO, "disabled": True} if o["value"] == "distance" else o for o in SORTS]
+    return options, ONE_DATASET_SORT if current in (None, "distance") else current
+
+
 def register(app: dash.Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("data-overview-sort", "options"),
+        Output("data-overview-sort", "value"),
+        Input("data-overview-datasets", "value"),
+        State("data-overview-sort", "value"),
+        prevent_initial_call=True,  # the layout starts with the choices of its default datasets
+    )
+    def offer_sorts(chosen: list[str] | None, current: str | None) -> tuple:
+        options, sort = sort_choices(len(chosen or []), current)
+        return options, sort if sort != current else dash.no_update
+
     @app.callback(
         Output("data-overview-tables", "children"),
         Output("data-overview-summary", "children"),
@@ -138,6 +163,8 @@ def _summary(ctx: AppContext, chosen: list[str], comparison: Comparison, matched
     count = f"{total} features" if matched == total else f"{matched} of {total} features match{message}"
     if matched > MAX_FEATURES:
         count += f"; the first {MAX_FEATURES} in this order are shown"
+    if not comparison.has_distance:
+        count += " · choose a second dataset to compare distributions"
     return f"{rows} · {count}"
 
 
@@ -174,9 +201,9 @@ def _swatch(color: str) -> Any:
 def _table(comparison: Comparison, features: list[str], stats: list,
            colors: dict[str, str], *, histogram: bool) -> Any:
     many = len(comparison.datasets) > 1
-    score_key = comparison.sort if comparison.sort != "name" else ("distance" if many else None)
-    if score_key == "missing":
-        score_key = None  # the missing column already shows it, per dataset
+    score_key = comparison.sort if comparison.sort != "name" else "distance"
+    if score_key == "missing" or (score_key == "distance" and not comparison.has_distance):
+        score_key = None  # missing: its column shows it per dataset; distance: needs two datasets
     head = [html.Th("Feature", style={**_HEAD, "textAlign": "left"})]
     if many:
         head.append(html.Th("Dataset", style={**_HEAD, "textAlign": "left"}))
