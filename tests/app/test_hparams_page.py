@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from deepscope.hparams import hparams_table
-from tests.hparams.sweeps import DIVERGED, results_frame, sweep_logdir
+from tests.hparams.sweeps import DIVERGED, results_frame, schedule_logdir, sweep_logdir
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +51,34 @@ def _brush(page, column: str, ranges) -> None:
 
 def _wait_summary(page, text: str) -> None:
     page.locator("#hparams-summary").get_by_text(text, exact=True).wait_for()
+
+
+_GEOMETRY = """(id) => {
+    const graph = document.getElementById(id);
+    const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    return {graph: box(graph), svg: box(graph.querySelector('.main-svg')), card: box(graph.closest('.ds-page'))};
+}"""
+
+
+def _assert_fits_its_card(page, graph_id: str) -> None:
+    """The graph's box and what plotly drew in it are taller than 200 px and inside the page's card
+    (a responsive graph whose box has no height collapses to nothing, its plot spilling out)."""
+    geometry = page.evaluate(_GEOMETRY, graph_id)
+    card_left, card_top, card_right, card_bottom = geometry["card"]
+    for part in ("graph", "svg"):
+        left, top, right, bottom = geometry[part]
+        assert bottom - top > 200, (graph_id, part, geometry)
+        assert card_left <= left and right <= card_right, (graph_id, part, geometry)
+        assert card_top <= top and bottom <= card_bottom, (graph_id, part, geometry)
+
+
+def _draw_tab(page, tab: str, graph: str) -> None:
+    page.get_by_text(tab, exact=True).click()
+    page.wait_for_function(
+        "(id) => { const gd = document.querySelector(`#${id} .js-plotly-plot`);"
+        " return gd && gd._fullData && gd._fullData.length > 0 && gd.offsetParent !== null; }",
+        arg=f"hparams-{graph}",
+    )
 
 
 def test_brushing_an_axis_filters_the_table_and_the_scatter(browser_page, live_server, sweep, plots_drew, tmp_path):
@@ -165,21 +193,73 @@ def test_ludwig_tabs_draw(browser_page, live_server, sweep, plots_drew, tmp_path
     page = browser_page
     errors = _watch(page)
     _open(page, live_server(sweep) + "hparams", plots_drew)
+    _assert_fits_its_card(page, "hparams-parcoords")
     for tab, graph in (("Learning curves", "curves"), ("Compare performance", "compare"),
                        ("Hyperopt report", "hyperopt")):
-        page.get_by_text(tab, exact=True).click()
-        page.wait_for_function(
-            "(id) => { const gd = document.querySelector(`#${id} .js-plotly-plot`);"
-            " return gd && gd._fullData && gd._fullData.length > 0 && gd.offsetParent !== null; }",
-            arg=f"hparams-{graph}",
-        )
+        _draw_tab(page, tab, graph)
         page.screenshot(path=str(tmp_path / f"hparams-{graph}.png"), full_page=True)
+        _assert_fits_its_card(page, f"hparams-{graph}")
     traces = page.evaluate("() => document.querySelector('#hparams-hyperopt .js-plotly-plot').data.length")
     assert traces == 8  # four hyper-parameters, each with its points and the best trial
     page.get_by_text("Learning curves", exact=True).click()
     names = page.evaluate("() => document.querySelector('#hparams-curves .js-plotly-plot').data.map(t => t.legendgroup)")
     assert len(names) == 20 and set(names) == {f"run-{i:02d}" for i in range(10)}
     assert errors == []
+
+
+def test_a_metric_named_like_a_hyperparameter_opens_and_draws(browser_page, live_server, plots_drew, tmp_path):
+    """A learning-rate schedule logged as the scalar 'lr' beside the hyper-parameter 'lr'."""
+    logdir = schedule_logdir(tmp_path / "logs")
+    frame = hparams_table(logdir).frame
+    page = browser_page
+    errors = _watch(page)
+    _open(page, live_server(logdir) + "hparams", plots_drew)
+    _wait_summary(page, "3 runs")
+    assert page.evaluate(DIMENSIONS) == ["run", "lr", "width", "lr (metric)", "val/accuracy", "val/loss"]
+    headers = [h.replace("\u200b", "") for h in page.locator("#hparams-table th").all_inner_texts()]
+    assert [h.strip() for h in headers] == ["run", "lr", "width", "lr (metric)", "val/accuracy", "val/loss"]
+    row = page.locator("#hparams-table tr", has_text="sched-0").locator("td").all_inner_texts()
+    assert row[1] == "0.3" and row[3] == f"{frame.loc[0, 'lr (metric)']:.4g}"  # both, each its own value
+
+    page.locator("#hparams-color").click()
+    page.get_by_role("option", name="lr (metric)", exact=True).click()
+    page.wait_for_function(f"() => {GD}.data[0].line.colorbar.title.text === 'lr (metric) (log)'")
+    page.locator("#hparams-y").click()
+    page.get_by_role("option", name="lr (metric)", exact=True).click()
+    page.wait_for_function(f"() => {SCATTER}.layout.yaxis.title.text === 'lr (metric) (log)'")
+    np.testing.assert_allclose(page.evaluate(f"() => Array.from({SCATTER}._fullData.at(-1).y)"), np.log10(frame["lr (metric)"]))
+
+    for tab, graph in (("Learning curves", "curves"), ("Compare performance", "compare"),
+                       ("Hyperopt report", "hyperopt")):
+        _draw_tab(page, tab, graph)
+        _assert_fits_its_card(page, f"hparams-{graph}")
+    page.locator("#hparams-target").click()
+    page.get_by_role("option", name="lr (metric)", exact=True).click()
+    hyperopt = "document.querySelector('#hparams-hyperopt .js-plotly-plot')"
+    page.wait_for_function(f"() => {hyperopt}.layout.title.text.startsWith('lr (metric) against')")
+    page.screenshot(path=str(tmp_path / "hparams-schedule.png"), full_page=True)
+    assert page.locator("#app-error").is_hidden()
+    assert errors == []
+
+
+def test_a_failing_view_shows_its_error_and_the_page_goes_on(browser_page, live_server, sweep, plots_drew,
+                                                               monkeypatch):
+    from deepscope.hparams import ludwig
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("planted failure in compare_performance")
+
+    monkeypatch.setattr(ludwig, "compare_performance", broken)
+    page = browser_page
+    _open(page, live_server(sweep) + "hparams", plots_drew)
+    page.get_by_text("Compare performance", exact=True).click()
+    banner = page.locator("#app-error")
+    banner.get_by_text("planted failure").wait_for()
+    assert "hparams-compare" in banner.inner_text()  # says which view failed
+    _draw_tab(page, "Hyperopt report", "hyperopt")  # the server still answers
+    page.get_by_text("Explorer", exact=True).click()
+    _brush(page, "width", [[30, 70]])
+    _wait_summary(page, f"{int(hparams_table(sweep).frame['width'].between(30, 70).sum())} of 10 runs inside the brushes")
 
 
 def test_learning_curves_of_runs_that_name_no_split(browser_page, live_server, plots_drew, tmp_path):
@@ -244,3 +324,5 @@ def test_explorer_on_a_results_file(browser_page, live_server, plots_drew, tmp_p
     _wait_summary(page, f"{len(expected)} of 10 rows inside the brushes")
     assert sorted(_table_runs(page)) == expected
     page.screenshot(path=str(tmp_path / "hparams-file.png"), full_page=True)
+    _draw_tab(page, "Hyperopt report", "hyperopt")
+    _assert_fits_its_card(page, "hparams-hyperopt")

@@ -49,3 +49,14 @@ def results_frame(rows: int = 40, seed: int = 1) -> pd.DataFrame:
     })  # fmt: skip
     frame.loc[3, "accuracy"] = np.nan
     return frame
+
+
+def schedule_logdir(logdir: Path, *, lrs: tuple[float, ...] = (0.3, 0.03, 0.003)) -> Path:
+    """Runs whose hyper-parameter ``lr`` is also a scalar tag: the learning-rate schedule (halved
+    every step from the hyper-parameter's value), logged beside val/loss and val/accuracy."""
+    for i, lr in enumerate(lrs):
+        with Run(logdir, name=f"sched-{i}", hparams={"lr": lr, "width": 16 * (i + 1)}) as run:
+            for step in range(6):
+                run.log({"lr": lr * 0.5**step, "val/loss": 1.0 / (step + 1) + lr,
+                         "val/accuracy": 0.5 + 0.05 * step - lr}, step=step)
+    return logdir

@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from deepscope import cli
-from tests.hparams.sweeps import results_frame
+from tests.hparams.sweeps import results_frame, schedule_logdir
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -61,3 +61,25 @@ def test_the_app_serves_only_the_explorer_for_a_file(tmp_path):
     results_frame(rows=8).to_csv(path, index=False)
     app = create_app(None, table=path)
     assert [(p.name, p.path) for p in app.deepscope_pages] == [("HParams", "/")]
+
+
+def test_the_explorer_opens_a_saved_table_with_a_metric_named_like_a_hyperparameter(tmp_path):
+    from deepscope.app import create_app
+    from deepscope.hparams import hparams_table
+
+    path = tmp_path / "results.csv"
+    hparams_table(schedule_logdir(tmp_path / "logs")).to_frame().to_csv(path, index=False)
+    app = create_app(None, table=path)
+    [page] = app.deepscope_pages
+    layout = page.layout(app.deepscope_context)
+    colour = next(c for c in _walk(layout) if getattr(c, "id", None) == "hparams-color")
+    assert [o["value"] for o in colour.options] == ["lr", "width", "lr (metric)", "val/accuracy", "val/loss"]
+
+
+def _walk(component):
+    """A Dash layout's components, depth first."""
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, (str, int, float)):
+            yield from _walk(child)

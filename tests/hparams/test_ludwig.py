@@ -13,7 +13,7 @@ from deepscope.errors import NotFoundError
 from deepscope.hparams.ludwig import UNSPLIT, curve_metrics, curve_splits, curves, split_tag
 from deepscope.track import open_logdir
 from deepscope.viz.theme import run_color
-from tests.hparams.sweeps import DIVERGED, results_frame, sweep_logdir
+from tests.hparams.sweeps import DIVERGED, results_frame, schedule_logdir, sweep_logdir
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +175,27 @@ def test_hyperopt_report_on_a_logdir_uses_its_hparams_and_goal(sweep):
     assert math.isclose(stars[0].y[0], np.nanmin(table["val/loss"]))
     with pytest.raises(NotFoundError, match="no column named 'nope'"):
         ds.hparams.hyperopt_report(sweep, "nope")
+
+
+def test_views_of_a_metric_named_like_a_hyperparameter(tmp_path):
+    """A logged learning-rate schedule is the metric 'lr (metric)'; the hyper-parameter stays 'lr'."""
+    logdir = schedule_logdir(tmp_path / "logs")
+    table = ds.hparams.hparams_table(logdir)
+    frame = table.frame.set_index("run")
+    bars = ds.hparams.compare_performance(table, metrics=["lr (metric)", "val/loss"])
+    assert [a.text for a in bars.layout.annotations] == ["lr (metric)", "val/loss"]
+    np.testing.assert_allclose(bars.data[0].y, frame["lr (metric)"])
+    assert [a.text for a in ds.hparams.compare_performance(logdir).layout.annotations] == [
+        "val/accuracy", "val/loss"]  # held-out metrics by default, as before
+
+    report = ds.hparams.hyperopt_report(logdir, "lr (metric)")
+    points = [t for t in report.data if t.name != "best trial"]
+    assert [report.layout.xaxis.title.text, report.layout.xaxis2.title.text] == ["lr (log)", "width"]
+    np.testing.assert_allclose(points[0].x, np.log10(frame["lr"]))  # the hyper-parameter...
+    np.testing.assert_allclose(points[0].y, np.log10(frame["lr (metric)"]))  # ...against the metric
+    stars = [t for t in report.data if t.name == "best trial"]
+    assert math.isclose(10 ** stars[0].y[0], frame["lr (metric)"].max())  # goal of tag 'lr': max
+
+    # Learning curves read the scalar tags themselves: 'lr' is there, drawn as logged.
+    assert "lr" in curve_metrics(logdir)
+    assert len(ds.hparams.learning_curves(logdir, "lr").data) == 3

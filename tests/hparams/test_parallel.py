@@ -19,7 +19,7 @@ from deepscope.hparams import (
     make_axis,
 )
 from deepscope.hparams.parallel import MISSING, default_columns
-from tests.hparams.sweeps import results_frame
+from tests.hparams.sweeps import results_frame, schedule_logdir
 
 
 def _decode(dimension, kind: str) -> list:
@@ -160,3 +160,26 @@ def test_bad_inputs():
         ds.hparams.parallel_coordinates(frame, columns=[])
     with pytest.raises(TypeError, match="DataFrame"):
         ds.hparams.parallel_coordinates(42)
+
+
+@pytest.mark.parametrize("source", ["logdir", "csv"])
+def test_a_metric_named_like_a_hyperparameter_gets_its_own_axis(tmp_path, source):
+    logdir = schedule_logdir(tmp_path / "logs")
+    table = ds.hparams.hparams_table(logdir)
+    data = logdir
+    if source == "csv":  # the table saved and served as a results file: the same columns
+        data = tmp_path / "results.csv"
+        table.to_frame().to_csv(data, index=False)
+    figure = ds.hparams.parallel_coordinates(data, color="lr (metric)")
+    dimensions = {d.name: d for d in figure.data[0].dimensions}
+    assert list(dimensions) == ["run", "lr", "width", "lr (metric)", "val/accuracy", "val/loss"]
+    assert dimensions["lr"].label == "lr (log)" and dimensions["lr (metric)"].label == "lr (metric) (log)"
+    for column in ("lr", "lr (metric)"):
+        np.testing.assert_allclose(_decode(dimensions[column], LOG_NUMERIC), table.frame[column])
+    assert figure.data[0].line.colorbar.title.text == "lr (metric) (log)"
+    # A brush on the metric's axis filters by the metric, not by the hyper-parameter.
+    axis = make_axis("lr (metric)", table.frame["lr (metric)"], LOG_NUMERIC)
+    selection = axis.selection([[-3.0, -1.5]])
+    kept = brushed_rows(table.frame, table.types, {"lr (metric)": selection})
+    assert kept.tolist() == list((table.frame["lr (metric)"] >= 1e-3) & (table.frame["lr (metric)"] <= 10**-1.5))
+    assert 0 < kept.sum() < len(kept)

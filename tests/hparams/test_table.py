@@ -21,8 +21,9 @@ from deepscope.hparams import (
     read_table,
     select_metrics,
 )
+from deepscope.hparams.table import metric_columns
 from deepscope.track import open_logdir
-from tests.hparams.sweeps import DIVERGED, STEPS, sweep_logdir
+from tests.hparams.sweeps import DIVERGED, STEPS, schedule_logdir, sweep_logdir
 
 # -- column types ---------------------------------------------------------------------------------
 
@@ -205,3 +206,49 @@ def test_read_table_errors(tmp_path):
     frame.to_csv(tmp_path / "r.tsv", sep="\t", index=False)
     pd.testing.assert_frame_equal(read_table(tmp_path / "r.parquet"), frame)
     pd.testing.assert_frame_equal(read_table(tmp_path / "r.tsv"), frame)
+
+
+# -- a metric with a hyper-parameter's name --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def schedule(tmp_path_factory):
+    return schedule_logdir(tmp_path_factory.mktemp("schedule") / "logs")
+
+
+@pytest.mark.parametrize(("select", "step"), [("final", None), ("best", None), ("at", 2)])
+def test_a_metric_named_like_a_hyperparameter_keeps_both_columns(schedule, select, step):
+    table = hparams_table(schedule, select=select, step=step)
+    reader = open_logdir(schedule)
+    manual = _manual(reader.scalars(), select, step, {})
+    assert table.frame.columns.tolist() == ["run", "lr", "width", "lr (metric)", "val/accuracy", "val/loss"]
+    assert table.hparams == ["lr", "width"]
+    assert table.metrics == ["lr (metric)", "val/accuracy", "val/loss"]
+    # The hyper-parameter is what the run was configured with; the metric is the logged schedule.
+    assert table.frame["lr"].tolist() == reader.hparams()["lr"].tolist() == [0.3, 0.03, 0.003]
+    np.testing.assert_array_equal(table.frame["lr (metric)"].to_numpy(),
+                                  manual.loc[table.frame["run"], "lr"].to_numpy())
+    factor = {"final": 0.5**5, "best": 1.0, "at": 0.5**2}[select]  # the schedule halves each step
+    np.testing.assert_allclose(table.frame["lr (metric)"], table.frame["lr"] * factor)
+    assert table.goals == {"lr (metric)": "max", "val/accuracy": "max", "val/loss": "min"}
+    assert table.types["lr"] == LOG_NUMERIC and table.types["lr (metric)"] == LOG_NUMERIC
+
+
+def test_goals_name_the_tag_of_a_renamed_metric(schedule):
+    table = hparams_table(schedule, select="best", goals={"lr": "min"})
+    assert table.goals["lr (metric)"] == "min"
+    np.testing.assert_allclose(table.frame["lr (metric)"], table.frame["lr"] * 0.5**5)  # the smallest
+
+
+def test_metric_columns_never_collide():
+    assert metric_columns(["lr", "loss", "run"], ["lr", "lr (metric)"]) == {
+        "lr": "lr (metric 2)", "loss": "loss", "run": "run (metric)",
+    }  # fmt: skip
+
+
+def test_a_table_with_repeated_column_names_is_refused():
+    frame = pd.DataFrame([[0.1, 0.05, 0.7], [0.01, 0.005, 0.8]], columns=["lr", "lr", "acc"])
+    with pytest.raises(InvalidArgumentError, match=r"repeated columns \['lr'\]"):
+        ds.hparams.parallel_coordinates(frame)
+    with pytest.raises(InvalidArgumentError, match="distinct names"):
+        ds.hparams.hyperopt_report(frame, "acc")

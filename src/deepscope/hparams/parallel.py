@@ -51,6 +51,8 @@ _SLOT_GAP = 0.12
 # Categorical columns with every value distinct (run names, ids) tell nothing on an axis once
 # there are more rows than this; they stay in the table.
 _IDENTIFIER_ROWS = 20
+# Relative tolerance of a log axis' brush, in value units.
+_LOG_ROUNDING = 1e-12
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,9 @@ class Axis:
             if lo > hi:
                 continue
             if self.kind == LOG_NUMERIC:
-                lo, hi = 10.0**lo, 10.0**hi
+                # 10**log10(v) can land an ulp below v: widen by a rounding error, so a brush
+                # reaching the axis' end keeps the value drawn there.
+                lo, hi = 10.0**lo * (1 - _LOG_ROUNDING), 10.0**hi * (1 + _LOG_ROUNDING)
             values.append([float(lo), float(hi)])
         return {"ranges": values, "special": special}
 

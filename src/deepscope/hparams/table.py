@@ -46,6 +46,7 @@ __all__ = [
     "infer_types",
     "read_table",
     "as_frame",
+    "metric_columns",
 ]
 
 NUMERIC = "numeric"
@@ -70,7 +71,8 @@ class HParamTable:
     """Runs as rows, hyper-parameters and metrics as columns, with each column's inferred type.
 
     frame: the table; its first column is ``run``.
-    hparams, metrics: which columns are which (metric columns are named after their scalar tags).
+    hparams, metrics: which columns are which (metric columns are named after their scalar tags;
+        ``"lr (metric)"`` for a tag ``lr`` that is also a hyper-parameter, see :func:`metric_columns`).
     types: column -> ``"numeric"``, ``"log-numeric"`` or ``"categorical"``.
     select, step, goals: how metrics were reduced (``goals`` maps each metric to "min" or "max").
     """
@@ -212,24 +214,40 @@ def hparams_table(
     hp_names = [c for c in hparams.columns if c != "run"]
     frame = hparams.set_index("run").reindex(runs) if runs else pd.DataFrame(index=pd.Index([], name="run"))
     frame = frame.loc[:, hp_names]
-    metric_names = {}
-    for tag in metrics.columns:
-        name = tag if tag not in hp_names and tag != "run" else f"{tag} (metric)"
-        metric_names[tag] = name
+    metric_names = metric_columns(metrics.columns, hp_names)
+    used_goals = {metric_names[tag]: _goal(tag, goals or {}) for tag in metrics.columns}
     metrics = metrics.rename(columns=metric_names).reindex(runs)
     table = pd.concat([frame, metrics], axis=1).rename_axis("run").reset_index()
-    hp_cols = [c for c in hp_names if c in table.columns]
-    metric_cols = [metric_names[t] for t in metrics.columns if metric_names[t] in table.columns]
-    used_goals = {metric_names[t]: _goal(t, goals or {}) for t in metrics.columns}
     return HParamTable(
         frame=table,
-        hparams=hp_cols,
-        metrics=metric_cols,
+        hparams=hp_names,
+        metrics=list(metric_names.values()),
         types=infer_types(table),
         select=select,
         step=step if select == "at" else None,
-        goals={k: v for k, v in used_goals.items() if k in metric_cols},
+        goals=used_goals,
     )
+
+
+def metric_columns(tags: Iterable[str], hparams: Iterable[str]) -> dict[str, str]:
+    """Scalar tag -> its column in the table: the tag itself, or ``"<tag> (metric)"`` when a
+    hyper-parameter (or ``run``) already has that name, so both columns are kept.
+
+    A learning-rate schedule logged as a scalar is the common case:
+
+    >>> metric_columns(["lr", "val/loss"], ["lr", "depth"])
+    {'lr': 'lr (metric)', 'val/loss': 'val/loss'}
+    """
+    taken = {"run", *(str(h) for h in hparams)}
+    names: dict[str, str] = {}
+    for tag in tags:
+        name, n = str(tag), 1
+        while name in taken:  # a hyper-parameter may itself be called "lr (metric)"
+            name = f"{tag} (metric)" if n == 1 else f"{tag} (metric {n})"
+            n += 1
+        taken.add(name)
+        names[str(tag)] = name
+    return names
 
 
 def _reader(logdir: Any) -> Logdir:
@@ -319,16 +337,14 @@ def as_frame(data: Any) -> tuple[pd.DataFrame, dict[str, str], HParamTable | Non
     if isinstance(data, HParamTable):
         return data.frame, dict(data.types), data
     if isinstance(data, pd.DataFrame):
-        frame = data.copy()
-        frame.columns = [str(c) for c in frame.columns]
+        frame = _named_columns(data.copy(), "data")
         return frame, infer_types(frame), None
     if isinstance(data, (str, os.PathLike)):
         path = Path(data).expanduser()
         if path.is_dir():
             table = hparams_table(path)
             return table.frame, dict(table.types), table
-        frame = read_table(path)
-        frame.columns = [str(c) for c in frame.columns]
+        frame = _named_columns(read_table(path), "data")
         return frame, infer_types(frame), None
     from deepscope.track import Logdir
 
@@ -338,3 +354,16 @@ def as_frame(data: Any) -> tuple[pd.DataFrame, dict[str, str], HParamTable | Non
     raise ArgumentTypeError(
         "data", "a DataFrame, an HParamTable, or a path to a CSV/Parquet file or a logdir", data
     )
+
+
+def _named_columns(frame: pd.DataFrame, argument: str) -> pd.DataFrame:
+    """``frame`` with its column names as text, refused when two share a name: every view picks
+    a column by its name, and would silently draw the wrong one."""
+    frame.columns = [str(c) for c in frame.columns]
+    repeated = list(dict.fromkeys(frame.columns[frame.columns.duplicated()]))
+    if repeated:
+        raise InvalidArgumentError(
+            argument, "a table whose columns have distinct names", f"repeated columns {repeated}",
+            hint="rename one of each, e.g. 'lr' (the hyper-parameter) and 'lr (metric)'",
+        )
+    return frame

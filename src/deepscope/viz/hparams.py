@@ -37,6 +37,8 @@ __all__ = [
     "learning_curves_figure",
     "compare_performance_figure",
     "hyperopt_figure",
+    "COMPARE_HEIGHT",
+    "HYPEROPT_HEIGHT",
 ]
 
 CATEGORICAL = "categorical"
@@ -47,6 +49,9 @@ UNSELECTED_GREY = "#D5D9DE"
 _VIRIDIS = list(sequential.Viridis)
 _SPLIT_DASH = {"train": "solid", "validation": "dash", "test": "dot"}
 _DASH_WORD = {"solid": "solid:", "dash": "dashed:", "dot": "dotted:", "dashdot": "dash-dot:"}
+# Heights of the per-run and hyperopt figures with one row of panels (more rows, taller figures).
+COMPARE_HEIGHT = 360
+HYPEROPT_HEIGHT = 340
 
 
 def color_scale(axis: Axis) -> tuple[np.ndarray, list[list[Any]], dict[str, Any]]:
@@ -372,7 +377,7 @@ def compare_performance_figure(
         figure.update_yaxes(title_text=note, title_font={"size": 11}, rangemode="tozero", row=row, col=col)
         figure.update_xaxes(tickangle=-30 if len(runs) > 3 else 0, row=row, col=col)
     figure.update_layout(
-        template=TEMPLATE_NAME, height=max(360, 320 * rows), bargap=0.3,
+        template=TEMPLATE_NAME, height=max(COMPARE_HEIGHT, 320 * rows), bargap=0.3,
         uniformtext={"mode": "show", "minsize": 11},
         title={"text": "Performance per run (outlined: the best run of each metric)"},
         margin={"t": 80},
@@ -420,7 +425,7 @@ def hyperopt_figure(
         figure.update_yaxes(title_text=_escape(target.label) if col == 1 else None,
                             row=row, col=col, **_ticks(target))
     figure.update_layout(
-        template=TEMPLATE_NAME, height=max(340, 300 * rows),
+        template=TEMPLATE_NAME, height=max(HYPEROPT_HEIGHT, 300 * rows),
         title={"text": f"{_escape(target.name)} against each hyper-parameter"},
         legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"},
     )  # fmt: skip

@@ -41,11 +41,11 @@ from deepscope.hparams.table import (
     CATEGORICAL,
     NUMERIC,
     HParamTable,
+    as_frame,
     hparams_table,
-    infer_types,
     read_table,
 )
-from deepscope.viz.hparams import parallel_figure, scatter_figure
+from deepscope.viz.hparams import COMPARE_HEIGHT, HYPEROPT_HEIGHT, parallel_figure, scatter_figure
 
 PATH = "/hparams"
 TABLE_PAGE_SIZE = 12
@@ -78,9 +78,7 @@ class Source:
 
     def load(self, ctx: AppContext, select: str, step: int | None) -> HParamTable:
         if self.file is not None:
-            frame = read_table(self.file)
-            frame.columns = [str(c) for c in frame.columns]
-            types = infer_types(frame)
+            frame, types, _ = as_frame(self.file)
             numeric = [c for c, kind in types.items() if kind != CATEGORICAL]
             return HParamTable(frame=frame, hparams=[c for c in frame.columns if c not in numeric[-1:]],
                                metrics=numeric[-1:], types=types)
@@ -182,21 +180,21 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
                         html.Div(id="hparams-curves-empty", className="ds-empty", hidden=True, children=[
                             html.H2(ludwig.NO_CURVES), html.P(ludwig.NO_CURVES_HINT),
                         ]),
-                        # A responsive graph takes its box's height: give the box the figure's.
                         html.Div(id="hparams-curves-figure",
                                  children=dcc.Graph(id="hparams-curves", config=_GRAPH_CONFIG,
-                                                    style={"height": f"{CURVES_HEIGHT}px"})),
+                                                    style=_box(CURVES_HEIGHT))),
                     ],
                 ),  # fmt: skip
                 html.Div(id="hparams-panel-compare", hidden=True,
-                         children=[dcc.Graph(id="hparams-compare", config=_GRAPH_CONFIG)]),
+                         children=[dcc.Graph(id="hparams-compare", config=_GRAPH_CONFIG,
+                                             style=_box(COMPARE_HEIGHT))]),
                 html.Div(
                     id="hparams-panel-hyperopt", hidden=True,
                     children=[
                         _labelled("Target metric", dcc.Dropdown(
                             id="hparams-target", options=options, value=target, clearable=False,
                             style={"width": "260px"})),
-                        dcc.Graph(id="hparams-hyperopt", config=_GRAPH_CONFIG),
+                        dcc.Graph(id="hparams-hyperopt", config=_GRAPH_CONFIG, style=_box(HYPEROPT_HEIGHT)),
                     ],
                 ),  # fmt: skip
                 dcc.Store(id="hparams-selection", data={}),
@@ -205,6 +203,19 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
         )
 
     return layout
+
+
+def _box(height: Any) -> dict[str, str]:
+    """The style of a responsive graph's box: such a graph takes its height from its box, which
+    has none of its own (drawn in a hidden tab, the graph collapses and spills out of the page)."""
+    return {"height": f"{int(height)}px"}
+
+
+def _fit_box(figure: Any, style: dict | None) -> Any:
+    """The box for ``figure``'s height, or no update when it has it already (a resized box draws
+    the figure a second time)."""
+    box = _box(figure.layout.height)
+    return dash.no_update if style == box else box
 
 
 _ROW = {"display": "flex", "alignItems": "center", "gap": "12px", "flexWrap": "wrap",
@@ -422,35 +433,40 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
 
         @app.callback(
             Output("hparams-compare", "figure"),
+            Output("hparams-compare", "style"),
             Input("hparams-tabs", "value"),
             Input("hparams-select", "value"),
             Input("hparams-step", "value"),
             Input("app-logdir-version", "data"),
+            State("hparams-compare", "style"),
         )
-        def draw_compare(tab: str, select: str, step: Any, _version: Any) -> Any:
-            if tab != "compare":
-                return dash.no_update
-            if source.is_file:
-                return dash.no_update
-            return ludwig.compare_performance(tables.get(ctx, select, step))
+        def draw_compare(tab: str, select: str, step: Any, _version: Any, style: dict | None) -> Any:
+            if tab != "compare" or source.is_file:
+                return dash.no_update, dash.no_update
+            figure = ludwig.compare_performance(tables.get(ctx, select, step))
+            return figure, _fit_box(figure, style)
 
         @app.callback(
             Output("hparams-hyperopt", "figure"),
+            Output("hparams-hyperopt", "style"),
             Input("hparams-tabs", "value"),
             Input("hparams-target", "value"),
             Input("hparams-select", "value"),
             Input("hparams-step", "value"),
             Input("app-logdir-version", "data"),
+            State("hparams-hyperopt", "style"),
         )
-        def draw_hyperopt(tab: str, target: str | None, select: str, step: Any, _version: Any) -> Any:
+        def draw_hyperopt(tab: str, target: str | None, select: str, step: Any, _version: Any,
+                          style: dict | None) -> Any:
             if tab != "hyperopt" or target is None:
-                return dash.no_update
+                return dash.no_update, dash.no_update
             table = tables.get(ctx, select, step)
             columns = [c for c in default_columns(table.frame, table.types)
                        if c != target and c not in table.metrics and c != "run"]
             if not source.is_file:
                 columns = [c for c in table.hparams if c != target]
-            return ludwig.hyperopt_report(table, target, columns=columns)
+            figure = ludwig.hyperopt_report(table, target, columns=columns)
+            return figure, _fit_box(figure, style)
 
     return register_callbacks
 
