@@ -242,6 +242,27 @@ def test_a_metric_named_like_a_hyperparameter_opens_and_draws(browser_page, live
     assert errors == []
 
 
+def test_a_hyperparameter_called_run_is_shown_beside_the_run_names(browser_page, live_server, plots_drew,
+                                                                   tmp_path):
+    from deepscope.track import Run
+
+    for i, lr in enumerate((0.1, 0.01, 0.001)):
+        with Run(tmp_path / "logs", name=f"trial-{i}", hparams={"lr": lr, "run": i + 3}) as run:
+            run.log({"val/loss": lr}, step=0)
+    page = browser_page
+    errors = _watch(page)
+    _open(page, live_server(tmp_path / "logs") + "hparams", plots_drew)
+    _wait_summary(page, "3 runs")
+    assert page.evaluate(DIMENSIONS) == ["run", "lr", "run (hparam)", "val/loss"]
+    headers = [h.replace("\u200b", "").strip() for h in page.locator("#hparams-table th").all_inner_texts()]
+    assert headers == ["run", "lr", "run (hparam)", "val/loss"]
+    rows = {tuple(page.locator("#hparams-table tr", has_text=f"trial-{i}").locator("td").all_inner_texts()[:3])
+            for i in range(3)}
+    assert rows == {("trial-0", "0.1", "3"), ("trial-1", "0.01", "4"), ("trial-2", "0.001", "5")}
+    assert page.locator("#app-error").is_hidden()
+    assert errors == []
+
+
 def test_a_failing_view_shows_its_error_and_the_page_goes_on(browser_page, live_server, sweep, plots_drew,
                                                                monkeypatch):
     from deepscope.hparams import ludwig

@@ -246,6 +246,23 @@ def test_metric_columns_never_collide():
     }  # fmt: skip
 
 
+def test_a_hyperparameter_called_run_keeps_the_run_names_and_its_values(tmp_path):
+    for i, lr in enumerate((0.1, 0.01, 0.001)):
+        with ds.Run(tmp_path / "logs", name=f"trial-{i}", hparams={"lr": lr}) as run:
+            run.log_hparams({"run": i + 3})  # e.g. the index a sweep tool gives each trial
+            run.log({"run": 10.0 * i, "val/loss": lr}, step=0)  # and a metric called run too
+    table = hparams_table(tmp_path / "logs")
+    assert table.frame.columns.tolist() == ["run", "lr", "run (hparam)", "run (metric)", "val/loss"]
+    assert table.frame["run"].tolist() == ["trial-0", "trial-1", "trial-2"]
+    assert table.hparams == ["lr", "run (hparam)"] and table.metrics == ["run (metric)", "val/loss"]
+    assert table.frame["run (hparam)"].tolist() == [3, 4, 5]
+    assert table.frame["run (metric)"].tolist() == [0.0, 10.0, 20.0]
+    assert table.types["run (hparam)"] == NUMERIC
+    # Every view keyed by run name still finds each run's values.
+    bars = ds.hparams.compare_performance(table, ["val/loss"])
+    assert list(bars.data[0].x) == ["trial-0", "trial-1", "trial-2"]
+
+
 def test_a_table_with_repeated_column_names_is_refused():
     frame = pd.DataFrame([[0.1, 0.05, 0.7], [0.01, 0.005, 0.8]], columns=["lr", "lr", "acc"])
     with pytest.raises(InvalidArgumentError, match=r"repeated columns \['lr'\]"):

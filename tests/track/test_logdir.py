@@ -87,3 +87,28 @@ def test_a_logdir_removed_while_open_is_a_clear_error(tmp_path):
         logdir.runs()
     with pytest.raises(LogdirError, match="no longer exists"):
         logdir.version()
+
+
+def test_a_hyperparameter_called_run_keeps_the_run_names(tmp_path):
+    with Run(tmp_path, name="first", hparams={"lr": 0.1}) as run:
+        run.log_hparams({"run": 3})
+    with Run(tmp_path, name="second", hparams={"run": "seed-7", "run (hparam)": "taken"}):
+        pass
+    with Run(tmp_path, name="third", hparams={"lr": 0.01}):
+        pass
+    table = open_logdir(tmp_path).hparams()
+    assert table["run"].tolist() == ["first", "second", "third"]
+    assert table.columns.tolist() == ["run", "lr", "run (hparam 2)", "run (hparam)"]
+    # Each value stays with its run and its own key: the hyper-parameter "run (hparam)" is not
+    # overwritten by the one called "run".
+    assert table["run (hparam 2)"].tolist()[:2] == [3, "seed-7"]
+    assert table["run (hparam)"].tolist()[1] == "taken"
+    assert table[["run (hparam 2)", "run (hparam)"]].iloc[2].isna().all()  # "third" has neither
+    assert table["lr"].tolist()[::2] == [0.1, 0.01]
+
+
+def test_a_hyperparameter_called_run_is_the_column_run_hparam(tmp_path):
+    with Run(tmp_path, name="a", hparams={"lr": 0.1}) as run:
+        run.log_hparams({"run": 3})
+    table = open_logdir(tmp_path).hparams()
+    assert table.to_dict("records") == [{"run": "a", "lr": 0.1, "run (hparam)": 3}]

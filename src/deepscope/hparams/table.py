@@ -70,9 +70,11 @@ _SMALLER_IS_BETTER = {
 class HParamTable:
     """Runs as rows, hyper-parameters and metrics as columns, with each column's inferred type.
 
-    frame: the table; its first column is ``run``.
+    frame: the table; its first column is ``run``, the run names.
     hparams, metrics: which columns are which (metric columns are named after their scalar tags;
-        ``"lr (metric)"`` for a tag ``lr`` that is also a hyper-parameter, see :func:`metric_columns`).
+        ``"lr (metric)"`` for a tag ``lr`` that is also a hyper-parameter, see :func:`metric_columns`;
+        a hyper-parameter called ``run`` is the column ``"run (hparam)"``, as ``Logdir.hparams()``
+        names it).
     types: column -> ``"numeric"``, ``"log-numeric"`` or ``"categorical"``.
     select, step, goals: how metrics were reduced (``goals`` maps each metric to "min" or "max").
     """

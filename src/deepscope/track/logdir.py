@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 _TEXT_DTYPE = pd.Series(["text"]).dtype  # pandas' default for text columns (str or object)
 _MISSING_FILE_RETRIES = 3
+# The columns of Logdir.hparams() that are not hyper-parameters.
+_HPARAMS_RESERVED = ("run",)
 _HISTOGRAM_COLUMNS = [
     "run",
     "tag",
@@ -208,12 +210,22 @@ class Logdir:
         ]
 
     def hparams(self) -> pd.DataFrame:
-        """One row per run, a ``run`` column and a column per hyper-parameter (nested keys joined by ".")."""
-        rows = []
+        """One row per run, a ``run`` column and a column per hyper-parameter (nested keys joined by ".").
+
+        A hyper-parameter called ``run`` is the column ``"run (hparam)"``: the ``run`` column
+        always holds the run names.
+        """
+        runs, values = [], []
         for entry in self._entries():
             raw = _db.read(entry.db, lambda c: c.execute("SELECT hparams FROM info").fetchone()[0])
-            rows.append({"run": entry.name, **_flatten(json.loads(raw))})
-        return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["run"])
+            runs.append(entry.name)
+            values.append(_flatten(json.loads(raw)))
+        if not runs:
+            return pd.DataFrame(columns=["run"])
+        names = _hparam_columns(key for flat in values for key in flat)
+        rows = [{"run": run, **{names[key]: value for key, value in flat.items()}}
+                for run, flat in zip(runs, values, strict=True)]
+        return pd.DataFrame(rows)
 
     # -- scalars --------------------------------------------------------------------------------
 
@@ -499,6 +511,27 @@ def _text_column(codes: np.ndarray, names: Sequence[str]) -> Any:
 
 def _concat(arrays: list[np.ndarray], dtype: Any) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
+
+
+def _hparam_columns(keys: Iterable[str]) -> dict[str, str]:
+    """Hyper-parameter -> its column in ``Logdir.hparams()``: its own name, or ``"<name> (hparam)"``
+    for a name the table keeps for itself (``run``), so neither column overwrites the other.
+
+    >>> _hparam_columns(["run", "lr", "run (hparam)"])
+    {'run': 'run (hparam 2)', 'lr': 'lr', 'run (hparam)': 'run (hparam)'}
+    """
+    keys = [str(key) for key in dict.fromkeys(keys)]
+    taken = {*_HPARAMS_RESERVED, *keys}
+    names: dict[str, str] = {}
+    for key in keys:
+        name, n = key, 1
+        if key in _HPARAMS_RESERVED:
+            while name in taken:  # a hyper-parameter may itself be called "run (hparam)"
+                name = f"{key} (hparam)" if n == 1 else f"{key} (hparam {n})"
+                n += 1
+            taken.add(name)
+        names[key] = name
+    return names
 
 
 def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
