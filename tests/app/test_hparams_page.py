@@ -312,23 +312,44 @@ def test_learning_curves_of_runs_that_name_no_split(browser_page, live_server, p
     assert errors == []
 
 
-def test_learning_curves_say_what_is_missing_when_nothing_was_logged(browser_page, live_server, plots_drew,
-                                                                       tmp_path):
+def test_ludwig_tabs_say_what_is_missing_when_nothing_was_logged(browser_page, live_server, plots_drew,
+                                                                 tmp_path):
     from deepscope.track import Run
 
     for lr in (0.1, 0.01):
         with Run(tmp_path / "bare", name=f"lr-{lr}", hparams={"lr": lr, "depth": 2}):
             pass
     page = browser_page
+    errors = _watch(page)
     page.set_default_timeout(30_000)
     page.goto(live_server(tmp_path / "bare") + "hparams")
     plots_drew(page, count=1, timeout=30_000)
-    page.get_by_text("Learning curves", exact=True).click()
-    message = page.locator("#hparams-curves-empty")
-    message.wait_for(state="visible")
-    assert "logged no scalars" in message.inner_text() and "run.log(" in message.inner_text()
-    assert page.locator("#hparams-curves-figure").is_hidden()  # no empty axes
-    page.screenshot(path=str(tmp_path / "hparams-curves-empty.png"), full_page=True)
+    # Each tab: its message (what is missing, how to log it) in place of empty axes, and no error.
+    for tab, view, hidden in (("Learning curves", "curves", ["#hparams-curves-figure"]),
+                              ("Compare performance", "compare", ["#hparams-compare-figure"]),
+                              ("Hyperopt report", "hyperopt", ["#hparams-hyperopt-figure",
+                                                               "#hparams-hyperopt-controls"])):
+        page.get_by_text(tab, exact=True).click()
+        message = page.locator(f"#hparams-{view}-empty")
+        message.wait_for(state="visible")
+        assert "logged no scalars" in message.inner_text() and "run.log(" in message.inner_text()
+        for part in hidden:
+            assert page.locator(part).is_hidden(), part
+        page.wait_for_timeout(500)  # a callback that failed would show its banner by now
+        assert page.locator("#app-error").is_hidden(), page.locator("#app-error").inner_text()
+        page.screenshot(path=str(tmp_path / f"hparams-{view}-empty.png"), full_page=True)
+
+    # A run that logs a metric: the open Hyperopt tab draws it as the target, Compare its bars.
+    with Run(tmp_path / "bare", name="lr-0.001", hparams={"lr": 0.001, "depth": 2}) as run:
+        run.log({"val/loss": 0.25}, step=0)
+    hyperopt = "document.querySelector('#hparams-hyperopt .js-plotly-plot')"
+    page.wait_for_function(f"() => {{ const gd = {hyperopt}; return gd && gd.offsetParent !== null"
+                           " && (gd.layout.title?.text || '').startsWith('val/loss against'); }")
+    assert page.locator("#hparams-hyperopt-empty").is_hidden()
+    _draw_tab(page, "Compare performance", "compare")
+    assert page.locator("#hparams-compare-empty").is_hidden()
+    assert page.locator("#app-error").is_hidden()
+    assert errors == []
 
 
 def test_explorer_on_a_results_file(browser_page, live_server, plots_drew, tmp_path):

@@ -42,6 +42,10 @@ __all__ = [
     "UNSPLIT",
     "NO_CURVES",
     "NO_CURVES_HINT",
+    "NO_COMPARE",
+    "NO_COMPARE_HINT",
+    "NO_HYPEROPT",
+    "NO_HYPEROPT_HINT",
     "split_tag",
     "curves",
     "curve_metrics",
@@ -65,6 +69,16 @@ NO_CURVES_HINT = (
     "Log a value per step while training, e.g. run.log({'train/loss': loss, 'val/loss': val_loss}, "
     "step=epoch): a train/ and a val/ tag of one metric are drawn against each other; any other tag "
     "is drawn as logged."
+)
+NO_COMPARE = "Nothing to compare: these runs logged no scalars."
+NO_COMPARE_HINT = (
+    "Log a metric while training, e.g. run.log({'val/loss': val_loss, 'val/accuracy': accuracy}, "
+    "step=epoch): each run gets a bar per metric, its final, best or at-step value as chosen above."
+)
+NO_HYPEROPT = "No hyperopt report: these runs logged no scalars."
+NO_HYPEROPT_HINT = (
+    "The report draws a metric against each hyper-parameter: log one while training, e.g. "
+    "run.log({'val/accuracy': accuracy}, step=epoch), and it becomes the target metric."
 )
 
 

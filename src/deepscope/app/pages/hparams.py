@@ -128,7 +128,10 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
         color = default_color(columns, table.types, table.metrics)
         x, y = _default_xy(table, columns, color)
         options = [{"label": c, "value": c} for c in table.frame.columns if c != "run"]
-        target = (table.metrics or [color])[-1] if (table.metrics or color) else None
+        # Runs that logged no scalars have no metric to compare or report: the Compare and
+        # Hyperopt tabs say so (and how to log one) instead of failing.
+        no_metrics = not table.metrics and not source.is_file
+        target = table.metrics[-1] if table.metrics else (color if source.is_file else None)
         title = f"Hyper-parameters: {source.file.name}" if source.file else "Hyper-parameters"
         return html.Div(
             className="ds-page",
@@ -177,24 +180,33 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
                                                              style={"width": "260px"})),
                             html.Span(id="hparams-curves-note", className="ds-muted"),
                         ]),
-                        html.Div(id="hparams-curves-empty", className="ds-empty", hidden=True, children=[
-                            html.H2(ludwig.NO_CURVES), html.P(ludwig.NO_CURVES_HINT),
-                        ]),
+                        _empty("hparams-curves-empty", ludwig.NO_CURVES, ludwig.NO_CURVES_HINT, hidden=True),
                         html.Div(id="hparams-curves-figure",
                                  children=dcc.Graph(id="hparams-curves", config=_GRAPH_CONFIG,
                                                     style=_box(CURVES_HEIGHT))),
                     ],
                 ),  # fmt: skip
-                html.Div(id="hparams-panel-compare", hidden=True,
-                         children=[dcc.Graph(id="hparams-compare", config=_GRAPH_CONFIG,
-                                             style=_box(COMPARE_HEIGHT))]),
+                html.Div(
+                    id="hparams-panel-compare", hidden=True,
+                    children=[
+                        _empty("hparams-compare-empty", ludwig.NO_COMPARE, ludwig.NO_COMPARE_HINT,
+                               hidden=not no_metrics),
+                        html.Div(id="hparams-compare-figure", hidden=no_metrics,
+                                 children=dcc.Graph(id="hparams-compare", config=_GRAPH_CONFIG,
+                                                    style=_box(COMPARE_HEIGHT))),
+                    ],
+                ),
                 html.Div(
                     id="hparams-panel-hyperopt", hidden=True,
                     children=[
-                        _labelled("Target metric", dcc.Dropdown(
-                            id="hparams-target", options=options, value=target, clearable=False,
-                            style={"width": "260px"})),
-                        dcc.Graph(id="hparams-hyperopt", config=_GRAPH_CONFIG, style=_box(HYPEROPT_HEIGHT)),
+                        html.Div(id="hparams-hyperopt-controls", hidden=no_metrics, children=_labelled(
+                            "Target metric", dcc.Dropdown(id="hparams-target", options=options, value=target,
+                                                          clearable=False, style={"width": "260px"}))),
+                        _empty("hparams-hyperopt-empty", ludwig.NO_HYPEROPT, ludwig.NO_HYPEROPT_HINT,
+                               hidden=not no_metrics),
+                        html.Div(id="hparams-hyperopt-figure", hidden=no_metrics,
+                                 children=dcc.Graph(id="hparams-hyperopt", config=_GRAPH_CONFIG,
+                                                    style=_box(HYPEROPT_HEIGHT))),
                     ],
                 ),  # fmt: skip
                 dcc.Store(id="hparams-selection", data={}),
@@ -203,6 +215,11 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
         )
 
     return layout
+
+
+def _empty(id_: str, title: str, hint: str, *, hidden: bool) -> Any:
+    """What a view says in place of its figure when there is nothing to draw, and how to log it."""
+    return html.Div(id=id_, className="ds-empty", hidden=hidden, children=[html.H2(title), html.P(hint)])
 
 
 def _box(height: Any) -> dict[str, str]:
@@ -434,6 +451,8 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
         @app.callback(
             Output("hparams-compare", "figure"),
             Output("hparams-compare", "style"),
+            Output("hparams-compare-figure", "hidden"),
+            Output("hparams-compare-empty", "hidden"),
             Input("hparams-tabs", "value"),
             Input("hparams-select", "value"),
             Input("hparams-step", "value"),
@@ -442,9 +461,38 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
         )
         def draw_compare(tab: str, select: str, step: Any, _version: Any, style: dict | None) -> Any:
             if tab != "compare" or source.is_file:
-                return dash.no_update, dash.no_update
-            figure = ludwig.compare_performance(tables.get(ctx, select, step))
-            return figure, _fit_box(figure, style)
+                return (dash.no_update,) * 4
+            table = tables.get(ctx, select, step)
+            if not table.metrics:  # nothing logged to compare: say so, not an error
+                return dash.no_update, dash.no_update, True, False
+            figure = ludwig.compare_performance(table)
+            return figure, _fit_box(figure, style), False, True
+
+        @app.callback(
+            Output("hparams-target", "options"),
+            Output("hparams-target", "value"),
+            Output("hparams-hyperopt-controls", "hidden"),
+            Output("hparams-hyperopt-figure", "hidden"),
+            Output("hparams-hyperopt-empty", "hidden"),
+            Input("hparams-tabs", "value"),
+            Input("app-logdir-version", "data"),
+            State("hparams-select", "value"),
+            State("hparams-step", "value"),
+            State("hparams-target", "options"),
+            State("hparams-target", "value"),
+        )
+        def hyperopt_targets(tab: str, _version: Any, select: str, step: Any, shown: list | None,
+                             current: str | None) -> tuple:
+            if tab != "hyperopt" or source.is_file:
+                return (dash.no_update,) * 5
+            table = tables.get(ctx, select, step)
+            names = [c for c in table.frame.columns if c != "run"]
+            options = [{"label": c, "value": c} for c in names]
+            value = current if current in names else (table.metrics[-1] if table.metrics else None)
+            empty = not table.metrics
+            # Unchanged options and value are not sent again: the figure would be drawn twice.
+            return (dash.no_update if options == shown else options,
+                    dash.no_update if value == current else value, empty, empty, not empty)
 
         @app.callback(
             Output("hparams-hyperopt", "figure"),
@@ -461,6 +509,8 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             if tab != "hyperopt" or target is None:
                 return dash.no_update, dash.no_update
             table = tables.get(ctx, select, step)
+            if not table.metrics and not source.is_file:  # hyperopt_targets shows the message
+                return dash.no_update, dash.no_update
             columns = [c for c in default_columns(table.frame, table.types)
                        if c != target and c not in table.metrics and c != "run"]
             if not source.is_file:
