@@ -142,6 +142,21 @@ def test_compare_performance_bars_are_the_metric_values(sweep):
     assert final.data[0].y[index] == 0 and final.data[0].text[index] == "NaN"  # not a zero bar
 
 
+def test_compare_leaves_out_runs_without_metrics_and_labels_many_bars_by_hover(tmp_path):
+    logs = sweep_logdir(tmp_path / "logs", runs=10)
+    with ds.Run(logs, name="data-profile") as run:  # a run in the same logdir with no scalars
+        run.log_hparams({"source": "loans"})
+    figure = ds.hparams.compare_performance(logs, metrics=["val/loss"])
+    bars = figure.data[0]
+    assert "data-profile" not in list(bars.x) and DIVERGED in list(bars.x)
+    # Ten runs: values live in the hover; only the bar that cannot be drawn carries a label.
+    labelled = {run: text for run, text in zip(bars.x, bars.text, strict=True) if text}
+    assert labelled == {DIVERGED: "NaN"}
+    final = ds.hparams.hparams_table(logs).frame.set_index("run")["val/loss"]
+    for run, shown in zip(bars.x, bars.customdata, strict=True):
+        assert shown == ("NaN" if run == DIVERGED else f"{final[run]:.4g}")
+
+
 def test_compare_performance_from_a_wide_frame():
     frame = pd.DataFrame({"run": ["a", "b"], "acc": [0.8, 0.9], "loss": [0.3, 0.2]})
     figure = ds.hparams.compare_performance(frame)

@@ -319,4 +319,7 @@ def _per_run(
         table = hparams_table(source, select=select, step=step, goals=goals)
     wide = table.frame.set_index("run")[table.metrics]
     wide.index = wide.index.astype(str)
-    return wide, lambda m: table.goals.get(m) or goals.get(m) or metric_goal(m)
+    # Runs that logged no metric at all (a data-profiling run in the same logdir) have nothing
+    # to compare; a run whose metric went NaN keeps its row, and its NaN is shown.
+    logged = wide.notna().any(axis=1) if table.metrics else pd.Series(True, index=wide.index)
+    return wide[logged], lambda m: table.goals.get(m) or goals.get(m) or metric_goal(m)

@@ -51,6 +51,8 @@ _SPLIT_DASH = {"train": "solid", "validation": "dash", "test": "dot"}
 _DASH_WORD = {"solid": "solid:", "dash": "dashed:", "dot": "dotted:", "dashdot": "dash-dot:"}
 # Heights of the per-run and hyperopt figures with one row of panels (more rows, taller figures).
 COMPARE_HEIGHT = 360
+COMPARE_ROW_HEIGHT = 380  # pixels per row of metric panels, slanted run names included
+LABELLED_BARS = 8  # up to this many runs per panel every bar carries its value
 HYPEROPT_HEIGHT = 340
 
 
@@ -351,11 +353,16 @@ def compare_performance_figure(
     metrics = [str(c) for c in values.columns]
     cols = max(1, min(columns, len(metrics)))
     rows = max(1, math.ceil(len(metrics) / cols))
+    runs = [str(r) for r in values.index]
+    # Each row of panels gets room for its slanted run names below it, whatever the row count.
+    height = max(COMPARE_HEIGHT, COMPARE_ROW_HEIGHT * rows + 80)
     figure = make_subplots(
         rows=rows, cols=cols, subplot_titles=[_escape(_short(m, 40)) for m in metrics] or None,
-        horizontal_spacing=0.08, vertical_spacing=0.22 if rows > 1 else 0.1,
+        horizontal_spacing=0.08, vertical_spacing=min(0.4, 170 / height) if rows > 1 else 0.1,
     )  # fmt: skip
-    runs = [str(r) for r in values.index]
+    # Beside a few bars their values fit as labels; beside many they overlap, so only the
+    # non-finite ones are labelled (there is no bar to read) and the hover gives the others.
+    label_all = len(runs) <= LABELLED_BARS
     for k, metric in enumerate(metrics):
         row, col = k // cols + 1, k % cols + 1
         column = pd.to_numeric(values[metric], errors="coerce").to_numpy(dtype=float)
@@ -365,19 +372,21 @@ def compare_performance_figure(
         if finite.any():
             best = int(np.nanargmin(np.where(finite, column, np.nan)) if goal == "min"
                        else np.nanargmax(np.where(finite, column, np.nan)))
+        shown = [f"{v:.4g}" if f else _nonfinite(v) for v, f in zip(column, finite, strict=True)]
         figure.add_trace(go.Bar(
             x=runs, y=np.where(finite, column, 0.0),
             marker={"color": [run_color(r) for r in runs],
                     "line": {"width": [2.5 if i == best else 0 for i in range(len(runs))], "color": "#1F2933"}},
-            text=[f"{v:.4g}" if f else _nonfinite(v) for v, f in zip(column, finite, strict=True)],
+            text=[t if label_all or not f else "" for t, f in zip(shown, finite, strict=True)],
+            customdata=shown,
             textposition="outside", cliponaxis=False, showlegend=False, textfont={"size": 11},
-            hovertemplate="%{x}<br>" + _escape(metric) + " %{text}<extra></extra>",
+            hovertemplate="%{x}<br>" + _escape(metric) + " %{customdata}<extra></extra>",
         ), row=row, col=col)  # fmt: skip
         note = "lower is better" if goal == "min" else "higher is better"
         figure.update_yaxes(title_text=note, title_font={"size": 11}, rangemode="tozero", row=row, col=col)
         figure.update_xaxes(tickangle=-30 if len(runs) > 3 else 0, row=row, col=col)
     figure.update_layout(
-        template=TEMPLATE_NAME, height=max(COMPARE_HEIGHT, 320 * rows), bargap=0.3,
+        template=TEMPLATE_NAME, height=height, bargap=0.3,
         uniformtext={"mode": "show", "minsize": 11},
         title={"text": "Performance per run (outlined: the best run of each metric)"},
         margin={"t": 80},
