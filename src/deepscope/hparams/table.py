@@ -240,16 +240,9 @@ def metric_columns(tags: Iterable[str], hparams: Iterable[str]) -> dict[str, str
     >>> metric_columns(["lr", "val/loss"], ["lr", "depth"])
     {'lr': 'lr (metric)', 'val/loss': 'val/loss'}
     """
-    taken = {"run", *(str(h) for h in hparams)}
-    names: dict[str, str] = {}
-    for tag in tags:
-        name, n = str(tag), 1
-        while name in taken:  # a hyper-parameter may itself be called "lr (metric)"
-            name = f"{tag} (metric)" if n == 1 else f"{tag} (metric {n})"
-            n += 1
-        taken.add(name)
-        names[str(tag)] = name
-    return names
+    from deepscope.track.logdir import distinct_columns
+
+    return distinct_columns([str(t) for t in tags], {"run", *(str(h) for h in hparams)}, "metric")
 
 
 def _reader(logdir: Any) -> Logdir:

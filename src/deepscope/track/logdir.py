@@ -521,17 +521,31 @@ def _hparam_columns(keys: Iterable[str]) -> dict[str, str]:
     {'run': 'run (hparam 2)', 'lr': 'lr', 'run (hparam)': 'run (hparam)'}
     """
     keys = [str(key) for key in dict.fromkeys(keys)]
-    taken = {*_HPARAMS_RESERVED, *keys}
-    names: dict[str, str] = {}
-    for key in keys:
-        name, n = key, 1
-        if key in _HPARAMS_RESERVED:
-            while name in taken:  # a hyper-parameter may itself be called "run (hparam)"
-                name = f"{key} (hparam)" if n == 1 else f"{key} (hparam {n})"
-                n += 1
-            taken.add(name)
-        names[key] = name
-    return names
+    reserved = [key for key in keys if key in _HPARAMS_RESERVED]
+    renamed = distinct_columns(reserved, {*_HPARAMS_RESERVED, *keys}, "hparam")
+    return {key: renamed.get(key, key) for key in keys}
+
+
+def distinct_columns(names: Iterable[str], taken: Iterable[str], label: str) -> dict[str, str]:
+    """Name -> a column name no other column has: the name itself while it is free, else
+    ``"<name> (<label>)"``, ``"<name> (<label> 2)"``... (a column may itself be called that).
+
+    The one rule for tables that put several kinds of names side by side (hyper-parameters,
+    metrics, the run), so no column overwrites another.
+
+    >>> distinct_columns(["lr", "loss"], ["run", "lr", "lr (metric)"], "metric")
+    {'lr': 'lr (metric 2)', 'loss': 'loss'}
+    """
+    taken = set(taken)
+    columns: dict[str, str] = {}
+    for name in names:
+        column, n = name, 1
+        while column in taken:
+            column = f"{name} ({label})" if n == 1 else f"{name} ({label} {n})"
+            n += 1
+        taken.add(column)
+        columns[name] = column
+    return columns
 
 
 def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
