@@ -179,7 +179,7 @@ class NumericValues:
         if unique.dtype.kind == "f" and self.integral:
             self.integral = bool(np.array_equal(points, np.trunc(points)))
         # KLL takes sorted input twice as fast as shuffled, and its error bound holds for any order.
-        self.quantiles.update(ordered, (unique, counts), size=n)
+        self.quantiles.update(ordered, (unique, counts))
         self.distinct.update_many(_distinct_values(unique))
 
     def _merge_moments(self, n: int, mean: float, m2: float) -> None:
@@ -335,7 +335,7 @@ def _dictionary_counts(array: pa.DictionaryArray) -> tuple[pa.Array, np.ndarray]
     """
     indices = array.indices
     codes = (indices.fill_null(0) if indices.null_count else indices).to_numpy(zero_copy_only=False)
-    counts = np.bincount(codes, minlength=len(array.dictionary)) if codes.size else np.zeros(0, np.int64)
+    counts = np.bincount(codes, minlength=len(array.dictionary))
     if indices.null_count:
         counts[0] -= indices.null_count
     used = np.flatnonzero(counts)

@@ -64,17 +64,13 @@ class Quantiles:
     def is_exact(self) -> bool:
         return self._exact is not None
 
-    def update(self, values: np.ndarray | None, unique: tuple[np.ndarray, np.ndarray] | None = None,
-               size: int | None = None) -> None:
+    def update(self, values: np.ndarray | None, unique: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Add finite values (the caller drops NaN and infinities).
 
         ``unique``: the batch's sorted distinct values and their counts when the caller has them;
-        then ``values`` may be None (rebuilt from the counts when the sketch needs them), and
-        ``size`` is their number.
+        then ``values`` may be None (rebuilt from the counts when the sketch needs them).
         """
-        if values is None and unique is None:
-            raise ValueError("Quantiles.update needs the values or their counts")
-        if not (values.size if values is not None else size if size is not None else unique[1].sum()):
+        if not (values.size if values is not None else unique[1].size):
             return
         if self._exact is not None:
             if unique is None:
