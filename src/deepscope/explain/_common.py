@@ -518,25 +518,7 @@ def gradient_task(
             def forward(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
                 return model.forward(xb)
 
-            kind = input_kind(x)
-            names = (
-                check_feature_names(feature_names, x.shape[1], names) if kind == "tabular" else None
-            )
-            if kind == "tabular" and names is None:
-                names = [f"x{i}" for i in range(x.shape[1])]
-            task = Task(
-                model,
-                method,
-                kind,
-                x,
-                forward,
-                torch.empty(0),
-                torch.empty(0),
-                batch_size,
-                progress,
-                inputs=x.detach().cpu().numpy(),
-                feature_names=names,
-            )
+            task = _array_task(model, method, x, forward, batch_size, progress, feature_names, names)
         if defer_targets:
             from deepscope.model.targets import normalize_target
 
@@ -601,30 +583,33 @@ def predict_task(
                     out = model.predict(xb.cpu().numpy(), batch_size=len(xb), progress=False)
                     return as_2d_outputs(np.asarray(out, dtype=np.float64))
 
-            kind = input_kind(x)
-            names = (
-                check_feature_names(feature_names, x.shape[1], names) if kind == "tabular" else None
-            )
-            if kind == "tabular" and names is None:
-                names = [f"x{i}" for i in range(x.shape[1])]
-            task = Task(
-                model,
-                method,
-                kind,
-                x,
-                forward,
-                torch.empty(0),
-                torch.empty(0),
-                batch_size,
-                progress,
-                inputs=x.detach().cpu().numpy(),
-                feature_names=names,
-            )
-            if kind == "tabular" and requested is None:
+            task = _array_task(model, method, x, forward, batch_size, progress, feature_names, names)
+            if task.kind == "tabular" and requested is None:
                 task.batch_size = max(task.batch_size, TABULAR_BATCH_SIZE)
             task.outputs = task.predict(task.x, task.rows)
         task.target = resolve_targets(model, target, task.outputs)
         yield task
+
+
+def _array_task(
+    model: Any,
+    method: str,
+    x: torch.Tensor,
+    forward: ForwardFn,
+    batch_size: int,
+    progress: bool | None,
+    feature_names: Sequence[str] | None,
+    names: list[str] | None,
+) -> Task:
+    """The task of image, tabular or array inputs ``x`` (targets and outputs still to resolve);
+    tables get feature names: the given ones, those of the inputs (a DataFrame's), or x0, x1..."""
+    kind = input_kind(x)
+    if kind == "tabular":
+        names = check_feature_names(feature_names, x.shape[1], names) or [f"x{i}" for i in range(x.shape[1])]
+    else:
+        names = None
+    return Task(model, method, kind, x, forward, torch.empty(0), torch.empty(0), batch_size, progress,
+                inputs=x.detach().cpu().numpy(), feature_names=names)
 
 
 def _no_forward(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
