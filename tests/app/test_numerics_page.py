@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from deepscope.app.pages.numerics import nonfinite_alerts, runs_with_numerics
 from deepscope.debug import numerics
 from deepscope.track import Run, open_logdir
 from deepscope.viz.numerics import health_heatmap
+from tests.monitor.numerics_models import make_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:Full backward hook is firing:UserWarning")
 
@@ -20,29 +18,8 @@ K = 3
 STEPS = 8
 
 
-class Divide(nn.Module):
-    """x / denominator: a normalisation whose denominator collapses to zero from step K on."""
-
-    def __init__(self):
-        super().__init__()
-        self.denominator = 1.0
-
-    def forward(self, x):
-        return x / self.denominator
-
-
-def _model() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(OrderedDict(
-        embed=nn.Linear(4, 8),
-        act=nn.Tanh(),
-        block=nn.Sequential(nn.Linear(8, 8), nn.ReLU(), Divide()),
-        head=nn.Linear(8, 2),
-    ))  # fmt: skip
-
-
 def _train(logdir, name: str, k: int | None, *, backward: bool = False) -> None:
-    model = _model()
+    model = make_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     generator = torch.Generator().manual_seed(1)
     with Run(logdir, name=name, hparams={"lr": 0.01}) as run, numerics(model, run=run, backward=backward) as dbg:

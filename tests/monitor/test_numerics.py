@@ -14,29 +14,9 @@ from torch import nn
 import deepscope as ds
 from deepscope.debug import NonFiniteError, numerics
 from deepscope.errors import ArgumentTypeError, DeepscopeError
+from tests.monitor.numerics_models import make_model
 
 COLUMNS = ["step", "module", "min", "max", "mean", "std", "nan", "pos_inf", "neg_inf", "zeros"]
-
-
-class Divide(nn.Module):
-    """x / denominator: a normalisation whose denominator collapses to zero from some step on."""
-
-    def __init__(self):
-        super().__init__()
-        self.denominator = 1.0
-
-    def forward(self, x):
-        return x / self.denominator
-
-
-def make_model() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(OrderedDict(
-        embed=nn.Linear(4, 8),
-        act=nn.Tanh(),
-        block=nn.Sequential(nn.Linear(8, 8), nn.ReLU(), Divide()),
-        head=nn.Linear(8, 2),
-    ))  # fmt: skip
 
 
 def train(model, dbg, steps, k, *, batch=16):
