@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import dash
 from dash import Input, Output, State
 
+from deepscope.app.updates import unless_shown
 from deepscope.track.series import SeriesSource
 
 
@@ -74,8 +74,7 @@ def register_option_refresh(
             chosen = kept if kept or not current else _default(offered, default, multi=True)
         else:
             chosen = current if current in values else _default(offered, default, multi=False)
-        return (dash.no_update if offered == shown else offered,
-                dash.no_update if chosen == current else chosen)
+        return unless_shown(offered, shown), unless_shown(chosen, current)
 
 
 def _default(offered: list[dict[str, Any]], default: Callable | None, *, multi: bool) -> Any:

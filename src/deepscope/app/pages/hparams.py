@@ -28,6 +28,7 @@ import pandas as pd
 from dash import Input, Output, State, dash_table, dcc, html
 
 from deepscope.app.plugin import AppContext, Page
+from deepscope.app.updates import fit_box, graph_box, unless_shown
 from deepscope.hparams import ludwig
 from deepscope.hparams.parallel import (
     Axis,
@@ -183,7 +184,7 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
                         _empty("hparams-curves-empty", ludwig.NO_CURVES, ludwig.NO_CURVES_HINT, hidden=True),
                         html.Div(id="hparams-curves-figure",
                                  children=dcc.Graph(id="hparams-curves", config=_GRAPH_CONFIG,
-                                                    style=_box(CURVES_HEIGHT))),
+                                                    style=graph_box(CURVES_HEIGHT))),
                     ],
                 ),  # fmt: skip
                 html.Div(
@@ -193,7 +194,7 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
                                hidden=not no_metrics),
                         html.Div(id="hparams-compare-figure", hidden=no_metrics,
                                  children=dcc.Graph(id="hparams-compare", config=_GRAPH_CONFIG,
-                                                    style=_box(COMPARE_HEIGHT))),
+                                                    style=graph_box(COMPARE_HEIGHT))),
                     ],
                 ),
                 html.Div(
@@ -206,7 +207,7 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
                                hidden=not no_metrics),
                         html.Div(id="hparams-hyperopt-figure", hidden=no_metrics,
                                  children=dcc.Graph(id="hparams-hyperopt", config=_GRAPH_CONFIG,
-                                                    style=_box(HYPEROPT_HEIGHT))),
+                                                    style=graph_box(HYPEROPT_HEIGHT))),
                     ],
                 ),  # fmt: skip
                 dcc.Store(id="hparams-selection", data={}),
@@ -220,19 +221,6 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
 def _empty(id_: str, title: str, hint: str, *, hidden: bool) -> Any:
     """What a view says in place of its figure when there is nothing to draw, and how to log it."""
     return html.Div(id=id_, className="ds-empty", hidden=hidden, children=[html.H2(title), html.P(hint)])
-
-
-def _box(height: Any) -> dict[str, str]:
-    """The style of a responsive graph's box: such a graph takes its height from its box, which
-    has none of its own (drawn in a hidden tab, the graph collapses and spills out of the page)."""
-    return {"height": f"{int(height)}px"}
-
-
-def _fit_box(figure: Any, style: dict | None) -> Any:
-    """The box for ``figure``'s height, or no update when it has it already (a resized box draws
-    the figure a second time)."""
-    box = _box(figure.layout.height)
-    return dash.no_update if style == box else box
 
 
 _ROW = {"display": "flex", "alignItems": "center", "gap": "12px", "flexWrap": "wrap",
@@ -431,8 +419,7 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             # Nothing to plot: say what is missing instead of drawing empty axes.
             empty = not metrics
             # Unchanged options and value are not sent again: the figure would be drawn twice.
-            return (dash.no_update if options == shown else options,
-                    dash.no_update if value == current else value, empty, empty, not empty)
+            return unless_shown(options, shown), unless_shown(value, current), empty, empty, not empty
 
         @app.callback(
             Output("hparams-curves", "figure"),
@@ -466,7 +453,7 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             if not table.metrics:  # nothing logged to compare: say so, not an error
                 return dash.no_update, dash.no_update, True, False
             figure = ludwig.compare_performance(table)
-            return figure, _fit_box(figure, style), False, True
+            return figure, fit_box(figure.layout.height, style), False, True
 
         @app.callback(
             Output("hparams-target", "options"),
@@ -491,8 +478,7 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             value = current if current in names else (table.metrics[-1] if table.metrics else None)
             empty = not table.metrics
             # Unchanged options and value are not sent again: the figure would be drawn twice.
-            return (dash.no_update if options == shown else options,
-                    dash.no_update if value == current else value, empty, empty, not empty)
+            return unless_shown(options, shown), unless_shown(value, current), empty, empty, not empty
 
         @app.callback(
             Output("hparams-hyperopt", "figure"),
@@ -516,7 +502,7 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             if not source.is_file:
                 columns = [c for c in table.hparams if c != target]
             figure = ludwig.hyperopt_report(table, target, columns=columns)
-            return figure, _fit_box(figure, style)
+            return figure, fit_box(figure.layout.height, style)
 
     return register_callbacks
 

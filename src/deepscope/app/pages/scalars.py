@@ -21,6 +21,7 @@ import numpy as np
 from dash import MATCH, Input, Output, State, dcc, html
 
 from deepscope.app.plugin import AppContext, Page
+from deepscope.app.updates import fit_box, graph_box, unless_shown
 from deepscope.track.series import SeriesSource, match_names
 from deepscope.viz.scalars import CHART_HEIGHT, chart_height, scalars_figure_json
 from deepscope.viz.theme import run_color
@@ -150,7 +151,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         # resize its box (a second full redraw of every chart).
         height = chart_height(len(drawn_runs))
         grid = dash.no_update if drawn_tags == shown_tags else _grid(drawn_tags, height)
-        runs_out = dash.no_update if drawn_runs == shown_runs else drawn_runs
+        runs_out = unless_shown(drawn_runs, shown_runs)
         return grid, drawn_tags, runs_out, _legend(drawn_runs), " ".join(notes), summary
 
     @app.callback(
@@ -174,10 +175,8 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
                             width=CHART_WIDTH)
         figure = scalars_figure_json(data, yscale=yscale or "linear",
                                      ignore_outliers="ignore" in (outliers or []))
-        # A responsive graph takes its height from its box: give the box the figure's height
-        # (only when it changes: a new box size redraws the chart once more).
-        height = {"height": f"{figure['layout']['height']}px"}
-        return figure, dash.no_update if style == height else height
+        # A responsive graph takes its height from its box: give the box the figure's height.
+        return figure, fit_box(figure["layout"]["height"], style)
 
     @app.callback(
         Output({"type": DOWNLOAD, "tag": MATCH}, "data"),
@@ -238,7 +237,7 @@ def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
                         title=f"Download the data of {tag} as JSON"),
         ]),
         dcc.Download(id={"type": DOWNLOAD, "tag": tag}),
-        dcc.Graph(id={"type": CHART, "tag": tag}, style={"height": f"{height}px"},
+        dcc.Graph(id={"type": CHART, "tag": tag}, style=graph_box(height),
                   config={"displaylogo": False, "responsive": True,
                           "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
     ])
