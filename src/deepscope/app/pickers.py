@@ -28,7 +28,7 @@ def register_run_tag_pickers(app: Any, source: SeriesSource, prefix: str, kind: 
     )
     def update_runs(version: Any, current: str | None) -> tuple:
         runs = source.runs_with(kind, source.version(version))
-        return runs, _keep(current, runs)
+        return runs, keep_choice(current, runs)
 
     @app.callback(
         Output(f"{prefix}-tag", "options"),
@@ -41,7 +41,7 @@ def register_run_tag_pickers(app: Any, source: SeriesSource, prefix: str, kind: 
         if run is None:
             return [], None
         tags = source.run_tags(run, kind, source.version(version))
-        return tags, _keep(current, tags)
+        return tags, keep_choice(current, tags)
 
 
 def register_option_refresh(
@@ -84,6 +84,6 @@ def _default(offered: list[dict[str, Any]], default: Callable | None, *, multi: 
     return ([first] if first is not None else []) if multi else first
 
 
-def _keep(current: str | None, options: list[str]) -> str | None:
+def keep_choice(current: str | None, options: list[str]) -> str | None:
     """The current choice while it is still offered, else the first option."""
     return current if current in options else (options[0] if options else None)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, State, dash_table, dcc, html
 
+from deepscope.app.pickers import keep_choice
 from deepscope.app.plugin import AppContext, Page
 from deepscope.app.updates import fit_box, graph_box, unless_shown
 from deepscope.hparams import ludwig
@@ -415,7 +416,7 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
                 return (dash.no_update,) * 5
             metrics = ludwig.curve_metrics(ctx.logdir)
             options = [{"label": m, "value": m} for m in metrics]
-            value = current if current in metrics else (metrics[0] if metrics else None)
+            value = keep_choice(current, metrics)
             # Nothing to plot: say what is missing instead of drawing empty axes.
             empty = not metrics
             # Unchanged options and value are not sent again: the figure would be drawn twice.
