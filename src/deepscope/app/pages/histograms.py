@@ -11,6 +11,7 @@ from typing import Any
 import dash
 from dash import Input, Output, dcc, html
 
+from deepscope.app.components import field
 from deepscope.app.pickers import register_run_tag_pickers
 from deepscope.app.plugin import AppContext, Page
 from deepscope.track.series import SeriesSource
@@ -19,9 +20,6 @@ from deepscope.viz.histograms import histogram_distribution_figure, histogram_of
 OFFSET_STEPS = 40  # ridges drawn at most; more would be a grey wall
 DISTRIBUTION_STEPS = 1000
 _ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 28px", "alignItems": "flex-end"}
-_FIELD = {"display": "flex", "flexDirection": "column", "gap": "4px"}
-_LABEL = {"fontSize": "12px", "fontWeight": 600, "color": "#52606D", "textTransform": "uppercase",
-          "letterSpacing": "0.04em"}
 _CAPTIONS = {
     "offset": "One ridge per step, the earliest at the top and palest; each ridge is the density "
               "of the values at that step.",
@@ -38,11 +36,6 @@ def is_active(ctx: AppContext) -> bool:
     return SeriesSource.shared(ctx.logdir).has_any("histograms")
 
 
-def _field(label: str, control: Any, html_for: str | None = None) -> Any:
-    return html.Div(style=_FIELD, children=[html.Label(label, htmlFor=html_for, style=_LABEL),
-                                            control])
-
-
 def layout(ctx: AppContext) -> Any:
     return html.Div(
         className="ds-page",
@@ -51,11 +44,11 @@ def layout(ctx: AppContext) -> Any:
                 html.H1("Histograms"), html.Span(id="histograms-summary", className="ds-muted"),
             ]),
             html.Div(style=_ROW, children=[
-                _field("Run", dcc.Dropdown(id="histograms-run", clearable=False,
-                                           style={"width": "280px"})),
-                _field("Tag", dcc.Dropdown(id="histograms-tag", clearable=False,
-                                           style={"width": "280px"})),
-                _field("View", dcc.RadioItems(
+                field("Run", dcc.Dropdown(id="histograms-run", clearable=False,
+                                          style={"width": "280px"})),
+                field("Tag", dcc.Dropdown(id="histograms-tag", clearable=False,
+                                          style={"width": "280px"})),
+                field("View", dcc.RadioItems(
                     id="histograms-view", value="offset", inputStyle={"marginRight": "4px"},
                     options=[{"label": "Offset", "value": "offset"},
                              {"label": "Distribution", "value": "distribution"}],

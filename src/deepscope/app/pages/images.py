@@ -11,6 +11,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
+from deepscope.app.components import field
 from deepscope.app.pickers import register_run_tag_pickers
 from deepscope.app.plugin import AppContext, Page
 from deepscope.track.series import SeriesSource
@@ -19,9 +20,6 @@ from deepscope.viz.images import display_size, image_src
 MAX_LABELS = 8  # step numbers written under the slider; every image is a stop on it
 MAX_DOTS = 60  # beyond this many images, unlabelled stops get no dot (a grey smear otherwise)
 _ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 28px", "alignItems": "flex-end"}
-_FIELD = {"display": "flex", "flexDirection": "column", "gap": "4px"}
-_LABEL = {"fontSize": "12px", "fontWeight": 600, "color": "#52606D", "textTransform": "uppercase",
-          "letterSpacing": "0.04em"}
 
 
 def is_active(ctx: AppContext) -> bool:
@@ -29,10 +27,6 @@ def is_active(ctx: AppContext) -> bool:
     if ctx.logdir is None:
         return False
     return SeriesSource.shared(ctx.logdir).has_any("images")
-
-
-def _field(label: str, control: Any, **style: Any) -> Any:
-    return html.Div(style={**_FIELD, **style}, children=[html.Label(label, style=_LABEL), control])
 
 
 def layout(ctx: AppContext) -> Any:
@@ -43,14 +37,14 @@ def layout(ctx: AppContext) -> Any:
                 html.H1("Images"), html.Span(id="images-summary", className="ds-muted"),
             ]),
             html.Div(style=_ROW, children=[
-                _field("Run", dcc.Dropdown(id="images-run", clearable=False,
-                                           style={"width": "280px"})),
-                _field("Tag", dcc.Dropdown(id="images-tag", clearable=False,
-                                           style={"width": "280px"})),
+                field("Run", dcc.Dropdown(id="images-run", clearable=False,
+                                          style={"width": "280px"})),
+                field("Tag", dcc.Dropdown(id="images-tag", clearable=False,
+                                          style={"width": "280px"})),
             ]),
-            _field("Step", dcc.Slider(id="images-step", min=0, max=0, step=1, value=0,
-                                      marks={}, updatemode="drag", included=False,
-                                      allow_direct_input=False),  # it would show the index
+            field("Step", dcc.Slider(id="images-step", min=0, max=0, step=1, value=0,
+                                     marks={}, updatemode="drag", included=False,
+                                     allow_direct_input=False),  # it would show the index
                    maxWidth="720px", marginTop="16px"),
             html.Figure(style={"margin": "16px 0 0"}, children=[
                 html.Img(id="images-image", alt="", style={

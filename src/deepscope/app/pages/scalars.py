@@ -20,6 +20,7 @@ import dash
 import numpy as np
 from dash import MATCH, Input, Output, State, dcc, html
 
+from deepscope.app.components import field
 from deepscope.app.plugin import AppContext, Page
 from deepscope.app.updates import fit_box, graph_box, unless_shown
 from deepscope.track.series import SeriesSource, match_names
@@ -36,9 +37,6 @@ JSON = "scalars-json"
 DOWNLOAD = "scalars-download"
 
 _ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 28px", "alignItems": "flex-end"}
-_FIELD = {"display": "flex", "flexDirection": "column", "gap": "4px"}
-_LABEL = {"fontSize": "12px", "fontWeight": 600, "color": "#52606D", "textTransform": "uppercase",
-          "letterSpacing": "0.04em"}
 _GRID = {"display": "grid", "gridTemplateColumns": "repeat(auto-fill, minmax(480px, 1fr))",
          "gap": "16px", "marginTop": "8px"}
 _CARD = {"border": "1px solid #E4E7EB", "borderRadius": "8px", "padding": "8px 8px 0",
@@ -54,12 +52,6 @@ def is_active(ctx: AppContext) -> bool:
     return SeriesSource.shared(ctx.logdir).has_any("scalars")
 
 
-def _field(label: str, control: Any, html_for: str | None = None, **style: Any) -> Any:
-    return html.Div(style={**_FIELD, **style}, children=[
-        html.Label(label, htmlFor=html_for, style=_LABEL), control,
-    ])
-
-
 def layout(ctx: AppContext) -> Any:
     radio = {"display": "flex", "gap": "12px"}
     return html.Div(
@@ -69,25 +61,25 @@ def layout(ctx: AppContext) -> Any:
                 html.H1("Scalars"), html.Span(id="scalars-summary", className="ds-muted"),
             ]),
             html.Div(style=_ROW, children=[
-                _field("Runs", dcc.Input(
+                field("Runs", dcc.Input(
                     id="scalars-run-filter", type="search", debounce=0.3, className="ds-input",
                     placeholder="regex, e.g. ^cnn|lr0\\.01", style={"width": "240px"},
                 ), "scalars-run-filter"),
-                _field("Tags", dcc.Input(
+                field("Tags", dcc.Input(
                     id="scalars-tag-filter", type="search", debounce=0.3, className="ds-input",
                     placeholder="regex, e.g. loss$", style={"width": "200px"},
                 ), "scalars-tag-filter"),
-                _field("Smoothing", dcc.Slider(
+                field("Smoothing", dcc.Slider(
                     id="scalars-smoothing", min=0, max=0.99, step=0.01, value=DEFAULT_SMOOTHING,
                     marks={0: "0", 0.5: "0.5", 0.99: "0.99"}, updatemode="mouseup",
                 ), width="280px"),
-                _field("X axis", dcc.RadioItems(
+                field("X axis", dcc.RadioItems(
                     id="scalars-xaxis", value="step", inputStyle={"marginRight": "4px"},
                     options=[{"label": "Step", "value": "step"},
                              {"label": "Relative", "value": "relative"},
                              {"label": "Wall", "value": "wall"}], style=radio,
                 )),
-                _field("Y axis", dcc.RadioItems(
+                field("Y axis", dcc.RadioItems(
                     id="scalars-yscale", value="linear", inputStyle={"marginRight": "4px"},
                     options=[{"label": "Linear", "value": "linear"},
                              {"label": "Log", "value": "log"}], style=radio,

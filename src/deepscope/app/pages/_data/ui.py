@@ -9,10 +9,9 @@ from typing import Any
 import pandas as pd
 from dash import dash_table, dcc, html
 
+from deepscope.app.components import field  # noqa: F401  (the Data views call ui.field)
+
 ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 24px", "alignItems": "flex-end", "margin": "4px 0 12px"}
-FIELD = {"display": "flex", "flexDirection": "column", "gap": "4px"}
-LABEL = {"fontSize": "12px", "fontWeight": 600, "color": "#52606D", "textTransform": "uppercase",
-         "letterSpacing": "0.04em"}
 SECTION = {"fontSize": "15px", "fontWeight": 650, "margin": "20px 0 6px"}
 NOTE = {"color": "#616E7C", "fontSize": "13px", "margin": "4px 0 8px"}
 GOOD = "#117733"
@@ -27,10 +26,6 @@ _CELL = {"fontFamily": "var(--ds-font)", "fontSize": "13px", "padding": "6px 8px
          "height": "auto"}
 _HEADER = {"fontFamily": "var(--ds-font)", "fontWeight": 600, "backgroundColor": "transparent",
            "color": "#3E4C59", "borderBottom": "1px solid #CBD2D9", "whiteSpace": "normal", "height": "auto"}
-
-
-def field(label: str, control: Any, html_for: str | None = None, **style: Any) -> Any:
-    return html.Div(style={**FIELD, **style}, children=[html.Label(label, htmlFor=html_for, style=LABEL), control])
 
 
 def dropdown(id: str, options: list, value: Any, width: str = "240px", clearable: bool = False, **kwargs: Any) -> Any:

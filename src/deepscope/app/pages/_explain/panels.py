@@ -8,12 +8,10 @@ from typing import Any
 import numpy as np
 from dash import dcc, html
 
+from deepscope.app.components import field  # noqa: F401  (the Explain views call panels.field)
 from deepscope.app.pages._explain.data import Examples
 from deepscope.viz.explain_page import TokenColours, method_label, thumbnail_src
 
-LABEL = {"fontSize": "12px", "fontWeight": 600, "color": "#52606D", "textTransform": "uppercase",
-         "letterSpacing": "0.04em"}
-FIELD = {"display": "flex", "flexDirection": "column", "gap": "4px"}
 ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 28px", "alignItems": "flex-end",
        "margin": "4px 0 12px"}
 SECTION = {"fontSize": "15px", "fontWeight": 650, "margin": "18px 0 6px"}
@@ -48,11 +46,6 @@ SCORES = (
      "Share of the map's positive mass that lies inside the object's mask."),
 )
 _ARROWS = {"lower": " ↓", "higher": " ↑", None: ""}
-
-
-def field(label: str, control: Any, html_for: str | None = None, **style: Any) -> Any:
-    return html.Div(style={**FIELD, **style},
-                    children=[html.Label(label, htmlFor=html_for, style=LABEL), control])
 
 
 def fmt(value: Any) -> str:
