@@ -246,7 +246,7 @@ def test_editing_an_example_reruns_the_model(browser_page, live_server, text_log
     _open(browser_page, live_server(logdir, models=models))
     browser_page.locator("#evaluate-examples td", has_text="a bad film").first.click()
     browser_page.click("#evaluate-tab-whatif")
-    browser_page.wait_for_function("() => document.getElementById('evaluate-whatif-text').value === 'a bad film'")
+    browser_page.wait_for_function("() => document.getElementById('evaluate-whatif-text')?.value === 'a bad film'")
     browser_page.fill("#evaluate-whatif-text", "a good film")
     browser_page.click("#evaluate-whatif-run")
     browser_page.wait_for_selector("#evaluate-whatif-prediction")
