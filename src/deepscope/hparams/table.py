@@ -97,7 +97,9 @@ class HParamTable:
         return parallel_coordinates(self, color=color, columns=columns)
 
     def _repr_html_(self) -> str:
-        return self.figure().to_html(include_plotlyjs=True, full_html=False)
+        from deepscope.viz.notebook import figure_html
+
+        return figure_html(self.figure())
 
 
 def metric_goal(tag: str) -> str:

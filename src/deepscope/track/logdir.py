@@ -400,6 +400,10 @@ class Logdir:
             entry, "result", tag, lambda path, info: _results.load(path, raw=raw)
         )
 
+    def load(self, run: str, tag: str) -> Any:
+        """The result saved with ``result.save(run, tag)``: the same type, with equal contents."""
+        return self.result(run, tag)
+
     # -- change detection -----------------------------------------------------------------------
 
     def version(self) -> int:

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from deepscope.errors import InvalidArgumentError
+from deepscope.viz.notebook import figure_html
 from deepscope.viz.theme import DIVERGING, SEQUENTIAL, TEMPLATE_NAME, symmetric_range
 
 __all__ = [
@@ -445,6 +446,3 @@ def faithfulness_figure(result: Any) -> go.Figure:
     return _layout(fig, f"Deletion and insertion: {result.method}")
 
 
-def figure_html(fig: go.Figure) -> str:
-    """The figure as an HTML fragment that works offline (plotly.js inlined)."""
-    return fig.to_html(full_html=False, include_plotlyjs=True)

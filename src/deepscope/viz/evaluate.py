@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from deepscope.errors import InvalidArgumentError
+from deepscope.viz.notebook import figure_html
 from deepscope.viz.theme import (
     DIVERGING,
     PALETTE,
@@ -58,9 +59,6 @@ def _layout(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
     return fig
 
 
-def figure_html(fig: go.Figure) -> str:
-    """A figure as an HTML fragment that draws offline (plotly.js inlined), for notebooks."""
-    return fig.to_html(full_html=False, include_plotlyjs=True)
 
 
 def _error_bars(frame: Any, metric: str) -> dict[str, Any] | None:
