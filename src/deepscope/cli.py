@@ -176,7 +176,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _profile(args: argparse.Namespace) -> int:
     import io
 
-    from deepscope.data import cli_profile
+    from deepscope.cli_profile import cli_profile
 
     def path(value: str | None) -> str | None:
         return None if value is None else os.path.expanduser(value)

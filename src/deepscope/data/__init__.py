@@ -12,12 +12,10 @@ sketches' bounds for quantiles, distinct counts and top values), locally or on D
 
 from __future__ import annotations
 
-from deepscope.data.cli import cli_profile
 from deepscope.data.compare import Comparison, compare
 from deepscope.data.dive import Dive, dive
 from deepscope.data.drift import DEFAULT_THRESHOLDS, DriftReport, drift
 from deepscope.data.profile import FeatureProfile, Profile, profile
-from deepscope.data.report import report_html, write_report
 from deepscope.data.schema import Anomalies, Anomaly, FeatureSchema, Schema, infer_schema, validate
 
 __all__ = [
@@ -37,7 +35,4 @@ __all__ = [
     "Anomaly",
     "dive",
     "Dive",
-    "report_html",
-    "write_report",
-    "cli_profile",
 ]

@@ -16,6 +16,7 @@ two datasets: with one, every distance is NaN and sorting by distance keeps the 
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ import pandas as pd
 from deepscope.data.drift import jensen_shannon
 from deepscope.data.profile import FeatureProfile, Profile
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.result import Result
 
 __all__ = ["compare", "Comparison", "SORT_KEYS"]
 
@@ -34,7 +36,7 @@ _TOP = 10
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Result):
     """Profiles of several datasets feature by feature.
 
     ``order``: features in the chosen sort order. ``summary``: one row per (feature, dataset) with
@@ -43,6 +45,9 @@ class Comparison:
     is one dataset (see ``has_distance``). ``histograms``: per feature, the shared buckets
     (``edges`` or ``categories``) and per dataset the percentage in each.
     """
+
+    default_tag = "comparison"
+    figure_function = "deepscope.viz.data:comparison_figure"
 
     datasets: list[str]
     order: list[str]
@@ -73,15 +78,9 @@ class Comparison:
             raise ArgumentTypeError("run", "a deepscope Run", run)
         run.log_result(tag, self)
 
-    def figure(self, **options: Any):
-        from deepscope.viz.data import comparison_figure
-
-        return comparison_figure(self, **options)
-
     def _repr_html_(self) -> str:
-        from deepscope.data.report import comparison_table_html
-
-        return comparison_table_html(self)
+        """The comparison as an HTML table (``deepscope.viz.data_tables.comparison_table_html``)."""
+        return importlib.import_module("deepscope.viz.data_tables").comparison_table_html(self)
 
 
 def compare(*profiles: Profile, sort: str = "distance", normalize: bool = True) -> Comparison:

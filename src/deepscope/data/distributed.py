@@ -9,19 +9,34 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from deepscope.data.accumulators import TableAccumulator, merge_states
-from deepscope.errors import MissingDependencyError
+import pandas as pd
 
-__all__ = ["accumulate_dask", "partition_state"]
+from deepscope.data.accumulators import ColumnAccumulator, TableAccumulator, merge_states
+from deepscope.data.sources import open_source, resolve_paths
+from deepscope.errors import ArgumentTypeError, MissingDependencyError
+
+__all__ = ["accumulate_dask", "accumulate_frame", "partition_state"]
 
 _FAN_IN = 8
 
 
+def accumulate_frame(frame: pd.DataFrame, batch_size: int) -> TableAccumulator:
+    """The accumulator of one in-memory pandas partition (empty partitions keep their columns)."""
+    stream = open_source(frame, batch_size=batch_size)
+    acc = TableAccumulator(stream.notes)
+    if not frame.shape[1]:
+        return acc
+    for batch in stream.batches:
+        acc.update(batch)
+    if frame.shape[0] == 0:  # keep the columns of an empty partition so they merge
+        for name in frame.columns:
+            acc.columns.setdefault(str(name), ColumnAccumulator(str(name)))
+    return acc
+
+
 def partition_state(frame: Any, batch_size: int) -> dict[str, Any]:
     """The accumulator state of one pandas partition (runs on a worker)."""
-    from deepscope.data.profile import _accumulate_frame
-
-    return _accumulate_frame(frame, batch_size).to_state()
+    return accumulate_frame(frame, batch_size).to_state()
 
 
 def _merge_many(*states: dict[str, Any]) -> dict[str, Any]:
@@ -40,8 +55,6 @@ def accumulate_dask(source: Any, *, batch_size: int) -> tuple[TableAccumulator, 
         raise MissingDependencyError("dask", "dask", "profile(engine='dask')") from None
     label = "dask"
     if isinstance(source, (str, os.PathLike)):
-        from deepscope.data.sources import resolve_paths
-
         paths = [str(p) for p in resolve_paths(source)]
         label = os.path.basename(paths[0]) if len(paths) == 1 else "files"
         if all(p.lower().endswith((".csv", ".tsv")) for p in paths):
@@ -49,12 +62,8 @@ def accumulate_dask(source: Any, *, batch_size: int) -> tuple[TableAccumulator, 
         else:
             source = dd.read_parquet(paths)
     elif not hasattr(source, "to_delayed"):
-        from deepscope.data.sources import open_source
-
         stream = open_source(source, batch_size=batch_size)
         if stream.table is None:
-            from deepscope.errors import ArgumentTypeError
-
             raise ArgumentTypeError("source", "a Dask DataFrame, a path or an in-memory table for engine='dask'", source)
         source = dd.from_pandas(stream.table.to_pandas(), npartitions=max(1, os.cpu_count() or 1))
         label = stream.name

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError, ShapeError
+from deepscope.result import Result
 
 __all__ = ["dive", "Dive", "png_data_uri", "MISSING_LABEL", "OTHER_LABEL"]
 
@@ -35,7 +36,7 @@ _POSITIONING = ("stacked", "scatter")
 
 
 @dataclass(frozen=True)
-class Dive:
+class Dive(Result):
     """Positions of every example and the facet labels.
 
     ``points``: one row per example with ``index`` (row of ``records``), ``x``, ``y``, ``row``,
@@ -43,6 +44,9 @@ class Dive:
     ``cell_height``: size of a cell in plot units, with cells ``row_labels`` from top to bottom and
     ``column_labels`` from left to right.
     """
+
+    default_tag = "dive"
+    figure_function = "deepscope.viz.data:dive_figure"
 
     records: pd.DataFrame
     points: pd.DataFrame
@@ -71,10 +75,6 @@ class Dive:
         self.record(index)  # checks the index
         return png_data_uri(self.images[int(index)], size=size)
 
-    def figure(self, **options: Any):
-        from deepscope.viz.data import dive_figure
-
-        return dive_figure(self, **options)
 
 
 def _is_missing(value: Any) -> bool:

@@ -33,6 +33,7 @@ True
 from __future__ import annotations
 
 import math
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ import pandas as pd
 
 from deepscope.data.profile import FeatureProfile, Profile, profile
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.result import Result
 
 __all__ = ["drift", "DriftReport", "DEFAULT_THRESHOLDS", "jensen_shannon", "psi", "linf"]
 
@@ -97,7 +99,7 @@ def linf(p: np.ndarray, q: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class DriftReport:
+class DriftReport(Result):
     """Drift metrics per feature with thresholds and verdicts.
 
     ``metrics``: one row per (feature, metric) with ``value, threshold, drifted``;
@@ -105,6 +107,9 @@ class DriftReport:
     ``histograms``: per feature the buckets (``edges`` or ``categories``) and the reference and
     current frequencies the distribution metrics were computed on.
     """
+
+    default_tag = "drift"
+    figure_function = "deepscope.viz.data:drift_figure"
 
     reference: str
     current: str
@@ -128,15 +133,9 @@ class DriftReport:
         """Log into a run (``run.log_result``)."""
         _log_result(run, tag, self)
 
-    def figure(self, **options: Any):
-        from deepscope.viz.data import drift_figure
-
-        return drift_figure(self, **options)
-
     def _repr_html_(self) -> str:
-        from deepscope.data.report import drift_table_html
-
-        return drift_table_html(self)
+        """The metrics and verdicts as an HTML table (``deepscope.viz.data_tables.drift_table_html``)."""
+        return importlib.import_module("deepscope.viz.data_tables").drift_table_html(self)
 
 
 def _log_result(run: Any, tag: str, result: Any) -> None:

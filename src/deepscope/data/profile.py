@@ -14,6 +14,7 @@ sketches' error bounds for quantiles, distinct counts and top values.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -26,10 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from deepscope.data.accumulators import ColumnAccumulator, TableAccumulator
+from deepscope.data.accumulators import TableAccumulator
+from deepscope.data.distributed import accumulate_dask, accumulate_frame
 from deepscope.data.sketches import Distinct, Quantiles, TopValues
 from deepscope.data.sources import DEFAULT_BATCH_SIZE, is_dask, open_source
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
+from deepscope.result import Result
 
 __all__ = ["Profile", "FeatureProfile", "profile", "DECILES", "FORMAT_VERSION"]
 
@@ -233,13 +236,16 @@ def _check_qs(qs: Sequence[float]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Profile:
+class Profile(Result):
     """Statistics of every feature of a dataset; mergeable, saved as JSON.
 
     ``columns`` maps each feature to its serialised accumulator state (JSON-able, sketches as
     base64 text). Read it through ``profile[feature]`` (a ``FeatureProfile``), ``to_frame()``
     and ``quantiles()``.
     """
+
+    default_tag = "profile"
+    figure_function = "deepscope.viz.data:profile_figure"
 
     name: str
     rows: int
@@ -328,17 +334,9 @@ class Profile:
             raise InvalidArgumentError("path", "a profile JSON file", str(path), hint=str(error)) from None
         return cls.from_dict(data)
 
-    def figure(self, **options: Any):
-        """Small multiples of every feature's histogram (``viz.data.comparison_figure``)."""
-        from deepscope.data.compare import compare
-        from deepscope.viz.data import comparison_figure
-
-        return comparison_figure(compare(self), **options)
-
     def _repr_html_(self) -> str:
-        from deepscope.data.report import profile_table_html
-
-        return profile_table_html([self])
+        """The profile as an HTML table (``deepscope.viz.data_tables.profile_table_html``)."""
+        return importlib.import_module("deepscope.viz.data_tables").profile_table_html([self])
 
 
 def _accumulator(p: Profile) -> TableAccumulator:
@@ -380,8 +378,6 @@ def profile(
         raise ArgumentTypeError("name", "a string or None", name)
     size = batch_size or DEFAULT_BATCH_SIZE
     if engine == "dask" or (engine == "auto" and is_dask(source)):
-        from deepscope.data.distributed import accumulate_dask
-
         acc, label = accumulate_dask(source, batch_size=size)
     else:
         acc, label = _accumulate_local(source, size, progress)
@@ -422,20 +418,7 @@ def _accumulate_dask_locally(source: Any, batch_size: int) -> TableAccumulator:
     acc = TableAccumulator()
     frame = source.to_frame() if hasattr(source, "to_frame") and not hasattr(source, "columns") else source
     for part in frame.to_delayed():  # one partition in memory at a time
-        acc.merge(_accumulate_frame(part.compute(), batch_size))
-    return acc
-
-
-def _accumulate_frame(frame: pd.DataFrame, batch_size: int) -> TableAccumulator:
-    stream = open_source(frame, batch_size=batch_size)
-    acc = TableAccumulator(stream.notes)
-    if not frame.shape[1]:
-        return acc
-    for batch in stream.batches:
-        acc.update(batch)
-    if frame.shape[0] == 0:  # keep the columns of an empty partition so they merge
-        for name in frame.columns:
-            acc.columns.setdefault(str(name), ColumnAccumulator(str(name)))
+        acc.merge(accumulate_frame(part.compute(), batch_size))
     return acc
 
 

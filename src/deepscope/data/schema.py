@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import importlib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import pandas as pd
 
 from deepscope.data.profile import FeatureProfile, Profile
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.result import Result
 
 __all__ = ["Schema", "FeatureSchema", "Anomaly", "Anomalies", "infer_schema", "validate", "ANOMALY_KINDS"]
 
@@ -147,8 +149,10 @@ class Anomaly:
 
 
 @dataclass(frozen=True)
-class Anomalies:
+class Anomalies(Result):
     """Everything a profile does that its schema does not allow."""
+
+    default_tag = "anomalies"
 
     profile: str
     items: tuple[Anomaly, ...]
@@ -182,9 +186,8 @@ class Anomalies:
         run.log_result(tag, self)
 
     def _repr_html_(self) -> str:
-        from deepscope.data.report import anomalies_table_html
-
-        return anomalies_table_html(self)
+        """The anomalies as an HTML table (``deepscope.viz.data_tables.anomalies_table_html``)."""
+        return importlib.import_module("deepscope.viz.data_tables").anomalies_table_html(self)
 
 
 def infer_schema(

@@ -1,6 +1,6 @@
 """Figures for dataset statistics: overview histograms, drift, Dive.
 
-Pure functions from a result (``Comparison``, ``DriftReport``, ``Dive`` from ``deepscope.data``)
+Pure functions from a result (``Profile``, ``Comparison``, ``DriftReport``, ``Dive`` from ``deepscope.data``)
 to a plotly Figure; nothing here computes statistics. Histograms are percentages of each
 dataset, so datasets of different sizes overlay; bar heights start at zero. A numeric bucket's
 bars sit between its edges, one slice per dataset.
@@ -21,9 +21,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from deepscope.data.compare import compare
+from deepscope.data.dive import png_data_uri
 from deepscope.viz.theme import PALETTE, TEMPLATE_NAME, category_colors
 
 __all__ = [
+    "profile_figure",
     "comparison_figure",
     "feature_figure",
     "sparkline_figure",
@@ -106,6 +109,11 @@ def _compact(value: float, digits: int) -> str:
 def _labelled(hist: dict[str, Any] | None) -> bool:
     """Whether the histogram's x axis holds labels (categories or labelled buckets), not numbers."""
     return bool(hist) and (hist["kind"] != "numeric" or not _equal_width(np.asarray(hist["edges"], float)))
+
+
+def profile_figure(profile: Any, **options: Any) -> go.Figure:
+    """Small multiples of every feature's histogram in one profile (``comparison_figure``)."""
+    return comparison_figure(compare(profile), **options)
 
 
 def comparison_figure(comparison: Any, *, features: list[str] | None = None, max_features: int = 24,
@@ -229,8 +237,6 @@ def dive_figure(dive: Any, *, point_size: float | None = None, max_images: int =
             fig.add_annotation(x=0.0, xref="paper", xanchor="right", text=_short(label), showarrow=False,
                                y=(n_rows - 1 - i) * (dive.cell_height + gap_y) + dive.cell_height / 2)
     if dive.images is not None and len(points) <= max_images:
-        from deepscope.data.dive import png_data_uri
-
         fig.update_layout(images=[
             {"source": png_data_uri(dive.images[i], size=32), "x": x, "y": y, "xref": "x", "yref": "y",
              "sizex": 0.9, "sizey": 0.9, "xanchor": "center", "yanchor": "middle", "layer": "above"}

@@ -9,16 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from deepscope.data import (
-    cli_profile,
-    compare,
-    drift,
-    infer_schema,
-    profile,
-    report_html,
-    validate,
-    write_report,
-)
+from deepscope.cli_profile import cli_profile
+from deepscope.data import compare, drift, infer_schema, profile, validate
+from deepscope.report import report_html, write_report
 from deepscope.errors import ArgumentTypeError
 
 _HOSTILE = '<script>alert("x")</script>'

@@ -1,40 +1,37 @@
-"""A self-contained HTML report of profiles, drift and anomalies: one file, no server, no internet.
+"""HTML tables of data results (profiles, comparisons, drift, anomalies), with inline SVG sparklines.
 
-plotly.js is inlined once; tables carry inline SVG sparklines of each feature's histogram, so
-they read even where scripts are blocked. Every string that comes from the data (feature names,
-values, dataset names) is HTML-escaped. The ``*_table_html`` helpers are also what results show
-in a notebook (``_repr_html_``).
+They are what data results show in a notebook (``_repr_html_``) and the tables of the static
+report (``deepscope.report``); they read even where scripts are blocked. Every string that comes
+from the data (feature names, values, dataset names) is HTML-escaped.
 
 >>> import pandas as pd
 >>> from deepscope.data.profile import profile
->>> html = report_html(profile(pd.DataFrame({"<b>x</b>": [1, 2]})))
+>>> html = profile_table_html([profile(pd.DataFrame({"<b>x</b>": [1, 2]}))])
 >>> "<b>x</b>" in html, "&lt;b&gt;x&lt;/b&gt;" in html
 (False, True)
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import html
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.data.compare import compare
+from deepscope.viz.theme import category_colors
 
 __all__ = [
-    "report_html",
-    "write_report",
+    "CSS",
+    "sparkline_svg",
     "profile_table_html",
     "comparison_table_html",
     "drift_table_html",
     "anomalies_table_html",
 ]
 
-_CSS = """
+CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1F2933;margin:24px auto;
 max-width:1200px;padding:0 16px;line-height:1.4}
 h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #E4E7EB}
@@ -105,8 +102,6 @@ def sparkline_svg(shares: list[list[float]], colors: list[str], *, width: int = 
 
 
 def _colors(names: list[str]) -> list[str]:
-    from deepscope.viz.theme import category_colors
-
     mapping = category_colors(names)
     return [mapping[n] for n in names]
 
@@ -155,10 +150,8 @@ def comparison_table_html(comparison: Any) -> str:
 
 
 def profile_table_html(profiles: list[Any]) -> str:
-    from deepscope.data.compare import compare
-
     comparison = compare(*profiles)
-    style = f"<style>{_CSS}</style>"
+    style = f"<style>{CSS}</style>"
     rows = ", ".join(f"{_e(p.name)}: {p.rows:,} rows" for p in profiles)
     return f"{style}<div class='meta'>{rows}</div>{comparison_table_html(comparison)}"
 
@@ -177,14 +170,14 @@ def drift_table_html(report: Any) -> str:
                     f"<td class='l'>{verdict_cell}</td></tr>")
     skipped = "".join(f"<li><b>{_e(f)}</b>: {_e(why)}</li>" for f, why in report.skipped.items())
     skipped_html = f"<p class='meta'>Not compared:</p><ul class='meta'>{skipped}</ul>" if skipped else ""
-    return (f"<style>{_CSS}</style><p>{_e(report.current)} against {_e(report.reference)}: {verdict} "
+    return (f"<style>{CSS}</style><p>{_e(report.current)} against {_e(report.reference)}: {verdict} "
             f"({report.drifted_share:.0%} of {len(report.features)} features drifted)</p>"
             f"<table class='ds'>{head}{''.join(body)}</table>{skipped_html}")
 
 
 def anomalies_table_html(anomalies: Any) -> str:
     if not len(anomalies):
-        return f"<style>{_CSS}</style><p><span class='badge ok'>no anomalies</span> in {_e(anomalies.profile)}</p>"
+        return f"<style>{CSS}</style><p><span class='badge ok'>no anomalies</span> in {_e(anomalies.profile)}</p>"
     head = ("<tr><th class='l'>feature</th><th class='l'>kind</th><th class='l'>severity</th>"
             "<th class='l'>description</th><th class='l'>examples</th></tr>")
     body = []
@@ -194,85 +187,5 @@ def anomalies_table_html(anomalies: Any) -> str:
         body.append(f"<tr><td class='l'>{_e(a.feature)}</td><td class='l'>{_e(a.kind)}</td>"
                     f"<td class='l'><span class='{css}'>{_e(a.severity)}</span></td>"
                     f"<td class='l'>{_e(a.description)}</td><td class='l'>{examples}</td></tr>")
-    return (f"<style>{_CSS}</style><p>{len(anomalies)} anomalies in {_e(anomalies.profile)}</p>"
+    return (f"<style>{CSS}</style><p>{len(anomalies)} anomalies in {_e(anomalies.profile)}</p>"
             f"<table class='ds'>{head}{''.join(body)}</table>")
-
-
-def _figure_html(fig: Any, first: bool) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=bool(first), include_mathjax=False,
-                       config={"displaylogo": False, "responsive": True})
-
-
-def report_html(
-    *profiles: Any,
-    drift: Any = None,
-    anomalies: Any = None,
-    title: str = "deepscope data report",
-    sort: str = "distance",
-) -> str:
-    """The whole report as one HTML document (see the module docstring)."""
-    from deepscope.data.compare import compare
-    from deepscope.data.drift import DriftReport
-    from deepscope.data.profile import Profile
-    from deepscope.data.schema import Anomalies
-    from deepscope.viz.data import comparison_figure, drift_feature_figure, drift_figure
-
-    if not profiles:
-        raise InvalidArgumentError("profiles", "at least one Profile", "none")
-    for i, p in enumerate(profiles):
-        if not isinstance(p, Profile):
-            raise ArgumentTypeError(f"profiles[{i}]", "a Profile", p)
-    if drift is not None and not isinstance(drift, DriftReport):
-        raise ArgumentTypeError("drift", "a DriftReport or None", drift)
-    anomaly_list = [anomalies] if isinstance(anomalies, Anomalies) else list(anomalies or [])
-    for a in anomaly_list:
-        if not isinstance(a, Anomalies):
-            raise ArgumentTypeError("anomalies", "Anomalies (or a list of them) or None", a)
-
-    comparison = compare(*profiles, sort=sort)
-    figures = [comparison_figure(comparison)]
-    parts = [f"<h1>{_e(title)}</h1>",
-             f"<p class='meta'>{', '.join(f'{_e(p.name)}: {p.rows:,} rows, {len(p):,} features' for p in profiles)}"
-             f" &middot; generated {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}</p>"]
-    summary = []
-    if drift is not None:
-        summary.append("<span class='badge bad'>drift</span>" if drift.drifted else "<span class='badge ok'>no drift</span>")
-    if anomaly_list:
-        count = sum(len(a) for a in anomaly_list)
-        failed = any(a.failed for a in anomaly_list)
-        summary.append(f"<span class='badge {'bad' if failed else 'ok'}'>{count} anomalies</span>")
-    if summary:
-        parts.append("<p>" + " ".join(summary) + "</p>")
-    parts.append("<h2>Overview</h2>")
-    parts.append(comparison_table_html(comparison))
-    parts.append("<h2>Distributions</h2>")
-    parts.append(_figure_html(figures[0], first=True))
-    if drift is not None:
-        parts.append("<h2>Drift</h2>")
-        parts.append(drift_table_html(drift))
-        parts.append(_figure_html(drift_figure(drift), first=False))
-        for feature in drift.drifted_features:
-            parts.append(_figure_html(drift_feature_figure(drift, feature), first=False))
-    for a in anomaly_list:
-        parts.append(f"<h2>Anomalies: {_e(a.profile)}</h2>")
-        parts.append(anomalies_table_html(a))
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{_e(title)}</title>"
-            f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
-
-
-def write_report(
-    path: str | os.PathLike,
-    *profiles: Any,
-    drift: Any = None,
-    anomalies: Any = None,
-    title: str = "deepscope data report",
-) -> Path:
-    """Write ``report_html(...)`` to ``path`` and return the path."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise ArgumentTypeError("path", "a file path", path)
-    target = Path(path)
-    if target.parent and not target.parent.exists():
-        raise InvalidArgumentError("output", "a path in an existing folder", str(target))
-    target.write_text(report_html(*profiles, drift=drift, anomalies=anomalies, title=title), encoding="utf-8")
-    return target

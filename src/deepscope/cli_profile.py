@@ -15,7 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from deepscope.data.drift import drift as drift_of
+from deepscope.data.profile import profile
+from deepscope.data.schema import Schema, infer_schema, validate
 from deepscope.errors import DeepscopeError
+from deepscope.report import write_report
 
 __all__ = ["cli_profile", "EXIT_OK", "EXIT_FAILED_CHECKS", "EXIT_BAD_INPUT"]
 
@@ -52,11 +56,6 @@ def cli_profile(
     next time) and ``against`` is validated against it; with ``schema`` both are validated.
     Drift is ``against`` relative to ``train`` with ``thresholds`` (see ``deepscope.data.drift``).
     """
-    from deepscope.data.drift import drift as drift_of
-    from deepscope.data.profile import profile
-    from deepscope.data.report import write_report
-    from deepscope.data.schema import Schema, infer_schema, validate
-
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
