@@ -11,8 +11,8 @@ import pytest
 
 from deepscope.cli_profile import cli_profile
 from deepscope.data import compare, drift, infer_schema, profile, validate
-from deepscope.report import report_html, write_report
 from deepscope.errors import ArgumentTypeError
+from deepscope.report import report_html, write_report
 
 _HOSTILE = '<script>alert("x")</script>'
 

@@ -45,7 +45,7 @@ def test_keras_style_bare_tag_is_the_train_split():
 
 
 def test_learning_curves_draw_the_logged_points(sweep):
-    figure = ds.hparams.learning_curves(sweep, "loss")
+    figure = ds.hparams.learning_curves(sweep, "loss").figure()
     scalars = open_logdir(sweep).scalars()
     runs = open_logdir(sweep).run_names()
     assert len(figure.data) == 2 * len(runs)  # train and validation per run
@@ -59,7 +59,7 @@ def test_learning_curves_draw_the_logged_points(sweep):
     assert sum(bool(t.showlegend) for t in figure.data) == len(runs)  # one legend entry per run
     assert curve_metrics(sweep) == ["loss", "accuracy"]  # losses first; accuracy is val only
     with pytest.raises(NotFoundError, match="available: 'loss'"):
-        ds.hparams.learning_curves(sweep, "f1")
+        ds.hparams.learning_curves(sweep, "f1").figure()
 
 
 def _plain_points(runs: int = 3, steps: int = 6) -> pd.DataFrame:
@@ -75,7 +75,7 @@ def test_tags_without_a_split_are_drawn_as_logged_one_line_per_run():
     assert curves(points).empty  # no tag names a split ...
     assert curve_metrics(points) == ["loss", "accuracy"]  # ... yet each tag has its curves
     assert curve_splits(points, "accuracy") == [UNSPLIT]
-    figure = ds.hparams.learning_curves(points)  # the first metric: the loss
+    figure = ds.hparams.learning_curves(points).figure()  # the first metric: the loss
     assert [t.legendgroup for t in figure.data] == ["r0", "r1", "r2"]
     for trace in figure.data:
         expected = points[(points["run"] == trace.legendgroup) & (points["tag"] == "loss")]
@@ -83,7 +83,7 @@ def test_tags_without_a_split_are_drawn_as_logged_one_line_per_run():
         np.testing.assert_allclose(np.asarray(trace.y, dtype=float), expected["value"])
         assert trace.line.dash == "solid" and trace.line.color == run_color(trace.legendgroup)
     assert "as logged" in figure.layout.title.text
-    accuracy = ds.hparams.learning_curves(points, "accuracy", runs=["r1"])
+    accuracy = ds.hparams.learning_curves(points, "accuracy", runs=["r1"]).figure()
     assert len(accuracy.data) == 1
     np.testing.assert_allclose(accuracy.data[0].y, points.query("run == 'r1' and tag == 'accuracy'")["value"])
 
@@ -92,12 +92,12 @@ def test_a_train_tag_alone_and_other_tags_each_have_their_curves():
     points = pd.DataFrame({"run": "r", "tag": ["train/loss", "lr", "train/loss", "lr"],
                            "step": [0, 0, 1, 1], "value": [2.0, 0.1, 1.0, 0.05]})
     assert curve_metrics(points) == ["loss", "lr"]  # split metrics first, then the other tags
-    loss = ds.hparams.learning_curves(points, "loss")
+    loss = ds.hparams.learning_curves(points, "loss").figure()
     assert [(t.line.dash, list(t.y)) for t in loss.data] == [("solid", [2.0, 1.0])]
-    lr = ds.hparams.learning_curves(points, "lr")
+    lr = ds.hparams.learning_curves(points, "lr").figure()
     assert [list(t.y) for t in lr.data] == [[0.1, 0.05]]
     with pytest.raises(NotFoundError, match="available: 'loss', 'lr'"):
-        ds.hparams.learning_curves(points, "accuracy")
+        ds.hparams.learning_curves(points, "accuracy").figure()
 
 
 def test_a_run_without_split_tags_joins_the_figure_of_its_metric():
@@ -105,7 +105,7 @@ def test_a_run_without_split_tags_joins_the_figure_of_its_metric():
     plain = pd.DataFrame({"run": "b", "tag": ["loss"], "step": 0, "value": [0.9]})
     points = pd.concat([split, plain], ignore_index=True)
     assert curve_metrics(points) == ["loss"]
-    figure = ds.hparams.learning_curves(points, "loss")
+    figure = ds.hparams.learning_curves(points, "loss").figure()
     assert [(t.legendgroup, t.line.dash, list(t.y)) for t in figure.data] == [("a", "solid", [1.0]),
                                                                              ("b", "dashdot", [0.9])]
     assert "solid: train, dash-dot: as logged" in figure.layout.legend.title.text
@@ -118,7 +118,7 @@ def test_with_no_scalars_the_figure_says_what_is_missing_instead_of_empty_axes(t
     with ds.Run(tmp_path / "logs", name="only-hparams", hparams={"lr": 0.1}):
         pass
     assert curve_metrics(tmp_path / "logs") == []
-    figure = ds.hparams.learning_curves(tmp_path / "logs")
+    figure = ds.hparams.learning_curves(tmp_path / "logs").figure()
     assert len(figure.data) == 0
     assert not figure.layout.xaxis.visible and not figure.layout.yaxis.visible
     message = figure.layout.annotations[0].text.replace("<br>", " ")
@@ -127,7 +127,7 @@ def test_with_no_scalars_the_figure_says_what_is_missing_instead_of_empty_axes(t
 
 def test_compare_performance_bars_are_the_metric_values(sweep):
     table = ds.hparams.hparams_table(sweep, select="best")
-    figure = ds.hparams.compare_performance(sweep, select="best")
+    figure = ds.hparams.compare_performance(sweep, select="best").figure()
     frame = table.frame.set_index("run")
     # By default: the held-out (validation) metrics, one panel each.
     assert [a.text for a in figure.layout.annotations] == ["val/accuracy", "val/loss"]
@@ -137,7 +137,7 @@ def test_compare_performance_bars_are_the_metric_values(sweep):
         best = int(np.argmax(frame[metric]) if metric == "val/accuracy" else np.argmin(frame[metric]))
         widths = list(trace.marker.line.width)
         assert widths[best] > 0 and sum(w > 0 for w in widths) == 1
-    final = ds.hparams.compare_performance(sweep, metrics=["val/loss"])
+    final = ds.hparams.compare_performance(sweep, metrics=["val/loss"]).figure()
     index = list(final.data[0].x).index(DIVERGED)
     assert final.data[0].y[index] == 0 and final.data[0].text[index] == "NaN"  # not a zero bar
 
@@ -146,7 +146,7 @@ def test_compare_leaves_out_runs_without_metrics_and_labels_many_bars_by_hover(t
     logs = sweep_logdir(tmp_path / "logs", runs=10)
     with ds.Run(logs, name="data-profile") as run:  # a run in the same logdir with no scalars
         run.log_hparams({"source": "loans"})
-    figure = ds.hparams.compare_performance(logs, metrics=["val/loss"])
+    figure = ds.hparams.compare_performance(logs, metrics=["val/loss"]).figure()
     bars = figure.data[0]
     assert "data-profile" not in list(bars.x) and DIVERGED in list(bars.x)
     # Ten runs: values live in the hover; only the bar that cannot be drawn carries a label.
@@ -159,7 +159,7 @@ def test_compare_leaves_out_runs_without_metrics_and_labels_many_bars_by_hover(t
 
 def test_compare_performance_from_a_wide_frame():
     frame = pd.DataFrame({"run": ["a", "b"], "acc": [0.8, 0.9], "loss": [0.3, 0.2]})
-    figure = ds.hparams.compare_performance(frame)
+    figure = ds.hparams.compare_performance(frame).figure()
     assert len(figure.data) == 2
     assert list(figure.data[1].y) == [0.3, 0.2]
     assert list(figure.data[1].marker.line.width) == [0, 2.5]  # lower loss is better
@@ -167,7 +167,7 @@ def test_compare_performance_from_a_wide_frame():
 
 def test_hyperopt_report_plots_the_target_against_each_hparam():
     frame = results_frame(rows=25)
-    figure = ds.hparams.hyperopt_report(frame, "accuracy", columns=["lr", "optimizer", "layers"])
+    figure = ds.hparams.hyperopt_report(frame, "accuracy", columns=["lr", "optimizer", "layers"]).figure()
     points = [t for t in figure.data if t.name != "best trial"]
     stars = [t for t in figure.data if t.name == "best trial"]
     assert len(points) == 3 and len(stars) == 3
@@ -183,13 +183,13 @@ def test_hyperopt_report_plots_the_target_against_each_hparam():
 
 
 def test_hyperopt_report_on_a_logdir_uses_its_hparams_and_goal(sweep):
-    figure = ds.hparams.hyperopt_report(sweep, "val/loss")
+    figure = ds.hparams.hyperopt_report(sweep, "val/loss").figure()
     stars = [t for t in figure.data if t.name == "best trial"]
     assert len(stars) == 4  # lr, width, optimizer, dropout
     table = ds.hparams.hparams_table(sweep).frame
     assert math.isclose(stars[0].y[0], np.nanmin(table["val/loss"]))
     with pytest.raises(NotFoundError, match="no column named 'nope'"):
-        ds.hparams.hyperopt_report(sweep, "nope")
+        ds.hparams.hyperopt_report(sweep, "nope").figure()
 
 
 def test_views_of_a_metric_named_like_a_hyperparameter(tmp_path):
@@ -197,13 +197,13 @@ def test_views_of_a_metric_named_like_a_hyperparameter(tmp_path):
     logdir = schedule_logdir(tmp_path / "logs")
     table = ds.hparams.hparams_table(logdir)
     frame = table.frame.set_index("run")
-    bars = ds.hparams.compare_performance(table, metrics=["lr (metric)", "val/loss"])
+    bars = ds.hparams.compare_performance(table, metrics=["lr (metric)", "val/loss"]).figure()
     assert [a.text for a in bars.layout.annotations] == ["lr (metric)", "val/loss"]
     np.testing.assert_allclose(bars.data[0].y, frame["lr (metric)"])
-    assert [a.text for a in ds.hparams.compare_performance(logdir).layout.annotations] == [
+    assert [a.text for a in ds.hparams.compare_performance(logdir).figure().layout.annotations] == [
         "val/accuracy", "val/loss"]  # held-out metrics by default, as before
 
-    report = ds.hparams.hyperopt_report(logdir, "lr (metric)")
+    report = ds.hparams.hyperopt_report(logdir, "lr (metric)").figure()
     points = [t for t in report.data if t.name != "best trial"]
     assert [report.layout.xaxis.title.text, report.layout.xaxis2.title.text] == ["lr (log)", "width"]
     np.testing.assert_allclose(points[0].x, np.log10(frame["lr"]))  # the hyper-parameter...
@@ -213,4 +213,4 @@ def test_views_of_a_metric_named_like_a_hyperparameter(tmp_path):
 
     # Learning curves read the scalar tags themselves: 'lr' is there, drawn as logged.
     assert "lr" in curve_metrics(logdir)
-    assert len(ds.hparams.learning_curves(logdir, "lr").data) == 3
+    assert len(ds.hparams.learning_curves(logdir, "lr").figure().data) == 3

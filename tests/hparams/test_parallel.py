@@ -16,9 +16,9 @@ from deepscope.hparams import (
     NUMERIC,
     brushed_rows,
     infer_types,
-    make_axis,
 )
 from deepscope.hparams.parallel import MISSING, default_columns
+from deepscope.viz.hparams_axes import make_axis
 from tests.hparams.sweeps import results_frame, schedule_logdir
 
 
@@ -46,7 +46,7 @@ def test_parallel_coordinates_from_a_file_round_trips_every_row(tmp_path, suffix
     path = tmp_path / f"results{suffix}"
     frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
 
-    figure = ds.hparams.parallel_coordinates(path, color="accuracy", columns=list(frame.columns))
+    figure = ds.hparams.parallel_coordinates(path, color="accuracy", columns=list(frame.columns)).figure()
     dims = {d.name: d for d in figure.data[0].dimensions}
     assert list(dims) == list(frame.columns)
     assert all(len(d.values) == len(frame) for d in dims.values())
@@ -73,7 +73,7 @@ def test_default_axes_leave_out_identifiers_and_color_the_last_numeric():
     frame = results_frame(rows=40)
     types = infer_types(frame)
     assert default_columns(frame, types) == ["lr", "optimizer", "layers", "accuracy"]
-    figure = ds.hparams.parallel_coordinates(frame)
+    figure = ds.hparams.parallel_coordinates(frame).figure()
     assert figure.data[0].line.colorbar.title.text == "accuracy"
     small = frame.head(5)  # with few rows, names are worth an axis
     assert "trial" in default_columns(small, infer_types(small))
@@ -144,7 +144,7 @@ def test_figure_draws_given_selections_and_names_dimensions():
     frame = results_frame(rows=20)
     types = infer_types(frame)
     acc = make_axis("accuracy", frame["accuracy"], types["accuracy"])
-    figure = ds.hparams.parallel_coordinates(frame, selections={"accuracy": acc.selection([0.6, 0.8])})
+    figure = ds.hparams.parallel_coordinates(frame, selections={"accuracy": acc.selection([0.6, 0.8])}).figure()
     dims = {d.name: d for d in figure.data[0].dimensions}
     assert [list(r) for r in dims["accuracy"].constraintrange] == [[0.6, 0.8]]
     assert dims["lr"].constraintrange is None
@@ -153,13 +153,13 @@ def test_figure_draws_given_selections_and_names_dimensions():
 def test_bad_inputs():
     frame = results_frame(rows=5)
     with pytest.raises(NotFoundError, match="no column named 'nope'"):
-        ds.hparams.parallel_coordinates(frame, color="nope")
+        ds.hparams.parallel_coordinates(frame, color="nope").figure()
     with pytest.raises(NotFoundError, match="available"):
-        ds.hparams.parallel_coordinates(frame, columns=["lr", "nope"])
+        ds.hparams.parallel_coordinates(frame, columns=["lr", "nope"]).figure()
     with pytest.raises(InvalidArgumentError, match="at least one column"):
-        ds.hparams.parallel_coordinates(frame, columns=[])
+        ds.hparams.parallel_coordinates(frame, columns=[]).figure()
     with pytest.raises(TypeError, match="DataFrame"):
-        ds.hparams.parallel_coordinates(42)
+        ds.hparams.parallel_coordinates(42).figure()
 
 
 @pytest.mark.parametrize("source", ["logdir", "csv"])
@@ -170,7 +170,7 @@ def test_a_metric_named_like_a_hyperparameter_gets_its_own_axis(tmp_path, source
     if source == "csv":  # the table saved and served as a results file: the same columns
         data = tmp_path / "results.csv"
         table.to_frame().to_csv(data, index=False)
-    figure = ds.hparams.parallel_coordinates(data, color="lr (metric)")
+    figure = ds.hparams.parallel_coordinates(data, color="lr (metric)").figure()
     dimensions = {d.name: d for d in figure.data[0].dimensions}
     assert list(dimensions) == ["run", "lr", "width", "lr (metric)", "val/accuracy", "val/loss"]
     assert dimensions["lr"].label == "lr (log)" and dimensions["lr (metric)"].label == "lr (metric) (log)"

@@ -259,13 +259,13 @@ def test_a_hyperparameter_called_run_keeps_the_run_names_and_its_values(tmp_path
     assert table.frame["run (metric)"].tolist() == [0.0, 10.0, 20.0]
     assert table.types["run (hparam)"] == NUMERIC
     # Every view keyed by run name still finds each run's values.
-    bars = ds.hparams.compare_performance(table, ["val/loss"])
+    bars = ds.hparams.compare_performance(table, ["val/loss"]).figure()
     assert list(bars.data[0].x) == ["trial-0", "trial-1", "trial-2"]
 
 
 def test_a_table_with_repeated_column_names_is_refused():
     frame = pd.DataFrame([[0.1, 0.05, 0.7], [0.01, 0.005, 0.8]], columns=["lr", "lr", "acc"])
     with pytest.raises(InvalidArgumentError, match=r"repeated columns \['lr'\]"):
-        ds.hparams.parallel_coordinates(frame)
+        ds.hparams.parallel_coordinates(frame).figure()
     with pytest.raises(InvalidArgumentError, match="distinct names"):
-        ds.hparams.hyperopt_report(frame, "acc")
+        ds.hparams.hyperopt_report(frame, "acc").figure()

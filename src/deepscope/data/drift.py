@@ -32,8 +32,8 @@ True
 
 from __future__ import annotations
 
-import math
 import importlib
+import math
 from dataclasses import dataclass
 from typing import Any
 

@@ -18,10 +18,10 @@ stable ``kind``:
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
-import importlib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any

@@ -1,11 +1,11 @@
 """The hyper-parameter explorer: a table of runs (hyper-parameters and metrics), parallel
 coordinates for any table, and Ludwig-style views (learning curves, performance per run,
-hyperopt report).
+hyperopt report). Each view is a result; ``deepscope.viz.hparams`` draws it (``result.figure()``).
 
 >>> import pandas as pd
 >>> import deepscope as ds
 >>> results = pd.DataFrame({"lr": [1e-4, 1e-3, 1e-2], "batch": [32, 64, 32], "acc": [0.71, 0.83, 0.78]})
->>> ds.hparams.parallel_coordinates(results, color="acc").data[0].type
+>>> ds.hparams.parallel_coordinates(results, color="acc").figure().data[0].type
 'parcoords'
 >>> ds.hparams.infer_types(results)
 {'lr': 'log-numeric', 'batch': 'numeric', 'acc': 'numeric'}
@@ -13,14 +13,15 @@ hyperopt report).
 
 from __future__ import annotations
 
-from deepscope.hparams.ludwig import compare_performance, hyperopt_report, learning_curves
-from deepscope.hparams.parallel import (
-    Axis,
-    brushed_rows,
-    make_axes,
-    make_axis,
-    parallel_coordinates,
+from deepscope.hparams.ludwig import (
+    HyperoptReport,
+    LearningCurves,
+    PerformanceComparison,
+    compare_performance,
+    hyperopt_report,
+    learning_curves,
 )
+from deepscope.hparams.parallel import ParallelCoordinates, brushed_rows, parallel_coordinates
 from deepscope.hparams.table import (
     CATEGORICAL,
     LOG_NUMERIC,
@@ -46,9 +47,10 @@ __all__ = [
     "learning_curves",
     "compare_performance",
     "hyperopt_report",
-    "Axis",
-    "make_axis",
-    "make_axes",
+    "ParallelCoordinates",
+    "LearningCurves",
+    "PerformanceComparison",
+    "HyperoptReport",
     "brushed_rows",
     "NUMERIC",
     "LOG_NUMERIC",

@@ -6,13 +6,16 @@
 - :func:`compare_performance`: a bar per run for each metric.
 - :func:`hyperopt_report`: the target metric against each hyper-parameter.
 
-Each takes a logdir (path or ``Logdir``) or a DataFrame and returns a plotly figure.
+Each takes a logdir (path or ``Logdir``) or a DataFrame and returns a result (``LearningCurves``,
+``PerformanceComparison``, ``HyperoptReport``) whose ``figure()`` draws it.
 
 >>> import pandas as pd
 >>> from deepscope.hparams import hyperopt_report
 >>> trials = pd.DataFrame({"lr": [1e-4, 1e-3, 1e-2, 1e-1], "depth": [2, 4, 2, 4], "acc": [0.6, 0.8, 0.85, 0.5]})
->>> figure = hyperopt_report(trials, "acc")
->>> len(figure.data)  # a panel per hyper-parameter, each with its points and the best trial
+>>> report = hyperopt_report(trials, "acc")
+>>> report.best, report.columns
+(2, ['lr', 'depth'])
+>>> len(report.figure().data)  # a panel per hyper-parameter, each with its points and the best trial
 4
 """
 
@@ -20,13 +23,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
-from deepscope.hparams.parallel import default_columns, make_axes, make_axis
+from deepscope.hparams.parallel import default_columns
 from deepscope.hparams.table import (
     HParamTable,
     as_frame,
@@ -34,11 +38,13 @@ from deepscope.hparams.table import (
     metric_goal,
     select_metrics,
 )
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
+from deepscope.result import Result
+from deepscope.track import Logdir, open_logdir
 
 __all__ = [
+    "LearningCurves",
+    "PerformanceComparison",
+    "HyperoptReport",
     "UNSPLIT",
     "NO_CURVES",
     "NO_CURVES_HINT",
@@ -80,6 +86,67 @@ NO_HYPEROPT_HINT = (
     "The report draws a metric against each hyper-parameter: log one while training, e.g. "
     "run.log({'val/accuracy': accuracy}, step=epoch), and it becomes the target metric."
 )
+
+
+@dataclass(frozen=True)
+class LearningCurves(Result):
+    """Train against validation (and test) over steps for one metric.
+
+    curves: DataFrame(run, split, step, value), split one of "train", "validation", "test" or
+    ``UNSPLIT`` (a tag that names no split). metric: which (None when there was nothing to draw);
+    message: what the figure says instead of empty axes.
+    """
+
+    default_tag = "learning_curves"
+    figure_function = "deepscope.viz.hparams:learning_curves_figure"
+
+    curves: pd.DataFrame
+    metric: str | None
+    message: str | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.curves.copy()
+
+
+@dataclass(frozen=True)
+class PerformanceComparison(Result):
+    """One number per run and metric: ``values`` indexed by run, a column per metric; ``goals``
+    maps each metric to "min" or "max" (which run is best)."""
+
+    default_tag = "performance_comparison"
+    figure_function = "deepscope.viz.hparams:compare_performance_figure"
+
+    values: pd.DataFrame
+    goals: dict[str, str] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Columns ``run, metric, value``."""
+        frame = self.values.rename_axis("run").reset_index()
+        return frame.melt(id_vars="run", var_name="metric", value_name="value")
+
+
+@dataclass(frozen=True)
+class HyperoptReport(Result):
+    """The ``target`` metric against each hyper-parameter of ``columns``, one row per trial.
+
+    frame: the trials (the hyper-parameters and the target); types: column -> kind;
+    goal: "min" or "max"; best: the row of the best trial (None when no value is finite);
+    names: what each row is called (run names, or ``row i``).
+    """
+
+    default_tag = "hyperopt_report"
+    figure_function = "deepscope.viz.hparams:hyperopt_figure"
+
+    frame: pd.DataFrame
+    types: dict[str, str]
+    columns: list[str]
+    target: str
+    goal: str
+    best: int | None
+    names: list[str]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
 
 
 def split_tag(tag: str) -> tuple[str, str] | None:
@@ -163,7 +230,7 @@ def _ordered_metrics(frame: pd.DataFrame) -> list[str]:
 
 def learning_curves(
     source: Any, metric: str | None = None, *, runs: Iterable[str] | None = None
-) -> go.Figure:
+) -> LearningCurves:
     """Train against validation (and test) over steps for ``metric``, one colour per run.
 
     source: a logdir (path or ``Logdir``) or scalar points ``DataFrame(run, tag, step, value)``.
@@ -171,22 +238,20 @@ def learning_curves(
     (``"accuracy"``), drawn as logged (default: the first of ``curve_metrics``). With no scalars
     at all the figure says so, and how to log them, instead of drawing empty axes.
 
-    >>> figure = learning_curves("demo-logdir", "loss")  # doctest: +SKIP
+    >>> figure = learning_curves("demo-logdir", "loss").figure()  # doctest: +SKIP
     """
-    from deepscope.viz.hparams import learning_curves_figure
-
     frame = curves(_scalars(source, runs=runs), unsplit=True)
     available = _ordered_metrics(frame)
     if metric is None:
         if not available:
-            return learning_curves_figure(frame[["run", "split", "step", "value"]], None,
-                                          message=f"{NO_CURVES} {NO_CURVES_HINT}")
+            return LearningCurves(frame[["run", "split", "step", "value"]], None,
+                                  message=f"{NO_CURVES} {NO_CURVES_HINT}")
         metric = available[0]
     if metric not in available:
         raise NotFoundError("metric", str(metric), available)
     chosen = frame[frame["metric"] == metric]
     chosen = chosen.iloc[np.argsort(chosen["split"].map(_SPLIT_ORDER).fillna(9).to_numpy(), kind="stable")]
-    return learning_curves_figure(chosen[["run", "split", "step", "value"]], metric)
+    return LearningCurves(chosen[["run", "split", "step", "value"]].reset_index(drop=True), metric)
 
 
 def compare_performance(
@@ -197,7 +262,7 @@ def compare_performance(
     step: int | None = None,
     goals: Mapping[str, str] | None = None,
     runs: Iterable[str] | None = None,
-) -> go.Figure:
+) -> PerformanceComparison:
     """A bar per run for each metric, the best run of each outlined.
 
     source: a logdir (path or ``Logdir``), an ``HParamTable``, scalar points
@@ -206,10 +271,8 @@ def compare_performance(
     metrics: which (default: the validation and test metrics when there are any, else all).
     select, step, goals: how a run's series becomes one number (see ``hparams_table``).
 
-    >>> figure = compare_performance("demo-logdir", select="best")  # doctest: +SKIP
+    >>> figure = compare_performance("demo-logdir", select="best").figure()  # doctest: +SKIP
     """
-    from deepscope.viz.hparams import compare_performance_figure
-
     values, goal_of = _per_run(source, select=select, step=step, goals=goals)
     if runs is not None:
         wanted = [str(r) for r in ([runs] if isinstance(runs, str) else runs)]
@@ -225,7 +288,7 @@ def compare_performance(
                 raise NotFoundError("metric", str(name), [str(c) for c in values.columns])
     if not metrics:
         raise InvalidArgumentError("metrics", "at least one numeric metric", list(values.columns))
-    return compare_performance_figure(values[list(metrics)], goals={m: goal_of(m) for m in metrics})
+    return PerformanceComparison(values[list(metrics)], goals={m: goal_of(m) for m in metrics})
 
 
 def hyperopt_report(
@@ -234,7 +297,7 @@ def hyperopt_report(
     *,
     columns: Sequence[str] | None = None,
     goal: str | None = None,
-) -> go.Figure:
+) -> HyperoptReport:
     """The ``target`` metric against each hyper-parameter, the best trial starred.
 
     data: a DataFrame, a CSV/TSV/Parquet path, an ``HParamTable``, or a logdir path.
@@ -242,8 +305,6 @@ def hyperopt_report(
     every column but the target and identifiers).
     goal: "min" or "max" (default: min for loss-like names, max otherwise).
     """
-    from deepscope.viz.hparams import hyperopt_figure
-
     frame, types, table = as_frame(data)
     if target not in frame.columns:
         raise NotFoundError("column", str(target), [str(c) for c in frame.columns])
@@ -258,15 +319,25 @@ def hyperopt_report(
     columns = [c for c in columns if c != target]
     if not columns:
         raise InvalidArgumentError("columns", "at least one hyper-parameter column", columns)
-    axes = make_axes(frame, types, columns)
-    target_axis = make_axis(target, frame[target], types.get(target, "numeric"))
+    for name in columns:
+        if name not in frame.columns:
+            raise NotFoundError("column", str(name), [str(c) for c in frame.columns])
     values = pd.to_numeric(frame[target], errors="coerce").to_numpy(dtype=float)
     finite = np.isfinite(values)
     best = None
     if finite.any():
         masked = np.where(finite, values, np.inf if goal == "min" else -np.inf)
         best = int(np.argmin(masked) if goal == "min" else np.argmax(masked))
-    return hyperopt_figure(axes, target_axis, best=best, names=_row_names(frame))
+    used = [str(c) for c in columns] + [str(target)]
+    return HyperoptReport(
+        frame=frame[used].reset_index(drop=True),
+        types={c: types.get(c, "numeric") for c in used},
+        columns=[str(c) for c in columns],
+        target=str(target),
+        goal=goal,
+        best=best,
+        names=_row_names(frame),
+    )
 
 
 def _row_names(frame: pd.DataFrame) -> list[str]:
@@ -279,8 +350,6 @@ def _row_names(frame: pd.DataFrame) -> list[str]:
 
 
 def _scalars(source: Any, *, runs: Iterable[str] | None = None) -> pd.DataFrame:
-    from deepscope.track import Logdir, open_logdir
-
     if isinstance(source, pd.DataFrame):
         missing = {"run", "tag", "step", "value"} - set(source.columns)
         if missing:

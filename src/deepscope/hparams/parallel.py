@@ -1,19 +1,21 @@
-"""Parallel coordinates for any table: axes per column type, and brushes as row filters.
+"""Parallel coordinates for any table as a result, and brushes as row filters.
 
-Plotly's parallel coordinates have no log or categorical axes, so each column is placed on an
-:class:`Axis` here: numeric values as they are, log-numeric values as log10 with ticks at the
-decades, categories as codes with their labels as ticks. NaN and infinite values get their own
-labelled slot below (or above) an axis instead of disappearing.
+:func:`parallel_coordinates` picks the axes (every column but identifiers) and the colour and
+returns a :class:`ParallelCoordinates` result; ``deepscope.viz.hparams`` places each column on an
+axis (log and categorical axes, slots for NaN and infinities; see ``deepscope.viz.hparams_axes``)
+and draws it.
 
-A brush on an axis is a list of ranges in axis positions (plotly's ``constraintrange``);
-:meth:`Axis.selection` turns it into a selection in data terms (value ranges, category labels,
-NaN/inf slots) that survives re-drawing, and :func:`brushed_rows` filters the table by it.
+A brush on an axis is a selection in data terms (value ranges, category labels, NaN/inf slots,
+made by ``Axis.selection`` from plotly's ``constraintrange``) that survives re-drawing;
+:func:`brushed_rows` filters the table by it.
 
 >>> import pandas as pd
 >>> import deepscope as ds
 >>> frame = pd.DataFrame({"lr": [1e-4, 1e-3, 1e-2], "opt": ["sgd", "adam", "sgd"], "acc": [0.7, 0.8, 0.75]})
->>> figure = ds.hparams.parallel_coordinates(frame, color="acc")
->>> [d.label for d in figure.data[0].dimensions]
+>>> chart = ds.hparams.parallel_coordinates(frame, color="acc")
+>>> chart.columns, chart.color
+(['lr', 'opt', 'acc'], 'acc')
+>>> [d.label for d in chart.figure().data[0].dimensions]
 ['lr (log)', 'opt', 'acc']
 """
 
@@ -23,285 +25,94 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from deepscope.errors import InvalidArgumentError, NotFoundError
 from deepscope.hparams.table import CATEGORICAL, LOG_NUMERIC, NUMERIC, as_frame
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
+from deepscope.result import Result
 
 __all__ = [
-    "Axis",
-    "make_axis",
-    "make_axes",
+    "ParallelCoordinates",
+    "parallel_coordinates",
     "default_columns",
     "default_color",
     "brushed_rows",
-    "parallel_coordinates",
+    "normalize_ranges",
+    "within_spans",
+    "category_label",
+    "is_missing",
+    "MISSING",
 ]
 
 MISSING = "(missing)"
 NAN, POS_INF, NEG_INF = "NaN", "+inf", "-inf"
-# Where non-finite values sit, as a fraction of the finite span beyond the axis' ends.
-_SLOT_GAP = 0.12
 # Categorical columns with every value distinct (run names, ids) tell nothing on an axis once
 # there are more rows than this; they stay in the table.
 _IDENTIFIER_ROWS = 20
-# Relative tolerance of a log axis' brush, in value units.
-_LOG_ROUNDING = 1e-12
 
 
 @dataclass(frozen=True)
-class Axis:
-    """One column placed on a parallel-coordinates axis.
+class ParallelCoordinates(Result):
+    """A table drawn as parallel coordinates: one axis per column of ``columns``, one line per row.
 
-    name: the column; label: what the axis says (``"lr (log)"`` for a log axis).
-    kind: "numeric", "log-numeric" or "categorical".
-    positions: each row's position on the axis (log10 of the value for a log axis, the category
-        code for a categorical one, a slot for NaN and infinities).
-    tickvals, ticktext: the ticks, or empty for plotly's own (numeric axes without slots).
-    range: the axis' extent in positions.
-    categories: a categorical axis' labels, by code.
-    slots: position of each non-finite kind present (``"NaN"``, ``"+inf"``, ``"-inf"``).
+    frame: the rows (the drawn columns and the colour column); types: column -> "numeric",
+    "log-numeric" or "categorical"; color: the column that colours the lines, or None;
+    selections: brushes to draw, column -> selection as made by ``Axis.selection``.
     """
 
-    name: str
-    label: str
-    kind: str
-    positions: np.ndarray
-    tickvals: list[float]
-    ticktext: list[str]
-    range: tuple[float, float]
-    categories: tuple[str, ...] = ()
-    slots: dict[str, float] = field(default_factory=dict)
+    default_tag = "parallel_coordinates"
+    figure_function = "deepscope.viz.hparams:parallel_coordinates_figure"
 
-    def selection(self, ranges: Any) -> dict[str, Any] | None:
-        """A brush (``constraintrange``: ``[lo, hi]`` or ``[[lo, hi], ...]`` in positions) in data
-        terms: ``{"ranges": [[lo, hi], ...], "special": [...]}`` for numbers (value units; NaN and
-        inf slots the brush covers in ``special``), ``{"labels": [...]}`` for categories.
+    frame: pd.DataFrame
+    types: dict[str, str]
+    columns: list[str]
+    color: str | None = None
+    selections: dict[str, Any] = field(default_factory=dict)
 
-        ``None`` for no brush.
-        """
-        spans = normalize_ranges(ranges)
-        if not spans:
-            return None
-        if self.kind == CATEGORICAL:
-            codes = np.arange(len(self.categories), dtype=float)
-            inside = _within(codes, spans)
-            return {"labels": [c for c, keep in zip(self.categories, inside, strict=True) if keep]}
-        special = [kind for kind, slot in self.slots.items() if _within(np.array([slot]), spans)[0]]
-        finite = self._finite_extent()
-        values: list[list[float]] = []
-        for lo, hi in spans if finite is not None else ():
-            # A brush reaching into a NaN/inf slot covers the finite values up to the axis' end.
-            lo, hi = max(lo, finite[0]), min(hi, finite[1])
-            if lo > hi:
-                continue
-            if self.kind == LOG_NUMERIC:
-                # 10**log10(v) can land an ulp below v: widen by a rounding error, so a brush
-                # reaching the axis' end keeps the value drawn there.
-                lo, hi = 10.0**lo * (1 - _LOG_ROUNDING), 10.0**hi * (1 + _LOG_ROUNDING)
-            values.append([float(lo), float(hi)])
-        return {"ranges": values, "special": special}
-
-    def constraint(self, selection: Mapping[str, Any] | None) -> list[list[float]] | None:
-        """Positions for a selection made by :meth:`selection` (on this axis or an earlier
-        drawing of the same column), as plotly's ``constraintrange``; None when it selects nothing
-        this axis can show."""
-        if not selection:
-            return None
-        spans: list[list[float]] = []
-        if self.kind == CATEGORICAL:
-            wanted = {str(label) for label in selection.get("labels", [])}
-            codes = [i for i, label in enumerate(self.categories) if label in wanted]
-            for start, stop in _runs(codes):
-                spans.append([start - 0.25, stop + 0.25])
-        else:
-            for lo, hi in selection.get("ranges", []):
-                if self.kind == LOG_NUMERIC:
-                    lo = math.log10(lo) if lo > 0 else self.range[0]
-                    hi = math.log10(hi) if hi > 0 else self.range[0]
-                spans.append([float(lo), float(hi)])
-            gap = (self.range[1] - self.range[0]) * 0.02
-            for kind in selection.get("special", []):
-                if kind in self.slots:
-                    spans.append([self.slots[kind] - gap, self.slots[kind] + gap])
-        return spans or None
-
-    def _finite_extent(self) -> tuple[float, float] | None:
-        finite = self.positions[~np.isin(self.positions, list(self.slots.values()))]
-        if self.kind == CATEGORICAL or finite.size == 0:
-            return None
-        return float(finite.min()), float(finite.max())
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
 
 
-def normalize_ranges(ranges: Any) -> list[tuple[float, float]]:
-    """``[lo, hi]`` or ``[[lo, hi], ...]`` (plotly accepts both) as a list of ordered pairs."""
-    if ranges is None:
-        return []
-    items = list(ranges)
-    if not items:
-        return []
-    if all(isinstance(v, numbers.Real) for v in items):
-        items = [items]
-    spans = []
-    for item in items:
-        pair = [float(v) for v in item]
-        if len(pair) != 2 or not all(math.isfinite(v) for v in pair):
-            raise InvalidArgumentError("constraintrange", "pairs [lo, hi] of numbers", ranges)
-        spans.append((min(pair), max(pair)))
-    return spans
+def parallel_coordinates(
+    data: Any,
+    *,
+    color: str | None = None,
+    columns: Sequence[str] | None = None,
+    selections: Mapping[str, Any] | None = None,
+) -> ParallelCoordinates:
+    """Parallel coordinates of a table: one axis per column, one line per row.
 
+    data: a DataFrame, a CSV/TSV/Parquet path, an ``HParamTable``, or a logdir path.
+    color: the column that colours the lines (default: the last metric or numeric column).
+    columns: the axes, in order (default: every column but identifiers such as run names).
+    selections: brushes to draw, column -> selection as made by :meth:`Axis.selection`.
 
-def _within(positions: np.ndarray, spans: Sequence[tuple[float, float]]) -> np.ndarray:
-    keep = np.zeros(len(positions), dtype=bool)
-    for lo, hi in spans:
-        keep |= (positions >= lo) & (positions <= hi)
-    return keep
+    >>> import deepscope as ds
+    >>> figure = ds.hparams.parallel_coordinates("results.csv", color="accuracy").figure()  # doctest: +SKIP
+    """
+    frame, types, table = as_frame(data)
+    columns = list(columns) if columns is not None else default_columns(frame, types)
+    if not columns:
+        raise InvalidArgumentError("columns", "at least one column", columns)
+    for name in columns:
+        if name not in frame.columns:
+            raise NotFoundError("column", str(name), [str(c) for c in frame.columns])
+    metrics = table.metrics if table is not None else ()
+    color = color if color is not None else default_color(columns, types, metrics)
+    if color is not None and color not in frame.columns:
+        raise NotFoundError("column", str(color), [str(c) for c in frame.columns])
+    used = list(dict.fromkeys([*columns, *([color] if color is not None else [])]))
+    return ParallelCoordinates(
+        frame=frame[used].reset_index(drop=True),
+        types={str(c): types.get(c, NUMERIC) for c in used},
+        columns=[str(c) for c in columns],
+        color=color,
+        selections={str(k): dict(v) for k, v in (selections or {}).items() if v},
+    )
 
-
-def _runs(codes: list[int]) -> list[tuple[int, int]]:
-    """Consecutive integers grouped: [0, 1, 2, 5] -> [(0, 2), (5, 5)]."""
-    groups: list[tuple[int, int]] = []
-    for code in sorted(codes):
-        if groups and code == groups[-1][1] + 1:
-            groups[-1] = (groups[-1][0], code)
-        else:
-            groups.append((code, code))
-    return groups
-
-
-# -- axes ----------------------------------------------------------------------------------------
-
-
-def make_axis(name: str, values: pd.Series, kind: str) -> Axis:
-    """Place one column on an axis of the given kind."""
-    if kind == CATEGORICAL:
-        return _categorical_axis(name, values)
-    numbers_ = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    finite = np.isfinite(numbers_)
-    if kind == LOG_NUMERIC and finite.any() and (numbers_[finite] <= 0).any():
-        kind = NUMERIC  # a log axis cannot show zero or negatives; the caller's type was stale
-    scaled = np.log10(numbers_, where=finite, out=np.full_like(numbers_, np.nan)) if kind == LOG_NUMERIC else numbers_
-    masks = {NAN: np.isnan(numbers_), NEG_INF: numbers_ == -np.inf, POS_INF: numbers_ == np.inf}
-    masks = {kind_: mask for kind_, mask in masks.items() if mask.any()}
-    if finite.any():
-        lo, hi = float(scaled[finite].min()), float(scaled[finite].max())
-        # Ticks enclose the data (whole decades on a log axis), so the axis line spans every line.
-        if kind == LOG_NUMERIC:
-            tickvals, ticktext = _decade_ticks(lo, hi)
-        elif masks:
-            tickvals, ticktext = _nice_ticks(lo, hi)
-        else:
-            tickvals, ticktext = [], []
-        bottom = min([lo, *tickvals[:1]])
-        top = max([hi, *tickvals[-1:]])
-        if top == bottom:
-            half = max(abs(top), 1.0) / 2
-            bottom, top = bottom - half, top + half
-    else:  # nothing finite: only the slots
-        tickvals, ticktext = [], []
-        bottom, top = -0.5, 0.5
-    span = top - bottom
-    positions = scaled.copy()
-    slots: dict[str, float] = {}
-    places = {NAN: bottom - _SLOT_GAP * span, NEG_INF: bottom - 2 * _SLOT_GAP * span,
-              POS_INF: top + _SLOT_GAP * span}  # fmt: skip
-    if not finite.any():
-        places = {NAN: 0.0, NEG_INF: -0.5, POS_INF: 0.5}
-    for kind_, mask in masks.items():
-        slots[kind_] = places[kind_]
-        positions[mask] = places[kind_]
-        tickvals.append(places[kind_])
-        ticktext.append(kind_)
-    low_end = min([bottom, *slots.values()])
-    high_end = max([top, *slots.values()])
-    label = f"{name} (log)" if kind == LOG_NUMERIC else name
-    return Axis(
-        name=name, label=label, kind=kind, positions=positions, tickvals=tickvals,
-        ticktext=ticktext, range=(float(low_end), float(high_end)), slots=slots,
-    )  # fmt: skip
-
-
-def _categorical_axis(name: str, values: pd.Series) -> Axis:
-    labels = [category_label(v) for v in values]
-    present = [v for v in values if not _is_missing(v)]
-    if present and all(isinstance(v, (numbers.Real, np.bool_)) for v in present):
-        order = [category_label(v) for v in sorted(dict.fromkeys(present), key=float)]
-    else:
-        order = sorted({category_label(v) for v in present})
-    if len(present) < len(labels):
-        order = [MISSING, *order]  # missing at the bottom, like NaN on a numeric axis
-    code = {label: i for i, label in enumerate(order)}
-    positions = np.asarray([code[label] for label in labels], dtype=float)
-    step = max(1, math.ceil(len(order) / 25))  # at most ~25 labels, so they stay readable
-    shown = range(0, len(order), step)
-    return Axis(
-        name=name, label=name, kind=CATEGORICAL, positions=positions,
-        tickvals=[float(i) for i in shown], ticktext=[_short(order[i]) for i in shown],
-        range=(-0.5, len(order) - 0.5) if len(order) > 1 else (-1.0, 1.0), categories=tuple(order),
-    )  # fmt: skip
-
-
-def category_label(value: Any) -> str:
-    """How a value reads as a category: text as is, numbers without noise, missing as such."""
-    if _is_missing(value):
-        return MISSING
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        return f"{float(value):.6g}"
-    return str(value)
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value)) and not isinstance(value, (list, tuple, dict, np.ndarray))
-    except (TypeError, ValueError):
-        return False
-
-
-def _short(text: str, limit: int = 18) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _nice_ticks(lo: float, hi: float, count: int = 5) -> tuple[list[float], list[str]]:
-    """Round ticks from below ``lo`` to above ``hi``, about ``count`` of them."""
-    if hi <= lo:
-        return [lo], [_format(lo)]
-    raw = (hi - lo) / count
-    magnitude = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    first = math.floor(lo / step + 1e-9) * step
-    last = math.ceil(hi / step - 1e-9) * step
-    ticks = [first + i * step for i in range(int(round((last - first) / step)) + 1)]
-    return ticks, [_format(t) for t in ticks]
-
-
-def _decade_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
-    """Whole decades from below ``lo`` to above ``hi`` (log10 positions), at most ~9 labelled."""
-    first, last = math.floor(lo + 1e-9), math.ceil(hi - 1e-9)
-    if last == first:
-        first, last = first - 1, last + 1
-    every = max(1, math.ceil((last - first + 1) / 9))
-    decades = list(range(first, last + 1, every))
-    if decades[-1] != last:
-        decades.append(last)
-    return [float(d) for d in decades], [_format(10.0**d) for d in decades]
-
-
-def _format(value: float) -> str:
-    if value == 0:
-        return "0"
-    return f"{value:.3g}"
 
 
 def default_columns(frame: pd.DataFrame, types: Mapping[str, str]) -> list[str]:
@@ -326,14 +137,6 @@ def default_color(columns: Sequence[str], types: Mapping[str, str], metrics: Seq
     return columns[-1] if columns else None
 
 
-def make_axes(frame: pd.DataFrame, types: Mapping[str, str], columns: Sequence[str]) -> list[Axis]:
-    """An :class:`Axis` per column of ``columns``."""
-    for name in columns:
-        if name not in frame.columns:
-            raise NotFoundError("column", str(name), [str(c) for c in frame.columns])
-    return [make_axis(str(name), frame[name], types.get(name, NUMERIC)) for name in columns]
-
-
 def brushed_rows(
     frame: pd.DataFrame, types: Mapping[str, str], selections: Mapping[str, Any]
 ) -> np.ndarray:
@@ -351,7 +154,7 @@ def brushed_rows(
             keep &= np.asarray([category_label(v) in wanted for v in values], dtype=bool)
             continue
         numbers_ = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-        inside = _within(np.nan_to_num(numbers_, nan=np.inf, posinf=np.inf, neginf=np.inf),
+        inside = within_spans(np.nan_to_num(numbers_, nan=np.inf, posinf=np.inf, neginf=np.inf),
                          [tuple(r) for r in selection.get("ranges", [])])
         inside &= np.isfinite(numbers_)
         special = set(selection.get("special", []))
@@ -365,42 +168,50 @@ def brushed_rows(
     return keep
 
 
-def parallel_coordinates(
-    data: Any,
-    *,
-    color: str | None = None,
-    columns: Sequence[str] | None = None,
-    selections: Mapping[str, Any] | None = None,
-) -> go.Figure:
-    """Parallel coordinates of a table: one axis per column, one line per row.
+def normalize_ranges(ranges: Any) -> list[tuple[float, float]]:
+    """``[lo, hi]`` or ``[[lo, hi], ...]`` (plotly accepts both) as a list of ordered pairs."""
+    if ranges is None:
+        return []
+    items = list(ranges)
+    if not items:
+        return []
+    if all(isinstance(v, numbers.Real) for v in items):
+        items = [items]
+    spans = []
+    for item in items:
+        pair = [float(v) for v in item]
+        if len(pair) != 2 or not all(math.isfinite(v) for v in pair):
+            raise InvalidArgumentError("constraintrange", "pairs [lo, hi] of numbers", ranges)
+        spans.append((min(pair), max(pair)))
+    return spans
 
-    data: a DataFrame, a CSV/TSV/Parquet path, an ``HParamTable``, or a logdir path.
-    color: the column that colours the lines (default: the last metric or numeric column).
-    columns: the axes, in order (default: every column but identifiers such as run names).
-    selections: brushes to draw, column -> selection as made by :meth:`Axis.selection`.
 
-    >>> import deepscope as ds
-    >>> figure = ds.hparams.parallel_coordinates("results.csv", color="accuracy")  # doctest: +SKIP
-    """
-    from deepscope.viz.hparams import parallel_figure
+def within_spans(positions: np.ndarray, spans: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Which positions fall inside any of the ``spans`` (inclusive)."""
+    keep = np.zeros(len(positions), dtype=bool)
+    for lo, hi in spans:
+        keep |= (positions >= lo) & (positions <= hi)
+    return keep
 
-    frame, types, table = as_frame(data)
-    columns = list(columns) if columns is not None else default_columns(frame, types)
-    if not columns:
-        raise InvalidArgumentError("columns", "at least one column", columns)
-    metrics = table.metrics if table is not None else ()
-    color = color if color is not None else default_color(columns, types, metrics)
-    axes = make_axes(frame, types, columns)
-    color_axis = None
-    if color is not None:
-        if color not in frame.columns:
-            raise NotFoundError("column", str(color), [str(c) for c in frame.columns])
-        color_axis = next((a for a in axes if a.name == color), None) or make_axis(
-            color, frame[color], types.get(color, NUMERIC)
-        )
-    constraints = {}
-    for axis in axes:
-        constraint = axis.constraint((selections or {}).get(axis.name))
-        if constraint is not None:
-            constraints[axis.name] = constraint
-    return parallel_figure(axes, color_axis, constraints=constraints)
+
+def category_label(value: Any) -> str:
+    """How a value reads as a category: text as is, numbers without noise, missing as such."""
+    if is_missing(value):
+        return MISSING
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return f"{float(value):.6g}"
+    return str(value)
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN and pandas' missing markers (not containers, whose truth value is ambiguous)."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value)) and not isinstance(value, (list, tuple, dict, np.ndarray))
+    except (TypeError, ValueError):
+        return False

@@ -21,17 +21,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirError
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
-
-    from deepscope.track import Logdir
+from deepscope.result import Result
+from deepscope.track import Logdir, open_logdir
+from deepscope.track.logdir import distinct_columns
 
 __all__ = [
     "NUMERIC",
@@ -67,7 +65,7 @@ _SMALLER_IS_BETTER = {
 
 
 @dataclass(frozen=True)
-class HParamTable:
+class HParamTable(Result):
     """Runs as rows, hyper-parameters and metrics as columns, with each column's inferred type.
 
     frame: the table; its first column is ``run``, the run names.
@@ -77,7 +75,13 @@ class HParamTable:
         names it).
     types: column -> ``"numeric"``, ``"log-numeric"`` or ``"categorical"``.
     select, step, goals: how metrics were reduced (``goals`` maps each metric to "min" or "max").
+
+    ``figure(color=None, columns=None)`` draws it as parallel coordinates
+    (see ``deepscope.hparams.parallel_coordinates``).
     """
+
+    default_tag = "hparams_table"
+    figure_function = "deepscope.viz.hparams:hparams_table_figure"
 
     frame: pd.DataFrame
     hparams: list[str]
@@ -90,16 +94,6 @@ class HParamTable:
     def to_frame(self) -> pd.DataFrame:
         return self.frame.copy()
 
-    def figure(self, *, color: str | None = None, columns: list[str] | None = None) -> go.Figure:
-        """Parallel coordinates of this table (see ``deepscope.hparams.parallel_coordinates``)."""
-        from deepscope.hparams.parallel import parallel_coordinates
-
-        return parallel_coordinates(self, color=color, columns=columns)
-
-    def _repr_html_(self) -> str:
-        from deepscope.viz.notebook import figure_html
-
-        return figure_html(self.figure())
 
 
 def metric_goal(tag: str) -> str:
@@ -242,14 +236,10 @@ def metric_columns(tags: Iterable[str], hparams: Iterable[str]) -> dict[str, str
     >>> metric_columns(["lr", "val/loss"], ["lr", "depth"])
     {'lr': 'lr (metric)', 'val/loss': 'val/loss'}
     """
-    from deepscope.track.logdir import distinct_columns
-
     return distinct_columns([str(t) for t in tags], {"run", *(str(h) for h in hparams)}, "metric")
 
 
 def _reader(logdir: Any) -> Logdir:
-    from deepscope.track import Logdir, open_logdir
-
     if isinstance(logdir, Logdir):
         return logdir
     if not isinstance(logdir, (str, os.PathLike)):
@@ -343,8 +333,6 @@ def as_frame(data: Any) -> tuple[pd.DataFrame, dict[str, str], HParamTable | Non
             return table.frame, dict(table.types), table
         frame = _named_columns(read_table(path), "data")
         return frame, infer_types(frame), None
-    from deepscope.track import Logdir
-
     if isinstance(data, Logdir):
         table = hparams_table(data)
         return table.frame, dict(table.types), table

@@ -1,12 +1,12 @@
 """Figures of the hyper-parameter explorer: parallel coordinates, the linked scatter, and the
 Ludwig-style views (learning curves, performance per run, each hyper-parameter against a target).
 
-Columns arrive already placed on axes (``deepscope.hparams.parallel.Axis``): positions, ticks and
-the slots for NaN and infinities. These functions only draw.
+Results come from ``deepscope.hparams`` (``ParallelCoordinates``, ``HParamTable``,
+``LearningCurves``, ``PerformanceComparison``, ``HyperoptReport``); their columns are placed on
+axes by ``deepscope.viz.hparams_axes`` (positions, ticks and the slots for NaN and infinities).
 
 >>> import pandas as pd
->>> from deepscope.hparams.parallel import make_axis
->>> from deepscope.viz.hparams import parallel_figure
+>>> from deepscope.viz.hparams_axes import make_axis
 >>> lr = make_axis("lr", pd.Series([1e-4, 1e-2]), "log-numeric")
 >>> parallel_figure([lr], lr).data[0].type
 'parcoords'
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,12 +25,15 @@ import plotly.graph_objects as go
 from plotly.colors import sequential
 from plotly.subplots import make_subplots
 
+from deepscope.hparams.ludwig import UNSPLIT, HyperoptReport, LearningCurves, PerformanceComparison
+from deepscope.hparams.parallel import MISSING, ParallelCoordinates, parallel_coordinates
+from deepscope.hparams.table import CATEGORICAL, LOG_NUMERIC, NUMERIC, HParamTable
+from deepscope.viz.hparams_axes import Axis, make_axes, make_axis
 from deepscope.viz.theme import PALETTE, TEMPLATE_NAME, run_color
 
-if TYPE_CHECKING:
-    from deepscope.hparams.parallel import Axis
-
 __all__ = [
+    "parallel_coordinates_figure",
+    "hparams_table_figure",
     "parallel_figure",
     "scatter_figure",
     "color_scale",
@@ -41,8 +44,6 @@ __all__ = [
     "HYPEROPT_HEIGHT",
 ]
 
-CATEGORICAL = "categorical"
-LOG_NUMERIC = "log-numeric"
 # Non-finite values (NaN, inf, missing) are grey everywhere: not a value on the colour scale.
 NONFINITE_GREY = "#B8BEC6"
 UNSELECTED_GREY = "#D5D9DE"
@@ -104,8 +105,6 @@ def color_scale(axis: Axis) -> tuple[np.ndarray, list[list[Any]], dict[str, Any]
 
 
 def _category_colors(categories: Sequence[str]) -> list[str]:
-    from deepscope.hparams.parallel import MISSING
-
     named = [c for c in categories if c != MISSING]
     if len(named) <= len(PALETTE):
         palette = list(PALETTE)
@@ -119,6 +118,29 @@ def _category_colors(categories: Sequence[str]) -> list[str]:
             colors.append(palette[i % len(palette)])
             i += 1
     return colors
+
+
+def parallel_coordinates_figure(chart: ParallelCoordinates, *, height: int = 460) -> go.Figure:
+    """A ``ParallelCoordinates`` result: its columns placed on axes, its brushes drawn."""
+    axes = make_axes(chart.frame, chart.types, chart.columns)
+    color_axis = None
+    if chart.color is not None:
+        color_axis = next((a for a in axes if a.name == chart.color), None) or make_axis(
+            chart.color, chart.frame[chart.color], chart.types.get(chart.color, NUMERIC)
+        )
+    constraints = {}
+    for axis in axes:
+        constraint = axis.constraint(chart.selections.get(axis.name))
+        if constraint is not None:
+            constraints[axis.name] = constraint
+    return parallel_figure(axes, color_axis, constraints=constraints, height=height)
+
+
+def hparams_table_figure(
+    table: HParamTable, *, color: str | None = None, columns: list[str] | None = None
+) -> go.Figure:
+    """An ``HParamTable`` as parallel coordinates (see ``deepscope.hparams.parallel_coordinates``)."""
+    return parallel_coordinates_figure(parallel_coordinates(table, color=color, columns=columns))
 
 
 def parallel_figure(
@@ -282,18 +304,15 @@ def _short(text: str, limit: int = 18) -> str:
 # -- Ludwig-style views ---------------------------------------------------------------------------
 
 
-def learning_curves_figure(
-    curves: pd.DataFrame, metric: str | None, *, message: str | None = None, height: int = 420
-) -> go.Figure:
+def learning_curves_figure(result: LearningCurves, *, height: int = 420) -> go.Figure:
     """Train against validation (and test) over steps, for one metric.
 
-    curves: DataFrame(run, split, step, value), split one of "train", "validation", "test",
-    "as logged" (a tag that names no split) or another label. One colour per run (the same as on
-    every page), one dash per split; curves that are all "as logged" are solid lines.
-    message: what to say instead of empty axes when ``curves`` is empty.
+    ``result.curves``: DataFrame(run, split, step, value), split one of "train", "validation",
+    "test", "as logged" (a tag that names no split) or another label. One colour per run (the same
+    as on every page), one dash per split; curves that are all "as logged" are solid lines.
+    ``result.message``: what to say instead of empty axes when there are no curves.
     """
-    from deepscope.hparams.ludwig import UNSPLIT
-
+    curves, metric, message = result.curves, result.metric, result.message
     figure = go.Figure()
     if curves.empty:
         text = message or f"Nothing to draw: no points of {metric}."
@@ -340,16 +359,14 @@ def learning_curves_figure(
     return figure
 
 
-def compare_performance_figure(
-    values: pd.DataFrame, *, goals: Mapping[str, str] | None = None, columns: int = 3
-) -> go.Figure:
+def compare_performance_figure(result: PerformanceComparison, *, columns: int = 3) -> go.Figure:
     """A bar per run for each metric, each metric in its own panel (their scales differ).
 
-    values: a frame indexed by run with a column per metric. Bars start at zero; the best run of
-    each metric (by ``goals``: "min" or "max") is outlined; NaN or infinite values are noted
-    above their bar position instead of being drawn as a bar.
+    ``result.values``: a frame indexed by run with a column per metric. Bars start at zero; the
+    best run of each metric (by ``result.goals``: "min" or "max") is outlined; NaN or infinite
+    values are noted above their bar position instead of being drawn as a bar.
     """
-    goals = dict(goals or {})
+    values, goals = result.values, dict(result.goals)
     metrics = [str(c) for c in values.columns]
     cols = max(1, min(columns, len(metrics)))
     rows = max(1, math.ceil(len(metrics) / cols))
@@ -394,18 +411,14 @@ def compare_performance_figure(
     return figure
 
 
-def hyperopt_figure(
-    axes: Sequence[Axis],
-    target: Axis,
-    *,
-    best: int | None = None,
-    names: Sequence[str] | None = None,
-    columns: int = 3,
-) -> go.Figure:
+def hyperopt_figure(report: HyperoptReport, *, columns: int = 3) -> go.Figure:
     """The target metric against each hyper-parameter, one panel per hyper-parameter.
 
-    best: the row of the best trial, drawn as a star in every panel.
+    ``report.best``: the row of the best trial, drawn as a star in every panel.
     """
+    axes = make_axes(report.frame, report.types, report.columns)
+    target = make_axis(report.target, report.frame[report.target], report.types.get(report.target, NUMERIC))
+    best, names = report.best, report.names
     cols = max(1, min(columns, len(axes)))
     rows = max(1, math.ceil(len(axes) / cols))
     figure = make_subplots(

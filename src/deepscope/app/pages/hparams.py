@@ -31,14 +31,7 @@ from deepscope.app.pickers import keep_choice
 from deepscope.app.plugin import AppContext, Page
 from deepscope.app.updates import fit_box, graph_box, unless_shown
 from deepscope.hparams import ludwig
-from deepscope.hparams.parallel import (
-    Axis,
-    brushed_rows,
-    default_color,
-    default_columns,
-    make_axes,
-    make_axis,
-)
+from deepscope.hparams.parallel import brushed_rows, default_color, default_columns
 from deepscope.hparams.table import (
     CATEGORICAL,
     NUMERIC,
@@ -48,6 +41,7 @@ from deepscope.hparams.table import (
     read_table,
 )
 from deepscope.viz.hparams import COMPARE_HEIGHT, HYPEROPT_HEIGHT, parallel_figure, scatter_figure
+from deepscope.viz.hparams_axes import Axis, make_axes, make_axis
 
 PATH = "/hparams"
 TABLE_PAGE_SIZE = 12
@@ -433,7 +427,7 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             if tab != "curves" or metric is None or ctx.logdir is None:
                 return dash.no_update, dash.no_update
             scalars = ctx.logdir.scalars()
-            figure = ludwig.learning_curves(scalars, metric).update_layout(height=CURVES_HEIGHT)
+            figure = ludwig.learning_curves(scalars, metric).figure().update_layout(height=CURVES_HEIGHT)
             return figure, _curves_note(ludwig.curve_splits(scalars, metric), metric)
 
         @app.callback(
@@ -453,7 +447,7 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             table = tables.get(ctx, select, step)
             if not table.metrics:  # nothing logged to compare: say so, not an error
                 return dash.no_update, dash.no_update, True, False
-            figure = ludwig.compare_performance(table)
+            figure = ludwig.compare_performance(table).figure()
             return figure, fit_box(figure.layout.height, style), False, True
 
         @app.callback(
@@ -502,7 +496,7 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
                        if c != target and c not in table.metrics and c != "run"]
             if not source.is_file:
                 columns = [c for c in table.hparams if c != target]
-            figure = ludwig.hyperopt_report(table, target, columns=columns)
+            figure = ludwig.hyperopt_report(table, target, columns=columns).figure()
             return figure, fit_box(figure.layout.height, style)
 
     return register_callbacks
