@@ -8,15 +8,10 @@ True
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from deepscope import errors
-
-try:
-    __version__ = version("deepscope")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0"
+from deepscope._version import __version__
 
 # Heavy modules (torch, dash) load on first use so `import deepscope` stays fast.
 _LAZY = {

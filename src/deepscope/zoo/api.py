@@ -23,6 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from deepscope._version import __version__
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.zoo import cache
 from deepscope.zoo.specs import SPECS, Assets, Spec, prepared, resolve_hparams, spec
@@ -111,8 +112,6 @@ def _save(
     hparams: dict[str, Any],
     metrics: dict[str, float],
 ) -> Path:
-    import deepscope
-
     target = cache.entry_dir(entry.name, seed, hparams)
     staging = cache.staging_dir(target)
     try:
@@ -121,7 +120,7 @@ def _save(
         save_file(state, staging / cache.WEIGHTS_FILE, metadata={_METADATA_KEY: json.dumps(about)})
         if entry.assets_file is not None:
             assets.save(staging / entry.assets_file)
-        meta = {**about, "metrics": metrics, "deepscope_version": deepscope.__version__}
+        meta = {**about, "metrics": metrics, "deepscope_version": __version__}
         (staging / cache.META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

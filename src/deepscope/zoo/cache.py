@@ -19,6 +19,8 @@ from typing import Any
 
 import platformdirs
 
+from deepscope._version import __version__
+
 __all__ = ["cache_dir", "entry_dir", "WEIGHTS_FILE", "META_FILE", "publish"]
 
 WEIGHTS_FILE = "model.safetensors"
@@ -28,10 +30,8 @@ ENV_VAR = "DEEPSCOPE_CACHE_DIR"
 
 def cache_dir() -> Path:
     """The folder of this deepscope version's cached zoo models (not created here)."""
-    import deepscope
-
     root = os.environ.get(ENV_VAR) or platformdirs.user_cache_dir("deepscope")
-    return Path(root).expanduser() / deepscope.__version__
+    return Path(root).expanduser() / __version__
 
 
 def key(name: str, seed: int, hparams: Mapping[str, Any]) -> str:
