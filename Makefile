@@ -13,9 +13,14 @@ demo: setup
 test: setup
 	$(PY) -m ruff check src tests bench
 	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest --doctest-modules src -q
 
+# ruff (lint rules and formatting), the import layers (contracts in pyproject.toml), types (pyright, basic).
 lint: setup
 	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff format --check src tests bench
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pyright --pythonpath $(PY)
 
 bench: setup
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -124,7 +124,7 @@ def _job(job: str):
     if tool == "captum":
         return _captum_job(method, rows, net, x, target)
     import deepscope as ds
-    import deepscope.explain  # noqa: F401  (imports are setup, not part of the measured call)
+    import deepscope.explain
 
     model = ds.Model(net, batch_size=BATCH_SIZE)
     explain = ds.explain
@@ -201,7 +201,7 @@ def _kernel_shap_job(tool: str):
 
     if tool == "ds":
         import deepscope as ds
-        import deepscope.explain  # noqa: F401
+        import deepscope.explain
 
         return lambda: ds.explain.kernel_shap(
             f, x, target=1, background=data, n_background=10, n_samples=500, seed=0

@@ -31,7 +31,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scalars_page import build_logdir  # noqa: E402  (a sibling script, not a package)
+from bench_scalars_page import build_logdir
 
 HOST = "127.0.0.1"  # loopback only, always
 MAX_CLIENTS = 200

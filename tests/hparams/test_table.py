@@ -100,10 +100,8 @@ def _manual(points: pd.DataFrame, select: str, step: int | None, goals: dict) ->
         elif select == "best":
             finite = group["value"][np.isfinite(group["value"])]
             goal = goals.get(tag) or metric_goal(tag)
-            if finite.empty:  # nothing finite: the final point, whatever it is
-                value = group["value"].iloc[-1]
-            else:
-                value = finite.min() if goal == "min" else finite.max()
+            best = finite.min() if goal == "min" else finite.max()
+            value = group["value"].iloc[-1] if finite.empty else best  # nothing finite: the final point
         elif select == "final":
             value = group["value"].iloc[-1]  # the last logged
         else:  # at: the largest step up to `step`, the later-logged point if it repeats

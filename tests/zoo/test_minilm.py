@@ -25,7 +25,7 @@ def _embed(model, texts: list[str]) -> torch.Tensor:
     return F_normalize((hidden * mask).sum(1) / mask.sum(1))
 
 
-def F_normalize(x: torch.Tensor) -> torch.Tensor:  # noqa: N802
+def F_normalize(x: torch.Tensor) -> torch.Tensor:
     return x / x.norm(dim=1, keepdim=True)
 
 

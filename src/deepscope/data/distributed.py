@@ -49,8 +49,9 @@ def _merge_many(*states: dict[str, Any]) -> dict[str, Any]:
 def accumulate_dask(source: Any, *, batch_size: int) -> tuple[TableAccumulator, str]:
     """Profile a Dask DataFrame (or a Parquet/CSV path read with Dask) partition by partition."""
     try:
-        import dask
         import dask.dataframe as dd
+        from dask.base import compute
+        from dask.delayed import delayed
     except ImportError:
         raise MissingDependencyError("dask", "dask", "profile(engine='dask')") from None
     label = "dask"
@@ -69,9 +70,8 @@ def accumulate_dask(source: Any, *, batch_size: int) -> tuple[TableAccumulator, 
         label = stream.name
     if not hasattr(source, "columns"):  # a Dask Series
         source = source.to_frame()
-    delayed = dask.delayed
     states = [delayed(partition_state)(part, batch_size) for part in source.to_delayed()]
     while len(states) > 1:
         states = [delayed(_merge_many)(*states[i:i + _FAN_IN]) for i in range(0, len(states), _FAN_IN)]
-    (state,) = dask.compute(states[0])
+    (state,) = compute(states[0])
     return TableAccumulator.from_state(state), label

@@ -142,10 +142,8 @@ def dive(
     else:
         side = 1.0
         local_x = _unit(records[x]) * 0.96 + 0.02
-        if y is None:
-            local_y = np.random.default_rng(seed).random(n) * 0.96 + 0.02
-        else:
-            local_y = _unit(records[y]) * 0.96 + 0.02
+        spread = np.random.default_rng(seed).random(n) if y is None else _unit(records[y])
+        local_y = spread * 0.96 + 0.02
         cell_width = cell_height = 1.0
     gap_x, gap_y = cell_width * _GAP, cell_height * _GAP
     n_rows = len(row_labels)

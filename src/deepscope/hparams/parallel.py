@@ -104,7 +104,7 @@ def parallel_coordinates(
     color = color if color is not None else default_color(columns, types, metrics)
     if color is not None and color not in frame.columns:
         raise NotFoundError("column", str(color), [str(c) for c in frame.columns])
-    used = list(dict.fromkeys([*columns, *([color] if color is not None else [])]))
+    used = [str(c) for c in dict.fromkeys([*columns, *([color] if color is not None else [])])]
     return ParallelCoordinates(
         frame=frame[used].reset_index(drop=True),
         types={str(c): types.get(c, NUMERIC) for c in used},

@@ -204,10 +204,7 @@ def hparams_table(
     hparams = reader.hparams()
     runs = [str(r) for r in hparams["run"]] if "run" in hparams else []
     tag_list = None if tags is None else [str(t) for t in ([tags] if isinstance(tags, str) else tags)]
-    if select == "final":
-        scalars = reader.last_scalars(tags=tag_list)
-    else:
-        scalars = reader.scalars(tags=tag_list)
+    scalars = reader.last_scalars(tags=tag_list) if select == "final" else reader.scalars(tags=tag_list)
     metrics = select_metrics(scalars, select, step=step, goals=goals)
     hp_names = [c for c in hparams.columns if c != "run"]
     frame = hparams.set_index("run").reindex(runs) if runs else pd.DataFrame(index=pd.Index([], name="run"))

@@ -647,10 +647,8 @@ class SeriesSource:
         run_codes, run_names = pd.factorize(frame["run"], sort=False)
         tag_codes, tag_names = pd.factorize(frame["tag"], sort=False)
         key = run_codes.astype(np.int64) * len(tag_names) + tag_codes
-        if key.size > 1 and np.any(key[1:] < key[:-1]):
-            order = np.argsort(key, kind="stable")  # keeps each series in logged order
-        else:
-            order = None
+        unsorted = key.size > 1 and np.any(key[1:] < key[:-1])
+        order = np.argsort(key, kind="stable") if unsorted else None  # keeps each series in logged order
         steps = frame["step"].to_numpy(dtype=np.int64)
         walls = frame["wall_time"].to_numpy(dtype=np.float64)
         values = frame["value"].to_numpy(dtype=np.float64)

@@ -15,6 +15,7 @@ bars sit between its edges, one slice per dataset.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ def _short(text: Any) -> str:
     return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 1] + "…"
 
 
-def _bars(hist: dict[str, Any], datasets: list[str], colors: dict[str, str], *, legend: bool,
+def _bars(hist: dict[str, Any], datasets: list[str], colors: Mapping[Any, str], *, legend: bool,
           group: str = "") -> list[go.Bar]:
     """One bar trace per dataset; a numeric bucket's bars split it between its edges.
 
@@ -56,6 +57,9 @@ def _bars(hist: dict[str, Any], datasets: list[str], colors: dict[str, str], *, 
     traces = []
     unit = "%" if hist.get("unit", "percent") == "percent" else ""
     shown = [name for name in datasets if name in hist["datasets"]]
+    hover: list[str] = []
+    labels: list[str] | None = None
+    centers = widths = np.zeros(0)
     if hist["kind"] == "numeric":
         edges = np.asarray(hist["edges"], float)
         hover = [f"{a:.4g} to {b:.4g}: %{{y:.1f}}{unit}" for a, b in zip(edges[:-1], edges[1:], strict=True)]

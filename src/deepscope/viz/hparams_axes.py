@@ -84,11 +84,12 @@ class Axis:
             inside = within_spans(codes, spans)
             return {"labels": [c for c, keep in zip(self.categories, inside, strict=True) if keep]}
         special = [kind for kind, slot in self.slots.items() if within_spans(np.array([slot]), spans)[0]]
-        finite = self._finite_extent()
+        # Only NaN/inf slots: an empty extent, so no value range is selected.
+        low, high = self._finite_extent() or (math.inf, -math.inf)
         values: list[list[float]] = []
-        for lo, hi in spans if finite is not None else ():
+        for lo, hi in spans:
             # A brush reaching into a NaN/inf slot covers the finite values up to the axis' end.
-            lo, hi = max(lo, finite[0]), min(hi, finite[1])
+            lo, hi = max(lo, low), min(hi, high)
             if lo > hi:
                 continue
             if self.kind == LOG_NUMERIC:
