@@ -10,7 +10,7 @@ from deepscope.app.pages.numerics import nonfinite_alerts, runs_with_numerics
 from deepscope.debug import numerics
 from deepscope.track import Run, open_logdir
 from deepscope.viz.numerics import health_heatmap
-from tests.monitor.numerics_models import make_model
+from tests.debug.numerics_models import make_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:Full backward hook is firing:UserWarning")
 

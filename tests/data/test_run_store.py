@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from deepscope import track
 from deepscope.data import Profile, compare, drift, infer_schema, profile, validate
-
-track = pytest.importorskip("deepscope.track")
 
 
 def test_results_round_trip_through_a_run(tmp_path):

@@ -188,7 +188,6 @@ def test_salience_needs_text_models_with_gradients():
 
 
 def test_salience_with_an_explain_method():
-    pytest.importorskip("deepscope.explain")
     model = text_model(seed=4)
     result = salience({"bag": model}, ["not good", "very bad plot"], target=1, method="integrated_gradients")
     assert result.tokens("bag", 1) == ["very", "bad", "plot"]

@@ -20,8 +20,6 @@ from deepscope.errors import (
 )
 from deepscope.model import Capture, LayerInfo, Model
 
-transformers = pytest.importorskip("transformers")
-
 WORDS = "the a movie film was is not very good bad great awful plot acting and but"
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS.split(" ")]
 TEXTS = ["the movie was good", "not a great film", "bad acting", "the plot is very awful and bad"]
@@ -82,6 +80,7 @@ class BagOfEmbeddings(nn.Module):
 
 @pytest.fixture(scope="module")
 def tokenizer(tmp_path_factory):
+    transformers = pytest.importorskip("transformers")  # the nlp extra: only these tests need it
     path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
     path.write_text("\n".join(VOCAB) + "\n")
     return transformers.BertTokenizer(vocab=str(path))
@@ -89,6 +88,8 @@ def tokenizer(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bert(tokenizer):
+    import transformers
+
     torch.manual_seed(0)
     config = transformers.BertConfig(
         vocab_size=len(VOCAB),

@@ -14,7 +14,7 @@ from torch import nn
 import deepscope as ds
 from deepscope.debug import NonFiniteError, numerics
 from deepscope.errors import ArgumentTypeError, DeepscopeError
-from tests.monitor.numerics_models import make_model
+from tests.debug.numerics_models import make_model
 
 COLUMNS = ["step", "module", "min", "max", "mean", "std", "nan", "pos_inf", "neg_inf", "zeros"]
 
