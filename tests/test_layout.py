@@ -12,7 +12,7 @@ TESTS = ROOT / "tests"
 
 def test_each_test_folder_is_named_after_a_package_it_tests():
     packages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
-    folders = {p.name for p in TESTS.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
+    folders = {p.parent.relative_to(TESTS).parts[0] for p in TESTS.glob("*/**/*.py")}
     assert folders <= packages, f"test folders with no package of that name: {sorted(folders - packages)}"
 
 
