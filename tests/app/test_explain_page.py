@@ -14,7 +14,7 @@ from deepscope.app.plugin import AppContext, LazyModels
 from deepscope.explain import Attribution
 from deepscope.explain.callback import ExplainCallback, map_tag, outputs_tag, scores_tag
 from deepscope.track import open_logdir
-from deepscope.viz.explain_page import map_figure, token_colours
+from deepscope.viz.attribution_map import map_figure, token_colours
 
 METHODS = ("saliency", "grad_cam")
 EPOCHS = 3

@@ -30,7 +30,7 @@ from deepscope.app.pages._explain.panels import (
     score_slot,
 )
 from deepscope.app.plugin import AppContext, Page
-from deepscope.viz.explain_page import map_figure, method_label, token_colours
+from deepscope.viz.attribution_map import map_figure, method_label, token_colours
 
 log = logging.getLogger(__name__)
 

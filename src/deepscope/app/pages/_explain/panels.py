@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from deepscope.app.components import field  # noqa: F401  (the Explain views call panels.field)
 from deepscope.app.pages._explain.data import Examples
-from deepscope.viz.explain_page import TokenColours, method_label, thumbnail_src
+from deepscope.viz.attribution_map import TokenColours, method_label, thumbnail_src
 
 ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 28px", "alignItems": "flex-end",
        "margin": "4px 0 12px"}

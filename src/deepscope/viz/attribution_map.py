@@ -1,5 +1,5 @@
-"""Figures of the Explain page: one example's map for one method, token colours for text, and
-gallery thumbnails.
+"""One example of an ``Attribution``: its map for one method, token colours for text, and
+gallery thumbnails (what the Explain page shows per example).
 
 Pure functions of results (``Attribution``) and arrays; nothing here computes a map. A signed
 map is drawn on the diverging scale centred on zero with a symmetric range (white: no effect);
