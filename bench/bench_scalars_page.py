@@ -99,8 +99,8 @@ def bench_data_path(folder: Path, updates: int) -> dict:
     from plotly.io.json import to_json_plotly
 
     from deepscope.app.pages.scalars import CHART_WIDTH, MAX_RUNS
+    from deepscope.app.series import SeriesSource
     from deepscope.track import open_logdir
-    from deepscope.track.series import SeriesSource
     from deepscope.viz.scalars import scalars_figure_json
 
     logdir = open_logdir(folder)

@@ -7,8 +7,8 @@ import pytest
 
 from deepscope.app.pages import histograms as histograms_page
 from deepscope.app.plugin import AppContext
+from deepscope.app.series import DISTRIBUTION_LEVELS, SeriesSource
 from deepscope.track import Run, open_logdir
-from deepscope.track.series import DISTRIBUTION_LEVELS, SeriesSource
 from deepscope.viz.histograms import histogram_distribution_figure, histogram_offset_figure
 from deepscope.viz.theme import run_color
 

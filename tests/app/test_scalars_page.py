@@ -13,8 +13,8 @@ import pytest
 
 from deepscope.app.pages import scalars as scalars_page
 from deepscope.app.plugin import AppContext
+from deepscope.app.series import SeriesSource
 from deepscope.track import Run, open_logdir
-from deepscope.track.series import SeriesSource
 from deepscope.track.smoothing import smooth
 from deepscope.viz.scalars import chart_height, scalars_figure, scalars_figure_json
 from deepscope.viz.theme import run_color
@@ -179,7 +179,7 @@ def test_many_runs_are_capped_with_a_note(browser_page, live_server, logdir, plo
 def test_chart_boxes_start_at_their_charts_height():
     # A box that changed size after its chart drew would make plotly draw every chart twice:
     # the grid sizes each box for the drawn runs, as the figure will be.
-    from deepscope.track.series import ChartData, SeriesData
+    from deepscope.track.charts import ChartData, SeriesData
 
     one, empty = np.array([1.0]), np.zeros(0)
     series = tuple(SeriesData(f"run-{i}", one, one, one, one, one, empty, empty, 1, 0) for i in range(14))
@@ -323,7 +323,7 @@ def test_odd_names_are_shown_as_text(browser_page, live_server, tmp_path, plots_
 
 
 def test_charts_grow_so_the_hover_lists_every_run():
-    from deepscope.track.series import ChartData, SeriesData
+    from deepscope.track.charts import ChartData, SeriesData
 
     empty = np.zeros(0)
     one = np.array([1.0])

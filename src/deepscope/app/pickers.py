@@ -13,8 +13,8 @@ from typing import Any
 
 from dash import Input, Output, State
 
+from deepscope.app.series import SeriesSource
 from deepscope.app.updates import unless_shown
-from deepscope.track.series import SeriesSource
 
 
 def register_run_tag_pickers(app: Any, source: SeriesSource, prefix: str, kind: str) -> None:

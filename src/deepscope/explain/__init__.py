@@ -17,7 +17,7 @@ from __future__ import annotations
 from deepscope.explain.attribution import Attribution
 
 # after the methods: the callback uses them through the registry
-from deepscope.explain.callback import ExplainCallback, MapScores, score_maps  # noqa: E402
+from deepscope.explain.callback import ExplainCallback, MapScores, score_maps
 from deepscope.explain.faithfulness import (
     Faithfulness,
     deletion_insertion,

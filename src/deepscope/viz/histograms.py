@@ -6,7 +6,7 @@
 - ``histogram_distribution_figure``: percentile bands over steps (min-max, 7-93%, 16-84%,
   31-69%, and the median as a line): for a normal distribution the bands are evenly spaced.
 
-Both draw a :class:`~deepscope.track.series.HistogramSeries`; nothing here computes a percentile.
+Both draw a :class:`~deepscope.track.charts.HistogramSeries`; nothing here computes a percentile.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from deepscope.track.series import HistogramSeries
+from deepscope.track.charts import HistogramSeries
 from deepscope.viz.scalars import hex_to_rgba
 from deepscope.viz.theme import TEMPLATE_NAME, run_color
 

@@ -1,11 +1,11 @@
 """The scalar chart: one tag, every shown run overlaid in its own colour.
 
-Draws a :class:`~deepscope.track.series.ChartData` (already smoothed and downsampled): the raw
+Draws a :class:`~deepscope.track.charts.ChartData` (already smoothed and downsampled): the raw
 series faded behind the smoothed one, NaN and Inf points as markers on the chart's edges (they
 have no place on the y axis, and dropping them would hide a diverged run), and a hover that lists
 every run's value at the step under the cursor.
 
->>> from deepscope.track.series import SeriesSource  # doctest: +SKIP
+>>> from deepscope.app.series import SeriesSource  # doctest: +SKIP
 >>> scalars_figure(SeriesSource(logdir).chart("loss", ["a", "b"]))  # doctest: +SKIP
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from deepscope.errors import InvalidArgumentError
-from deepscope.track.series import ChartData
+from deepscope.track.charts import ChartData
 from deepscope.viz.theme import TEMPLATE, run_color
 
 __all__ = [

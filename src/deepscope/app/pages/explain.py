@@ -45,8 +45,8 @@ _RADIO = {"display": "flex", "gap": "14px"}
 def is_active(ctx: AppContext) -> bool:
     """Whether a run logged explanations or a live image or text classifier is registered."""
     if ctx.logdir is not None:
+        from deepscope.app.series import SeriesSource
         from deepscope.explain.callback import PROBES_TAG
-        from deepscope.track.series import SeriesSource
 
         source = SeriesSource.shared(ctx.logdir)  # cached tag lists: cheap on every navigation
         if any(PROBES_TAG in source.run_tags(run, "results") for run in ctx.logdir.run_names()):

@@ -14,7 +14,7 @@ from dash import Input, Output, dcc, html
 from deepscope.app.components import field
 from deepscope.app.pickers import register_run_tag_pickers
 from deepscope.app.plugin import AppContext, Page
-from deepscope.track.series import SeriesSource
+from deepscope.app.series import SeriesSource
 from deepscope.viz.histograms import histogram_distribution_figure, histogram_offset_figure
 
 OFFSET_STEPS = 40  # ridges drawn at most; more would be a grey wall

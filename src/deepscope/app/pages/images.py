@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html
 from deepscope.app.components import field
 from deepscope.app.pickers import register_run_tag_pickers
 from deepscope.app.plugin import AppContext, Page
-from deepscope.track.series import SeriesSource
+from deepscope.app.series import SeriesSource
 from deepscope.viz.images import display_size, image_src
 
 MAX_LABELS = 8  # step numbers written under the slider; every image is a stop on it

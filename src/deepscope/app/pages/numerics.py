@@ -26,7 +26,7 @@ def runs_with_numerics(ctx: AppContext) -> list[str]:
     """Runs that saved a numerics table, oldest first."""
     if ctx.logdir is None:
         return []
-    from deepscope.track.series import SeriesSource
+    from deepscope.app.series import SeriesSource
 
     source = SeriesSource.shared(ctx.logdir)  # cached per run: cheap on every navigation
     return [run for run in ctx.logdir.run_names() if TABLE in source.run_tags(run, "tables")]

@@ -4,7 +4,7 @@ Controls: regex filters for runs and tags, TensorBoard's smoothing (raw series f
 x axis by step, relative or wall time, linear or log y, and "ignore outliers" for the y range.
 Each chart is its own callback, so charts arrive one by one; the server smooths every point and
 sends at most two points per pixel per raw series and one per smoothed series, extremes kept
-(see ``deepscope.track.series``). With many runs the newest ``MAX_RUNS`` matching the filter are
+(see ``deepscope.app.series``). With many runs the newest ``MAX_RUNS`` matching the filter are
 drawn, and the page says so. Charts follow the shell's logdir version, so they update while a
 run writes.
 """
@@ -22,8 +22,8 @@ from dash import MATCH, Input, Output, State, dcc, html
 
 from deepscope.app.components import field
 from deepscope.app.plugin import AppContext, Page
+from deepscope.app.series import SeriesSource, match_names
 from deepscope.app.updates import fit_box, graph_box, unless_shown
-from deepscope.track.series import SeriesSource, match_names
 from deepscope.viz.scalars import CHART_HEIGHT, chart_height, scalars_figure_json
 from deepscope.viz.theme import run_color
 

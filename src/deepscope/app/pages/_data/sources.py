@@ -87,7 +87,7 @@ def result_index(ctx: AppContext) -> pd.DataFrame:
         return pd.DataFrame(columns=["run", "tag", "type"])
 
     def read() -> pd.DataFrame:
-        from deepscope.track.series import SeriesSource
+        from deepscope.app.series import SeriesSource
 
         source = SeriesSource.shared(ctx.logdir)  # result tags cached per run until it writes
         with_results = [run for run in source.run_names() if source.run_tags(run, "results")]
@@ -120,7 +120,7 @@ def has_data(ctx: AppContext) -> bool:
         return True
     if ctx.logdir is None:
         return False
-    from deepscope.track.series import SeriesSource
+    from deepscope.app.series import SeriesSource
 
     source = SeriesSource.shared(ctx.logdir)  # cached tag lists: cheap on every navigation
     for run in ctx.logdir.run_names():
@@ -313,7 +313,7 @@ def dive_options(ctx: AppContext) -> list[dict[str, str]]:
     """Tables logged for Dive ("dive/..."), registered tables and image sets, other logged tables."""
     tables = []
     if ctx.logdir is not None:
-        from deepscope.track.series import SeriesSource
+        from deepscope.app.series import SeriesSource
 
         source = SeriesSource.shared(ctx.logdir)  # table tags cached per run until it writes
         tables = [(run, tag) for run in source.run_names() for tag in source.run_tags(run, "tables")]

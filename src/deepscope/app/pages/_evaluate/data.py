@@ -91,7 +91,7 @@ def has_logged_table(ctx: AppContext) -> bool:
     """Whether any run holds a predictions table; stops at the first one."""
     if ctx.logdir is None:
         return False
-    from deepscope.track.series import SeriesSource
+    from deepscope.app.series import SeriesSource
 
     # the shared source caches each run's tags by its signature: cheap on every navigation
     source = SeriesSource.shared(ctx.logdir)

@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from deepscope.errors import InvalidArgumentError
-from deepscope.track import Run, open_logdir
-from deepscope.track.series import (
+from deepscope.app.series import (
     DISTRIBUTION_LEVELS,
     SeriesSource,
     bucket_percentiles,
     histogram_series,
     match_names,
 )
+from deepscope.errors import InvalidArgumentError
+from deepscope.track import Run, open_logdir
 from deepscope.track.smoothing import smooth
 
 

@@ -1,4 +1,4 @@
-"""What the monitor pages draw, read from a logdir: scalar charts, histogram series and images.
+"""The dashboard's read model: what the monitor pages draw, read from a logdir and cached.
 
 A :class:`SeriesSource` answers the dashboard's questions (which runs and tags, the points of one
 chart) through a small LRU cache keyed by the logdir's ``version()``, so a chart update that only
@@ -8,7 +8,7 @@ downsampled to about two points per pixel per series with min/max buckets, keepi
 points as markers.
 
 >>> import tempfile, deepscope as ds
->>> from deepscope.track.series import SeriesSource, match_names
+>>> from deepscope.app.series import SeriesSource, match_names
 >>> folder = tempfile.mkdtemp()
 >>> with ds.Run(folder, name="a") as run:
 ...     for step in range(1000):
@@ -40,6 +40,7 @@ import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirError
 from deepscope.track import _db, _paths
+from deepscope.track.charts import ChartData, HistogramSeries, SeriesData
 from deepscope.track.downsample import downsample
 from deepscope.track.smoothing import smooth
 
@@ -49,9 +50,6 @@ __all__ = [
     "NameMatch",
     "match_names",
     "RawSeries",
-    "SeriesData",
-    "ChartData",
-    "HistogramSeries",
     "histogram_series",
     "bucket_percentiles",
     "SeriesSource",
@@ -127,56 +125,6 @@ class RawSeries:
         if xaxis == "relative":
             return self.wall_time - (self.wall_time.min() if self.wall_time.size else 0.0)
         return self.wall_time
-
-
-@dataclass(frozen=True)
-class SeriesData:
-    """One run's lines on a chart, downsampled.
-
-    ``x``/``y``: the raw series' line points. ``smooth_x``/``smooth_y``: the smoothed series'
-    line points and ``smooth_raw`` the raw value at each of them (for the hover).
-    ``nonfinite_x``/``nonfinite_kind``: NaN, +Inf and -Inf points ("nan", "+inf", "-inf").
-    ``points``: points before downsampling; ``nonfinite``: how many of them are NaN or Inf.
-    """
-
-    run: str
-    x: np.ndarray
-    y: np.ndarray
-    smooth_x: np.ndarray
-    smooth_y: np.ndarray
-    smooth_raw: np.ndarray
-    nonfinite_x: np.ndarray
-    nonfinite_kind: np.ndarray
-    points: int
-    nonfinite: int
-
-
-@dataclass(frozen=True)
-class ChartData:
-    """Everything one scalar chart draws: a tag, its runs' series, and where its y values lie.
-
-    ``robust_range``: the 2nd and 98th percentiles of the finite values of every shown run (the
-    y range "ignore outliers" keeps), ``robust_log_range`` the same of the positive values in
-    log10 units; None when there are no such values. ``nonpositive``: finite values <= 0, which
-    a log axis cannot draw.
-    """
-
-    tag: str
-    xaxis: str
-    smoothing: float
-    series: tuple[SeriesData, ...]
-    robust_range: tuple[float, float] | None
-    robust_log_range: tuple[float, float] | None
-    nonpositive: int
-
-    @property
-    def points(self) -> int:
-        """Points sent to the browser (line points of every series, raw and smoothed)."""
-        return sum(len(s.x) + (len(s.smooth_x) if self.smoothing > 0 else 0) for s in self.series)
-
-    @property
-    def nonfinite(self) -> int:
-        return sum(s.nonfinite for s in self.series)
 
 
 def _check_xaxis(xaxis: str) -> str:
@@ -270,33 +218,6 @@ def _quantiles(values: np.ndarray) -> tuple[float, float] | None:
 
 
 # -- histograms ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HistogramSeries:
-    """One run's histograms of one tag over steps, ready to draw in either view.
-
-    ``centers[i]``/``density[i]``: bucket centres and the fraction of values per unit of value
-    at ``steps[i]`` (comparable across steps whose buckets differ). ``percentiles[i, j]``: the
-    ``levels[j]`` percentile at ``steps[i]``, interpolated within buckets (0 and 100 are the
-    exact min and max). ``count``: finite values per step; ``nan_count``/``inf_count``: values
-    left out of the buckets. ``total_steps``: steps logged, before thinning to ``max_steps``;
-    ``total_nan``/``total_inf``: NaN and infinite values over all those steps.
-    """
-
-    run: str
-    tag: str
-    steps: np.ndarray
-    centers: tuple[np.ndarray, ...]
-    density: tuple[np.ndarray, ...]
-    percentiles: np.ndarray
-    levels: tuple[float, ...]
-    count: np.ndarray
-    nan_count: np.ndarray
-    inf_count: np.ndarray
-    total_steps: int
-    total_nan: int = 0
-    total_inf: int = 0
 
 
 def bucket_percentiles(
