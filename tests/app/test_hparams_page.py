@@ -177,7 +177,8 @@ def test_metric_selection_changes_the_values(browser_page, live_server, sweep, p
     frame = hparams_table(sweep, select="best").frame.set_index("run")
     row = page.locator("#hparams-table tr", has_text=DIVERGED)
     loss_column = page.evaluate(
-        "() => [...document.querySelectorAll('#hparams-table th')].findIndex(th => th.innerText.replace(/\\u200b/g, '').includes('val/loss'))"
+        "() => [...document.querySelectorAll('#hparams-table th')]"
+        ".findIndex(th => th.innerText.replace(/\\u200b/g, '').includes('val/loss'))"
     )
     assert row.locator("td").nth(loss_column).inner_text() == "NaN"  # final: it diverged
     page.get_by_text("Best", exact=True).click()

@@ -30,6 +30,7 @@ from dash import Input, Output, State, dash_table, dcc, html
 from deepscope.app.pickers import keep_choice
 from deepscope.app.plugin import AppContext, Page
 from deepscope.app.updates import fit_box, graph_box, unless_shown
+from deepscope.errors import LogdirError
 from deepscope.hparams import ludwig
 from deepscope.hparams.parallel import brushed_rows, default_color, default_columns
 from deepscope.hparams.table import (
@@ -46,7 +47,8 @@ from deepscope.viz.hparams_axes import Axis, make_axes, make_axis
 PATH = "/hparams"
 TABLE_PAGE_SIZE = 12
 CURVES_HEIGHT = 420
-_GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+_GRAPH_CONFIG: Any = {"displaylogo": False, "responsive": True}  # Any: dash types config as a TypedDict
+_PARCOORDS_CONFIG: Any = {**_GRAPH_CONFIG, "displayModeBar": False}
 _SELECT_OPTIONS = [
     {"label": "Final", "value": "final"},
     {"label": "Best", "value": "best"},
@@ -78,6 +80,8 @@ class Source:
             numeric = [c for c, kind in types.items() if kind != CATEGORICAL]
             return HParamTable(frame=frame, hparams=[c for c in frame.columns if c not in numeric[-1:]],
                                metrics=numeric[-1:], types=types)
+        if ctx.logdir is None:
+            raise LogdirError("no logdir: serve one (deepscope serve LOGDIR) or a results file")
         return hparams_table(ctx.logdir, select=select, step=step if select == "at" else None)
 
 
@@ -109,7 +113,7 @@ class _Tables:
 
 
 def _as_step(value: Any) -> int | None:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(value):
         return int(value)
     return None
 
@@ -239,7 +243,7 @@ def _explorer(options: list[dict], color: str | None, x: str | None, y: str | No
                           className="ds-muted"),
             ],
         ),
-        dcc.Graph(id="hparams-parcoords", config={**_GRAPH_CONFIG, "displayModeBar": False}),
+        dcc.Graph(id="hparams-parcoords", config=_PARCOORDS_CONFIG),
         html.Div(
             style={"display": "grid", "gridTemplateColumns": "minmax(0, 5fr) minmax(0, 7fr)",
                    "gap": "20px", "alignItems": "start", "marginTop": "8px"},
@@ -575,7 +579,7 @@ def _table_rows(frame: pd.DataFrame, table: HParamTable) -> tuple[list[dict], li
 def _cell(value: Any, categorical: bool) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "NaN" if not categorical else ""
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
         if not math.isfinite(value):
             return "inf" if value > 0 else "-inf"
         if categorical:
@@ -590,12 +594,12 @@ def _breakable(label: str) -> str:
 
 def _scatter(table: HParamTable, x: str | None, y: str | None, color: str | None, mask: np.ndarray) -> Any:
     frame = table.frame
-    if x not in frame.columns or y not in frame.columns:
+    if x is None or y is None or x not in frame.columns or y not in frame.columns:
         return {}
     x_axis = make_axis(x, frame[x], table.types.get(x, NUMERIC))
     y_axis = make_axis(y, frame[y], table.types.get(y, NUMERIC))
     color_axis = None
-    if color in frame.columns:
+    if color is not None and color in frame.columns:
         color_axis = make_axis(color, frame[color], table.types.get(color, NUMERIC))
     names = [str(r) for r in frame["run"]] if "run" in frame.columns else None
     return scatter_figure(x_axis, y_axis, color_axis, selected=mask, names=names)
@@ -615,9 +619,9 @@ def file_page(path: str | os.PathLike, *, home: bool = False) -> Page:
 
     ``home=True`` puts it at ``/`` (when the app serves only the file).
     """
-    source = Source(file=Path(path).expanduser().resolve())
-    read_table(source.file)  # fail now, with a clear message, rather than on first page load
-    return _page(source, path="/" if home else PATH, order=0 if home else 40,
+    file = Path(path).expanduser().resolve()
+    read_table(file)  # fail now, with a clear message, rather than on first page load
+    return _page(Source(file=file), path="/" if home else PATH, order=0 if home else 40,
                  is_active=lambda ctx: True)
 
 
