@@ -29,10 +29,10 @@ KNOWN_CYCLES: set[frozenset[str]] = {
 }
 
 
-def _modules() -> dict[str, tuple[Path, bool]]:
+def _modules(src: Path, package: str) -> dict[str, tuple[Path, bool]]:
     modules = {}
-    for path in sorted((SRC / "deepscope").rglob("*.py")):
-        parts = list(path.relative_to(SRC).with_suffix("").parts)
+    for path in sorted((src / package).rglob("*.py")):
+        parts = list(path.relative_to(src).with_suffix("").parts)
         package = parts[-1] == "__init__"
         if package:
             parts = parts[:-1]
@@ -46,9 +46,9 @@ def _resolve(name: str, modules: dict) -> str | None:
     return name or None
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Module -> the deepscope modules it imports (anywhere in its source)."""
-    modules = _modules()
+def import_graph(src: Path = SRC, package: str = "deepscope") -> dict[str, set[str]]:
+    """Module -> the modules of ``package`` it imports (anywhere in its source)."""
+    modules = _modules(src, package)
     graph: dict[str, set[str]] = {}
     for name, (path, package) in modules.items():
         targets: set[str] = set()
@@ -132,11 +132,24 @@ def a_cycle(graph: dict[str, set[str]], component: set[str]) -> list[str]:
     return sorted(component)
 
 
-def test_the_graph_sees_module_and_function_level_imports():
-    graph = import_graph()
-    assert "deepscope.errors" in graph["deepscope.data.profile"]  # module level
-    assert "deepscope.model" in graph["deepscope.app.plugin"]  # inside a function
-    assert "deepscope.data.profile" in graph["deepscope.data.compare"]  # from a package, a module
+def test_the_graph_sees_every_kind_of_import(tmp_path):
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/a.py": "import pkg.b\nfrom pkg import c\n",
+        "pkg/b.py": "def f():\n    from .sub import d\n",
+        "pkg/c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.sub.d import X\n",
+        "pkg/sub/__init__.py": "from pkg.sub.d import X\n",
+        "pkg/sub/d.py": "from .. import a\nfrom pkg import NAME\nimport os\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    graph = import_graph(tmp_path, "pkg")
+    assert graph["pkg.a"] == {"pkg.b", "pkg.c"}  # module level; a submodule named by from-import
+    assert graph["pkg.b"] == {"pkg.sub.d"}  # inside a function, relative
+    assert graph["pkg.c"] == {"pkg.sub.d"}  # under TYPE_CHECKING
+    assert graph["pkg.sub.d"] == {"pkg.a", "pkg"}  # relative to the parent; a name from a package
+    assert strongly_connected(graph) == [{"pkg.a", "pkg.b", "pkg.c", "pkg.sub.d"}]
 
 
 def test_strongly_connected_components_name_planted_cycles():

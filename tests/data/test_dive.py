@@ -102,3 +102,19 @@ def test_bad_arguments(frame):
         dive(frame, positioning="spiral")
     with pytest.raises(InvalidArgumentError, match="images"):
         dive(frame.head(3), images=np.zeros((4, 8, 8)))
+
+
+def test_a_dive_round_trips_through_a_run_and_draws_the_same(tmp_path):
+    from deepscope.track import Run, open_logdir
+
+    rng = np.random.default_rng(1)
+    records = pd.DataFrame({"kind": rng.choice(["a", "b"], 30), "score": rng.normal(0, 1, 30)})
+    layout = dive(records, column="kind", color="kind", images=rng.random((30, 8, 8)).astype(np.float32))
+    with Run(tmp_path, name="r") as run:
+        assert layout.save(run) == "dive"
+    back = open_logdir(tmp_path).load("r", "dive")
+    pd.testing.assert_frame_equal(back.points, layout.points)
+    pd.testing.assert_frame_equal(back.records, layout.records)
+    np.testing.assert_array_equal(back.images, layout.images)
+    assert (back.column_labels, back.color_labels) == (layout.column_labels, layout.color_labels)
+    assert len(back.figure().data) == len(layout.figure().data) == 2  # one trace per colour
