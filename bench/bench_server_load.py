@@ -6,8 +6,8 @@ browser makes (page HTML, Dash layout and dependencies, every callback POST); th
 threads replay them for ``--duration`` seconds, each as a user would: open the home page or the
 scalars page, at random, and on the scalars page move the smoothing slider a few times (chart
 callbacks with new values, so the server computes rather than replays its cache). Reported:
-requests, errors (any status other than 200/204, timeouts, broken connections; target 0), and p50/p95/p99 latency per kind of
-request. Both the client count and the duration are bounded.
+requests, errors (any status other than 200/204, timeouts, broken connections; target 0), and
+p50/p95/p99 latency per kind of request. Both the client count and the duration are bounded.
 
 Run: ``.venv/bin/python bench/bench_server_load.py [--clients 50] [--duration 30] [--runs 1000]``
 (the logdir is the one bench_scalars_page.py builds, kept in /tmp).

@@ -19,8 +19,8 @@ threshold of None reports the metric without judging it. Small samples differ by
 threshold applied to ``linf`` and ``wasserstein`` is never below three standard errors of the
 metric between two samples of the same distribution (``0.5 * s`` and ``s`` with
 ``s = sqrt(1/n_reference + 1/n_current)``); the ``threshold`` column shows the value applied.
-A feature drifts when any of its metrics does; the dataset drifts when the share of drifted features exceeds ``dataset_share``
-(default 0: any drifted feature).
+A feature drifts when any of its metrics does; the dataset drifts when the share of drifted
+features exceeds ``dataset_share`` (default 0: any drifted feature).
 
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(0)

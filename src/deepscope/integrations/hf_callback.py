@@ -32,10 +32,11 @@ class DeepscopeCallback(TrainerCallback):
     ``run_or_logdir`` is a deepscope ``Run`` (kept open at the end of training: the caller owns
     it) or a log directory, in which case the callback opens a run named ``name`` when training
     begins and finishes it when training ends (a second ``train()`` opens another run).
-    Hyper-parameters are the ``TrainingArguments`` (and the model's config under ``model/``). Scalars are the Trainer's logs at
-    ``step=state.global_step``, named as TensorBoard's callback names them (``train/loss``,
-    ``eval/loss``, ...). ``histograms=True`` adds ``weights/<param>`` and ``gradients/<param>``
-    every ``histogram_every`` optimisation steps (default: the Trainer's ``logging_steps``).
+    Hyper-parameters are the ``TrainingArguments`` (and the model's config under ``model/``).
+    Scalars are the Trainer's logs at ``step=state.global_step``, named as TensorBoard's callback
+    names them (``train/loss``, ``eval/loss``, ...). ``histograms=True`` adds ``weights/<param>``
+    and ``gradients/<param>`` every ``histogram_every`` optimisation steps (default: the Trainer's
+    ``logging_steps``).
     A numerics debugger given as ``numerics`` is advanced at the end of every step.
     """
 

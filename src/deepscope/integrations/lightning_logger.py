@@ -41,7 +41,8 @@ class DeepscopeLogger(Logger):
     logger appends to the same run. ``histograms=True`` adds ``weights/<param>`` and
     ``gradients/<param>`` histograms of the module (the one Lightning passes to ``log_graph``) at
     most once per step, every ``histogram_every`` steps, while the module is in training mode.
-    Checkpoints go where Lightning puts them for loggers without a folder of their own: ``default_root_dir/<name>/checkpoints``.
+    Checkpoints go where Lightning puts them for loggers without a folder of their own:
+    ``default_root_dir/<name>/checkpoints``.
     """
 
     def __init__(
