@@ -30,7 +30,10 @@ from deepscope.data.dive import png_data_uri
 from deepscope.data.drift import drift
 from deepscope.data.profile import profile
 from deepscope.data.schema import infer_schema, validate
+from deepscope.data.sources import images_table
+from deepscope.datasets import digits, loans, shapes
 from deepscope.errors import InvalidArgumentError
+from deepscope.track import Run, open_logdir
 
 __all__ = ["log_data_runs", "demo_datasets", "LOANS_RUN", "IMAGES_RUN", "SHAPES_SAMPLE"]
 
@@ -47,8 +50,6 @@ def log_data_runs(logdir: str | os.PathLike) -> list[str]:
 
     A run that already finished there is kept as it is; an unfinished one is replaced.
     """
-    from deepscope.track import Run, open_logdir
-
     if not isinstance(logdir, (str, os.PathLike)):
         raise InvalidArgumentError("logdir", "a directory path", logdir)
     logdir = Path(logdir)
@@ -71,8 +72,6 @@ def log_data_runs(logdir: str | os.PathLike) -> list[str]:
 
 
 def _log_loans(run: Any) -> None:
-    from deepscope.datasets import loans
-
     data = loans()
     train = profile(data.train, name="train", progress=False)
     serving = profile(data.serving, name="serving", progress=False)
@@ -90,8 +89,6 @@ def _log_loans(run: Any) -> None:
 
 
 def _log_images(run: Any) -> None:
-    from deepscope.datasets import digits, shapes
-
     shape_set = shapes()
     profile(shape_set, name="shapes", progress=False).save(run, tag="profile/shapes")
     profile(digits(), name="digits", progress=False).save(run, tag="profile/digits")
@@ -100,8 +97,6 @@ def _log_images(run: Any) -> None:
 
 def shapes_sample(dataset: Any, n: int = SHAPES_SAMPLE, seed: int = 0) -> pd.DataFrame:
     """``n`` shapes (a stratified sample): class, attributes, brightness and a PNG thumbnail each."""
-    from deepscope.data.sources import images_table
-
     fraction = min(n / len(dataset), 0.999)
     sample, _ = dataset.split(fraction, seed=seed)
     derived = images_table(sample.images).to_pandas()[["brightness", "contrast"]]
@@ -113,6 +108,4 @@ def shapes_sample(dataset: Any, n: int = SHAPES_SAMPLE, seed: int = 0) -> pd.Dat
 
 def demo_datasets() -> dict[str, Any]:
     """Datasets for the demo dashboard: the loans serving rows (a DataFrame) and the shapes images."""
-    from deepscope.datasets import loans, shapes
-
     return {"loans-serving": loans().serving, "shapes": shapes()}
