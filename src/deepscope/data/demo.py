@@ -62,7 +62,7 @@ def log_data_runs(logdir: str | os.PathLike) -> list[str]:
     for row in existing.itertuples():
         if row.run in makers and row.status != "finished":
             log.warning("replacing the unfinished demo run %s", row.run)
-            shutil.rmtree(row.path)
+            shutil.rmtree(str(row.path))
     for name, make in makers.items():
         if name in finished:
             continue

@@ -125,9 +125,9 @@ def token_colours(attribution: Any, row: int, *, mode: str = "signed") -> TokenC
     low, high = float(colours["zmin"]), float(colours["zmax"])
     span = high - low if high > low else 1.0
     where = np.clip((np.nan_to_num(shown) - low) / span, 0, 1)
-    backgrounds = sample_colorscale(colours["colorscale"], where.tolist()) if len(where) else []
+    backgrounds = [str(c) for c in sample_colorscale(colours["colorscale"], where.tolist())] if len(where) else []
     stops = np.linspace(0, 1, 9).tolist()
-    gradient = ", ".join(sample_colorscale(colours["colorscale"], stops))
+    gradient = ", ".join(str(c) for c in sample_colorscale(colours["colorscale"], stops))
     return TokenColours(
         tokens=tokens,
         values=raw.tolist(),
@@ -169,7 +169,7 @@ def map_figure(
     fig = go.Figure()
     has_image = attribution.inputs is not None and attribution.inputs.ndim == 4
     blended = style == "blended" and has_image
-    if blended:
+    if blended and attribution.inputs is not None:
         # grey, so that every colour on the panel is the map's
         fig.add_trace(go.Image(z=grey(picture(attribution.inputs[row])), hoverinfo="skip"))
     ticks = _ticks(colours, mode)
