@@ -25,6 +25,7 @@ import pandas as pd
 from deepscope.data.drift import jensen_shannon
 from deepscope.data.profile import FeatureProfile, Profile
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.result import Result
 
 __all__ = ["compare", "Comparison", "SORT_KEYS"]
 
@@ -34,7 +35,7 @@ _TOP = 10
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Result):
     """Profiles of several datasets feature by feature.
 
     ``order``: features in the chosen sort order. ``summary``: one row per (feature, dataset) with
@@ -50,6 +51,9 @@ class Comparison:
     summary: pd.DataFrame
     scores: pd.DataFrame
     histograms: dict[str, dict[str, Any]]
+
+    default_tag = "comparison"
+    figure_function = "deepscope.viz.data:comparison_figure"
 
     @property
     def has_distance(self) -> bool:
@@ -67,21 +71,6 @@ class Comparison:
         """The same comparison in another order."""
         return Comparison(self.datasets, _order(self.scores, sort), sort, self.summary, self.scores, self.histograms)
 
-    def save(self, run: Any, *, tag: str = "comparison") -> None:
-        """Log into a run (``run.log_result``)."""
-        if not hasattr(run, "log_result"):
-            raise ArgumentTypeError("run", "a deepscope Run", run)
-        run.log_result(tag, self)
-
-    def figure(self, **options: Any):
-        from deepscope.viz.data import comparison_figure
-
-        return comparison_figure(self, **options)
-
-    def _repr_html_(self) -> str:
-        from deepscope.data.report import comparison_table_html
-
-        return comparison_table_html(self)
 
 
 def compare(*profiles: Profile, sort: str = "distance", normalize: bool = True) -> Comparison:

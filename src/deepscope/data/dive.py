@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError, ShapeError
+from deepscope.result import Result
 
 __all__ = ["dive", "Dive", "png_data_uri", "MISSING_LABEL", "OTHER_LABEL"]
 
@@ -35,7 +36,7 @@ _POSITIONING = ("stacked", "scatter")
 
 
 @dataclass(frozen=True)
-class Dive:
+class Dive(Result):
     """Positions of every example and the facet labels.
 
     ``points``: one row per example with ``index`` (row of ``records``), ``x``, ``y``, ``row``,
@@ -57,6 +58,9 @@ class Dive:
     cell_height: float
     images: np.ndarray | None = None
 
+    default_tag = "dive"
+    figure_function = "deepscope.viz.data:dive_figure"
+
     def record(self, index: int) -> dict[str, Any]:
         """The example at row ``index`` of ``records`` as a dict of plain Python values."""
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.records):
@@ -70,11 +74,6 @@ class Dive:
             return None
         self.record(index)  # checks the index
         return png_data_uri(self.images[int(index)], size=size)
-
-    def figure(self, **options: Any):
-        from deepscope.viz.data import dive_figure
-
-        return dive_figure(self, **options)
 
 
 def _is_missing(value: Any) -> bool:

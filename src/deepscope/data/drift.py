@@ -41,6 +41,7 @@ import pandas as pd
 
 from deepscope.data.profile import FeatureProfile, Profile, profile
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.result import Result
 
 __all__ = ["drift", "DriftReport", "DEFAULT_THRESHOLDS", "jensen_shannon", "psi", "linf"]
 
@@ -97,7 +98,7 @@ def linf(p: np.ndarray, q: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class DriftReport:
+class DriftReport(Result):
     """Drift metrics per feature with thresholds and verdicts.
 
     ``metrics``: one row per (feature, metric) with ``value, threshold, drifted``;
@@ -116,6 +117,9 @@ class DriftReport:
     drifted_share: float
     skipped: dict[str, str]
 
+    default_tag = "drift"
+    figure_function = "deepscope.viz.data:drift_figure"
+
     def to_frame(self) -> pd.DataFrame:
         """Columns ``feature, metric, value, threshold, drifted``."""
         return self.metrics.copy()
@@ -124,25 +128,6 @@ class DriftReport:
     def drifted_features(self) -> list[str]:
         return self.features.loc[self.features["drifted"], "feature"].tolist()
 
-    def save(self, run: Any, *, tag: str = "drift") -> None:
-        """Log into a run (``run.log_result``)."""
-        _log_result(run, tag, self)
-
-    def figure(self, **options: Any):
-        from deepscope.viz.data import drift_figure
-
-        return drift_figure(self, **options)
-
-    def _repr_html_(self) -> str:
-        from deepscope.data.report import drift_table_html
-
-        return drift_table_html(self)
-
-
-def _log_result(run: Any, tag: str, result: Any) -> None:
-    if not hasattr(run, "log_result"):
-        raise ArgumentTypeError("run", "a deepscope Run", run)
-    run.log_result(tag, result)
 
 
 def _as_profile(data: Any, argument: str, label: str) -> tuple[Profile, pd.DataFrame | None]:

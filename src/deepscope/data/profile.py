@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from deepscope.data.accumulators import ColumnAccumulator, TableAccumulator
 from deepscope.data.sketches import Distinct, Quantiles, TopValues
 from deepscope.data.sources import DEFAULT_BATCH_SIZE, is_dask, open_source
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
+from deepscope.result import Result
 
 __all__ = ["Profile", "FeatureProfile", "profile", "DECILES", "FORMAT_VERSION"]
 
@@ -233,7 +235,7 @@ def _check_qs(qs: Sequence[float]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Profile:
+class Profile(Result):
     """Statistics of every feature of a dataset; mergeable, saved as JSON.
 
     ``columns`` maps each feature to its serialised accumulator state (JSON-able, sketches as
@@ -244,6 +246,10 @@ class Profile:
     name: str
     rows: int
     columns: dict[str, dict[str, Any]]
+
+    default_tag = "profile"
+    #: small multiples of every feature's histogram
+    figure_function = "deepscope.viz.data:profile_figure"
 
     @property
     def features(self) -> list[str]:
@@ -304,20 +310,35 @@ class Profile:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), allow_nan=True)
 
-    def save(self, target: str | os.PathLike | Any, *, tag: str = "profile") -> Path | None:
-        """Write JSON to a path, or log into a run (anything with ``log_result``)."""
-        if hasattr(target, "log_result"):
-            target.log_result(tag, self)
-            return None
-        if not isinstance(target, (str, os.PathLike)):
-            raise ArgumentTypeError("target", "a file path or a deepscope Run", target)
-        path = Path(target)
+    def save(self, run: Any, tag: str | None = None) -> str:  # type: ignore[override]
+        """Log into a run under ``tag`` (default ``profile``); return the tag used.
+
+        A path (the old form) still writes JSON, with a DeprecationWarning: use :meth:`to_file`.
+        """
+        if isinstance(run, (str, os.PathLike)):
+            warnings.warn("Profile.save(path) is deprecated; use Profile.to_file(path)",
+                          DeprecationWarning, stacklevel=2)
+            self.to_file(run)
+            return str(run)
+        if not hasattr(run, "log_result"):
+            raise ArgumentTypeError("run", "a deepscope Run", run)
+        return super().save(run, tag)
+
+    def to_file(self, path: str | os.PathLike) -> Path:
+        """Write the profile as JSON to ``path`` (read it back with :meth:`read`)."""
+        path = Path(path)
         path.write_text(self.to_json(), encoding="utf-8")
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Profile:
-        """Read a profile written by ``save``."""
+        """Deprecated: use :meth:`read`."""
+        warnings.warn("Profile.load(path) is deprecated; use Profile.read(path)", DeprecationWarning, stacklevel=2)
+        return cls.read(path)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> Profile:
+        """Read a profile written by :meth:`to_file`."""
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
@@ -328,17 +349,6 @@ class Profile:
             raise InvalidArgumentError("path", "a profile JSON file", str(path), hint=str(error)) from None
         return cls.from_dict(data)
 
-    def figure(self, **options: Any):
-        """Small multiples of every feature's histogram (``viz.data.comparison_figure``)."""
-        from deepscope.data.compare import compare
-        from deepscope.viz.data import comparison_figure
-
-        return comparison_figure(compare(self), **options)
-
-    def _repr_html_(self) -> str:
-        from deepscope.data.report import profile_table_html
-
-        return profile_table_html([self])
 
 
 def _accumulator(p: Profile) -> TableAccumulator:

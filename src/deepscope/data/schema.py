@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import pandas as pd
 
 from deepscope.data.profile import FeatureProfile, Profile
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.result import Result
 
 __all__ = ["Schema", "FeatureSchema", "Anomaly", "Anomalies", "infer_schema", "validate", "ANOMALY_KINDS"]
 
@@ -89,10 +91,12 @@ class FeatureSchema:
 
 
 @dataclass(frozen=True)
-class Schema:
+class Schema(Result):
     """Features and their constraints; edit the JSON it saves to tighten or relax them."""
 
     features: dict[str, FeatureSchema] = field(default_factory=dict)
+
+    default_tag = "schema"
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": _FORMAT, "version": 1, "features": [f.to_dict() for f in self.features.values()]}
@@ -113,13 +117,35 @@ class Schema:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
-    def save(self, path: str | os.PathLike) -> Path:
+    def save(self, run: Any, tag: str | None = None) -> str:  # type: ignore[override]
+        """Log into a run under ``tag`` (default ``schema``); return the tag used.
+
+        A path (the old form) still writes JSON, with a DeprecationWarning: use :meth:`to_file`.
+        """
+        if isinstance(run, (str, os.PathLike)):
+            warnings.warn("Schema.save(path) is deprecated; use Schema.to_file(path)",
+                          DeprecationWarning, stacklevel=2)
+            self.to_file(run)
+            return str(run)
+        if not hasattr(run, "log_result"):
+            raise ArgumentTypeError("run", "a deepscope Run", run)
+        return super().save(run, tag)
+
+    def to_file(self, path: str | os.PathLike) -> Path:
+        """Write the schema as editable JSON to ``path`` (read it back with :meth:`read`)."""
         path = Path(path)
         path.write_text(self.to_json() + "\n", encoding="utf-8")
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Schema:
+        """Deprecated: use :meth:`read`."""
+        warnings.warn("Schema.load(path) is deprecated; use Schema.read(path)", DeprecationWarning, stacklevel=2)
+        return cls.read(path)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> Schema:
+        """Read a schema written by :meth:`to_file` (and perhaps edited by hand)."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as error:
@@ -147,11 +173,13 @@ class Anomaly:
 
 
 @dataclass(frozen=True)
-class Anomalies:
+class Anomalies(Result):
     """Everything a profile does that its schema does not allow."""
 
     profile: str
     items: tuple[Anomaly, ...]
+
+    default_tag = "anomalies"
 
     def to_frame(self) -> pd.DataFrame:
         """Columns ``feature, kind, description, severity, examples``."""
@@ -175,16 +203,6 @@ class Anomalies:
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    def save(self, run: Any, *, tag: str = "anomalies") -> None:
-        """Log into a run (``run.log_result``)."""
-        if not hasattr(run, "log_result"):
-            raise ArgumentTypeError("run", "a deepscope Run", run)
-        run.log_result(tag, self)
-
-    def _repr_html_(self) -> str:
-        from deepscope.data.report import anomalies_table_html
-
-        return anomalies_table_html(self)
 
 
 def infer_schema(

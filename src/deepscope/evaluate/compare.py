@@ -26,7 +26,6 @@ import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.evaluate._common import (
-    Result,
     check_probabilities,
     positive_label,
     require_column,
@@ -34,6 +33,7 @@ from deepscope.evaluate._common import (
     sorted_classes,
 )
 from deepscope.evaluate.slices import slices
+from deepscope.result import Result
 
 __all__ = [
     "confusion_matrix",
@@ -85,11 +85,9 @@ class ConfusionMatrix(Result):
             }
         )
 
-    def figure(self, **options: Any) -> Any:
-        """A heatmap, labels down and predictions across."""
-        from deepscope.viz.evaluate import confusion_matrix_figure
-
-        return confusion_matrix_figure(self, **options)
+    default_tag = "confusion_matrix"
+    #: A heatmap, labels down and predictions across.
+    figure_function = "deepscope.viz.evaluate:confusion_matrix_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,11 +101,9 @@ class Performance(Result):
         """One row per model."""
         return self.frame.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """Grouped bars: one group per metric, one bar per model, with intervals."""
-        from deepscope.viz.evaluate import performance_figure
-
-        return performance_figure(self, **options)
+    default_tag = "performance"
+    #: Grouped bars: one group per metric, one bar per model, with intervals.
+    figure_function = "deepscope.viz.evaluate:performance_figure"
 
 
 AGREEMENT_OUTCOMES = ("both right", "only {a} right", "only {b} right", "both wrong, same", "both wrong, different")
@@ -136,11 +132,9 @@ class Agreement(Result):
             raise InvalidArgumentError("outcome", f"one of {known}", outcome)
         return self.rows[self.rows["outcome"] == outcome]
 
-    def figure(self, **options: Any) -> Any:
-        """Bars of each outcome's count."""
-        from deepscope.viz.evaluate import agreement_figure
-
-        return agreement_figure(self, **options)
+    default_tag = "agreement"
+    #: Bars of each outcome's count.
+    figure_function = "deepscope.viz.evaluate:agreement_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,11 +153,9 @@ class ThresholdCurve(Result):
         """One row per model and threshold."""
         return self.frame.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """Lines per model, as ``view`` says."""
-        from deepscope.viz.evaluate import threshold_curve_figure
-
-        return threshold_curve_figure(self, **options)
+    default_tag = "threshold_curve"
+    #: Lines per model, as ``view`` says.
+    figure_function = "deepscope.viz.evaluate:threshold_curve_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,11 +181,9 @@ class ThresholdSurface(Result):
             }
         )
 
-    def figure(self, kind: str = "2d", **options: Any) -> Any:
-        """``kind="2d"``: heatmaps of accuracy and coverage; ``"3d"``: the accuracy surface."""
-        from deepscope.viz.evaluate import threshold_surface_figure
-
-        return threshold_surface_figure(self, kind=kind, **options)
+    default_tag = "threshold_surface"
+    #: ``kind="2d"``: heatmaps of accuracy and coverage; ``"3d"``: the accuracy surface.
+    figure_function = "deepscope.viz.evaluate:threshold_surface_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,11 +202,9 @@ class Calibration(Result):
         """The reliability curves."""
         return self.curves.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """Reliability diagram against the diagonal, Brier scores in the legend."""
-        from deepscope.viz.evaluate import calibration_figure
-
-        return calibration_figure(self, **options)
+    default_tag = "calibration"
+    #: Reliability diagram against the diagonal, Brier scores in the legend.
+    figure_function = "deepscope.viz.evaluate:calibration_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,11 +223,9 @@ class Curves(Result):
         """The areas: one row per model and class."""
         return self.summary.copy()
 
-    def figure(self, kind: str = "roc", **options: Any) -> Any:
-        """``kind="roc"`` or ``"pr"``: one line per model and class."""
-        from deepscope.viz.evaluate import curves_figure
-
-        return curves_figure(self, kind=kind, **options)
+    default_tag = "curves"
+    #: ``kind="roc"`` or ``"pr"``: one line per model and class.
+    figure_function = "deepscope.viz.evaluate:curves_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -257,11 +243,9 @@ class PerClassMetrics(Result):
         """``model, class, support, frequency, precision, recall, f1``."""
         return self.frame.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """As ``view`` says."""
-        from deepscope.viz.evaluate import per_class_figure
-
-        return per_class_figure(self, **options)
+    default_tag = "per_class_metrics"
+    #: As ``view`` says.
+    figure_function = "deepscope.viz.evaluate:per_class_figure"
 
 
 # -- functions -------------------------------------------------------------------------------------

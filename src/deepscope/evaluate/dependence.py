@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, TargetError
-from deepscope.evaluate._common import Result, require_column, require_frame
+from deepscope.evaluate._common import require_column, require_frame
 from deepscope.evaluate._model import Encoder, model_inputs, model_outputs, to_probabilities
+from deepscope.result import Result
 
 __all__ = ["partial_dependence", "PartialDependence"]
 
@@ -51,11 +52,9 @@ class PartialDependence(Result):
             }
         )
 
-    def figure(self, **options: Any) -> Any:
-        """ICE curves in light lines under the partial dependence in a bold one."""
-        from deepscope.viz.evaluate import partial_dependence_figure
-
-        return partial_dependence_figure(self, **options)
+    default_tag = "partial_dependence"
+    #: ICE curves in light lines under the partial dependence in a bold one.
+    figure_function = "deepscope.viz.evaluate:partial_dependence_figure"
 
 
 def partial_dependence(

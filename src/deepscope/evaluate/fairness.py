@@ -26,13 +26,13 @@ import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.evaluate._common import (
-    Result,
     check_probabilities,
     positive_label,
     require_column,
     require_frame,
     sorted_classes,
 )
+from deepscope.result import Result
 
 __all__ = ["thresholds", "Thresholds", "STRATEGIES"]
 
@@ -68,11 +68,9 @@ class Thresholds(Result):
         """One row per group: ``group, threshold, tpr, fpr, positive_rate, accuracy`` and counts."""
         return self.frame.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """ROC curve per group with each group's operating point marked."""
-        from deepscope.viz.evaluate import thresholds_figure
-
-        return thresholds_figure(self, **options)
+    default_tag = "thresholds"
+    #: ROC curve per group with each group's operating point marked.
+    figure_function = "deepscope.viz.evaluate:thresholds_figure"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ done, in words). Run models on them with ``deepscope.evaluate.side_by_side.compa
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import pandas as pd
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.evaluate._common import require_column
 from deepscope.evaluate.query.functions import TOKEN_PATTERN
+from deepscope.result import Result
 
 __all__ = [
     "Generated",
@@ -54,7 +54,7 @@ Texts = Sequence[str] | pd.Series | pd.DataFrame
 
 
 @dataclass(frozen=True, eq=False)
-class Generated:
+class Generated(Result):
     """New examples and where each came from.
 
     ``examples``: one row per new example: ``source`` (index of the original example),
@@ -78,13 +78,7 @@ class Generated:
         """The new examples' texts."""
         return self.examples["text"].tolist()
 
-    def save(self, run: Any, tag: str) -> None:
-        """Store the new examples in a run as a table."""
-        run.log_table(tag, self.examples)
-
-    def _repr_html_(self) -> str:
-        head = f"<p>{html.escape(self.generator)}: {len(self)} new examples</p>"
-        return head + self.examples.head(50).to_html(escape=True)
+    default_tag = "generated"
 
 
 def word_replacer(

@@ -17,7 +17,6 @@ import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
 from deepscope.evaluate._common import (
-    Result,
     check_probabilities,
     positive_label,
     require_column,
@@ -27,6 +26,7 @@ from deepscope.evaluate._common import (
     z_value,
 )
 from deepscope.evaluate.query.parser import Column, Literal, unparse
+from deepscope.result import Result
 
 __all__ = ["slices", "SliceTable", "CLASSIFICATION_METRICS", "REGRESSION_METRICS"]
 
@@ -68,11 +68,9 @@ class SliceTable(Result):
             raise NotFoundError("slice", slice, self.frame["slice"].tolist())
         return query(table, match.iloc[0])
 
-    def figure(self, metric: str | None = None, **options: Any) -> Any:
-        """Each slice's ``metric`` (the first one by default) with its interval, per feature."""
-        from deepscope.viz.evaluate import slices_figure
-
-        return slices_figure(self, metric=metric, **options)
+    default_tag = "slices"
+    #: Each slice's ``metric`` (the first one by default) with its interval, per feature.
+    figure_function = "deepscope.viz.evaluate:slices_figure"
 
 
 def slices(

@@ -21,10 +21,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from deepscope.data.compare import compare
 from deepscope.viz.theme import PALETTE, TEMPLATE_NAME, category_colors
 
 __all__ = [
     "comparison_figure",
+    "profile_figure",
     "feature_figure",
     "sparkline_figure",
     "drift_figure",
@@ -134,6 +136,11 @@ def comparison_figure(comparison: Any, *, features: list[str] | None = None, max
                       legend={"orientation": "h", "y": 1.0 + 0.12 / rows, "x": 1.0, "xanchor": "right"},
                       showlegend=len(comparison.datasets) > 1)
     return fig
+
+
+def profile_figure(profile: Any, **options: Any) -> go.Figure:
+    """One dataset's histograms: :func:`comparison_figure` of the profile on its own."""
+    return comparison_figure(compare(profile), **options)
 
 
 def feature_figure(comparison: Any, feature: str) -> go.Figure:
