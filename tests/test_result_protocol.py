@@ -20,10 +20,8 @@ import pandas as pd
 import pytest
 
 import deepscope as ds
-from deepscope.data.compare import Comparison
-from deepscope.data.drift import DriftReport
 from deepscope.data.profile import Profile
-from deepscope.data.schema import Anomalies, Schema
+from deepscope.data.schema import Schema
 from deepscope.evaluate.side_by_side import Salience, from_tables
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.callback import MapScores, ProbeOutputs, ProbeSet
