@@ -175,9 +175,7 @@ def _builders() -> dict[str, Callable[[], Any]]:
             _texts_model, text_table, 'replace(text, "good", "bad")'
         ),
         "Generated": lambda: ds.evaluate.word_replacer(["good film", "bad"], "good -> great"),
-        "SideBySide": lambda: from_tables(
-            {"one": multi, "two": other}, inputs=["group"]
-        ),
+        "SideBySide": lambda: from_tables({"one": multi, "two": other}, inputs=["group"]),
         "Salience": _salience,
         # data
         "Profile": lambda: train,
@@ -268,8 +266,18 @@ def test_notebook_html_is_light_after_the_first(name):
 
 def test_ten_results_in_a_notebook():
     notebook.reset()  # a fresh notebook: the first result carries plotly.js
-    names = ["Attribution", "SliceTable", "Curves", "ThresholdSurface", "Performance",
-             "Profile", "DriftReport", "Dive", "SanityCheck", "Anomalies"]
+    names = [
+        "Attribution",
+        "SliceTable",
+        "Curves",
+        "ThresholdSurface",
+        "Performance",
+        "Profile",
+        "DriftReport",
+        "Dive",
+        "SanityCheck",
+        "Anomalies",
+    ]
     pages = [BUILDERS[name]()._repr_html_() for name in names]
     assert "Plotly.newPlot" in pages[0] and len(pages[0]) > 1_000_000  # plotly.js, inlined once
     assert all(len(page) < LIGHT_HTML for page in pages[1:])
