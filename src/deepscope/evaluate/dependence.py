@@ -16,7 +16,8 @@ import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, TargetError
 from deepscope.evaluate._common import require_column, require_frame
-from deepscope.evaluate._model import Encoder, model_inputs, model_outputs, to_probabilities
+from deepscope.evaluate._model import Encoder, model_inputs, model_outputs
+from deepscope.model import Model
 from deepscope.result import Result
 
 __all__ = ["partial_dependence", "PartialDependence"]
@@ -118,11 +119,12 @@ def partial_dependence(
 
     repeated = pd.concat([part[features]] * len(values), ignore_index=True)
     repeated[feature] = np.repeat(np.asarray(values, dtype=np.float64 if numeric else object), len(part))
+    adapter = Model(model)
     outputs = model_outputs(
-        model, model_inputs(repeated, features, encode), batch_size=batch_size, progress=progress
+        adapter, model_inputs(repeated, features, encode), batch_size=batch_size, progress=progress
     )
     if output == "proba" or (output == "auto" and outputs.shape[1] >= 2):
-        outputs = to_probabilities(outputs)
+        outputs = adapter.probabilities(outputs)
     if target is None:
         if outputs.shape[1] > 2:
             raise TargetError("target", f"an output index below {outputs.shape[1]}", None,

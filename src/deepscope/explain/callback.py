@@ -55,6 +55,7 @@ from deepscope.explain.localization import energy_in_mask, pointing_game
 from deepscope.explain.registry import get_method
 from deepscope.explain.registry import methods as method_names
 from deepscope.explain.sanity import SanityCheck, sanity_check
+from deepscope.model.probabilities import to_probabilities
 from deepscope.result import Result
 
 __all__ = [
@@ -157,13 +158,12 @@ class ProbeOutputs(Result):
 
     @property
     def predictions(self) -> np.ndarray:
-        return self.outputs.argmax(axis=1)
+        return self.probabilities.argmax(axis=1)
 
     @property
     def probabilities(self) -> np.ndarray:
-        shifted = self.outputs - self.outputs.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        return exp / exp.sum(axis=1, keepdims=True)
+        """Softmax of the logits (a single logit: ``[1 - p, p]``), by the one shared rule."""
+        return to_probabilities(self.outputs, single_is_probability=False)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per probe example: the predicted class and its probability."""
