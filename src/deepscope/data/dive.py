@@ -24,6 +24,7 @@ import pandas as pd
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError, ShapeError
 from deepscope.png import thumbnail_data_uri as png_data_uri
 from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = ["dive", "Dive", "png_data_uri", "MISSING_LABEL", "OTHER_LABEL"]
 
@@ -61,9 +62,8 @@ class Dive(Result):
 
     def record(self, index: int) -> dict[str, Any]:
         """The example at row ``index`` of ``records`` as a dict of plain Python values."""
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.records):
-            raise InvalidArgumentError("index", f"an example index in [0, {len(self.records)})", index)
-        row = self.records.iloc[int(index)]
+        index = check_int(index, "index", low=0, high=len(self.records) - 1)
+        row = self.records.iloc[index]
         return {str(k): (None if _is_missing(v) else (v.item() if hasattr(v, "item") else v)) for k, v in row.items()}
 
     def thumbnail(self, index: int, size: int = 64) -> str | None:
@@ -107,9 +107,8 @@ def dive(
     n = len(records)
     if positioning not in _POSITIONING:
         raise InvalidArgumentError("positioning", f"one of {list(_POSITIONING)}", positioning)
-    for argument, value in (("bins", bins), ("max_categories", max_categories)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise InvalidArgumentError(argument, "an integer of at least 2", value)
+    bins = check_int(bins, "bins", low=2)
+    max_categories = check_int(max_categories, "max_categories", low=2)
     for feature in (row, column, color, x, y):
         if feature is not None and feature not in records.columns:
             raise NotFoundError("feature", feature, [str(c) for c in records.columns])

@@ -42,6 +42,7 @@ import pandas as pd
 from deepscope.data.profile import FeatureProfile, Profile, profile
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.result import Result
+from deepscope.validation import check_number
 
 __all__ = ["drift", "DriftReport", "DEFAULT_THRESHOLDS", "jensen_shannon", "psi", "linf"]
 
@@ -157,9 +158,7 @@ def _check_thresholds(thresholds: dict[str, float | None] | None) -> dict[str, f
     for key, value in thresholds.items():
         if key not in DEFAULT_THRESHOLDS:
             raise InvalidArgumentError("thresholds", f"keys among {list(DEFAULT_THRESHOLDS)}", key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-            raise InvalidArgumentError(f"thresholds[{key!r}]", "a non-negative number or None", value)
-        merged[key] = None if value is None else float(value)
+        merged[key] = check_number(value, f"thresholds[{key!r}]", low=0, allow_none=True)
     return merged
 
 

@@ -32,6 +32,7 @@ import pandas as pd
 from deepscope.data.profile import FeatureProfile, Profile
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.result import Result
+from deepscope.validation import check_int, check_number
 
 __all__ = ["Schema", "FeatureSchema", "Anomaly", "Anomalies", "infer_schema", "validate", "ANOMALY_KINDS"]
 
@@ -222,11 +223,9 @@ def infer_schema(
     """
     if not isinstance(profile, Profile):
         raise ArgumentTypeError("profile", "a Profile (from deepscope.data.profile)", profile)
-    if isinstance(max_domain_size, bool) or not isinstance(max_domain_size, int) or max_domain_size < 0:
-        raise InvalidArgumentError("max_domain_size", "a non-negative integer", max_domain_size)
+    max_domain_size = check_int(max_domain_size, "max_domain_size", low=0)
     for argument, value in (("presence_slack", presence_slack), ("out_of_range", out_of_range)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise InvalidArgumentError(argument, "a fraction in [0, 1]", value)
+        check_number(value, argument, low=0, high=1)
     features = {}
     for feature in profile:
         presence = feature.count / feature.rows if feature.rows else 0.0

@@ -34,6 +34,7 @@ from deepscope.evaluate._common import (
 )
 from deepscope.evaluate.slices import slices
 from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = [
     "confusion_matrix",
@@ -294,8 +295,7 @@ def confusion_matrix(
                 matrix = counts / counts.sum()
         matrix = np.nan_to_num(matrix)
     if top_n is not None:
-        if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
-            raise InvalidArgumentError("top_n", "a positive number of classes", top_n)
+        top_n = check_int(top_n, "top_n", low=1)
         order = order[:top_n]
     return ConfusionMatrix(
         matrix=matrix[np.ix_(order, order)], classes=[classes[i] for i in order], normalize=normalize
@@ -474,8 +474,7 @@ def calibration(
     multiclass tables use their ``score_<class>`` columns. Bins are equal-width (``uniform``) or
     hold equal numbers of examples (``quantile``), as ``sklearn.calibration.calibration_curve``.
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
-        raise InvalidArgumentError("n_bins", "a positive integer", n_bins)
+    n_bins = check_int(n_bins, "n_bins", low=1)
     if strategy not in ("uniform", "quantile"):
         raise InvalidArgumentError("strategy", "'uniform' or 'quantile'", strategy)
     curves, briers = [], []
@@ -662,8 +661,7 @@ def _ranked_counts(s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _per_class(tables: Tables, label: str, prediction: str, top_n: int | None) -> pd.DataFrame:
-    if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1):
-        raise InvalidArgumentError("top_n", "a positive number of classes", top_n)
+    top_n = check_int(top_n, "top_n", low=1, allow_none=True)
     frames = []
     for name, table in _tables(tables).items():
         truth = require_column(table, label, "label")

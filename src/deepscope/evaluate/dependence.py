@@ -19,6 +19,7 @@ from deepscope.evaluate._common import require_column, require_frame
 from deepscope.evaluate._model import Encoder, model_inputs, model_outputs
 from deepscope.model import Model
 from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = ["partial_dependence", "PartialDependence"]
 
@@ -104,13 +105,11 @@ def partial_dependence(
         raise InvalidArgumentError("feature", f"one of the model's features {features!r}", repr(feature))
     if output not in ("auto", "proba", "raw"):
         raise InvalidArgumentError("output", "'auto', 'proba' or 'raw'", output)
-    if isinstance(grid_size, bool) or not isinstance(grid_size, int) or grid_size < 2:
-        raise InvalidArgumentError("grid_size", "an integer of at least 2", grid_size)
+    grid_size = check_int(grid_size, "grid_size", low=2)
 
     rows = np.arange(len(data))
     if sample is not None:
-        if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
-            raise InvalidArgumentError("sample", "a positive number of rows", sample)
+        sample = check_int(sample, "sample", low=1)
         if sample < len(data):
             rows = np.sort(np.random.default_rng(seed).choice(len(data), size=sample, replace=False))
     part = data.iloc[rows]

@@ -33,6 +33,7 @@ from deepscope.evaluate._common import (
     sorted_classes,
 )
 from deepscope.result import Result
+from deepscope.validation import check_number
 
 __all__ = ["thresholds", "Thresholds", "STRATEGIES"]
 
@@ -119,9 +120,8 @@ def thresholds(
     table = require_frame(table)
     if strategy not in STRATEGIES:
         raise InvalidArgumentError("strategy", f"one of {list(STRATEGIES)}", strategy)
-    if isinstance(cost_ratio, bool) or not isinstance(cost_ratio, (int, float)) or not cost_ratio > 0:
-        raise InvalidArgumentError("cost_ratio", "a positive number (cost of FP / cost of FN)", cost_ratio)
-    cost_ratio = float(cost_ratio)
+    cost_ratio = check_number(cost_ratio, "cost_ratio", low=0, closed="neither",
+                              hint="the cost of a false positive over that of a false negative")
     groups_column = require_column(table, group, "group")
     truth = require_column(table, label, "label")
     scores = check_probabilities(

@@ -32,6 +32,7 @@ from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.evaluate._common import require_column
 from deepscope.evaluate.query.functions import TOKEN_PATTERN
 from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = [
     "Generated",
@@ -131,8 +132,7 @@ def scrambler(texts: Texts, *, n: int = 1, seed: int = 0, text: str = "text") ->
     ['a', 'b', 'c']
     """
     series = _texts(texts, text)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InvalidArgumentError("n", "a positive number of variants per text", n)
+    n = check_int(n, "n", low=1)
     rng = np.random.default_rng(seed)
     rows = []
     for source, original in series.items():
@@ -171,8 +171,7 @@ def token_ablation(
     ["n't stop.", 'Did stop.', "Didn't."]
     """
     series = _texts(texts, text)
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
-        raise InvalidArgumentError("max_tokens", "a positive number of tokens, or None", max_tokens)
+    max_tokens = check_int(max_tokens, "max_tokens", low=1, allow_none=True)
     rows = []
     for source, original in series.items():
         spans = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(original)]

@@ -35,6 +35,7 @@ from deepscope.evaluate._model import Encoder
 from deepscope.evaluate.generators import Generated
 from deepscope.evaluate.predictions import RESERVED_COLUMNS
 from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = [
     "SideBySide",
@@ -146,8 +147,7 @@ class Salience(Result):
     def _part(self, model: str, example: int) -> pd.DataFrame:
         if model not in self.models:
             raise NotFoundError("model", model, self.models)
-        if isinstance(example, bool) or not isinstance(example, (int, np.integer)) or not 0 <= example < len(self.texts):
-            raise InvalidArgumentError("example", f"a text number below {len(self.texts)}", example)
+        example = check_int(example, "example", low=0, high=len(self.texts) - 1)
         frame = self.frame
         return frame[(frame["model"] == model) & (frame["example"] == example)].sort_values("position")
 

@@ -27,6 +27,7 @@ from deepscope.evaluate._common import (
 )
 from deepscope.evaluate.query.parser import Column, Literal, unparse
 from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = ["slices", "SliceTable", "CLASSIFICATION_METRICS", "REGRESSION_METRICS"]
 
@@ -136,8 +137,7 @@ def slices(
     if interval not in _INTERVALS:
         raise InvalidArgumentError("interval", "'wilson', 'bootstrap' or None", interval)
     z_value(confidence)
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise InvalidArgumentError("bins", "a positive integer", bins)
+    bins = check_int(bins, "bins", low=1)
     if task == "auto":
         task = _infer_task(guess)
     if task == "regression":
@@ -572,8 +572,7 @@ def _bootstrap(
     engine: _Engine, codes: np.ndarray, n: int, n_boot: int, confidence: float, rng: np.random.Generator
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Percentile intervals from ``n_boot`` resamples drawn within each slice (slice sizes kept)."""
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 2:
-        raise InvalidArgumentError("n_boot", "an integer of at least 2", n_boot)
+    n_boot = check_int(n_boot, "n_boot", low=2)
     order = np.argsort(codes, kind="stable")
     sizes = np.bincount(codes, minlength=n)
     starts = np.cumsum(sizes) - sizes
