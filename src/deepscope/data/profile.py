@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,11 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from deepscope.data._files import FileResult
 from deepscope.data.accumulators import ColumnAccumulator, TableAccumulator
 from deepscope.data.sketches import Distinct, Quantiles, TopValues
 from deepscope.data.sources import DEFAULT_BATCH_SIZE, is_dask, open_source
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
-from deepscope.result import Result
 
 __all__ = ["Profile", "FeatureProfile", "profile", "DECILES", "FORMAT_VERSION"]
 
@@ -235,7 +234,7 @@ def _check_qs(qs: Sequence[float]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Profile(Result):
+class Profile(FileResult):
     """Statistics of every feature of a dataset; mergeable, saved as JSON.
 
     ``columns`` maps each feature to its serialised accumulator state (JSON-able, sketches as
@@ -309,32 +308,6 @@ class Profile(Result):
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), allow_nan=True)
-
-    def save(self, run: Any, tag: str | None = None) -> str:  # type: ignore[override]
-        """Log into a run under ``tag`` (default ``profile``); return the tag used.
-
-        A path (the old form) still writes JSON, with a DeprecationWarning: use :meth:`to_file`.
-        """
-        if isinstance(run, (str, os.PathLike)):
-            warnings.warn("Profile.save(path) is deprecated; use Profile.to_file(path)",
-                          DeprecationWarning, stacklevel=2)
-            self.to_file(run)
-            return str(run)
-        if not hasattr(run, "log_result"):
-            raise ArgumentTypeError("run", "a deepscope Run", run)
-        return super().save(run, tag)
-
-    def to_file(self, path: str | os.PathLike) -> Path:
-        """Write the profile as JSON to ``path`` (read it back with :meth:`read`)."""
-        path = Path(path)
-        path.write_text(self.to_json(), encoding="utf-8")
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> Profile:
-        """Deprecated: use :meth:`read`."""
-        warnings.warn("Profile.load(path) is deprecated; use Profile.read(path)", DeprecationWarning, stacklevel=2)
-        return cls.read(path)
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> Profile:

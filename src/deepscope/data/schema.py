@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from deepscope.data._files import FileResult
 from deepscope.data.profile import FeatureProfile, Profile
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.result import Result
@@ -92,7 +92,7 @@ class FeatureSchema:
 
 
 @dataclass(frozen=True)
-class Schema(Result):
+class Schema(FileResult):
     """Features and their constraints; edit the JSON it saves to tighten or relax them."""
 
     features: dict[str, FeatureSchema] = field(default_factory=dict)
@@ -117,32 +117,6 @@ class Schema(Result):
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
-
-    def save(self, run: Any, tag: str | None = None) -> str:  # type: ignore[override]
-        """Log into a run under ``tag`` (default ``schema``); return the tag used.
-
-        A path (the old form) still writes JSON, with a DeprecationWarning: use :meth:`to_file`.
-        """
-        if isinstance(run, (str, os.PathLike)):
-            warnings.warn("Schema.save(path) is deprecated; use Schema.to_file(path)",
-                          DeprecationWarning, stacklevel=2)
-            self.to_file(run)
-            return str(run)
-        if not hasattr(run, "log_result"):
-            raise ArgumentTypeError("run", "a deepscope Run", run)
-        return super().save(run, tag)
-
-    def to_file(self, path: str | os.PathLike) -> Path:
-        """Write the schema as editable JSON to ``path`` (read it back with :meth:`read`)."""
-        path = Path(path)
-        path.write_text(self.to_json() + "\n", encoding="utf-8")
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> Schema:
-        """Deprecated: use :meth:`read`."""
-        warnings.warn("Schema.load(path) is deprecated; use Schema.read(path)", DeprecationWarning, stacklevel=2)
-        return cls.read(path)
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> Schema:
