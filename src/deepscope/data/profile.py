@@ -425,7 +425,7 @@ def _accumulate_frame(frame: pd.DataFrame, batch_size: int) -> TableAccumulator:
 def _progress(progress: bool | None, total: int | None, label: str):
     if progress is False:
         return None
-    from tqdm.auto import tqdm
+    from deepscope.progress import tqdm
 
     return tqdm(total=total, unit="rows", unit_scale=True, desc=f"profile {label}",
                 disable=None if progress is None else not progress)

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, ShapeError, describe
+from deepscope.progress import tqdm
 from deepscope.validation import check_int
 
 __all__ = [
