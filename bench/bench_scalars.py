@@ -236,7 +236,7 @@ def main() -> None:
                    peer=results[peer_key]["seconds"], peer_name=peer_label, peer_package="tensorboard")
         if kind == "read":  # a write's extra memory is within the noise of the measurement
             record.add(f"{kind}: {label}", ours=results[key]["rss_mb"], peer=results[peer_key]["rss_mb"],
-                       peer_name=peer_label, peer_package="tensorboard", quantity="peak RSS +", unit="MiB")
+                       peer_name=peer_label, peer_package="tensorboard", quantity="added peak RSS", unit="MiB")
     record.add("on disk", ours=sizes["ds"], peer=sizes["tb"], peer_name="TensorBoard event files",
                peer_package="tensorboard", quantity="size", unit="MiB")
     same = results["tb_read"]["digest"] == results["ds_read"]["digest"]
