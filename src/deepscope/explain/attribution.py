@@ -125,3 +125,7 @@ class Attribution(Result):
     def tag_or_default(self, tag: str | None) -> str:
         """``tag``, or ``explain/<method>`` when it is None (what :meth:`save` uses)."""
         return tag or f"explain/{self.method}"
+
+    def figure(self, mode: str = "signed", **options: Any) -> Any:
+        """The figure (``mode`` may come first: ``figure("absolute")``); options as the class says."""
+        return super().figure(mode=mode, **options)
