@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.metrics import log_loss, roc_auc_score
 
 import deepscope as ds
+from _results import Results
 from deepscope.evaluate._common import wilson_interval
 
 
@@ -93,9 +94,11 @@ def main() -> int:
     print(f"rows: {n:,}   (best of several runs; ratio = pandas time / deepscope time, > 1 is faster)\n")
     print(f"{'case':58s} {'deepscope':>10s} {'pandas':>10s} {'ratio':>7s}")
     rows = []
+    results = Results("bench_evaluate", f"{n:,}-row predictions table; best of 3-5 runs each")
 
     def line(name: str, ours: float, theirs: float) -> None:
         rows.append((name, ours, theirs))
+        results.add(name, ours=ours, peer=theirs, peer_name="pandas", peer_package="pandas")
         print(f"{name:58s} {ours * 1000:8.1f}ms {theirs * 1000:8.1f}ms {theirs / ours:6.2f}x")
 
     counts = ["accuracy", "precision", "recall", "f1"]
@@ -148,6 +151,8 @@ def main() -> int:
     slowest = min(theirs / ours for _, ours, theirs in rows)
     print(f"\nslowest ratio: {slowest:.2f}x   target >= 1.0 (no slower than pandas)   "
           f"{'OK' if slowest >= 1.0 else 'UNDER'}")
+    results.note(f"slowest ratio {slowest:.2f}x (target: no slower than pandas, >= 1.0)")
+    results.write()
     return 0
 
 

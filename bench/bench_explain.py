@@ -27,6 +27,8 @@ import sys
 import threading
 import time
 
+from _results import Results
+
 # (case, deepscope job, peer job): each pair is timed together, alternating. Jobs are
 # "<tool>:<method>[:<rows per model call>]"; the second row of a method matches the peer's
 # memory (same number of inputs per forward pass) where the defaults differ.
@@ -43,6 +45,7 @@ CASES = [
     ("kernel_shap 500 samples, 10 k-means", "ds:kernel_shap", "shap:kernel_shap"),
 ]
 PEERS = {"captum": "Captum", "shap": "shap KernelExplainer"}
+PACKAGES = {"captum": "captum", "shap": "shap"}
 
 BATCH = 32
 BATCH_SIZE = 64  # deepscope's batch_size for gradient methods (the Model default)
@@ -293,6 +296,13 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     peaks: dict[str, float] = {}
+    record = Results(
+        "bench_explain",
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; image batch {BATCH} of "
+        f"3x32x32, deepscope batch_size {BATCH_SIZE} unless shown; medians of {args.repeats} "
+        "alternating warm runs",
+    )
+    parent = ""
     for case, ours, theirs in CASES:
         if args.only and args.only not in f"{case} {ours}":
             continue
@@ -316,7 +326,19 @@ def main() -> int:
                     f"{peaks[ours] / peaks[theirs]:8.2f}x"
                 )
             print(line)
+        parent = parent if case.startswith(" ") else case
+        label = case.strip() if not case.startswith(" ") else f"{parent}, {case.strip()}"
+        peer_tool, peer_package = PEERS[theirs.split(":")[0]], PACKAGES[theirs.split(":")[0]]
+        for quantity, ours_value, peer_value, unit in (
+            ("time", times[ours][0], times[theirs][0], "s"),
+            ("CPU time", times[ours][1], times[theirs][1], "s"),
+            ("peak memory", peaks[ours] / 2**20, peaks[theirs] / 2**20, "MiB"),
+        ):
+            record.add(label, ours=ours_value, peer=peer_value, peer_name=peer_tool,
+                       peer_package=peer_package, quantity=quantity, unit=unit)
     print("ratios are deepscope / peer: below 1 means deepscope is faster or lighter")
+    if not args.only:
+        record.write()
     return 0
 
 

@@ -26,6 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from _results import Results
+
 WORKDIR = Path(tempfile.gettempdir()) / "deepscope-bench"
 PEER_TIMEOUT_S = 900
 INSTALL_TIMEOUT_S = 600
@@ -167,6 +169,17 @@ def peer_venv(name: str) -> tuple[Path | None, str]:
     return python, ""
 
 
+def peer_version(name: str) -> str:
+    """The version installed in the peer's virtualenv (or why there is none)."""
+    python = Path("/tmp") / f"bench-{name}" / "bin" / "python"
+    code = f"import importlib.metadata as m; print(m.version({name!r}))"
+    try:
+        out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60)
+    except (subprocess.SubprocessError, OSError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
 def bench_peer(name: str, path: Path) -> tuple[tuple[float, float] | None, str]:
     python, why = peer_venv(name)
     if python is None:
@@ -234,10 +247,31 @@ def main() -> None:
             print(f"{tool:<20}{'n/a':>9}  unavailable: {notes[tool]}")
         else:
             print(f"{tool:<20}{seconds[0]:>9.2f}{seconds[1]:>9.2f}{seconds[0] / wall:>11.1f}x{seconds[1] / cpu:>10.1f}x")
+    record = Results("bench_profile", f"{args.rows:,}-row x 20-column Parquet file "
+                     f"({path.stat().st_size / 2**20:.0f} MiB)")
+    packages = {"duckdb SUMMARIZE": "duckdb", "pandas describe": "pandas"}
+    for tool, seconds in results.items():
+        if tool in ("deepscope profile", "read only (floor)"):
+            continue
+        if seconds is None:
+            record.note(f"{tool}: unavailable ({notes[tool]})")
+            continue
+        version = None if tool in packages else peer_version(tool)
+        record.add("profile every column", ours=wall, peer=seconds[0], peer_name=tool,
+                   peer_package=packages.get(tool), peer_version=version)
+        record.add("profile every column", ours=cpu, peer=seconds[1], peer_name=tool,
+                   peer_package=packages.get(tool), peer_version=version, quantity="CPU time")
+    floor = results["read only (floor)"]
+    if floor is not None:
+        record.note(f"reading the file alone (no statistics) takes {floor[0]:.2f} s wall: "
+                    f"deepscope's profile is {wall / floor[0]:.1f}x that floor")
     summary: dict[str, object] = {"seconds (wall, cpu)": results}
     if args.large:
         large = make_parquet(WORKDIR / "bench_10000000.parquet", 10_000_000)
         summary["peak RSS MiB, 10M rows"] = peak_rss_of_profile(large)
+    if args.large:
+        record.note(f"peak RSS profiling 10,000,000 rows: {summary['peak RSS MiB, 10M rows']:.0f} MiB")
+    record.write()
     print(json.dumps(summary))
 
 

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import Results
+
 FULL_STEPS = 100_000
 
 
@@ -223,6 +225,20 @@ def main() -> None:
         )
     print()
     print(f"on disk: TensorBoard {sizes['tb']:.1f} MiB, deepscope {sizes['ds']:.1f} MiB")
+    record = Results("bench_scalars", f"{total:,} scalars ({args.tags} tags x {steps:,} steps), "
+                     "one subprocess per phase")
+    for kind, label, key, _ in rows:
+        if not key.startswith("ds_"):
+            continue
+        peer_key = "tb_read" if kind == "read" else "tb_write"
+        peer_label = "TensorBoard " + ("EventAccumulator" if kind == "read" else "SummaryWriter")
+        record.add(f"{kind}: {label}", ours=results[key]["seconds"],
+                   peer=results[peer_key]["seconds"], peer_name=peer_label, peer_package="tensorboard")
+        if kind == "read":  # a write's extra memory is within the noise of the measurement
+            record.add(f"{kind}: {label}", ours=results[key]["rss_mb"], peer=results[peer_key]["rss_mb"],
+                       peer_name=peer_label, peer_package="tensorboard", quantity="added peak RSS", unit="MiB")
+    record.add("on disk", ours=sizes["ds"], peer=sizes["tb"], peer_name="TensorBoard event files",
+               peer_package="tensorboard", quantity="size", unit="MiB")
     same = results["tb_read"]["digest"] == results["ds_read"]["digest"]
     points = (results["tb_read"]["points"], results["ds_read"]["points"])
     print(
@@ -231,6 +247,8 @@ def main() -> None:
     )
     if not same or points[0] != points[1]:
         sys.exit(1)
+    record.note(f"both read back the same {points[1]:,} points (identical after float32 rounding)")
+    record.write()
 
 
 if __name__ == "__main__":

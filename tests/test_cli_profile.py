@@ -79,7 +79,7 @@ def test_loans_train_against_serving_exits_nonzero_and_names_the_drift(loans_par
     html = report.read_text(encoding="utf-8")
     for feature in DRIFTED:
         assert f"<td class='l'>{feature}</td>" in html
-    assert set(Schema.load(schema).features) == set(pd.read_parquet(loans_parquet / "train.parquet").columns)
+    assert set(Schema.read(schema).features) == set(pd.read_parquet(loans_parquet / "train.parquet").columns)
 
 
 def test_the_saved_schema_guards_the_next_run(loans_parquet, tmp_path, capsys):

@@ -96,7 +96,7 @@ def test_cli_passes_on_an_unchanged_split(loans_files, tmp_path):
 
 def test_cli_with_a_schema_file_validates_train_too(loans_files, tmp_path):
     schema = infer_schema(profile(str(loans_files / "train.parquet")))
-    schema.save(tmp_path / "schema.json")
+    schema.to_file(tmp_path / "schema.json")
     out = io.StringIO()
     code = cli_profile(str(loans_files / "train.parquet"), schema=tmp_path / "schema.json",
                        output=tmp_path / "only.html", stdout=out)

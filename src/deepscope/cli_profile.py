@@ -73,13 +73,13 @@ def cli_profile(
             out.write(f"profiled {against_profile.name}: {against_profile.rows:,} rows, "
                       f"{len(against_profile)} features\n")
         if schema is not None:
-            rules = Schema.load(schema)
+            rules = Schema.read(schema)
             checked = profiles
         else:
             rules = infer_schema(train_profile)
             checked = [against_profile] if against_profile is not None else []
         if save_schema is not None:
-            rules.save(save_schema)
+            rules.to_file(save_schema)
             out.write(f"schema written to {save_schema} (edit it, then pass --schema {save_schema})\n")
         anomalies = [validate(p, rules) for p in checked]
         report = drift_of(train_profile, against_profile, thresholds=thresholds) if against_profile else None

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from deepscope.errors import InvalidArgumentError
+from deepscope.progress import tqdm
 
 log = logging.getLogger(__name__)
 

@@ -72,4 +72,6 @@ class Result:
 
     def _repr_html_(self) -> str:
         notebook = importlib.import_module("deepscope.viz.notebook")
+        if not self.figure_function:
+            return notebook.table_html(self.to_frame(), type(self).__name__)
         return notebook.figure_html(self.figure())

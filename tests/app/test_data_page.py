@@ -9,10 +9,9 @@ import pytest
 from dash import html
 
 from deepscope.app.pages import data as page_module
-from deepscope.app.pages._data import overview, sources
+from deepscope.app.pages._data import overview
 from deepscope.app.plugin import AppContext
 from deepscope.data.demo import log_data_runs
-from deepscope.data.dive import png_data_uri
 from deepscope.track import open_logdir
 
 PLANTED = ("income", "purpose", "employment")
@@ -83,18 +82,6 @@ def test_the_page_is_active_only_with_data(tmp_path, data_logdir):
     assert not page_module.is_active(AppContext(empty, open_logdir(empty)))
     assert page_module.is_active(AppContext(empty, open_logdir(empty), datasets={"frame": pd.DataFrame({"a": [1]})}))
     assert page_module.is_active(AppContext(data_logdir, open_logdir(data_logdir)))
-
-
-def test_thumbnails_written_by_png_data_uri_decode_back():
-    rng = np.random.default_rng(0)
-    for image in (rng.random((3, 12, 10)).astype(np.float32), (rng.random((7, 5)) * 255).astype(np.uint8)):
-        decoded = sources.decode_png_uri(png_data_uri(image, size=64))
-        expected = np.moveaxis(image, 0, -1) if image.ndim == 3 else image[..., None]
-        if expected.dtype != np.uint8:
-            expected = (expected * 255).round().astype(np.uint8)
-        np.testing.assert_array_equal(decoded, expected)
-    assert sources.decode_png_uri("data:image/png;base64,AAAA") is None
-    assert sources.decode_png_uri("https://example.com/x.png") is None
 
 
 def _table_headers(component) -> list[str]:

@@ -110,11 +110,11 @@ def test_save_load_round_trip_and_merge(tmp_path, mixed_frame):
     half = len(mixed_frame) // 2
     first = profile(mixed_frame.iloc[:half], name="monday")
     second = profile(mixed_frame.iloc[half:], name="tuesday")
-    first.save(tmp_path / "monday.json")
-    second.save(tmp_path / "tuesday.json")
-    loaded = Profile.load(tmp_path / "monday.json")
+    first.to_file(tmp_path / "monday.json")
+    second.to_file(tmp_path / "tuesday.json")
+    loaded = Profile.read(tmp_path / "monday.json")
     assert loaded == first
-    combined = loaded.merge(Profile.load(tmp_path / "tuesday.json"), name="week")
+    combined = loaded.merge(Profile.read(tmp_path / "tuesday.json"), name="week")
     assert combined.name == "week"
     _assert_same(combined, profile(mixed_frame))
 

@@ -47,14 +47,14 @@ def test_another_sample_of_the_same_data_has_no_anomalies(train):
 
 def test_schema_json_round_trip_and_edits(train, tmp_path):
     schema = infer_schema(profile(train))
-    path = schema.save(tmp_path / "schema.json")
-    assert Schema.load(path) == schema
+    path = schema.to_file(tmp_path / "schema.json")
+    assert Schema.read(path) == schema
     data = json.loads(path.read_text())
     for feature in data["features"]:
         if feature["name"] == "color":
             feature["domain"] = ["red", "green"]  # a person tightens the domain by hand
     path.write_text(json.dumps(data))
-    edited = Schema.load(path)
+    edited = Schema.read(path)
     found = validate(profile(train), edited).to_frame()
     assert found["kind"].tolist() == ["out_of_domain"]
     assert found["examples"][0] == ["blue"]
@@ -123,14 +123,14 @@ def test_loans_serving_against_train_schema():
 
 def test_bad_schema_input_is_a_typed_error(tmp_path):
     with pytest.raises(InvalidArgumentError) as info:
-        Schema.load(tmp_path / "absent.json")
+        Schema.read(tmp_path / "absent.json")
     assert info.value.argument == "schema"
     (tmp_path / "bad.json").write_text('{"format": "something else"}')
     with pytest.raises(InvalidArgumentError, match="schema"):
-        Schema.load(tmp_path / "bad.json")
+        Schema.read(tmp_path / "bad.json")
     (tmp_path / "typo.json").write_text('{"format": "deepscope.schema", "features": [{"name": "a", "type": "int", "rnage": [0, 1]}]}')
     with pytest.raises(InvalidArgumentError, match="rnage"):
-        Schema.load(tmp_path / "typo.json")
+        Schema.read(tmp_path / "typo.json")
     with pytest.raises(ArgumentTypeError, match="profile"):
         validate({"not": "a profile"}, Schema())
     with pytest.raises(InvalidArgumentError, match="max_domain_size"):

@@ -28,9 +28,7 @@ import os
 import re
 import threading
 import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from concurrent.futures import Future
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirError
+from deepscope.lru import LRUCache
 from deepscope.track import _db, _paths
 from deepscope.track.charts import ChartData, HistogramSeries, SeriesData
 from deepscope.track.downsample import downsample
@@ -310,75 +309,6 @@ def histogram_series(
 # -- the cache ----------------------------------------------------------------------------------
 
 
-class _LRU:
-    """A thread-safe LRU bounded by entries and by bytes; concurrent misses of one key compute once."""
-
-    def __init__(self, max_entries: int, max_bytes: int) -> None:
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
-        self._pending: dict[Hashable, Future] = {}
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, compute: Callable[[], T], size: Callable[[T], int]) -> T:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key][0]
-            waiting = self._pending.get(key)
-            if waiting is None:
-                waiting = self._pending[key] = Future()
-                owner = True
-            else:
-                owner = False
-        if not owner:
-            return waiting.result()
-        try:
-            value = compute()
-        except BaseException as err:
-            with self._lock:
-                self._pending.pop(key, None)
-            waiting.set_exception(err)
-            raise
-        nbytes = size(value)
-        with self._lock:
-            self._pending.pop(key, None)
-            if nbytes <= self.max_bytes:
-                self._items[key] = (value, nbytes)
-                self._bytes += nbytes
-                while len(self._items) > self.max_entries or self._bytes > self.max_bytes:
-                    _, (_, dropped) = self._items.popitem(last=False)
-                    self._bytes -= dropped
-        waiting.set_result(value)
-        return value
-
-    def peek(self, key: Hashable) -> Any:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            self._items.move_to_end(key)
-            return item[0]
-
-    def put(self, key: Hashable, value: Any, nbytes: int) -> None:
-        with self._lock:
-            if key in self._items:
-                self._bytes -= self._items.pop(key)[1]
-            if nbytes > self.max_bytes:
-                return
-            self._items[key] = (value, nbytes)
-            self._bytes += nbytes
-            while len(self._items) > self.max_entries or self._bytes > self.max_bytes:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self._bytes -= dropped
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-
 def _small(_value: Any) -> int:
     return 1024
 
@@ -445,7 +375,7 @@ class SeriesSource:
         if logdir is None or not hasattr(logdir, "scalars"):
             raise ArgumentTypeError("logdir", "a Logdir from deepscope.open_logdir", logdir)
         self.logdir = logdir
-        self._cache = _LRU(max_entries, max_bytes)
+        self._cache = LRUCache(max_entries, max_bytes)
 
     def version(self, version: int | None = None) -> int:
         """``version`` if given, else the logdir's current one."""

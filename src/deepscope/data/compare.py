@@ -16,7 +16,6 @@ two datasets: with one, every distance is NaN and sorting by distance keeps the 
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,15 +45,15 @@ class Comparison(Result):
     (``edges`` or ``categories``) and per dataset the percentage in each.
     """
 
-    default_tag = "comparison"
-    figure_function = "deepscope.viz.data:comparison_figure"
-
     datasets: list[str]
     order: list[str]
     sort: str
     summary: pd.DataFrame
     scores: pd.DataFrame
     histograms: dict[str, dict[str, Any]]
+
+    default_tag = "comparison"
+    figure_function = "deepscope.viz.data:comparison_figure"
 
     @property
     def has_distance(self) -> bool:
@@ -72,15 +71,6 @@ class Comparison(Result):
         """The same comparison in another order."""
         return Comparison(self.datasets, _order(self.scores, sort), sort, self.summary, self.scores, self.histograms)
 
-    def save(self, run: Any, *, tag: str = "comparison") -> None:
-        """Log into a run (``run.log_result``)."""
-        if not hasattr(run, "log_result"):
-            raise ArgumentTypeError("run", "a deepscope Run", run)
-        run.log_result(tag, self)
-
-    def _repr_html_(self) -> str:
-        """The comparison as an HTML table (``deepscope.viz.data_tables.comparison_table_html``)."""
-        return importlib.import_module("deepscope.viz.data_tables").comparison_table_html(self)
 
 
 def compare(*profiles: Profile, sort: str = "distance", normalize: bool = True) -> Comparison:

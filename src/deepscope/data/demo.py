@@ -26,13 +26,13 @@ from typing import Any
 
 import pandas as pd
 
-from deepscope.data.dive import png_data_uri
 from deepscope.data.drift import drift
 from deepscope.data.profile import profile
 from deepscope.data.schema import infer_schema, validate
 from deepscope.data.sources import images_table
 from deepscope.datasets import digits, loans, shapes
 from deepscope.errors import InvalidArgumentError
+from deepscope.png import thumbnail_data_uri
 from deepscope.track import Run, open_logdir
 
 __all__ = ["log_data_runs", "demo_datasets", "LOANS_RUN", "IMAGES_RUN", "SHAPES_SAMPLE"]
@@ -102,7 +102,7 @@ def shapes_sample(dataset: Any, n: int = SHAPES_SAMPLE, seed: int = 0) -> pd.Dat
     derived = images_table(sample.images).to_pandas()[["brightness", "contrast"]]
     frame = sample.to_frame().rename(columns={"contrast": "object_contrast"})
     frame = pd.concat([frame.reset_index(drop=True), derived.rename(columns={"contrast": "image_contrast"})], axis=1)
-    frame["thumbnail"] = [png_data_uri(image, size=THUMBNAIL_SIZE) for image in sample.images]
+    frame["thumbnail"] = [thumbnail_data_uri(image, size=THUMBNAIL_SIZE) for image in sample.images]
     return frame.round({c: 4 for c in frame.columns if pd.api.types.is_float_dtype(frame[c])})
 
 

@@ -14,10 +14,7 @@ so 100,000 examples lay out in well under a second.
 
 from __future__ import annotations
 
-import base64
 import math
-import struct
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +22,9 @@ import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError, ShapeError
+from deepscope.png import thumbnail_data_uri as png_data_uri
 from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = ["dive", "Dive", "png_data_uri", "MISSING_LABEL", "OTHER_LABEL"]
 
@@ -45,9 +44,6 @@ class Dive(Result):
     ``column_labels`` from left to right.
     """
 
-    default_tag = "dive"
-    figure_function = "deepscope.viz.data:dive_figure"
-
     records: pd.DataFrame
     points: pd.DataFrame
     row: str | None
@@ -61,11 +57,13 @@ class Dive(Result):
     cell_height: float
     images: np.ndarray | None = None
 
+    default_tag = "dive"
+    figure_function = "deepscope.viz.data:dive_figure"
+
     def record(self, index: int) -> dict[str, Any]:
         """The example at row ``index`` of ``records`` as a dict of plain Python values."""
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.records):
-            raise InvalidArgumentError("index", f"an example index in [0, {len(self.records)})", index)
-        row = self.records.iloc[int(index)]
+        index = check_int(index, "index", low=0, high=len(self.records) - 1)
+        row = self.records.iloc[index]
         return {str(k): (None if _is_missing(v) else (v.item() if hasattr(v, "item") else v)) for k, v in row.items()}
 
     def thumbnail(self, index: int, size: int = 64) -> str | None:
@@ -74,7 +72,6 @@ class Dive(Result):
             return None
         self.record(index)  # checks the index
         return png_data_uri(self.images[int(index)], size=size)
-
 
 
 def _is_missing(value: Any) -> bool:
@@ -110,9 +107,8 @@ def dive(
     n = len(records)
     if positioning not in _POSITIONING:
         raise InvalidArgumentError("positioning", f"one of {list(_POSITIONING)}", positioning)
-    for argument, value in (("bins", bins), ("max_categories", max_categories)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise InvalidArgumentError(argument, "an integer of at least 2", value)
+    bins = check_int(bins, "bins", low=2)
+    max_categories = check_int(max_categories, "max_categories", low=2)
     for feature in (row, column, color, x, y):
         if feature is not None and feature not in records.columns:
             raise NotFoundError("feature", feature, [str(c) for c in records.columns])
@@ -251,30 +247,3 @@ def _unit(series: pd.Series) -> np.ndarray:
     low, high = values[finite].min(), values[finite].max()
     scaled = (values - low) / (high - low) if high > low else np.full(len(values), 0.5)
     return np.where(finite, scaled, 0.0)
-
-
-def png_data_uri(image: np.ndarray, *, size: int = 64) -> str:
-    """Encode one image ([H, W], [C, H, W] or [H, W, C]; float in [0, 1] or uint8) as a PNG data URI."""
-    array = np.asarray(image)
-    if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[-1] not in (1, 3, 4):
-        array = np.moveaxis(array, 0, -1)
-    if array.ndim == 2:
-        array = array[..., None]
-    if array.ndim != 3 or array.shape[-1] not in (1, 3, 4):
-        raise ShapeError("image", "an image [H, W], [C, H, W] or [H, W, C] with 1, 3 or 4 channels", array)
-    step = max(1, math.ceil(max(array.shape[:2]) / size))
-    array = array[::step, ::step]
-    if array.dtype != np.uint8:
-        array = (np.clip(np.nan_to_num(array.astype(float)), 0.0, 1.0) * 255).round().astype(np.uint8)
-    height, width, channels = array.shape
-    color_type = {1: 0, 3: 2, 4: 6}[channels]
-    raw = np.concatenate([np.zeros((height, 1), np.uint8), array.reshape(height, width * channels)], axis=1)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    png = (b"\x89PNG\r\n\x1a\n"
-           + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6))
-           + chunk(b"IEND", b""))
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

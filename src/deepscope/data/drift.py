@@ -32,7 +32,6 @@ True
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +42,7 @@ import pandas as pd
 from deepscope.data.profile import FeatureProfile, Profile, profile
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.result import Result
+from deepscope.validation import check_number
 
 __all__ = ["drift", "DriftReport", "DEFAULT_THRESHOLDS", "jensen_shannon", "psi", "linf"]
 
@@ -108,9 +108,6 @@ class DriftReport(Result):
     current frequencies the distribution metrics were computed on.
     """
 
-    default_tag = "drift"
-    figure_function = "deepscope.viz.data:drift_figure"
-
     reference: str
     current: str
     metrics: pd.DataFrame
@@ -121,6 +118,9 @@ class DriftReport(Result):
     drifted_share: float
     skipped: dict[str, str]
 
+    default_tag = "drift"
+    figure_function = "deepscope.viz.data:drift_figure"
+
     def to_frame(self) -> pd.DataFrame:
         """Columns ``feature, metric, value, threshold, drifted``."""
         return self.metrics.copy()
@@ -129,19 +129,6 @@ class DriftReport(Result):
     def drifted_features(self) -> list[str]:
         return self.features.loc[self.features["drifted"], "feature"].tolist()
 
-    def save(self, run: Any, *, tag: str = "drift") -> None:
-        """Log into a run (``run.log_result``)."""
-        _log_result(run, tag, self)
-
-    def _repr_html_(self) -> str:
-        """The metrics and verdicts as an HTML table (``deepscope.viz.data_tables.drift_table_html``)."""
-        return importlib.import_module("deepscope.viz.data_tables").drift_table_html(self)
-
-
-def _log_result(run: Any, tag: str, result: Any) -> None:
-    if not hasattr(run, "log_result"):
-        raise ArgumentTypeError("run", "a deepscope Run", run)
-    run.log_result(tag, result)
 
 
 def _as_profile(data: Any, argument: str, label: str) -> tuple[Profile, pd.DataFrame | None]:
@@ -171,9 +158,7 @@ def _check_thresholds(thresholds: dict[str, float | None] | None) -> dict[str, f
     for key, value in thresholds.items():
         if key not in DEFAULT_THRESHOLDS:
             raise InvalidArgumentError("thresholds", f"keys among {list(DEFAULT_THRESHOLDS)}", key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-            raise InvalidArgumentError(f"thresholds[{key!r}]", "a non-negative number or None", value)
-        merged[key] = None if value is None else float(value)
+        merged[key] = check_number(value, f"thresholds[{key!r}]", low=0, allow_none=True)
     return merged
 
 

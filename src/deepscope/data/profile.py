@@ -14,7 +14,6 @@ sketches' error bounds for quantiles, distinct counts and top values.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -27,12 +26,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from deepscope.data._files import FileResult
 from deepscope.data.accumulators import TableAccumulator
 from deepscope.data.distributed import accumulate_dask, accumulate_frame
 from deepscope.data.sketches import Distinct, Quantiles, TopValues
 from deepscope.data.sources import DEFAULT_BATCH_SIZE, is_dask, open_source
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
-from deepscope.result import Result
 
 __all__ = ["Profile", "FeatureProfile", "profile", "DECILES", "FORMAT_VERSION"]
 
@@ -236,7 +235,7 @@ def _check_qs(qs: Sequence[float]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Profile(Result):
+class Profile(FileResult):
     """Statistics of every feature of a dataset; mergeable, saved as JSON.
 
     ``columns`` maps each feature to its serialised accumulator state (JSON-able, sketches as
@@ -244,12 +243,13 @@ class Profile(Result):
     and ``quantiles()``.
     """
 
-    default_tag = "profile"
-    figure_function = "deepscope.viz.data:profile_figure"
-
     name: str
     rows: int
     columns: dict[str, dict[str, Any]]
+
+    default_tag = "profile"
+    #: small multiples of every feature's histogram
+    figure_function = "deepscope.viz.data:profile_figure"
 
     @property
     def features(self) -> list[str]:
@@ -310,20 +310,9 @@ class Profile(Result):
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), allow_nan=True)
 
-    def save(self, target: str | os.PathLike | Any, *, tag: str = "profile") -> Path | None:
-        """Write JSON to a path, or log into a run (anything with ``log_result``)."""
-        if hasattr(target, "log_result"):
-            target.log_result(tag, self)
-            return None
-        if not isinstance(target, (str, os.PathLike)):
-            raise ArgumentTypeError("target", "a file path or a deepscope Run", target)
-        path = Path(target)
-        path.write_text(self.to_json(), encoding="utf-8")
-        return path
-
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Profile:
-        """Read a profile written by ``save``."""
+    def read(cls, path: str | os.PathLike) -> Profile:
+        """Read a profile written by :meth:`to_file`."""
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
@@ -334,9 +323,6 @@ class Profile(Result):
             raise InvalidArgumentError("path", "a profile JSON file", str(path), hint=str(error)) from None
         return cls.from_dict(data)
 
-    def _repr_html_(self) -> str:
-        """The profile as an HTML table (``deepscope.viz.data_tables.profile_table_html``)."""
-        return importlib.import_module("deepscope.viz.data_tables").profile_table_html([self])
 
 
 def _accumulator(p: Profile) -> TableAccumulator:
@@ -425,7 +411,7 @@ def _accumulate_dask_locally(source: Any, batch_size: int) -> TableAccumulator:
 def _progress(progress: bool | None, total: int | None, label: str):
     if progress is False:
         return None
-    from tqdm.auto import tqdm
+    from deepscope.progress import tqdm
 
     return tqdm(total=total, unit="rows", unit_scale=True, desc=f"profile {label}",
                 disable=None if progress is None else not progress)

@@ -18,7 +18,6 @@ stable ``kind``:
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -29,9 +28,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from deepscope.data._files import FileResult
 from deepscope.data.profile import FeatureProfile, Profile
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.result import Result
+from deepscope.validation import check_int, check_number
 
 __all__ = ["Schema", "FeatureSchema", "Anomaly", "Anomalies", "infer_schema", "validate", "ANOMALY_KINDS"]
 
@@ -91,10 +92,12 @@ class FeatureSchema:
 
 
 @dataclass(frozen=True)
-class Schema:
+class Schema(FileResult):
     """Features and their constraints; edit the JSON it saves to tighten or relax them."""
 
     features: dict[str, FeatureSchema] = field(default_factory=dict)
+
+    default_tag = "schema"
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": _FORMAT, "version": 1, "features": [f.to_dict() for f in self.features.values()]}
@@ -115,13 +118,9 @@ class Schema:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
-    def save(self, path: str | os.PathLike) -> Path:
-        path = Path(path)
-        path.write_text(self.to_json() + "\n", encoding="utf-8")
-        return path
-
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Schema:
+    def read(cls, path: str | os.PathLike) -> Schema:
+        """Read a schema written by :meth:`to_file` (and perhaps edited by hand)."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as error:
@@ -152,10 +151,10 @@ class Anomaly:
 class Anomalies(Result):
     """Everything a profile does that its schema does not allow."""
 
-    default_tag = "anomalies"
-
     profile: str
     items: tuple[Anomaly, ...]
+
+    default_tag = "anomalies"
 
     def to_frame(self) -> pd.DataFrame:
         """Columns ``feature, kind, description, severity, examples``."""
@@ -179,15 +178,6 @@ class Anomalies(Result):
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    def save(self, run: Any, *, tag: str = "anomalies") -> None:
-        """Log into a run (``run.log_result``)."""
-        if not hasattr(run, "log_result"):
-            raise ArgumentTypeError("run", "a deepscope Run", run)
-        run.log_result(tag, self)
-
-    def _repr_html_(self) -> str:
-        """The anomalies as an HTML table (``deepscope.viz.data_tables.anomalies_table_html``)."""
-        return importlib.import_module("deepscope.viz.data_tables").anomalies_table_html(self)
 
 
 def infer_schema(
@@ -207,11 +197,9 @@ def infer_schema(
     """
     if not isinstance(profile, Profile):
         raise ArgumentTypeError("profile", "a Profile (from deepscope.data.profile)", profile)
-    if isinstance(max_domain_size, bool) or not isinstance(max_domain_size, int) or max_domain_size < 0:
-        raise InvalidArgumentError("max_domain_size", "a non-negative integer", max_domain_size)
+    max_domain_size = check_int(max_domain_size, "max_domain_size", low=0)
     for argument, value in (("presence_slack", presence_slack), ("out_of_range", out_of_range)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise InvalidArgumentError(argument, "a fraction in [0, 1]", value)
+        check_number(value, argument, low=0, high=1)
     features = {}
     for feature in profile:
         presence = feature.count / feature.rows if feature.rows else 0.0

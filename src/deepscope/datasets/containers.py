@@ -12,43 +12,29 @@ Each container is a frozen dataclass of plain data (numpy arrays, DataFrames, li
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.errors import InvalidArgumentError
+from deepscope.validation import check_int, check_number
 
 __all__ = ["ImageDataset", "TabularDataset", "TextDataset"]
 
 
 def check_count(name: str, value: Any, *, maximum: int | None = None) -> int:
     """Return ``value`` as an int after checking it is a positive integer (at most ``maximum``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(name, "a positive integer", value)
-    if value <= 0:
-        raise InvalidArgumentError(name, "a positive integer", value)
-    if maximum is not None and value > maximum:
-        raise InvalidArgumentError(name, f"a positive integer of at most {maximum}", value)
-    return int(value)
+    return check_int(value, name, low=1, high=maximum)
 
 
 def check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ArgumentTypeError("seed", "an integer", seed)
-    if seed < 0:
-        raise InvalidArgumentError("seed", "a non-negative integer", seed)
-    return int(seed)
+    return check_int(seed, "seed", low=0)
 
 
 def check_fraction(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ArgumentTypeError(name, "a number strictly between 0 and 1", value)
-    if not 0.0 < float(value) < 1.0:
-        raise InvalidArgumentError(name, "a number strictly between 0 and 1", value)
-    return float(value)
+    return check_number(value, name, low=0.0, high=1.0, closed="neither")
 
 
 def split_indices(

@@ -102,18 +102,3 @@ def positive_label(classes: Sequence[Any], pos_label: Any, argument: str = "pos_
         f"Pass {argument}={classes[-1]!r} (or the other one).",
     )
 
-
-class Result:
-    """Behaviour shared by every evaluate result: notebook rendering and saving into a run."""
-
-    def figure(self, **options: Any) -> Any:  # pragma: no cover - every result overrides it
-        raise NotImplementedError
-
-    def save(self, run: Any, tag: str) -> None:
-        """Store this result in a run (``run.log_result``) so the dashboard can read it back."""
-        run.log_result(tag, self)
-
-    def _repr_html_(self) -> str:
-        from deepscope.viz.evaluate import figure_html
-
-        return figure_html(self.figure())

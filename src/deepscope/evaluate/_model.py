@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, softmax
 
 from deepscope.errors import InvalidArgumentError, ShapeError
 
@@ -58,21 +57,3 @@ def model_outputs(
         raise ShapeError("model", "outputs of shape [N] or [N, classes]", outputs)
     return outputs
 
-
-def to_probabilities(outputs: np.ndarray) -> np.ndarray:
-    """Class probabilities ``[N, C]`` (C >= 2) from probabilities, logits or one binary output.
-
-    Rows already in [0, 1] that sum to one are kept (``predict_proba``); other rows go through a
-    softmax. A single column is the positive class: kept when in [0, 1], else a logit (sigmoid).
-    """
-    if outputs.shape[1] == 1:
-        column = outputs[:, 0]
-        positive = column if _within_unit(column) else expit(column)
-        return np.column_stack([1.0 - positive, positive])
-    if _within_unit(outputs) and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-4):
-        return outputs / outputs.sum(axis=1, keepdims=True)
-    return softmax(outputs, axis=1)
-
-
-def _within_unit(values: np.ndarray) -> bool:
-    return bool(np.isfinite(values).all() and values.min(initial=0.0) >= 0.0 and values.max(initial=0.0) <= 1.0)

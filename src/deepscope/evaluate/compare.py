@@ -26,7 +26,6 @@ import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.evaluate._common import (
-    Result,
     check_probabilities,
     positive_label,
     require_column,
@@ -34,6 +33,8 @@ from deepscope.evaluate._common import (
     sorted_classes,
 )
 from deepscope.evaluate.slices import slices
+from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = [
     "confusion_matrix",
@@ -85,11 +86,9 @@ class ConfusionMatrix(Result):
             }
         )
 
-    def figure(self, **options: Any) -> Any:
-        """A heatmap, labels down and predictions across."""
-        from deepscope.viz.evaluate import confusion_matrix_figure
-
-        return confusion_matrix_figure(self, **options)
+    default_tag = "confusion_matrix"
+    #: A heatmap, labels down and predictions across.
+    figure_function = "deepscope.viz.evaluate:confusion_matrix_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,11 +102,9 @@ class Performance(Result):
         """One row per model."""
         return self.frame.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """Grouped bars: one group per metric, one bar per model, with intervals."""
-        from deepscope.viz.evaluate import performance_figure
-
-        return performance_figure(self, **options)
+    default_tag = "performance"
+    #: Grouped bars: one group per metric, one bar per model, with intervals.
+    figure_function = "deepscope.viz.evaluate:performance_figure"
 
 
 AGREEMENT_OUTCOMES = ("both right", "only {a} right", "only {b} right", "both wrong, same", "both wrong, different")
@@ -136,11 +133,9 @@ class Agreement(Result):
             raise InvalidArgumentError("outcome", f"one of {known}", outcome)
         return self.rows[self.rows["outcome"] == outcome]
 
-    def figure(self, **options: Any) -> Any:
-        """Bars of each outcome's count."""
-        from deepscope.viz.evaluate import agreement_figure
-
-        return agreement_figure(self, **options)
+    default_tag = "agreement"
+    #: Bars of each outcome's count.
+    figure_function = "deepscope.viz.evaluate:agreement_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,11 +154,9 @@ class ThresholdCurve(Result):
         """One row per model and threshold."""
         return self.frame.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """Lines per model, as ``view`` says."""
-        from deepscope.viz.evaluate import threshold_curve_figure
-
-        return threshold_curve_figure(self, **options)
+    default_tag = "threshold_curve"
+    #: Lines per model, as ``view`` says.
+    figure_function = "deepscope.viz.evaluate:threshold_curve_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,11 +182,9 @@ class ThresholdSurface(Result):
             }
         )
 
-    def figure(self, kind: str = "2d", **options: Any) -> Any:
-        """``kind="2d"``: heatmaps of accuracy and coverage; ``"3d"``: the accuracy surface."""
-        from deepscope.viz.evaluate import threshold_surface_figure
-
-        return threshold_surface_figure(self, kind=kind, **options)
+    default_tag = "threshold_surface"
+    #: ``kind="2d"``: heatmaps of accuracy and coverage; ``"3d"``: the accuracy surface.
+    figure_function = "deepscope.viz.evaluate:threshold_surface_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,11 +203,9 @@ class Calibration(Result):
         """The reliability curves."""
         return self.curves.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """Reliability diagram against the diagonal, Brier scores in the legend."""
-        from deepscope.viz.evaluate import calibration_figure
-
-        return calibration_figure(self, **options)
+    default_tag = "calibration"
+    #: Reliability diagram against the diagonal, Brier scores in the legend.
+    figure_function = "deepscope.viz.evaluate:calibration_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,11 +224,9 @@ class Curves(Result):
         """The areas: one row per model and class."""
         return self.summary.copy()
 
-    def figure(self, kind: str = "roc", **options: Any) -> Any:
-        """``kind="roc"`` or ``"pr"``: one line per model and class."""
-        from deepscope.viz.evaluate import curves_figure
-
-        return curves_figure(self, kind=kind, **options)
+    default_tag = "curves"
+    #: ``kind="roc"`` or ``"pr"``: one line per model and class.
+    figure_function = "deepscope.viz.evaluate:curves_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -257,11 +244,9 @@ class PerClassMetrics(Result):
         """``model, class, support, frequency, precision, recall, f1``."""
         return self.frame.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """As ``view`` says."""
-        from deepscope.viz.evaluate import per_class_figure
-
-        return per_class_figure(self, **options)
+    default_tag = "per_class_metrics"
+    #: As ``view`` says.
+    figure_function = "deepscope.viz.evaluate:per_class_figure"
 
 
 # -- functions -------------------------------------------------------------------------------------
@@ -310,8 +295,7 @@ def confusion_matrix(
                 matrix = counts / counts.sum()
         matrix = np.nan_to_num(matrix)
     if top_n is not None:
-        if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
-            raise InvalidArgumentError("top_n", "a positive number of classes", top_n)
+        top_n = check_int(top_n, "top_n", low=1)
         order = order[:top_n]
     return ConfusionMatrix(
         matrix=matrix[np.ix_(order, order)], classes=[classes[i] for i in order], normalize=normalize
@@ -490,8 +474,7 @@ def calibration(
     multiclass tables use their ``score_<class>`` columns. Bins are equal-width (``uniform``) or
     hold equal numbers of examples (``quantile``), as ``sklearn.calibration.calibration_curve``.
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
-        raise InvalidArgumentError("n_bins", "a positive integer", n_bins)
+    n_bins = check_int(n_bins, "n_bins", low=1)
     if strategy not in ("uniform", "quantile"):
         raise InvalidArgumentError("strategy", "'uniform' or 'quantile'", strategy)
     curves, briers = [], []
@@ -678,8 +661,7 @@ def _ranked_counts(s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _per_class(tables: Tables, label: str, prediction: str, top_n: int | None) -> pd.DataFrame:
-    if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1):
-        raise InvalidArgumentError("top_n", "a positive number of classes", top_n)
+    top_n = check_int(top_n, "top_n", low=1, allow_none=True)
     frames = []
     for name, table in _tables(tables).items():
         truth = require_column(table, label, "label")

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
-from deepscope.evaluate._common import Result, require_column, require_frame
+from deepscope.evaluate._common import require_column, require_frame
+from deepscope.result import Result
 
 __all__ = ["nearest_counterfactual", "Counterfactual"]
 
@@ -41,11 +42,9 @@ class Counterfactual(Result):
         """One row per feature: the two values, whether they differ and by how much."""
         return self.frame.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """The standardised change of every feature from the example to its counterfactual."""
-        from deepscope.viz.evaluate import counterfactual_figure
-
-        return counterfactual_figure(self, **options)
+    default_tag = "counterfactual"
+    #: The standardised change of every feature from the example to its counterfactual.
+    figure_function = "deepscope.viz.evaluate:counterfactual_figure"
 
 
 def nearest_counterfactual(

@@ -15,8 +15,11 @@ import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, TargetError
-from deepscope.evaluate._common import Result, require_column, require_frame
-from deepscope.evaluate._model import Encoder, model_inputs, model_outputs, to_probabilities
+from deepscope.evaluate._common import require_column, require_frame
+from deepscope.evaluate._model import Encoder, model_inputs, model_outputs
+from deepscope.model import Model
+from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = ["partial_dependence", "PartialDependence"]
 
@@ -51,11 +54,9 @@ class PartialDependence(Result):
             }
         )
 
-    def figure(self, **options: Any) -> Any:
-        """ICE curves in light lines under the partial dependence in a bold one."""
-        from deepscope.viz.evaluate import partial_dependence_figure
-
-        return partial_dependence_figure(self, **options)
+    default_tag = "partial_dependence"
+    #: ICE curves in light lines under the partial dependence in a bold one.
+    figure_function = "deepscope.viz.evaluate:partial_dependence_figure"
 
 
 def partial_dependence(
@@ -104,13 +105,11 @@ def partial_dependence(
         raise InvalidArgumentError("feature", f"one of the model's features {features!r}", repr(feature))
     if output not in ("auto", "proba", "raw"):
         raise InvalidArgumentError("output", "'auto', 'proba' or 'raw'", output)
-    if isinstance(grid_size, bool) or not isinstance(grid_size, int) or grid_size < 2:
-        raise InvalidArgumentError("grid_size", "an integer of at least 2", grid_size)
+    grid_size = check_int(grid_size, "grid_size", low=2)
 
     rows = np.arange(len(data))
     if sample is not None:
-        if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
-            raise InvalidArgumentError("sample", "a positive number of rows", sample)
+        sample = check_int(sample, "sample", low=1)
         if sample < len(data):
             rows = np.sort(np.random.default_rng(seed).choice(len(data), size=sample, replace=False))
     part = data.iloc[rows]
@@ -119,11 +118,12 @@ def partial_dependence(
 
     repeated = pd.concat([part[features]] * len(values), ignore_index=True)
     repeated[feature] = np.repeat(np.asarray(values, dtype=np.float64 if numeric else object), len(part))
+    adapter = Model(model)
     outputs = model_outputs(
-        model, model_inputs(repeated, features, encode), batch_size=batch_size, progress=progress
+        adapter, model_inputs(repeated, features, encode), batch_size=batch_size, progress=progress
     )
     if output == "proba" or (output == "auto" and outputs.shape[1] >= 2):
-        outputs = to_probabilities(outputs)
+        outputs = adapter.probabilities(outputs)
     if target is None:
         if outputs.shape[1] > 2:
             raise TargetError("target", f"an output index below {outputs.shape[1]}", None,

@@ -26,13 +26,14 @@ import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.evaluate._common import (
-    Result,
     check_probabilities,
     positive_label,
     require_column,
     require_frame,
     sorted_classes,
 )
+from deepscope.result import Result
+from deepscope.validation import check_number
 
 __all__ = ["thresholds", "Thresholds", "STRATEGIES"]
 
@@ -68,11 +69,9 @@ class Thresholds(Result):
         """One row per group: ``group, threshold, tpr, fpr, positive_rate, accuracy`` and counts."""
         return self.frame.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """ROC curve per group with each group's operating point marked."""
-        from deepscope.viz.evaluate import thresholds_figure
-
-        return thresholds_figure(self, **options)
+    default_tag = "thresholds"
+    #: ROC curve per group with each group's operating point marked.
+    figure_function = "deepscope.viz.evaluate:thresholds_figure"
 
 
 @dataclass(frozen=True)
@@ -121,9 +120,8 @@ def thresholds(
     table = require_frame(table)
     if strategy not in STRATEGIES:
         raise InvalidArgumentError("strategy", f"one of {list(STRATEGIES)}", strategy)
-    if isinstance(cost_ratio, bool) or not isinstance(cost_ratio, (int, float)) or not cost_ratio > 0:
-        raise InvalidArgumentError("cost_ratio", "a positive number (cost of FP / cost of FN)", cost_ratio)
-    cost_ratio = float(cost_ratio)
+    cost_ratio = check_number(cost_ratio, "cost_ratio", low=0, closed="neither",
+                              hint="the cost of a false positive over that of a false negative")
     groups_column = require_column(table, group, "group")
     truth = require_column(table, label, "label")
     scores = check_probabilities(

@@ -20,7 +20,6 @@ done, in words). Run models on them with ``deepscope.evaluate.side_by_side.compa
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ import pandas as pd
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.evaluate._common import require_column
 from deepscope.evaluate.query.functions import TOKEN_PATTERN
+from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = [
     "Generated",
@@ -54,7 +55,7 @@ Texts = Sequence[str] | pd.Series | pd.DataFrame
 
 
 @dataclass(frozen=True, eq=False)
-class Generated:
+class Generated(Result):
     """New examples and where each came from.
 
     ``examples``: one row per new example: ``source`` (index of the original example),
@@ -78,13 +79,7 @@ class Generated:
         """The new examples' texts."""
         return self.examples["text"].tolist()
 
-    def save(self, run: Any, tag: str) -> None:
-        """Store the new examples in a run as a table."""
-        run.log_table(tag, self.examples)
-
-    def _repr_html_(self) -> str:
-        head = f"<p>{html.escape(self.generator)}: {len(self)} new examples</p>"
-        return head + self.examples.head(50).to_html(escape=True)
+    default_tag = "generated"
 
 
 def word_replacer(
@@ -137,8 +132,7 @@ def scrambler(texts: Texts, *, n: int = 1, seed: int = 0, text: str = "text") ->
     ['a', 'b', 'c']
     """
     series = _texts(texts, text)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InvalidArgumentError("n", "a positive number of variants per text", n)
+    n = check_int(n, "n", low=1)
     rng = np.random.default_rng(seed)
     rows = []
     for source, original in series.items():
@@ -177,8 +171,7 @@ def token_ablation(
     ["n't stop.", 'Did stop.', "Didn't."]
     """
     series = _texts(texts, text)
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
-        raise InvalidArgumentError("max_tokens", "a positive number of tokens, or None", max_tokens)
+    max_tokens = check_int(max_tokens, "max_tokens", low=1, allow_none=True)
     rows = []
     for source, original in series.items():
         spans = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(original)]

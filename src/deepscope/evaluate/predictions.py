@@ -15,7 +15,7 @@ import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, ShapeError
 from deepscope.evaluate._common import require_column
-from deepscope.evaluate._model import Encoder, model_inputs, model_outputs, to_probabilities
+from deepscope.evaluate._model import Encoder, model_inputs, model_outputs
 
 __all__ = ["predictions", "RESERVED_COLUMNS"]
 
@@ -80,7 +80,7 @@ def predictions(
         _add_regression(table, outputs, label_values)
     else:
         names = list(labels) if labels is not None else getattr(adapter, "labels", None)
-        _add_classification(table, outputs, label_values, names)
+        _add_classification(table, adapter.probabilities(outputs), label_values, names)
     if run is not None:
         run.log_table(tag, table)
     return table
@@ -180,11 +180,10 @@ def _add_regression(table: pd.DataFrame, outputs: np.ndarray, label_values: np.n
 
 def _add_classification(
     table: pd.DataFrame,
-    outputs: np.ndarray,
+    probabilities: np.ndarray,
     label_values: np.ndarray | None,
     names: Sequence[str] | None,
 ) -> None:
-    probabilities = to_probabilities(outputs)
     n_classes = probabilities.shape[1]
     string_labels = label_values is not None and any(isinstance(v, str) for v in label_values)
     if string_labels:

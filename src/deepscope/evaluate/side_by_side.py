@@ -30,10 +30,12 @@ from deepscope.errors import (
     NotFoundError,
     UnsupportedModelError,
 )
-from deepscope.evaluate._common import Result, require_column, require_frame
+from deepscope.evaluate._common import require_column, require_frame
 from deepscope.evaluate._model import Encoder
 from deepscope.evaluate.generators import Generated
 from deepscope.evaluate.predictions import RESERVED_COLUMNS
+from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = [
     "SideBySide",
@@ -107,11 +109,9 @@ class SideBySide(Result):
                              "flip_rate": flipped / len(part) if len(part) else np.nan})
         return pd.DataFrame(rows, columns=["generator", "model", "n", "flipped", "flip_rate"])
 
-    def figure(self, **options: Any) -> Any:
-        """Pairwise agreement (and accuracy) of the models; flip rates for generated examples."""
-        from deepscope.viz.side_by_side import side_by_side_figure
-
-        return side_by_side_figure(self, **options)
+    default_tag = "side_by_side"
+    #: Pairwise agreement (and accuracy) of the models; flip rates for generated examples.
+    figure_function = "deepscope.viz.side_by_side:side_by_side_figure"
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,17 +140,14 @@ class Salience(Result):
         """One salience value per token of text number ``example`` for ``model``."""
         return self._part(model, example)["salience"].to_numpy(dtype=np.float64)
 
-    def figure(self, example: int = 0, **options: Any) -> Any:
-        """One row per model: its tokens coloured by salience (diverging, centred on zero)."""
-        from deepscope.viz.side_by_side import salience_figure
-
-        return salience_figure(self, example=example, **options)
+    default_tag = "salience"
+    #: One row per model: its tokens coloured by salience (diverging, centred on zero).
+    figure_function = "deepscope.viz.side_by_side:salience_figure"
 
     def _part(self, model: str, example: int) -> pd.DataFrame:
         if model not in self.models:
             raise NotFoundError("model", model, self.models)
-        if isinstance(example, bool) or not isinstance(example, (int, np.integer)) or not 0 <= example < len(self.texts):
-            raise InvalidArgumentError("example", f"a text number below {len(self.texts)}", example)
+        example = check_int(example, "example", low=0, high=len(self.texts) - 1)
         frame = self.frame
         return frame[(frame["model"] == model) & (frame["example"] == example)].sort_values("position")
 

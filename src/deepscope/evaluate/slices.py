@@ -17,7 +17,6 @@ import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
 from deepscope.evaluate._common import (
-    Result,
     check_probabilities,
     positive_label,
     require_column,
@@ -27,6 +26,8 @@ from deepscope.evaluate._common import (
     z_value,
 )
 from deepscope.evaluate.query.parser import Column, Literal, unparse
+from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = ["slices", "SliceTable", "CLASSIFICATION_METRICS", "REGRESSION_METRICS"]
 
@@ -68,11 +69,9 @@ class SliceTable(Result):
             raise NotFoundError("slice", slice, self.frame["slice"].tolist())
         return query(table, match.iloc[0])
 
-    def figure(self, metric: str | None = None, **options: Any) -> Any:
-        """Each slice's ``metric`` (the first one by default) with its interval, per feature."""
-        from deepscope.viz.evaluate import slices_figure
-
-        return slices_figure(self, metric=metric, **options)
+    default_tag = "slices"
+    #: Each slice's ``metric`` (the first one by default) with its interval, per feature.
+    figure_function = "deepscope.viz.evaluate:slices_figure"
 
 
 def slices(
@@ -138,8 +137,7 @@ def slices(
     if interval not in _INTERVALS:
         raise InvalidArgumentError("interval", "'wilson', 'bootstrap' or None", interval)
     z_value(confidence)
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise InvalidArgumentError("bins", "a positive integer", bins)
+    bins = check_int(bins, "bins", low=1)
     if task == "auto":
         task = _infer_task(guess)
     if task == "regression":
@@ -574,8 +572,7 @@ def _bootstrap(
     engine: _Engine, codes: np.ndarray, n: int, n_boot: int, confidence: float, rng: np.random.Generator
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Percentile intervals from ``n_boot`` resamples drawn within each slice (slice sizes kept)."""
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 2:
-        raise InvalidArgumentError("n_boot", "an integer of at least 2", n_boot)
+    n_boot = check_int(n_boot, "n_boot", low=2)
     order = np.argsort(codes, kind="stable")
     sizes = np.bincount(codes, minlength=n)
     starts = np.cumsum(sizes) - sizes

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from deepscope.errors import (
     ArgumentTypeError,
@@ -31,6 +30,7 @@ from deepscope.errors import (
     UnsupportedModelError,
     describe,
 )
+from deepscope.progress import tqdm
 
 log = logging.getLogger("deepscope.explain")
 

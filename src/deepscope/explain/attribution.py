@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 
 from deepscope.errors import InvalidArgumentError
+from deepscope.result import Result
 
 __all__ = ["Attribution"]
 
 
 @dataclass(frozen=True, eq=False)
-class Attribution:
+class Attribution(Result):
     """Attributions for a batch of examples, with what is needed to read them.
 
     - ``values``: same shape as the inputs ([N, C, H, W], [N, F]); Grad-CAM and LIME on images
@@ -49,6 +50,11 @@ class Attribution:
     texts: list[str] | None = None
     feature_names: list[str] | None = None
     labels: list[str] | None = None
+
+    default_tag = "explain"
+    #: image overlays, token highlights, or bar / waterfall / beeswarm; ``mode`` is ``"signed"``
+    #: (diverging, centred on zero, the default), ``"positive"`` or ``"absolute"``
+    figure_function = "deepscope.viz.attribution:attribution_figure"
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -116,23 +122,10 @@ class Attribution:
             hint="read .values for image attributions",
         )
 
+    def tag_or_default(self, tag: str | None) -> str:
+        """``tag``, or ``explain/<method>`` when it is None (what :meth:`save` uses)."""
+        return tag or f"explain/{self.method}"
+
     def figure(self, mode: str = "signed", **options: Any) -> Any:
-        """A plotly figure: image overlays, token highlights, or bar / waterfall / beeswarm.
-
-        ``mode`` is ``"signed"`` (diverging, centred on zero), ``"positive"`` or ``"absolute"``.
-        Other options go to ``deepscope.viz.attribution.attribution_figure``.
-        """
-        from deepscope.viz.attribution import attribution_figure
-
-        return attribution_figure(self, mode=mode, **options)
-
-    def save(self, run: Any, tag: str | None = None) -> str:
-        """Log into a run (``run.log_result``) under ``tag`` (default ``explain/<method>``)."""
-        tag = tag or f"explain/{self.method}"
-        run.log_result(tag, self)
-        return tag
-
-    def _repr_html_(self) -> str:
-        from deepscope.viz.attribution import figure_html
-
-        return figure_html(self.figure())
+        """The figure (``mode`` may come first: ``figure("absolute")``); options as the class says."""
+        return super().figure(mode=mode, **options)

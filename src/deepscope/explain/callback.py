@@ -55,6 +55,8 @@ from deepscope.explain.localization import energy_in_mask, pointing_game
 from deepscope.explain.registry import get_method
 from deepscope.explain.registry import methods as method_names
 from deepscope.explain.sanity import SanityCheck, sanity_check
+from deepscope.model.probabilities import to_probabilities
+from deepscope.result import Result
 
 __all__ = [
     "ExplainCallback",
@@ -107,7 +109,7 @@ def parse_step_tag(tag: str) -> tuple[str, str | None, int] | None:
 
 
 @dataclass(frozen=True, eq=False)
-class ProbeSet:
+class ProbeSet(Result):
     """The examples a callback explains at every step: inputs (images, tables) or texts, with
     their labels, ground-truth masks [N, H, W] (for localization scores) and class names."""
 
@@ -119,6 +121,8 @@ class ProbeSet:
     class_names: list[str] | None
     methods: list[str]
     every: int
+
+    default_tag = PROBES_TAG
 
     def __len__(self) -> int:
         return len(self.texts) if self.texts is not None else int(self.inputs.shape[0])
@@ -132,27 +136,48 @@ class ProbeSet:
         names = self.class_names
         return names[index] if names and 0 <= index < len(names) else str(int(index))
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per probe example: its text (text probes) and label, by name."""
+        frame = pd.DataFrame({"example": np.arange(len(self))})
+        if self.texts is not None:
+            frame["text"] = self.texts
+        if self.labels is not None:
+            frame["label"] = [self.class_name(int(label)) for label in self.labels]
+        return frame
+
 
 @dataclass(frozen=True, eq=False)
-class ProbeOutputs:
+class ProbeOutputs(Result):
     """The model's outputs (logits) [N, C] on the probe set at one step."""
 
     step: int
     outputs: np.ndarray
 
+    def tag_or_default(self, tag: str | None) -> str:
+        return tag or outputs_tag(self.step)
+
     @property
     def predictions(self) -> np.ndarray:
-        return self.outputs.argmax(axis=1)
+        return self.probabilities.argmax(axis=1)
 
     @property
     def probabilities(self) -> np.ndarray:
-        shifted = self.outputs - self.outputs.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        return exp / exp.sum(axis=1, keepdims=True)
+        """Softmax of the logits (a single logit: ``[1 - p, p]``), by the one shared rule."""
+        return to_probabilities(self.outputs, single_is_probability=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per probe example: the predicted class and its probability."""
+        return pd.DataFrame(
+            {
+                "example": np.arange(len(self.outputs)),
+                "prediction": self.predictions,
+                "probability": self.probabilities.max(axis=1),
+            }
+        )
 
 
 @dataclass(frozen=True, eq=False)
-class MapScores:
+class MapScores(Result):
     """How far to trust one method's maps of a set of examples, each score per example.
 
     - ``sanity``: the cascading randomization test (``sanity_check``): a low rank correlation
@@ -193,14 +218,12 @@ class MapScores:
         row = self.to_frame().iloc[int(index)].to_dict()
         return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
 
-    def save(self, run: Any, tag: str | None = None) -> str:
-        tag = tag or (
-            scores_tag(self.method, self.step)
-            if self.step is not None
-            else f"explain/scores/{self.method}"
-        )
-        run.log_result(tag, self)
-        return tag
+    def tag_or_default(self, tag: str | None) -> str:
+        if tag:
+            return tag
+        if self.step is not None:
+            return scores_tag(self.method, self.step)
+        return f"explain/scores/{self.method}"
 
 
 def score_maps(

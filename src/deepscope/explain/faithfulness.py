@@ -38,12 +38,13 @@ from deepscope.explain._common import (
     selected,
 )
 from deepscope.explain.attribution import Attribution
+from deepscope.result import Result
 
 __all__ = ["Faithfulness", "deletion_insertion", "infidelity", "max_sensitivity"]
 
 
 @dataclass(frozen=True, eq=False)
-class Faithfulness:
+class Faithfulness(Result):
     """Deletion and insertion curves [N, S] over ``fractions`` [S] of features, and their areas."""
 
     method: str
@@ -53,6 +54,9 @@ class Faithfulness:
     deletion_area: np.ndarray
     insertion_area: np.ndarray
     output: str
+
+    default_tag = "explain/faithfulness"
+    figure_function = "deepscope.viz.attribution:faithfulness_figure"
 
     def __repr__(self) -> str:
         return (
@@ -68,20 +72,8 @@ class Faithfulness:
             {"deletion_area": self.deletion_area, "insertion_area": self.insertion_area}
         )
 
-    def figure(self) -> Any:
-        from deepscope.viz.attribution import faithfulness_figure
-
-        return faithfulness_figure(self)
-
-    def save(self, run: Any, tag: str | None = None) -> str:
-        tag = tag or f"explain/faithfulness/{self.method}"
-        run.log_result(tag, self)
-        return tag
-
-    def _repr_html_(self) -> str:
-        from deepscope.viz.attribution import figure_html
-
-        return figure_html(self.figure())
+    def tag_or_default(self, tag: str | None) -> str:
+        return tag or f"explain/faithfulness/{self.method}"
 
 
 def _check_attribution(attribution: Any, argument: str = "attribution") -> Attribution:

@@ -34,12 +34,13 @@ from deepscope.explain._common import (
     to_numeric_array,
 )
 from deepscope.explain.attribution import Attribution
+from deepscope.result import Result
 
 __all__ = ["SanityCheck", "sanity_check", "spearman"]
 
 
 @dataclass(frozen=True, eq=False)
-class SanityCheck:
+class SanityCheck(Result):
     """Rank correlations of maps under cascading randomization, and whether the method passed.
 
     ``correlation[i]`` is the mean Spearman correlation (over examples) between the trained
@@ -55,6 +56,9 @@ class SanityCheck:
     passed: bool
     absolute: bool = True
     options: dict[str, Any] = field(default_factory=dict)
+
+    default_tag = "explain/sanity"
+    figure_function = "deepscope.viz.attribution:sanity_figure"
 
     @property
     def final(self) -> float:
@@ -79,20 +83,8 @@ class SanityCheck:
             }
         )
 
-    def figure(self) -> Any:
-        from deepscope.viz.attribution import sanity_figure
-
-        return sanity_figure(self)
-
-    def save(self, run: Any, tag: str | None = None) -> str:
-        tag = tag or f"explain/sanity/{self.method}"
-        run.log_result(tag, self)
-        return tag
-
-    def _repr_html_(self) -> str:
-        from deepscope.viz.attribution import figure_html
-
-        return figure_html(self.figure())
+    def tag_or_default(self, tag: str | None) -> str:
+        return tag or f"explain/sanity/{self.method}"
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:

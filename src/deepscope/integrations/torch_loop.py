@@ -29,6 +29,7 @@ from deepscope.integrations._common import (
     scalars,
     set_hparams,
 )
+from deepscope.validation import check_int
 
 __all__ = ["Tracker"]
 
@@ -84,10 +85,7 @@ class Tracker:
         step: int | None = None,
     ) -> int:
         """Log one step (``step`` defaults to the previous one + 1, from 0); returns the step used."""
-        if step is None:
-            step = self._next_step
-        elif isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise InvalidArgumentError("step", "a non-negative integer or None", step)
+        step = self._next_step if step is None else check_int(step, "step", low=0)
         if step % self.log_every == 0:
             values = {}
             if loss is not None:
@@ -113,6 +111,4 @@ class Tracker:
 
 
 def _positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(name, "a positive integer", value)
-    return value
+    return check_int(value, name, low=1)

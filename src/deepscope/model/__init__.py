@@ -8,5 +8,6 @@
 
 from deepscope.model.adapter import Model
 from deepscope.model.hooks import Capture, LayerInfo
+from deepscope.model.probabilities import to_probabilities
 
-__all__ = ["Model", "LayerInfo", "Capture"]
+__all__ = ["Model", "LayerInfo", "Capture", "to_probabilities"]

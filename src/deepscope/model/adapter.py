@@ -47,6 +47,7 @@ from deepscope.model.inputs import (
     to_array,
     to_tensor,
 )
+from deepscope.model.probabilities import to_probabilities
 from deepscope.model.targets import Target, normalize_target, target_slice, to_indices
 
 __all__ = ["Model"]
@@ -216,11 +217,7 @@ class Model:
     def predict_proba(
         self, inputs: Inputs, *, batch_size: int | None = None, progress: bool | None = None
     ) -> np.ndarray:
-        """Class probabilities [N, C]: softmax of the logits (sigmoid for a single logit).
-
-        Outputs that already are probabilities (rows of non-negative values summing to one, or a
-        callable's single column in [0, 1]) pass through. A single column becomes two,
-        ``[1 - p, p]``, as in scikit-learn.
+        """Class probabilities [N, C] of the model's outputs on ``inputs`` (see :meth:`probabilities`).
 
         >>> round(float(Model(torch.nn.Linear(2, 3)).predict_proba(np.zeros((1, 2))).sum()), 6)
         1.0
@@ -230,15 +227,17 @@ class Model:
             raise UnsupportedModelError(
                 "model", "outputs shaped [N, C] to turn into probabilities", describe(outputs)
             )
-        if outputs.shape[1] == 1:
-            probabilities = self._outputs_probabilities(outputs)
-            p = outputs if probabilities else 1.0 / (1.0 + np.exp(-outputs))
-            return np.concatenate([1.0 - p, p], axis=1)
-        if np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-4):
-            return outputs
-        shifted = outputs - outputs.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return self.probabilities(outputs)
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """This model's outputs [N, C] (or [N]) as class probabilities [N, C >= 2].
+
+        Softmax of logits; rows that already are probabilities pass through. A single column is
+        the positive class and becomes ``[1 - p, p]``: a probability when the module ends in
+        ``torch.nn.Sigmoid``, else a logit; for a plain callable, a probability when it lies in
+        [0, 1] (``deepscope.model.probabilities``, the rule evaluate uses too).
+        """
+        return to_probabilities(outputs, single_is_probability=self._single_is_probability())
 
     def forward(self, batch: torch.Tensor | Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Differentiable outputs (logits, [N, C]) of a batch already prepared on the device.
@@ -668,13 +667,12 @@ class Model:
             )
         return outputs
 
-    def _outputs_probabilities(self, outputs: np.ndarray) -> bool:
-        """True when a single output column is a probability rather than a logit."""
-        in_unit = bool(np.all((outputs >= 0) & (outputs <= 1)))
+    def _single_is_probability(self) -> bool | None:
+        """Whether a single output column is a probability: known for modules, not for callables."""
         if self.module is None:
-            return in_unit
+            return None
         last = list(self.module.modules())[-1]
-        return in_unit and isinstance(last, torch.nn.Sigmoid)
+        return isinstance(last, torch.nn.Sigmoid)
 
     def _require_module(self, method: str) -> None:
         if self.module is None:

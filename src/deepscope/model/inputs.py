@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, ShapeError, describe
+from deepscope.progress import tqdm
+from deepscope.validation import check_int
 
 __all__ = [
     "Inputs",
@@ -170,11 +171,7 @@ def check_first_layer(layer: torch.nn.Module, x: torch.Tensor, got: Any, argumen
 
 def check_batch_size(batch_size: Any, argument: str = "batch_size") -> int:
     """A positive int, or a typed error naming ``argument``."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise ArgumentTypeError(argument, "a positive integer", batch_size)
-    if batch_size < 1:
-        raise InvalidArgumentError(argument, "a positive integer", batch_size)
-    return int(batch_size)
+    return check_int(batch_size, argument, low=1)
 
 
 def batch_ranges(n: int, size: int, progress: bool | None, desc: str) -> Iterator[tuple[int, int]]:

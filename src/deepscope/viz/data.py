@@ -23,12 +23,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from deepscope.data.compare import compare
-from deepscope.data.dive import png_data_uri
+from deepscope.png import thumbnail_data_uri
 from deepscope.viz.theme import PALETTE, TEMPLATE_NAME, category_colors
 
 __all__ = [
-    "profile_figure",
     "comparison_figure",
+    "profile_figure",
     "feature_figure",
     "sparkline_figure",
     "drift_figure",
@@ -242,7 +242,7 @@ def dive_figure(dive: Any, *, point_size: float | None = None, max_images: int =
                                y=(n_rows - 1 - i) * (dive.cell_height + gap_y) + dive.cell_height / 2)
     if dive.images is not None and len(points) <= max_images:
         fig.update_layout(images=[
-            {"source": png_data_uri(dive.images[i], size=32), "x": x, "y": y, "xref": "x", "yref": "y",
+            {"source": thumbnail_data_uri(dive.images[i], size=32), "x": x, "y": y, "xref": "x", "yref": "y",
              "sizex": 0.9, "sizey": 0.9, "xanchor": "center", "yanchor": "middle", "layer": "above"}
             for i, x, y in zip(points["index"], points["x"], points["y"], strict=True)
         ])

@@ -9,11 +9,9 @@ True
 
 from __future__ import annotations
 
-import base64
-import io
-
 import numpy as np
 
+from deepscope import png
 from deepscope.errors import ShapeError
 
 __all__ = ["image_src", "display_size"]
@@ -24,8 +22,6 @@ MAX_SIDE = 720
 
 def image_src(image: np.ndarray) -> str:
     """A ``data:image/png`` URL of a uint8 image (HxW, HxWx1, HxWx3 or HxWx4), lossless."""
-    from PIL import Image
-
     array = np.asarray(image)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
@@ -33,9 +29,7 @@ def image_src(image: np.ndarray) -> str:
         raise ShapeError("image", "HxW, HxWx1, HxWx3 or HxWx4", array)
     if array.dtype != np.uint8:
         array = np.clip(np.nan_to_num(array.astype(np.float64)), 0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png.data_uri(array)
 
 
 def display_size(shape: tuple[int, ...]) -> tuple[int, int, int]:

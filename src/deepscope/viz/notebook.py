@@ -8,9 +8,14 @@ kernel, or tests).
 
 from __future__ import annotations
 
+import html
+
+import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["figure_html", "reset"]
+__all__ = ["figure_html", "table_html", "reset"]
+
+TABLE_ROWS = 50
 
 _state = {"plotly_sent": False}
 
@@ -21,6 +26,14 @@ def figure_html(fig: go.Figure) -> str:
     html = fig.to_html(full_html=False, include_plotlyjs=first, include_mathjax=False)
     _state["plotly_sent"] = True
     return html
+
+
+def table_html(frame: pd.DataFrame, title: str) -> str:
+    """A result with no figure as an HTML table: its first ``TABLE_ROWS`` rows, escaped."""
+    shown = frame.head(TABLE_ROWS)
+    more = f" (first {TABLE_ROWS} of {len(frame):,} rows)" if len(frame) > TABLE_ROWS else ""
+    head = f"<p><b>{html.escape(title)}</b>{more}</p>"
+    return head + shown.to_html(escape=True, max_cols=30)
 
 
 def reset() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import numbers
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from deepscope._version import __version__
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.errors import InvalidArgumentError
+from deepscope.validation import check_int
 from deepscope.zoo import cache
 from deepscope.zoo.specs import SPECS, Assets, Spec, prepared, resolve_hparams, spec
 from deepscope.zoo.tabular import TabularEncoder
@@ -56,11 +56,7 @@ def names() -> list[str]:
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ArgumentTypeError("seed", "an integer", seed)
-    if seed < 0:
-        raise InvalidArgumentError("seed", "a non-negative integer", seed)
-    return int(seed)
+    return check_int(seed, "seed", low=0)
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from deepscope.progress import tqdm
 from deepscope.zoo.specs import Inputs, Prepared
 
 __all__ = ["RunLike", "fit", "evaluate", "seeded"]

@@ -15,8 +15,6 @@ import math
 import numbers
 import os
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +39,7 @@ from deepscope.hparams.table import (
     hparams_table,
     read_table,
 )
+from deepscope.lru import LRUCache
 from deepscope.viz.hparams import COMPARE_HEIGHT, HYPEROPT_HEIGHT, parallel_figure, scatter_figure
 from deepscope.viz.hparams_axes import Axis, make_axes, make_axis
 
@@ -90,9 +89,7 @@ class _Tables:
 
     def __init__(self, source: Source, size: int = 8):
         self.source = source
-        self.size = size
-        self._items: OrderedDict[Any, HParamTable] = OrderedDict()
-        self._lock = threading.Lock()
+        self._tables = LRUCache(size)
 
     def get(self, ctx: AppContext, select: str | None, step: Any) -> HParamTable:
         select = select if select in ("final", "best", "at") else "final"
@@ -100,16 +97,7 @@ class _Tables:
         if select == "at" and step is None:
             select = "final"
         key = (self.source.key(ctx), select, step)
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        table = self.source.load(ctx, select, step)
-        with self._lock:
-            self._items[key] = table
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return table
+        return self._tables.get(key, lambda: self.source.load(ctx, select, step))
 
 
 def _as_step(value: Any) -> int | None:

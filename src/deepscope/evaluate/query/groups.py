@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, NotFoundError
-from deepscope.evaluate._common import Result, require_column, require_frame, wilson_interval
+from deepscope.evaluate._common import require_column, require_frame, wilson_interval
 from deepscope.evaluate.query.evaluate import mask, query
+from deepscope.result import Result
 
 __all__ = ["groups", "Groups"]
 
@@ -47,11 +47,9 @@ class Groups(Result):
             raise NotFoundError("group", name, list(self.queries))
         return query(table, self.queries[name])
 
-    def figure(self, **options: Any) -> Any:
-        """Each group's local error rate (with interval) against its coverage."""
-        from deepscope.viz.evaluate import groups_figure
-
-        return groups_figure(self, **options)
+    default_tag = "groups"
+    #: Each group's local error rate (with interval) against its coverage.
+    figure_function = "deepscope.viz.evaluate:groups_figure"
 
 
 def groups(

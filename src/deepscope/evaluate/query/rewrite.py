@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError
-from deepscope.evaluate._common import Result, require_column, require_frame
+from deepscope.evaluate._common import require_column, require_frame
 from deepscope.evaluate._model import Encoder
 from deepscope.evaluate.query.evaluate import evaluate, mask
+from deepscope.result import Result
 
 __all__ = ["rewrite", "Rewrite"]
 
@@ -47,11 +48,9 @@ class Rewrite(Result):
         """The changed examples, flips first."""
         return self.examples.copy()
 
-    def figure(self, **options: Any) -> Any:
-        """Counts: unchanged, changed without a flip, flips that fixed and that broke a prediction."""
-        from deepscope.viz.evaluate import rewrite_figure
-
-        return rewrite_figure(self, **options)
+    default_tag = "rewrite"
+    #: Counts: unchanged, changed without a flip, flips that fixed and that broke a prediction.
+    figure_function = "deepscope.viz.evaluate:rewrite_figure"
 
 
 def rewrite(

@@ -21,7 +21,7 @@ from deepscope.app.cache import Cache
 from deepscope.app.pages._data import sources, ui
 from deepscope.app.plugin import AppContext
 from deepscope.data import Dive, dive
-from deepscope.data.dive import png_data_uri
+from deepscope.png import thumbnail_data_uri
 from deepscope.viz.data import dive_figure
 
 POSITIONING = [{"label": "Stacked", "value": "stacked"}, {"label": "Scatter", "value": "scatter"}]
@@ -227,7 +227,7 @@ def record_panel(table: sources.DiveTable, index: int) -> Any:
     if table.thumbnails is not None:
         thumbnail = table.thumbnails[index]
     elif table.images is not None:
-        thumbnail = png_data_uri(table.images[index], size=64)
+        thumbnail = thumbnail_data_uri(table.images[index], size=64)
     row = table.records.iloc[index]
     rows = [html.Tr([html.Th(str(name), style={"textAlign": "left", "fontWeight": 600, "padding": "3px 12px 3px 0",
                                                "color": "#52606D", "verticalAlign": "top",

@@ -2,7 +2,7 @@
 
 Logged: ``Profile``, ``DriftReport``, ``Anomalies`` and ``Schema`` results
 (``run.log_result("profile/train", profile)``) and tables (``run.log_table``) for Dive. A table
-may carry a ``thumbnail`` column of PNG data URIs (``deepscope.data.dive.png_data_uri``): Dive
+may carry a ``thumbnail`` column of PNG data URIs (``deepscope.png.thumbnail_data_uri``): Dive
 shows them as the points' images and beside a clicked record.
 
 Registered (``ds.serve(..., datasets=...)``): a DataFrame or Arrow table, a deepscope
@@ -17,12 +17,8 @@ Every source has a key, a JSON list: ``["result", run, tag]``, ``["dataset", nam
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import re
-import struct
-import zlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -42,6 +38,7 @@ from deepscope.data import (
     validate,
 )
 from deepscope.errors import NotFoundError
+from deepscope.png import decode_data_uri
 
 log = logging.getLogger(__name__)
 
@@ -355,7 +352,7 @@ def _logged_table(frame: pd.DataFrame) -> DiveTable:
     thumbnails = column.tolist()
     images = None
     if len(frame) <= MAX_SPRITES:
-        decoded = [decode_png_uri(uri) for uri in thumbnails]
+        decoded = [decode_data_uri(uri) for uri in thumbnails]
         if all(d is not None for d in decoded) and len({d.shape for d in decoded}) == 1:
             images = np.stack(decoded)
     return DiveTable(frame.drop(columns=[THUMBNAIL_COLUMN]), images=images, thumbnails=thumbnails)
@@ -384,44 +381,3 @@ def registered_table(dataset: Any) -> DiveTable:
     if isinstance(frame, pd.DataFrame):
         return DiveTable(frame.reset_index(drop=True))
     raise NotFoundError("table", type(dataset).__name__, [])
-
-
-_DATA_URI = re.compile(r"^data:image/png;base64,(?P<data>[A-Za-z0-9+/=]+)$")
-
-
-def decode_png_uri(uri: str) -> np.ndarray | None:
-    """Pixels [H, W, C] (uint8) of an 8-bit, non-interlaced PNG data URI whose rows are stored
-    unfiltered, as ``png_data_uri`` writes them; None for any other PNG (it then shows only
-    beside its record, never as a point)."""
-    match = _DATA_URI.match(uri)
-    if match is None:
-        return None
-    try:
-        data = base64.b64decode(match["data"], validate=True)
-    except ValueError:
-        return None
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        return None
-    chunks: dict[bytes, list[bytes]] = {}
-    at = 8
-    while at + 8 <= len(data):
-        (length,), kind = struct.unpack(">I", data[at:at + 4]), data[at + 4:at + 8]
-        chunks.setdefault(kind, []).append(data[at + 8:at + 8 + length])
-        at += 12 + length
-    header = chunks.get(b"IHDR", [b""])[0]
-    if len(header) != 13:
-        return None
-    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", header)
-    channels = {0: 1, 2: 3, 6: 4}.get(color)
-    if depth != 8 or channels is None or interlace or not width or not height:
-        return None
-    try:
-        raw = zlib.decompress(b"".join(chunks.get(b"IDAT", [])))
-    except zlib.error:
-        return None
-    if len(raw) != height * (1 + width * channels):
-        return None
-    rows = np.frombuffer(raw, np.uint8).reshape(height, 1 + width * channels)
-    if rows[:, 0].any():  # filtered rows: not worth a full decoder here
-        return None
-    return rows[:, 1:].reshape(height, width, channels).copy()
