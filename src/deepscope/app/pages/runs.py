@@ -18,6 +18,7 @@ import pandas as pd
 from dash import Input, Output, dash_table, dcc, html
 
 from deepscope.app.plugin import AppContext, Page, always_active
+from deepscope.patterns import compile_filter
 
 # Column ids are positional ("hp0", "sc0"): hparam names and tags may hold any character.
 _BASE_COLUMNS = [
@@ -245,16 +246,10 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
 
 def match_runs(haystacks: list[list[str]], pattern: str | None) -> tuple[list[bool], str]:
     """Which runs match ``pattern`` (a case-insensitive regex; plain text when it is not one)."""
-    pattern = (pattern or "").strip()
-    if not pattern:
+    compiled = compile_filter(pattern)
+    if compiled is None:
         return [True] * len(haystacks), ""
-    message = ""
-    try:
-        regex = re.compile(pattern, re.IGNORECASE)
-    except re.error as err:
-        regex = re.compile(re.escape(pattern), re.IGNORECASE)
-        message = f"Not a valid regular expression ({err}); matching it as plain text."
-    return [any(regex.search(text) for text in texts) for texts in haystacks], message
+    return [any(compiled.search(text) for text in texts) for texts in haystacks], compiled.message
 
 
 def _breakable(label: Any) -> str:
