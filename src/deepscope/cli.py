@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from deepscope.errors import DeepscopeError, LogdirError
 
@@ -31,10 +31,17 @@ DEFAULT_IMPORT_LOGDIR = "deepscope-logs"
 DEFAULT_REPORT = "report.html"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line ``deepscope: error: ...`` (exit status 2) like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"deepscope: error: {_printable(_one_line(message))} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from deepscope import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deepscope",
         description="Make sense of deep-learning models by looking at them.",
         epilog="Start with: deepscope demo",
@@ -110,10 +117,20 @@ def _threshold(text: str) -> tuple[str, float | None]:
     return metric, number
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number (0-65535), got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number (0-65535), got {port}")
+    return port
+
+
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1, this machine only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
                         help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--token", default=None,
                         help="require this token on every request (default: $DEEPSCOPE_TOKEN); "
@@ -132,15 +149,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except DeepscopeError as err:
-        print(f"deepscope: error: {_one_line(err)}", file=sys.stderr)
+        print(f"deepscope: error: {_printable(_one_line(err))}", file=sys.stderr)
+        return 2
+    except UnicodeError as err:  # a file name that is not valid text on this system
+        name = err.object if isinstance(err, UnicodeEncodeError) else ""
+        print(f"deepscope: error: the file name {_printable(name)} is not valid UTF-8, which this "
+              "command needs; rename it", file=sys.stderr)
+        return 2
+    except OSError as err:  # a folder given for a file, no permission, a full disk
+        where = f": {_printable(str(err.filename))}" if err.filename else ""
+        print(f"deepscope: error: {err.strerror or _printable(str(err))}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("deepscope: stopped", file=sys.stderr)
         return 130
 
 
-def _one_line(err: BaseException) -> str:
+def _one_line(err: BaseException | str) -> str:
     return " ".join(str(err).split())
+
+
+def _printable(text: str) -> str:
+    """``text`` with undecodable file-name bytes shown as escapes, so printing it cannot fail."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # the bytes of an undecodable file name
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -181,6 +216,9 @@ def _profile(args: argparse.Namespace) -> int:
     def path(value: str | None) -> str | None:
         return None if value is None else os.path.expanduser(value)
 
+    for option, value in (("--output", args.output), ("--save-schema", args.save_schema)):
+        if value is not None:
+            _check_output_file(option, Path(path(value)))
     errors = io.StringIO()
     code = cli_profile(path(args.train), path(args.against), path(args.schema), path(args.output),
                        thresholds=dict(args.threshold) or None, save_schema=path(args.save_schema),
@@ -191,14 +229,21 @@ def _profile(args: argparse.Namespace) -> int:
     return code
 
 
+def _check_output_file(option: str, target: Path) -> None:
+    if target.is_dir() or str(target).endswith(("/", os.sep)):
+        raise LogdirError(f"{option} {target} is a folder; give a file name, e.g. {target / 'out'}")
+    if not target.parent.is_dir():
+        raise LogdirError(f"{option} {target}: the folder {target.parent} does not exist; create it first")
+
+
 def _import_tensorboard(args: argparse.Namespace) -> int:
     from deepscope.track import import_tensorboard
 
     source = Path(args.source).expanduser()
     if not source.exists():
         raise LogdirError(f"no TensorBoard logs at {source}")
-    import_tensorboard(source, args.logdir)
-    print(f"Imported {source} into {args.logdir}")
+    names = import_tensorboard(source, args.logdir)
+    print(_printable(f"Imported {source} into {args.logdir}: {len(names)} run{'s' if len(names) != 1 else ''}"))
     print(f"Next: deepscope serve {args.logdir}")
     return 0
 
