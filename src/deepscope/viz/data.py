@@ -127,7 +127,9 @@ def comparison_figure(comparison: Any, *, features: list[str] | None = None, max
             fig.add_trace(trace, row=row, col=col)
         if _labelled(hist):
             fig.update_xaxes(type="category", row=row, col=col)
-    unit = "%" if next(iter(comparison.histograms.values()), {}).get("unit", "percent") == "percent" else "count"
+    # the first feature with a histogram says the unit (an all-null or nested column has none)
+    first = next((hist for hist in comparison.histograms.values() if hist), {})
+    unit = "%" if first.get("unit", "percent") == "percent" else "count"
     fig.update_yaxes(rangemode="tozero", ticksuffix="%" if unit == "%" else "")
     fig.update_layout(template=TEMPLATE_NAME, barmode="group", bargap=0.05, height=max(260, 210 * rows),
                       title=f"Feature distributions ({', '.join(comparison.datasets)})",
