@@ -15,6 +15,7 @@ in a notebook (``_repr_html_``).
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import math
 import os
 from pathlib import Path
@@ -23,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
-from deepscope.escape import escape
 
 __all__ = [
     "report_html",
@@ -51,7 +51,7 @@ svg.spark{display:block}
 
 
 def _e(value: Any) -> str:
-    return escape(value)
+    return html.escape(str(value), quote=True)
 
 
 def _fmt(value: Any) -> str:
