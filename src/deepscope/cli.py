@@ -242,8 +242,9 @@ def _import_tensorboard(args: argparse.Namespace) -> int:
     source = Path(args.source).expanduser()
     if not source.exists():
         raise LogdirError(f"no TensorBoard logs at {source}")
-    names = import_tensorboard(source, args.logdir)
-    print(_printable(f"Imported {source} into {args.logdir}: {len(names)} run{'s' if len(names) != 1 else ''}"))
+    names = import_tensorboard(source, args.logdir) or []
+    runs = f": {len(names)} run{'s' if len(names) != 1 else ''}" if names else ""
+    print(_printable(f"Imported {source} into {args.logdir}{runs}"))
     print(f"Next: deepscope serve {args.logdir}")
     return 0
 
