@@ -11,7 +11,6 @@ import time
 import urllib.request
 
 import numpy as np
-import pytest
 
 import deepscope as ds
 from deepscope import cli
