@@ -177,3 +177,23 @@ def test_full_disk_is_a_typed_error_and_one_line_at_exit(tmp_path, caplog, monke
         run._at_exit()
     [record] = [r for r in caplog.records if "at exit" in r.getMessage()]
     assert record.exc_info is None and "disk is full" in record.getMessage()
+
+
+def test_dashboard_readers_keep_working_with_a_damaged_run(tmp_path):
+    from deepscope.app.pages import runs as runs_page
+    from deepscope.app.pages.runs import runs_table
+    from deepscope.app.plugin import AppContext
+    from deepscope.track.series import SeriesSource
+
+    _good(tmp_path)
+    _damage_scalars(tmp_path)
+    logdir = ds.open_logdir(tmp_path)
+    runs, last = runs_page._read(AppContext(tmp_path, logdir))
+    table = runs_table(runs, last)
+    rows = {row["run"]: (row, tip) for row, tip in zip(table.rows, table.tooltips, strict=True)}
+    assert rows["bad"][0]["status"] == "damaged" and "malformed" in rows["bad"][1]["status"]
+    assert rows["good"][0]["status"] == "finished"
+    source = SeriesSource(logdir)
+    assert "loss" in source.tags()  # tags may still come from the intact tag index
+    series = source.series(["loss"], source.run_names())
+    assert list(series) == [("good", "loss")]

@@ -167,7 +167,9 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
 def _read(ctx: AppContext) -> tuple[Any, Any]:
     if ctx.logdir is None:
         return None, None
-    return ctx.logdir.runs(), ctx.logdir.last_scalars()
+    # last_scalars() first: a run whose index turns out damaged there is then listed as damaged
+    last = ctx.logdir.last_scalars()
+    return ctx.logdir.runs(), last
 
 
 def empty_state(ctx: AppContext) -> Any:
@@ -230,6 +232,9 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
             if key in hp:
                 row[f"hp{i}"] = _plain(hp[key]) if numeric[i] else _text(hp[key])
         tips = {}
+        problem = run.get("problem")
+        if isinstance(problem, str) and problem:
+            tips["status"] = problem  # why a run is damaged, or which of its fields are not JSON
         for i, tag in enumerate(tags):
             if tag not in last_by_run.get(name, {}):
                 continue
