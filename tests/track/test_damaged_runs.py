@@ -177,6 +177,10 @@ def test_full_disk_is_a_typed_error_and_one_line_at_exit(tmp_path, caplog, monke
         run._at_exit()
     [record] = [r for r in caplog.records if "at exit" in r.getMessage()]
     assert record.exc_info is None and "disk is full" in record.getMessage()
+    run._conn = run._conn._conn  # the disk has room again: the run closes normally
+    monkeypatch.undo()
+    run.finish()
+    assert ds.open_logdir(tmp_path).runs()["status"].tolist() == ["finished"]
 
 
 def test_dashboard_readers_keep_working_with_a_damaged_run(tmp_path):
