@@ -1,16 +1,9 @@
-"""Load test: concurrent clients on the dashboard's home and scalars pages, over loopback.
+"""Load test of the dashboard server (issue 16): idle half-open connections beside active clients.
 
-The server runs as ``deepscope serve`` does (waitress, 8 threads) in its own process on
-127.0.0.1. Headless Chromium opens both pages once so the benchmark records the exact requests a
-browser makes (page HTML, Dash layout and dependencies, every callback POST); then ``--clients``
-threads replay them for ``--duration`` seconds, each as a user would: open the home page or the
-scalars page, at random, and on the scalars page move the smoothing slider a few times (chart
-callbacks with new values, so the server computes rather than replays its cache). Reported: requests, errors (any status other
-than 200/204, timeouts, broken connections; target 0), and p50/p95/p99 latency per kind of
-request. Both the client count and the duration are bounded.
-
-Run: ``.venv/bin/python bench/bench_server_load.py [--clients 50] [--duration 30] [--runs 1000]``
-(the logdir is the one bench_scalars_page.py builds, kept in /tmp).
+Opens ``--idle`` connections that send half a request and stop, then runs ``--clients`` threads
+that fetch cheap pages (the layout, a Runs-table callback) for ``--seconds``; prints requests per
+second, p50/p95 latency and errors, then checks that a 50 MB body is refused (413) from its
+headers alone. Run: ``python bench/bench_server_load.py --seconds 30``.
 """
 
 from __future__ import annotations
@@ -18,251 +11,105 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import random
-import shutil
 import socket
-import statistics
-import subprocess
-import sys
+import tempfile
 import threading
 import time
-from collections import defaultdict
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scalars_page import build_logdir  # noqa: E402  (a sibling script, not a package)
+import numpy as np
 
-HOST = "127.0.0.1"  # loopback only, always
-MAX_CLIENTS = 200
-MAX_DURATION_S = 300
-REQUEST_TIMEOUT_S = 60
-SMOOTHING_MOVES = 3  # slider moves per scalars visit
-CHART_KIND = "POST callback -> scalars-chart"
+import deepscope as ds
+from deepscope.app import create_app
+from deepscope.app.server import start_server
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+def _callback(app) -> bytes:
+    """A real callback request: the Runs filter, as the browser sends it."""
+    output = next(key for key in app.callback_map if "runs-table.data" in key)
+    spec = app.callback_map[output]
+    outputs = [{"id": part.split(".")[0], "property": part.split(".")[1]}
+               for part in output.strip(".").split("...")]
+    inputs = [{"id": i["id"], "property": i["property"], "value": "lr" if i["id"] == "runs-filter" else None}
+              for i in spec["inputs"]]
+    return json.dumps({"output": output, "outputs": outputs, "inputs": inputs,
+                       "state": [], "changedPropIds": ["runs-filter.value"]}).encode()
 
 
-def start_server(logdir: Path, pages: list[str] | None) -> tuple[subprocess.Popen, int]:
-    """``deepscope serve``'s server (waitress, 8 threads, loopback host guard) in a child process;
-    ``pages``: the slugs of the pages to serve ("runs", "scalars", ...), default every page."""
-    port = _free_port()
-    code = (
-        "import logging; logging.basicConfig(level=logging.ERROR)\n"
-        "from deepscope.app import create_app\n"
-        "from deepscope.app.plugin import discover_pages\n"
-        "from deepscope.app.server import LoopbackHostGuard, start_server\n"
-        f"wanted = {pages!r}\n"
-        "pages = [p for p in discover_pages() if wanted is None or p.slug in wanted]\n"
-        f"app = create_app({str(logdir)!r}, pages=pages)\n"
-        f"start_server(LoopbackHostGuard(app.server), host={HOST!r}, port={port}, threads=8)"
-        ".wait()\n"
-    )
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited:\n{process.stderr.read()[-3000:]}")
+def _logdir() -> str:
+    folder = tempfile.mkdtemp()
+    for i in range(20):
+        with ds.Run(folder, name=f"run-{i}", hparams={"lr": 0.1 * i}) as run:
+            for step in range(200):
+                run.log({"loss": 1 / (step + 1 + i), "acc": step / 200}, step=step)
+    return folder
+
+
+def _client(port: int, callback: bytes, stop: float, latencies: list[float], errors: list[str]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    turn = 0
+    while time.monotonic() < stop:
+        start = time.perf_counter()
         try:
-            connection = http.client.HTTPConnection(HOST, port, timeout=5)
-            connection.request("GET", "/")
-            if connection.getresponse().status == 200:
-                connection.close()
-                return process, port
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("the server did not answer within 120 s")
-
-
-def record_requests(port: int) -> list[dict]:
-    """What a browser asks when it opens / and then /scalars: method, path, body, kind."""
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        raise SystemExit("needs Chromium on PATH to record the requests a browser makes")
-    recorded: list[dict] = []
-
-    def keep(request) -> None:
-        path = request.url.split(f"{HOST}:{port}", 1)[1]
-        bare = path.split("?", 1)[0]
-        if "/_dash-component-suites/" in bare or "/assets/" in bare or bare.endswith(".ico"):
-            return  # static files: a browser caches them, they are not what a page costs
-        recorded.append({"method": request.method, "path": path, "body": request.post_data,
-                         "page": page_name[0]})
-
-    page_name = ["home"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True,
-                                             args=["--headless", "--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.set_default_timeout(300_000)  # a fresh server on a large logdir is slow once
-        page.on("request", keep)
-        page.goto(f"http://{HOST}:{port}/")
-        page.wait_for_function(  # the home page drew: the runs table, or whatever serves "/"
-            """() => { const content = document.querySelector('#app-content');
-                       if (!content || !content.children.length) return false;
-                       return !document.querySelector('#runs-table')
-                           || document.querySelectorAll('#runs-table tbody tr').length > 1; }""")
-        page.wait_for_timeout(2000)  # the last callbacks (navigation) are sent by now
-        page_name[0] = "scalars"
-        page.goto(f"http://{HOST}:{port}/scalars")
-        page.wait_for_function(
-            "() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
-        page.wait_for_timeout(2000)
-        browser.close()
-    for request in recorded:
-        request["kind"] = _kind(request)
-    return recorded
-
-
-def _kind(request: dict) -> str:
-    path = request["path"].split("?", 1)[0]
-    if request["method"] == "GET":
-        return {"/": "GET home page", "/scalars": "GET scalars page"}.get(path, f"GET {path}")
-    body = json.loads(request["body"] or "{}")
-    outputs = body.get("outputs", [])
-    first = outputs[0] if isinstance(outputs, list) and outputs else outputs
-    target = first.get("id", "?") if isinstance(first, dict) else "?"
-    if isinstance(target, dict):  # a pattern-matching id, such as one scalars chart
-        target = target.get("type", "?")
-    return f"POST callback -> {target}"
-
-
-def _with_smoothing(body: str, smoothing: float) -> str:
-    payload = json.loads(body)
-    for item in payload.get("inputs", []):
-        if isinstance(item, dict) and item.get("id") == "scalars-smoothing":
-            item["value"] = smoothing
-    return json.dumps(payload)
-
-
-class Results:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.latency: dict[str, list[float]] = defaultdict(list)
-        self.errors: dict[str, int] = defaultdict(int)
-        self.examples: list[str] = []
-
-    def add(self, kind: str, seconds: float, error: str | None) -> None:
-        with self.lock:
-            if error is None:
-                self.latency[kind].append(seconds * 1000)
+            if turn % 2:
+                conn.request("POST", "/_dash-update-component", body=callback,
+                             headers={"Content-Type": "application/json"})
             else:
-                self.errors[kind] += 1
-                if len(self.examples) < 5:
-                    self.examples.append(f"{kind}: {error}")
+                conn.request("GET", "/_dash-layout")
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                errors.append(str(response.status))
+        except (OSError, http.client.HTTPException) as err:
+            errors.append(type(err).__name__)
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        latencies.append(time.perf_counter() - start)
+        turn += 1
+    conn.close()
 
 
-def client(port: int, script: list[dict], deadline: float, results: Results, seed: int) -> None:
-    rng = random.Random(seed)
-    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
-    chart_requests = [r for r in script if r["kind"] == CHART_KIND]
-    visits = {page: [r for r in script if r["page"] == page] for page in ("home", "scalars")}
-    while time.time() < deadline:
-        # A user opens the home page or the scalars page (and then moves its smoothing slider).
-        page = rng.choice(["home", "scalars"])
-        visit = list(visits[page])
-        for _ in range(SMOOTHING_MOVES if page == "scalars" else 0):
-            smoothing = round(rng.uniform(0.0, 0.99), 2)
-            visit += [{**r, "body": _with_smoothing(r["body"], smoothing)} for r in chart_requests]
-        for request in visit:
-            if time.time() >= deadline:
-                break
-            headers = {"Content-Type": "application/json"} if request["body"] else {}
-            start = time.perf_counter()
-            try:
-                connection.request(request["method"], request["path"],
-                                   body=request["body"], headers=headers)
-                response = connection.getresponse()
-                response.read()
-                error = None if response.status in (200, 204) else f"HTTP {response.status}"
-            except (OSError, http.client.HTTPException) as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                connection.close()
-                connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
-            results.add(request["kind"], time.perf_counter() - start, error)
-    connection.close()
+def _refuses_large_body(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /_dash-update-component HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Length: 52428800\r\n\r\n")
+        return sock.recv(64).startswith(b"HTTP/1.1 413")
 
 
-def _p(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else 0.0
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--clients", type=int, default=50, help=f"at most {MAX_CLIENTS}")
-    parser.add_argument("--duration", type=float, default=30.0,
-                        help=f"seconds, at most {MAX_DURATION_S}")
-    parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--tags", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=10_000)
-    parser.add_argument("--pages", help="serve only these pages, e.g. runs,scalars "
-                        "(default: every page, as `deepscope serve` does)")
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--idle", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=20)
     args = parser.parse_args()
-    if not 1 <= args.clients <= MAX_CLIENTS:
-        parser.error(f"--clients must be between 1 and {MAX_CLIENTS}")
-    if not 1 <= args.duration <= MAX_DURATION_S:
-        parser.error(f"--duration must be between 1 and {MAX_DURATION_S} seconds")
-
-    logdir = build_logdir(args.runs, args.tags, args.steps)
-    print(f"Load test: {args.clients} clients for {args.duration:.0f} s on http://{HOST} "
-          f"(logdir: {args.runs} runs x {args.tags} tags x {args.steps:,} steps; "
-          f"pages: {args.pages or 'all'}; cpu cores: {os.cpu_count()})")
-    pages = args.pages.split(",") if args.pages else None
-    server, port = start_server(logdir, pages)
+    app = create_app(_logdir())
+    callback = _callback(app)
+    handle = start_server(app.server, host="127.0.0.1", port=0, threads=8)
+    idle = []
     try:
-        script = record_requests(port)
-        kinds = defaultdict(int)
-        for request in script:
-            kinds[request["kind"]] += 1
-        home = sum(r["page"] == "home" for r in script)
-        print(f"  a visit: / ({home} requests) or /scalars ({len(script) - home} requests "
-              f"+ {SMOOTHING_MOVES} smoothing moves x {kinds[CHART_KIND]} charts), at random")
-        results = Results()
-        deadline = time.time() + args.duration
-        threads = [threading.Thread(target=client, args=(port, script, deadline, results, i),
-                                    daemon=True) for i in range(args.clients)]
-        started = time.perf_counter()
+        for _ in range(args.idle):
+            sock = socket.create_connection(("127.0.0.1", handle.port), timeout=10)
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Half: ")
+            idle.append(sock)
+        latencies: list[float] = []
+        errors: list[str] = []
+        stop = time.monotonic() + args.seconds
+        threads = [threading.Thread(target=_client, args=(handle.port, callback, stop, latencies, errors))
+                   for _ in range(args.clients)]
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(args.duration + REQUEST_TIMEOUT_S + 5)
-        elapsed = time.perf_counter() - started
+            thread.join()
+        times = np.asarray(latencies) * 1000
+        print(f"{args.idle} idle half-open connections, {args.clients} active clients, {args.seconds:g} s")
+        print(f"requests: {len(times)} ({len(times) / args.seconds:.0f}/s), "
+              f"p50 {np.percentile(times, 50):.0f} ms, p95 {np.percentile(times, 95):.0f} ms, "
+              f"errors: {len(errors)} {sorted(set(errors))}")
+        print(f"50 MB body refused with 413 before it is read: {_refuses_large_body(handle.port)}")
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-    every = [ms for samples in results.latency.values() for ms in samples]
-    errors = sum(results.errors.values())
-    total = len(every) + errors
-    print(f"  {total:,} requests in {elapsed:.1f} s ({total / elapsed:.0f}/s), errors: {errors} "
-          f"(target 0)")
-    print(f"\n| {'request':36} | {'count':>6} | {'errors':>6} | {'p50 ms':>7} | {'p95 ms':>7} | "
-          f"{'p99 ms':>7} |")
-    print(f"|{'-' * 38}|{'-' * 8}|{'-' * 8}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
-    for kind in sorted(set(results.latency) | set(results.errors)):
-        samples = results.latency.get(kind, [])
-        print(f"| {kind:36} | {len(samples):6} | {results.errors.get(kind, 0):6} | "
-              f"{statistics.median(samples) if samples else 0:7.0f} | {_p(samples, 0.95):7.0f} | "
-              f"{_p(samples, 0.99):7.0f} |")
-    print(f"| {'all':36} | {len(every):6} | {errors:6} | "
-          f"{statistics.median(every) if every else 0:7.0f} | {_p(every, 0.95):7.0f} | "
-          f"{_p(every, 0.99):7.0f} |")
-    for example in results.examples:
-        print(f"  error: {example}")
-    return 0 if errors == 0 else 1
+        for sock in idle:
+            sock.close()
+        handle.stop()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
