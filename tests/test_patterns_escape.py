@@ -117,3 +117,18 @@ def test_whatif_filter_string_quotes_labels():
     assert filter_string('say "hi"') == '"say \\"hi\\""'
     assert filter_string("back\\slash") == '"back\\\\slash"'
     assert filter_string("plain") == '"plain"'
+
+
+def test_data_figures_show_markup_in_names_and_categories_as_text():
+    from deepscope.data import compare, profile
+    from deepscope.viz.data import comparison_figure
+
+    frame = pd.DataFrame({"<b>num</b>": np.arange(30.0), "c": ['<a href="x">k</a>', "%{y}", "z"] * 10})
+    comparison = compare(profile(frame, name="<i>train</i>"))
+    figure = comparison_figure(comparison).to_plotly_json()
+    for trace in figure["data"]:
+        trace.pop("legendgroup", None)  # an identifier, never shown
+    figure = json.dumps(figure, default=str)
+    for raw in ("<b>num</b>", "<a href", "<i>train</i>"):
+        assert raw not in figure
+    assert escape("<b>num</b>") in figure and escape("<i>train</i>") in figure
