@@ -162,3 +162,29 @@ def test_idle_connections_are_closed_and_others_keep_being_served(live_server, s
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_one_client_cannot_hold_every_connection(live_server, sample_logdir, monkeypatch):
+    from deepscope.app import server as server_module
+
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS_PER_CLIENT", 5)
+    monkeypatch.setattr(server_module, "_BOUND_LOOPBACK_CLIENTS", True)  # treat us as remote
+    port = _port(live_server(sample_logdir))
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=20) for _ in range(8)]
+    try:
+        for sock in socks[:5]:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # half-sent, held open
+        for sock in socks[5:]:  # beyond the bound: closed as they arrive
+            try:
+                sock.sendall(b"GET / HTTP/1.1\r\n")
+                closed = sock.recv(1) == b""
+            except (ConnectionResetError, BrokenPipeError):
+                closed = True
+            assert closed
+        for sock in socks:
+            sock.close()
+        time.sleep(0.5)
+        assert fetch(f"http://127.0.0.1:{port}/_dash-layout")[0] == 200  # slots come back
+    finally:
+        for sock in socks:
+            sock.close()

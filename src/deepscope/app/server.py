@@ -51,6 +51,11 @@ MAX_BODY_BYTES = 16 << 20
 MAX_HEADER_BYTES = 64 << 10
 CHANNEL_TIMEOUT_S = 15
 CONNECTION_LIMIT = 1000
+# One remote client may hold this many connections (a browser opens about six); more are closed
+# as they arrive, so one machine cannot take every slot. Clients on this machine are not
+# bounded: they share one address, and a local load test would lock itself out.
+MAX_CONNECTIONS_PER_CLIENT = 32
+_BOUND_LOOPBACK_CLIENTS = False
 
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 
@@ -385,6 +390,40 @@ class LoopbackHostGuard:
         return self.wsgi_app(environ, start_response)
 
 
+def _per_client_channel(base: type) -> type:
+    """waitress's channel class, closing a connection beyond MAX_CONNECTIONS_PER_CLIENT of its peer."""
+
+    class PerClientChannel(base):  # type: ignore[misc, valid-type]
+        _deepscope_peer: str | None = None
+
+        def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
+            super().__init__(server, sock, addr, adj, map)
+            peer = str(addr[0]) if isinstance(addr, (tuple, list)) and addr else ""
+            with server._deepscope_peers_lock:
+                count = server._deepscope_peers.get(peer, 0) + 1
+                server._deepscope_peers[peer] = count
+                self._deepscope_peer = peer
+            bounded = _BOUND_LOOPBACK_CLIENTS or not is_loopback(peer)
+            if bounded and count > MAX_CONNECTIONS_PER_CLIENT:
+                if count == MAX_CONNECTIONS_PER_CLIENT + 1:
+                    log.warning("closing connections from %s beyond %d at a time", peer,
+                                MAX_CONNECTIONS_PER_CLIENT)
+                self.handle_close()
+
+        def del_channel(self, map: Any = None) -> None:
+            peer, self._deepscope_peer = self._deepscope_peer, None
+            if peer is not None:
+                with self.server._deepscope_peers_lock:
+                    left = self.server._deepscope_peers.get(peer, 1) - 1
+                    if left > 0:
+                        self.server._deepscope_peers[peer] = left
+                    else:
+                        self.server._deepscope_peers.pop(peer, None)
+            super().del_channel(map)
+
+    return PerClientChannel
+
+
 @dataclass
 class ServerHandle:
     """A dashboard served by waitress in a background thread.
@@ -466,6 +505,13 @@ def start_server(
         cleanup_interval=5,
     )
     server._deepscope_map = socket_map
+    from waitress.server import BaseWSGIServer
+
+    for listener in [*socket_map.values(), server]:
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = _per_client_channel(listener.channel_class)
+            listener._deepscope_peers = {}
+            listener._deepscope_peers_lock = threading.Lock()
     effective_port = int(getattr(server, "effective_port", port) or port)
     if not hasattr(server, "effective_port"):  # several sockets (localhost -> ::1 and 127.0.0.1)
         effective_port = int(server.effective_listen[0][1])
