@@ -7,6 +7,10 @@ Browser tests are marked ``@pytest.mark.browser``. Without a browser they skip, 
     def test_page(browser_page, live_server, logdir, plots_drew):
         browser_page.goto(live_server(logdir) + "scalars")
         plots_drew(browser_page, count=1)
+
+Never read a page's state right after an action: Dash renders it later. Wait for it with
+``eventually(read, expected)`` (a fixture, also importable from ``tests.conftest``), e.g.
+``eventually(lambda: page.locator("#runs-summary").inner_text(), "4 runs")``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -129,6 +134,40 @@ def plots_drew() -> Callable[..., int]:
         )
 
     return check
+
+
+_MISSING = object()
+
+
+def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: float = 15.0) -> Any:
+    """Poll ``read()`` until it returns ``expected`` (or, without ``expected``, something truthy);
+    return that value. The one way browser tests wait for state they then check.
+
+    An exception from ``read`` (the element is not there yet) counts as "not yet". On timeout
+    the assertion shows the last value read, or re-raises the last exception.
+    """
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            last, error = read(), None
+            if (last == expected) if expected is not _MISSING else bool(last):
+                return last
+        except Exception as err:  # the page is still rendering: read it again
+            error = err
+        if time.monotonic() >= deadline:
+            if error is not None:
+                raise error
+            wanted = "something truthy" if expected is _MISSING else repr(expected)
+            raise AssertionError(f"after {timeout:g} s still {last!r}, waiting for {wanted}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(name="eventually")
+def eventually_fixture() -> Callable[..., Any]:
+    """:func:`eventually` as a fixture: ``eventually(read, expected=..., timeout=15.0)``."""
+    return eventually
 
 
 class _Dialogs:

@@ -133,8 +133,10 @@ def test_demo_serves_with_the_models_registered(capsys, fake_demo, monkeypatch):
     assert not any(t.name.startswith("deepscope-server") for t in threading.enumerate())
 
 
-def test_models_from_logdir_reads_zoo_meta_lazily(tmp_path):
+def test_models_from_logdir_reads_zoo_meta_lazily(tmp_path, monkeypatch):
     from deepscope.track import Run
+
+    monkeypatch.setenv("DEEPSCOPE_CACHE_DIR", str(tmp_path))  # weights load only from the cache
 
     weights = tmp_path / "w.safetensors"
     weights.write_bytes(b"")

@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from deepscope.errors import DeepscopeError, LogdirError
 
@@ -29,12 +29,24 @@ DEFAULT_PORT = 6060
 DEFAULT_DEMO_LOGDIR = "demo-logdir"
 DEFAULT_IMPORT_LOGDIR = "deepscope-logs"
 DEFAULT_REPORT = "report.html"
+# Models a logdir's runs name are loaded only from weights inside the logdir or the zoo cache,
+# of a bounded file size and with bounded sizes in their hyper-parameters: a logdir someone else
+# wrote must not make `deepscope serve` read arbitrary files or allocate without limit.
+MAX_WEIGHTS_BYTES = 2 << 30
+MAX_MODEL_HPARAM = 65_536
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line ``deepscope: error: ...`` (exit status 2) like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"deepscope: error: {_printable(_one_line(message))} (see: {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from deepscope import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deepscope",
         description="Make sense of deep-learning models by looking at them.",
         epilog="Start with: deepscope demo",
@@ -110,14 +122,27 @@ def _threshold(text: str) -> tuple[str, float | None]:
     return metric, number
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number (0-65535), got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number (0-65535), got {port}")
+    return port
+
+
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1, this machine only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
                         help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--token", default=None,
                         help="require this token on every request (default: $DEEPSCOPE_TOKEN); "
-                        "needed for any --host other than 127.0.0.1/localhost")
+                        "needed for any --host other than 127.0.0.1/localhost. Other users can "
+                        "see it in `ps`: prefer $DEEPSCOPE_TOKEN or --token-file")
+    parser.add_argument("--token-file", metavar="FILE", default=None,
+                        help="read the token from the first line of FILE")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,15 +157,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except DeepscopeError as err:
-        print(f"deepscope: error: {_one_line(err)}", file=sys.stderr)
+        print(f"deepscope: error: {_printable(_one_line(err))}", file=sys.stderr)
+        return 2
+    except UnicodeError as err:  # a file name that is not valid text on this system
+        name = err.object if isinstance(err, UnicodeEncodeError) else ""
+        print(f"deepscope: error: the file name {_printable(name)} is not valid UTF-8, which this "
+              "command needs; rename it", file=sys.stderr)
+        return 2
+    except OSError as err:  # a folder given for a file, no permission, a full disk
+        where = f": {_printable(str(err.filename))}" if err.filename else ""
+        print(f"deepscope: error: {err.strerror or _printable(str(err))}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("deepscope: stopped", file=sys.stderr)
         return 130
 
 
-def _one_line(err: BaseException) -> str:
+def _one_line(err: BaseException | str) -> str:
     return " ".join(str(err).split())
+
+
+def _printable(text: str) -> str:
+    """``text`` with undecodable file-name bytes shown as escapes, so printing it cannot fail."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # the bytes of an undecodable file name
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -181,6 +224,9 @@ def _profile(args: argparse.Namespace) -> int:
     def path(value: str | None) -> str | None:
         return None if value is None else os.path.expanduser(value)
 
+    for option, value in (("--output", args.output), ("--save-schema", args.save_schema)):
+        if value is not None:
+            _check_output_file(option, Path(path(value)))
     errors = io.StringIO()
     code = cli_profile(path(args.train), path(args.against), path(args.schema), path(args.output),
                        thresholds=dict(args.threshold) or None, save_schema=path(args.save_schema),
@@ -191,14 +237,22 @@ def _profile(args: argparse.Namespace) -> int:
     return code
 
 
+def _check_output_file(option: str, target: Path) -> None:
+    if target.is_dir() or str(target).endswith(("/", os.sep)):
+        raise LogdirError(f"{option} {target} is a folder; give a file name, e.g. {target / 'out'}")
+    if not target.parent.is_dir():
+        raise LogdirError(f"{option} {target}: the folder {target.parent} does not exist; create it first")
+
+
 def _import_tensorboard(args: argparse.Namespace) -> int:
     from deepscope.track import import_tensorboard
 
     source = Path(args.source).expanduser()
     if not source.exists():
         raise LogdirError(f"no TensorBoard logs at {source}")
-    import_tensorboard(source, args.logdir)
-    print(f"Imported {source} into {args.logdir}")
+    names = import_tensorboard(source, args.logdir) or []
+    runs = f": {len(names)} run{'s' if len(names) != 1 else ''}" if names else ""
+    print(_printable(f"Imported {source} into {args.logdir}{runs}"))
     print(f"Next: deepscope serve {args.logdir}")
     return 0
 
@@ -212,9 +266,14 @@ def _run_server(
     datasets: dict[str, Any] | None = None,
 ) -> int:
     from deepscope.app import serve
-    from deepscope.app.server import TOKEN_ENV, ServerHandle, check_host_and_token
+    from deepscope.app.server import (
+        TOKEN_ENV,
+        ServerHandle,
+        browser_addresses,
+        check_host_and_token,
+    )
 
-    token = args.token or os.environ.get(TOKEN_ENV) or None
+    token = args.token or _token_from_file(getattr(args, "token_file", None)) or os.environ.get(TOKEN_ENV) or None
     check_host_and_token(args.host, token)
     try:
         handle: ServerHandle = serve(logdir, models=models, datasets=datasets, host=args.host,
@@ -225,8 +284,13 @@ def _run_server(
         return 2
     live = f" with {len(models)} live model{'s' if len(models) != 1 else ''}" if models else ""
     what = f"the hyper-parameter explorer on {table}" if logdir is None else f"{logdir}{live}"
-    print(f"Serving {what} at {handle.url}")
-    print("Open that address in a browser; press Ctrl-C to stop.")
+    query = handle.url[handle.url.find("?"):] if "?" in handle.url else ""
+    addresses = [address + query for address in browser_addresses(args.host, handle.port)]
+    print(f"Serving {what} at {addresses[0]}")
+    for address in addresses[1:]:
+        print(f"  also at {address}")
+    print(f"Open {'that address' if len(addresses) == 1 else 'one of those addresses'} in a browser; "
+          "press Ctrl-C to stop.")
     try:
         handle.wait()
     except KeyboardInterrupt:
@@ -236,10 +300,25 @@ def _run_server(
     return 0
 
 
+def _token_from_file(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as file:
+            token = file.readline().strip()
+    except OSError as err:
+        raise LogdirError(f"cannot read --token-file {path}: {err.strerror or err}") from None
+    if not token:
+        raise LogdirError(f"--token-file {path} is empty; write the token on its first line")
+    return token
+
+
 def models_from_logdir(logdir: Path) -> dict[str, Any]:
     """Zoo models the runs of ``logdir`` were trained as (run meta ``zoo_model``), loaded lazily.
 
-    Keyed by run name; a run whose meta does not name a zoo model and its weights is left out.
+    Keyed by run name; a run whose meta does not name a zoo model and its weights is left out,
+    and so is one whose weights lie outside the logdir and the zoo cache, are larger than
+    ``MAX_WEIGHTS_BYTES``, or whose hyper-parameters ask for sizes beyond ``MAX_MODEL_HPARAM``.
     """
     from deepscope.app.plugin import LazyModels
     from deepscope.track import open_logdir
@@ -255,10 +334,40 @@ def models_from_logdir(logdir: Path) -> dict[str, Any]:
         if not isinstance(spec, dict) or "name" not in spec:
             continue
         weights = spec.get("weights_path") or spec.get("weights")
-        if not weights or not Path(weights).is_file():
+        if not isinstance(weights, str) or not weights:
             continue
-        models[str(run)] = LazyModels.loader(_zoo_loader(spec["name"], weights, spec.get("hparams")))
+        problem = _weights_problem(logdir, Path(weights), spec.get("hparams"))
+        if problem:
+            log.warning("not loading the model of run %r: %s", run, problem)
+            continue
+        path = Path(weights) if Path(weights).is_absolute() else logdir / weights
+        models[str(run)] = LazyModels.loader(_zoo_loader(spec["name"], str(path), spec.get("hparams")))
     return models
+
+
+def _weights_problem(logdir: Path, weights: Path, hparams: Any) -> str:
+    """Why the weights a run names must not be loaded ("" when they may)."""
+    from deepscope.zoo import cache_dir
+
+    try:
+        path = (weights if weights.is_absolute() else logdir / weights).resolve()
+        roots = [logdir.resolve(), cache_dir().parent.resolve()]
+        if not any(path.is_relative_to(root) for root in roots):
+            return f"its weights {weights} are outside the logdir and the model cache"
+        if not path.is_file():
+            return f"its weights {weights} are not a file"
+        if path.stat().st_size > MAX_WEIGHTS_BYTES:
+            return f"its weights {weights} are larger than {MAX_WEIGHTS_BYTES >> 30} GiB"
+    except (OSError, ValueError) as err:
+        return f"its weights {weights} cannot be read ({err})"
+    if hparams is not None and not isinstance(hparams, dict):
+        return "its hparams are not a mapping"
+    for key, value in (hparams or {}).items():
+        numbers = value if isinstance(value, list) else [value]
+        if any(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) > MAX_MODEL_HPARAM
+               for v in numbers):
+            return f"its hyper-parameter {key}={value!r} is beyond {MAX_MODEL_HPARAM}"
+    return ""
 
 
 def _zoo_loader(name: str, weights: str, hparams: dict | None):

@@ -13,6 +13,7 @@ from deepscope.app.pages._data import overview
 from deepscope.app.plugin import AppContext
 from deepscope.data.demo import log_data_runs
 from deepscope.track import open_logdir
+from tests.conftest import eventually
 
 PLANTED = ("income", "purpose", "employment")
 BIG = 100_000
@@ -147,7 +148,7 @@ def test_overview_drew_and_sorting_changes_the_order(browser_page, live_server, 
 
     page.fill("#data-overview-filter", "^(purpose|region)$")
     page.wait_for_function("() => document.querySelectorAll('#data-overview-tables tbody[data-feature]').length === 2")
-    assert "2 of 11 features match" in page.locator("#data-overview-summary").inner_text()
+    eventually(lambda: "2 of 11 features match" in page.locator("#data-overview-summary").inner_text())
     assert errors == []
 
 
@@ -185,13 +186,13 @@ def test_drift_and_anomalies_drew(browser_page, live_server, data_logdir, plots_
 
     page.click("#data-tab-anomalies")
     page.locator("#data-anomalies-verdict").wait_for()
-    assert page.locator("#data-anomalies-verdict").inner_text() == "serving: 2 errors against the schema."
+    eventually(lambda: page.locator("#data-anomalies-verdict").inner_text(), "serving: 2 errors against the schema.")
     listed = page.locator("#data-anomalies-table tbody tr").all_inner_texts()
     found = {tuple(cell.strip() for cell in row.split("\t")[:3]) for row in listed
              if "\t" in row and not row.startswith("Severity")}  # DataTable's header row is in tbody
     assert found == {("error", "presence_drop", "credit_history_years"), ("error", "presence_drop", "purpose")}
-    assert "present in 96.8% of examples" in page.locator("#data-anomalies-table").inner_text()
-    assert page.locator("#data-anomalies-schema-table tbody tr").count() >= 11
+    eventually(lambda: "present in 96.8% of examples" in page.locator("#data-anomalies-table").inner_text())
+    eventually(lambda: page.locator("#data-anomalies-schema-table tbody tr").count() >= 11)
     page.screenshot(path=str(tmp_path / "data-anomalies.png"), full_page=True)
     assert errors == []
 
@@ -211,7 +212,7 @@ def test_dive_draws_100000_points_and_faceting_changes_the_layout(browser_page, 
     assert set(flat["types"]) == {"scattergl"}
     assert set(flat["arrays"]) == {"Float32Array"}  # positions travel as typed arrays, not per-point objects
     assert flat["columns"] == []
-    assert page.locator("#data-dive-color").inner_text().strip() == "kind"  # a category with few values
+    eventually(lambda: page.locator("#data-dive-color").inner_text().strip(), "kind")  # a category with few values
 
     _choose(page, "data-dive-column", "kind")
     page.wait_for_function("() => { const gd = document.querySelector('#data-dive-graph .js-plotly-plot');"
@@ -220,7 +221,7 @@ def test_dive_draws_100000_points_and_faceting_changes_the_layout(browser_page, 
     assert faceted["total"] == BIG
     assert faceted["columns"] == ["alpha", "beta", "delta", "gamma"]
     assert faceted["first"] != flat["first"]
-    assert "columns by kind (4)" in page.locator("#data-dive-summary").inner_text()
+    eventually(lambda: "columns by kind (4)" in page.locator("#data-dive-summary").inner_text())
     page.locator("#data-dive-graph").scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "data-dive-100k.png"), full_page=True)
 
@@ -253,14 +254,14 @@ def test_clicking_a_point_shows_its_record_and_image(browser_page, live_server, 
     record.get_by_text(f"Example {point['example']}", exact=True).wait_for()
     sample = open_logdir(data_logdir).table("data-images", "dive/shapes")
     expected = sample.iloc[point["example"]]
-    assert f"class_name\t{expected['class_name']}" in record.inner_text()
-    assert record.locator("img").get_attribute("src") == expected["thumbnail"]
+    eventually(lambda: f"class_name\t{expected['class_name']}" in record.inner_text())
+    eventually(lambda: record.locator("img").get_attribute("src"), expected["thumbnail"])
     page.screenshot(path=str(tmp_path / "data-dive-record.png"), full_page=True)
 
     page.click("#data-dive-positioning >> text=Scatter")
     page.wait_for_function("() => { const gd = document.querySelector('#data-dive-graph .js-plotly-plot');"
                            " return (gd.layout.images || []).length === 0; }")  # no sprites scattered
-    assert not page.locator("#data-dive-xy").is_hidden()
+    eventually(lambda: not page.locator("#data-dive-xy").is_hidden())
     assert errors == []
 
 
@@ -301,7 +302,7 @@ def test_a_profile_logged_while_the_page_is_open_is_offered_and_the_choice_kept(
     page.goto(live_server(week_logdir) + "data")
     page.locator("#data-overview-tables tbody[data-feature]").first.wait_for()
     assert _chosen(page, "data-overview-datasets") == ["week-1 · profile/train", "week-1 · profile/serving"]
-    assert page.locator("#data-summary").inner_text() == "2 logged profiles"
+    eventually(lambda: page.locator("#data-summary").inner_text(), "2 logged profiles")
 
     # The user narrows the comparison to train alone.
     page.click("#data-overview-datasets")
@@ -321,7 +322,7 @@ def test_a_profile_logged_while_the_page_is_open_is_offered_and_the_choice_kept(
                        "week-2 · profile/train": "false"}
     page.keyboard.press("Escape")
     assert _chosen(page, "data-overview-datasets") == ["week-1 · profile/train"]  # the user's choice, kept
-    assert page.locator("#data-overview-summary").inner_text().startswith("train: 400 rows · 3 features")
+    eventually(lambda: page.locator("#data-overview-summary").inner_text().startswith("train: 400 rows · 3 features"))
     page.screenshot(path=str(tmp_path / "data-overview-live.png"), full_page=True)
 
     # The new profile is usable at once: chosen beside the first, both are compared.
@@ -355,9 +356,9 @@ def test_a_view_that_had_nothing_shows_what_is_logged_while_the_page_is_open(
         checked.save(run, tag="anomalies/serving")
     verdict = page.locator("#data-anomalies-verdict")
     verdict.wait_for(timeout=20_000)  # one poll of the shell, no reload
-    assert verdict.inner_text().startswith(f"serving: {errors_found} error")
+    eventually(lambda: verdict.inner_text().startswith(f"serving: {errors_found} error"))
     assert _chosen(page, "data-anomalies-source") == ["week-2 · anomalies/serving"]
-    assert page.locator("#data-anomalies-empty").count() == 0
+    eventually(lambda: page.locator("#data-anomalies-empty").count(), 0)
     page.screenshot(path=str(tmp_path / "data-anomalies-live.png"), full_page=True)
     assert errors == []
 
@@ -376,14 +377,14 @@ def test_distance_is_shown_and_offered_only_with_two_datasets(browser_page, live
     page.keyboard.press("Escape")
     summary = page.locator("#data-overview-summary")
     summary.get_by_text("choose a second dataset to compare distributions").wait_for()
-    assert summary.inner_text().startswith("train: 3,500 rows · 11 features")
+    eventually(lambda: summary.inner_text().startswith("train: 3,500 rows · 11 features"))
     page.wait_for_function("() => !document.querySelector('#data-overview-tables tbody[data-feature] td[rowspan=\"2\"]')")
     headers = _headers(page)
     assert "Distance" not in headers and "Dataset" not in headers and "Non-uniformity" in headers
     assert _chosen_sort(page) == "non-uniformity"
     page.click("#data-overview-sort")
     distance = page.locator(".dash-dropdown-options").get_by_role("option", name="distribution distance (choose 2+ datasets)")
-    assert distance.is_disabled() or distance.get_attribute("aria-disabled") == "true"
+    eventually(lambda: distance.is_disabled() or distance.get_attribute("aria-disabled") == "true")
     page.screenshot(path=str(tmp_path / "data-overview-one-dataset.png"), full_page=True)
     page.keyboard.press("Escape")
 
@@ -395,7 +396,7 @@ def test_distance_is_shown_and_offered_only_with_two_datasets(browser_page, live
     page.wait_for_function("() => [...document.querySelectorAll('#data-overview-tables thead th')]"
                            ".some(c => c.innerText.trim() === 'Distance')")
     assert _feature_order(page)[0] == "income"
-    assert "choose a second dataset" not in page.locator("#data-overview-summary").inner_text()
+    eventually(lambda: "choose a second dataset" not in page.locator("#data-overview-summary").inner_text())
     assert errors == []
 
 

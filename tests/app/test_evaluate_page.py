@@ -16,6 +16,7 @@ from deepscope.evaluate.predictions import predictions
 from deepscope.evaluate.side_by_side import from_tables
 from deepscope.model import Model
 from deepscope.track import Run, open_logdir
+from tests.conftest import eventually
 from tests.evaluate.test_side_by_side import Tokenizer
 
 TEXTS = [
@@ -211,7 +212,7 @@ def test_each_view_draws(browser_page, live_server, plots_drew, tabular_logdir, 
         for graph in graphs:
             _graph_drew(browser_page, graph)
         assert plots_drew(browser_page, count=len(graphs)) >= len(graphs)
-    assert browser_page.locator("#app-error").is_hidden()
+    eventually(lambda: browser_page.locator("#app-error").is_hidden())
     assert not dialogs.messages
 
 
@@ -283,7 +284,7 @@ def test_a_query_with_a_typo_shows_the_pointed_error_and_the_page_keeps_working(
     assert caret.index("^") - lines[query_line].index(typo) == typo.index("lenght")
     assert error.evaluate("e => getComputedStyle(e).fontFamily").lower().count("mono") >= 1
     assert error.query_selector("b") is None  # shown as text, not as markup
-    assert not browser_page.locator("#evaluate-filter-text").count()  # no filter was set
+    eventually(lambda: not browser_page.locator("#evaluate-filter-text").count())  # no filter was set
     # the page still works: the corrected query filters the examples
     browser_page.fill("#evaluate-errors-query", "prediction != label and length(text) > 2")
     browser_page.press("#evaluate-errors-query", "Enter")
@@ -293,7 +294,7 @@ def test_a_query_with_a_typo_shows_the_pointed_error_and_the_page_keeps_working(
     browser_page.wait_for_function(
         "(n) => document.getElementById('evaluate-examples-note').innerText.startsWith(n + ' examples match')",
         arg=len(wrong))
-    assert browser_page.locator("#app-error").is_hidden()
+    eventually(lambda: browser_page.locator("#app-error").is_hidden())
     assert not dialogs.messages
 
 

@@ -15,6 +15,7 @@ from deepscope.explain import Attribution
 from deepscope.explain.callback import ExplainCallback, map_tag, outputs_tag, scores_tag
 from deepscope.track import open_logdir
 from deepscope.viz.attribution_map import map_figure, token_colours
+from tests.conftest import eventually
 
 METHODS = ("saliency", "grad_cam")
 EPOCHS = 3
@@ -116,7 +117,7 @@ def test_maps_drew_with_scores_beside_each(browser_page, live_server, plots_drew
     _open(browser_page, live_server(logdir), plots_drew)
     reader = open_logdir(logdir)
     panels = browser_page.locator(".explain-panel")
-    assert panels.count() == len(METHODS)
+    eventually(lambda: panels.count(), len(METHODS))
     for method in METHODS:
         panel = browser_page.locator(f".explain-panel[data-method={method}]")
         # the last step's map, drawn on a diverging scale centred on zero with a symmetric range
@@ -168,7 +169,7 @@ def test_switching_methods_redraws(browser_page, live_server, plots_drew, traine
     _open(browser_page, live_server(logdir), plots_drew)
     browser_page.click("#explain-methods input[value=saliency]")  # untick
     browser_page.wait_for_function("() => document.querySelectorAll('.explain-panel').length === 1")
-    assert browser_page.locator(".explain-panel").get_attribute("data-method") == "grad_cam"
+    eventually(lambda: browser_page.locator(".explain-panel").get_attribute("data-method"), "grad_cam")
     before = _heatmap(browser_page, "grad_cam")
     browser_page.click("#explain-methods input[value=saliency]")  # tick again
     browser_page.wait_for_function("() => document.querySelectorAll('.explain-panel').length === 2")
@@ -210,7 +211,7 @@ def test_gallery_filters_and_picks_an_example(browser_page, live_server, plots_d
     logdir, _, (probes, labels, _) = trained
     _open(browser_page, live_server(logdir), plots_drew)
     reader = open_logdir(logdir)
-    assert browser_page.locator("button.explain-thumb").count() == len(probes)
+    eventually(lambda: browser_page.locator("button.explain-thumb").count(), len(probes))
 
     predicted = reader.result("bars", outputs_tag(EPOCHS)).predictions
     browser_page.click("#explain-filter-correct input[value=wrong]")
@@ -231,7 +232,7 @@ def test_gallery_filters_and_picks_an_example(browser_page, live_server, plots_d
     after = _wait_changed(browser_page, "saliency", before["z"])
     np.testing.assert_allclose(after["z"], reader.result("bars", map_tag("saliency", EPOCHS)).map()[pick],
                                rtol=1e-6, atol=1e-9)
-    assert f"Example {pick}" in browser_page.locator("#explain-maps-note").inner_text()
+    eventually(lambda: f"Example {pick}" in browser_page.locator("#explain-maps-note").inner_text())
     assert browser_page.locator("button.explain-thumb.selected").get_attribute("title").startswith(
         f"example {pick}:")
 
@@ -240,16 +241,16 @@ def test_gallery_filters_and_picks_an_example(browser_page, live_server, plots_d
 def test_live_model_computes_other_methods(browser_page, live_server, plots_drew, trained):
     logdir, model, (probes, labels, _) = trained
     _open(browser_page, live_server(logdir, models={"bars": model}), plots_drew)
-    assert browser_page.locator("#explain-model").inner_text().strip().startswith("bars")
+    eventually(lambda: browser_page.locator("#explain-model").inner_text().strip().startswith("bars"))
     browser_page.click("#explain-methods input[value=gradient_x_input]")
     browser_page.wait_for_selector("#explain-map-gradient_x_input .main-svg", timeout=60_000)
     drawn = _heatmap(browser_page, "gradient_x_input")
     expected = ds.explain.gradient_x_input(model, probes[:1], target=[int(labels[0])])
     np.testing.assert_allclose(drawn["z"], expected.map()[0], rtol=1e-5, atol=1e-7)
     panel = browser_page.locator(".explain-panel[data-method=gradient_x_input]")
-    assert "computed now with the live model" in panel.locator(".explain-source").inner_text()
+    eventually(lambda: "computed now with the live model" in panel.locator(".explain-source").inner_text())
     panel.locator("[data-score=sanity_spearman]").wait_for()
-    assert "Pointing game" in panel.locator(".explain-scores").inner_text()
+    eventually(lambda: "Pointing game" in panel.locator(".explain-scores").inner_text())
     # earlier steps were other weights: the live model does not stand in for them
     browser_page.focus("#explain-step [role=slider]")
     browser_page.keyboard.press("Home")

@@ -11,6 +11,7 @@ from deepscope.app.series import DISTRIBUTION_LEVELS, SeriesSource
 from deepscope.track import Run, open_logdir
 from deepscope.viz.histograms import histogram_distribution_figure, histogram_offset_figure
 from deepscope.viz.theme import run_color
+from tests.conftest import eventually
 
 STEPS = list(range(0, 200, 20))
 
@@ -54,7 +55,7 @@ def test_offset_view_draws_a_ridge_per_step_and_switching_redraws(
     plots_drew(browser_page, count=1)
     ridges = _traces(browser_page)
     assert len(ridges) == len(STEPS) and all(t["fill"] == "toself" for t in ridges)
-    assert "10 steps" in browser_page.locator("#histograms-summary").inner_text()
+    eventually(lambda: "10 steps" in browser_page.locator("#histograms-summary").inner_text())
 
     browser_page.get_by_label("Distribution").check()
     browser_page.wait_for_function(
@@ -63,7 +64,7 @@ def test_offset_view_draws_a_ridge_per_step_and_switching_redraws(
     bands = _traces(browser_page)
     assert [t["fill"] for t in bands].count("tonexty") == 4  # four nested bands
     assert bands[-1]["name"] == "median" and bands[-1]["n"] == len(STEPS)
-    assert "min–max" in browser_page.locator("#histograms-caption").inner_text()
+    eventually(lambda: "min–max" in browser_page.locator("#histograms-caption").inner_text())
 
     browser_page.get_by_label("Offset").check()
     browser_page.wait_for_function(

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from deepscope.hparams import hparams_table
+from tests.conftest import eventually
 from tests.hparams.sweeps import DIVERGED, results_frame, schedule_logdir, sweep_logdir
 
 pytestmark = pytest.mark.browser
@@ -180,7 +181,7 @@ def test_metric_selection_changes_the_values(browser_page, live_server, sweep, p
         "() => [...document.querySelectorAll('#hparams-table th')]"
         ".findIndex(th => th.innerText.replace(/\\u200b/g, '').includes('val/loss'))"
     )
-    assert row.locator("td").nth(loss_column).inner_text() == "NaN"  # final: it diverged
+    eventually(lambda: row.locator("td").nth(loss_column).inner_text(), "NaN")  # final: it diverged
     page.get_by_text("Best", exact=True).click()
     best = f"{frame.loc[DIVERGED, 'val/loss']:.4g}"
     page.wait_for_function(
@@ -239,7 +240,7 @@ def test_a_metric_named_like_a_hyperparameter_opens_and_draws(browser_page, live
     hyperopt = "document.querySelector('#hparams-hyperopt .js-plotly-plot')"
     page.wait_for_function(f"() => {hyperopt}.layout.title.text.startsWith('lr (metric) against')")
     page.screenshot(path=str(tmp_path / "hparams-schedule.png"), full_page=True)
-    assert page.locator("#app-error").is_hidden()
+    eventually(lambda: page.locator("#app-error").is_hidden())
     assert errors == []
 
 
@@ -260,7 +261,7 @@ def test_a_hyperparameter_called_run_is_shown_beside_the_run_names(browser_page,
     rows = {tuple(page.locator("#hparams-table tr", has_text=f"trial-{i}").locator("td").all_inner_texts()[:3])
             for i in range(3)}
     assert rows == {("trial-0", "0.1", "3"), ("trial-1", "0.01", "4"), ("trial-2", "0.001", "5")}
-    assert page.locator("#app-error").is_hidden()
+    eventually(lambda: page.locator("#app-error").is_hidden())
     assert errors == []
 
 
@@ -277,7 +278,7 @@ def test_a_failing_view_shows_its_error_and_the_page_goes_on(browser_page, live_
     page.get_by_text("Compare performance", exact=True).click()
     banner = page.locator("#app-error")
     banner.get_by_text("planted failure").wait_for()
-    assert "hparams-compare" in banner.inner_text()  # says which view failed
+    eventually(lambda: "hparams-compare" in banner.inner_text())  # says which view failed
     _draw_tab(page, "Hyperopt report", "hyperopt")  # the server still answers
     page.get_by_text("Explorer", exact=True).click()
     _brush(page, "width", [[30, 70]])
@@ -301,9 +302,9 @@ def test_learning_curves_of_runs_that_name_no_split(browser_page, live_server, p
                            " && gd.offsetParent !== null; }")
     lines = page.evaluate(f"() => {curves}._fullData.map(t => [t.legendgroup, t.y.length])")
     assert lines == [["sgd-lr0.1", 8], ["sgd-lr0.01", 8], ["sgd-lr0.001", 8]]  # a line per run, every point
-    assert page.locator("#hparams-curves-metric").inner_text().strip() == "loss"
-    assert "names no train/validation split" in page.locator("#hparams-curves-note").inner_text()
-    assert page.locator("#hparams-curves-empty").is_hidden()
+    eventually(lambda: page.locator("#hparams-curves-metric").inner_text().strip(), "loss")
+    eventually(lambda: "names no train/validation split" in page.locator("#hparams-curves-note").inner_text())
+    eventually(lambda: page.locator("#hparams-curves-empty").is_hidden())
     page.screenshot(path=str(tmp_path / "hparams-curves-plain.png"), full_page=True)
 
     page.locator("#hparams-curves-metric").click()
@@ -346,10 +347,10 @@ def test_ludwig_tabs_say_what_is_missing_when_nothing_was_logged(browser_page, l
     hyperopt = "document.querySelector('#hparams-hyperopt .js-plotly-plot')"
     page.wait_for_function(f"() => {{ const gd = {hyperopt}; return gd && gd.offsetParent !== null"
                            " && (gd.layout.title?.text || '').startsWith('val/loss against'); }")
-    assert page.locator("#hparams-hyperopt-empty").is_hidden()
+    eventually(lambda: page.locator("#hparams-hyperopt-empty").is_hidden())
     _draw_tab(page, "Compare performance", "compare")
-    assert page.locator("#hparams-compare-empty").is_hidden()
-    assert page.locator("#app-error").is_hidden()
+    eventually(lambda: page.locator("#hparams-compare-empty").is_hidden())
+    eventually(lambda: page.locator("#app-error").is_hidden())
     assert errors == []
 
 
@@ -360,8 +361,8 @@ def test_explorer_on_a_results_file(browser_page, live_server, plots_drew, tmp_p
     frame.to_csv(path, index=False)
     _open(page, live_server(None, table=path), plots_drew)
     _wait_summary(page, "10 rows")
-    assert page.locator(".ds-nav-link").all_inner_texts() == ["HParams"]
-    assert str(path) in page.locator(".ds-logdir").inner_text()
+    eventually(lambda: page.locator(".ds-nav-link").all_inner_texts(), ["HParams"])
+    eventually(lambda: str(path) in page.locator(".ds-logdir").inner_text())
     _brush(page, "accuracy", [[0.5, 0.7]])
     expected = sorted(frame.loc[frame["accuracy"].between(0.5, 0.7), "trial"])
     _wait_summary(page, f"{len(expected)} of 10 rows inside the brushes")

@@ -13,6 +13,7 @@ from deepscope.app.pages import images as images_page
 from deepscope.app.plugin import AppContext
 from deepscope.track import Run, open_logdir
 from deepscope.viz.images import display_size, image_src
+from tests.conftest import eventually
 
 STEPS = (0, 10, 20)
 
@@ -57,18 +58,18 @@ def test_the_slider_changes_the_image(browser_page, live_server, logdir):
     src = browser_page.get_attribute("#images-image", "src")
     np.testing.assert_array_equal(_decode(src), _image(0, 20))  # the newest step first, as logged
     caption = browser_page.locator("#images-caption")
-    assert "step 20 (3 of 3)" in caption.inner_text()
-    assert "16×12 px, shown at 20×" in caption.inner_text()
+    eventually(lambda: "step 20 (3 of 3)" in caption.inner_text())
+    eventually(lambda: "16×12 px, shown at 20×" in caption.inner_text())
     # Pixels stay square and sharp: a whole-number scale, drawn without smoothing.
-    assert browser_page.get_attribute("#images-image", "width") == "320"
-    assert "pixelated" in browser_page.get_attribute("#images-image", "style")
+    eventually(lambda: browser_page.get_attribute("#images-image", "width"), "320")
+    eventually(lambda: "pixelated" in browser_page.get_attribute("#images-image", "style"))
 
     thumb = browser_page.locator("#images-step [role=slider]")
     thumb.focus()
     browser_page.keyboard.press("Home")
     first = _wait_for_new_src(browser_page, src)
     np.testing.assert_array_equal(_decode(first), _image(0, 0))
-    assert "step 0 (1 of 3)" in caption.inner_text()
+    eventually(lambda: "step 0 (1 of 3)" in caption.inner_text())
 
     browser_page.keyboard.press("ArrowRight")  # the next logged step, not the next integer
     middle = _wait_for_new_src(browser_page, first)
@@ -82,13 +83,13 @@ def test_runs_and_tags_with_images_only(browser_page, live_server, logdir):
         "() => (document.querySelector('#images-image') || {}).src?.startsWith('data:image/png')")
     browser_page.click("#images-run")
     options = browser_page.locator(".dash-dropdown-options").get_by_role("option")
-    assert options.all_inner_texts() == ["first", "second"]
+    eventually(lambda: options.all_inner_texts(), ["first", "second"])
     src = browser_page.get_attribute("#images-image", "src")
     options.filter(has_text="second").click()
     np.testing.assert_array_equal(_decode(_wait_for_new_src(browser_page, src)), _image(1, 20))
     browser_page.click("#images-tag")
     tags = browser_page.locator(".dash-dropdown-options").get_by_role("option")
-    assert tags.all_inner_texts() == ["masks", "samples/input"]
+    eventually(lambda: tags.all_inner_texts(), ["masks", "samples/input"])
 
 
 def test_image_src_is_lossless():

@@ -10,6 +10,7 @@ from deepscope.app.pages.numerics import nonfinite_alerts, runs_with_numerics
 from deepscope.debug import numerics
 from deepscope.track import Run, open_logdir
 from deepscope.viz.numerics import health_heatmap
+from tests.conftest import eventually
 from tests.debug.numerics_models import make_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:Full backward hook is firing:UserWarning")
@@ -90,13 +91,13 @@ def test_page_names_the_offending_module(browser_page, live_server, numerics_log
     page.goto(live_server(numerics_logdir) + "numerics")
     plots_drew(page, count=1, timeout=30_000)
     # The run with an alert opens first, and its first offender is shown up front.
-    assert page.locator("#numerics-offender-module").inner_text() == "block.2"
+    eventually(lambda: page.locator("#numerics-offender-module").inner_text(), "block.2")
     offender = page.locator("#numerics-offender").inner_text()
     assert f"produced NaN in its output at step {K}" in offender
     assert "Its inputs were finite" in offender
     page.locator("#numerics-alerts td[data-dash-column=module]").first.wait_for()
-    assert page.locator("#numerics-alerts td[data-dash-column=module]").first.inner_text() == "block.2"
-    assert "Numerics" in page.locator(".ds-nav-link").all_inner_texts()
+    eventually(lambda: page.locator("#numerics-alerts td[data-dash-column=module]").first.inner_text(), "block.2")
+    eventually(lambda: "Numerics" in page.locator(".ds-nav-link").all_inner_texts())
     page.screenshot(path=str(tmp_path / "numerics.png"), full_page=True)
 
     graph = "document.querySelector('#numerics-heatmap .js-plotly-plot')"
@@ -111,7 +112,7 @@ def test_page_names_the_offending_module(browser_page, live_server, numerics_log
     page.locator("#numerics-run").click()
     page.get_by_role("option", name="healthy", exact=True).click()
     page.locator("#numerics-first").get_by_text("All finite.").wait_for()
-    assert page.locator("#numerics-no-alerts").is_visible()
+    eventually(lambda: page.locator("#numerics-no-alerts").is_visible())
     assert errors == []
 
 
@@ -120,7 +121,7 @@ def test_page_is_hidden_without_a_numerics_table(browser_page, live_server, samp
     page = browser_page
     page.goto(live_server(sample_logdir) + "numerics")
     page.get_by_text("The logdir has nothing for Numerics yet.").wait_for()
-    assert "Numerics" not in page.locator(".ds-nav-link").all_inner_texts()
+    eventually(lambda: "Numerics" not in page.locator(".ds-nav-link").all_inner_texts())
 
 
 def test_many_steps_are_binned_keeping_each_bins_extreme():

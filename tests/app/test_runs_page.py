@@ -11,6 +11,7 @@ import pytest
 
 from deepscope.app.pages.runs import match_runs, runs_table
 from deepscope.track import Run, open_logdir
+from tests.conftest import eventually
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -104,10 +105,10 @@ def test_home_lists_runs_and_filter_narrows(browser_page, live_server, xss_logdi
     table.get_by_text("cnn-lr0.003").wait_for()
     names = _run_names(page)
     assert sorted(names) == sorted(["cnn-lr0.01", "cnn-lr0.003", "mlp-lr0.01", XSS])
-    assert page.locator("#runs-summary").inner_text() == "4 runs"
+    eventually(lambda: page.locator("#runs-summary").inner_text(), "4 runs")
     # The XSS run name and hparam are literal text; no element was made from them.
-    assert page.locator("#runs-table img").count() == 0
-    assert page.locator("#runs-table").get_by_text("<script>alert(2)</script>").count() == 1
+    eventually(lambda: page.locator("#runs-table img").count(), 0)
+    eventually(lambda: page.locator("#runs-table").get_by_text("<script>alert(2)</script>").count(), 1)
     page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
 
     page.fill("#runs-filter", "^cnn")
@@ -118,7 +119,7 @@ def test_home_lists_runs_and_filter_narrows(browser_page, live_server, xss_logdi
     assert _run_names(page) == ["mlp-lr0.01"]
     page.fill("#runs-filter", "lr=0.0(")
     page.locator("#runs-filter-message").get_by_text("Not a valid regular expression").wait_for()
-    assert "No run matches the filter." in page.locator("#runs-filter-message").inner_text()
+    eventually(lambda: "No run matches the filter." in page.locator("#runs-filter-message").inner_text())
     page.fill("#runs-filter", "")
     page.locator("#runs-summary").get_by_text("4 runs").wait_for()
 
@@ -149,7 +150,7 @@ def test_empty_logdir_says_how_to_log_a_run(browser_page, live_server, tmp_path)
     browser_page.get_by_text("No runs yet").wait_for()
     text = browser_page.locator("#runs-empty").inner_text()
     assert "ds.Run(" in text and f"deepscope demo --logdir {empty}" in text
-    assert browser_page.locator("#runs-table-wrap").is_hidden()
+    eventually(lambda: browser_page.locator("#runs-table-wrap").is_hidden())
 
 
 def _run_names(page) -> list[str]:
@@ -164,4 +165,4 @@ def test_new_runs_appear_without_reload(browser_page, live_server, sample_logdir
         run.log({"train/loss": 0.5})
     # The shell polls the logdir's version every few seconds and the table follows it.
     browser_page.locator("#runs-table").get_by_text("late-run").wait_for(timeout=20_000)
-    assert browser_page.locator("#runs-summary").inner_text() == "4 runs"
+    eventually(lambda: browser_page.locator("#runs-summary").inner_text(), "4 runs")

@@ -18,6 +18,7 @@ from deepscope.track import Run, open_logdir
 from deepscope.track.smoothing import smooth
 from deepscope.viz.scalars import chart_height, scalars_figure, scalars_figure_json
 from deepscope.viz.theme import run_color
+from tests.conftest import eventually
 
 RUNS = ("cnn-a", "cnn-b", "mlp-c")
 STEPS = 300
@@ -122,7 +123,7 @@ def test_a_chart_per_tag_with_every_run_in_its_colour(browser_page, live_server,
     assert layout == "x unified"
     legend = browser_page.locator("#scalars-legend").inner_text()
     assert all(run in legend for run in RUNS)
-    assert "2 of 2 tags" in browser_page.locator("#scalars-summary").inner_text()
+    eventually(lambda: "2 of 2 tags" in browser_page.locator("#scalars-summary").inner_text())
 
 
 @pytest.mark.browser
@@ -136,7 +137,7 @@ def test_moving_the_smoothing_slider_redraws_the_line(browser_page, live_server,
     after = _wait_for_new_line(browser_page, drawn)
     assert after["cnn-a"]["y"] != before["cnn-a"]["y"]
     np.testing.assert_allclose(after["cnn-a"]["y"], _values("cnn-a"), rtol=1e-6)
-    assert thumb.get_attribute("aria-valuenow") == "0"
+    eventually(lambda: thumb.get_attribute("aria-valuenow"), "0")
     drawn = _line_json(browser_page)
     browser_page.keyboard.press("End")  # 0.99
     heavy = _wait_for_new_line(browser_page, drawn)
@@ -157,13 +158,13 @@ def test_regex_filters_narrow_runs_and_tags(browser_page, live_server, logdir, p
     browser_page.fill("#scalars-tag-filter", "acc")
     browser_page.wait_for_function(
         "() => document.querySelectorAll('#scalars-grid h3').length === 1")
-    assert browser_page.locator("#scalars-grid h3").inner_text() == "val/accuracy"
+    eventually(lambda: browser_page.locator("#scalars-grid h3").inner_text(), "val/accuracy")
     plots_drew(browser_page, count=1)
 
     browser_page.fill("#scalars-run-filter", "cnn-(")
     message = browser_page.locator("#scalars-message")
     message.get_by_text("Not a valid regular expression").wait_for()
-    assert "No run matches" in message.inner_text()
+    eventually(lambda: "No run matches" in message.inner_text())
 
 
 @pytest.mark.browser
@@ -314,8 +315,8 @@ def test_odd_names_are_shown_as_text(browser_page, live_server, tmp_path, plots_
         for step in range(5):
             run.log({tag: step / 10}, step=step)
     _open(browser_page, live_server(tmp_path), plots_drew, count=1)
-    assert browser_page.locator("#scalars-grid h3").inner_text() == tag
-    assert xss in browser_page.locator("#scalars-legend").inner_text()
+    eventually(lambda: browser_page.locator("#scalars-grid h3").inner_text(), tag)
+    eventually(lambda: xss in browser_page.locator("#scalars-legend").inner_text())
     box = browser_page.locator(".js-plotly-plot").first.bounding_box()
     browser_page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     browser_page.wait_for_timeout(300)

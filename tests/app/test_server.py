@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
 
+import numpy as np
 import pytest
 
 import deepscope as ds
@@ -33,10 +34,16 @@ def logdir_with_file(sample_logdir):
 
 
 def test_logdir_file_served_from_inside(live_server, logdir_with_file):
+    with ds.Run(logdir_with_file, name="pics") as run:
+        run.log_image("sample", np.zeros((4, 4)))
+    [image] = [p for p in (logdir_with_file / "pics" / "images").iterdir()]
     base = live_server(logdir_with_file)
-    status, headers, body = fetch(base + "logdir-file/notes.txt")
+    status, headers, body = fetch(base + f"logdir-file/pics/images/{image.name}")
     assert status == 200
-    assert body == b"hello from the logdir"
+    assert body == image.read_bytes()
+    # only files a run references: not the logdir's other files, nor a run's index
+    assert fetch(base + "logdir-file/notes.txt")[0] == 404
+    assert fetch(base + "logdir-file/pics/run.sqlite")[0] == 404
     assert headers["X-Content-Type-Options"] == "nosniff"
     # Logdir files are data: sandboxed, so an HTML file in a logdir cannot run script.
     assert "sandbox" in headers["Content-Security-Policy"]

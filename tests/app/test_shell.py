@@ -15,6 +15,7 @@ from deepscope.app.plugin import (
     is_page_active,
 )
 from deepscope.errors import InvalidArgumentError, NotFoundError
+from tests.conftest import eventually
 
 
 def _hello(ctx: AppContext):
@@ -107,7 +108,7 @@ def test_nav_shows_only_active_pages(browser_page, live_server, sample_logdir):
     browser_page.goto(base)
     nav = browser_page.locator("#app-nav")
     nav.get_by_text("Hello").wait_for()
-    assert nav.locator("a").all_inner_texts()[:1] == ["Runs"]
+    eventually(lambda: nav.locator("a").all_inner_texts()[:1], ["Runs"])
     links = nav.locator("a").all_inner_texts()
     assert "Hello" in links
     assert "Secret" not in links and "Flaky" not in links
@@ -148,7 +149,7 @@ def test_failing_layout_and_unknown_path_show_messages(browser_page, live_server
     browser_page.goto(base + "broken")
     alert = browser_page.locator("#app-content .ds-alert")
     alert.wait_for()
-    assert "RuntimeError: layout exploded" in alert.inner_text()
+    eventually(lambda: "RuntimeError: layout exploded" in alert.inner_text())
     browser_page.goto(base + "no-such-page")
     browser_page.get_by_text("Page not found").wait_for()
     browser_page.get_by_text("Back to the runs").click()
@@ -183,7 +184,7 @@ def test_plots_drew_counts_figures_with_traces(browser_page, live_server, sample
     browser_page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     browser_page.goto(live_server(sample_logdir, pages=[*discover_pages(), PLOTS]) + "plots")
     assert plots_drew(browser_page, count=2) == 2  # the empty figure does not count
-    assert browser_page.locator("#plots-cloud .no-webgl").count() == 0
+    eventually(lambda: browser_page.locator("#plots-cloud .no-webgl").count(), 0)
     assert errors == []
 
 

@@ -6,18 +6,23 @@ Dash's own routes, static assets, errors and 404s alike.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+import io
 import ipaddress
+import json
 import logging
+import secrets
+import socket
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from deepscope.errors import InvalidArgumentError
+from deepscope.track import _db
 
 __all__ = [
     "ServerHandle",
@@ -27,6 +32,8 @@ __all__ = [
     "logdir_file_url",
     "SecurityMiddleware",
     "LogdirFiles",
+    "CallbackGuard",
+    "browser_addresses",
     "TOKEN_ENV",
 ]
 
@@ -34,6 +41,21 @@ log = logging.getLogger(__name__)
 
 TOKEN_ENV = "DEEPSCOPE_TOKEN"
 LOGDIR_FILE_PREFIX = "/logdir-file/"
+CALLBACK_PATH = "/_dash-update-component"
+
+# waitress limits: a request body (a Dash callback) is refused with 413 from its Content-Length,
+# before it is read or the token checked; idle or half-sent connections are closed after
+# CHANNEL_TIMEOUT_S, and the server holds up to CONNECTION_LIMIT of them, so a crowd of idle
+# sockets neither exhausts the slots for long nor locks out other users.
+MAX_BODY_BYTES = 16 << 20
+MAX_HEADER_BYTES = 64 << 10
+CHANNEL_TIMEOUT_S = 15
+CONNECTION_LIMIT = 1000
+# One remote client may hold this many connections (a browser opens about six); more are closed
+# as they arrive, so one machine cannot take every slot. Clients on this machine are not
+# bounded: they share one address, and a local load test would lock itself out.
+MAX_CONNECTIONS_PER_CLIENT = 32
+_BOUND_LOOPBACK_CLIENTS = False
 
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 
@@ -73,8 +95,9 @@ def content_security_policy(script_hashes: Iterable[str]) -> str:
     callbacks), so markup injected into a page cannot run script. 'unsafe-eval' stays: plotly's
     WebGL traces (scattergl, used for large scatter plots) compile their shaders with
     ``new Function`` and show "WebGL is not supported" without it. Styles must allow inline:
-    plotly and React set them at run time. Frames are allowed from local pages so the dashboard
-    can sit inside a local notebook.
+    plotly and React set them at run time. Only the dashboard itself may frame its pages
+    (``frame-ancestors 'self'`` and ``X-Frame-Options: SAMEORIGIN``), so another local page
+    cannot overlay it (clickjacking).
     """
     directives = {
         "default-src": ["'self'"],
@@ -87,7 +110,7 @@ def content_security_policy(script_hashes: Iterable[str]) -> str:
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
-        "frame-ancestors": ["'self'", "http://localhost:*", "http://127.0.0.1:*"],
+        "frame-ancestors": ["'self'"],
     }
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
@@ -115,10 +138,11 @@ class SecurityMiddleware:
         self.token = token or None
         self._csp_factory = csp
         self._csp: str | None = None
-        digest = hashlib.sha256(b"deepscope-cookie\0" + (token or "").encode()).hexdigest()
-        # A name per token, so dashboards on different ports of one host keep their own cookie.
-        self.cookie_name = f"deepscope_auth_{digest[:12]}"
-        self.cookie_value = digest
+        # A random name and value per server: the cookie proves this browser showed this server
+        # its token, says nothing about the token, and ends with the server. (Browsers send a
+        # host's cookies to all its ports; the random name keeps dashboards from clashing.)
+        self.cookie_name = f"deepscope_auth_{secrets.token_hex(6)}"
+        self.cookie_value = secrets.token_urlsafe(32)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         from werkzeug.wrappers import Request, Response
@@ -144,6 +168,9 @@ class SecurityMiddleware:
                 self._secure(response.headers, request.path)
                 return response(environ, start_response)
             set_cookie = by_query and not by_cookie
+            if by_query and _is_navigation(environ):
+                # Take the token out of the address bar and history: the cookie carries it on.
+                return self._redirect_without_token(environ, start_response, request.path)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
             from werkzeug.datastructures import Headers
@@ -159,6 +186,19 @@ class SecurityMiddleware:
 
         return self.wsgi_app(environ, start)
 
+    def _redirect_without_token(self, environ: dict, start_response: Callable, path: str) -> Any:
+        from werkzeug.wrappers import Response
+
+        query = [(k, v) for k, v in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+                 if k != "token"]
+        location = quote(path) + (f"?{urlencode(query)}" if query else "")
+        response = Response("", status=303, headers={"Location": location, "Cache-Control": "no-store"})
+        response.headers.add(
+            "Set-Cookie", f"{self.cookie_name}={self.cookie_value}; Path=/; HttpOnly; SameSite=Strict"
+        )
+        self._secure(response.headers, path)
+        return response(environ, start_response)
+
     @staticmethod
     def _same(given: str | None, expected: str) -> bool:
         return given is not None and hmac.compare_digest(given.encode(), expected.encode())
@@ -170,6 +210,7 @@ class SecurityMiddleware:
         policy = _FILE_CSP if path.startswith(LOGDIR_FILE_PREFIX) else self._csp
         for name, value in (
             ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "SAMEORIGIN"),
             ("Content-Security-Policy", policy),
             ("Referrer-Policy", "no-referrer"),
         ):
@@ -178,7 +219,8 @@ class SecurityMiddleware:
 
 
 class LogdirFiles:
-    """``GET /logdir-file/<path>``: a file from inside the logdir; 404 for anything else.
+    """``GET /logdir-file/<run folder>/<path>``: a file a run's index references (an image, an
+    embedding, a table, a result); 404 for anything else, dotfiles and the index itself included.
 
     It answers every path under the prefix itself, before Flask routing, so no other route
     (Dash's catch-all page among them) can answer for a path that was refused here.
@@ -204,15 +246,125 @@ class LogdirFiles:
         return response(environ, start_response)
 
     def resolve(self, relative: str) -> Path | None:
-        """The file ``relative`` names inside the logdir, or None when it is outside or absent."""
+        """The file ``relative`` names, when a run's index references it; else None."""
         if self.root is None or not relative:
             return None
+        parts = relative.split("/")
+        if len(parts) < 3 or any(not part or part.startswith(".") or "\\" in part for part in parts):
+            return None
         try:
+            run = (self.root / parts[0]).resolve()
             target = (self.root / relative).resolve()
-            inside = target.is_relative_to(self.root) and target.is_file()
+            inside = (
+                run.parent == self.root
+                and target.is_relative_to(run)
+                and target.is_file()
+                and _referenced(run, target.relative_to(run).as_posix())
+            )
         except (OSError, ValueError):  # null bytes, names too long
             return None
         return target if inside else None
+
+
+def _referenced(run: Path, relative: str) -> bool:
+    """Whether the run's index names ``relative`` (a file, or a file inside a result's folder)."""
+    index = run / "run.sqlite"
+    if not index.is_file():
+        return False
+    sql = "SELECT 1 FROM artifacts WHERE path=? OR substr(?, 1, length(path) + 1) = path || '/' LIMIT 1"
+    try:
+        found = _db.read(index, lambda c: c.execute(sql, (relative, relative)).fetchone())
+        if found is not None:
+            return True
+        meta = _db.read(index, lambda c: c.execute("SELECT value FROM meta").fetchall())
+    except (ValueError, sqlite3.Error):  # a damaged index references nothing
+        return False
+    return any(_names_file(value, relative) for (value,) in meta)
+
+
+def _names_file(value: str, relative: str) -> bool:
+    """Whether a meta value (JSON) names ``relative``, e.g. a sprite or an export a run points to."""
+    try:
+        data = json.loads(value)
+    except (ValueError, RecursionError):
+        return False
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and item.replace("\\", "/").lstrip("./") == relative:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+class CallbackGuard:
+    """A malformed Dash callback request (not JSON, or without ``output`` and ``inputs``) gets a
+    400 and one log line, instead of a 500 with a traceback from deep inside Dash."""
+
+    def __init__(self, wsgi_app: Callable):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != CALLBACK_PATH or environ.get("REQUEST_METHOD") != "POST":
+            return self.wsgi_app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        body = environ["wsgi.input"].read(length) if 0 <= length <= MAX_BODY_BYTES else b""
+        problem = _callback_problem(body) if 0 <= length <= MAX_BODY_BYTES else "no usable length"
+        if problem:
+            log.warning("refused a malformed callback request from %s: %s",
+                        environ.get("REMOTE_ADDR", "?"), problem)
+            start_response("400 Bad Request", [("Content-Type", "text/plain"),
+                                               ("X-Content-Type-Options", "nosniff")])
+            return [f"deepscope: malformed callback request ({problem}).\n".encode()]
+        environ["wsgi.input"] = io.BytesIO(body)
+        return self.wsgi_app(environ, start_response)
+
+
+def _callback_problem(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return "the body is not JSON"
+    if not isinstance(data, dict):
+        return "the body is not a JSON object"
+    if not isinstance(data.get("output"), str):
+        return "no 'output'"
+    if not isinstance(data.get("inputs"), list) or not isinstance(data.get("state", []), list):
+        return "'inputs' and 'state' must be lists"
+    for item in [*data["inputs"], *data.get("state", [])]:
+        entries = item if isinstance(item, list) else [item]
+        if not all(isinstance(entry, dict) and "id" in entry and "property" in entry for entry in entries):
+            return "an input without 'id' and 'property'"
+    return ""
+
+
+def _is_navigation(environ: dict) -> bool:
+    """A browser loading a page (not a script's fetch): a GET that accepts HTML."""
+    return environ.get("REQUEST_METHOD") == "GET" and "text/html" in environ.get("HTTP_ACCEPT", "")
+
+
+def browser_addresses(host: str, port: int) -> list[str]:
+    """The addresses a browser can open for a server listening on ``host`` (``0.0.0.0`` and
+    ``::`` listen everywhere but cannot be opened: list this machine's names instead)."""
+    if host not in ("0.0.0.0", "::", ""):
+        shown = f"[{host}]" if ":" in host else host
+        return [f"http://{shown}:{port}/"]
+    names = ["127.0.0.1" if host != "::" else "[::1]"]
+    try:
+        hostname = socket.gethostname()
+        names.append(hostname)
+        for address in socket.gethostbyname_ex(hostname)[2]:
+            if not address.startswith("127.") and address not in names:
+                names.append(address)
+    except OSError:
+        pass
+    return [f"http://{name}:{port}/" for name in names]
 
 
 class LoopbackHostGuard:
@@ -236,6 +388,40 @@ class LoopbackHostGuard:
             )
             return [b"deepscope: requests must name this machine (127.0.0.1 or localhost).\n"]
         return self.wsgi_app(environ, start_response)
+
+
+def _per_client_channel(base: type) -> type:
+    """waitress's channel class, closing a connection beyond MAX_CONNECTIONS_PER_CLIENT of its peer."""
+
+    class PerClientChannel(base):  # type: ignore[misc, valid-type]
+        _deepscope_peer: str | None = None
+
+        def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
+            super().__init__(server, sock, addr, adj, map)
+            peer = str(addr[0]) if isinstance(addr, (tuple, list)) and addr else ""
+            with server._deepscope_peers_lock:
+                count = server._deepscope_peers.get(peer, 0) + 1
+                server._deepscope_peers[peer] = count
+                self._deepscope_peer = peer
+            bounded = _BOUND_LOOPBACK_CLIENTS or not is_loopback(peer)
+            if bounded and count > MAX_CONNECTIONS_PER_CLIENT:
+                if count == MAX_CONNECTIONS_PER_CLIENT + 1:
+                    log.warning("closing connections from %s beyond %d at a time", peer,
+                                MAX_CONNECTIONS_PER_CLIENT)
+                self.handle_close()
+
+        def del_channel(self, map: Any = None) -> None:
+            peer, self._deepscope_peer = self._deepscope_peer, None
+            if peer is not None:
+                with self.server._deepscope_peers_lock:
+                    left = self.server._deepscope_peers.get(peer, 1) - 1
+                    if left > 0:
+                        self.server._deepscope_peers[peer] = left
+                    else:
+                        self.server._deepscope_peers.pop(peer, None)
+            super().del_channel(map)
+
+    return PerClientChannel
 
 
 @dataclass
@@ -305,15 +491,27 @@ def start_server(
 
     socket_map: dict = {}
     server = create_server(
-        wsgi_app,
+        CallbackGuard(wsgi_app),
         map=socket_map,
         host=host,
         port=port,
         threads=threads,
         ident="deepscope",
         clear_untrusted_proxy_headers=True,
+        max_request_body_size=MAX_BODY_BYTES,
+        max_request_header_size=MAX_HEADER_BYTES,
+        channel_timeout=CHANNEL_TIMEOUT_S,
+        connection_limit=CONNECTION_LIMIT,
+        cleanup_interval=5,
     )
     server._deepscope_map = socket_map
+    from waitress.server import BaseWSGIServer
+
+    for listener in [*socket_map.values(), server]:
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = _per_client_channel(listener.channel_class)
+            listener._deepscope_peers = {}
+            listener._deepscope_peers_lock = threading.Lock()
     effective_port = int(getattr(server, "effective_port", port) or port)
     if not hasattr(server, "effective_port"):  # several sockets (localhost -> ::1 and 127.0.0.1)
         effective_port = int(server.effective_listen[0][1])

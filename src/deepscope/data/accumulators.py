@@ -15,6 +15,7 @@ sketches that merge within their stated error. Work per batch is vectorised (num
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import Executor
 from typing import Any
 
@@ -132,7 +133,10 @@ class NumericValues:
         self.neginf = 0
         self.finite = 0
         self.mean = 0.0
+        # The sum of squared deviations is m2 * 4**m2_shift: values near +-1e308 have squares
+        # (and a spread) beyond float64, so their moments are kept in units of 2**m2_shift.
         self.m2 = 0.0
+        self.m2_shift = 0
         self.min: float | None = None
         self.max: float | None = None
         self.zeros = 0
@@ -166,10 +170,13 @@ class NumericValues:
         unique, counts, ordered = _unique_counts(values)
         points = unique.astype(np.float64, copy=False)
         weights = counts.astype(np.float64)
+        shift = _SHIFT if max(abs(float(points[0])), abs(float(points[-1]))) > _BIG else 0
+        if shift:
+            points = np.ldexp(points, -shift)
         mean = float(points @ weights) / n
         deviations = points - mean
         m2 = float((deviations * deviations) @ weights)
-        self._merge_moments(n, mean, m2)
+        self._merge_moments(n, math.ldexp(mean, shift), m2, shift)
         low, high = unique[0].item(), unique[-1].item()
         self.min = low if self.min is None else min(self.min, low)
         self.max = high if self.max is None else max(self.max, high)
@@ -182,12 +189,30 @@ class NumericValues:
         self.quantiles.update(ordered, (unique, counts))
         self.distinct.update_many(_distinct_values(unique))
 
-    def _merge_moments(self, n: int, mean: float, m2: float) -> None:
+    def _merge_moments(self, n: int, mean: float, m2: float, m2_shift: int = 0) -> None:
+        """Chan et al.'s parallel update, in units of 2**shift when the values are huge."""
         total = self.finite + n
-        delta = mean - self.mean
-        self.mean += delta * n / total
-        self.m2 += m2 + delta * delta * self.finite * n / total
+        shift = max(self.m2_shift, m2_shift)
+        if shift == 0 and max(abs(mean), abs(self.mean)) > _BIG:
+            shift = _SHIFT
+        ours, theirs = math.ldexp(self.mean, -shift), math.ldexp(mean, -shift)
+        delta = theirs - ours
+        merged = ours + delta * n / total
+        self.m2 = (
+            math.ldexp(self.m2, 2 * (self.m2_shift - shift))
+            + math.ldexp(m2, 2 * (m2_shift - shift))
+            + delta * delta * self.finite * n / total
+        )
+        self.m2_shift = shift
+        self.mean = _unscaled(merged, shift)
         self.finite = total
+
+    @property
+    def std(self) -> float:
+        """The sample standard deviation of the finite values (0 for one value, NaN for none)."""
+        if self.finite < 2:
+            return 0.0 if self.finite else math.nan
+        return math.ldexp(math.sqrt(self.m2 / (self.finite - 1)), self.m2_shift)
 
     def merge(self, other: NumericValues) -> None:
         self.count += other.count
@@ -195,7 +220,7 @@ class NumericValues:
         self.posinf += other.posinf
         self.neginf += other.neginf
         if other.finite:
-            self._merge_moments(other.finite, other.mean, other.m2)
+            self._merge_moments(other.finite, other.mean, other.m2, other.m2_shift)
             self.min = other.min if self.min is None else min(self.min, other.min)
             self.max = other.max if self.max is None else max(self.max, other.max)
         self.zeros += other.zeros
@@ -213,6 +238,7 @@ class NumericValues:
             "finite": self.finite,
             "mean": self.mean,
             "m2": self.m2,
+            "m2_shift": self.m2_shift,
             "min": self.min,
             "max": self.max,
             "zeros": self.zeros,
@@ -226,9 +252,22 @@ class NumericValues:
         acc = cls()
         for key in ("count", "nan", "posinf", "neginf", "finite", "mean", "m2", "min", "max", "zeros", "integral"):
             setattr(acc, key, state[key])
+        acc.m2_shift = int(state.get("m2_shift", 0))
         acc.quantiles = Quantiles.from_state(state["quantiles"])
         acc.distinct = Distinct.from_text(state["distinct"])
         return acc
+
+
+_BIG = 2.0**500  # beyond this, squares and spreads of values can overflow float64
+_SHIFT = 600  # then the moments are taken of the values times 2**-600
+
+
+def _unscaled(value: float, shift: int) -> float:
+    """``value * 2**shift``, the largest float rather than an overflow at the very edge."""
+    try:
+        return math.ldexp(value, shift)
+    except OverflowError:
+        return math.copysign(np.finfo(np.float64).max, value)
 
 
 def _unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -148,7 +148,9 @@ def _shared_histogram(features: list[FeatureProfile], names: list[str], normaliz
             return None
         low = min(f.min for f in finite)
         high = max(f.max for f in finite)
-        edges = np.linspace(low, high, _BINS + 1) if high > low else np.array([low, high], float)
+        # low*(1-t) + high*t stays finite near +-1e308, where linspace's (high - low) overflows
+        t = np.linspace(0.0, 1.0, _BINS + 1)
+        edges = low * (1 - t) + high * t if high > low else np.array([low, high], float)
         shares = {}
         for name, f in zip(names, features, strict=True):
             if f.min is None:

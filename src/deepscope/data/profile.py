@@ -90,7 +90,8 @@ class FeatureProfile:
             finite = values["finite"]
             if finite:
                 mean = float(values["mean"])
-                std = math.sqrt(values["m2"] / (finite - 1)) if finite > 1 else 0.0
+                shift = int(values.get("m2_shift", 0))  # m2 is in units of 4**shift
+                std = math.ldexp(math.sqrt(values["m2"] / (finite - 1)), shift) if finite > 1 else 0.0
                 low, high = values["min"], values["max"]
             infinite = int(values["posinf"] + values["neginf"])
             zeros = int(values["zeros"])

@@ -13,6 +13,7 @@ from pathlib import Path, PureWindowsPath
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirError
 
 RUN_DB = "run.sqlite"
+WRITER_LOCK = ".writer.lock"
 IMAGES_DIR = "images"
 EMBEDDINGS_DIR = "embeddings"
 TABLES_DIR = "tables"

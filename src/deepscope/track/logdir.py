@@ -103,6 +103,9 @@ class Logdir:
         if not self.path.is_dir():
             raise LogdirError(f"logdir {self.path} is a file, not a folder of runs")
         self._known: dict[tuple[str, int], _Entry] = {}
+        # run folder -> why it cannot be read; every reader skips it (with one warning) and
+        # runs() lists it as "damaged", so one broken run never hides the others
+        self._damaged: dict[Path, str] = {}
 
     def __repr__(self) -> str:
         return f"Logdir({str(self.path)!r})"
@@ -142,10 +145,34 @@ class Logdir:
                 folder / _paths.RUN_DB,
                 lambda c: c.execute("SELECT name, start_time FROM info").fetchone(),
             )
-        except (LogdirError, TypeError):
-            logger.warning("skipping %s: not a readable deepscope run", folder)
+        except LogdirError as error:
+            # the index exists but cannot be read: listed as damaged under its folder's name
+            self._mark_damaged(folder, str(error))
+            return _Entry(_display_name(folder.name), folder, 0.0)
+        except TypeError:
+            logger.warning("skipping %s: not a readable deepscope run", _display_name(str(folder)))
             return None
         return _Entry(name, folder, start)
+
+    def _mark_damaged(self, folder: Path, reason: str) -> None:
+        if folder not in self._damaged:
+            logger.warning(
+                "skipping run folder %s: it is damaged (%s)", _display_name(str(folder)), reason
+            )
+        self._damaged[folder] = reason
+
+    def _read(self, entry: _Entry, query: Callable[[sqlite3.Connection], T]) -> T | None:
+        """``query`` on the run's index, or None (and the run marked damaged) when it cannot be read."""
+        if entry.folder in self._damaged:
+            return None
+        try:
+            return _db.read(entry.db, query)
+        except LogdirError as error:
+            self._mark_damaged(entry.folder, str(error))
+            return None
+
+    def _healthy(self, runs: str | Iterable[str] | None) -> list[_Entry]:
+        return [e for e in self._select(runs) if e.folder not in self._damaged]
 
     def _select(self, runs: str | Iterable[str] | None) -> list[_Entry]:
         entries = self._entries()
@@ -168,36 +195,44 @@ class Logdir:
         return [e.name for e in self._entries()]
 
     def runs(self) -> pd.DataFrame:
-        """One row per run: run, status, start_time, end_time, duration (s), hparams, meta, id, path.
+        """One row per run: run, status, start_time, end_time, duration (s), hparams, meta, id,
+        path, problem.
 
         Times are UTC timestamps (``end_time`` is NaT while a run is open); ``duration`` is in
         seconds, up to now for a running run.
 
-        ``status`` is "running", "finished", "failed", or "crashed" when the writing process on
-        this machine is gone without finishing the run.
+        ``status`` is "running", "finished", "failed", "crashed" when the writing process on
+        this machine is gone without finishing the run, or "damaged" when its index cannot be read
+        (every other reader skips such a run). ``problem`` says what is wrong ("" when nothing is):
+        why a run is damaged, or which of its hparams/meta are not valid JSON (shown as empty).
         """
         rows = []
         for entry in self._entries():
-            info, meta = _db.read(entry.db, _read_info)
+            read = self._read(entry, _read_info)
+            if read is None:
+                rows.append(_damaged_row(entry, self._damaged[entry.folder]))
+                continue
+            info, meta = read
             run_id, status, start, end, hparams, pid, host = info
             if status == "running" and host == socket.gethostname() and not _process_alive(pid):
                 status = "crashed"
+            problems: list[str] = []
             rows.append(
                 {
                     "run": entry.name,
                     "status": status,
                     "start_time": start,
                     "end_time": end,
-                    "hparams": json.loads(hparams),
-                    "meta": {key: json.loads(value) for key, value in meta},
+                    "hparams": _json(hparams, {}, "hparams", problems),
+                    "meta": {key: _json(value, None, f"meta {key!r}", problems) for key, value in meta},
                     "id": run_id,
-                    "path": str(entry.folder),
+                    "path": _display_name(str(entry.folder)),
+                    "problem": "; ".join(problems),
                 }
             )
-        frame = pd.DataFrame(
-            rows,
-            columns=["run", "status", "start_time", "end_time", "hparams", "meta", "id", "path"],
-        )
+            if problems:
+                logger.warning("run %r: %s", entry.name, "; ".join(problems))
+        frame = pd.DataFrame(rows, columns=[c for c in _RUN_COLUMNS if c != "duration"])
         start = frame["start_time"].astype("float64")
         end = frame["end_time"].astype("float64")
         now = pd.Timestamp.now(tz="UTC").timestamp()
@@ -205,9 +240,7 @@ class Logdir:
         frame["duration"] = end.where(end.notna(), now).where(frame["status"] != "crashed") - start
         frame["start_time"] = pd.to_datetime(start, unit="s", utc=True)
         frame["end_time"] = pd.to_datetime(end, unit="s", utc=True)
-        return frame[
-            ["run", "status", "start_time", "end_time", "duration", "hparams", "meta", "id", "path"]
-        ]
+        return frame[list(_RUN_COLUMNS)]
 
     def hparams(self) -> pd.DataFrame:
         """One row per run, a ``run`` column and a column per hyper-parameter (nested keys joined by ".").
@@ -217,9 +250,12 @@ class Logdir:
         """
         runs, values = [], []
         for entry in self._entries():
-            raw = _db.read(entry.db, lambda c: c.execute("SELECT hparams FROM info").fetchone()[0])
+            raw = self._read(entry, lambda c: c.execute("SELECT hparams FROM info").fetchone()[0])
+            if raw is None:
+                continue
+            parsed = _json(raw, {}, "hparams", [])
             runs.append(entry.name)
-            values.append(_flatten(json.loads(raw)))
+            values.append(_flatten(parsed if isinstance(parsed, dict) else {}))
         if not runs:
             return pd.DataFrame(columns=["run"])
         names = _hparam_columns(key for flat in values for key in flat)
@@ -245,12 +281,13 @@ class Logdir:
         if tag_filter is not None:
             sql += f" WHERE tag IN ({','.join('?' * len(tag_filter))})"
         sql += " ORDER BY tag, id"
-        entries = self._select(runs)
+        read = [(e, self._read(e, lambda c: c.execute(sql, tag_filter or ()).fetchall()))
+                for e in self._healthy(runs)]
+        entries = [entry for entry, rows in read if rows is not None]
         tag_codes: dict[str, int] = {}
         chunk_runs, chunk_tags, counts = [], [], []
         steps, walls, values = [], [], []
-        for run_code, entry in enumerate(entries):
-            rows = _db.read(entry.db, lambda c: c.execute(sql, tag_filter or ()).fetchall())
+        for run_code, rows in enumerate(rows for _, rows in read if rows is not None):
             for tag, count, step_blob, wall_blob, value_blob in rows:
                 chunk_runs.append(run_code)
                 chunk_tags.append(tag_codes.setdefault(tag, len(tag_codes)))
@@ -290,8 +327,8 @@ class Logdir:
             " FROM scalar_chunks WHERE id IN (SELECT max(id) FROM scalar_chunks GROUP BY tag) ORDER BY tag"
         )
         rows = []
-        for entry in self._select(runs):
-            for tag, step, value, wall in _db.read(entry.db, lambda c: c.execute(sql).fetchall()):
+        for entry in self._healthy(runs):
+            for tag, step, value, wall in self._read(entry, lambda c: c.execute(sql).fetchall()) or ():
                 if tag_filter is None or tag in tag_filter:
                     rows.append(
                         (
@@ -319,8 +356,8 @@ class Logdir:
             " inf_count FROM histograms WHERE tag=? ORDER BY step, id"
         )
         rows = []
-        for entry in self._select(runs):
-            for row in _db.read(entry.db, lambda c: c.execute(sql, (tag,)).fetchall()):
+        for entry in self._healthy(runs):
+            for row in self._read(entry, lambda c: c.execute(sql, (tag,)).fetchall()) or ():
                 rows.append(
                     (
                         entry.name,
@@ -383,8 +420,8 @@ class Logdir:
         """Every saved result without loading it: DataFrame(run, tag, type, step, wall_time)."""
         rows = []
         sql = "SELECT tag, info, step, wall_time FROM artifacts WHERE kind='result' ORDER BY tag"
-        for entry in self._select(runs):
-            for tag, info, step, wall in _db.read(entry.db, lambda c: c.execute(sql).fetchall()):
+        for entry in self._healthy(runs):
+            for tag, info, step, wall in self._read(entry, lambda c: c.execute(sql).fetchall()) or ():
                 rows.append((entry.name, tag, json.loads(info)["type"], step, wall))
         return pd.DataFrame(rows, columns=["run", "tag", "type", "step", "wall_time"])
 
@@ -425,9 +462,8 @@ class Logdir:
                     continue
                 if stat.st_size == 0:  # an empty WAL (readers may create one) holds no data
                     continue
-                digest.update(
-                    f"{file}\0{stat.st_ino}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode()
-                )
+                digest.update(os.fsencode(file))  # a non-UTF-8 name is bytes, not an error
+                digest.update(f"\0{stat.st_ino}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
                 if file.endswith("-wal"):
                     # A WAL restarting after a checkpoint may keep its size; its header (salts) changes.
                     try:
@@ -443,8 +479,8 @@ class Logdir:
 
     def _distinct(self, runs: str | Iterable[str] | None, sql: str) -> list[str]:
         tags: set[str] = set()
-        for entry in self._select(runs):
-            tags.update(row[0] for row in _db.read(entry.db, lambda c: c.execute(sql).fetchall()))
+        for entry in self._healthy(runs):
+            tags.update(row[0] for row in self._read(entry, lambda c: c.execute(sql).fetchall()) or ())
         return sorted(tags)
 
     def _artifact_rows(
@@ -481,6 +517,39 @@ class Logdir:
                         f"the {kind} {tag!r} of run {entry.name!r} is missing its file {path}"
                     ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+_RUN_COLUMNS = (
+    "run", "status", "start_time", "end_time", "duration", "hparams", "meta", "id", "path", "problem"
+)
+
+
+def _damaged_row(entry: _Entry, reason: str) -> dict[str, Any]:
+    return {"run": entry.name, "status": "damaged", "start_time": None, "end_time": None,
+            "hparams": {}, "meta": {}, "id": None, "path": _display_name(str(entry.folder)),
+            "problem": reason}
+
+
+def _json(text: str, default: Any, what: str, problems: list[str]) -> Any:
+    """``text`` parsed as JSON, or ``default`` (and a note in ``problems``) when it is not JSON."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError, RecursionError) as error:
+        problems.append(f"{what} is not valid JSON ({error})")
+        return default
+
+
+def _display_name(name: str) -> str:
+    """A file name as text that can be printed and encoded: undecodable bytes become U+FFFD."""
+    return os.fsencode(name).decode("utf-8", "replace") if _has_surrogates(name) else name
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _read_info(conn: sqlite3.Connection) -> tuple[tuple, list]:

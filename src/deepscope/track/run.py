@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import json
 import logging
 import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -32,6 +34,11 @@ import pandas as pd
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirError
 from deepscope.track import _db, _paths, _results, _values
 from deepscope.track._scalars import Chunk, ScalarBuffer
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no advisory file locks
+    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -99,15 +106,22 @@ class Run:
         self._closed = False
         self._status = "running"
         self._pid = os.getpid()
+        self._lock: _WriterLock | None = None
         if self.path.exists():
             if not resume:
                 raise LogdirError(
                     f"a run named {self.name!r} already exists in {self.logdir}; "
                     "choose another name or pass resume=True to append to it"
                 )
-            self._conn = self._reopen()
+            self._lock = _WriterLock.take(self.path, self.name)
+            try:
+                self._conn = self._reopen()
+            except BaseException:
+                self._lock.release()
+                raise
         else:
             self._conn = self._create()
+            self._lock = _WriterLock.take(self.path, self.name)
         if meta:
             self._put_meta(meta)
 
@@ -154,6 +168,15 @@ class Run:
         return _db.connect_writer(self.path / _paths.RUN_DB)
 
     def _reopen(self) -> Any:
+        try:
+            return self._reopen_index()
+        except (sqlite3.DatabaseError, json.JSONDecodeError) as exc:
+            raise LogdirError(
+                f"cannot resume run {self.name!r}: its index {self.path / _paths.RUN_DB} is "
+                f"damaged ({exc}); start a new run"
+            ) from exc
+
+    def _reopen_index(self) -> Any:
         conn = _db.connect_writer(self.path / _paths.RUN_DB)
         row = conn.execute("SELECT run_id, name, hparams FROM info").fetchone()
         if row is None or row[1] != self.name:
@@ -294,8 +317,11 @@ class Run:
     def log_hparams(self, hparams: Mapping[str, Any]) -> None:
         """Merge more hyper-parameters into the run's (later values win), e.g. once a trainer knows them."""
         self._check_open()
-        merged = {**self._hparams, **_values.json_mapping(hparams, "hparams")}
+        new = _values.json_mapping(hparams, "hparams")
         with self._transaction() as conn:
+            # merged with what the index holds, not with this object's copy, so no key is lost
+            stored = json.loads(conn.execute("SELECT hparams FROM info").fetchone()[0])
+            merged = {**stored, **new}
             conn.execute("UPDATE info SET hparams=?", (json.dumps(merged),))
         self._hparams = merged
 
@@ -333,6 +359,8 @@ class Run:
         self._status = status
         with self._db_lock:
             self._conn.close()
+        if self._lock is not None:
+            self._lock.release()
         atexit.unregister(self._at_exit)
 
     def __enter__(self) -> Run:
@@ -355,14 +383,29 @@ class Run:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
-        with self._db_lock:
+        with self._db_lock, self._write_errors():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _write_errors(self) -> Iterator[None]:
+        """SQLite and file-system failures (a full disk, a damaged index) as one typed error."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise LogdirError(f"cannot write run {self.name!r} in {self.logdir}: {exc}") from exc
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
+                raise LogdirError(
+                    f"cannot write run {self.name!r} in {self.logdir}: {exc.strerror or exc}"
+                ) from exc
+            raise
 
     def _flush_loop(self) -> None:
         while not self._stop.is_set():
@@ -372,6 +415,9 @@ class Run:
                 break
             try:
                 self._flush_scalars()
+            except LogdirError as exc:  # a full disk: kept for the next flush, one line each time
+                logger.warning("deepscope could not write scalars of run %r (will retry): %s",
+                               self.name, exc)
             except Exception:  # kept for the next flush; a foreground flush() raises it
                 logger.exception(
                     "deepscope could not write scalars of run %r; will retry", self.name
@@ -476,7 +522,7 @@ class Run:
         final.parent.mkdir(exist_ok=True)
         staging = final.with_name(final.name + ".tmp")
         try:
-            with open(staging, "wb") as file:
+            with self._write_errors(), open(staging, "wb") as file:
                 write(file)
             os.replace(staging, final)
         except BaseException:
@@ -539,8 +585,49 @@ class Run:
         failed = getattr(sys, "last_value", None) is not None
         try:
             self.finish("failed" if failed else "finished")
+        except LogdirError as exc:  # a full disk, say: one line, not a traceback at exit
+            logger.error("deepscope could not close run %r at exit: %s", self.name, exc)
         except Exception:
             logger.exception("deepscope could not close run %r at exit", self.name)
+
+
+class _WriterLock:
+    """An exclusive lock on ``<run>/.writer.lock`` held while a ``Run`` writes, so a second
+    writer of the same run is refused instead of silently interleaving with the first.
+
+    The operating system releases it when the process dies, so a crashed run can be resumed.
+    Where advisory locks are not available (Windows) nothing is locked.
+    """
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+
+    @classmethod
+    def take(cls, folder: Path, name: str) -> _WriterLock:
+        if fcntl is None:  # pragma: no cover - Windows
+            return cls(None)
+        try:
+            file = open(folder / _paths.WRITER_LOCK, "a+b")  # noqa: SIM115 - held until release()
+        except OSError as exc:
+            raise LogdirError(f"cannot open run {name!r} for writing: {exc}") from exc
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            file.close()
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise LogdirError(
+                    f"run {name!r} in {folder.parent} is open for writing by another Run "
+                    "(in this or another process); finish that one first, or log into a new run"
+                ) from None
+            if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                return cls(None)  # a file system without locks: nothing to hold
+            raise LogdirError(f"cannot lock run {name!r} for writing: {exc}") from exc
+        return cls(file)
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the file releases the lock
+            self._file = None
 
 
 def _writer_process() -> tuple[int, str]:

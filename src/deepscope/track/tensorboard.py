@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import logging
 import os
+import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,10 @@ def import_tensorboard(tb_dir: str | os.PathLike[str], logdir: str | os.PathLike
     """Convert every TensorBoard run under ``tb_dir`` into a run of ``logdir``; return the run names.
 
     A name already taken in ``logdir`` gets a suffix (``train-2``) rather than mixing two runs.
+    A file that is not a TensorBoard event file is skipped and a folder with no readable file
+    makes no run; a truncated or damaged file is imported up to the damage. Each is logged as a
+    warning saying what was skipped and why; when nothing could be read it is a
+    :class:`~deepscope.errors.LogdirError`.
 
     >>> names = import_tensorboard("runs/", "logs/")  # doctest: +SKIP
     """
@@ -46,7 +52,16 @@ def import_tensorboard(tb_dir: str | os.PathLike[str], logdir: str | os.PathLike
         raise LogdirError(f"no TensorBoard event files (events.out.tfevents.*) under {source}")
 
     names = []
+    skipped: list[str] = []
     for folder in folders:
+        scans = [_scan(path) for path in sorted(folder.glob("*tfevents*")) if path.is_file()]
+        for scan in scans:
+            if scan.problem:
+                what = "skipped" if not scan.records else f"imported its first {scan.records} records"
+                logger.warning("%s: %s; %s", scan.path, scan.problem, what)
+        if not any(scan.records for scan in scans):
+            skipped.append(f"{folder}: {scans[0].problem if scans else 'no event files'}")
+            continue
         accumulator = event_accumulator.EventAccumulator(
             str(folder),
             size_guidance=event_accumulator.STORE_EVERYTHING_SIZE_GUIDANCE,
@@ -67,7 +82,53 @@ def import_tensorboard(tb_dir: str | os.PathLike[str], logdir: str | os.PathLike
         run._close("finished", end_time=max(wall_times) if wall_times else None)
         names.append(name)
         logger.info("imported %s as run %r", folder, name)
+    if not names:
+        raise LogdirError(
+            f"nothing imported from {source}: no readable TensorBoard event file ({'; '.join(skipped)})"
+        )
     return names
+
+
+_HEADER = struct.Struct("<QI")  # record length, masked CRC-32C of the length
+_MAX_RECORD = 1 << 31
+
+
+@dataclass(frozen=True)
+class _Scan:
+    path: Path
+    records: int
+    problem: str = ""
+
+
+def _scan(path: Path) -> _Scan:
+    """How many whole records an event file holds, and what is wrong after them (if anything).
+
+    Checks the TFRecord framing (each length and its checksum) without decoding the events, so a
+    file of random bytes or one cut short is told apart from a complete one.
+    """
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
+
+    records = 0
+    try:
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            while True:
+                header = file.read(_HEADER.size)
+                if not header:
+                    return _Scan(path, records)
+                if len(header) < _HEADER.size:
+                    return _Scan(path, records, "the file is truncated (a record header is cut short)")
+                length, checksum = _HEADER.unpack(header)
+                if masked_crc32c(header[:8]) != checksum or length > _MAX_RECORD:
+                    problem = ("not a TensorBoard event file" if records == 0
+                               else f"damaged after record {records} (a record header fails its checksum)")
+                    return _Scan(path, records, problem)
+                if file.tell() + length + 4 > size:
+                    return _Scan(path, records, f"the file is truncated after record {records}")
+                file.seek(length + 4, os.SEEK_CUR)
+                records += 1
+    except OSError as exc:
+        return _Scan(path, records, f"cannot be read ({exc.strerror or exc})")
 
 
 def _free_name(logdir: Path, name: str) -> str:

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from deepscope.data.compare import compare
+from deepscope.escape import escape, escape_all
 from deepscope.png import thumbnail_data_uri
 from deepscope.viz.theme import PALETTE, TEMPLATE_NAME, category_colors
 
@@ -42,8 +43,9 @@ _MAX_LABEL = 24
 
 
 def _short(text: Any) -> str:
+    """A user string (feature, category, dataset) shortened and escaped for a figure."""
     text = str(text)
-    return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 1] + "…"
+    return escape(text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 1] + "…")
 
 
 def _bars(hist: dict[str, Any], datasets: list[str], colors: Mapping[Any, str], *, legend: bool,
@@ -70,13 +72,13 @@ def _bars(hist: dict[str, Any], datasets: list[str], colors: Mapping[Any, str], 
             centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     for k, name in enumerate(shown):
         heights = np.asarray(hist["datasets"][name], float)
-        style = {"y": heights, "name": name, "marker_color": colors[name], "showlegend": legend,
+        style = {"y": heights, "name": escape(name), "marker_color": colors[name], "showlegend": legend,
                  "legendgroup": name + group}
         if hist["kind"] != "numeric":
             traces.append(go.Bar(x=[_short(c) for c in hist["categories"]], **style,
-                                 hovertemplate=f"%{{x}}: %{{y:.1f}}{unit}<extra>{name}</extra>"))
+                                 hovertemplate=f"%{{x}}: %{{y:.1f}}{unit}<extra>{escape(name)}</extra>"))
             continue
-        extra = [h + f"<extra>{name}</extra>" for h in hover]
+        extra = [h + f"<extra>{escape(name)}</extra>" for h in hover]
         if labels is not None:
             traces.append(go.Bar(x=labels, **style, hovertemplate=extra))
         else:
@@ -139,10 +141,12 @@ def comparison_figure(comparison: Any, *, features: list[str] | None = None, max
             fig.add_trace(trace, row=row, col=col)
         if _labelled(hist):
             fig.update_xaxes(type="category", row=row, col=col)
-    unit = "%" if next(iter(comparison.histograms.values()), {}).get("unit", "percent") == "percent" else "count"
+    # the first feature with a histogram says the unit (an all-null or nested column has none)
+    first = next((hist for hist in comparison.histograms.values() if hist), {})
+    unit = "%" if first.get("unit", "percent") == "percent" else "count"
     fig.update_yaxes(rangemode="tozero", ticksuffix="%" if unit == "%" else "")
     fig.update_layout(template=TEMPLATE_NAME, barmode="group", bargap=0.05, height=max(260, 210 * rows),
-                      title=f"Feature distributions ({', '.join(comparison.datasets)})",
+                      title=f"Feature distributions ({', '.join(escape_all(comparison.datasets))})",
                       legend={"orientation": "h", "y": 1.0 + 0.12 / rows, "x": 1.0, "xanchor": "right"},
                       showlegend=len(comparison.datasets) > 1)
     return fig
@@ -193,7 +197,7 @@ def drift_figure(report: Any) -> go.Figure:
     verdict = "drift" if report.drifted else "no drift"
     fig.update_xaxes(title="metric / threshold (above 1: drifted)", rangemode="tozero")
     fig.update_layout(template=TEMPLATE_NAME, height=max(240, 28 * len(features) + 120),
-                      title=f"{report.current} against {report.reference}: {verdict} "
+                      title=f"{escape(report.current)} against {escape(report.reference)}: {verdict} "
                             f"({report.drifted_share:.0%} of features drifted)")
     return fig
 
@@ -250,7 +254,7 @@ def dive_figure(dive: Any, *, point_size: float | None = None, max_images: int =
     fig.update_yaxes(visible=False, scaleanchor="x" if dive.positioning == "stacked" else None)
     title = f"{len(points):,} examples"
     if dive.row or dive.column:
-        title += " by " + " and ".join(f for f in (dive.row, dive.column) if f)
+        title += " by " + " and ".join(escape(f) for f in (dive.row, dive.column) if f)
     fig.update_layout(template=TEMPLATE_NAME, title=title, height=640, dragmode="pan",
-                      legend={"title": {"text": dive.color or ""}})
+                      legend={"title": {"text": escape(dive.color or "")}})
     return fig

@@ -114,6 +114,7 @@ def comparison_table_html(comparison: Any) -> str:
     distance = comparison.has_distance  # one dataset: no distance to show, not a column of zeros
     head = ("<tr><th class='l'>feature</th><th class='l'>dataset</th><th class='l'>type</th><th>count</th>"
             "<th>missing</th><th>mean</th><th>std</th><th>zeros</th><th>min</th><th>median</th><th>max</th>"
+            "<th title='values that are +inf or -inf (not in mean, std, min, max)'>infinite</th>"
             "<th>unique</th><th class='l'>top</th><th class='l'>histogram</th>"
             + ("<th>distance</th>" if distance else "") + "<th class='l'>notes</th></tr>")
     body = []
@@ -134,6 +135,7 @@ def comparison_table_html(comparison: Any) -> str:
                      f"<td>{_fmt(row['mean'])}</td>", f"<td>{_fmt(row['std'])}</td>",
                      f"<td>{_pct(row['zeros'])}</td>", f"<td>{_fmt(row['min'])}</td>",
                      f"<td>{_fmt(row['median'])}</td>", f"<td>{_fmt(row['max'])}</td>",
+                     f"<td>{_fmt(row.get('infinite')) if row.get('infinite') else ''}</td>",
                      f"<td>{_fmt(row['unique'])}</td>",
                      f"<td class='l'>{_e(row['top']) if row['top'] is not None and str(row['top']) != 'nan' else ''}</td>",
                      f"<td class='l'{span}>{spark}</td>" if first else "",

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from deepscope.errors import InvalidArgumentError
+from deepscope.escape import escape, escape_all
 from deepscope.viz.notebook import figure_html
 from deepscope.viz.theme import (
     DIVERGING,
@@ -89,9 +90,9 @@ def slices_figure(result: Any, metric: str | None = None, **_: Any) -> go.Figure
         fig.add_trace(
             go.Scatter(
                 x=part[metric],
-                y=part["slice"],
+                y=escape_all(part["slice"]),
                 mode="markers",
-                name=str(feature),
+                name=escape(feature),
                 marker={"color": colors[feature], "size": 9},
                 error_x=errors,
                 customdata=np.column_stack([part["n"]]),
@@ -118,23 +119,23 @@ def thresholds_figure(result: Any, **_: Any) -> go.Figure:
     colors = category_colors(groups)
     for g in groups:
         curve = result.roc[result.roc["group"] == g]
-        fig.add_trace(go.Scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", name=str(g),
+        fig.add_trace(go.Scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", name=escape(g),
                                  line={"color": colors[g]}, legendgroup=str(g)), row=1, col=1)
         row = result.frame[result.frame["group"] == g].iloc[0]
         fig.add_trace(go.Scatter(x=[row["fpr"]], y=[row["tpr"]], mode="markers", showlegend=False,
                                  marker={"color": colors[g], "size": 12, "line": {"color": "white", "width": 1}},
                                  legendgroup=str(g),
-                                 hovertemplate=f"{g}: threshold {row['threshold']:.3f}<extra></extra>"),
+                                 hovertemplate=f"{escape(g)}: threshold {row['threshold']:.3f}<extra></extra>"),
                       row=1, col=1)
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", showlegend=False,
                              line={"color": "#9AA5B1", "dash": "dot"}), row=1, col=1)
     for i, rate in enumerate(("tpr", "fpr", "positive_rate", "accuracy")):
-        fig.add_trace(go.Bar(x=[str(g) for g in groups], y=result.frame[rate], name=_nice(rate),
+        fig.add_trace(go.Bar(x=escape_all(groups), y=result.frame[rate], name=_nice(rate),
                              marker={"color": PALETTE[(i + 4) % len(PALETTE)]}), row=1, col=2)
     fig.update_xaxes(title_text="false-positive rate", range=[0, 1], row=1, col=1)
     fig.update_yaxes(title_text="true-positive rate", range=[0, 1.02], row=1, col=1)
     fig.update_yaxes(range=[0, 1], row=1, col=2)
-    return _layout(fig, f"Thresholds by {result.group_column}: {result.strategy.replace('_', ' ')}",
+    return _layout(fig, f"Thresholds by {escape(result.group_column)}: {result.strategy.replace('_', ' ')}",
                    barmode="group", height=420)
 
 
@@ -145,15 +146,15 @@ def counterfactual_figure(result: Any, **_: Any) -> go.Figure:
     low, high = symmetric_range(values)
     fig = go.Figure(
         go.Bar(
-            x=values, y=frame["feature"], orientation="h",
+            x=values, y=escape_all(frame["feature"]), orientation="h",
             marker={"color": values, "colorscale": DIVERGING, "cmin": low, "cmax": high},
-            customdata=np.column_stack([frame["example"], frame["counterfactual"]]),
+            customdata=np.column_stack([escape_all(frame["example"]), escape_all(frame["counterfactual"])]),
             hovertemplate="%{y}: %{customdata[0]} → %{customdata[1]}<extra></extra>",
         )
     )
     return _layout(
         fig,
-        f"Nearest counterfactual: {result.example_prediction} → {result.counterfactual_prediction} "
+        f"Nearest counterfactual: {escape(result.example_prediction)} → {escape(result.counterfactual_prediction)} "
         f"(distance {result.distance:.3g})",
         xaxis={"title": "change (standard deviations; categories: 1 = changed)", "range": [low, high]},
         yaxis={"autorange": "reversed"},
@@ -164,7 +165,7 @@ def counterfactual_figure(result: Any, **_: Any) -> go.Figure:
 def partial_dependence_figure(result: Any, max_ice: int = 200, **_: Any) -> go.Figure:
     """ICE curves as faint lines (at most ``max_ice``) under the partial dependence."""
     values = result.curve["value"].tolist()
-    x = values if result.kind == "numeric" else [str(v) for v in values]
+    x = values if result.kind == "numeric" else escape_all(values)
     fig = go.Figure()
     step = max(1, len(result.ice) // max_ice)
     for i, curve in enumerate(result.ice[::step]):
@@ -173,14 +174,14 @@ def partial_dependence_figure(result: Any, max_ice: int = 200, **_: Any) -> go.F
                                  legendgroup="ice"))
     fig.add_trace(go.Scatter(x=x, y=result.curve["partial_dependence"], mode="lines+markers",
                              name="partial dependence", line={"color": PALETTE[1], "width": 3}))
-    return _layout(fig, f"Partial dependence on {result.feature}",
-                   xaxis={"title": result.feature, "type": "linear" if result.kind == "numeric" else "category"},
+    return _layout(fig, f"Partial dependence on {escape(result.feature)}",
+                   xaxis={"title": escape(result.feature), "type": "linear" if result.kind == "numeric" else "category"},
                    yaxis={"title": f"output {result.target}"})
 
 
 def confusion_matrix_figure(result: Any, **_: Any) -> go.Figure:
     """Heatmap, labels down and predictions across, values written in the cells."""
-    labels = [str(c) for c in result.classes]
+    labels = escape_all(result.classes)
     matrix = np.asarray(result.matrix, dtype=float)
     text = [[f"{v:.2f}" if result.normalize else f"{int(v)}" for v in row] for row in matrix]
     fig = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale=SEQUENTIAL, zmin=0,
@@ -203,7 +204,7 @@ def performance_figure(result: Any, **_: Any) -> go.Figure:
             errors_plus.append(max(float(high) - float(row[m]), 0.0) if np.isfinite(high) else 0.0)
             errors_minus.append(max(float(row[m]) - float(low), 0.0) if np.isfinite(low) else 0.0)
         fig.add_trace(go.Bar(x=[_nice(m) for m in result.metrics], y=[row[m] for m in result.metrics],
-                             name=str(row["model"]), marker={"color": colors[row["model"]]},
+                             name=escape(row["model"]), marker={"color": colors[row["model"]]},
                              error_y={"type": "data", "symmetric": False, "array": errors_plus,
                                       "arrayminus": errors_minus}))
     return _layout(fig, "Compare performance", barmode="group", yaxis={"rangemode": "tozero"})
@@ -212,9 +213,9 @@ def performance_figure(result: Any, **_: Any) -> go.Figure:
 def agreement_figure(result: Any, **_: Any) -> go.Figure:
     """Bars of each outcome's count (both right, only one right, both wrong)."""
     frame = result.counts
-    fig = go.Figure(go.Bar(x=frame["outcome"], y=frame["n"], marker={"color": list(PALETTE[: len(frame)])},
+    fig = go.Figure(go.Bar(x=escape_all(frame["outcome"]), y=frame["n"], marker={"color": list(PALETTE[: len(frame)])},
                            customdata=frame["share"], hovertemplate="%{x}: %{y} (%{customdata:.1%})<extra></extra>"))
-    return _layout(fig, f"Compare predictions: {result.names[0]} vs {result.names[1]}",
+    return _layout(fig, f"Compare predictions: {escape(result.names[0])} vs {escape(result.names[1])}",
                    yaxis={"title": "examples", "rangemode": "tozero"})
 
 
@@ -225,15 +226,15 @@ def threshold_curve_figure(result: Any, **_: Any) -> go.Figure:
     fig = go.Figure()
     for model, part in frame.groupby("model", sort=False):
         if result.view == "data_vs_accuracy":
-            fig.add_trace(go.Scatter(x=part["coverage"], y=part["accuracy"], mode="lines+markers", name=str(model),
+            fig.add_trace(go.Scatter(x=part["coverage"], y=part["accuracy"], mode="lines+markers", name=escape(model),
                                      line={"color": colors[model]}, customdata=part["threshold"],
                                      hovertemplate="threshold %{customdata:.2f}<br>coverage %{x:.3f}"
                                                    "<br>accuracy %{y:.3f}<extra></extra>"))
         else:
             fig.add_trace(go.Scatter(x=part["threshold"], y=part["accuracy"], mode="lines+markers",
-                                     name=f"{model} accuracy", line={"color": colors[model]}))
+                                     name=f"{escape(model)} accuracy", line={"color": colors[model]}))
             fig.add_trace(go.Scatter(x=part["threshold"], y=part["coverage"], mode="lines",
-                                     name=f"{model} coverage", line={"color": colors[model], "dash": "dash"}))
+                                     name=f"{escape(model)} coverage", line={"color": colors[model], "dash": "dash"}))
     if result.view == "data_vs_accuracy":
         return _layout(fig, "Data vs accuracy", xaxis={"title": "coverage (share of data kept)", "range": [0, 1.02]},
                        yaxis={"title": "accuracy", "range": [0, 1.02]})
@@ -249,7 +250,7 @@ def threshold_surface_figure(result: Any, kind: str = "2d", **_: Any) -> go.Figu
         fig = go.Figure(go.Surface(x=t, y=t, z=result.accuracy, surfacecolor=result.coverage,
                                    colorscale=SEQUENTIAL, cmin=0, cmax=1,
                                    colorbar={"title": "coverage"}))
-        fig.update_layout(scene={"xaxis_title": f"{second} threshold", "yaxis_title": f"{first} threshold",
+        fig.update_layout(scene={"xaxis_title": f"{escape(second)} threshold", "yaxis_title": f"{escape(first)} threshold",
                                  "zaxis_title": "accuracy", "zaxis": {"range": [0, 1]}})
         return _layout(fig, "Two thresholds: accuracy (colour: coverage)", height=520)
     if kind != "2d":
@@ -260,8 +261,8 @@ def threshold_surface_figure(result: Any, kind: str = "2d", **_: Any) -> go.Figu
     fig.add_trace(go.Heatmap(z=result.coverage, x=t, y=t, colorscale=SEQUENTIAL, zmin=0, zmax=1,
                              colorbar={"x": 1.0, "len": 0.9}), row=1, col=2)
     for col in (1, 2):
-        fig.update_xaxes(title_text=f"{second} threshold", row=1, col=col)
-        fig.update_yaxes(title_text=f"{first} threshold", row=1, col=col)
+        fig.update_xaxes(title_text=f"{escape(second)} threshold", row=1, col=col)
+        fig.update_yaxes(title_text=f"{escape(first)} threshold", row=1, col=col)
     return _layout(fig, "Two thresholds", height=420)
 
 
@@ -275,7 +276,7 @@ def calibration_figure(result: Any, **_: Any) -> go.Figure:
     for model, cls in keys:
         part = result.curves[(result.curves["model"] == model) & (result.curves["class"].astype(str) == cls)]
         fig.add_trace(go.Scatter(x=part["mean_predicted"], y=part["fraction_positive"], mode="lines+markers",
-                                 name=f"{model} · {cls} (Brier {brier[(model, cls)]:.3f})",
+                                 name=f"{escape(model)} · {escape(cls)} (Brier {brier[(model, cls)]:.3f})",
                                  line={"color": colors[(model, cls)]}, customdata=part["count"],
                                  hovertemplate="predicted %{x:.3f}<br>observed %{y:.3f}<br>n = %{customdata}"
                                                "<extra></extra>"))
@@ -300,7 +301,7 @@ def curves_figure(result: Any, kind: str = "roc", **_: Any) -> go.Figure:
     for model, cls in keys:
         part = data[(data["model"] == model) & (data["class"].astype(str) == cls)]
         fig.add_trace(go.Scatter(x=part[x], y=part[y], mode="lines", line={"color": colors[(model, cls)]},
-                                 name=f"{model} · {cls} ({'AUC' if kind == 'roc' else 'AP'} {areas[(model, cls)]:.3f})",
+                                 name=f"{escape(model)} · {escape(cls)} ({'AUC' if kind == 'roc' else 'AP'} {areas[(model, cls)]:.3f})",
                                  line_shape="hv" if kind == "pr" else "linear"))
     return _layout(fig, "ROC curves" if kind == "roc" else "Precision-recall curves",
                    xaxis={"title": _nice(x), "range": [0, 1]}, yaxis={"title": _nice(y), "range": [0, 1.02]})
@@ -315,20 +316,20 @@ def per_class_figure(result: Any, **_: Any) -> go.Figure:
         colors = category_colors(models)
         for model in models:
             part = frame[frame["model"] == model]
-            fig.add_trace(go.Bar(x=part["class"].astype(str), y=part["f1"], name=f"{model} F1",
+            fig.add_trace(go.Bar(x=escape_all(part["class"]), y=part["f1"], name=f"{escape(model)} F1",
                                  marker={"color": colors[model]}), secondary_y=False)
         first = frame[frame["model"] == models[0]]
-        fig.add_trace(go.Scatter(x=first["class"].astype(str), y=first["frequency"], mode="lines+markers",
+        fig.add_trace(go.Scatter(x=escape_all(first["class"]), y=first["frequency"], mode="lines+markers",
                                  name="frequency", line={"color": "#1F2933"}), secondary_y=True)
         fig.update_yaxes(title_text="F1", range=[0, 1.02], secondary_y=False)
         fig.update_yaxes(title_text="share of examples", rangemode="tozero", secondary_y=True)
         fig.update_xaxes(title_text="class (most frequent first)", type="category")
         return _layout(fig, "Frequency vs F1", barmode="group")
-    fig = make_subplots(rows=len(models), cols=1, shared_xaxes=True, subplot_titles=models)
+    fig = make_subplots(rows=len(models), cols=1, shared_xaxes=True, subplot_titles=escape_all(models))
     for row, model in enumerate(models, start=1):
         part = frame[frame["model"] == model]
         for i, metric in enumerate(("precision", "recall", "f1")):
-            fig.add_trace(go.Bar(x=part["class"].astype(str), y=part[metric], name=_nice(metric),
+            fig.add_trace(go.Bar(x=escape_all(part["class"]), y=part[metric], name=_nice(metric),
                                  marker={"color": PALETTE[i]}, showlegend=row == 1, legendgroup=metric),
                           row=row, col=1)
         fig.update_yaxes(range=[0, 1.02], row=row, col=1)
@@ -342,7 +343,7 @@ def groups_figure(result: Any, **_: Any) -> go.Figure:
     overall = result.n_errors / result.n if result.n else np.nan
     fig = go.Figure(
         go.Scatter(
-            x=frame["coverage"], y=frame["local_error_rate"], mode="markers+text", text=frame["name"],
+            x=frame["coverage"], y=frame["local_error_rate"], mode="markers+text", text=escape_all(frame["name"]),
             textposition="top center",
             marker={"size": 12 + 30 * frame["error_coverage"].fillna(0).to_numpy(), "color": PALETTE[1],
                     "opacity": 0.8},
@@ -369,4 +370,4 @@ def rewrite_figure(result: Any, **_: Any) -> go.Figure:
     counts = [result.n_group - result.n_changed, result.n_changed - result.n_flipped, fixed, broken, other]
     fig = go.Figure(go.Bar(x=names, y=counts, marker={"color": ["#9AA5B1", PALETTE[3], PALETTE[2], PALETTE[1], PALETTE[6]]}))
     rate = f"{result.flip_rate:.1%}" if np.isfinite(result.flip_rate) else "n/a"
-    return _layout(fig, f"Rewrite {result.rule}: flip rate {rate}", yaxis={"title": "examples", "rangemode": "tozero"})
+    return _layout(fig, f"Rewrite {escape(result.rule)}: flip rate {rate}", yaxis={"title": "examples", "rangemode": "tozero"})

@@ -18,6 +18,7 @@ import pandas as pd
 from dash import Input, Output, dash_table, dcc, html
 
 from deepscope.app.plugin import AppContext, Page, always_active
+from deepscope.patterns import compile_filter
 
 # Column ids are positional ("hp0", "sc0"): hparam names and tags may hold any character.
 _BASE_COLUMNS = [
@@ -166,7 +167,9 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
 def _read(ctx: AppContext) -> tuple[Any, Any]:
     if ctx.logdir is None:
         return None, None
-    return ctx.logdir.runs(), ctx.logdir.last_scalars()
+    # last_scalars() first: a run whose index turns out damaged there is then listed as damaged
+    last = ctx.logdir.last_scalars()
+    return ctx.logdir.runs(), last
 
 
 def empty_state(ctx: AppContext) -> Any:
@@ -229,6 +232,9 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
             if key in hp:
                 row[f"hp{i}"] = _plain(hp[key]) if numeric[i] else _text(hp[key])
         tips = {}
+        problem = run.get("problem")
+        if isinstance(problem, str) and problem:
+            tips["status"] = problem  # why a run is damaged, or which of its fields are not JSON
         for i, tag in enumerate(tags):
             if tag not in last_by_run.get(name, {}):
                 continue
@@ -245,16 +251,10 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
 
 def match_runs(haystacks: list[list[str]], pattern: str | None) -> tuple[list[bool], str]:
     """Which runs match ``pattern`` (a case-insensitive regex; plain text when it is not one)."""
-    pattern = (pattern or "").strip()
-    if not pattern:
+    compiled = compile_filter(pattern)
+    if compiled is None:
         return [True] * len(haystacks), ""
-    message = ""
-    try:
-        regex = re.compile(pattern, re.IGNORECASE)
-    except re.error as err:
-        regex = re.compile(re.escape(pattern), re.IGNORECASE)
-        message = f"Not a valid regular expression ({err}); matching it as plain text."
-    return [any(regex.search(text) for text in texts) for texts in haystacks], message
+    return [any(compiled.search(text) for text in texts) for texts in haystacks], compiled.message
 
 
 def _breakable(label: Any) -> str:

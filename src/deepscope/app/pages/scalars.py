@@ -22,8 +22,9 @@ from dash import MATCH, Input, Output, State, dcc, html
 
 from deepscope.app.components import field
 from deepscope.app.plugin import AppContext, Page
-from deepscope.app.series import SeriesSource, match_names
+from deepscope.app.series import SeriesSource
 from deepscope.app.updates import fit_box, graph_box, unless_shown
+from deepscope.patterns import match_names
 from deepscope.viz.scalars import CHART_HEIGHT, chart_height, scalars_figure_json
 from deepscope.viz.theme import run_color
 

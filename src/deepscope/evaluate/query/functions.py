@@ -21,6 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from deepscope.errors import InvalidArgumentError
+from deepscope.patterns import compile_pattern
+
 __all__ = ["Function", "FUNCTIONS", "TOKEN_PATTERN", "NAME_PAIRS", "tokens"]
 
 TOKEN_PATTERN = r"\w+(?=n't\b)|n't\b|\w+|[^\w\s]"
@@ -141,10 +144,10 @@ def _contains(text: np.ndarray, part: str) -> np.ndarray:
 
 def _matches(text: np.ndarray, pattern: str) -> np.ndarray:
     try:
-        search = re.compile(pattern).search
-    except (re.error, OverflowError, RecursionError) as error:
-        raise PatternError(1, "a valid regular expression", f"{pattern!r} ({error})") from None
-    return _each(text, lambda t: search(t) is not None, False, bool)
+        compiled = compile_pattern(pattern)
+    except InvalidArgumentError as error:
+        raise PatternError(1, error.expected, error.got) from None
+    return _each(text, compiled.search, False, bool)
 
 
 def _tidy(text: str) -> str:

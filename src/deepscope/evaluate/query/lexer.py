@@ -87,7 +87,8 @@ def tokenize(query: str) -> list[Token]:
 
 
 def _number(text: str) -> int | float:
-    if text.isascii() and text.isdigit():
+    # int() refuses more than 4,300 digits; anything past 19 digits is beyond int64 anyway
+    if text.isascii() and text.isdigit() and len(text) <= 19:
         value = int(text)
         # beyond int64 a literal would overflow numpy arithmetic; as a float it stays comparable
         return value if value < 2**63 else float(value)

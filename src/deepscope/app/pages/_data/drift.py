@@ -5,6 +5,7 @@ side (the most drifted one first; click a bar to pick another)."""
 from __future__ import annotations
 
 import math
+from html import unescape
 from typing import Any
 
 import dash
@@ -79,7 +80,7 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
     )
     def pick_feature(click: dict | None, source: str | None) -> Any:
         points = (click or {}).get("points") or []
-        label = str(points[0].get("y", "")) if points else ""
+        label = unescape(str(points[0].get("y", ""))) if points else ""  # shown escaped
         if not label or not source:
             return dash.no_update
         features = sources.load_drift(ctx, source).features["feature"].tolist()

@@ -5,7 +5,6 @@ offered only when two or more datasets are chosen: one dataset has nothing to be
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import dash
@@ -15,6 +14,7 @@ from deepscope.app.cache import Cache
 from deepscope.app.pages._data import sources, ui
 from deepscope.app.plugin import AppContext
 from deepscope.data import Comparison, compare
+from deepscope.patterns import compile_filter
 from deepscope.viz.data import feature_figure, sparkline_figure
 from deepscope.viz.theme import category_colors
 
@@ -145,16 +145,11 @@ def comparison_of(ctx: AppContext, chosen: list[str], percent: bool) -> Comparis
 
 
 def _matching(order: list[str], pattern: str | None) -> tuple[list[str], str]:
-    pattern = (pattern or "").strip()
-    if not pattern:
+    compiled = compile_filter(pattern)
+    if compiled is None:
         return order, ""
-    try:
-        regex = re.compile(pattern, re.IGNORECASE)
-        message = ""
-    except re.error:
-        regex = re.compile(re.escape(pattern), re.IGNORECASE)
-        message = " (not a valid regular expression: matched as text)"
-    return [f for f in order if regex.search(f)], message
+    message = " (not a valid regular expression: matched as text)" if compiled.message else ""
+    return [f for f in order if compiled.search(f)], message
 
 
 def _summary(ctx: AppContext, chosen: list[str], comparison: Comparison, matched: int, message: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import unescape
 from typing import Any
 
 import dash
@@ -93,4 +94,5 @@ def _query_of(name: str | None, queries: dict | None) -> Any:
 
 def _clicked_slice(click: dict | None) -> str | None:
     points = (click or {}).get("points") or []
-    return str(points[0].get("y")) if points else None
+    # the figure shows slice names escaped (deepscope.escape); the queries are keyed by the real name
+    return unescape(str(points[0].get("y"))) if points else None

@@ -159,7 +159,7 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         history_frame = ui.rounded_confidences(pd.DataFrame(rows).astype({"edit": str, "confidence": float}))
         columns, records = ui.records(history_frame, row_ids=False, digits=6)
         first = ui.plain(row["prediction"], 6)
-        differs = f'{{c3}} != "{first}"' if isinstance(first, str) else f"{{c3}} != {first}"
+        differs = f"{{c3}} != {filter_string(first)}" if isinstance(first, str) else f"{{c3}} != {first}"
         styles = [{"if": {"filter_query": f'{differs} && {{c0}} != "logged"', "column_id": "c3"},
                    "backgroundColor": CHANGED, "fontWeight": 600}]
         return records, columns, styles
@@ -294,3 +294,9 @@ def _typed(source: data.Source, prediction: Any) -> Any:
         if str(value) == str(prediction) or ui.plain(value) == prediction:
             return value
     return prediction
+
+
+def filter_string(text: str) -> str:
+    """``text`` as a quoted string of a DataTable ``filter_query`` (quotes and backslashes escaped),
+    so a class label such as ``say "hi"`` cannot end the string early and break the table."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
