@@ -38,6 +38,7 @@ _SUBMODULES = {
     "hparams",
     "viz",
     "integrations",
+    "text",
 }
 
 if TYPE_CHECKING:
