@@ -23,7 +23,6 @@ from deepscope.errors import (
     ArgumentTypeError,
     InvalidArgumentError,
     UnsupportedModelError,
-    describe,
 )
 from deepscope.model import Model
 
@@ -100,7 +99,9 @@ def max_positions(model: Model) -> int | None:
             value = getattr(config, name, None)
             if isinstance(value, int) and value > 0:
                 # RoBERTa-like models reserve two positions for the padding offset
-                offset = 2 if str(getattr(config, "model_type", "")) in ("roberta", "xlm-roberta") else 0
+                offset = (
+                    2 if str(getattr(config, "model_type", "")) in ("roberta", "xlm-roberta") else 0
+                )
                 return value - offset
         return None
     positions = getattr(model.module, "position_embeddings", None)
@@ -197,7 +198,9 @@ def tokenize(
         tail = ids[-1] if ids[-1] in specials else None
         ids = ids[: limit - 1] + [tail] if tail is not None else ids[:limit]
         if segments is not None:
-            segments = segments[: limit - 1] + [segments[-1]] if tail is not None else segments[:limit]
+            segments = (
+                segments[: limit - 1] + [segments[-1]] if tail is not None else segments[:limit]
+            )
     specials = _special_ids(tokenizer)
     tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(ids)]
     input_ids = torch.tensor([ids], dtype=torch.long)
@@ -315,8 +318,7 @@ def _hooked_maps(model: Model, inputs: dict[str, torch.Tensor]) -> np.ndarray:
         raise UnsupportedModelError(
             "model",
             "a transformer (Hugging Face output_attentions, or sub-modules named attention_probs)",
-            describe(model.module) if not isinstance(model.module, torch.nn.Module)
-            else type(model.module).__name__,
+            type(model.module).__name__,
             hint="this model has no attention layers deepscope can read",
         )
     with model.capture(names) as captured:

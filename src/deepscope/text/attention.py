@@ -71,7 +71,8 @@ class Attention(Result):
     - ``kind``: ``encoder``, ``decoder`` or ``encoder-decoder``; encoder-decoders also have
       ``decoder_weights`` and ``cross_weights`` ``[layers, heads, decoder tokens, encoder tokens]``
       with ``decoder_tokens``.
-    - ``layers``, ``heads``: the model's layer and head numbers the arrays hold.
+    - ``layers``, ``heads``: the model's layer and head numbers the arrays hold
+      (``decoder_layers``, ``decoder_heads`` for an encoder-decoder's decoder and cross maps).
     - ``n_tokens``: the input's length before truncation.
 
     ``save`` stores the weights as float16; loaded weights are float16 (3 significant digits).
@@ -93,6 +94,8 @@ class Attention(Result):
     decoder_special: np.ndarray | None = None
     decoder_weights: np.ndarray | None = None
     cross_weights: np.ndarray | None = None
+    decoder_layers: list[int] | None = None
+    decoder_heads: list[int] | None = None
 
     default_tag = "text/attention"
     figure_function = "deepscope.viz.text_attention:attention_figure"
@@ -117,7 +120,9 @@ class Attention(Result):
         """The attention maps this result holds: ``["self"]`` or encoder, decoder and cross."""
         return ["encoder", "decoder", "cross"] if self.kind == "encoder-decoder" else ["self"]
 
-    def view(self, which: str = "self") -> tuple[np.ndarray, list[str], list[str], np.ndarray, np.ndarray]:
+    def view(
+        self, which: str = "self"
+    ) -> tuple[np.ndarray, list[str], list[str], np.ndarray, np.ndarray]:
         """(weights, query tokens, key tokens, query special, key special) of one attention map.
 
         ``which``: ``self`` (encoders, decoders; an encoder-decoder's encoder), ``encoder``,
@@ -146,12 +151,18 @@ class Attention(Result):
             )
         return self.cross_weights, self.decoder_tokens, self.tokens, dec_special, self.special
 
-    def layer_index(self, layer: int, argument: str = "layer") -> int:
-        """Position in ``weights`` of the model's layer number ``layer``."""
-        return _position(layer, self.layers, argument)
+    def numbers(self, which: str = "self") -> tuple[list[int], list[int]]:
+        """The model's layer and head numbers of one map's rows."""
+        if which in ("decoder", "cross") and self.decoder_layers is not None:
+            return self.decoder_layers, self.decoder_heads or []
+        return self.layers, self.heads
 
-    def head_index(self, head: int, argument: str = "head") -> int:
-        return _position(head, self.heads, argument)
+    def layer_index(self, layer: int, argument: str = "layer", which: str = "self") -> int:
+        """Position in the map's array of the model's layer number ``layer``."""
+        return _position(layer, self.numbers(which)[0], argument)
+
+    def head_index(self, head: int, argument: str = "head", which: str = "self") -> int:
+        return _position(head, self.numbers(which)[1], argument)
 
     def edges(
         self,
@@ -172,9 +183,10 @@ class Attention(Result):
         ``queries`` / ``keys`` are boolean masks of the positions to keep (sentence A/B filter).
         """
         weights, _, _, _, _ = self.view(which)
-        position = self.layer_index(layer)
-        head_numbers = list(self.heads) if heads is None else [int(h) for h in heads]
-        rows = [self.head_index(h, "heads") for h in head_numbers]
+        position = self.layer_index(layer, which=which)
+        all_heads = self.numbers(which)[1]
+        head_numbers = list(all_heads) if heads is None else [int(h) for h in heads]
+        rows = [self.head_index(h, "heads", which) for h in head_numbers]
         maps = weights[position][rows].astype(np.float32, copy=False)  # [H, Q, K]
         if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
             raise InvalidArgumentError("top_k", "a positive integer or None", top_k)
@@ -210,7 +222,9 @@ class Attention(Result):
         return AttentionEdges(
             layer=int(layer),
             heads=head_numbers,
-            head=np.asarray(head_numbers, dtype=np.int32)[head] if len(head) else head.astype(np.int32),
+            head=np.asarray(head_numbers, dtype=np.int32)[head]
+            if len(head)
+            else head.astype(np.int32),
             query=q.astype(np.int32),
             key=k.astype(np.int32),
             weight=weight.astype(np.float32),
@@ -238,12 +252,13 @@ class Attention(Result):
             weights, query_tokens, key_tokens, _, _ = self.view(which)
             n_layers, n_heads, n_q, n_k = weights.shape
             index = np.indices(weights.shape).reshape(4, -1)
+            layer_numbers, head_numbers = self.numbers(which)
             frames.append(
                 pd.DataFrame(
                     {
                         "map": which,
-                        "layer": np.asarray(self.layers)[index[0]],
-                        "head": np.asarray(self.heads)[index[1]],
+                        "layer": np.asarray(layer_numbers)[index[0]],
+                        "head": np.asarray(head_numbers)[index[1]],
                         "query": index[2],
                         "key": index[3],
                         "query_token": np.asarray(query_tokens, dtype=object)[index[2]],
@@ -262,7 +277,9 @@ class Attention(Result):
             decoder_weights=None
             if self.decoder_weights is None
             else self.decoder_weights.astype(np.float16),
-            cross_weights=None if self.cross_weights is None else self.cross_weights.astype(np.float16),
+            cross_weights=None
+            if self.cross_weights is None
+            else self.cross_weights.astype(np.float16),
         )
         return Result.save(half, run, tag)
 
@@ -353,15 +370,21 @@ def attention(
     first = maps["encoder"] if kind == "encoder-decoder" else maps["self"]
     layer_rows = _selection(layers, first.shape[0], "layers")
     head_rows = _selection(heads, first.shape[1], "heads")
+    decoder_rows: tuple[list[int], list[int]] | None = None
+    if "decoder" in maps:
+        decoder_rows = (
+            _selection(layers, maps["decoder"].shape[0], "layers"),
+            _selection(heads, maps["decoder"].shape[1], "heads"),
+        )
 
-    def pick(values: np.ndarray | None) -> np.ndarray | None:
-        if values is None:
+    def pick(values: np.ndarray | None, rows: tuple[list[int], list[int]] | None) -> Any:
+        if values is None or rows is None:
             return None
-        return np.ascontiguousarray(values[np.ix_(layer_rows, head_rows)], dtype=np.float32)
+        return np.ascontiguousarray(values[np.ix_(*rows)], dtype=np.float32)
 
     return Attention(
         tokens=encoded.tokens,
-        weights=pick(first),
+        weights=pick(first, (layer_rows, head_rows)),
         kind=kind,
         segments=encoded.segments,
         special=encoded.special,
@@ -374,7 +397,8 @@ def attention(
         n_tokens=encoded.n_tokens,
         decoder_tokens=decoder.tokens if decoder is not None else None,
         decoder_special=decoder.special if decoder is not None else None,
-        decoder_weights=pick(maps.get("decoder")),
-        cross_weights=pick(maps.get("cross")),
+        decoder_weights=pick(maps.get("decoder"), decoder_rows),
+        cross_weights=pick(maps.get("cross"), decoder_rows),
+        decoder_layers=decoder_rows[0] if decoder_rows else None,
+        decoder_heads=decoder_rows[1] if decoder_rows else None,
     )
-

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -98,7 +99,9 @@ def head_summary(attention: Attention, *, which: str = "self") -> HeadSummary:
     ``which``: the map of an encoder-decoder (``encoder``, ``decoder`` or ``cross``).
     """
     if not isinstance(attention, Attention):
-        raise ArgumentTypeError("attention", "an Attention (from deepscope.text.attention)", attention)
+        raise ArgumentTypeError(
+            "attention", "an Attention (from deepscope.text.attention)", attention
+        )
     maps, query_tokens, key_tokens, _, key_special = attention.view(which)
     maps = maps.astype(np.float64)
     n_q, n_k = maps.shape[-2:]
@@ -120,10 +123,9 @@ def head_summary(attention: Attention, *, which: str = "self") -> HeadSummary:
     return HeadSummary(
         values=values.astype(np.float64),
         measures=list(MEASURES),
-        layers=list(attention.layers),
-        heads=list(attention.heads),
+        layers=list(attention.numbers(which)[0]),
+        heads=list(attention.numbers(which)[1]),
         which=which,
         model_name=attention.model_name,
         n_tokens=len(query_tokens),
     )
-

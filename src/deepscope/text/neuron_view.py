@@ -122,7 +122,9 @@ def _heads_of(module: torch.nn.Module, layer: torch.nn.Module) -> int:
         value = getattr(config, name, None)
         if isinstance(value, int):
             return value
-    raise UnsupportedModelError("model", "attention layers that say their number of heads", type(layer).__name__)
+    raise UnsupportedModelError(
+        "model", "attention layers that say their number of heads", type(layer).__name__
+    )
 
 
 def _scale(module: torch.nn.Module, style: str, layer: int, size: int) -> float:

@@ -74,14 +74,18 @@ def token_deletion_insertion(
                 out = model.forward({"input_ids": batch, "attention_mask": torch.ones_like(batch)})
             if out.ndim != 2:
                 raise UnsupportedModelError(
-                    "model", "a classifier (outputs [N, classes]) to score faithfulness", str(tuple(out.shape))
+                    "model",
+                    "a classifier (outputs [N, classes]) to score faithfulness",
+                    str(tuple(out.shape)),
                 )
             if output == "probability":
                 out = out.softmax(dim=1)
             curves[curve].append(out[:, target].double().cpu().numpy())
     if len(attribution) > 1 and len({len(c) for c in curves["deletion"]}) > 1:
         raise InvalidArgumentError(
-            "attribution", "one text (or texts with equally many tokens)", f"{len(attribution)} texts"
+            "attribution",
+            "one text (or texts with equally many tokens)",
+            f"{len(attribution)} texts",
         )
     fractions = np.linspace(0.0, 1.0, n_units + 1)
     deletion = np.stack(curves["deletion"])
