@@ -111,7 +111,6 @@ def head_view_figure(
         mine = edges.head == head
         weight = edges.weight[mine]
         bins = np.clip(np.digitize(weight, _BINS) - 1, 0, len(_OPACITY) - 1)
-        first = True
         for level, opacity in enumerate(_OPACITY):
             chosen = bins == level
             if not chosen.any():
@@ -128,15 +127,29 @@ def head_view_figure(
                     opacity=opacity,
                     name=f"head {head}",
                     legendgroup=f"head {head}",
-                    showlegend=first,
+                    showlegend=False,
                     hoverinfo="skip",
                 )
             )
-            first = False
+        # the legend entry: a full-opacity swatch (the links' own opacity varies with weight)
+        fig.add_trace(
+            go.Scatter(
+                x=[np.nan],
+                y=[np.nan],
+                mode="lines",
+                line={"color": head_color(head), "width": 4},
+                name=f"head {head}",
+                legendgroup=f"head {head}",
+                hoverinfo="skip",
+            )
+        )
     _token_markers(fig, query_tokens, key_tokens, horizontal, query, query_mask, key_mask)
+    _column_titles(fig, horizontal)
     shown = f"top {edges.top_k} keys per query" if edges.top_k is not None else "all keys"
     if edges.threshold is not None:
         shown += f" >= {edges.threshold:g}"
+    if queries != "all" or keys != "all":
+        shown += f" (queries {queries}, keys {keys})"
     focus = f", query {query} '{query_tokens[query]}'" if query is not None else ""
     title = (
         f"Head view, {which + ' ' if which != 'self' else ''}layer {layer}{focus}: {shown}, "
@@ -158,11 +171,21 @@ def head_view_figure(
         fig.update_layout(height=460, dragmode="pan", margin={"l": 24, "r": 24, "t": 56, "b": 40})
     else:
         fig.update_xaxes(**hidden, range=[-0.9, 1.9], fixedrange=True)
-        fig.update_yaxes(**hidden, range=[max(n_q, n_k), -1], fixedrange=True)
+        fig.update_yaxes(**hidden, range=[max(n_q, n_k), -1.6], fixedrange=True)
         fig.update_layout(
             height=120 + 22 * max(n_q, n_k), margin={"l": 16, "r": 16, "t": 56, "b": 24}
         )
     return fig
+
+
+def _column_titles(fig: go.Figure, horizontal: bool) -> None:
+    style = {"showarrow": False, "font": {"size": 12, "color": "#52606D"}}
+    if horizontal:
+        fig.add_annotation(text="queries", xref="paper", x=0, y=1.38, xanchor="left", **style)
+        fig.add_annotation(text="keys", xref="paper", x=0, y=-0.38, xanchor="left", **style)
+    else:
+        fig.add_annotation(text="queries", x=0, y=-1.1, yanchor="middle", **style)
+        fig.add_annotation(text="keys", x=1, y=-1.1, yanchor="middle", **style)
 
 
 def _segment_mask(
@@ -348,12 +371,12 @@ def neuron_view_figure(view: Any, *, max_tokens: int = 64) -> go.Figure:
         cols=4,
         shared_yaxes=True,
         column_widths=[0.32, 0.32, 0.18, 0.18],
-        row_heights=[0.06, 0.94],
-        vertical_spacing=0.03,
+        row_heights=[0.05, 0.95],
+        vertical_spacing=0.09 if n < 16 else 0.05,
         horizontal_spacing=0.03,
         specs=[[{}, {}, None, None], [{}, {}, {}, {}]],
         subplot_titles=(
-            f"q (query {view.query}: {view.tokens[view.query]})",
+            f"q of query {view.query} ('{view.tokens[view.query]}')",
             "",
             "k (each key)",
             "q * k (elementwise)",
@@ -474,8 +497,8 @@ def head_summary_figure(summary: Any, *, measures: list[str] | None = None) -> g
         rows=rows,
         cols=columns,
         subplot_titles=[from_labels.get(n, n) for n in names],
-        horizontal_spacing=0.04,
-        vertical_spacing=0.12,
+        horizontal_spacing=0.05,
+        vertical_spacing=0.3 if rows > 1 else 0.1,
     )
     small = len(summary.layers) * len(summary.heads) <= 144
     for i, name in enumerate(names):
@@ -507,7 +530,7 @@ def head_summary_figure(summary: Any, *, measures: list[str] | None = None) -> g
         template=TEMPLATE_NAME,
         title=f"Head summary ({summary.which} attention over {summary.n_tokens} tokens): "
         "each panel its own scale, shares from 0 to 1",
-        height=80 + rows * (40 + 22 * len(summary.layers)),
+        height=100 + rows * (90 + 22 * len(summary.layers)),
         margin={"l": 48, "r": 16, "t": 80, "b": 32},
     )
     return fig
