@@ -75,7 +75,9 @@ def test_head_view_layer_selector_and_token_click(browser_page, live_server, plo
     _open(browser_page, live_server(logdir, models={"reviews_transformer": model}), plots_drew)
     page = browser_page
     title = _title(page, "text-attention-head")
-    assert "layer 1" in title and "top 8 keys per query" in title and "attention mass shown" in title
+    assert (
+        "layer 1" in title and "top 8 keys per query" in title and "attention mass shown" in title
+    )
     legend = [t["name"] for t in _figure(page, "text-attention-head")["traces"] if t["showlegend"]]
     assert legend == ["head 0", "head 1"]
     _pick(page, "text-attention-layer", "layer 0")
@@ -91,7 +93,8 @@ def test_head_view_layer_selector_and_token_click(browser_page, live_server, plo
         """() => {
             const gd = document.querySelector('#text-attention-head .js-plotly-plot');
             const lines = gd._fullData.filter(t => t.mode === 'lines' && !t.showlegend);
-            const ys = lines.flatMap(t => Array.from(t.y).filter((v, i) => i % 3 === 0));
+            // each line runs between the query column (x = 0) and the key column (x = 1)
+            const ys = lines.flatMap(t => Array.from(t.y).filter((v, i) => t.x[i] === 0));
             return [...new Set(ys)];
         }"""
     )

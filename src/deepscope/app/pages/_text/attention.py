@@ -31,7 +31,7 @@ from deepscope.viz.text_attention import (
 )
 
 ROW = {"display": "flex", "gap": "16px", "flexWrap": "wrap", "alignItems": "flex-end"}
-TOP_K = [("4", 4), ("8", 8), ("16", 16), ("32", 32), ("all", 0)]
+TOP_K = [("auto", "auto"), ("1", 1), ("2", 2), ("4", 4), ("8", 8), ("16", 16), ("all", 0)]
 _FAILURES = (DeepscopeError, KeyError, RuntimeError, ValueError, TypeError, OSError)
 
 
@@ -149,7 +149,7 @@ def _attention_layout(ctx: AppContext) -> Any:
                         dcc.Dropdown(
                             id=tab.id("top-k"),
                             options=[{"label": a, "value": b} for a, b in TOP_K],
-                            value=8,
+                            value="auto",
                             clearable=False,
                             style={"width": "90px"},
                         ),
