@@ -46,7 +46,7 @@ HORIZONTAL_FROM = 40
 _BINS = np.array([0.0, 0.05, 0.1, 0.2, 0.35, 0.6, 1.0001])
 _OPACITY = (0.12, 0.22, 0.35, 0.5, 0.7, 0.95)
 _GAP = 2  # empty cells between model-view thumbnails
-_WINDOW = 60  # tokens visible at first in the horizontal layout
+_WINDOW = 36  # tokens visible at first in the horizontal layout
 
 
 def head_color(head: int) -> str:
@@ -153,7 +153,8 @@ def head_view_figure(
             )
         )
     _token_markers(fig, query_tokens, key_tokens, horizontal, query, query_mask, key_mask)
-    _column_titles(fig, horizontal)
+    if not horizontal:
+        _column_titles(fig)
     shown = f"top {edges.top_k} keys per query" if edges.top_k is not None else "all keys"
     if edges.threshold is not None:
         shown += f" >= {edges.threshold:g}"
@@ -167,17 +168,49 @@ def head_view_figure(
     fig.update_layout(
         template=TEMPLATE_NAME,
         title=title,
-        legend={"orientation": "h", "y": -0.02 if not horizontal else 1.08, "yanchor": "top"},
+        legend={"orientation": "h", "y": -0.02, "yanchor": "top"}
+        if not horizontal
+        else {"orientation": "v", "x": 1.01, "y": 1.0, "yanchor": "top"},
         hovermode="closest",
         clickmode="event",
         meta={"view": "head", "horizontal": horizontal, "layer": int(layer)},
     )
     hidden = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": ""}
     if horizontal:
-        n = max(n_q, n_k)
-        fig.update_xaxes(**hidden, range=[-1, min(n, _WINDOW)], title="drag to pan along the text")
-        fig.update_yaxes(**hidden, range=[-0.45, 1.45], fixedrange=True)
-        fig.update_layout(height=460, dragmode="pan", margin={"l": 24, "r": 24, "t": 56, "b": 40})
+        window = [-0.8, min(max(n_q, n_k), _WINDOW) - 0.2]
+        ticks = {"showgrid": False, "zeroline": False, "ticks": "", "tickangle": -65}
+        fig.update_xaxes(
+            **ticks,
+            tickvals=list(range(n_k)),
+            ticktext=key_tokens,
+            range=window,
+            title="keys (drag to pan along the text)",
+        )
+        # the queries' row labels: a second x axis on top, moving with the first
+        fig.update_layout(
+            xaxis2={
+                **ticks,
+                "overlaying": "x",
+                "matches": "x",
+                "side": "top",
+                "tickvals": list(range(n_q)),
+                "ticktext": query_tokens,
+                "title": "queries",
+            }
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[0],
+                y=[1.0],
+                xaxis="x2",
+                mode="markers",
+                opacity=0,
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        fig.update_yaxes(**hidden, range=[-0.08, 1.08], fixedrange=True)
+        fig.update_layout(height=520, dragmode="pan", margin={"l": 24, "r": 24, "t": 150, "b": 40})
     else:
         fig.update_xaxes(**hidden, range=[-0.9, 1.9], fixedrange=True)
         fig.update_yaxes(**hidden, range=[max(n_q, n_k), -1.6], fixedrange=True)
@@ -187,14 +220,10 @@ def head_view_figure(
     return fig
 
 
-def _column_titles(fig: go.Figure, horizontal: bool) -> None:
+def _column_titles(fig: go.Figure) -> None:
     style = {"showarrow": False, "font": {"size": 12, "color": "#52606D"}}
-    if horizontal:
-        fig.add_annotation(text="queries", xref="paper", x=0, y=1.38, xanchor="left", **style)
-        fig.add_annotation(text="keys", xref="paper", x=0, y=-0.38, xanchor="left", **style)
-    else:
-        fig.add_annotation(text="queries", x=0, y=-1.1, yanchor="middle", **style)
-        fig.add_annotation(text="keys", x=1, y=-1.1, yanchor="middle", **style)
+    fig.add_annotation(text="queries", x=0, y=-1.1, yanchor="middle", **style)
+    fig.add_annotation(text="keys", x=1, y=-1.1, yanchor="middle", **style)
 
 
 def _segment_mask(
@@ -254,7 +283,7 @@ def _token_markers(
             go.Scatter(
                 x=x,
                 y=y,
-                mode="markers+text",
+                mode="markers" if horizontal else "markers+text",
                 text=_labels(tokens),
                 textposition=position,
                 textfont={"color": colours, "size": 12},
