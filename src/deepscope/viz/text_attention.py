@@ -15,6 +15,7 @@ or than separate segments.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,8 @@ def attention_figure(attention: Any, *, view: str = "head", **options: Any) -> g
 
 
 def _labels(tokens: list[str]) -> list[str]:
-    return [f"{t}" for t in tokens]
+    """Tokens as plotly text: escaped, since plotly reads a few HTML tags in labels."""
+    return [html.escape(str(t), quote=False) for t in tokens]
 
 
 def head_view_figure(
@@ -160,7 +162,7 @@ def head_view_figure(
         shown += f" >= {edges.threshold:g}"
     if queries != "all" or keys != "all":
         shown += f" (queries {queries}, keys {keys})"
-    focus = f", query {query} '{query_tokens[query]}'" if query is not None else ""
+    focus = f", query {query} '{_labels([query_tokens[query]])[0]}'" if query is not None else ""
     title = (
         f"Head view, {which + ' ' if which != 'self' else ''}layer {layer}{focus}: {shown}, "
         f"{edges.mass_kept:.0%} of the attention mass shown"
@@ -182,7 +184,7 @@ def head_view_figure(
         fig.update_xaxes(
             **ticks,
             tickvals=list(range(n_k)),
-            ticktext=key_tokens,
+            ticktext=_labels(key_tokens),
             range=window,
             title="keys (drag to pan along the text)",
         )
@@ -194,7 +196,7 @@ def head_view_figure(
                 "matches": "x",
                 "side": "top",
                 "tickvals": list(range(n_q)),
-                "ticktext": query_tokens,
+                "ticktext": _labels(query_tokens),
                 "title": "queries",
             }
         )
@@ -400,7 +402,8 @@ def neuron_view_figure(view: Any, *, max_tokens: int = 64) -> go.Figure:
     """For the chosen query: its q vector, each key's k and q*k (heatmaps), q.k * scale and the
     softmax (bars), one row per key token (the first ``max_tokens`` keys)."""
     n = min(len(view.tokens), max_tokens)
-    tokens = [f"{j}: {t}" for j, t in enumerate(view.tokens[:n])]
+    tokens = [f"{j}: {t}" for j, t in enumerate(_labels(view.tokens[:n]))]
+    query_token = _labels([view.tokens[view.query]])[0]
     d = view.queries.shape[1]
     query_row = view.queries[view.query][None, :]
     scores = view.scores[view.query][:n]
@@ -418,7 +421,7 @@ def neuron_view_figure(view: Any, *, max_tokens: int = 64) -> go.Figure:
         horizontal_spacing=0.03,
         specs=[[{}, {}, None, None], [{}, {}, {}, {}]],
         subplot_titles=(
-            f"q of query {view.query} ('{view.tokens[view.query]}')",
+            f"q of query {view.query} ('{query_token}')",
             "",
             "k (each key)",
             "q * k (elementwise)",
@@ -478,6 +481,9 @@ def neuron_view_figure(view: Any, *, max_tokens: int = 64) -> go.Figure:
             y=tokens,
             orientation="h",
             marker={"color": np.where(scores >= 0, DIVERGING[-2][1], DIVERGING[1][1]).tolist()},
+            text=[f"{v:.2f}" if ok else "masked" for v, ok in zip(scores, finite, strict=True)],
+            textposition="outside",
+            cliponaxis=False,
             customdata=arithmetic,
             hovertemplate="%{y}<br>%{customdata}<extra></extra>",
             showlegend=False,
@@ -510,7 +516,7 @@ def neuron_view_figure(view: Any, *, max_tokens: int = 64) -> go.Figure:
     fig.update_layout(
         template=TEMPLATE_NAME,
         title=f"Neuron view, layer {view.layer} head {view.head}: "
-        f"softmax(q.k x {view.scale:.3g}) for query '{view.tokens[view.query]}'{cut}",
+        f"softmax(q.k x {view.scale:.3g}) for query '{query_token}'{cut}",
         height=160 + 24 * n,
         bargap=0.25,
         margin={"l": 120, "r": 48, "t": 80, "b": 48},
@@ -605,7 +611,7 @@ def rollout_comparison_figure(
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            text=[tokens] * len(attributions),
+            text=[_labels(tokens)] * len(attributions),
             customdata=raw,
             texttemplate="%{text}",
             colorscale=DIVERGING,
