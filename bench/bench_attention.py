@@ -13,6 +13,9 @@ Measured:
   from a CDN);
 - time to build the payload in Python.
 
+Also an encoder-decoder (BART-base-sized config, 512 source tokens, ~130 target tokens): the time
+for all three maps and the cross-attention model view (BertViz's takes minutes there, #121).
+
 Targets (issue 11): head view first paint < 2 s, model view < 5 s, bounded payload.
 BertViz's payload grows with layers x heads x tokens^2; by default it gets the last layer only
 (``--bertviz-layers all`` for every layer: ~750 MB of JSON text, minutes and many GB of memory).
@@ -65,6 +68,30 @@ const figure = {figure_json};
 Plotly.newPlot('plot', figure.data, figure.layout).then(() => requestAnimationFrame(() =>
   requestAnimationFrame(() => {{ window.paintedAt = performance.now(); }})));
 </script></body></html>"""
+
+
+def build_encoder_decoder(tokenizer, text: str):  # noqa: ANN001, ANN201
+    """A BART-base-sized encoder-decoder (6 + 6 layers, 12 heads, d_model 768), random weights."""
+    import transformers
+
+    from deepscope.model import Model
+
+    torch.manual_seed(0)
+    config = transformers.BartConfig(
+        vocab_size=tokenizer.vocab_size,
+        d_model=768,
+        encoder_layers=6,
+        decoder_layers=6,
+        encoder_attention_heads=12,
+        decoder_attention_heads=12,
+        encoder_ffn_dim=3072,
+        decoder_ffn_dim=3072,
+        max_position_embeddings=512,
+        attn_implementation="eager",
+    )
+    module = transformers.BartModel(config).eval()
+    target = " ".join(text.split(" ")[:100])
+    return Model(module, tokenizer=tokenizer, name="bart-base-random"), text, target
 
 
 def paint_ms(browser, path: Path, ready: str, timeout_ms: float = 60_000) -> float | None:  # noqa: ANN001
@@ -133,10 +160,21 @@ def main() -> None:
     kept = head.layout.title.text.split("top ")[1].split(" ")[0]
     edges = found.edges(n_layers - 1, top_k=int(kept))
 
+    seq2seq, source, target = build_encoder_decoder(model.tokenizer, text)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pair = ds.text.attention(seq2seq, source, target=target)
+    pair_s = time.perf_counter() - start
+    start = time.perf_counter()
+    cross_json = model_view_figure(pair, which="cross").to_json()
+    cross_build = time.perf_counter() - start
+
     plotly_js = plotly.offline.get_plotlyjs()
     folder = Path(tempfile.mkdtemp(prefix="bench-attention-"))
     (folder / "head.html").write_text(page_html(head_json, plotly_js), encoding="utf-8")
     (folder / "model.html").write_text(page_html(model_json, plotly_js), encoding="utf-8")
+    (folder / "cross.html").write_text(page_html(cross_json, plotly_js), encoding="utf-8")
     (folder / "empty.html").write_text(
         page_html('{"data": [], "layout": {}}', plotly_js), encoding="utf-8"
     )
@@ -169,7 +207,7 @@ def main() -> None:
                 executable_path=chromium, headless=True, args=CHROMIUM_ARGS
             )
             painted = "() => window.paintedAt !== undefined"
-            for name in ("empty", "head", "model"):
+            for name in ("empty", "head", "model", "cross"):
                 paint_ms(browser, folder / f"{name}.html", painted)  # warm the disk cache
                 paints[name] = paint_ms(browser, folder / f"{name}.html", painted)
             if bertviz is not None:
@@ -201,6 +239,14 @@ def main() -> None:
     print(
         f"{'deepscope model view (144 maps)':<34}{len(model_json) / 1e6:>10.2f}MB"
         f"{model_build:>9.2f}s{fmt(paints.get('model')):>16}{over(paints.get('model')):>16}"
+    )
+    print(
+        f"{'deepscope cross-attention model view':<34}{len(cross_json) / 1e6:>10.2f}MB"
+        f"{cross_build:>9.2f}s{fmt(paints.get('cross')):>16}{over(paints.get('cross')):>16}"
+    )
+    print(
+        f"  encoder-decoder: BART-base-sized config, {len(pair.tokens)} source x "
+        f"{len(pair.decoder_tokens)} target tokens, attention + all three maps in {pair_s:.2f} s"
     )
     print(
         f"  head view: {len(edges)} links (top {kept} keys per query x {n_heads} heads), "
