@@ -174,3 +174,17 @@ def test_save_load_round_trip_in_float16(tmp_path, bart: Model) -> None:  # noqa
     assert loaded.tokens == found.tokens and loaded.decoder_tokens == found.decoder_tokens
     assert loaded.kind == found.kind and loaded.layers == found.layers
     np.testing.assert_array_equal(loaded.special, found.special)
+
+
+def test_pairs_on_word_tokenizers_and_tidy_frame(reviews_lm: Model) -> None:
+    found = ds.text.attention(reviews_lm, "not good", "it was bad")
+    assert found.tokens == ["[CLS]", "not", "good", "[SEP]", "it", "was", "bad", "[SEP]"]
+    assert found.segments.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert found.special.tolist() == [True, False, False, True, False, False, False, True]
+    frame = found.to_frame()
+    n = len(found.tokens)
+    assert len(frame) == 2 * 2 * n * n
+    pick = (frame["layer"] == 1) & (frame["head"] == 0) & (frame["query"] == 5)
+    row = frame[pick & (frame["key"] == 2)]
+    assert row.iloc[0]["weight"] == pytest.approx(float(found.weights[1, 0, 5, 2]))
+    assert (row.iloc[0]["query_token"], row.iloc[0]["key_token"]) == ("was", "good")

@@ -120,10 +120,9 @@ def _ids_of(tokenizer: Any, text: str, text_b: str | None) -> tuple[list[int], l
     if text_b is None:
         encoded = tokenizer(text, truncation=False)
         return list(encoded["input_ids"]), None
-    try:
-        encoded = tokenizer(text, text_b, truncation=False)
-    except TypeError:
-        encoded = None
+    encoded = None
+    if _takes_pairs(tokenizer):
+        encoded = tokenizer(text, text_pair=text_b, truncation=False)
     if encoded is not None and "input_ids" in encoded:
         ids = list(encoded["input_ids"])
         types = encoded.get("token_type_ids")
@@ -143,6 +142,14 @@ def _ids_of(tokenizer: Any, text: str, text_b: str | None) -> tuple[list[int], l
     cls = getattr(tokenizer, "cls_token_id", None)
     second = [i for i in tokenizer(text_b)["input_ids"] if i != cls]
     return first + second, [0] * len(first) + [1] * len(second)
+
+
+def _takes_pairs(tokenizer: Any) -> bool:
+    """Whether the tokenizer encodes sentence pairs itself (Hugging Face's ``text_pair``)."""
+    try:
+        return "text_pair" in inspect.signature(tokenizer.__call__).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _segments_after_first_separator(tokenizer: Any, ids: list[int]) -> list[int]:
