@@ -63,8 +63,26 @@ def _capability(model: Any) -> str | None:
     return "classifier" if classes else "transformer"
 
 
+#: what the zoo's models can show, told from a run's ``zoo_model`` meta without loading them
+ZOO_CAPABILITIES = {"reviews_transformer": "classifier", "reviews_lm": "transformer"}
+
+
+def _zoo_model(ctx: AppContext, name: str) -> str | None:
+    """The zoo model the run ``name`` trained (its ``zoo_model`` meta), or None."""
+    if ctx.logdir is None:
+        return None
+    runs = ctx.logdir.runs()
+    if runs.empty:
+        return None
+    rows = runs[runs["run"] == name]
+    meta = rows["meta"].iloc[0] if len(rows) else None
+    zoo_name = meta.get("zoo_model", {}).get("name") if isinstance(meta, dict) else None
+    return zoo_name if isinstance(zoo_name, str) else None
+
+
 def capability(ctx: AppContext, name: str) -> str | None:
-    """What the registered model ``name`` can show (decided once per model registry)."""
+    """What the registered model ``name`` can show (decided once per model registry; zoo
+    models of a run are told by the run's meta without loading them)."""
     with _KINDS_LOCK:
         ref, kinds = _KINDS.get(id(ctx.models), (None, None))
         if ref is None or ref() is not ctx.models:
@@ -73,7 +91,11 @@ def capability(ctx: AppContext, name: str) -> str | None:
         if name in kinds:
             return kinds[name]
     try:
-        kind = _capability(ctx.models[name])
+        zoo_name = _zoo_model(ctx, name)
+        if zoo_name is not None:
+            kind = ZOO_CAPABILITIES.get(zoo_name)
+        else:
+            kind = _capability(ctx.models[name])
     except (DeepscopeError, RuntimeError, TypeError, ValueError, OSError, ImportError):
         log.exception("live model %r could not be loaded", name)
         kind = None
