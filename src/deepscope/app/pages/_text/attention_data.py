@@ -36,6 +36,7 @@ DEFAULT_TEXT = "the movie was not good, but the acting was great."
 IG_STEPS = 32
 
 _RESULTS = Cache(64)
+_LOGGED: dict[tuple[str, str], tuple[int, list[tuple[str, str]]]] = {}
 _KINDS: dict[int, tuple[Any, dict[str, str | None]]] = {}
 _KINDS_LOCK = threading.Lock()
 _RUN_LOCK = threading.Lock()  # one forward at a time: neuron views hook the model's layers
@@ -110,14 +111,21 @@ def live_models(ctx: AppContext, *, classifiers: bool = False) -> list[str]:
 
 
 def logged(ctx: AppContext) -> list[tuple[str, str]]:
-    """(run, tag) of every Attention saved in the logdir."""
+    """(run, tag) of every Attention saved in the logdir (re-read only when the logdir changed)."""
     if ctx.logdir is None:
         return []
+    version = ctx.logdir.version()
+    key = ("logged", str(ctx.logdir_path))
+    cached = _LOGGED.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
     index = ctx.logdir.result_index()
-    if index.empty:
-        return []
-    rows = index[index["type"] == ATTENTION_TYPE]
-    return list(zip(rows["run"], rows["tag"], strict=True))
+    found: list[tuple[str, str]] = []
+    if not index.empty:
+        rows = index[index["type"] == ATTENTION_TYPE]
+        found = list(zip(rows["run"], rows["tag"], strict=True))
+    _LOGGED[key] = (version, found)
+    return found
 
 
 def source_options(
