@@ -33,6 +33,7 @@ _SUBMODULES = {
     "hparams",
     "viz",
     "integrations",
+    "text",
 }
 
 if TYPE_CHECKING:

@@ -111,8 +111,10 @@ def build_demo(
             _numerics_run(logdir)
         from deepscope.data.demo import log_data_runs
         from deepscope.explain.demo import EXPLAIN_HPARAMS, EXPLAIN_MODEL, log_explain_run
+        from deepscope.text.demo import log_attention_run
 
         log_data_runs(logdir)
+        models.update(log_attention_run(logdir))
         explained = log_explain_run(logdir)
         models[explained] = zoo.get(EXPLAIN_MODEL, **EXPLAIN_HPARAMS)  # cached by the run
     return logdir, models
