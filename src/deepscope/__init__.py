@@ -32,6 +32,7 @@ _SUBMODULES = {
     "track",
     "app",
     "explain",
+    "text",
     "data",
     "evaluate",
     "debug",

@@ -90,7 +90,9 @@ def test_gradient_x_input_and_saliency_rows(reviews_lm) -> None:
 
 def test_sampling_is_seeded(reviews_lm) -> None:
     runs = [
-        text.generate(reviews_lm, "the", max_new_tokens=8, temperature=1.5, seed=s, attribution=None)
+        text.generate(
+            reviews_lm, "the", max_new_tokens=8, temperature=1.5, seed=s, attribution=None
+        )
         for s in (7, 7, 8, 9, 10)
     ]
     assert runs[0].token_ids.tolist() == runs[1].token_ids.tolist()

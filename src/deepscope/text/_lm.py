@@ -294,3 +294,56 @@ def is_causal_lm(model: Any) -> bool:
     except (UnsupportedModelError, TypeError, ValueError):
         return False
     return True
+
+
+def token_states(
+    model: Model,
+    texts: list[str],
+    modules: Sequence[nn.Module],
+    *,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    desc: str = "activations",
+) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """Run ``texts`` through ``model`` and keep each module's output ``[T, units]`` per text.
+
+    Returns the token ids of each text (padding dropped) and, per text, one array per module.
+    """
+    from tqdm.auto import tqdm
+
+    size = batch_size or model.batch_size
+    ids_out: list[np.ndarray] = []
+    states_out: list[list[np.ndarray]] = []
+    store: list[Any] = []
+
+    def record(module: nn.Module, args: Any, output: Any) -> None:
+        store.append(first_tensor(output))
+
+    handles = [m.register_forward_hook(record) for m in modules]
+    try:
+        with model.eval_mode(), torch.no_grad():
+            bar = tqdm(total=len(texts), desc=desc, disable=not progress, leave=False)
+            for start in range(0, len(texts), size):
+                batch = model.encode(texts[start : start + size])
+                store.clear()
+                model.module(**batch)
+                if len(store) != len(modules) or any(
+                    s is None or s.ndim != 3 or s.shape[:2] != batch["input_ids"].shape
+                    for s in store
+                ):
+                    raise UnsupportedModelError(
+                        "layer",
+                        "a layer that runs once per forward pass with outputs [N, T, units]",
+                        [None if s is None else list(s.shape) for s in store],
+                    )
+                mask = batch["attention_mask"].bool()
+                for row in range(len(mask)):
+                    keep = mask[row]
+                    ids_out.append(batch["input_ids"][row][keep].cpu().numpy().astype(np.int64))
+                    states_out.append([s[row][keep].float().cpu().numpy() for s in store])
+                bar.update(len(mask))
+            bar.close()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ids_out, states_out

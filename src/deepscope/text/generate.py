@@ -133,7 +133,9 @@ def _attribute(
     scorer: Model, embeds: torch.Tensor, token: int, method: str, options: dict[str, Any]
 ) -> tuple[np.ndarray, float]:
     """Scores per position of ``embeds [1, T, D]`` for ``token``'s logit, and IG's delta."""
-    found = explain.attribute(scorer, embeds, method=method, target=token, progress=False, **options)
+    found = explain.attribute(
+        scorer, embeds, method=method, target=token, progress=False, **options
+    )
     values = np.asarray(found.values[0], dtype=np.float64)  # [T, D]
     if method == "saliency":
         per_token = np.linalg.norm(values, axis=-1)

@@ -150,9 +150,7 @@ def _check_int(value: Any, argument: str, minimum: int) -> int:
     return int(value)
 
 
-def collect_states(
-    parts: LMParts, texts: list[str]
-) -> tuple[list[torch.Tensor], torch.Tensor]:
+def collect_states(parts: LMParts, texts: list[str]) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Every layer's states over all tokens of ``texts`` (``L`` tensors ``[tokens, D]``) and the
     final log-probabilities ``[tokens, V]``."""
     model = parts.model
