@@ -15,18 +15,16 @@ from deepscope.track import Run, open_logdir
 def _gelu_outputs(model, texts: list[str]) -> np.ndarray:
     """The clipped outputs of every block's GELU over every token, captured by hand."""
     rows = []
+    captured: list[torch.Tensor] = []
+    record = lambda module, args, output: captured.append(output[0])  # noqa: E731
+    hooks = [b.mlp[1].register_forward_hook(record) for b in model.module.layers]
     for t in texts:
-        ids = torch.tensor([model.tokenizer.encode(t)])
-        captured = []
-        hooks = [
-            b.mlp[1].register_forward_hook(lambda m, a, o: captured.append(o[0]))
-            for b in model.module.layers
-        ]
+        captured.clear()
         with torch.no_grad():
-            model.module(input_ids=ids)
-        for h in hooks:
-            h.remove()
+            model.module(input_ids=torch.tensor([model.tokenizer.encode(t)]))
         rows.append(torch.cat(captured, dim=1).numpy())
+    for h in hooks:
+        h.remove()
     return np.clip(np.concatenate(rows), 0, None)
 
 

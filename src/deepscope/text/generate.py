@@ -137,10 +137,7 @@ def _attribute(
         scorer, embeds, method=method, target=token, progress=False, **options
     )
     values = np.asarray(found.values[0], dtype=np.float64)  # [T, D]
-    if method == "saliency":
-        per_token = np.linalg.norm(values, axis=-1)
-    else:
-        per_token = values.sum(axis=-1)
+    per_token = np.linalg.norm(values, axis=-1) if method == "saliency" else values.sum(axis=-1)
     delta = float(found.delta[0]) if found.delta is not None else float("nan")
     return per_token, delta
 
