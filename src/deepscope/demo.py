@@ -113,6 +113,10 @@ def build_demo(
         from deepscope.explain.demo import EXPLAIN_HPARAMS, EXPLAIN_MODEL, log_explain_run
 
         log_data_runs(logdir)
+        from deepscope.text.lm_demo import LM_MODEL, log_text_lm_run
+
+        log_text_lm_run(logdir)
+        models[LM_MODEL] = zoo.get(LM_MODEL)  # reviews_gru is registered by its own run
         explained = log_explain_run(logdir)
         models[explained] = zoo.get(EXPLAIN_MODEL, **EXPLAIN_HPARAMS)  # cached by the run
     return logdir, models

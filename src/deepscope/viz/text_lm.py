@@ -87,7 +87,9 @@ def lens_grid_figure(lens: Any, *, max_positions: int = 40) -> go.Figure:
     positions = range(start, length)
     ranks = lens.ranks[:, start:].astype(float)
     z = np.where(ranks > 0, np.log10(np.maximum(ranks, 1)), np.nan)
-    cell_text = [[_esc(lens.top_tokens[layer, p, 0]) for p in positions] for layer in range(n_layers)]
+    cell_text = [
+        [_esc(lens.top_tokens[layer, p, 0]) for p in positions] for layer in range(n_layers)
+    ]
     nexts = lens.next_tokens
     hover = []
     for layer in range(n_layers):
@@ -132,9 +134,14 @@ def lens_grid_figure(lens: Any, *, max_positions: int = 40) -> go.Figure:
         ticktext=[_esc(lens.tokens[p]) for p in positions],
         title="input token (each column predicts the token after it)",
         showgrid=False,
+        zeroline=False,
     )
     fig.update_yaxes(
-        tickvals=list(range(n_layers)), ticktext=list(lens.layers), showgrid=False, title=""
+        tickvals=list(range(n_layers)),
+        ticktext=list(lens.layers),
+        showgrid=False,
+        zeroline=False,
+        title="",
     )
     title = f"{'Tuned' if lens.lens == 'tuned' else 'Logit'} lens of {_esc(lens.model_name)}"
     return _layout(
@@ -205,9 +212,7 @@ def _wrapped(n: int, per_row: int) -> tuple[np.ndarray, np.ndarray]:
     return positions // per_row, positions % per_row
 
 
-def generation_figure(
-    generation: Any, *, step: int | None = None, per_row: int = 10
-) -> go.Figure:
+def generation_figure(generation: Any, *, step: int | None = None, per_row: int = 10) -> go.Figure:
     """The prompt and the generated tokens; the earlier tokens shaded by their attribution to
     generated token ``step`` (default: the last), which is outlined. Generated tokens are
     underlined; each cell's ``customdata`` is its position (the page's click target)."""
@@ -474,9 +479,7 @@ def cocluster_words_figure(clusters: Any, cluster: int, *, top: int = 15) -> go.
 
 def cocluster_examples_figure(clusters: Any, cluster: int, *, max_texts: int = 8) -> go.Figure:
     """Example texts with the words of ``cluster`` highlighted."""
-    members = {
-        clusters.words[j] for j in np.flatnonzero(clusters.word_clusters == cluster)
-    }
+    members = {clusters.words[j] for j in np.flatnonzero(clusters.word_clusters == cluster)}
     tokens = clusters.example_tokens[:max_texts]
     if not tokens:
         return _empty(f"Cluster {cluster} in context", "No example texts were kept.")
