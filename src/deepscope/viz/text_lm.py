@@ -295,8 +295,10 @@ def generation_figure(generation: Any, *, step: int | None = None, per_row: int 
         y1=r + 0.5,
         line={"color": "#1F2933", "width": 3},
     )
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(
+        showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", ticks=""
+    )
     method = (generation.method or "no attribution").replace("_", " ")
     return _layout(
         fig,
@@ -363,12 +365,13 @@ def factors_figure(factors: Any, *, factor: int | None = None, max_texts: int = 
             **colouring,
         )
     )
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     fig.update_yaxes(
         tickvals=list(range(count)),
         ticktext=[f"text {i + 1}" for i in range(count)],
         autorange="reversed",
         showgrid=False,
+        zeroline=False,
     )
     layers = ", ".join(str(layer + 1) for layer in factors.layers)
     return _layout(
@@ -433,13 +436,18 @@ def cocluster_figure(
             line={"color": PALETTE[c % len(PALETTE)], "width": 4 if c == cluster else 1.5},
         )
     fig.update_xaxes(
-        tickvals=list(range(len(words))), ticktext=word_labels, tickangle=-60, showgrid=False
+        tickvals=list(range(len(words))),
+        ticktext=word_labels,
+        tickangle=-60,
+        showgrid=False,
+        zeroline=False,
     )
     fig.update_yaxes(
         tickvals=list(range(len(units))),
         ticktext=[f"u{int(u)}" for u in units],
         autorange="reversed",
         showgrid=False,
+        zeroline=False,
         title="unit",
     )
     return _layout(
@@ -501,10 +509,11 @@ def cocluster_examples_figure(clusters: Any, cluster: int, *, max_texts: int = 8
             zmin=0,
             zmax=1,
             showscale=False,
+            textfont={"size": 12},
             xgap=2,
             ygap=6,
         )
     )
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed")
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
     return _layout(fig, f"Cluster {cluster}'s words in context", height=120 + 36 * len(tokens))

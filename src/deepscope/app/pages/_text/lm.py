@@ -301,7 +301,14 @@ def _generate_layout(ctx: AppContext) -> Any:
                 children=field(
                     "Generated token",
                     dcc.Slider(
-                        id=tab.id("step"), min=0, max=0, step=1, value=0, marks={}, included=False
+                        id=tab.id("step"),
+                        min=0,
+                        max=0,
+                        step=1,
+                        value=0,
+                        marks={},
+                        included=False,
+                        allow_direct_input=False,
                     ),
                 ),
             ),
@@ -552,7 +559,7 @@ def _cocluster_layout(ctx: AppContext) -> Any:
                 style={
                     "display": "grid",
                     "gap": "12px",
-                    "gridTemplateColumns": "repeat(auto-fit, minmax(380px, 1fr))",
+                    "gridTemplateColumns": "minmax(300px, 1fr) minmax(420px, 2fr)",
                 },
                 children=[_graph(tab, "words"), _graph(tab, "examples")],
             ),

@@ -44,7 +44,8 @@ _LOCK = threading.Lock()  # one computation at a time: the lenses hook the model
 def live_models(ctx: AppContext, kind: str) -> list[str]:
     """Registered models usable live: ``kind`` ``lm`` (causal LMs) or ``states`` (causal LMs
     and recurrent text models)."""
-    names = []
+    names: list[str] = []
+    recurrent: set[str] = set()  # listed first for co-clusters: RNNVis's own kind of model
     for name in ctx.models:
         try:
             model = ctx.models[name]
@@ -53,7 +54,10 @@ def live_models(ctx: AppContext, kind: str) -> list[str]:
             continue
         if not isinstance(model, Model) or model.module is None or model.tokenizer is None:
             continue
-        if is_causal_lm(model) or (kind == "states" and recurrent_modules(model)):
+        if kind == "states" and recurrent_modules(model):
+            names.insert(sum(1 for n in names if n in recurrent), name)
+            recurrent.add(name)
+        elif is_causal_lm(model):
             names.append(name)
     return names
 
