@@ -201,8 +201,10 @@ def logit_lens(
     last = log_probs[:, -1]  # [L, V]
     watch_ranks = ranks_of(last, watched.expand(n_layers, len(watch_ids)))
     watch_probs = last.exp()[:, watched]
-    vocabulary = np.array(token_strings(model, range(parts.vocab_size)))
     top_ids_np = top_ids.cpu().numpy().astype(np.int64)
+    shown = np.unique(top_ids_np)  # convert only the ids shown, not the whole vocabulary
+    vocabulary = np.empty(parts.vocab_size, dtype=object)
+    vocabulary[shown] = token_strings(model, shown)
     return LogitLens(
         model_name=model.name,
         text=text,
@@ -210,7 +212,7 @@ def logit_lens(
         token_ids=ids.cpu().numpy().astype(np.int64),
         layers=layer_names(len(parts.blocks)),
         top_ids=top_ids_np,
-        top_tokens=vocabulary[top_ids_np],
+        top_tokens=vocabulary[top_ids_np].astype(str),
         top_probs=top_probs.cpu().numpy().astype(np.float32),
         ranks=ranks.numpy().astype(np.int64),
         next_probs=next_probs.numpy().astype(np.float32),
