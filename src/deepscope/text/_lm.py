@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, UnsupportedModelError
+from deepscope.explain._common import progress_bar
 from deepscope.model import Model
 from deepscope.model.hooks import first_tensor
 
@@ -309,8 +310,6 @@ def token_states(
 
     Returns the token ids of each text (padding dropped) and, per text, one array per module.
     """
-    from tqdm.auto import tqdm
-
     size = batch_size or model.batch_size
     ids_out: list[np.ndarray] = []
     states_out: list[list[np.ndarray]] = []
@@ -322,7 +321,7 @@ def token_states(
     handles = [m.register_forward_hook(record) for m in modules]
     try:
         with model.eval_mode(), torch.no_grad():
-            bar = tqdm(total=len(texts), desc=desc, disable=not progress, leave=False)
+            bar = progress_bar(len(texts), progress, desc)
             for start in range(0, len(texts), size):
                 batch = model.encode(texts[start : start + size])
                 store.clear()

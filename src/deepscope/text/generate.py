@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from deepscope import explain
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.explain._common import progress_bar
 from deepscope.model import Model
 from deepscope.result import Result
 from deepscope.text._lm import as_text_model, encode_prompt, lm_parts, model_logits, token_strings
@@ -181,7 +181,9 @@ def generate(
     rows, deltas, chosen_logits, chosen_probs = [], [], [], []
     limit = getattr(model.tokenizer, "model_max_length", None)
     with model.eval_mode():
-        for _ in tqdm(range(max_new_tokens), desc="generate", disable=not progress, leave=False):
+        bar = progress_bar(max_new_tokens, progress, "generate")
+        for _ in range(max_new_tokens):
+            bar.update(1)
             if isinstance(limit, int) and len(ids) >= limit:
                 break
             with torch.no_grad():
@@ -202,6 +204,7 @@ def generate(
             ids = torch.cat([ids, torch.tensor([token], dtype=ids.dtype, device=ids.device)])
             if eos is not None and token == eos:
                 break
+        bar.close()
     n_generated = len(ids) - n_prompt
     matrix = np.full((n_generated, len(ids)), np.nan)
     for step, scores in enumerate(rows):

@@ -22,9 +22,9 @@ import pandas as pd
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
-from tqdm.auto import tqdm
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.explain._common import progress_bar
 from deepscope.result import Result
 from deepscope.text._lm import (
     LMParts,
@@ -174,7 +174,7 @@ def fit_tuned_lens(
     lr: float = 1e-2,
     batch_tokens: int = 512,
     seed: int = 0,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> TunedLens:
     """Fit one affine translator per layer (all but the last) of a causal LM on ``texts``.
 
@@ -220,12 +220,15 @@ def fit_tuned_lens(
         before = layer_kl(weight, bias, everything)
     optimizer = torch.optim.Adam([weight, bias], lr=float(lr))
     generator = torch.Generator().manual_seed(seed)
-    for _ in tqdm(range(steps), desc="tuned lens", disable=not progress, leave=False):
+    bar = progress_bar(steps, progress, "tuned lens")
+    for _ in range(steps):
+        bar.update(1)
         rows = torch.randint(n_tokens, (min(batch_tokens, n_tokens),), generator=generator)
         loss = layer_kl(weight, bias, rows.to(device)).sum()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    bar.close()
     with torch.no_grad():
         after = layer_kl(weight, bias, everything)
     return TunedLens(
