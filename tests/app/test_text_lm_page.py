@@ -141,6 +141,8 @@ def test_cocluster_tab_picks_a_cluster(
     url = live_server(lm_logdir, models=models)
     _open_tab(browser_page, url, "Co-clusters", plots_drew, 3)
     _wait_title(browser_page, "text-coclusters-words", "Cluster 0")
+    assert browser_page.inner_text("#text-coclusters-cluster").strip() == "cluster 0"
+    assert "reviews_gru (live)" in browser_page.inner_text("#text-coclusters-source")
     browser_page.click("#text-coclusters-cluster")
     browser_page.get_by_text("cluster 3", exact=True).click()
     _wait_title(browser_page, "text-coclusters-words", "Cluster 3")

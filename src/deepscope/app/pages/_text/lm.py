@@ -43,6 +43,7 @@ DEFAULT_PROMPT = "the movie was"
 DEFAULT_WATCH = "good, bad"
 FACTOR_TEXTS = 12
 COCLUSTER_TEXTS = 300
+DEFAULT_CLUSTERS = 6
 METHOD_LABELS = {
     "integrated_gradients": "Integrated gradients",
     "gradient_x_input": "Gradient x input",
@@ -174,7 +175,7 @@ def _lens_layout(ctx: AppContext) -> Any:
 def _logged_lens(ctx: AppContext, run: str, tag: str, kind: str) -> tuple[Any, str]:
     chosen = sources.load(ctx, run, tag)
     if chosen.lens == kind:
-        return chosen, f"Logged in run {run} ({tag})."
+        return chosen, f"Logged in run {run} ({tag}): {chosen.text!r}."
     for other_run, other_tag in sources.logged(ctx, sources.LENS):
         if other_run != run:
             continue
@@ -184,7 +185,7 @@ def _logged_lens(ctx: AppContext, run: str, tag: str, kind: str) -> tuple[Any, s
             and other.text == chosen.text
             and other.model_name == chosen.model_name
         ):
-            return other, f"Logged in run {run} ({other_tag})."
+            return other, f"Logged in run {run} ({other_tag}): {other.text!r}."
     return (
         chosen,
         f"No {kind} lens of this text is logged in run {run}; showing the {chosen.lens} lens.",
@@ -512,6 +513,10 @@ def _factors_callbacks(app: dash.Dash, ctx: AppContext) -> None:
 # -- Co-clusters --------------------------------------------------------------------------------
 
 
+def _cluster_options(n: int) -> list[dict]:
+    return [{"label": f"cluster {c}", "value": c} for c in range(n)]
+
+
 def _cocluster_active(ctx: AppContext) -> bool:
     return bool(sources.logged(ctx, sources.COCLUSTERS) or sources.live_models(ctx, "states"))
 
@@ -532,7 +537,7 @@ def _cocluster_layout(ctx: AppContext) -> Any:
                             min=2,
                             max=20,
                             step=1,
-                            value=6,
+                            value=DEFAULT_CLUSTERS,
                             debounce=True,
                             style={"width": "80px"},
                         ),
@@ -546,7 +551,11 @@ def _cocluster_layout(ctx: AppContext) -> Any:
                     field(
                         "Cluster",
                         dcc.Dropdown(
-                            id=tab.id("cluster"), value=0, clearable=False, style={"width": "140px"}
+                            id=tab.id("cluster"),
+                            options=_cluster_options(DEFAULT_CLUSTERS),
+                            value=0,
+                            clearable=False,
+                            style={"width": "140px"},
                         ),
                         tab.id("cluster"),
                     ),
@@ -602,7 +611,11 @@ def _cocluster_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             layers = sources.state_layers(ctx, what)
             if layer not in [option["value"] for option in layers]:
                 layer = layers[-1]["value"]
-            k = int(n_clusters) if isinstance(n_clusters, (int, float)) and n_clusters >= 2 else 6
+            k = (
+                int(n_clusters)
+                if isinstance(n_clusters, (int, float)) and n_clusters >= 2
+                else DEFAULT_CLUSTERS
+            )
             found = sources.live_coclusters(ctx, what, _texts(texts), k, layer)
             note = ""
             live = True
@@ -611,7 +624,7 @@ def _cocluster_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             f"{found.responses.shape[0]} units of {found.layer} x {len(found.words)} words; "
             "colour: each unit's mean state at the word. Click a block to pick its cluster. " + note
         )
-        options = [{"label": f"cluster {c}", "value": c} for c in range(found.n_clusters)]
+        options = _cluster_options(found.n_clusters)
         return (
             cocluster_figure(found, cluster=picked),
             cocluster_words_figure(found, picked),
