@@ -112,3 +112,35 @@ def gpt2_from_reviews_lm(model: Model) -> Any:
     )
     assert not unexpected and all(".attn.bias" in k or "masked_bias" in k for k in missing)
     return gpt2
+
+
+@pytest.fixture(scope="session")
+def bpe_gpt2() -> Model:
+    """A random GPT-2 with a byte-level BPE tokenizer trained here on the reviews (a real Hugging
+    Face fast tokenizer: 'Ġ'-marked tokens, no start token)."""
+    transformers = pytest.importorskip("transformers")
+    tokenizers = pytest.importorskip("tokenizers")
+    from deepscope.datasets import reviews
+
+    bpe = tokenizers.ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        list(reviews(300, seed=0).texts),
+        vocab_size=1000,
+        min_frequency=2,
+        special_tokens=["<|endoftext|>"],
+        show_progress=False,
+    )
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=bpe._tokenizer, eos_token="<|endoftext|>", bos_token="<|endoftext|>"
+    )
+    config = transformers.GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=64,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
+    torch.manual_seed(1)
+    return Model(transformers.GPT2LMHeadModel(config).eval(), tokenizer, name="bpe-gpt2")

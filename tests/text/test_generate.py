@@ -116,3 +116,9 @@ def test_bad_inputs_and_round_trip(reviews_lm, reviews_gru, tmp_path) -> None:
     np.testing.assert_array_equal(loaded.attributions, gen.attributions)
     frame = gen.to_frame()
     assert len(frame) == sum(gen.n_prompt + s for s in range(gen.n_generated))
+
+
+def test_greedy_equals_hugging_face_with_a_bpe_tokenizer(bpe_gpt2) -> None:
+    gen = text.generate(bpe_gpt2, "The acting was", max_new_tokens=6, attribution="saliency")
+    assert gen.token_ids.tolist() == _hf_greedy(bpe_gpt2.module, gen.token_ids[: gen.n_prompt], 6)
+    assert gen.tokens[1] == " acting"

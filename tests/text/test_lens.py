@@ -85,3 +85,17 @@ def test_lens_saves_and_loads(tmp_path, reviews_lm) -> None:
         np.testing.assert_array_equal(getattr(loaded, field), getattr(lens, field))
     assert loaded.tokens == lens.tokens and loaded.watch == ["good"]
     assert len(lens.figure().data) >= 1
+
+
+def test_hugging_face_bpe_tokenizer(bpe_gpt2) -> None:
+    lens = text.logit_lens(bpe_gpt2, "The movie was", watch=[" good", " bad"])
+    assert lens.tokens == ["The", " movie", " was"]  # 'Ġ' shown as a space
+    ids = bpe_gpt2.tokenizer("The movie was")["input_ids"]
+    assert lens.token_ids.tolist() == ids
+    with torch.no_grad():
+        logits = bpe_gpt2.module(input_ids=torch.tensor([ids])).logits[0, -1]
+    assert lens.watch_ranks[-1].tolist() == _direct_ranks(
+        logits.expand(2, -1), lens.watch_ids.tolist()
+    )
+    with pytest.raises(InvalidArgumentError, match=r"watch\[0\].*splits into"):
+        text.logit_lens(bpe_gpt2, "The movie", watch=[" unbelievablyx"])
