@@ -50,3 +50,12 @@ def test_factor_and_cocluster_figures(reviews_lm, reviews_gru, review_texts) -> 
     assert rows == sorted(rows)  # units grouped by cluster
     words = text_lm.cocluster_words_figure(clusters, 1).data[0]
     assert list(words.y) == clusters.cluster_words(1)["word"].head(15).tolist()
+
+
+def test_kl_figure_compares_both_lenses(reviews_lm, review_texts) -> None:
+    tuned = text.fit_tuned_lens(reviews_lm, review_texts[:40], steps=10, progress=False)
+    plain = text.logit_lens(reviews_lm, "the movie was")
+    through = text.logit_lens(reviews_lm, "the movie was", lens=tuned)
+    figure = text_lm.lens_kl_figure(through, other=plain)
+    assert [t.name for t in figure.data] == ["logit lens", "tuned lens"]
+    np.testing.assert_allclose(figure.data[1].y, through.kl_to_final.mean(axis=1))

@@ -168,25 +168,42 @@ def lens_watch_figure(lens: Any) -> go.Figure:
                 hovertemplate=f"{_esc(token)}: rank %{{y}}, p=%{{customdata:.3f}}<extra></extra>",
             )
         )
-    fig.update_yaxes(type="log", autorange="reversed", title="rank (1 = top prediction)")
+    _, labels = rank_ticks(int(lens.watch_ranks.max()))
+    fig.update_yaxes(
+        type="log",
+        autorange="reversed",
+        tickvals=[int(v) for v in labels],
+        title="rank (1 = top prediction)",
+    )
     fig.update_xaxes(title="layer")
     last = _esc(lens.tokens[-1])
     return _layout(fig, f"Rank of watched tokens after {last!s}, by layer", height=340)
 
 
-def lens_kl_figure(lens: Any) -> go.Figure:
-    """Mean KL divergence (nats) from the final distribution to each layer's, over positions."""
-    kl = lens.kl_to_final.mean(axis=1)
-    fig = go.Figure(
-        go.Bar(
-            x=list(lens.layers),
-            y=kl,
-            marker_color=PALETTE[0],
-            hovertemplate="%{x}: %{y:.3f} nats<extra></extra>",
+def lens_kl_figure(lens: Any, *, other: Any = None) -> go.Figure:
+    """Mean KL divergence (nats) from the final distribution to each layer's, over positions;
+    with ``other`` (the same text read through the other lens) both side by side."""
+    fig = go.Figure()
+    shown = [lens] if other is None else sorted([lens, other], key=lambda r: r.lens)
+    for result in shown:
+        fig.add_trace(
+            go.Bar(
+                x=list(result.layers),
+                y=result.kl_to_final.mean(axis=1),
+                name=f"{result.lens} lens",
+                marker_color=PALETTE[1] if result.lens == "logit" else PALETTE[0],
+                hovertemplate=f"{result.lens} lens, %{{x}}: %{{y:.3f}} nats<extra></extra>",
+            )
         )
-    )
     fig.update_yaxes(title="KL to final (nats)", rangemode="tozero")
-    return _layout(fig, f"How far each layer is from the output ({lens.lens} lens)", height=320)
+    which = "logit and tuned lens" if other is not None else f"{lens.lens} lens"
+    return _layout(
+        fig,
+        f"How far each layer is from the output ({which})",
+        height=320,
+        barmode="group",
+        showlegend=other is not None,
+    )
 
 
 def tuned_lens_figure(tuned: Any) -> go.Figure:

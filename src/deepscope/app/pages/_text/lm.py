@@ -211,6 +211,7 @@ def _lens_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         where, what = sources.parse(source)
         if where == "none":
             raise PreventUpdate
+        other = None
         if where == "logged":
             lens, note = _logged_lens(ctx, *what, kind)
             disabled = True
@@ -229,12 +230,14 @@ def _lens_callbacks(app: dash.Dash, ctx: AppContext) -> None:
                     if tuned
                     else ("Logit lens: each layer read through the final norm and unembedding.")
                 )
-            lens = sources.live_lens(ctx, what, str(text or DEFAULT_PROMPT), words, tuned)
+            prompt = str(text or DEFAULT_PROMPT)
+            lens = sources.live_lens(ctx, what, prompt, words, tuned)
+            other = sources.live_lens(ctx, what, prompt, words, False) if tuned else None
             disabled = False
         return (
             lens_grid_figure(lens),
             lens_watch_figure(lens),
-            lens_kl_figure(lens),
+            lens_kl_figure(lens, other=other),
             note,
             disabled,
             disabled,
