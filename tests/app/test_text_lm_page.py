@@ -67,7 +67,8 @@ def _wait_title(page, graph_id: str, piece: str) -> None:
 
 def test_tabs_are_active_with_live_models_or_logged_results(lm_logdir, models) -> None:
     live = AppContext(None, None, models=LazyModels({"reviews_gru": models["reviews_gru"]}))
-    active = {tab.value for tab in discover_tabs() if tab.is_active(live)}
+    assert set(lm_tabs.TABS) <= set(discover_tabs())
+    active = {tab.value for tab in lm_tabs.TABS if tab.is_active(live)}
     assert {"coclusters"} <= active and not {"lens", "generate", "factors"} & active
     logged = AppContext(logdir_path=lm_logdir, logdir=open_logdir(lm_logdir))
     assert lm_tabs.GENERATE_TAB.is_active(logged) and not lm_tabs.FACTORS_TAB.is_active(logged)
@@ -110,6 +111,16 @@ def test_generate_tab_method_and_token_picker(
     browser_page.focus("#text-generate-step [role=slider]")
     browser_page.keyboard.press("Home")
     _wait_title(browser_page, "text-generate-graph", "(generated token 1 of")
+    # clicking the second generated token selects it (the prompt is 4 tokens: [CLS] the movie was)
+    x, y = browser_page.evaluate(
+        """(col) => { const gd = document.querySelector('#text-generate-graph .js-plotly-plot');
+        const box = gd.getBoundingClientRect(), size = gd._fullLayout._size;
+        return [box.left + size.l + gd._fullLayout.xaxis.l2p(col),
+                box.top + size.t + gd._fullLayout.yaxis.l2p(0)]; }""",
+        5,
+    )
+    browser_page.mouse.click(x, y)
+    _wait_title(browser_page, "text-generate-graph", "(generated token 2 of")
     _shot(browser_page, "generate")
     # a logged generation as the source: its method is fixed, the prompt box disabled
     browser_page.click("#text-generate-source")

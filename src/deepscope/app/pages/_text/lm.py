@@ -296,8 +296,8 @@ def _generate_layout(ctx: AppContext) -> Any:
             ),
             html.P(id=tab.id("text"), style={"fontSize": "15px", "margin": "6px 0"}),
             html.P(
-                "Click a generated token (underlined) or move the slider: the earlier tokens are "
-                "shaded by how much they pushed the model towards it.",
+                "Point at or click a generated token (underlined), or move the slider: the "
+                "earlier tokens are shaded by how much they pushed the model towards it.",
                 style=NOTE,
             ),
             html.Div(
@@ -386,14 +386,21 @@ def _generate_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     @app.callback(
         Output(tab.id("step"), "value"),
         Input(tab.id("graph"), "clickData"),
+        Input(tab.id("graph"), "hoverData"),
         State(tab.id("meta"), "data"),
+        State(tab.id("step"), "value"),
         prevent_initial_call=True,
     )
-    def pick(click: dict | None, meta: dict | None) -> int:
-        if not click or not meta:
+    def pick(click: dict | None, hover: dict | None, meta: dict | None, current: Any) -> int:
+        """Hovering or clicking a generated token selects it (Ecco's interactive view)."""
+        hovered = any(prop.endswith(".hoverData") for prop in dash.ctx.triggered_prop_ids)
+        point = hover if hovered else click
+        if not point or not meta:
             raise PreventUpdate
-        position = click["points"][0].get("customdata")
+        position = point["points"][0].get("customdata")
         if not isinstance(position, int) or position < meta["n_prompt"]:
+            raise PreventUpdate
+        if position - meta["n_prompt"] == current:
             raise PreventUpdate
         return position - meta["n_prompt"]
 
