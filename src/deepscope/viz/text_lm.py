@@ -253,7 +253,7 @@ def generation_figure(generation: Any, *, step: int | None = None, per_row: int 
     for position in range(n):
         r, c = int(rows[position]), int(cols[position])
         z[r, c] = values[position]
-        text[r][c] = _esc(tokens[position])
+        text[r][c] = _esc(tokens[position]) if position <= target else ""
         custom[r][c] = position
         where = "prompt" if position < generation.n_prompt else "generated"
         if position < target and np.isfinite(values[position]):
@@ -289,10 +289,24 @@ def generation_figure(generation: Any, *, step: int | None = None, per_row: int 
             hovertemplate="%{hovertext}<extra></extra>",
             xgap=3,
             ygap=14,
-            colorbar={"title": generation.method or "no attribution"},
+            colorbar={"title": (generation.method or "no attribution").replace("_", " ")},
             **colours,
         )
     )
+    later = list(range(target + 1, n))
+    if later:
+        # cells without a value draw no heatmap text: write the later tokens on top, in grey
+        fig.add_trace(
+            go.Scatter(
+                x=[int(cols[p]) for p in later],
+                y=[int(rows[p]) for p in later],
+                text=[_esc(tokens[p]) for p in later],
+                mode="text",
+                textfont={"color": "#9AA5B1"},
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
     for position in range(generation.n_prompt, n):
         r, c = int(rows[position]), int(cols[position])
         fig.add_shape(
