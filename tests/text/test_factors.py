@@ -66,3 +66,18 @@ def test_one_layer_and_bad_inputs(reviews_lm, reviews_gru, tmp_path) -> None:
     assert type(loaded) is text.NeuronFactors and loaded.tokens == factors.tokens
     np.testing.assert_array_equal(loaded.token_factors[0], factors.token_factors[0])
     assert loaded.to_frame()["strongest"].between(0, 1).all()
+
+
+def test_hugging_face_gpt2_mlp_units(tiny_gpt2) -> None:
+    texts = ["w1 w2 w3 w4 w5", "w9 w8 w7"]
+    captured: list[torch.Tensor] = []
+    act = tiny_gpt2.module.transformer.h[1].mlp.act
+    handle = act.register_forward_hook(lambda module, args, output: captured.append(output))
+    factors = text.neuron_factors(tiny_gpt2, texts, layers=1, n_components=3)
+    handle.remove()
+    assert factors.unit_layers.tolist() == [1] * 128  # GPT-2's MLP is 4x its width of 32
+    (batch,) = captured  # both texts in one padded batch: keep the 5 + 3 real tokens
+    matrix = np.clip(torch.cat([batch[0, :5], batch[1, :3]]).detach().numpy(), 0, None)
+    weights = np.concatenate(factors.token_factors)
+    error = np.linalg.norm(matrix - weights @ factors.components)
+    assert error == pytest.approx(factors.reconstruction_error, rel=1e-3)
