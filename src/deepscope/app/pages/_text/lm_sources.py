@@ -62,7 +62,7 @@ def live_models(ctx: AppContext, kind: str) -> list[str]:
     return names
 
 
-def logged(ctx: AppContext, kind: str, version: Any = None) -> list[tuple[str, str]]:
+def logged(ctx: AppContext, kind: str) -> list[tuple[str, str]]:
     """(run, tag) of every logged result of class path ``kind``."""
     if ctx.logdir is None:
         return []
@@ -73,7 +73,7 @@ def logged(ctx: AppContext, kind: str, version: Any = None) -> list[tuple[str, s
     return [(str(r.run), str(r.tag)) for r in rows.itertuples()]
 
 
-def options(ctx: AppContext, kind: str, live: str | None, version: Any = None) -> list[dict]:
+def options(ctx: AppContext, kind: str, live: str | None) -> list[dict]:
     """Dropdown options: live models first, then the logged results of ``kind``."""
     found = [
         {"label": f"{name} (live)", "value": f"live:{name}"}
@@ -81,7 +81,7 @@ def options(ctx: AppContext, kind: str, live: str | None, version: Any = None) -
     ]
     found += [
         {"label": f"{run} / {tag}", "value": "logged:" + json.dumps([run, tag])}
-        for run, tag in logged(ctx, kind, version)
+        for run, tag in logged(ctx, kind)
     ]
     return found
 
