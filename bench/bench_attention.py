@@ -43,7 +43,7 @@ TEXT = (
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def build(tokens: int):  # noqa: ANN201
+def build(tokens: int):
     import transformers
 
     from deepscope import zoo
@@ -70,7 +70,7 @@ Plotly.newPlot('plot', figure.data, figure.layout).then(() => requestAnimationFr
 </script></body></html>"""
 
 
-def build_encoder_decoder(tokenizer, text: str):  # noqa: ANN001, ANN201
+def build_encoder_decoder(tokenizer, text: str):
     """A BART-base-sized encoder-decoder (6 + 6 layers, 12 heads, d_model 768), random weights."""
     import transformers
 
@@ -94,13 +94,13 @@ def build_encoder_decoder(tokenizer, text: str):  # noqa: ANN001, ANN201
     return Model(module, tokenizer=tokenizer, name="bart-base-random"), text, target
 
 
-def paint_ms(browser, path: Path, ready: str, timeout_ms: float = 60_000) -> float | None:  # noqa: ANN001
+def paint_ms(browser, path: Path, ready: str, timeout_ms: float = 60_000) -> float | None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         page.goto(path.as_uri(), wait_until="commit", timeout=timeout_ms)
         page.wait_for_function(ready, timeout=timeout_ms)
         return float(page.evaluate("() => window.paintedAt || performance.now()"))
-    except Exception:  # noqa: BLE001 - a view that never paints is a result, not a crash
+    except Exception:
         return None
     finally:
         page.close()

@@ -27,13 +27,13 @@ _SUBMODULES = {
     "track",
     "app",
     "explain",
+    "text",
     "data",
     "evaluate",
     "debug",
     "hparams",
     "viz",
     "integrations",
-    "text",
 }
 
 if TYPE_CHECKING:

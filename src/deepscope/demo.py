@@ -112,9 +112,12 @@ def build_demo(
         from deepscope.data.demo import log_data_runs
         from deepscope.explain.demo import EXPLAIN_HPARAMS, EXPLAIN_MODEL, log_explain_run
         from deepscope.text.demo import log_attention_run
+        from deepscope.text.lm_demo import LM_MODEL, log_text_lm_run
 
         log_data_runs(logdir)
         models.update(log_attention_run(logdir))
+        log_text_lm_run(logdir)
+        models[LM_MODEL] = zoo.get(LM_MODEL)  # reviews_gru is registered by its own run
         explained = log_explain_run(logdir)
         models[explained] = zoo.get(EXPLAIN_MODEL, **EXPLAIN_HPARAMS)  # cached by the run
     return logdir, models

@@ -87,7 +87,7 @@ def test_hooks_when_the_model_does_not_offer_output_attentions(reviews_transform
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask=None):  # noqa: ANN001, ANN201
+        def forward(self, input_ids, attention_mask=None):
             return self.inner(input_ids=input_ids, attention_mask=attention_mask)
 
     plain = Model(Plain(reviews_transformer.module), tokenizer=reviews_transformer.tokenizer)
@@ -161,7 +161,7 @@ def test_bad_inputs_get_typed_errors(minilm: Model, reviews_transformer: Model) 
         found.view("cross")
 
 
-def test_save_load_round_trip_in_float16(tmp_path, bart: Model) -> None:  # noqa: ANN001
+def test_save_load_round_trip_in_float16(tmp_path, bart: Model) -> None:
     found = ds.text.attention(bart, "the movie was not good", target="bad")
     with ds.Run(tmp_path, "r") as run:
         tag = found.save(run)

@@ -10,7 +10,7 @@ from deepscope.app.plugin import AppContext, LazyModels
 from deepscope.text.demo import ATTENTION_RUN, DEMO_REVIEWS, log_attention_run
 
 
-def test_demo_logs_attentions_and_returns_live_models(tmp_path) -> None:  # noqa: ANN001
+def test_demo_logs_attentions_and_returns_live_models(tmp_path) -> None:
     models = log_attention_run(tmp_path)
     assert set(models) == {"reviews_transformer", "minilm"}
     assert any(" not " in review or "n't" in review for review in DEMO_REVIEWS)

@@ -28,7 +28,7 @@ def found(minilm: Model) -> ds.text.Attention:
     return ds.text.attention(minilm, TEXT, "it was bad.")
 
 
-def _links(fig, horizontal: bool = False) -> set[tuple[str, int, int]]:  # noqa: ANN001
+def _links(fig, horizontal: bool = False) -> set[tuple[str, int, int]]:
     """(head, query, key) of every drawn link: consecutive path points on opposite sides."""
     links = set()
     for trace in fig.data:

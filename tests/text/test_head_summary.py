@@ -41,7 +41,7 @@ def test_known_answers() -> None:
     np.testing.assert_allclose(summary.measure("self")[0], [1.0, 0.25, 0.25], atol=1e-6)
 
 
-def test_cross_attention_has_no_positional_measures(bart) -> None:  # noqa: ANN001
+def test_cross_attention_has_no_positional_measures(bart) -> None:
     found = ds.text.attention(bart, "not good.", target="bad")
     cross = ds.text.head_summary(found, which="cross")
     assert np.isnan(cross.measure("distance")).all()
@@ -56,7 +56,7 @@ def test_punctuation_ignores_subword_marks() -> None:
     assert not is_punctuation("[CLS]") and not is_punctuation("a.") and not is_punctuation("##")
 
 
-def test_type_error_and_round_trip(tmp_path) -> None:  # noqa: ANN001
+def test_type_error_and_round_trip(tmp_path) -> None:
     with pytest.raises(ArgumentTypeError, match="attention"):
         ds.text.head_summary(np.zeros((1, 1, 2, 2)))
     summary = ds.text.head_summary(_hand_built())
@@ -67,7 +67,7 @@ def test_type_error_and_round_trip(tmp_path) -> None:  # noqa: ANN001
     assert loaded.measures == summary.measures and loaded.heads == [0, 1, 2]
 
 
-def test_attention_round_trip_feeds_summary(tmp_path) -> None:  # noqa: ANN001
+def test_attention_round_trip_feeds_summary(tmp_path) -> None:
     found = _hand_built()
     with ds.Run(tmp_path, "r") as run:
         found.save(run, "text/attention/hand")

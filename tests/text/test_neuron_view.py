@@ -54,7 +54,7 @@ def test_errors(minilm: Model, bart: Model) -> None:
         ds.text.neuron_view(bart, TEXT, layer=0, head=0)
 
 
-def test_save_load_round_trip(tmp_path, reviews_lm: Model) -> None:  # noqa: ANN001
+def test_save_load_round_trip(tmp_path, reviews_lm: Model) -> None:
     view = ds.text.neuron_view(reviews_lm, TEXT, layer=1, head=0, query=3)
     with ds.Run(tmp_path, "r") as run:
         tag = view.save(run)

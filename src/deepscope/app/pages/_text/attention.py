@@ -243,7 +243,7 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         State(tab.id("layer"), "value"),
         State(tab.id("heads"), "value"),
     )
-    def layers(source, text, text_b, which, click, layer, heads) -> tuple:  # noqa: ANN001
+    def layers(source, text, text_b, which, click, layer, heads) -> tuple:
         try:
             found, _ = data.get_attention(ctx, source, text, text_b)
             numbers = found.numbers(which or "self")
@@ -272,7 +272,7 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         *_inputs(tab),
         State(tab.id("focus"), "data"),
     )
-    def focus(click, source, text, text_b, current) -> Any:  # noqa: ANN001
+    def focus(click, source, text, text_b, current) -> Any:
         if dash.ctx.triggered_id != tab.id("head") or not click:
             return None
         marker = click["points"][0].get("customdata")
@@ -297,7 +297,7 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     )
     def draw(
         source, text, text_b, which, layer, heads, top_k, queries, keys, orientation, focus
-    ) -> tuple:  # noqa: ANN001, PLR0913
+    ) -> tuple:
         if not source:
             message = "No text transformer is registered and no attention was logged."
             return _empty(message), _empty(message), message
@@ -394,7 +394,7 @@ def _neuron_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         State(tab.id("head"), "value"),
         State(tab.id("query"), "value"),
     )
-    def choices(source, text, click, layer, head, query) -> tuple:  # noqa: ANN001
+    def choices(source, text, click, layer, head, query) -> tuple:
         try:
             found, _ = data.get_attention(ctx, source, text, None)
         except _FAILURES:
@@ -426,7 +426,7 @@ def _neuron_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input(tab.id("head"), "value"),
         Input(tab.id("query"), "value"),
     )
-    def draw(source, text, layer, head, query) -> tuple:  # noqa: ANN001
+    def draw(source, text, layer, head, query) -> tuple:
         if not source or layer is None or head is None:
             return _empty("Pick a live text transformer."), ""
         try:
@@ -484,7 +484,7 @@ def _summary_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         *_inputs(tab),
         Input(tab.id("map"), "value"),
     )
-    def draw(source, text, text_b, which) -> tuple:  # noqa: ANN001
+    def draw(source, text, text_b, which) -> tuple:
         if not source:
             return _empty("No attention to summarise."), no_update, ""
         try:
@@ -541,7 +541,7 @@ def _rollout_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Output(tab.id("status"), "children"),
         *_inputs(tab, second=False),
     )
-    def draw(source, text) -> tuple:  # noqa: ANN001
+    def draw(source, text) -> tuple:
         if not source:
             return _empty("Register a live text classifier to compare rollout with gradients."), ""
         name = source.partition(":")[2]

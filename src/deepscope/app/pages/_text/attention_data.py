@@ -93,10 +93,7 @@ def capability(ctx: AppContext, name: str) -> str | None:
             return kinds[name]
     try:
         zoo_name = _zoo_model(ctx, name)
-        if zoo_name is not None:
-            kind = ZOO_CAPABILITIES.get(zoo_name)
-        else:
-            kind = _capability(ctx.models[name])
+        kind = ZOO_CAPABILITIES.get(zoo_name) if zoo_name is not None else _capability(ctx.models[name])
     except (DeepscopeError, RuntimeError, TypeError, ValueError, OSError, ImportError):
         log.exception("live model %r could not be loaded", name)
         kind = None
