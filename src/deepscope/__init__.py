@@ -38,6 +38,7 @@ _SUBMODULES = {
     "hparams",
     "viz",
     "integrations",
+    "features",
 }
 
 if TYPE_CHECKING:
