@@ -20,7 +20,7 @@ from deepscope.errors import (
     UnsupportedModelError,
 )
 from deepscope.model import Model
-from deepscope.model.hooks import first_tensor
+from deepscope.model.hooks import as_logits, first_tensor
 
 SPATIAL = (torch.nn.Conv2d, torch.nn.MaxPool2d, torch.nn.AvgPool2d)
 ADAPTIVE = (torch.nn.AdaptiveMaxPool2d, torch.nn.AdaptiveAvgPool2d)
@@ -104,8 +104,10 @@ def trace(model: Model, batch: torch.Tensor) -> list[Step]:
 
     handles = [m.register_forward_hook(record) for m in leaves]
     try:
+        # the module itself, not Model.forward: the adapter's one-off layout probe would run the
+        # layers twice
         with model.eval_mode(), torch.no_grad():
-            logits = model.forward(batch)
+            logits = as_logits(model.module(batch))
     finally:
         for handle in handles:
             handle.remove()

@@ -141,7 +141,7 @@ def _layout(vectors: np.ndarray, method: str, seed: int) -> np.ndarray:
             import umap
         except ImportError as err:
             raise MissingDependencyError(
-                "umap-learn", "features", "an atlas with method='umap'"
+                "umap-learn", "umap", "an atlas with method='umap'"
             ) from err
         xy = umap.UMAP(
             n_components=2,
