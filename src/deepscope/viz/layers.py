@@ -156,6 +156,14 @@ def _rect(box: Any, xref: str = "x", yref: str = "y") -> dict:
     )
 
 
+def _outline(fig: go.Figure, box: Any, xref: str, yref: str) -> None:
+    """A red box with a white halo, visible on any image."""
+    halo = _rect(box, xref, yref)
+    halo["line"] = {"color": "white", "width": 5}
+    fig.add_shape(**halo)
+    fig.add_shape(**_rect(box, xref, yref))
+
+
 def receptive_field_figure(maps: Any, unit: Any) -> go.Figure:
     """The image and the previous layer's output with the unit's receptive field outlined."""
     previous = maps.map(unit.previous) if unit.previous in maps.names else None
@@ -178,7 +186,7 @@ def receptive_field_figure(maps: Any, unit: Any) -> go.Figure:
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.06)
     fig.add_trace(go.Image(z=picture(_unit_range(maps.image)), hoverinfo="skip"), row=1, col=1)
     if unit.image_box[0] >= 0:
-        fig.add_shape(**_rect(unit.image_box, "x", "y"))
+        _outline(fig, unit.image_box, "x", "y")
     if prev_2d is not None:
         fig.add_trace(
             go.Heatmap(
@@ -191,7 +199,7 @@ def receptive_field_figure(maps: Any, unit: Any) -> go.Figure:
             col=2,
         )
         if unit.input_box[0] >= 0:
-            fig.add_shape(**_rect(unit.input_box, "x2", "y2"))
+            _outline(fig, unit.input_box, "x2", "y2")
     _bare(fig)
     fig.update_layout(
         template=TEMPLATE_NAME, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10}
