@@ -113,6 +113,9 @@ def build_demo(
         from deepscope.explain.demo import EXPLAIN_HPARAMS, EXPLAIN_MODEL, log_explain_run
 
         log_data_runs(logdir)
+        from deepscope.features.demo import log_features_run
+
+        log_features_run(logdir)
         explained = log_explain_run(logdir)
         models[explained] = zoo.get(EXPLAIN_MODEL, **EXPLAIN_HPARAMS)  # cached by the run
     return logdir, models

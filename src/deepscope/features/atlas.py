@@ -150,8 +150,11 @@ def _layout(vectors: np.ndarray, method: str, seed: int) -> np.ndarray:
             metric="cosine",
             n_jobs=1,
         ).fit_transform(vectors)
-    xy = xy - xy.min(axis=0)
-    return xy / np.where(xy.max(axis=0) > 0, xy.max(axis=0), 1.0)
+    # the 1st-99th percentiles span the grid (outliers sit on its border, still counted), so a
+    # few far points do not squeeze the rest into a handful of cells
+    low, high = np.percentile(xy, 1, axis=0), np.percentile(xy, 99, axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    return np.clip((xy - low) / span, 0.0, 1.0)
 
 
 def _class_gradients(model: Model, layer: str, images: np.ndarray, n_classes: int) -> np.ndarray:

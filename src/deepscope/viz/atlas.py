@@ -1,5 +1,5 @@
 """The activation atlas as a zoomable mosaic: each cell's visualization at its grid position,
-drawn larger the more points fell in it, its class and count on hover, filterable by class.
+drawn larger the more points fell in it (log scale), its class and count on hover, filterable by class.
 
 >>> from deepscope.viz.atlas import TILE
 >>> TILE
@@ -30,7 +30,7 @@ def _resize(image: np.ndarray, side: int) -> np.ndarray:
 
 def atlas_figure(result: Any, *, label: Any = None, sized: bool = True) -> go.Figure:
     """The mosaic of ``result``'s cells (only those labelled ``label`` when given: a class atlas);
-    with ``sized`` a cell's tile grows with the square root of its count."""
+    with ``sized`` a cell's tile grows with the log of its count."""
     shown = result if label is None else result.filter(label)
     grid = result.grid
     mosaic = np.full((grid * TILE, grid * TILE, 3), 255, dtype=np.uint8)
@@ -38,7 +38,8 @@ def atlas_figure(result: Any, *, label: Any = None, sized: bool = True) -> go.Fi
     for i in range(len(shown.counts)):
         side = TILE - 2
         if sized:
-            side = max(8, int(round((TILE - 2) * np.sqrt(shown.counts[i] / top))))
+            share = np.log1p(shown.counts[i]) / np.log1p(top)
+            side = max(12, int(round((TILE - 2) * share)))
         tile = _resize(picture(shown.images[i]), side)
         y0 = int(grid - 1 - shown.cell_y[i]) * TILE + (TILE - side) // 2
         x0 = int(shown.cell_x[i]) * TILE + (TILE - side) // 2

@@ -222,7 +222,6 @@ def unit_arithmetic_figure(unit: Any, *, max_channels: int = 6) -> go.Figure:
             horizontal_spacing=0.05,
             vertical_spacing=0.04,
             column_titles=["input patch", "kernel", "patch × kernel"],
-            row_titles=[f"in {c}" for c in range(channels)],
         )
         for c in range(channels):
             for j, values in enumerate((unit.patch[c], unit.kernel[c], unit.products[c])):
@@ -248,6 +247,7 @@ def unit_arithmetic_figure(unit: Any, *, max_channels: int = 6) -> go.Figure:
             template=TEMPLATE_NAME,
             title=title + more,
             height=80 + 110 * channels,
+            width=540,
             margin={"l": 40, "r": 10, "t": 70, "b": 10},
         )
         return fig

@@ -59,7 +59,8 @@ def layout(ctx: AppContext) -> Any:
             html.P(id="layers-note", style=NOTE),
             dcc.Loading(type="dot", color="#332288", delay_show=300, children=html.Div(
                 id="layers-columns",
-                style={"display": "flex", "gap": "10px", "overflowX": "auto", "alignItems": "flex-start",
+                style={"display": "flex", "gap": "10px", "overflow": "auto", "maxHeight": "640px",
+                       "alignItems": "flex-start",
                        "padding": "4px", "border": "1px solid #E4E7EB", "borderRadius": "6px"})),
             html.H2("Unit", style=SECTION),
             html.P(id="layers-unit-note", style=NOTE,
