@@ -23,17 +23,21 @@ def setup(tmp_path_factory):
     images = rng.random((40, 3, 16, 16)).astype(np.float32)
     dataset = ds.datasets.ImageDataset(images, np.arange(40) % 3, None, CLASSES)
     with ds.Run(logdir, name="features") as run:
-        ds.features.visualize(net, obj.channel("relu2", 4), steps=4, size=16, progress=False,
-                              dataset=dataset).save(run)
-        ds.features.atlas(net, dataset, "relu2", n=200, grid=5, method="pca", steps=4, size=16,
-                          progress=False).save(run)
+        ds.features.visualize(
+            net, obj.channel("relu2", 4), steps=4, size=16, progress=False, dataset=dataset
+        ).save(run)
+        ds.features.atlas(
+            net, dataset, "relu2", n=200, grid=5, method="pca", steps=4, size=16, progress=False
+        ).save(run)
     model = ds.Model(net, labels=CLASSES, name="tiny")
     return logdir, model, dataset
 
 
 def test_page_is_active_with_a_live_cnn_or_logged_results(setup, tmp_path):
     logdir, model, dataset = setup
-    assert layers_page.is_active(AppContext(None, None, LazyModels({"tiny": model}), {"d": dataset}))
+    assert layers_page.is_active(
+        AppContext(None, None, LazyModels({"tiny": model}), {"d": dataset})
+    )
     assert layers_page.is_active(AppContext(logdir, ds.open_logdir(logdir)))
     assert not layers_page.is_active(AppContext(tmp_path, ds.open_logdir(tmp_path)))
 
@@ -59,7 +63,9 @@ def test_click_a_unit_shows_its_arithmetic(setup, browser_page, live_server, plo
         try:
             browser_page.wait_for_function(
                 "() => { const t = document.querySelector('#layers-arithmetic .gtitle');"
-                " return t && t.textContent.includes('Σ products'); }", timeout=10_000)
+                " return t && t.textContent.includes('Σ products'); }",
+                timeout=10_000,
+            )
             break
         except PlaywrightTimeout:
             if attempt == 2:
@@ -70,8 +76,12 @@ def test_click_a_unit_shows_its_arithmetic(setup, browser_page, live_server, plo
     total, model_value = title.split(" = ")[-1].split(" (model: ")
     assert float(total) == pytest.approx(float(model_value.rstrip(")")), abs=1e-3)
     # the receptive field is outlined on the image and on the previous layer
-    assert browser_page.evaluate(
-        "() => document.getElementById('layers-field').querySelectorAll('.shapelayer path').length") >= 1
+    assert (
+        browser_page.evaluate(
+            "() => document.getElementById('layers-field').querySelectorAll('.shapelayer path').length"
+        )
+        >= 1
+    )
     browser_page.screenshot(path=str(tmp_path / "layers.png"), full_page=True)
 
 
@@ -84,13 +94,19 @@ def test_atlas_class_filter(setup, browser_page, live_server, plots_drew):
     browser_page.locator(".dash-dropdown-options").get_by_role("option", name="atlas").first.click()
     browser_page.wait_for_function(
         "() => { const t = document.querySelector('#layers-logged .gtitle');"
-        " return t && t.textContent.startsWith('Activation atlas'); }", timeout=15_000)
+        " return t && t.textContent.startsWith('Activation atlas'); }",
+        timeout=15_000,
+    )
     atlas = ds.open_logdir(logdir).load("features", "features/atlas")
     label = atlas.class_names[int(atlas.labels[0])]
     browser_page.click("#layers-class")
-    browser_page.locator(".dash-dropdown-options").get_by_role("option", name=label, exact=True).click()
+    browser_page.locator(".dash-dropdown-options").get_by_role(
+        "option", name=label, exact=True
+    ).click()
     expected = int((atlas.labels == atlas.labels[0]).sum())
     browser_page.wait_for_function(
         "(n) => { const t = document.querySelector('#layers-logged .gtitle');"
         " return t && t.textContent.includes(', ' + n + ' cells') && t.textContent.includes('· class'); }",
-        arg=expected, timeout=15_000)
+        arg=expected,
+        timeout=15_000,
+    )

@@ -13,8 +13,18 @@ from deepscope.errors import InvalidArgumentError, NotFoundError
 def small_atlas(cnn, images):
     labels = np.arange(len(images)) % 3
     dataset = ds.datasets.ImageDataset(images, labels, None, ["a", "b", "c"])
-    return ds.features.atlas(cnn, dataset, "relu2", n=200, grid=5, method="pca", min_count=3,
-                             steps=4, size=16, progress=False)
+    return ds.features.atlas(
+        cnn,
+        dataset,
+        "relu2",
+        n=200,
+        grid=5,
+        method="pca",
+        min_count=3,
+        steps=4,
+        size=16,
+        progress=False,
+    )
 
 
 def test_cells_cover_the_points_and_counts_add_up(small_atlas):

@@ -37,13 +37,23 @@ def test_layer_maps_are_every_layers_output_in_order(cnn, image):
     assert maps.prediction == int(np.argmax(real["fc"]))
 
 
-@pytest.mark.parametrize("layer", ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "fc", "softmax"])
+@pytest.mark.parametrize(
+    "layer", ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "fc", "softmax"]
+)
 def test_unit_arithmetic_equals_the_real_activation_everywhere(cnn, image, layer):
     real = _real(cnn, image)[layer]
     kinds = set()
     if real.ndim == 3:
-        units = [(c, r, k) for c in range(real.shape[0]) for r in range(real.shape[1]) for k in range(real.shape[2])]
-        units = units[:: max(1, len(units) // 60)] + [(0, 0, 0), (real.shape[0] - 1, real.shape[1] - 1, real.shape[2] - 1)]
+        units = [
+            (c, r, k)
+            for c in range(real.shape[0])
+            for r in range(real.shape[1])
+            for k in range(real.shape[2])
+        ]
+        units = units[:: max(1, len(units) // 60)] + [
+            (0, 0, 0),
+            (real.shape[0] - 1, real.shape[1] - 1, real.shape[2] - 1),
+        ]
     else:
         units = [(c, 0, 0) for c in range(real.shape[0])]
     for c, r, k in units:
@@ -52,8 +62,18 @@ def test_unit_arithmetic_equals_the_real_activation_everywhere(cnn, image, layer
         assert unit.total == pytest.approx(float(expected), abs=1e-5)
         assert unit.value == pytest.approx(float(expected), abs=1e-6)
         kinds.add(unit.kind)
-    assert kinds == {{"conv1": "conv", "conv2": "conv", "relu1": "relu", "relu2": "relu",
-                      "pool1": "maxpool", "pool2": "avgpool", "fc": "linear", "softmax": "softmax"}[layer]}
+    assert kinds == {
+        {
+            "conv1": "conv",
+            "conv2": "conv",
+            "relu1": "relu",
+            "relu2": "relu",
+            "pool1": "maxpool",
+            "pool2": "avgpool",
+            "fc": "linear",
+            "softmax": "softmax",
+        }[layer]
+    }
 
 
 def test_conv_unit_reads_its_window_with_zero_padding(cnn, image):

@@ -50,16 +50,36 @@ def log_features_run(logdir: str | Path, *, progress: bool = False) -> str:
         objective = objective + objectives.channel(FEATURES_LAYER, channel, batch=i)
     with Run(logdir, name=FEATURES_RUN, hparams={"model": "shapes_cnn"}) as run:
         features.visualize(
-            model, objective, batch=len(FEATURES_CHANNELS), size=32, steps=128, dataset=test,
-            top_k=5, progress=progress,
+            model,
+            objective,
+            batch=len(FEATURES_CHANNELS),
+            size=32,
+            steps=128,
+            dataset=test,
+            top_k=5,
+            progress=progress,
         ).save(run, "features/relu3_channels")
         features.visualize(
-            model, objectives.channel(FEATURES_LAYER, 0), param="maco", size=32, steps=128,
-            dataset=test, top_k=5, progress=progress,
+            model,
+            objectives.channel(FEATURES_LAYER, 0),
+            param="maco",
+            size=32,
+            steps=128,
+            dataset=test,
+            top_k=5,
+            progress=progress,
         ).save(run, "features/relu3_channel0_maco")
         features.atlas(
-            model, test, FEATURES_LAYER, n=2000, grid=8, method="pca", min_count=5, steps=64,
-            size=32, progress=progress,
+            model,
+            test,
+            FEATURES_LAYER,
+            n=2000,
+            grid=8,
+            method="pca",
+            min_count=5,
+            steps=64,
+            size=32,
+            progress=progress,
         ).save(run)
         features.layer_maps(model, test.images[:1]).save(run)
     return FEATURES_RUN

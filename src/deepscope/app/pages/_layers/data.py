@@ -31,8 +31,11 @@ _RESULTS = Cache(16)
 
 def live_models(ctx: AppContext) -> list[str]:
     """Registered image models (with a 2-D convolution)."""
-    return [name for name in explain_data.live_models(ctx)
-            if explain_data.model_kind(ctx, name) == "image"]
+    return [
+        name
+        for name in explain_data.live_models(ctx)
+        if explain_data.model_kind(ctx, name) == "image"
+    ]
 
 
 def examples(ctx: AppContext, model: str | None) -> explain_data.Examples | None:
@@ -57,7 +60,9 @@ def decode_upload(contents: str, like: np.ndarray) -> np.ndarray:
     return (low + array * (high - low))[None].astype(np.float32)
 
 
-def image_for(ctx: AppContext, model: str, example: Any, upload: str | None) -> tuple[str, np.ndarray]:
+def image_for(
+    ctx: AppContext, model: str, example: Any, upload: str | None
+) -> tuple[str, np.ndarray]:
     """(cache key, image [1, C, H, W]) of the chosen example or the uploaded image."""
     found = examples(ctx, model)
     if found is None:
@@ -69,16 +74,26 @@ def image_for(ctx: AppContext, model: str, example: Any, upload: str | None) -> 
 
 
 def layer_maps(ctx: AppContext, model: str, key: str, image: np.ndarray) -> features.LayerMaps:
-    return _MAPS.get((id(ctx.models), model, key),
-                     lambda: features.layer_maps(ctx.models[model], image))
+    return _MAPS.get(
+        (id(ctx.models), model, key), lambda: features.layer_maps(ctx.models[model], image)
+    )
 
 
-def unit(ctx: AppContext, model: str, key: str, image: np.ndarray, layer: str, channel: int,
-         row: int, col: int) -> features.UnitArithmetic:
+def unit(
+    ctx: AppContext,
+    model: str,
+    key: str,
+    image: np.ndarray,
+    layer: str,
+    channel: int,
+    row: int,
+    col: int,
+) -> features.UnitArithmetic:
     return _UNITS.get(
         (id(ctx.models), model, key, layer, channel, row, col),
-        lambda: features.unit_arithmetic(ctx.models[model], image, layer=layer, channel=channel,
-                                         row=row, col=col),
+        lambda: features.unit_arithmetic(
+            ctx.models[model], image, layer=layer, channel=channel, row=row, col=col
+        ),
     )
 
 
@@ -94,5 +109,6 @@ def logged(ctx: AppContext, version: Any = None) -> list[dict]:
 
 
 def result(ctx: AppContext, run: str, tag: str, version: Any = None) -> Any:
-    return _RESULTS.get((str(ctx.logdir_path), run, tag, version),
-                        lambda: ctx.logdir.result(run, tag))
+    return _RESULTS.get(
+        (str(ctx.logdir_path), run, tag, version), lambda: ctx.logdir.result(run, tag)
+    )
