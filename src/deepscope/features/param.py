@@ -79,9 +79,9 @@ def colour_matrix(source: object, channels: int) -> np.ndarray:
     ``source``: None (ImageNet's for 3 channels, identity otherwise), a ``[C, C]`` matrix, or
     images ``[N, C, H, W]`` (or a dataset with ``.images``) to estimate the covariance from.
     """
-    if source is None:
-        return IMAGENET_COLOUR_SQRT.copy() if channels == 3 else np.eye(channels, dtype=np.float32)
-    images = getattr(source, "images", source)
+    if source is None and channels != 3:
+        return np.eye(channels, dtype=np.float32)
+    images = IMAGENET_COLOUR_SQRT if source is None else getattr(source, "images", source)
     array = np.asarray(images, dtype=np.float64)
     if array.shape == (channels, channels):
         matrix = array
