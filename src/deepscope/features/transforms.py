@@ -7,7 +7,7 @@ degrees, jitter 4), its pixel amounts scaled to the image size (Lucent's numbers
 >>> import torch
 >>> out = jitter(2)(torch.zeros(1, 3, 16, 16), torch.Generator().manual_seed(0))
 >>> tuple(out.shape)
-(1, 3, 14, 14)
+(1, 3, 15, 15)
 """
 
 from __future__ import annotations
