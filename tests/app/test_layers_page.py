@@ -110,3 +110,25 @@ def test_atlas_class_filter(setup, browser_page, live_server, plots_drew):
         arg=expected,
         timeout=15_000,
     )
+
+
+def test_an_uploaded_image_takes_the_examples_shape():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from deepscope.app.pages._layers.data import decode_upload
+
+    picture = np.zeros((40, 20, 3), dtype=np.uint8)
+    picture[:, 10:] = 255  # right half white
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    like = np.full((3, 16, 16), 0.5, dtype=np.float32)
+    like[0, 0, 0], like[0, 0, 1] = 0.0, 1.0
+    image = decode_upload(url, like)
+    assert image.shape == (1, 3, 16, 16) and image.dtype == np.float32
+    assert image[0, :, :, :6].max() == 0.0 and image[0, :, :, -6:].min() == 1.0
+    grey = decode_upload(url, np.zeros((1, 8, 8), dtype=np.float32) + np.eye(8, dtype=np.float32))
+    assert grey.shape == (1, 1, 8, 8)

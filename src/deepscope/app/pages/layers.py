@@ -34,9 +34,7 @@ _GRAPH = {"displaylogo": False, "displayModeBar": False}
 
 def is_active(ctx: AppContext) -> bool:
     """Whether a live image model is registered or a run logged feature results."""
-    if data.live_models(ctx):
-        return True
-    return bool(data.logged(ctx))
+    return bool(data.live_models(ctx)) or data.has_logged(ctx)
 
 
 def layout(ctx: AppContext) -> Any:

@@ -97,6 +97,21 @@ def unit(
     )
 
 
+def has_logged(ctx: AppContext) -> bool:
+    """Whether a run saved a result under a ``features/`` tag (the default tags of the features
+    results); cheap: the tag lists are cached per run."""
+    if ctx.logdir is None:
+        return False
+    from deepscope.track.series import SeriesSource
+
+    source = SeriesSource.shared(ctx.logdir)
+    return any(
+        tag.startswith("features/")
+        for run in ctx.logdir.run_names()
+        for tag in source.run_tags(run, "results")
+    )
+
+
 def logged(ctx: AppContext, version: Any = None) -> list[dict]:
     """Feature results the runs logged: ``{"run", "tag", "kind"}``, newest runs first."""
     if ctx.logdir is None:
