@@ -161,3 +161,15 @@ def test_visualization_round_trips_through_a_run(cnn, images, tmp_path):
         if result.examples.images.shape[1] <= 6
         else 7
     )
+
+
+def test_clamp_and_a_given_colour_matrix(cnn):
+    objective = obj.channel("relu2", 4)
+    start = ds.features.visualize(
+        cnn, objective, squash="clamp", steps=1, lr=1e-9, size=16, progress=False
+    )
+    result = ds.features.visualize(cnn, objective, squash="clamp", colors=np.eye(3) * 0.5, **FAST)
+    assert result.images.min() >= 0 and result.images.max() <= 1
+    assert result.scores[0] > 2 * start.scores[0]
+    with pytest.raises(InvalidArgumentError, match="colors"):
+        ds.features.visualize(cnn, objective, colors=np.zeros((3, 3)), **FAST)
