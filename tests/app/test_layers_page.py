@@ -82,6 +82,11 @@ def test_click_a_unit_shows_its_arithmetic(setup, browser_page, live_server, plo
         )
         >= 1
     )
+    # the clicked unit is outlined in its column
+    browser_page.wait_for_function(
+        "() => document.querySelector('.layers-map').querySelectorAll('.shapelayer path').length >= 1",
+        timeout=15_000,
+    )
     browser_page.screenshot(path=str(tmp_path / "layers.png"), full_page=True)
 
 

@@ -123,6 +123,7 @@ def layout(ctx: AppContext) -> Any:
             dcc.Graph(id="layers-softmax", config=_GRAPH),
             dcc.Store(id="layers-unit"),
             dcc.Store(id="layers-image-key"),
+            dcc.Store(id="layers-outlined"),
         ]
     else:
         children.append(
@@ -257,6 +258,40 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             "row": row,
             "col": col,
         }
+
+    @app.callback(
+        Output({"type": "layers-map", "layer": ALL}, "figure"),
+        Output("layers-outlined", "data"),
+        Input("layers-unit", "data"),
+        State("layers-image-key", "data"),
+        State({"type": "layers-map", "layer": ALL}, "id"),
+        State("layers-outlined", "data"),
+        prevent_initial_call=True,
+    )
+    def outline_unit(chosen: dict | None, shown: dict | None, ids: list, before: Any) -> tuple:
+        """Outline the clicked unit in its column (and clear the previous outline)."""
+        if not chosen or not shown or not ids:
+            raise PreventUpdate
+        try:
+            key, image = data.image_for(ctx, shown["model"], shown["example"], shown["upload"])
+            maps = data.layer_maps(ctx, shown["model"], key, image)
+        except data.MODEL_ERRORS:
+            raise PreventUpdate from None
+        figures = []
+        for item in ids:
+            layer = item["layer"]
+            if layer not in (chosen["layer"], before) or layer not in maps.names:
+                figures.append(dash.no_update)
+                continue
+            values = maps.map(layer)
+            values = values if values.ndim == 3 else values.reshape(-1, 1, 1)
+            selected = (chosen["channel"], chosen["row"], chosen["col"])
+            figures.append(
+                column_figure(
+                    values, layer, selected=selected if layer == chosen["layer"] else None
+                )
+            )
+        return figures, chosen["layer"]
 
     @app.callback(
         Output("layers-field", "figure"),
