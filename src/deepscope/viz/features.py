@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from deepscope.viz.theme import TEMPLATE_NAME
 
-__all__ = ["visualization_figure", "picture", "trace_figure"]
+__all__ = ["visualization_figure", "picture", "trace_figure", "square_pixels"]
 
 _OUTLINE = "#CC3311"
 
@@ -29,6 +29,14 @@ def picture(image: np.ndarray) -> np.ndarray:
     if array.shape[2] != 3:
         array = array.mean(axis=2, keepdims=True).repeat(3, axis=2)
     return (np.clip(array, 0, 1) * 255).round().astype(np.uint8)
+
+
+def square_pixels(fig: go.Figure) -> None:
+    """Square pixels in every subplot: each y axis scales with its own x axis (anchoring all of
+    them to the first would shrink subplots whose data are smaller)."""
+    for name in list(fig.layout):
+        if name.startswith("yaxis"):
+            fig.layout[name].scaleanchor = "x" + name[len("yaxis") :]
 
 
 def _box_shape(box: Any, xref: str, yref: str) -> dict:
@@ -83,9 +91,8 @@ def visualization_figure(result: Any, *, max_examples: int = 6) -> go.Figure:
                 suffix = "" if n == 1 else str(n)
                 fig.add_shape(**_box_shape(box, f"x{suffix}", f"y{suffix}"))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
-    fig.update_yaxes(
-        showticklabels=False, showgrid=False, zeroline=False, ticks="", scaleanchor="x"
-    )
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    square_pixels(fig)
     fig.update_annotations(font_size=11)
     note = " · right: the dataset examples that excite it most" if k else ""
     fig.update_layout(

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from deepscope.viz.features import picture
+from deepscope.viz.features import picture, square_pixels
 from deepscope.viz.theme import DIVERGING, TEMPLATE_NAME, symmetric_range
 
 __all__ = [
@@ -38,8 +38,8 @@ def _bare(fig: go.Figure) -> None:
         zeroline=False,
         ticks="",
         autorange="reversed",
-        scaleanchor="x",
     )
+    square_pixels(fig)
 
 
 def _colours(values: np.ndarray) -> dict[str, Any]:
