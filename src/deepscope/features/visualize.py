@@ -34,7 +34,7 @@ from deepscope.features._common import (
     trace,
 )
 from deepscope.features.objectives import Objective
-from deepscope.model import Model
+from deepscope.model import Capture, Model
 from deepscope.result import Result
 
 __all__ = ["visualize", "FeatureVisualization", "TopExamples", "top_examples", "optimize"]
@@ -105,9 +105,16 @@ def _objective(objective: Any) -> Objective:
     return objective
 
 
-def _layer_scores(model: Model, objective: Objective, batch: torch.Tensor) -> torch.Tensor:
-    with model.capture(list(objective.layers)) as cap:
-        model.forward(batch)
+def _layer_scores(
+    model: Model, objective: Objective, batch: torch.Tensor, cap: Capture | None = None
+) -> torch.Tensor:
+    """The objective's scores of ``batch``; ``cap``: a capture of the objective's layers already
+    in place (an optimisation loop hooks the layers once, not once per step)."""
+    if cap is None:
+        with model.capture(list(objective.layers)) as cap:
+            return _layer_scores(model, objective, batch, cap)
+    cap.clear()
+    model.forward(batch)
     acts = {name: calls[-1] for name, calls in cap.calls.items() if calls}
     return objective(acts, batch.shape[0])
 
@@ -127,10 +134,10 @@ def optimize(
     """Adam on the parametrization's tensors; (final images, trace, final per-image scores)."""
     optimizer = torch.optim.Adam(image.params, lr=lr)
     trace_values = np.zeros(steps, dtype=np.float64)
-    with model.eval_mode():
+    with model.eval_mode(), model.capture(list(objective.layers)) as cap:
         for step in tqdm(range(steps), desc=label, disable=not progress, leave=False):
             optimizer.zero_grad()
-            scores = _layer_scores(model, objective, transform(image.image(), generator))
+            scores = _layer_scores(model, objective, transform(image.image(), generator), cap)
             total = scores.sum()
             grads = torch.autograd.grad(-total, image.params)
             for tensor, grad in zip(image.params, grads, strict=True):
@@ -139,7 +146,7 @@ def optimize(
             trace_values[step] = float(total.detach())
         with torch.no_grad():
             final = image.image().detach()
-            scores = _layer_scores(model, objective, final).detach().cpu().numpy()
+            scores = _layer_scores(model, objective, final, cap).detach().cpu().numpy()
     return final, trace_values, scores
 
 
