@@ -34,6 +34,7 @@ _SUBMODULES = {
     "hparams",
     "viz",
     "integrations",
+    "features",
 }
 
 if TYPE_CHECKING:

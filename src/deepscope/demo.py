@@ -111,6 +111,7 @@ def build_demo(
             _numerics_run(logdir)
         from deepscope.data.demo import log_data_runs
         from deepscope.explain.demo import EXPLAIN_HPARAMS, EXPLAIN_MODEL, log_explain_run
+        from deepscope.features.demo import log_features_run
         from deepscope.text.demo import log_attention_run
         from deepscope.text.lm_demo import LM_MODEL, log_text_lm_run
 
@@ -118,6 +119,7 @@ def build_demo(
         models.update(log_attention_run(logdir))
         log_text_lm_run(logdir)
         models[LM_MODEL] = zoo.get(LM_MODEL)  # reviews_gru is registered by its own run
+        log_features_run(logdir)
         explained = log_explain_run(logdir)
         models[explained] = zoo.get(EXPLAIN_MODEL, **EXPLAIN_HPARAMS)  # cached by the run
     return logdir, models
