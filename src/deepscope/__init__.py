@@ -38,6 +38,7 @@ _SUBMODULES = {
     "hparams",
     "viz",
     "integrations",
+    "embed",
 }
 
 if TYPE_CHECKING:
