@@ -75,7 +75,8 @@ def projection_figure(
     the colour-blind-safe palette; numbers a sequential scale. ``highlight`` (search matches) are
     drawn on top in orange, other points muted; ``selected`` and its ``neighbors`` are marked.
     ``visible`` (a boolean mask) restricts what is drawn (isolated selections). Each point's index
-    is its ``customdata``, so clicks map back to rows.
+    is its ``customdata`` (a plain list: Dash reads a click's customdata from the figure's data,
+    where a binary-encoded array would not be indexable), so clicks map back to rows.
     """
     coords = projection.coords
     dims = projection.dims
@@ -93,7 +94,7 @@ def projection_figure(
                 dims,
                 mode="markers",
                 name="points",
-                customdata=index,
+                customdata=index.tolist(),
                 hovertemplate=hover,
                 marker={"size": size, "color": MUTED if dimmed else PALETTE[0], "opacity": 0.8},
                 showlegend=False,
@@ -113,7 +114,7 @@ def projection_figure(
                         mode="markers",
                         name=str(category)[:40],
                         legendgroup=str(category),
-                        customdata=index[members],
+                        customdata=index[members].tolist(),
                         hovertemplate=hover,
                         marker={
                             "size": size,
@@ -130,7 +131,7 @@ def projection_figure(
                     dims,
                     mode="markers",
                     name=color_name or "value",
-                    customdata=index,
+                    customdata=index.tolist(),
                     text=[f"{v:.4g}" for v in numbers] if len(numbers) <= 20_000 else None,
                     hovertemplate="#%{customdata}" + (" %{text}" if len(numbers) <= 20_000 else "")
                     + "<extra></extra>",
@@ -152,7 +153,7 @@ def projection_figure(
                 dims,
                 mode="markers",
                 name=f"matches ({len(marked)})",
-                customdata=marked,
+                customdata=marked.tolist(),
                 hovertemplate=hover,
                 marker={"size": size + 3, "color": HIGHLIGHT, "line": {"width": 0}},
             )
@@ -165,7 +166,7 @@ def projection_figure(
                 dims,
                 mode="markers",
                 name="neighbours",
-                customdata=near,
+                customdata=near.tolist(),
                 hovertemplate=hover,
                 marker={
                     "size": size + 5,
