@@ -27,8 +27,13 @@ def logdir(tmp_path_factory):
     thumbs = np.zeros((300, 8, 8, 3), dtype=np.uint8)
     thumbs[..., 0] = (truth * 100)[:, None, None]
     with Run(folder, name="cnn") as run:
-        run.log_embedding("penultimate", vectors, metadata={"label": LABELS[truth],
-                          "id": np.arange(300)}, images=thumbs, step=3)
+        run.log_embedding(
+            "penultimate",
+            vectors,
+            metadata={"label": LABELS[truth], "id": np.arange(300)},
+            images=thumbs,
+            step=3,
+        )
     return folder
 
 
@@ -43,29 +48,35 @@ def big_logdir(tmp_path_factory):
 
 def _trace_types(page) -> list[str]:
     return page.evaluate(
-        "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData.map(t => t.type)")
+        "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData.map(t => t.type)"
+    )
 
 
 def _open(page, url, plots_drew) -> None:
     page.goto(url + "projector")
     plots_drew(page, count=1)
     page.wait_for_function(
-        "() => document.querySelector('#projector-status').innerText.includes('PCA')")
+        "() => document.querySelector('#projector-status').innerText.includes('PCA')"
+    )
 
 
 @pytest.mark.browser
 def test_2d_scatter_is_webgl_and_the_3d_control_switches_to_a_scene(
-        browser_page, live_server, logdir, plots_drew):
+    browser_page, live_server, logdir, plots_drew
+):
     _open(browser_page, live_server(logdir), plots_drew)
     assert set(_trace_types(browser_page)) == {"scattergl"}
     names = browser_page.evaluate(
-        "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData.map(t => t.name)")
+        "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData.map(t => t.name)"
+    )
     assert sorted(names) == sorted(LABELS)  # coloured by the first metadata column
     assert "300 points × 8 dimensions" in browser_page.inner_text("#projector-summary")
     browser_page.get_by_label("3-D").check()
     browser_page.wait_for_function(
         "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData"
-        ".every(t => t.type === 'scatter3d')", timeout=40_000)  # software WebGL on a busy machine
+        ".every(t => t.type === 'scatter3d')",
+        timeout=40_000,
+    )  # software WebGL on a busy machine
     assert browser_page.locator("#projector-graph .gl-container canvas").count() >= 1
     browser_page.screenshot(path=str(logdir.parent / "projector-3d.png"))
 
@@ -77,10 +88,12 @@ def test_search_highlights_the_matching_points(browser_page, live_server, logdir
     browser_page.press("#projector-search", "Enter")
     browser_page.wait_for_function(
         "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData"
-        ".some(t => t.name.startsWith('matches'))")
+        ".some(t => t.name.startsWith('matches'))"
+    )
     matches = browser_page.evaluate(
         "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData"
-        ".find(t => t.name.startsWith('matches')).customdata.length")
+        ".find(t => t.name.startsWith('matches')).customdata.length"
+    )
     _, truth = _blobs(300)
     assert matches == int((truth == 1).sum())
     assert f"{matches} points match" in browser_page.inner_text("#projector-status")
@@ -98,34 +111,43 @@ def test_clicking_a_point_lists_its_exact_neighbours(browser_page, live_server, 
             const point = {curveNumber: trace, pointNumber: at, customdata: 42,
                            data: gd.data[trace], fullData: gd._fullData[trace]};
             gd.emit('plotly_click', {points: [point], event: {}});
-        }""")
+        }"""
+    )
     browser_page.wait_for_selector("#projector-neighbor-list li")
-    shown = [int(t.split()[0].lstrip("#")) for t in
-             browser_page.locator("#projector-neighbor-list li").all_inner_texts()]
+    shown = [
+        int(t.split()[0].lstrip("#"))
+        for t in browser_page.locator("#projector-neighbor-list li").all_inner_texts()
+    ]
     vectors, _ = _blobs(300)
-    expected = NearestNeighbors(n_neighbors=11, metric="cosine").fit(vectors).kneighbors(
-        vectors[[42]])[1][0, 1:]
+    expected = (
+        NearestNeighbors(n_neighbors=11, metric="cosine")
+        .fit(vectors)
+        .kneighbors(vectors[[42]])[1][0, 1:]
+    )
     assert shown == expected.tolist()
     browser_page.wait_for_function(
         "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData"
-        ".some(t => t.name === 'neighbours')")
+        ".some(t => t.name === 'neighbours')"
+    )
     assert browser_page.locator("#projector-neighbors img").count() == 1  # its thumbnail
     browser_page.screenshot(path=str(logdir.parent / "projector-neighbours.png"))
     browser_page.click("#projector-clear")
-    browser_page.wait_for_function(
-        "() => !document.querySelector('#projector-neighbor-list')")
+    browser_page.wait_for_function("() => !document.querySelector('#projector-neighbor-list')")
 
 
 @pytest.mark.browser
 def test_above_100k_points_a_density_image_that_zooming_replaces_with_points(
-        browser_page, live_server, big_logdir, plots_drew):
+    browser_page, live_server, big_logdir, plots_drew
+):
     browser_page.goto(live_server(big_logdir) + "projector")
     browser_page.wait_for_function(
         "() => document.querySelector('#projector-status').innerText.includes('Density view')",
-        timeout=60_000)
+        timeout=60_000,
+    )
     plots_drew(browser_page, count=1)
     images = browser_page.evaluate(
-        "() => document.querySelector('#projector-graph .js-plotly-plot').layout.images.length")
+        "() => document.querySelector('#projector-graph .js-plotly-plot').layout.images.length"
+    )
     assert images == 1
     assert "120,000 points in view" in browser_page.inner_text("#projector-status")
     browser_page.screenshot(path=str(big_logdir.parent / "projector-density.png"))
@@ -136,9 +158,11 @@ def test_above_100k_points_a_density_image_that_zooming_replaces_with_points(
             const [x0, x1] = gd.layout.xaxis.range, [y0, y1] = gd.layout.yaxis.range;
             Plotly.relayout(gd, {'xaxis.range[0]': x0, 'xaxis.range[1]': x0 + (x1 - x0) / 3,
                                  'yaxis.range[0]': y0, 'yaxis.range[1]': y1});
-        }""")
+        }"""
+    )
     browser_page.wait_for_function(
         "() => document.querySelector('#projector-status').innerText.includes('drawn one by one')"
         " || document.querySelector('#projector-status').innerText.includes('points in view')"
         " && !document.querySelector('#projector-status').innerText.includes('120,000')",
-        timeout=30_000)
+        timeout=30_000,
+    )

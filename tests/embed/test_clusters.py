@@ -18,9 +18,7 @@ def _planted(seed: int = 0) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
     names = np.array(["cat", "dog", "bird"])[truth].astype(object)
     noisy = rng.choice(len(truth), size=12, replace=False)  # a few mislabelled points
     names[noisy] = rng.choice(["cat", "dog", "bird"], size=12)
-    texts = np.array(
-        ["a furry whiskers purr", "loyal barking fetch", "feathers wings sing"]
-    )[truth]
+    texts = np.array(["a furry whiskers purr", "loyal barking fetch", "feathers wings sing"])[truth]
     meta = pd.DataFrame({"animal": names, "shade": rng.choice(["light", "dark"], len(truth))})
     return coords, meta.assign(text=texts), truth
 
@@ -67,8 +65,12 @@ def test_density_image_counts_every_point_in_view_with_either_engine():
     rng = np.random.default_rng(0)
     coords = rng.normal(size=(5000, 2))
     for engine in ("numpy", "datashader"):
-        image = density_image(coords, x_range=(-1, 1), y_range=(0, 2), width=32, height=16, engine=engine)
-        inside = ((coords[:, 0] >= -1) & (coords[:, 0] < 1) & (coords[:, 1] >= 0) & (coords[:, 1] < 2)).sum()
+        image = density_image(
+            coords, x_range=(-1, 1), y_range=(0, 2), width=32, height=16, engine=engine
+        )
+        inside = (
+            (coords[:, 0] >= -1) & (coords[:, 0] < 1) & (coords[:, 1] >= 0) & (coords[:, 1] < 2)
+        ).sum()
         assert abs(image.count - inside) <= 3  # edge pixels: half-open vs closed bins
         assert image.rgba.shape == (16, 32, 4)
         # y grows upwards, rows downwards: the densest rows (near y=0) are at the bottom
@@ -87,7 +89,10 @@ def test_search_queries():
 def test_activations_equal_the_layer_output_pooled():
     torch.manual_seed(0)
     net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 36, 2)
+        torch.nn.Conv2d(1, 4, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 36, 2),
     )
     x = torch.randn(10, 1, 6, 6)
     got = activations(net, x, "1", batch_size=3)

@@ -8,8 +8,7 @@ import pytest
 from PIL import Image
 
 from deepscope.errors import NotFoundError, ShapeError
-from deepscope.track import Run, open_logdir
-from deepscope.track import _sprite
+from deepscope.track import Run, _sprite, open_logdir
 
 
 def test_vectors_metadata_and_thumbnails_round_trip(tmp_path):

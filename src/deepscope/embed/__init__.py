@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from deepscope.embed._numba import numba_cache_dir
 from deepscope.embed.activations import activations
-from deepscope.embed.density import DensityImage, density_image, in_view
 from deepscope.embed.clusters import Clusters, clusters, density_grid
+from deepscope.embed.density import DensityImage, density_image, in_view
 from deepscope.embed.neighbors import Neighbors, neighbors
 from deepscope.embed.projection import METHODS, Projection, project
 from deepscope.embed.search import match

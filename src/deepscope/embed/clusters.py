@@ -28,8 +28,46 @@ __all__ = ["Clusters", "clusters", "density_grid", "name_groups"]
 _CATEGORICAL_MAX = 50
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 _STOP = frozenset(
-    "the and for with that this was are but not you have had has his her its our they them from "
-    "very just all one out about what when were there their would could been into than then".split()
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "was",
+        "are",
+        "but",
+        "not",
+        "you",
+        "have",
+        "had",
+        "has",
+        "his",
+        "her",
+        "its",
+        "our",
+        "they",
+        "them",
+        "from",
+        "very",
+        "just",
+        "all",
+        "one",
+        "out",
+        "about",
+        "what",
+        "when",
+        "were",
+        "there",
+        "their",
+        "would",
+        "could",
+        "been",
+        "into",
+        "than",
+        "then",
+    ]
 )
 
 
@@ -86,7 +124,11 @@ def clusters(
     frame = metadata_frame(metadata, len(points)) if metadata is not None else None
     if min_cluster_size is None:
         min_cluster_size = max(5, len(points) // 100)
-    if isinstance(min_cluster_size, bool) or not isinstance(min_cluster_size, int) or min_cluster_size < 2:
+    if (
+        isinstance(min_cluster_size, bool)
+        or not isinstance(min_cluster_size, int)
+        or min_cluster_size < 2
+    ):
         raise InvalidArgumentError("min_cluster_size", "an integer of at least 2", min_cluster_size)
     labels = _hdbscan(points, min_cluster_size, seed)
     count = int(labels.max()) + 1 if len(labels) else 0
@@ -105,7 +147,11 @@ def _hdbscan(points: np.ndarray, min_cluster_size: int, seed: int) -> np.ndarray
 
     limit = 20_000
     if len(points) <= limit:
-        return HDBSCAN(min_cluster_size=min_cluster_size, copy=True).fit_predict(points).astype(np.int64)
+        return (
+            HDBSCAN(min_cluster_size=min_cluster_size, copy=True)
+            .fit_predict(points)
+            .astype(np.int64)
+        )
     sample = np.random.default_rng(seed).choice(len(points), size=limit, replace=False)
     scaled = max(5, min_cluster_size * limit // len(points))
     sample_labels = HDBSCAN(min_cluster_size=scaled, copy=True).fit_predict(points[sample])

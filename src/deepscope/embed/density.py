@@ -98,9 +98,7 @@ def density_image(
     else:
         counts = _numpy_counts(points, x_range, y_range, width, height)
     counts = counts[::-1]  # row 0 at the top, as images are drawn
-    return DensityImage(
-        _shade(counts), counts, x_range, y_range, int(counts.sum()), engine
-    )
+    return DensityImage(_shade(counts), counts, x_range, y_range, int(counts.sum()), engine)
 
 
 def _range(values: np.ndarray, given: Any, argument: str) -> tuple[float, float]:

@@ -141,7 +141,9 @@ def _pca_fit(array: np.ndarray, dims: int, seed: int) -> tuple[np.ndarray, np.nd
     from sklearn.decomposition import PCA
 
     components = min(dims, array.shape[1], len(array))
-    solver = "randomized" if len(array) > RANDOMIZED_ABOVE and array.shape[1] > components else "full"
+    solver = (
+        "randomized" if len(array) > RANDOMIZED_ABOVE and array.shape[1] > components else "full"
+    )
     pca = PCA(n_components=components, svd_solver=solver, random_state=seed)
     coords = pca.fit_transform(array)
     ratio = pca.explained_variance_ratio_
@@ -235,7 +237,9 @@ def _custom(array: np.ndarray, dims: int, seed: int, options: dict[str, Any]) ->
     axes = options.get("axes")
     if not isinstance(axes, (list, tuple)) or len(axes) not in (1, dims):
         raise InvalidArgumentError(
-            "axes", f"{dims} pairs (or 1) of metadata queries, e.g. [('label=cat', 'label=dog')]", axes
+            "axes",
+            f"{dims} pairs (or 1) of metadata queries, e.g. [('label=cat', 'label=dog')]",
+            axes,
         )
     metadata = options.get("metadata")
     columns, labels = [], []
@@ -268,7 +272,9 @@ def _mask(query: Any, metadata: Any, rows: int, argument: str) -> np.ndarray:
         frame = metadata_frame(metadata, rows) if metadata is not None else None
         if frame is None:
             raise ArgumentTypeError(
-                "metadata", "per-point metadata (a DataFrame or dict of columns) for text queries", metadata
+                "metadata",
+                "per-point metadata (a DataFrame or dict of columns) for text queries",
+                metadata,
             )
         mask = match(frame, query)
     else:

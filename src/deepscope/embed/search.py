@@ -56,9 +56,11 @@ def match(metadata: pd.DataFrame, query: str) -> np.ndarray:
 
 
 def _text(metadata: pd.DataFrame, column: str) -> pd.Series:
-    series = metadata[column] if column in metadata.columns else metadata[
-        [c for c in metadata.columns if str(c) == column][0]
-    ]
+    series = (
+        metadata[column]
+        if column in metadata.columns
+        else metadata[[c for c in metadata.columns if str(c) == column][0]]
+    )
     return series.astype(str)
 
 

@@ -133,7 +133,8 @@ def projection_figure(
                     name=color_name or "value",
                     customdata=index.tolist(),
                     text=[f"{v:.4g}" for v in numbers] if len(numbers) <= 20_000 else None,
-                    hovertemplate="#%{customdata}" + (" %{text}" if len(numbers) <= 20_000 else "")
+                    hovertemplate="#%{customdata}"
+                    + (" %{text}" if len(numbers) <= 20_000 else "")
                     + "<extra></extra>",
                     marker={
                         "size": size,
@@ -216,7 +217,11 @@ def projection_figure(
 
 
 def clusters_figure(
-    clusters: Clusters, *, contours: bool = True, labels: bool = True, figure: go.Figure | None = None
+    clusters: Clusters,
+    *,
+    contours: bool = True,
+    labels: bool = True,
+    figure: go.Figure | None = None,
 ) -> go.Figure:
     """Density contours and cluster names over ``figure`` (a projection figure), or alone."""
     fig = go.Figure() if figure is None else go.Figure(figure)
@@ -266,7 +271,9 @@ def clusters_figure(
                 text=[f"<b>{name}</b>" for name in clusters.names],
                 textfont={"size": 13, "color": "#1F2933"},
                 name="cluster labels",
-                hovertext=[f"{n}: {s} points" for n, s in zip(clusters.names, clusters.sizes, strict=True)],
+                hovertext=[
+                    f"{n}: {s} points" for n, s in zip(clusters.names, clusters.sizes, strict=True)
+                ],
                 hoverinfo="text",
                 showlegend=False,
             )
@@ -280,9 +287,7 @@ def neighbors_figure(
     """Distances from query ``query`` (a row of ``neighbors``) to its neighbours, nearest on top."""
     found = neighbors.indices[query]
     distances = neighbors.distances[query]
-    shown = [
-        f"#{i} {names[i]}" if names is not None else f"#{i}" for i in found
-    ]
+    shown = [f"#{i} {names[i]}" if names is not None else f"#{i}" for i in found]
     fig = go.Figure(
         go.Bar(
             x=distances,

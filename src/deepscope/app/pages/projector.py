@@ -61,61 +61,125 @@ def layout(ctx: AppContext) -> Any:
         children=[
             html.Div(
                 className="ds-page-head",
-                children=[html.H1("Projector"), html.Span(id="projector-summary", className="ds-muted")],
+                children=[
+                    html.H1("Projector"),
+                    html.Span(id="projector-summary", className="ds-muted"),
+                ],
             ),
             html.Div(
                 style=_ROW,
                 children=[
-                    field("Run", dcc.Dropdown(id="projector-run", clearable=False, style={"width": "220px"})),
-                    field("Tag", dcc.Dropdown(id="projector-tag", clearable=False, style={"width": "220px"})),
-                    field("Step", dcc.Dropdown(id="projector-step", clearable=False, style={"width": "110px"})),
+                    field(
+                        "Run",
+                        dcc.Dropdown(id="projector-run", clearable=False, style={"width": "220px"}),
+                    ),
+                    field(
+                        "Tag",
+                        dcc.Dropdown(id="projector-tag", clearable=False, style={"width": "220px"}),
+                    ),
+                    field(
+                        "Step",
+                        dcc.Dropdown(
+                            id="projector-step", clearable=False, style={"width": "110px"}
+                        ),
+                    ),
                     field(
                         "Projection",
-                        dcc.RadioItems(id="projector-method", options=_METHODS, value="pca", inline=True,
-                                       inputStyle={"marginRight": "4px"}, labelStyle={"marginRight": "12px"}),
+                        dcc.RadioItems(
+                            id="projector-method",
+                            options=_METHODS,
+                            value="pca",
+                            inline=True,
+                            inputStyle={"marginRight": "4px"},
+                            labelStyle={"marginRight": "12px"},
+                        ),
                     ),
                     field(
                         "View",
-                        dcc.RadioItems(id="projector-dims", options=[{"label": "2-D", "value": 2},
-                                                                      {"label": "3-D", "value": 3}],
-                                       value=2, inline=True, inputStyle={"marginRight": "4px"},
-                                       labelStyle={"marginRight": "12px"}),
+                        dcc.RadioItems(
+                            id="projector-dims",
+                            options=[{"label": "2-D", "value": 2}, {"label": "3-D", "value": 3}],
+                            value=2,
+                            inline=True,
+                            inputStyle={"marginRight": "4px"},
+                            labelStyle={"marginRight": "12px"},
+                        ),
                     ),
                 ],
             ),
             html.Div(
                 style={**_ROW, "marginTop": "12px"},
                 children=[
-                    field("Colour by", dcc.Dropdown(id="projector-color", placeholder="(none)",
-                                                    style={"width": "200px"})),
-                    field("Search metadata", dcc.Input(
-                        id="projector-search", type="text", debounce=True,
-                        placeholder="text, regex, or column=value", style={"width": "260px"})),
-                    field("Overlays", dcc.Checklist(
-                        id="projector-overlays",
-                        options=[{"label": "cluster labels and density contours", "value": "clusters"}],
-                        value=[], inputStyle={"marginRight": "4px"})),
-                    html.Button("Clear selection", id="projector-clear", n_clicks=0,
-                                className="ds-button"),
+                    field(
+                        "Colour by",
+                        dcc.Dropdown(
+                            id="projector-color", placeholder="(none)", style={"width": "200px"}
+                        ),
+                    ),
+                    field(
+                        "Search metadata",
+                        dcc.Input(
+                            id="projector-search",
+                            type="text",
+                            debounce=True,
+                            placeholder="text, regex, or column=value",
+                            style={"width": "260px"},
+                        ),
+                    ),
+                    field(
+                        "Overlays",
+                        dcc.Checklist(
+                            id="projector-overlays",
+                            options=[
+                                {
+                                    "label": "cluster labels and density contours",
+                                    "value": "clusters",
+                                }
+                            ],
+                            value=[],
+                            inputStyle={"marginRight": "4px"},
+                        ),
+                    ),
+                    html.Button(
+                        "Clear selection", id="projector-clear", n_clicks=0, className="ds-button"
+                    ),
                 ],
             ),
             html.Div(id="projector-status", className="ds-muted", style={"margin": "10px 0 4px"}),
             html.Div(
                 style={"display": "flex", "gap": "16px", "alignItems": "flex-start"},
                 children=[
-                    html.Div(style={"flex": "1 1 auto", "minWidth": 0}, children=[
-                        dcc.Graph(id="projector-graph", config={"displaylogo": False, "scrollZoom": True},
-                                  style={"height": "580px"}),
-                    ]),
-                    html.Aside(style={"flex": "0 0 300px"}, children=[
-                        html.H3("Point", style={"margin": "0 0 6px", "fontSize": "15px"}),
-                        html.Div(id="projector-hover", className="ds-muted",
-                                 children="Hover over a point to see it; click it for its neighbours."),
-                        html.H3("Nearest neighbours", style={"margin": "16px 0 6px", "fontSize": "15px"}),
-                        html.Div(id="projector-neighbors", className="ds-muted",
-                                 children="Click a point to list its nearest neighbours "
-                                          "(cosine distance in the original space)."),
-                    ]),
+                    html.Div(
+                        style={"flex": "1 1 auto", "minWidth": 0},
+                        children=[
+                            dcc.Graph(
+                                id="projector-graph",
+                                config={"displaylogo": False, "scrollZoom": True},
+                                style={"height": "580px"},
+                            ),
+                        ],
+                    ),
+                    html.Aside(
+                        style={"flex": "0 0 300px"},
+                        children=[
+                            html.H3("Point", style={"margin": "0 0 6px", "fontSize": "15px"}),
+                            html.Div(
+                                id="projector-hover",
+                                className="ds-muted",
+                                children="Hover over a point to see it; click it for its neighbours.",
+                            ),
+                            html.H3(
+                                "Nearest neighbours",
+                                style={"margin": "16px 0 6px", "fontSize": "15px"},
+                            ),
+                            html.Div(
+                                id="projector-neighbors",
+                                className="ds-muted",
+                                children="Click a point to list its nearest neighbours "
+                                "(cosine distance in the original space).",
+                            ),
+                        ],
+                    ),
                 ],
             ),
             dcc.Store(id="projector-selected"),
@@ -178,94 +242,53 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         trigger = dash.ctx.triggered_id
         if trigger == "projector-graph":
             index = _clicked(click)
-            return (index, dash.no_update) if index is not None else (dash.no_update, dash.no_update)
+            return (
+                (index, dash.no_update) if index is not None else (dash.no_update, dash.no_update)
+            )
         return None, "" if trigger == "projector-clear" else search
+
+    view_inputs = [
+        State("projector-run", "value"),
+        State("projector-tag", "value"),
+        State("projector-step", "value"),
+        State("projector-method", "value"),
+        State("projector-dims", "value"),
+        State("projector-color", "value"),
+        State("projector-search", "value"),
+        State("projector-overlays", "value"),
+        State("projector-selected", "data"),
+    ]
 
     @app.callback(
         Output("projector-graph", "figure"),
         Output("projector-status", "children"),
         Output("projector-summary", "children"),
         Output("projector-poll", "disabled"),
-        Input("projector-run", "value"),
-        Input("projector-tag", "value"),
-        Input("projector-step", "value"),
-        Input("projector-method", "value"),
-        Input("projector-dims", "value"),
-        Input("projector-color", "value"),
-        Input("projector-search", "value"),
-        Input("projector-overlays", "value"),
-        Input("projector-selected", "data"),
+        *[Input(state.component_id, state.component_property) for state in view_inputs],
         Input("projector-poll", "n_intervals"),
-        Input("projector-graph", "relayoutData"),
-        State("projector-graph", "figure"),
     )
-    def draw(run: Any, tag: Any, step: Any, method: Any, dims: Any, color: Any, search: Any,
-             overlays: Any, selected: Any, _tick: Any, relayout: Any, shown: Any) -> tuple:
-        trigger = dash.ctx.triggered_id
-        if run is None or tag is None or step is None:
-            return _empty("No embedding chosen."), "", "", True
-        record = store.record(run, tag, step)
-        count, width = record.vectors.shape
-        summary = f"{count:,} points × {width} dimensions"
-        dims = 3 if dims == 3 else 2
-        density_mode = dims == 2 and count > INTERACTIVE_LIMIT
-        if trigger == "projector-graph" and not (density_mode and _is_view_change(relayout)):
-            return dash.no_update, dash.no_update, dash.no_update, dash.no_update
-        projection = store.pca(run, tag, step, dims)
-        notes, polling = [], False
-        if method in ("tsne", "umap"):
-            job = store.job(run, tag, step, method, dims)
-            name = "t-SNE" if method == "tsne" else "UMAP"
-            if job.done:
-                try:
-                    projection = job.future.result()
-                    notes.append(f"{name} ({_describe(projection)}).")
-                except DeepscopeError as err:
-                    notes.append(f"{name} failed: {err}. Showing PCA.")
-            else:
-                polling = True
-                notes.append(f"{name} running in the background: {100 * job.progress:.0f}% done. "
-                             "Showing PCA until it is ready.")
-        elif trigger == "projector-poll":
+    def draw(*values: Any) -> tuple:
+        if dash.ctx.triggered_id == "projector-poll" and values[3] not in ("tsne", "umap"):
             return dash.no_update, dash.no_update, dash.no_update, True
-        if not notes:
-            notes.append(f"PCA: {', '.join(projection.axis_labels)} of the variance.")
-        metadata = record.metadata
-        matches = None
-        if search and metadata is not None:
-            try:
-                matches = np.flatnonzero(match(metadata, search))
-                notes.append(f"{len(matches):,} points match “{search}”.")
-            except DeepscopeError as err:
-                notes.append(f"Search: {err}")
-        elif search:
-            notes.append("This embedding has no metadata to search.")
-        values = None
-        if color and metadata is not None and color in metadata.columns.astype(str):
-            values = metadata[[c for c in metadata.columns if str(c) == color][0]].to_numpy()
-        near = None
-        if isinstance(selected, int) and 0 <= selected < count:
-            near = neighbors(record.vectors, selected, k=min(NEIGHBOURS, count - 1), exact=True).indices[0]
-        if density_mode:
-            view = _view(relayout) if trigger == "projector-graph" else None
-            figure, note = _density_or_points(projection, view, values, color, matches, selected, near)
-            notes.append(note)
-        else:
-            visible = None
-            if count > INTERACTIVE_LIMIT:
-                sample = store.sample(count, INTERACTIVE_LIMIT)
-                visible = np.zeros(count, dtype=bool)
-                visible[sample] = True
-                notes.append(f"3-D shows a random sample of {INTERACTIVE_LIMIT:,} points.")
-            figure = projection_figure(
-                projection, color=values, color_name=color or "", highlight=matches,
-                selected=selected if near is not None else None, neighbors=near, visible=visible,
-            )
-            if "clusters" in (overlays or []) and dims == 2:
-                found = clusters(projection.coords, metadata=metadata)
-                figure = clusters_figure(found, figure=figure)
-                notes.append(f"{len(found.names)} clusters (HDBSCAN).")
-        return figure, " ".join(notes), summary, not polling
+        return _render(store, *values[:-1], view=None)
+
+    # Zoom and pan re-render the density view only; a callback of its own, so that the
+    # relayout events of every redraw never make Dash drop a pending redraw as stale.
+    @app.callback(
+        Output("projector-graph", "figure", allow_duplicate=True),
+        Output("projector-status", "children", allow_duplicate=True),
+        Input("projector-graph", "relayoutData"),
+        *view_inputs,
+        prevent_initial_call=True,
+    )
+    def zoom(relayout: Any, *values: Any) -> tuple:
+        run, tag, step, _method, dims = values[:5]
+        if run is None or tag is None or step is None or dims == 3 or not _is_view_change(relayout):
+            raise dash.exceptions.PreventUpdate
+        if len(store.record(run, tag, step).vectors) <= INTERACTIVE_LIMIT:
+            raise dash.exceptions.PreventUpdate
+        figure, status, _summary, _poll = _render(store, *values, view=_view(relayout))
+        return figure, status
 
     @app.callback(
         Output("projector-neighbors", "children"),
@@ -294,9 +317,13 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             for index, distance in zip(found.indices[0], found.distances[0], strict=True)
         ]
         return [
-            html.Div(f"of #{selected} {_describe_point(record, selected)}", style={"marginBottom": "6px"}),
+            html.Div(
+                f"of #{selected} {_describe_point(record, selected)}", style={"marginBottom": "6px"}
+            ),
             _thumbnail(record, selected),
-            html.Ol(items, id="projector-neighbor-list", style={"paddingLeft": "20px", "margin": 0}),
+            html.Ol(
+                items, id="projector-neighbor-list", style={"paddingLeft": "20px", "margin": 0}
+            ),
         ]
 
     @app.callback(
@@ -316,9 +343,99 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         return [html.Div(f"#{index} {_describe_point(record, index)}"), _thumbnail(record, index)]
 
 
+def _render(
+    store: ProjectorStore,
+    run: Any,
+    tag: Any,
+    step: Any,
+    method: Any,
+    dims: Any,
+    color: Any,
+    search: Any,
+    overlays: Any,
+    selected: Any,
+    *,
+    view: Any,
+) -> tuple:
+    """(figure, status, summary, polling disabled) of the chosen view."""
+    if run is None or tag is None or step is None:
+        return _empty("No embedding chosen."), "", "", True
+    record = store.record(run, tag, step)
+    count, width = record.vectors.shape
+    summary = f"{count:,} points × {width} dimensions"
+    dims = 3 if dims == 3 else 2
+    projection = store.pca(run, tag, step, dims)
+    notes, polling = [], False
+    if method in ("tsne", "umap"):
+        job = store.job(run, tag, step, method, dims)
+        name = "t-SNE" if method == "tsne" else "UMAP"
+        if job.done:
+            try:
+                projection = job.future.result()
+                notes.append(f"{name} ({_describe(projection)}).")
+            except DeepscopeError as err:
+                notes.append(f"{name} failed: {err}. Showing PCA.")
+        else:
+            polling = True
+            notes.append(
+                f"{name} running in the background: {100 * job.progress:.0f}% done. "
+                "Showing PCA until it is ready."
+            )
+    if not notes:
+        notes.append(f"PCA: {', '.join(projection.axis_labels)} of the variance.")
+    metadata = record.metadata
+    matches = None
+    if search and metadata is not None:
+        try:
+            matches = np.flatnonzero(match(metadata, search))
+            notes.append(f"{len(matches):,} points match “{search}”.")
+        except DeepscopeError as err:
+            notes.append(f"Search: {err}")
+    elif search:
+        notes.append("This embedding has no metadata to search.")
+    values = None
+    if color and metadata is not None and color in metadata.columns.astype(str):
+        values = metadata[[c for c in metadata.columns if str(c) == color][0]].to_numpy()
+    near = None
+    if isinstance(selected, int) and 0 <= selected < count:
+        near = neighbors(
+            record.vectors, selected, k=min(NEIGHBOURS, count - 1), exact=True
+        ).indices[0]
+    if dims == 2 and count > INTERACTIVE_LIMIT:
+        figure, note = _density_or_points(projection, view, values, color, matches, selected, near)
+        notes.append(note)
+    else:
+        visible = None
+        if count > INTERACTIVE_LIMIT:
+            sample = store.sample(count, INTERACTIVE_LIMIT)
+            visible = np.zeros(count, dtype=bool)
+            visible[sample] = True
+            notes.append(f"3-D shows a random sample of {INTERACTIVE_LIMIT:,} points.")
+        figure = projection_figure(
+            projection,
+            color=values,
+            color_name=color or "",
+            highlight=matches,
+            selected=selected if near is not None else None,
+            neighbors=near,
+            visible=visible,
+        )
+        if "clusters" in (overlays or []) and dims == 2:
+            found = clusters(projection.coords, metadata=metadata)
+            figure = clusters_figure(found, figure=figure)
+            notes.append(f"{len(found.names)} clusters (HDBSCAN).")
+    return figure, " ".join(notes), summary, not polling
+
+
 def _empty(message: str) -> dict:
-    return {"data": [], "layout": {"annotations": [{"text": message, "showarrow": False}],
-                                   "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+    return {
+        "data": [],
+        "layout": {
+            "annotations": [{"text": message, "showarrow": False}],
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+        },
+    }
 
 
 def _describe(projection: Any) -> str:
@@ -347,9 +464,16 @@ def _thumbnail(record: Any, index: int) -> Any:
     if record.images is None:
         return html.Span()
     image = record.images[index]
-    return html.Img(src=image_src(image), alt=html_text.escape(f"thumbnail of point {index}"),
-                    style={"width": "96px", "imageRendering": "pixelated", "margin": "6px 0",
-                           "border": "1px solid #E4E7EB"})
+    return html.Img(
+        src=image_src(image),
+        alt=html_text.escape(f"thumbnail of point {index}"),
+        style={
+            "width": "96px",
+            "imageRendering": "pixelated",
+            "margin": "6px 0",
+            "border": "1px solid #E4E7EB",
+        },
+    )
 
 
 def _is_view_change(relayout: Any) -> bool:
@@ -369,25 +493,39 @@ def _view(relayout: Any) -> tuple[tuple[float, float], tuple[float, float]] | No
     return (min(x), max(x)), (min(y), max(y))
 
 
-def _density_or_points(projection: Any, view: Any, values: Any, color: Any, matches: Any,
-                       selected: Any, near: Any) -> tuple[Any, str]:
+def _density_or_points(
+    projection: Any, view: Any, values: Any, color: Any, matches: Any, selected: Any, near: Any
+) -> tuple[Any, str]:
     coords = projection.coords
     if view is None:
         image = density_image(coords, width=720, height=540)
     else:
         inside = in_view(coords, *view)
         if inside.sum() <= INTERACTIVE_LIMIT:
-            figure = projection_figure(projection, color=values, color_name=color or "",
-                                       highlight=matches, selected=selected, neighbors=near,
-                                       visible=inside)
-            figure.update_layout(xaxis={"range": list(view[0])}, yaxis={"range": list(view[1])},
-                                 uirevision=None)
-            return figure, (f"{int(inside.sum()):,} points in view, drawn one by one; "
-                            "zoom out for the density view.")
+            figure = projection_figure(
+                projection,
+                color=values,
+                color_name=color or "",
+                highlight=matches,
+                selected=selected,
+                neighbors=near,
+                visible=inside,
+            )
+            figure.update_layout(
+                xaxis={"range": list(view[0])}, yaxis={"range": list(view[1])}, uirevision=None
+            )
+            return figure, (
+                f"{int(inside.sum()):,} points in view, drawn one by one; "
+                "zoom out for the density view."
+            )
         image = density_image(coords, x_range=view[0], y_range=view[1], width=720, height=540)
-    figure = density_figure(image, x_title=projection.axis_labels[0], y_title=projection.axis_labels[1])
-    return figure, (f"Density view rendered on the server by {ENGINE} ({image.count:,} points in view); "
-                    f"zoom in until fewer than {INTERACTIVE_LIMIT:,} remain to see single points.")
+    figure = density_figure(
+        image, x_title=projection.axis_labels[0], y_title=projection.axis_labels[1]
+    )
+    return figure, (
+        f"Density view rendered on the server by {ENGINE} ({image.count:,} points in view); "
+        f"zoom in until fewer than {INTERACTIVE_LIMIT:,} remain to see single points."
+    )
 
 
 PAGE = Page(
