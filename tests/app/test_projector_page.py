@@ -160,9 +160,13 @@ def test_above_100k_points_a_density_image_that_zooming_replaces_with_points(
                                  'yaxis.range[0]': y0, 'yaxis.range[1]': y1});
         }"""
     )
+    # the left third holds one of three clusters: about 40,000 points, drawn one by one
     browser_page.wait_for_function(
-        "() => document.querySelector('#projector-status').innerText.includes('drawn one by one')"
-        " || document.querySelector('#projector-status').innerText.includes('points in view')"
-        " && !document.querySelector('#projector-status').innerText.includes('120,000')",
+        "() => document.querySelector('#projector-status').innerText.includes('drawn one by one')",
         timeout=30_000,
     )
+    assert "scattergl" in _trace_types(browser_page)
+    shown = int(
+        browser_page.inner_text("#projector-status").split(" points in view")[0].replace(",", "")
+    )
+    assert 20_000 < shown < projector.INTERACTIVE_LIMIT

@@ -311,7 +311,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
                 children=[
                     html.Span(f"#{index} ", style={"fontWeight": 600}),
                     html.Span(_describe_point(record, int(index))),
-                    html.Span(f"  {distance:.4f}", className="ds-muted"),
+                    html.Span(f"  distance {distance:.4f}", className="ds-muted"),
                 ],
             )
             for index, distance in zip(found.indices[0], found.distances[0], strict=True)
