@@ -113,6 +113,9 @@ def build_demo(
         from deepscope.explain.demo import EXPLAIN_HPARAMS, EXPLAIN_MODEL, log_explain_run
 
         log_data_runs(logdir)
+        from deepscope.embed.demo import log_embedding_run
+
+        log_embedding_run(logdir)
         explained = log_explain_run(logdir)
         models[explained] = zoo.get(EXPLAIN_MODEL, **EXPLAIN_HPARAMS)  # cached by the run
     return logdir, models

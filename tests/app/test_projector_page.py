@@ -3,6 +3,8 @@ server-rendered density view above 100k points."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
@@ -48,7 +50,7 @@ def big_logdir(tmp_path_factory):
 
 def _trace_types(page) -> list[str]:
     return page.evaluate(
-        "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData.map(t => t.type)"
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || []).map(t => t.type)"
     )
 
 
@@ -56,7 +58,7 @@ def _open(page, url, plots_drew) -> None:
     page.goto(url + "projector")
     plots_drew(page, count=1)
     page.wait_for_function(
-        "() => document.querySelector('#projector-status').innerText.includes('PCA')"
+        "() => (document.querySelector('#projector-status') || {}).innerText?.includes('PCA')"
     )
 
 
@@ -67,13 +69,13 @@ def test_2d_scatter_is_webgl_and_the_3d_control_switches_to_a_scene(
     _open(browser_page, live_server(logdir), plots_drew)
     assert set(_trace_types(browser_page)) == {"scattergl"}
     names = browser_page.evaluate(
-        "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData.map(t => t.name)"
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || []).map(t => t.name)"
     )
     assert sorted(names) == sorted(LABELS)  # coloured by the first metadata column
     assert "300 points × 8 dimensions" in browser_page.inner_text("#projector-summary")
     browser_page.get_by_label("3-D").check()
     browser_page.wait_for_function(
-        "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData"
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
         ".every(t => t.type === 'scatter3d')",
         timeout=40_000,
     )  # software WebGL on a busy machine
@@ -87,11 +89,11 @@ def test_search_highlights_the_matching_points(browser_page, live_server, logdir
     browser_page.fill("#projector-search", "label=square")
     browser_page.press("#projector-search", "Enter")
     browser_page.wait_for_function(
-        "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData"
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
         ".some(t => t.name.startsWith('matches'))"
     )
     matches = browser_page.evaluate(
-        "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData"
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
         ".find(t => t.name.startsWith('matches')).customdata.length"
     )
     _, truth = _blobs(300)
@@ -126,7 +128,7 @@ def test_clicking_a_point_lists_its_exact_neighbours(browser_page, live_server, 
     )
     assert shown == expected.tolist()
     browser_page.wait_for_function(
-        "() => document.querySelector('#projector-graph .js-plotly-plot')._fullData"
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
         ".some(t => t.name === 'neighbours')"
     )
     assert browser_page.locator("#projector-neighbors img").count() == 1  # its thumbnail
@@ -141,7 +143,7 @@ def test_above_100k_points_a_density_image_that_zooming_replaces_with_points(
 ):
     browser_page.goto(live_server(big_logdir) + "projector")
     browser_page.wait_for_function(
-        "() => document.querySelector('#projector-status').innerText.includes('Density view')",
+        "() => (document.querySelector('#projector-status') || {}).innerText?.includes('Density view')",
         timeout=60_000,
     )
     plots_drew(browser_page, count=1)
@@ -162,11 +164,10 @@ def test_above_100k_points_a_density_image_that_zooming_replaces_with_points(
     )
     # the left third holds one of three clusters: about 40,000 points, drawn one by one
     browser_page.wait_for_function(
-        "() => document.querySelector('#projector-status').innerText.includes('drawn one by one')",
+        "() => (document.querySelector('#projector-status') || {}).innerText?.includes('drawn one by one')",
         timeout=30_000,
     )
     assert "scattergl" in _trace_types(browser_page)
-    shown = int(
-        browser_page.inner_text("#projector-status").split(" points in view")[0].replace(",", "")
-    )
+    status = browser_page.inner_text("#projector-status")
+    shown = int(re.search(r"([\d,]+) points in view", status).group(1).replace(",", ""))
     assert 20_000 < shown < projector.INTERACTIVE_LIMIT
