@@ -171,3 +171,15 @@ def test_above_100k_points_a_density_image_that_zooming_replaces_with_points(
     status = browser_page.inner_text("#projector-status")
     shown = int(re.search(r"([\d,]+) points in view", status).group(1).replace(",", ""))
     assert 20_000 < shown < projector.INTERACTIVE_LIMIT
+
+
+def test_background_tsne_reports_progress_and_finishes(logdir):
+    from deepscope.app.pages._projector.store import ProjectorStore
+    from deepscope.track import open_logdir
+
+    store = ProjectorStore(open_logdir(logdir))
+    job = store.job("cnn", "penultimate", 3, "tsne", 2)
+    assert store.job("cnn", "penultimate", 3, "tsne", 2) is job  # started once
+    projection = job.future.result(timeout=120)
+    assert job.done and job.progress == pytest.approx(1.0)
+    assert projection.method == "tsne" and projection.coords.shape == (300, 2)
