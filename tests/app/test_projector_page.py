@@ -99,6 +99,15 @@ def test_search_highlights_the_matching_points(browser_page, live_server, logdir
     _, truth = _blobs(300)
     assert matches == int((truth == 1).sum())
     assert f"{matches} points match" in browser_page.inner_text("#projector-status")
+    browser_page.get_by_label("only the search matches").check()
+    browser_page.wait_for_function(
+        """(n) => {
+            const data = document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [];
+            const shown = data.reduce((sum, t) => sum + Array.from(t.customdata || []).length, 0);
+            return shown === n && !data.some(t => t.name.startsWith('matches'));
+        }""",
+        arg=matches,
+    )
 
 
 @pytest.mark.browser

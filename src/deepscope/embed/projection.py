@@ -94,7 +94,8 @@ def project(
 
     - ``"pca"``: scikit-learn's PCA (covariance eigenvectors for tall data, randomized for more
       than 10,000 points of over 1,000 dimensions).
-    - ``"tsne"``: openTSNE (FFT-accelerated in 2-D, Barnes-Hut in 3-D); ``perplexity`` (30),
+    - ``"tsne"``: openTSNE (FFT-accelerated in 2-D from 10,000 points, Barnes-Hut below and in
+      3-D); ``perplexity`` (30),
       ``n_iter`` (500), ``n_jobs`` (all cores). Wider vectors are first reduced by PCA to 50.
     - ``"umap"``: umap-learn; ``n_neighbors`` (15), ``min_dist`` (0.1), ``metric``
       ("euclidean"). numba's compiled code is cached on disk (see ``deepscope.embed.numba_cache_dir``).
@@ -197,7 +198,8 @@ def _tsne(
         perplexity=perplexity,
         n_iter=n_iter,
         learning_rate=options.get("learning_rate", "auto"),
-        negative_gradient_method="fft" if dims == 2 else "bh",
+        # openTSNE's choice in 2-D: FFT-accelerated from 10,000 points, Barnes-Hut below
+        negative_gradient_method="auto" if dims == 2 else "bh",
         random_state=seed,
         n_jobs=n_jobs,
         callbacks=callbacks,

@@ -134,7 +134,8 @@ def layout(ctx: AppContext) -> Any:
                                 {
                                     "label": "cluster labels and density contours",
                                     "value": "clusters",
-                                }
+                                },
+                                {"label": "only the search matches", "value": "isolate"},
                             ],
                             value=[],
                             inputStyle={"marginRight": "4px"},
@@ -406,7 +407,12 @@ def _render(
         notes.append(note)
     else:
         visible = None
-        if count > INTERACTIVE_LIMIT:
+        if "isolate" in (overlays or []) and matches is not None and len(matches):
+            visible = np.zeros(count, dtype=bool)
+            visible[matches] = True
+            matches = None  # isolated: drawn in their own colours, nothing to dim
+            notes.append("Showing only the matches.")
+        elif count > INTERACTIVE_LIMIT:
             sample = store.sample(count, INTERACTIVE_LIMIT)
             visible = np.zeros(count, dtype=bool)
             visible[sample] = True
