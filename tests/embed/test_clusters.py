@@ -58,7 +58,9 @@ def test_density_peaks_at_the_clusters_and_round_trips(tmp_path):
     loaded = open_logdir(tmp_path).load("r", "clusters")
     assert isinstance(loaded, Clusters) and loaded.names == found.names
     np.testing.assert_array_equal(loaded.labels, found.labels)
-    assert {t.type for t in loaded.figure().data} >= {"contour", "scatter"}
+    figure = loaded.figure()
+    assert {t.type for t in figure.data} == {"contour", "scattergl"}
+    assert len(figure.layout.annotations) == len(found.names)  # one name per cluster
 
 
 def test_density_image_counts_every_point_in_view_with_either_engine():

@@ -10,6 +10,7 @@ and density contours, a point's neighbours, and a server-rendered density image.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -262,22 +263,21 @@ def clusters_figure(
                 opacity=0.6,
             )
         )
-    if labels and len(clusters.names):
-        fig.add_trace(
-            go.Scatter(
-                x=clusters.centers[:, 0],
-                y=clusters.centers[:, 1],
-                mode="text",
-                text=[f"<b>{name}</b>" for name in clusters.names],
-                textfont={"size": 13, "color": "#1F2933"},
-                name="cluster labels",
-                hovertext=[
-                    f"{n}: {s} points" for n, s in zip(clusters.names, clusters.sizes, strict=True)
-                ],
-                hoverinfo="text",
-                showlegend=False,
+    if labels:
+        # annotations, not a text trace: a light box keeps each name readable over the points
+        for name, centre, size in zip(
+            clusters.names, clusters.centers, clusters.sizes, strict=True
+        ):
+            fig.add_annotation(
+                x=float(centre[0]),
+                y=float(centre[1]),
+                text=f"<b>{html.escape(name)}</b>",
+                hovertext=f"{html.escape(name)}: {int(size)} points",
+                showarrow=False,
+                font={"size": 12, "color": "#1F2933"},
+                bgcolor="rgba(255,255,255,0.8)",
+                borderpad=2,
             )
-        )
     return fig
 
 
