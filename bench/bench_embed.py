@@ -58,7 +58,7 @@ def bench_tsne(points: int) -> None:
     from deepscope.embed import project
 
     x = blobs(points, 64)
-    ours, _ = timed(project, x, "tsne", n_iter=500, n_jobs=os.cpu_count() or 1)
+    ours, _ = timed(project, x, "tsne", n_iter=500)
     # the same schedule: 250 early-exaggeration iterations plus 500
     peer, _ = timed(TSNE(n_components=2, max_iter=750, random_state=0, init="pca").fit_transform, x)
     print(

@@ -16,12 +16,10 @@ import numpy as np
 
 from deepscope.embed import Projection, project
 from deepscope.track.logdir import EmbeddingRecord
-from deepscope.track.series import run_signature
 
 __all__ = ["ProjectorStore", "Job"]
 
-#: above this many points t-SNE and UMAP run on a random sample of this size
-BACKGROUND_SAMPLE = 50_000
+_MAX_JOBS = 8
 
 
 class _LRU:
@@ -67,7 +65,9 @@ class ProjectorStore:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepscope-projector")
 
     def _key(self, run: str, tag: str, step: int | None) -> Hashable:
-        return (run, tag, step, run_signature(self.logdir.path, run))
+        # A logged embedding never changes, so the run's other writes (scalars every half second
+        # while it trains) must not evict it: it is known by its steps, not the run's signature.
+        return (run, tag, step, tuple(self.logdir.embedding_steps(run, tag)))
 
     def record(self, run: str, tag: str, step: int | None) -> EmbeddingRecord:
         return self._records.get(
@@ -96,6 +96,11 @@ class ProjectorStore:
                     return project(vectors, method, dims=dims, progress=advance)
 
                 job.future = self._pool.submit(work)
+                while len(self._jobs) > _MAX_JOBS:  # forget the oldest finished ones
+                    oldest = next((k for k, j in self._jobs.items() if j.done), None)
+                    if oldest is None:
+                        break
+                    del self._jobs[oldest]
         return job
 
     def sample(self, count: int, limit: int, seed: int = 0) -> np.ndarray | None:
