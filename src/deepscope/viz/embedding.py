@@ -73,7 +73,8 @@ def projection_figure(
     """The points of ``projection`` as a WebGL scatter, coloured by ``color`` (one value per point).
 
     Categorical colours (text, or at most 20 distinct integers) get one legend entry per value from
-    the colour-blind-safe palette; numbers a sequential scale. ``highlight`` (search matches) are
+    the colour-blind-safe palette (the 19 commonest; the rest share a grey entry); numbers a
+    sequential scale. ``highlight`` (search matches) are
     drawn on top in orange, other points muted; ``selected`` and its ``neighbors`` are marked.
     ``visible`` (a boolean mask) restricts what is drawn (isolated selections). Each point's index
     is its ``customdata`` (a plain list: Dash reads a click's customdata from the figure's data,
@@ -106,8 +107,17 @@ def projection_figure(
         if _is_categorical(values):
             text = values.astype(str)
             order = text.value_counts().index.tolist()
+            lumped = len(order) > MAX_CATEGORIES
+            if lumped:  # the rarest values share one grey entry
+                rest = order[MAX_CATEGORIES - 1 :]
+                other = f"(other {len(rest):,} values)"
+                text = text.where(~text.isin(set(rest)), other)
+                order = [*order[: MAX_CATEGORIES - 1], other]
             for number, category in enumerate(order):
                 members = (text == category).to_numpy()
+                colour = PALETTE[number % len(PALETTE)]
+                if lumped and number == len(order) - 1:
+                    colour = MUTED
                 fig.add_trace(
                     _points_trace(
                         coords[index[members]],
@@ -119,7 +129,7 @@ def projection_figure(
                         hovertemplate=hover,
                         marker={
                             "size": size,
-                            "color": MUTED if dimmed else PALETTE[number % len(PALETTE)],
+                            "color": MUTED if dimmed else colour,
                             "opacity": 0.8,
                         },
                     )

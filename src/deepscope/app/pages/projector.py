@@ -24,6 +24,7 @@ from deepscope.embed.density import ENGINE
 from deepscope.errors import DeepscopeError
 from deepscope.track.series import SeriesSource
 from deepscope.viz.embedding import (
+    MAX_CATEGORIES,
     clusters_figure,
     density_figure,
     projection_figure,
@@ -226,7 +227,11 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         columns = [] if metadata is None else [str(c) for c in metadata.columns]
         chosen = keep_choice(current, columns)
         if chosen is None and columns:
-            chosen = columns[0]
+            # a column of few values (a label) colours best; free text would be one colour a point
+            few = [
+                c for c, n in zip(columns, metadata.nunique(), strict=True) if n <= MAX_CATEGORIES
+            ]
+            chosen = few[0] if few else columns[0]
         return columns, chosen
 
     @app.callback(
