@@ -35,6 +35,7 @@ _SUBMODULES = {
     "viz",
     "integrations",
     "features",
+    "embed",
 }
 
 if TYPE_CHECKING:

@@ -110,6 +110,7 @@ def build_demo(
         if NUMERICS_RUN not in finished:
             _numerics_run(logdir)
         from deepscope.data.demo import log_data_runs
+        from deepscope.embed.demo import log_embedding_run
         from deepscope.explain.demo import EXPLAIN_HPARAMS, EXPLAIN_MODEL, log_explain_run
         from deepscope.features.demo import log_features_run
         from deepscope.text.demo import log_attention_run
@@ -120,6 +121,7 @@ def build_demo(
         log_text_lm_run(logdir)
         models[LM_MODEL] = zoo.get(LM_MODEL)  # reviews_gru is registered by its own run
         log_features_run(logdir)
+        log_embedding_run(logdir)
         explained = log_explain_run(logdir)
         models[explained] = zoo.get(EXPLAIN_MODEL, **EXPLAIN_HPARAMS)  # cached by the run
     return logdir, models

@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from deepscope.errors import ArgumentTypeError, LogdirError, NotFoundError
-from deepscope.track import _db, _paths, _results
+from deepscope.track import _db, _paths, _results, _sprite
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class EmbeddingRecord(NamedTuple):
     step: int
     vectors: np.ndarray  # [N, D]
     metadata: pd.DataFrame | None
+    images: np.ndarray | None = None  # thumbnails, uint8 [N, h, w, C]
 
 
 @dataclass(frozen=True)
@@ -398,8 +399,34 @@ class Logdir:
             metadata = (
                 pd.read_parquet(_paths.inside(entry.folder, meta_path)) if meta_path else None
             )
-            records.append(EmbeddingRecord(row_step, vectors, metadata))
+            images = None
+            if info.get("sprite"):
+                height, width = info["thumbnail"]
+                sheet = _sprite.read_sprite(_paths.inside(entry.folder, info["sprite"]))
+                images = _sprite.split(sheet, len(vectors), height, width)
+            records.append(EmbeddingRecord(row_step, vectors, metadata, images))
         return records
+
+    def embedding(self, run: str, tag: str, *, step: int | None = None) -> EmbeddingRecord:
+        """One embedding of ``run``: the one logged at ``step``, by default the latest.
+
+        >>> record = logdir.embedding("baseline", "penultimate")  # doctest: +SKIP
+        >>> record.vectors.shape, record.metadata.columns, record.images.shape  # doctest: +SKIP
+        """
+        records = self.embeddings(tag, run, step=step)
+        if not records:
+            entry = self._one(run)
+            known = self._artifact_tags(entry, "embedding")
+            if step is None or tag not in known:
+                raise NotFoundError("embedding", tag, known)
+            steps = [r[0] for r in self._artifact_rows(entry, "embedding", tag, None)]
+            raise NotFoundError("step", str(step), [str(s) for s in steps])
+        return records[-1]
+
+    def embedding_steps(self, run: str, tag: str) -> list[int]:
+        """The steps at which ``tag`` was logged in ``run``, without loading any vectors."""
+        entry = self._one(run)
+        return sorted({r[0] for r in self._artifact_rows(entry, "embedding", tag, None)})
 
     # -- tables and results ---------------------------------------------------------------------
 

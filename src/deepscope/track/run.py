@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirError
-from deepscope.track import _db, _paths, _results, _values
+from deepscope.track import _db, _paths, _results, _sprite, _values
 from deepscope.track._scalars import Chunk, ScalarBuffer
 
 try:
@@ -263,14 +263,23 @@ class Run:
         self._add_image(tag, step, time.time(), _values.image(image))
 
     def log_embedding(
-        self, tag: str, vectors: Any, metadata: Any = None, step: int | None = None
+        self,
+        tag: str,
+        vectors: Any,
+        metadata: Any = None,
+        step: int | None = None,
+        *,
+        images: Any = None,
     ) -> None:
-        """Record vectors [N, D] with optional per-point metadata (labels, a dict of columns or a DataFrame)."""
+        """Record vectors [N, D] with optional per-point metadata (labels, a dict of columns or a
+        DataFrame) and thumbnails (``images`` [N, H, W, C] or [N, C, H, W], kept as one sprite
+        sheet PNG). Read them back with ``open_logdir(...).embedding(run, tag)``."""
         self._check_open()
         tag = _values.check_tag(tag)
         step = self._step_or_current(step)
         array = _values.embedding_vectors(vectors)
         frame = _values.metadata_frame(metadata, len(array))
+        thumbnails = None if images is None else _sprite.thumbnails(images, len(array))
         vectors_file = self._save_file(
             _paths.EMBEDDINGS_DIR, ".npy", lambda f: np.save(f, array, allow_pickle=False)
         )
@@ -279,6 +288,11 @@ class Run:
             info["metadata"] = self._save_file(
                 _paths.EMBEDDINGS_DIR, ".parquet", lambda f: _write_parquet(frame, f, "metadata")
             )
+        if thumbnails is not None:
+            info["sprite"] = self._save_file(
+                _paths.EMBEDDINGS_DIR, ".png", lambda f: _sprite.write_sprite(thumbnails, f)
+            )
+            info["thumbnail"] = list(thumbnails.shape[1:3])
         self._add_artifact("embedding", tag, step, vectors_file, info, replace=False)
 
     def log_table(self, tag: str, dataframe: pd.DataFrame) -> None:

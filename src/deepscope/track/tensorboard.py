@@ -2,7 +2,9 @@
 
 Every folder holding event files becomes one deepscope run, named by its path relative to the
 imported folder. Scalars (legacy ``simple_value`` and tensor summaries), histograms, images (PNG,
-decoded with Pillow) and hyper-parameters (the hparams plugin) are converted.
+decoded with Pillow) and hyper-parameters (the hparams plugin) are converted, and the embedding
+projector's data (``projector_config.pbtxt`` with its tensor and metadata TSVs and sprite images,
+as ``SummaryWriter.add_embedding`` writes them) become the run's embeddings.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from deepscope.errors import ArgumentTypeError, LogdirError, MissingDependencyError
-from deepscope.track import _paths
+from deepscope.track import _paths, _sprite
 from deepscope.track._values import image as checked_image
 from deepscope.track.run import Run
 
 logger = logging.getLogger(__name__)
 
 _HUGE = 1e300  # TensorFlow's outer bucket limits are +-DBL_MAX
+_PROJECTOR_CONFIG = "projector_config.pbtxt"
 
 
 def import_tensorboard(tb_dir: str | os.PathLike[str], logdir: str | os.PathLike[str]) -> list[str]:
@@ -47,7 +50,10 @@ def import_tensorboard(tb_dir: str | os.PathLike[str], logdir: str | os.PathLike
     source = Path(tb_dir)
     if not source.is_dir():
         raise LogdirError(f"TensorBoard folder {source} does not exist")
-    folders = sorted({p.parent for p in source.rglob("*tfevents*") if p.is_file()})
+    folders = sorted(
+        {p.parent for p in source.rglob("*tfevents*") if p.is_file()}
+        | {p.parent for p in source.rglob(_PROJECTOR_CONFIG) if p.is_file()}
+    )
     if not folders:
         raise LogdirError(f"no TensorBoard event files (events.out.tfevents.*) under {source}")
 
@@ -74,6 +80,7 @@ def import_tensorboard(tb_dir: str | os.PathLike[str], logdir: str | os.PathLike
         run = Run(logdir, name, hparams=_hparams(accumulator), meta={"imported_from": str(folder)})
         try:
             wall_times = _copy_events(accumulator, run)
+            _copy_projector(folder, run)
         except BaseException:
             run.finish("failed")
             raise
@@ -284,3 +291,72 @@ def _hparams(accumulator: Any) -> dict[str, Any]:
             if kind in ("number_value", "string_value", "bool_value"):
                 hparams[key] = getattr(value, kind)
     return hparams
+
+
+def _copy_projector(folder: Path, run: Run) -> None:
+    """Log each embedding listed in ``folder/projector_config.pbtxt`` (TSV tensors only)."""
+    config_file = folder / _PROJECTOR_CONFIG
+    if not config_file.is_file():
+        return
+    from google.protobuf import text_format
+    from tensorboard.plugins.projector import projector_config_pb2
+
+    config = projector_config_pb2.ProjectorConfig()
+    try:
+        text_format.Parse(config_file.read_text(encoding="utf-8"), config)
+    except (OSError, text_format.ParseError) as exc:
+        logger.warning("skipping the projector data of %s: %s", folder, exc)
+        return
+    for embedding in config.embeddings:
+        name = embedding.tensor_name or "embedding"
+        if not embedding.tensor_path:
+            logger.warning(
+                "skipping embedding %r of %s: only TSV tensors are imported", name, folder
+            )
+            continue
+        tag, step = _projector_tag(name)
+        try:
+            vectors = np.loadtxt(
+                _paths.inside(folder, embedding.tensor_path),
+                dtype=np.float32,
+                delimiter="\t",
+                ndmin=2,
+            )
+            metadata = None
+            if embedding.metadata_path:
+                metadata = _projector_metadata(_paths.inside(folder, embedding.metadata_path))
+            images = None
+            if embedding.sprite.image_path and len(embedding.sprite.single_image_dim) == 2:
+                width, height = embedding.sprite.single_image_dim
+                sheet = _sprite.read_sprite(_paths.inside(folder, embedding.sprite.image_path))
+                images = _sprite.split(sheet, len(vectors), height, width)
+            run.log_embedding(tag, vectors, metadata, step, images=images)
+        except (OSError, ValueError, LogdirError) as exc:
+            logger.warning("skipping embedding %r of %s: %s", name, folder, exc)
+            continue
+        logger.info("imported embedding %r of %s", name, folder)
+
+
+def _projector_tag(name: str) -> tuple[str, int]:
+    """``"emb:00002"`` (as torch names them) is tag "emb" at step 2; other names are step 0."""
+    tag, _, step = name.rpartition(":")
+    if tag and step.isdigit():
+        return tag, int(step)
+    return name, 0
+
+
+def _projector_metadata(path: Path) -> Any:
+    """The projector's metadata TSV: one column without a header, or a header row and columns."""
+    import pandas as pd
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = [line.split("\t") for line in lines]
+    if rows and len(rows[0]) > 1:
+        frame = pd.DataFrame(rows[1:], columns=rows[0])
+    else:
+        frame = pd.DataFrame({"label": [row[0] if row else "" for row in rows]})
+    for column in frame.columns:
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        if numbers.notna().all():
+            frame[column] = numbers
+    return frame

@@ -1,0 +1,1 @@
+"""Helpers of the Projector page: cached embeddings and projections, and background jobs."""

@@ -1,0 +1,110 @@
+"""The Projector page's reads and computations, cached per (run, tag, step) and run signature.
+
+PCA is computed at once; t-SNE and UMAP run in one background thread (first reduced by PCA
+inside ``deepscope.embed.project``), with their progress kept here for the page to poll.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from deepscope.embed import Projection, project
+from deepscope.track.logdir import EmbeddingRecord
+
+__all__ = ["ProjectorStore", "Job"]
+
+_MAX_JOBS = 8
+
+
+class _LRU:
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+class Job:
+    """A background projection: its future and the fraction done."""
+
+    def __init__(self) -> None:
+        self.progress = 0.0
+        self.future: Future[Projection] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.future is not None and self.future.done()
+
+
+class ProjectorStore:
+    """Embeddings, projections, neighbours and jobs of one logdir, shared by the page's callbacks."""
+
+    def __init__(self, logdir: Any) -> None:
+        self.logdir = logdir
+        self._records = _LRU(3)
+        self._projections = _LRU(12)
+        self._jobs: dict[Hashable, Job] = {}
+        self._jobs_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepscope-projector")
+
+    def _key(self, run: str, tag: str, step: int | None) -> Hashable:
+        # A logged embedding never changes, so the run's other writes (scalars every half second
+        # while it trains) must not evict it: it is known by its steps, not the run's signature.
+        return (run, tag, step, tuple(self.logdir.embedding_steps(run, tag)))
+
+    def record(self, run: str, tag: str, step: int | None) -> EmbeddingRecord:
+        return self._records.get(
+            self._key(run, tag, step), lambda: self.logdir.embedding(run, tag, step=step)
+        )
+
+    def pca(self, run: str, tag: str, step: int | None, dims: int) -> Projection:
+        key = (*self._key(run, tag, step), "pca", dims)
+        return self._projections.get(
+            key, lambda: project(self.record(run, tag, step).vectors, "pca", dims=dims)
+        )
+
+    def job(self, run: str, tag: str, step: int | None, method: str, dims: int) -> Job:
+        """The background t-SNE or UMAP of this embedding, started on first request."""
+        key = (*self._key(run, tag, step), method, dims)
+        with self._jobs_lock:
+            job = self._jobs.get(key)
+            if job is None:
+                job = self._jobs[key] = Job()
+                vectors = self.record(run, tag, step).vectors
+
+                def work() -> Projection:
+                    def advance(fraction: float) -> None:
+                        job.progress = fraction
+
+                    return project(vectors, method, dims=dims, progress=advance)
+
+                job.future = self._pool.submit(work)
+                while len(self._jobs) > _MAX_JOBS:  # forget the oldest finished ones
+                    oldest = next((k for k, j in self._jobs.items() if j.done), None)
+                    if oldest is None:
+                        break
+                    del self._jobs[oldest]
+        return job
+
+    def sample(self, count: int, limit: int, seed: int = 0) -> np.ndarray | None:
+        """Sorted indices of a random sample of ``limit`` of ``count`` points (None: take all)."""
+        if count <= limit:
+            return None
+        return np.sort(np.random.default_rng(seed).choice(count, size=limit, replace=False))

@@ -1,0 +1,194 @@
+"""The Projector page: 2-D and 3-D WebGL scatter, search, neighbours of a clicked point, and the
+server-rendered density view above 100k points."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from sklearn.neighbors import NearestNeighbors
+
+from deepscope.app.pages import projector
+from deepscope.track import Run
+
+LABELS = np.array(["circle", "square", "triangle"])
+
+
+def _blobs(count: int, dims: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, size=count)
+    centres = rng.normal(scale=6.0, size=(3, dims))
+    return (centres[truth] + rng.normal(size=(count, dims))).astype(np.float32), truth
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("projector") / "logs"
+    vectors, truth = _blobs(300)
+    thumbs = np.zeros((300, 8, 8, 3), dtype=np.uint8)
+    thumbs[..., 0] = (truth * 100)[:, None, None]
+    with Run(folder, name="cnn") as run:
+        run.log_embedding(
+            "penultimate",
+            vectors,
+            metadata={"label": LABELS[truth], "id": np.arange(300)},
+            images=thumbs,
+            step=3,
+        )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def big_logdir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("projector-big") / "logs"
+    vectors, truth = _blobs(projector.INTERACTIVE_LIMIT + 20_000, dims=4, seed=1)
+    with Run(folder, name="big") as run:
+        run.log_embedding("vectors", vectors, metadata={"label": LABELS[truth]})
+    return folder
+
+
+def _trace_types(page) -> list[str]:
+    return page.evaluate(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || []).map(t => t.type)"
+    )
+
+
+def _open(page, url, plots_drew) -> None:
+    page.goto(url + "projector")
+    plots_drew(page, count=1)
+    page.wait_for_function(
+        "() => (document.querySelector('#projector-status') || {}).innerText?.includes('PCA')"
+    )
+
+
+@pytest.mark.browser
+def test_2d_scatter_is_webgl_and_the_3d_control_switches_to_a_scene(
+    browser_page, live_server, logdir, plots_drew
+):
+    _open(browser_page, live_server(logdir), plots_drew)
+    assert set(_trace_types(browser_page)) == {"scattergl"}
+    names = browser_page.evaluate(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || []).map(t => t.name)"
+    )
+    assert sorted(names) == sorted(LABELS)  # coloured by the first metadata column
+    assert "300 points × 8 dimensions" in browser_page.inner_text("#projector-summary")
+    browser_page.get_by_label("3-D").check()
+    browser_page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".every(t => t.type === 'scatter3d')",
+        timeout=40_000,
+    )  # software WebGL on a busy machine
+    assert browser_page.locator("#projector-graph .gl-container canvas").count() >= 1
+    browser_page.screenshot(path=str(logdir.parent / "projector-3d.png"))
+
+
+@pytest.mark.browser
+def test_search_highlights_the_matching_points(browser_page, live_server, logdir, plots_drew):
+    _open(browser_page, live_server(logdir), plots_drew)
+    browser_page.fill("#projector-search", "label=square")
+    browser_page.press("#projector-search", "Enter")
+    browser_page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".some(t => t.name.startsWith('matches'))"
+    )
+    matches = browser_page.evaluate(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".find(t => t.name.startsWith('matches')).customdata.length"
+    )
+    _, truth = _blobs(300)
+    assert matches == int((truth == 1).sum())
+    assert f"{matches} points match" in browser_page.inner_text("#projector-status")
+    browser_page.get_by_label("only the search matches").check()
+    browser_page.wait_for_function(
+        """(n) => {
+            const data = document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [];
+            const shown = data.reduce((sum, t) => sum + Array.from(t.customdata || []).length, 0);
+            return shown === n && !data.some(t => t.name.startsWith('matches'));
+        }""",
+        arg=matches,
+    )
+
+
+@pytest.mark.browser
+def test_clicking_a_point_lists_its_exact_neighbours(browser_page, live_server, logdir, plots_drew):
+    _open(browser_page, live_server(logdir), plots_drew)
+    # plotly's click event for point 42 of the figure, as a user's click would send it
+    browser_page.evaluate(
+        """() => {
+            const gd = document.querySelector('#projector-graph .js-plotly-plot');
+            const trace = gd._fullData.findIndex(t => Array.from(t.customdata).includes(42));
+            const at = Array.from(gd._fullData[trace].customdata).indexOf(42);
+            const point = {curveNumber: trace, pointNumber: at, customdata: 42,
+                           data: gd.data[trace], fullData: gd._fullData[trace]};
+            gd.emit('plotly_click', {points: [point], event: {}});
+        }"""
+    )
+    browser_page.wait_for_selector("#projector-neighbor-list li")
+    shown = [
+        int(t.split()[0].lstrip("#"))
+        for t in browser_page.locator("#projector-neighbor-list li").all_inner_texts()
+    ]
+    vectors, _ = _blobs(300)
+    expected = (
+        NearestNeighbors(n_neighbors=11, metric="cosine")
+        .fit(vectors)
+        .kneighbors(vectors[[42]])[1][0, 1:]
+    )
+    assert shown == expected.tolist()
+    browser_page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".some(t => t.name === 'neighbours')"
+    )
+    assert browser_page.locator("#projector-neighbors img").count() == 1  # its thumbnail
+    browser_page.screenshot(path=str(logdir.parent / "projector-neighbours.png"))
+    browser_page.click("#projector-clear")
+    browser_page.wait_for_function("() => !document.querySelector('#projector-neighbor-list')")
+
+
+@pytest.mark.browser
+def test_above_100k_points_a_density_image_that_zooming_replaces_with_points(
+    browser_page, live_server, big_logdir, plots_drew
+):
+    browser_page.goto(live_server(big_logdir) + "projector")
+    browser_page.wait_for_function(
+        "() => (document.querySelector('#projector-status') || {}).innerText?.includes('Density view')",
+        timeout=60_000,
+    )
+    plots_drew(browser_page, count=1)
+    images = browser_page.evaluate(
+        "() => document.querySelector('#projector-graph .js-plotly-plot').layout.images.length"
+    )
+    assert images == 1
+    assert "120,000 points in view" in browser_page.inner_text("#projector-status")
+    browser_page.screenshot(path=str(big_logdir.parent / "projector-density.png"))
+    # zoom to a small box around one cluster: fewer than 100k points, drawn one by one
+    browser_page.evaluate(
+        """() => {
+            const gd = document.querySelector('#projector-graph .js-plotly-plot');
+            const [x0, x1] = gd.layout.xaxis.range, [y0, y1] = gd.layout.yaxis.range;
+            Plotly.relayout(gd, {'xaxis.range[0]': x0, 'xaxis.range[1]': x0 + (x1 - x0) / 3,
+                                 'yaxis.range[0]': y0, 'yaxis.range[1]': y1});
+        }"""
+    )
+    # the left third holds one of three clusters: about 40,000 points, drawn one by one
+    browser_page.wait_for_function(
+        "() => (document.querySelector('#projector-status') || {}).innerText?.includes('drawn one by one')",
+        timeout=30_000,
+    )
+    assert "scattergl" in _trace_types(browser_page)
+    status = browser_page.inner_text("#projector-status")
+    shown = int(re.search(r"([\d,]+) points in view", status).group(1).replace(",", ""))
+    assert 20_000 < shown < projector.INTERACTIVE_LIMIT
+
+
+def test_background_tsne_reports_progress_and_finishes(logdir):
+    from deepscope.app.pages._projector.store import ProjectorStore
+    from deepscope.track import open_logdir
+
+    store = ProjectorStore(open_logdir(logdir))
+    job = store.job("cnn", "penultimate", 3, "tsne", 2)
+    assert store.job("cnn", "penultimate", 3, "tsne", 2) is job  # started once
+    projection = job.future.result(timeout=120)
+    assert job.done and job.progress == pytest.approx(1.0)
+    assert projection.method == "tsne" and projection.coords.shape == (300, 2)
