@@ -19,10 +19,10 @@ from deepscope.app.components import field
 from deepscope.app.pages._projector.store import ProjectorStore
 from deepscope.app.pickers import keep_choice, register_run_tag_pickers
 from deepscope.app.plugin import AppContext, Page
+from deepscope.app.series import SeriesSource
 from deepscope.embed import clusters, density_image, in_view, match, neighbors
 from deepscope.embed.density import ENGINE
 from deepscope.errors import DeepscopeError
-from deepscope.track.series import SeriesSource
 from deepscope.viz.embedding import (
     MAX_CATEGORIES,
     clusters_figure,

@@ -102,7 +102,7 @@ def has_logged(ctx: AppContext) -> bool:
     results); cheap: the tag lists are cached per run."""
     if ctx.logdir is None:
         return False
-    from deepscope.track.series import SeriesSource
+    from deepscope.app.series import SeriesSource
 
     source = SeriesSource.shared(ctx.logdir)
     return any(
