@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from deepscope.errors import InvalidArgumentError, MissingDependencyError, NotFoundError
+from deepscope.embed import project
+from deepscope.errors import InvalidArgumentError, NotFoundError
 from deepscope.features import objectives as _objectives
 from deepscope.features import param as _param
 from deepscope.features import transforms as _transforms
@@ -130,26 +131,9 @@ class Atlas(Result):
 
 
 def _layout(vectors: np.ndarray, method: str, seed: int) -> np.ndarray:
-    """2-D positions in [0, 1] of ``vectors`` (UMAP or PCA). Kept private: the embedding
-    projector's shared projection code replaces it once both land."""
-    if method == "pca":
-        from sklearn.decomposition import PCA
-
-        xy = PCA(n_components=2, random_state=seed).fit_transform(vectors)
-    else:
-        try:
-            import umap
-        except ImportError as err:
-            raise MissingDependencyError(
-                "umap-learn", "umap", "an atlas with method='umap'"
-            ) from err
-        xy = umap.UMAP(
-            n_components=2,
-            random_state=seed,
-            n_neighbors=min(15, len(vectors) - 1),
-            metric="cosine",
-            n_jobs=1,
-        ).fit_transform(vectors)
+    """2-D positions in [0, 1] of ``vectors``, by the embedding projector's projection code."""
+    options = {"n_neighbors": min(15, len(vectors) - 1), "metric": "cosine"} if method == "umap" else {}
+    xy = project(vectors, method, dims=2, seed=seed, **options).coords
     # the 1st-99th percentiles span the grid (outliers sit on its border, still counted), so a
     # few far points do not squeeze the rest into a handful of cells
     low, high = np.percentile(xy, 1, axis=0), np.percentile(xy, 99, axis=0)
