@@ -173,7 +173,5 @@ def render(sections: dict[str, Any]) -> str:
                 f"| {row['peer_name']} | {row['peer_version']} "
                 f"| {_amount(row['peer'], row['unit'])} | {row['ratio']:.2f}x |"
             )
-        lines += (
-            [""] + [f"- {note}" for note in section["notes"]] + ([""] if section["notes"] else [])
-        )
+        lines += [""] + [f"- {note}" for note in section["notes"]] + ([""] if section["notes"] else [])
     return "\n".join(lines).rstrip() + "\n"

@@ -175,9 +175,7 @@ def main() -> None:
     (folder / "head.html").write_text(page_html(head_json, plotly_js), encoding="utf-8")
     (folder / "model.html").write_text(page_html(model_json, plotly_js), encoding="utf-8")
     (folder / "cross.html").write_text(page_html(cross_json, plotly_js), encoding="utf-8")
-    (folder / "empty.html").write_text(
-        page_html('{"data": [], "layout": {}}', plotly_js), encoding="utf-8"
-    )
+    (folder / "empty.html").write_text(page_html('{"data": [], "layout": {}}', plotly_js), encoding="utf-8")
 
     bertviz = None
     try:
@@ -188,9 +186,7 @@ def main() -> None:
         layers = [n_layers - 1] if args.bertviz_layers == "last" else list(range(n_layers))
         attentions = tuple(torch.from_numpy(found.weights[i][None]) for i in range(n_layers))
         start = time.perf_counter()
-        html = bertviz_head_view(
-            attentions, found.tokens, include_layers=layers, html_action="return"
-        ).data
+        html = bertviz_head_view(attentions, found.tokens, include_layers=layers, html_action="return").data
         bertviz_build = time.perf_counter() - start
         (folder / "bertviz.html").write_text(f"<!doctype html><html><body>{html}</body></html>")
         bertviz = (len(html.encode()), bertviz_build, layers)
@@ -203,9 +199,7 @@ def main() -> None:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=chromium, headless=True, args=CHROMIUM_ARGS
-            )
+            browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
             painted = "() => window.paintedAt !== undefined"
             for name in ("empty", "head", "model", "cross"):
                 paint_ms(browser, folder / f"{name}.html", painted)  # warm the disk cache
@@ -228,10 +222,7 @@ def main() -> None:
         return "" if ms is None or base is None else f"{(ms - base) / 1000:>+10.2f} s"
 
     print(f"{'view':<34}{'payload':>12}{'build':>10}{'first paint':>16}{'over plotly.js':>16}")
-    print(
-        f"{'plotly.js alone (baseline)':<34}{len(plotly_js) / 1e6:>10.2f}MB{'':>10}"
-        f"{fmt(paints.get('empty')):>16}"
-    )
+    print(f"{'plotly.js alone (baseline)':<34}{len(plotly_js) / 1e6:>10.2f}MB{'':>10}{fmt(paints.get('empty')):>16}")
     print(
         f"{'deepscope head view (last layer)':<34}{len(head_json) / 1e6:>10.2f}MB"
         f"{head_build:>9.2f}s{fmt(paints.get('head')):>16}{over(paints.get('head')):>16}"

@@ -47,8 +47,7 @@ def bench_pca() -> None:
     ours, _ = timed(project, x, "pca")
     peer, _ = timed(PCA(n_components=2).fit_transform, x)
     print(
-        f"PCA 100k x 128: deepscope {ours:.2f} s, scikit-learn PCA (auto solver) {peer:.2f} s, "
-        f"ratio {ours / peer:.2f}"
+        f"PCA 100k x 128: deepscope {ours:.2f} s, scikit-learn PCA (auto solver) {peer:.2f} s, ratio {ours / peer:.2f}"
     )
 
 
@@ -115,9 +114,7 @@ def bench_neighbors() -> None:
     x = blobs(100_000, 64)
     queries = np.arange(0, 100_000, 500)
     ours, _ = timed(neighbors, x, queries, k=10)
-    peer, _ = timed(
-        lambda: NearestNeighbors(n_neighbors=11, metric="cosine").fit(x).kneighbors(x[queries])
-    )
+    peer, _ = timed(lambda: NearestNeighbors(n_neighbors=11, metric="cosine").fit(x).kneighbors(x[queries]))
     print(
         f"neighbours, 200 queries in 100k x 64 (cosine, exact): deepscope {ours:.2f} s, "
         f"scikit-learn {peer:.2f} s, ratio {ours / peer:.2f}"

@@ -118,9 +118,13 @@ def main() -> int:
     check_same(ours, theirs, both)
     line("slices by group, + ROC AUC and log loss (sklearn per group)", t_ours, t_theirs)
 
-    t_ours, ours = best_of(lambda: ds.evaluate.slices(table, by=[("group", "region")], metrics=counts, interval=None).frame, 5)
+    t_ours, ours = best_of(
+        lambda: ds.evaluate.slices(table, by=[("group", "region")], metrics=counts, interval=None).frame, 5
+    )
     key = table["group"].astype(str) + " & " + table["region"].astype(str)
-    t_theirs, theirs = best_of(lambda: pandas_counts(table, table["group"].astype(str) + " & " + table["region"].astype(str)), 5)
+    t_theirs, theirs = best_of(
+        lambda: pandas_counts(table, table["group"].astype(str) + " & " + table["region"].astype(str)), 5
+    )
     check_same(ours, theirs, counts)
     del key
     line("slices by group x region (24 intersections)", t_ours, t_theirs)
@@ -149,8 +153,10 @@ def main() -> int:
         line(f"query: {text}"[:58], t_ours, t_theirs)
 
     slowest = min(theirs / ours for _, ours, theirs in rows)
-    print(f"\nslowest ratio: {slowest:.2f}x   target >= 1.0 (no slower than pandas)   "
-          f"{'OK' if slowest >= 1.0 else 'UNDER'}")
+    print(
+        f"\nslowest ratio: {slowest:.2f}x   target >= 1.0 (no slower than pandas)   "
+        f"{'OK' if slowest >= 1.0 else 'UNDER'}"
+    )
     results.note(f"slowest ratio {slowest:.2f}x (target: no slower than pandas, >= 1.0)")
     results.write()
     return 0

@@ -29,9 +29,7 @@ LAYER, CHANNEL = "relu3", 2
 
 # -- Lucent's render_vis defaults, re-stated in plain torch --------------------------------------
 
-_COLOR_SVD_SQRT = np.asarray(
-    [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], dtype=np.float32
-)
+_COLOR_SVD_SQRT = np.asarray([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], dtype=np.float32)
 _COLOR = torch.tensor(_COLOR_SVD_SQRT / np.max(np.linalg.norm(_COLOR_SVD_SQRT, axis=0)))
 
 
@@ -39,9 +37,7 @@ def lucent_fft_image(shape: tuple[int, int, int, int], sd: float = 0.01, decay_p
     batch, channels, h, w = shape
     freqs = np.sqrt(np.fft.fftfreq(h)[:, None] ** 2 + np.fft.rfftfreq(w)[None] ** 2)
     spectrum = (torch.randn(batch, channels, h, w // 2 + 1, 2) * sd).requires_grad_(True)
-    scale = torch.tensor(1.0 / np.maximum(freqs, 1.0 / max(w, h)) ** decay_power)[
-        None, None, ..., None
-    ]
+    scale = torch.tensor(1.0 / np.maximum(freqs, 1.0 / max(w, h)) ** decay_power)[None, None, ..., None]
     scale = scale.float()
 
     def inner():
@@ -131,9 +127,7 @@ def main() -> None:
     _, test = ds.zoo.splits("shapes_cnn")
 
     start = time.perf_counter()
-    ours = ds.features.visualize(
-        model, obj.channel(LAYER, CHANNEL), size=64, steps=steps, progress=False
-    )
+    ours = ds.features.visualize(model, obj.channel(LAYER, CHANNEL), size=64, steps=steps, progress=False)
     ours_s = time.perf_counter() - start
     start = time.perf_counter()
     peer_value = lucent_render_vis(model.module, 64, steps)

@@ -156,10 +156,13 @@ def peer_venv(name: str) -> tuple[Path | None, str]:
         return python, ""
     try:
         if not python.exists():
-            subprocess.run(["python3", "-m", "venv", str(venv)],
-                           check=True, capture_output=True, timeout=120)
-        result = subprocess.run([str(python), "-m", "pip", "install", "-q", *PEERS[name]["packages"]],
-                                capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
+            subprocess.run(["python3", "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
+        result = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *PEERS[name]["packages"]],
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT_S,
+        )
     except (subprocess.SubprocessError, OSError) as error:
         return None, f"could not create its virtualenv: {error}"
     if result.returncode != 0:
@@ -187,8 +190,9 @@ def bench_peer(name: str, path: Path) -> tuple[tuple[float, float] | None, str]:
     script = WORKDIR / f"peer_{name}.py"
     script.write_text(textwrap.dedent(PEERS[name]["script"]))
     try:
-        result = subprocess.run([str(python), str(script), str(path)], capture_output=True, text=True,
-                                timeout=PEER_TIMEOUT_S)
+        result = subprocess.run(
+            [str(python), str(script), str(path)], capture_output=True, text=True, timeout=PEER_TIMEOUT_S
+        )
     except subprocess.TimeoutExpired:
         return None, f"did not finish within {PEER_TIMEOUT_S} s"
     if result.returncode != 0:
@@ -222,8 +226,9 @@ def main() -> None:
     args = parser.parse_args()
 
     path = make_parquet(WORKDIR / f"bench_{args.rows}.parquet", args.rows)
-    print(f"file: {path} ({path.stat().st_size / 2**20:.0f} MiB, {args.rows:,} rows x 20 columns), "
-          f"{os.cpu_count()} cores")
+    print(
+        f"file: {path} ({path.stat().st_size / 2**20:.0f} MiB, {args.rows:,} rows x 20 columns), {os.cpu_count()} cores"
+    )
     results: dict[str, tuple[float, float] | None] = {}
     results["deepscope profile"] = bench_deepscope(path)
     results["read only (floor)"] = bench_read_only(path)
@@ -237,18 +242,23 @@ def main() -> None:
             if why:
                 notes[peer] = why
     wall, cpu = results["deepscope profile"]
-    print("Wall and CPU seconds (CPU: all threads of the process; the machine is shared, so CPU time is "
-          "the steadier measure). whylogs and ydata-profiling are timed after reading the file, the "
-          "others including it. 'read only' decodes the file as deepscope reads it and computes "
-          "nothing: no profile of the file can be faster.")
+    print(
+        "Wall and CPU seconds (CPU: all threads of the process; the machine is shared, so CPU time is "
+        "the steadier measure). whylogs and ydata-profiling are timed after reading the file, the "
+        "others including it. 'read only' decodes the file as deepscope reads it and computes "
+        "nothing: no profile of the file can be faster."
+    )
     print(f"{'tool':<20}{'wall s':>9}{'cpu s':>9}{'wall ratio':>12}{'cpu ratio':>11}")
     for tool, seconds in results.items():
         if seconds is None:
             print(f"{tool:<20}{'n/a':>9}  unavailable: {notes[tool]}")
         else:
-            print(f"{tool:<20}{seconds[0]:>9.2f}{seconds[1]:>9.2f}{seconds[0] / wall:>11.1f}x{seconds[1] / cpu:>10.1f}x")
-    record = Results("bench_profile", f"{args.rows:,}-row x 20-column Parquet file "
-                     f"({path.stat().st_size / 2**20:.0f} MiB)")
+            print(
+                f"{tool:<20}{seconds[0]:>9.2f}{seconds[1]:>9.2f}{seconds[0] / wall:>11.1f}x{seconds[1] / cpu:>10.1f}x"
+            )
+    record = Results(
+        "bench_profile", f"{args.rows:,}-row x 20-column Parquet file ({path.stat().st_size / 2**20:.0f} MiB)"
+    )
     packages = {"duckdb SUMMARIZE": "duckdb", "pandas describe": "pandas"}
     for tool, seconds in results.items():
         if tool in ("deepscope profile", "read only (floor)"):
@@ -257,14 +267,29 @@ def main() -> None:
             record.note(f"{tool}: unavailable ({notes[tool]})")
             continue
         version = None if tool in packages else peer_version(tool)
-        record.add("profile every column", ours=wall, peer=seconds[0], peer_name=tool,
-                   peer_package=packages.get(tool), peer_version=version)
-        record.add("profile every column", ours=cpu, peer=seconds[1], peer_name=tool,
-                   peer_package=packages.get(tool), peer_version=version, quantity="CPU time")
+        record.add(
+            "profile every column",
+            ours=wall,
+            peer=seconds[0],
+            peer_name=tool,
+            peer_package=packages.get(tool),
+            peer_version=version,
+        )
+        record.add(
+            "profile every column",
+            ours=cpu,
+            peer=seconds[1],
+            peer_name=tool,
+            peer_package=packages.get(tool),
+            peer_version=version,
+            quantity="CPU time",
+        )
     floor = results["read only (floor)"]
     if floor is not None:
-        record.note(f"reading the file alone (no statistics) takes {floor[0]:.2f} s wall: "
-                    f"deepscope's profile is {wall / floor[0]:.1f}x that floor")
+        record.note(
+            f"reading the file alone (no statistics) takes {floor[0]:.2f} s wall: "
+            f"deepscope's profile is {wall / floor[0]:.1f}x that floor"
+        )
     summary: dict[str, object] = {"seconds (wall, cpu)": results}
     if args.large:
         large = make_parquet(WORKDIR / "bench_10000000.parquet", 10_000_000)

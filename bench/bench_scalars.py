@@ -104,9 +104,7 @@ def phase_tb_read(folder: Path, steps: int, tags: int) -> dict:
 
     before = _rss_mb()
     start = time.perf_counter()
-    accumulator = event_accumulator.EventAccumulator(
-        str(folder / "tb"), size_guidance={event_accumulator.SCALARS: 0}
-    )
+    accumulator = event_accumulator.EventAccumulator(str(folder / "tb"), size_guidance={event_accumulator.SCALARS: 0})
     accumulator.Reload()
     events = {tag: accumulator.Scalars(tag) for tag in accumulator.Tags()["scalars"]}
     seconds = time.perf_counter() - start
@@ -128,8 +126,7 @@ def phase_ds_read(folder: Path, steps: int, tags: int) -> dict:
     frame = open_logdir(folder / "ds").scalars()
     seconds = time.perf_counter() - start
     per_tag = {
-        tag: (group["step"].to_numpy(), group["value"].to_numpy())
-        for tag, group in frame.groupby("tag", sort=False)
+        tag: (group["step"].to_numpy(), group["value"].to_numpy()) for tag, group in frame.groupby("tag", sort=False)
     }
     return {
         "seconds": seconds,
@@ -177,9 +174,7 @@ def _size_mb(path: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--scale", type=float, default=1.0, help="fraction of the 100,000 steps (default 1.0)"
-    )
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 100,000 steps (default 1.0)")
     parser.add_argument("--tags", type=int, default=10)
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
@@ -192,9 +187,7 @@ def main() -> None:
     steps = max(1, round(FULL_STEPS * args.scale))
     total = steps * args.tags
     folder = Path(tempfile.mkdtemp(prefix="deepscope-bench-scalars-"))
-    print(
-        f"{total:,} scalars ({args.tags} tags x {steps:,} steps), one subprocess per phase, in {folder}"
-    )
+    print(f"{total:,} scalars ({args.tags} tags x {steps:,} steps), one subprocess per phase, in {folder}")
     try:
         results = {}
         for name in PHASES:
@@ -213,9 +206,8 @@ def main() -> None:
         ("read", "deepscope open_logdir().scalars()", "ds_read", tb_read),
     ]
     print()
-    print(
-        f"| {'':5} | {'method':38} | {'time (s)':>9} | {'points/s':>11} | {'peak RSS +MiB':>13} | {'vs TensorBoard':>14} |"
-    )
+    header = f"| {'':5} | {'method':38} | {'time (s)':>9} | {'points/s':>11} | "
+    print(header + f"{'peak RSS +MiB':>13} | {'vs TensorBoard':>14} |")
     print(f"|{'-' * 7}|{'-' * 40}|{'-' * 11}|{'-' * 13}|{'-' * 15}|{'-' * 16}|")
     for kind, label, key, reference in rows:
         seconds = results[key]["seconds"]
@@ -225,20 +217,40 @@ def main() -> None:
         )
     print()
     print(f"on disk: TensorBoard {sizes['tb']:.1f} MiB, deepscope {sizes['ds']:.1f} MiB")
-    record = Results("bench_scalars", f"{total:,} scalars ({args.tags} tags x {steps:,} steps), "
-                     "one subprocess per phase")
+    record = Results(
+        "bench_scalars", f"{total:,} scalars ({args.tags} tags x {steps:,} steps), one subprocess per phase"
+    )
     for kind, label, key, _ in rows:
         if not key.startswith("ds_"):
             continue
         peer_key = "tb_read" if kind == "read" else "tb_write"
         peer_label = "TensorBoard " + ("EventAccumulator" if kind == "read" else "SummaryWriter")
-        record.add(f"{kind}: {label}", ours=results[key]["seconds"],
-                   peer=results[peer_key]["seconds"], peer_name=peer_label, peer_package="tensorboard")
+        record.add(
+            f"{kind}: {label}",
+            ours=results[key]["seconds"],
+            peer=results[peer_key]["seconds"],
+            peer_name=peer_label,
+            peer_package="tensorboard",
+        )
         if kind == "read":  # a write's extra memory is within the noise of the measurement
-            record.add(f"{kind}: {label}", ours=results[key]["rss_mb"], peer=results[peer_key]["rss_mb"],
-                       peer_name=peer_label, peer_package="tensorboard", quantity="added peak RSS", unit="MiB")
-    record.add("on disk", ours=sizes["ds"], peer=sizes["tb"], peer_name="TensorBoard event files",
-               peer_package="tensorboard", quantity="size", unit="MiB")
+            record.add(
+                f"{kind}: {label}",
+                ours=results[key]["rss_mb"],
+                peer=results[peer_key]["rss_mb"],
+                peer_name=peer_label,
+                peer_package="tensorboard",
+                quantity="added peak RSS",
+                unit="MiB",
+            )
+    record.add(
+        "on disk",
+        ours=sizes["ds"],
+        peer=sizes["tb"],
+        peer_name="TensorBoard event files",
+        peer_package="tensorboard",
+        quantity="size",
+        unit="MiB",
+    )
     same = results["tb_read"]["digest"] == results["ds_read"]["digest"]
     points = (results["tb_read"]["points"], results["ds_read"]["points"])
     print(

@@ -46,8 +46,7 @@ def _write_runs(args: tuple[str, list[int], int, int]) -> int:
         rng = np.random.default_rng(index)
         start = 1.7e9 + index * 60.0
         wall = start + np.cumsum(rng.uniform(0.05, 0.15, size=steps))
-        run = Run(folder, name=f"run-{index:04d}", hparams={"lr": float(10 ** rng.uniform(-4, -1)),
-                                                          "seed": index})
+        run = Run(folder, name=f"run-{index:04d}", hparams={"lr": float(10 ** rng.uniform(-4, -1)), "seed": index})
         for t, tag in enumerate(names):
             decay = rng.uniform(500, 5000)
             values = 0.1 + 2.0 * np.exp(-step_column / decay) + rng.normal(0, 0.05 + 0.02 * t, steps)
@@ -70,14 +69,11 @@ def build_logdir(runs: int, tags: int, steps: int, *, rebuild: bool = False) -> 
     batches = [list(range(i, min(i + 10, runs))) for i in range(0, runs, 10)]
     done = 0
     with multiprocessing.get_context("spawn").Pool(WRITE_WORKERS) as pool:
-        for count in pool.imap_unordered(
-            _write_runs, [(str(folder), batch, tags, steps) for batch in batches]
-        ):
+        for count in pool.imap_unordered(_write_runs, [(str(folder), batch, tags, steps) for batch in batches]):
             done += count
             print(f"\r  writing runs: {done}/{runs}", end="", flush=True)
     seconds = time.perf_counter() - start
-    print(f"\r  wrote {runs} runs x {tags} tags x {steps:,} steps "
-          f"({runs * tags * steps:,} points) in {seconds:.1f} s")
+    print(f"\r  wrote {runs} runs x {tags} tags x {steps:,} steps ({runs * tags * steps:,} points) in {seconds:.1f} s")
     marker.write_text(json.dumps({"seconds": seconds}))
     return folder
 
@@ -114,11 +110,9 @@ def bench_data_path(folder: Path, updates: int) -> dict:
     rng = np.random.default_rng(0)
     modes = ["step", "relative", "wall"]
 
-    def update(tag: str, smoothing: float, xaxis: str, version: int,
-               shown: list[str] = shown) -> tuple[float, int]:
+    def update(tag: str, smoothing: float, xaxis: str, version: int, shown: list[str] = shown) -> tuple[float, int]:
         start = time.perf_counter()
-        data = source.chart(tag, shown, version=version, smoothing=smoothing, xaxis=xaxis,
-                            width=CHART_WIDTH)
+        data = source.chart(tag, shown, version=version, smoothing=smoothing, xaxis=xaxis, width=CHART_WIDTH)
         figure = scalars_figure_json(data, yscale="linear", ignore_outliers=bool(rng.integers(2)))
         payload = to_json_plotly(figure)
         return (time.perf_counter() - start) * 1000, len(payload)
@@ -143,7 +137,7 @@ def bench_data_path(folder: Path, updates: int) -> dict:
         for tag in tags:
             live._add_scalar_chunk(tag, steps, time.time() + steps * 0.1, rng.normal(size=count))
         live.flush()
-        live_shown = [*runs[-(MAX_RUNS - 1):], live.name]
+        live_shown = [*runs[-(MAX_RUNS - 1) :], live.name]
         cold, listing_live = [], []
         for i in range(min(updates, 40)):
             live.log({tag: float(rng.normal()) for tag in tags}, step=live.step + 1)
@@ -192,7 +186,8 @@ def bench_first_paint(folder: Path, charts: int, pages: list[str] | None = None)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
-                executable_path=chromium, headless=True,
+                executable_path=chromium,
+                headless=True,
                 args=["--headless", "--no-sandbox", "--disable-gpu"],
             )
             for _ in range(3):
@@ -219,30 +214,35 @@ def main() -> int:
     parser.add_argument("--updates", type=int, default=200, help="chart updates to time")
     parser.add_argument("--rebuild", action="store_true", help="write the logdir again")
     parser.add_argument("--no-browser", action="store_true", help="skip the first-paint check")
-    parser.add_argument("--pages", help="serve only these pages for the first paint, e.g. "
-                        "runs,scalars (default: every page, as `deepscope serve` does)")
+    parser.add_argument(
+        "--pages",
+        help="serve only these pages for the first paint, e.g. "
+        "runs,scalars (default: every page, as `deepscope serve` does)",
+    )
     args = parser.parse_args()
     for name in ("runs", "tags", "steps", "updates"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
 
-    print(f"Scalars page: {args.runs} runs x {args.tags} tags x {args.steps:,} steps "
-          f"(cpu cores: {os.cpu_count()})")
+    print(f"Scalars page: {args.runs} runs x {args.tags} tags x {args.steps:,} steps (cpu cores: {os.cpu_count()})")
     folder = build_logdir(args.runs, args.tags, args.steps, rebuild=args.rebuild)
     print(f"  logdir: {folder}")
     data = bench_data_path(folder, args.updates)
     warm_p50, warm_p95 = data["warm"]
     live_p50, live_p95 = data["live"]
     print(f"  run and tag listing (first, uncached): {data['listing_ms']:.0f} ms")
-    print(f"  each chart draws {data['shown']} of {data['runs']} runs "
-          f"(~{data['payload_kb']:.0f} KiB of JSON per chart)")
+    print(
+        f"  each chart draws {data['shown']} of {data['runs']} runs (~{data['payload_kb']:.0f} KiB of JSON per chart)"
+    )
     verdict = "OK" if warm_p95 < 300 else "OVER"
-    print(f"  chart update, cached series ({data['updates']} updates): "
-          f"p50 {warm_p50:.0f} ms  p95 {warm_p95:.0f} ms   target p95 < 300 ms  {verdict}")
-    print(f"  chart update while a run writes (new version each time): "
-          f"p50 {live_p50:.0f} ms  p95 {live_p95:.0f} ms")
-    print(f"  tag listing while a run writes: p50 {data['listing_live'][0]:.0f} ms  "
-          f"p95 {data['listing_live'][1]:.0f} ms")
+    print(
+        f"  chart update, cached series ({data['updates']} updates): "
+        f"p50 {warm_p50:.0f} ms  p95 {warm_p95:.0f} ms   target p95 < 300 ms  {verdict}"
+    )
+    print(f"  chart update while a run writes (new version each time): p50 {live_p50:.0f} ms  p95 {live_p95:.0f} ms")
+    print(
+        f"  tag listing while a run writes: p50 {data['listing_live'][0]:.0f} ms  p95 {data['listing_live'][1]:.0f} ms"
+    )
     if not args.no_browser:
         pages = args.pages.split(",") if args.pages else None
         paint = bench_first_paint(folder, min(args.tags, 24), pages)
@@ -251,8 +251,10 @@ def main() -> int:
         else:
             for name in ("cold", "warm"):
                 one, every = paint[name]
-                print(f"  first paint of /scalars ({args.pages or 'all pages'}), {name} server: "
-                      f"first chart {one:.0f} ms, all {min(args.tags, 24)} charts {every:.0f} ms")
+                print(
+                    f"  first paint of /scalars ({args.pages or 'all pages'}), {name} server: "
+                    f"first chart {one:.0f} ms, all {min(args.tags, 24)} charts {every:.0f} ms"
+                )
     return 0 if warm_p95 < 300 else 1
 
 

@@ -27,12 +27,14 @@ def _callback(app) -> bytes:
     """A real callback request: the Runs filter, as the browser sends it."""
     output = next(key for key in app.callback_map if "runs-table.data" in key)
     spec = app.callback_map[output]
-    outputs = [{"id": part.split(".")[0], "property": part.split(".")[1]}
-               for part in output.strip(".").split("...")]
-    inputs = [{"id": i["id"], "property": i["property"], "value": "lr" if i["id"] == "runs-filter" else None}
-              for i in spec["inputs"]]
-    return json.dumps({"output": output, "outputs": outputs, "inputs": inputs,
-                       "state": [], "changedPropIds": ["runs-filter.value"]}).encode()
+    outputs = [{"id": part.split(".")[0], "property": part.split(".")[1]} for part in output.strip(".").split("...")]
+    inputs = [
+        {"id": i["id"], "property": i["property"], "value": "lr" if i["id"] == "runs-filter" else None}
+        for i in spec["inputs"]
+    ]
+    return json.dumps(
+        {"output": output, "outputs": outputs, "inputs": inputs, "state": [], "changedPropIds": ["runs-filter.value"]}
+    ).encode()
 
 
 def _logdir() -> str:
@@ -51,8 +53,9 @@ def _client(port: int, callback: bytes, stop: float, latencies: list[float], err
         start = time.perf_counter()
         try:
             if turn % 2:
-                conn.request("POST", "/_dash-update-component", body=callback,
-                             headers={"Content-Type": "application/json"})
+                conn.request(
+                    "POST", "/_dash-update-component", body=callback, headers={"Content-Type": "application/json"}
+                )
             else:
                 conn.request("GET", "/_dash-layout")
             response = conn.getresponse()
@@ -70,8 +73,7 @@ def _client(port: int, callback: bytes, stop: float, latencies: list[float], err
 
 def _refuses_large_body(port: int) -> bool:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"POST /_dash-update-component HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Length: 52428800\r\n\r\n")
+        sock.sendall(b"POST /_dash-update-component HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 52428800\r\n\r\n")
         return sock.recv(64).startswith(b"HTTP/1.1 413")
 
 
@@ -93,17 +95,21 @@ def main() -> None:
         latencies: list[float] = []
         errors: list[str] = []
         stop = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=_client, args=(handle.port, callback, stop, latencies, errors))
-                   for _ in range(args.clients)]
+        threads = [
+            threading.Thread(target=_client, args=(handle.port, callback, stop, latencies, errors))
+            for _ in range(args.clients)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         times = np.asarray(latencies) * 1000
         print(f"{args.idle} idle half-open connections, {args.clients} active clients, {args.seconds:g} s")
-        print(f"requests: {len(times)} ({len(times) / args.seconds:.0f}/s), "
-              f"p50 {np.percentile(times, 50):.0f} ms, p95 {np.percentile(times, 95):.0f} ms, "
-              f"errors: {len(errors)} {sorted(set(errors))}")
+        print(
+            f"requests: {len(times)} ({len(times) / args.seconds:.0f}/s), "
+            f"p50 {np.percentile(times, 50):.0f} ms, p95 {np.percentile(times, 95):.0f} ms, "
+            f"errors: {len(errors)} {sorted(set(errors))}"
+        )
         print(f"50 MB body refused with 413 before it is read: {_refuses_large_body(handle.port)}")
     finally:
         for sock in idle:

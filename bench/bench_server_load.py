@@ -62,8 +62,9 @@ def start_server(logdir: Path, pages: list[str] | None) -> tuple[subprocess.Pope
         f"start_server(LoopbackHostGuard(app.server), host={HOST!r}, port={port}, threads=8)"
         ".wait()\n"
     )
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.time() + 120
     while time.time() < deadline:
         if process.poll() is not None:
@@ -94,13 +95,13 @@ def record_requests(port: int) -> list[dict]:
         bare = path.split("?", 1)[0]
         if "/_dash-component-suites/" in bare or "/assets/" in bare or bare.endswith(".ico"):
             return  # static files: a browser caches them, they are not what a page costs
-        recorded.append({"method": request.method, "path": path, "body": request.post_data,
-                         "page": page_name[0]})
+        recorded.append({"method": request.method, "path": path, "body": request.post_data, "page": page_name[0]})
 
     page_name = ["home"]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True,
-                                             args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.set_default_timeout(300_000)  # a fresh server on a large logdir is slow once
         page.on("request", keep)
@@ -109,12 +110,12 @@ def record_requests(port: int) -> list[dict]:
             """() => { const content = document.querySelector('#app-content');
                        if (!content || !content.children.length) return false;
                        return !document.querySelector('#runs-table')
-                           || document.querySelectorAll('#runs-table tbody tr').length > 1; }""")
+                           || document.querySelectorAll('#runs-table tbody tr').length > 1; }"""
+        )
         page.wait_for_timeout(2000)  # the last callbacks (navigation) are sent by now
         page_name[0] = "scalars"
         page.goto(f"http://{HOST}:{port}/scalars")
-        page.wait_for_function(
-            "() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
         page.wait_for_timeout(2000)
         browser.close()
     for request in recorded:
@@ -178,8 +179,7 @@ def client(port: int, script: list[dict], deadline: float, results: Results, see
             headers = {"Content-Type": "application/json"} if request["body"] else {}
             start = time.perf_counter()
             try:
-                connection.request(request["method"], request["path"],
-                                   body=request["body"], headers=headers)
+                connection.request(request["method"], request["path"], body=request["body"], headers=headers)
                 response = connection.getresponse()
                 response.read()
                 error = None if response.status in (200, 204) else f"HTTP {response.status}"
@@ -199,13 +199,13 @@ def _p(samples: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=50, help=f"at most {MAX_CLIENTS}")
-    parser.add_argument("--duration", type=float, default=30.0,
-                        help=f"seconds, at most {MAX_DURATION_S}")
+    parser.add_argument("--duration", type=float, default=30.0, help=f"seconds, at most {MAX_DURATION_S}")
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--tags", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10_000)
-    parser.add_argument("--pages", help="serve only these pages, e.g. runs,scalars "
-                        "(default: every page, as `deepscope serve` does)")
+    parser.add_argument(
+        "--pages", help="serve only these pages, e.g. runs,scalars (default: every page, as `deepscope serve` does)"
+    )
     args = parser.parse_args()
     if not 1 <= args.clients <= MAX_CLIENTS:
         parser.error(f"--clients must be between 1 and {MAX_CLIENTS}")
@@ -213,9 +213,11 @@ def main() -> int:
         parser.error(f"--duration must be between 1 and {MAX_DURATION_S} seconds")
 
     logdir = build_logdir(args.runs, args.tags, args.steps)
-    print(f"Load test: {args.clients} clients for {args.duration:.0f} s on http://{HOST} "
-          f"(logdir: {args.runs} runs x {args.tags} tags x {args.steps:,} steps; "
-          f"pages: {args.pages or 'all'}; cpu cores: {os.cpu_count()})")
+    print(
+        f"Load test: {args.clients} clients for {args.duration:.0f} s on http://{HOST} "
+        f"(logdir: {args.runs} runs x {args.tags} tags x {args.steps:,} steps; "
+        f"pages: {args.pages or 'all'}; cpu cores: {os.cpu_count()})"
+    )
     pages = args.pages.split(",") if args.pages else None
     server, port = start_server(logdir, pages)
     try:
@@ -224,12 +226,16 @@ def main() -> int:
         for request in script:
             kinds[request["kind"]] += 1
         home = sum(r["page"] == "home" for r in script)
-        print(f"  a visit: / ({home} requests) or /scalars ({len(script) - home} requests "
-              f"+ {SMOOTHING_MOVES} smoothing moves x {kinds[CHART_KIND]} charts), at random")
+        print(
+            f"  a visit: / ({home} requests) or /scalars ({len(script) - home} requests "
+            f"+ {SMOOTHING_MOVES} smoothing moves x {kinds[CHART_KIND]} charts), at random"
+        )
         results = Results()
         deadline = time.time() + args.duration
-        threads = [threading.Thread(target=client, args=(port, script, deadline, results, i),
-                                    daemon=True) for i in range(args.clients)]
+        threads = [
+            threading.Thread(target=client, args=(port, script, deadline, results, i), daemon=True)
+            for i in range(args.clients)
+        ]
         started = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -246,19 +252,21 @@ def main() -> int:
     every = [ms for samples in results.latency.values() for ms in samples]
     errors = sum(results.errors.values())
     total = len(every) + errors
-    print(f"  {total:,} requests in {elapsed:.1f} s ({total / elapsed:.0f}/s), errors: {errors} "
-          f"(target 0)")
-    print(f"\n| {'request':36} | {'count':>6} | {'errors':>6} | {'p50 ms':>7} | {'p95 ms':>7} | "
-          f"{'p99 ms':>7} |")
+    print(f"  {total:,} requests in {elapsed:.1f} s ({total / elapsed:.0f}/s), errors: {errors} (target 0)")
+    print(f"\n| {'request':36} | {'count':>6} | {'errors':>6} | {'p50 ms':>7} | {'p95 ms':>7} | {'p99 ms':>7} |")
     print(f"|{'-' * 38}|{'-' * 8}|{'-' * 8}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
     for kind in sorted(set(results.latency) | set(results.errors)):
         samples = results.latency.get(kind, [])
-        print(f"| {kind:36} | {len(samples):6} | {results.errors.get(kind, 0):6} | "
-              f"{statistics.median(samples) if samples else 0:7.0f} | {_p(samples, 0.95):7.0f} | "
-              f"{_p(samples, 0.99):7.0f} |")
-    print(f"| {'all':36} | {len(every):6} | {errors:6} | "
-          f"{statistics.median(every) if every else 0:7.0f} | {_p(every, 0.95):7.0f} | "
-          f"{_p(every, 0.99):7.0f} |")
+        print(
+            f"| {kind:36} | {len(samples):6} | {results.errors.get(kind, 0):6} | "
+            f"{statistics.median(samples) if samples else 0:7.0f} | {_p(samples, 0.95):7.0f} | "
+            f"{_p(samples, 0.99):7.0f} |"
+        )
+    print(
+        f"| {'all':36} | {len(every):6} | {errors:6} | "
+        f"{statistics.median(every) if every else 0:7.0f} | {_p(every, 0.95):7.0f} | "
+        f"{_p(every, 0.99):7.0f} |"
+    )
     for example in results.examples:
         print(f"  error: {example}")
     return 0 if errors == 0 else 1

@@ -57,9 +57,7 @@ def _browser(chromium_path: str | None) -> Iterator[Any]:
         _no_browser("the playwright package is not installed (pip install playwright)")
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
     except Exception as err:  # playwright raises its own Error type for a browser that won't start
         playwright.stop()
         _no_browser(f"chromium at {chromium_path} did not start: {err}")
@@ -197,8 +195,7 @@ def sample_logdir(tmp_path: Any) -> Any:
     from deepscope.track import Run
 
     logdir = tmp_path / "logs"
-    for name, lr, width in (("cnn-lr0.01", 0.01, 16), ("cnn-lr0.003", 0.003, 16),
-                            ("mlp-lr0.01", 0.01, 64)):
+    for name, lr, width in (("cnn-lr0.01", 0.01, 16), ("cnn-lr0.003", 0.003, 16), ("mlp-lr0.01", 0.01, 64)):
         with Run(logdir, name=name, hparams={"lr": lr, "width": width}) as run:
             for step in range(5):
                 run.log({"train/loss": lr * 100 / (step + 1), "val/accuracy": 0.5 + 0.1 * step})

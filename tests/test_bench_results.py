@@ -37,9 +37,7 @@ def test_sections_are_replaced_one_benchmark_at_a_time(tmp_path):
 
     stored = json.loads((tmp_path / "results.json").read_text())
     assert sorted(stored) == ["bench_a", "bench_b"]
-    assert (
-        stored["bench_a"]["setup"] == "2,000 rows" and stored["bench_a"]["rows"][0]["ratio"] == 3.0
-    )
+    assert stored["bench_a"]["setup"] == "2,000 rows" and stored["bench_a"]["rows"][0]["ratio"] == 3.0
     text = markdown.read_text()
     assert text.index("## bench_a") < text.index("## bench_b")
     version = importlib.metadata.version("pandas")

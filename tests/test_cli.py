@@ -141,8 +141,9 @@ def test_models_from_logdir_reads_zoo_meta_lazily(tmp_path, monkeypatch):
     weights = tmp_path / "w.safetensors"
     weights.write_bytes(b"")
     with Run(tmp_path / "logs", name="trained") as run:
-        run.set_meta("zoo_model", {"name": "digits_cnn", "seed": 0, "hparams": {"lr": 0.1},
-                                   "weights": str(weights)})  # as zoo.train records it
+        run.set_meta(
+            "zoo_model", {"name": "digits_cnn", "seed": 0, "hparams": {"lr": 0.1}, "weights": str(weights)}
+        )  # as zoo.train records it
     with Run(tmp_path / "logs", name="plain") as run:
         run.log({"loss": 1.0})
     with Run(tmp_path / "logs", name="weights-gone") as run:

@@ -42,8 +42,9 @@ def test_profile_output_into_a_folder_is_one_line(tmp_path, table, capsys):
 
 
 def test_save_schema_into_a_missing_folder_is_one_line(tmp_path, table, capsys):
-    code = main(["profile", str(table), "-o", str(tmp_path / "r.html"),
-                 "--save-schema", str(tmp_path / "missing" / "s.json")])
+    code = main(
+        ["profile", str(table), "-o", str(tmp_path / "r.html"), "--save-schema", str(tmp_path / "missing" / "s.json")]
+    )
     assert code == 2
     assert "does not exist" in _one_error_line(capsys)
     assert not (tmp_path / "missing").exists()

@@ -22,11 +22,13 @@ def clean_csvs(tmp_path_factory):
     for i, name in enumerate(("monday.csv", "tuesday.csv")):
         rng = np.random.default_rng(i)
         n = 3000
-        frame = pd.DataFrame({
-            "amount": rng.lognormal(3.0, 0.5, n).round(2),
-            "items": rng.integers(1, 6, n),
-            "channel": rng.choice(["web", "store", "phone"], n, p=[0.5, 0.3, 0.2]),
-        })
+        frame = pd.DataFrame(
+            {
+                "amount": rng.lognormal(3.0, 0.5, n).round(2),
+                "items": rng.integers(1, 6, n),
+                "channel": rng.choice(["web", "store", "phone"], n, p=[0.5, 0.3, 0.2]),
+            }
+        )
         frame.loc[rng.random(n) < 0.1, "amount"] = np.nan
         frame.to_csv(folder / name, index=False)
     return folder
@@ -45,8 +47,9 @@ def loans_parquet(tmp_path_factory):
 
 def test_a_clean_csv_pair_exits_zero(clean_csvs, tmp_path, capsys):
     report = tmp_path / "report.html"
-    code = cli.main(["profile", str(clean_csvs / "monday.csv"), "--against", str(clean_csvs / "tuesday.csv"),
-                     "-o", str(report)])
+    code = cli.main(
+        ["profile", str(clean_csvs / "monday.csv"), "--against", str(clean_csvs / "tuesday.csv"), "-o", str(report)]
+    )
     out = capsys.readouterr()
     assert code == 0, out.out
     assert "drift: none above the thresholds" in out.out
@@ -56,8 +59,17 @@ def test_a_clean_csv_pair_exits_zero(clean_csvs, tmp_path, capsys):
 
 
 def test_the_installed_command_returns_the_status_to_the_shell(clean_csvs, tmp_path):
-    args = [sys.executable, "-m", "deepscope.cli", "profile", str(clean_csvs / "monday.csv"),
-            "--against", str(clean_csvs / "tuesday.csv"), "-o", str(tmp_path / "r.html")]
+    args = [
+        sys.executable,
+        "-m",
+        "deepscope.cli",
+        "profile",
+        str(clean_csvs / "monday.csv"),
+        "--against",
+        str(clean_csvs / "tuesday.csv"),
+        "-o",
+        str(tmp_path / "r.html"),
+    ]
     clean = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert clean.returncode == 0, clean.stderr
     # Any difference counts as drift with a zero threshold: the same command now fails the pipeline.
@@ -68,8 +80,18 @@ def test_the_installed_command_returns_the_status_to_the_shell(clean_csvs, tmp_p
 
 def test_loans_train_against_serving_exits_nonzero_and_names_the_drift(loans_parquet, tmp_path, capsys):
     report, schema = tmp_path / "loans.html", tmp_path / "schema.json"
-    code = cli.main(["profile", str(loans_parquet / "train.parquet"), "--against",
-                     str(loans_parquet / "serving.parquet"), "--save-schema", str(schema), "-o", str(report)])
+    code = cli.main(
+        [
+            "profile",
+            str(loans_parquet / "train.parquet"),
+            "--against",
+            str(loans_parquet / "serving.parquet"),
+            "--save-schema",
+            str(schema),
+            "-o",
+            str(report),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1
     drift_line = next(line for line in out.splitlines() if line.startswith("drift: "))
@@ -84,11 +106,30 @@ def test_loans_train_against_serving_exits_nonzero_and_names_the_drift(loans_par
 
 def test_the_saved_schema_guards_the_next_run(loans_parquet, tmp_path, capsys):
     schema = tmp_path / "schema.json"
-    assert cli.main(["profile", str(loans_parquet / "train.parquet"), "--save-schema", str(schema),
-                     "-o", str(tmp_path / "train.html")]) == 0
+    assert (
+        cli.main(
+            [
+                "profile",
+                str(loans_parquet / "train.parquet"),
+                "--save-schema",
+                str(schema),
+                "-o",
+                str(tmp_path / "train.html"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    code = cli.main(["profile", str(loans_parquet / "serving.parquet"), "--schema", str(schema),
-                     "-o", str(tmp_path / "serving.html")])
+    code = cli.main(
+        [
+            "profile",
+            str(loans_parquet / "serving.parquet"),
+            "--schema",
+            str(schema),
+            "-o",
+            str(tmp_path / "serving.html"),
+        ]
+    )
     assert code == 1
     assert "anomalies in serving: 2 errors" in capsys.readouterr().out
 
@@ -111,11 +152,23 @@ def test_an_unknown_threshold_is_refused_by_name(capsys, tmp_path):
 
 
 @pytest.mark.browser
-def test_the_report_opens_offline_and_shows_the_drifted_features(loans_parquet, tmp_path, capsys,
-                                                                 browser_page, plots_drew):
+def test_the_report_opens_offline_and_shows_the_drifted_features(
+    loans_parquet, tmp_path, capsys, browser_page, plots_drew
+):
     report = tmp_path / "loans.html"
-    assert cli.main(["profile", str(loans_parquet / "train.parquet"), "--against",
-                     str(loans_parquet / "serving.parquet"), "-o", str(report)]) == 1
+    assert (
+        cli.main(
+            [
+                "profile",
+                str(loans_parquet / "train.parquet"),
+                "--against",
+                str(loans_parquet / "serving.parquet"),
+                "-o",
+                str(report),
+            ]
+        )
+        == 1
+    )
     page = browser_page
     outside: list[str] = []
 
@@ -129,8 +182,10 @@ def test_the_report_opens_offline_and_shows_the_drifted_features(loans_parquet, 
     page.route("**/*", offline)
     page.goto(report.as_uri())
     plots_drew(page, count=3)
-    titles = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                           ".map(gd => (gd.layout.title && gd.layout.title.text) || '')")
+    titles = page.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')]"
+        ".map(gd => (gd.layout.title && gd.layout.title.text) || '')"
+    )
     for feature in DRIFTED:
         assert feature in titles  # a reference-vs-current chart per drifted feature
     drifted_rows = page.locator("tr", has=page.locator("span.bad", has_text="drifted")).all_inner_texts()

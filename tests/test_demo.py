@@ -52,9 +52,7 @@ def test_build_demo_logs_finished_runs_with_learning_curves(tmp_path, cache_dir)
 
 
 @pytest.mark.browser
-def test_demo_dashboard_lists_the_demo_runs_and_filters_them(
-    tmp_path, cache_dir, browser_page, live_server
-):
+def test_demo_dashboard_lists_the_demo_runs_and_filters_them(tmp_path, cache_dir, browser_page, live_server):
     plan = [
         DemoRun("loans_mlp-h16", "loans_mlp", {"hidden": 16}),
         DemoRun("loans_mlp-h32", "loans_mlp", {"hidden": 32}),

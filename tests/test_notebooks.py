@@ -68,9 +68,7 @@ def test_notebook_runs_offline_and_renders_its_results(path, monkeypatch):
     assert result_cells, "the notebook shows at least one result"
     plotly_sent = 0
     for cell in result_cells:
-        shown = [
-            o for o in cell.outputs if o.get("output_type") in ("execute_result", "display_data")
-        ]
+        shown = [o for o in cell.outputs if o.get("output_type") in ("execute_result", "display_data")]
         html = [o["data"]["text/html"] for o in shown if "text/html" in o.get("data", {})]
         assert html, f"no inline HTML for the result of:\n{cell.source}"
         page = html[-1]
@@ -86,8 +84,6 @@ def test_notebook_runs_offline_and_renders_its_results(path, monkeypatch):
 
 
 def test_the_network_pattern_spares_only_localhost():
-    assert NETWORK.findall('<script src="https://cdn.plot.ly/plotly.min.js">') == [
-        "https://cdn.plot.ly/plotly.min.js"
-    ]
+    assert NETWORK.findall('<script src="https://cdn.plot.ly/plotly.min.js">') == ["https://cdn.plot.ly/plotly.min.js"]
     assert NETWORK.findall("http://localhost:8050/ and http://127.0.0.1/x") == []
     assert NETWORK.findall("http://localhost.evil.com/") == ["http://localhost.evil.com/"]

@@ -99,15 +99,16 @@ def test_escape_neutralises_markup_quotes_and_plotly_templates():
 
 def test_evaluate_figures_show_markup_in_group_values_as_text():
     bold, link = "<b>bold</b>", '<a href="https://example.com">x</a>'
-    table = pd.DataFrame({
-        "group": [bold, link, "%{y}"] * 20,
-        "label": np.tile([0, 1], 30),
-        "prediction": np.tile([0, 1, 1], 20),
-    })
+    table = pd.DataFrame(
+        {
+            "group": [bold, link, "%{y}"] * 20,
+            "label": np.tile([0, 1], 30),
+            "prediction": np.tile([0, 1, 1], 20),
+        }
+    )
     result = slices(table, by=["group"])
     figure = json.dumps(result.figure().to_plotly_json(), default=str)
-    assert "<b>bold" not in figure and "<a href" not in figure and "%{y}" not in figure.replace(
-        "%{y}<br>", "")
+    assert "<b>bold" not in figure and "<a href" not in figure and "%{y}" not in figure.replace("%{y}<br>", "")
     assert escape(bold) in figure and escape(link).replace('"', '\\"') in figure
     html = result._repr_html_()
     assert "<b>bold</b>" not in html and '<a href="https://example.com">' not in html

@@ -34,9 +34,7 @@ def test_decodes_pillow_pngs_with_every_row_filter(mode):
     ramp = np.add.outer(np.arange(24), np.arange(20))[..., None] * 5 % 256
     pixels = (ramp + rng.integers(0, 12, (24, 20, channels))).astype(np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(pixels[..., 0] if channels == 1 else pixels, mode).save(
-        buffer, "PNG", optimize=True
-    )
+    Image.fromarray(pixels[..., 0] if channels == 1 else pixels, mode).save(buffer, "PNG", optimize=True)
     np.testing.assert_array_equal(png.decode(buffer.getvalue()), pixels)
 
 

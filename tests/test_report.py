@@ -46,15 +46,16 @@ def test_report_is_self_contained_and_escapes_user_strings():
     assert "Plotly.newPlot" in html and len(html) > 1_000_000  # plotly.js inlined, once
     assert html.count("plotly.js v") <= 2
     assert _external_references(html) == []
-    assert "<svg class=\"spark\"" in html
+    assert '<svg class="spark"' in html
 
 
 def test_the_distance_column_is_shown_only_between_two_datasets():
     rng = np.random.default_rng(0)
     train = profile(pd.DataFrame({"x": rng.normal(0, 1, 500), "c": rng.choice(["a", "b"], 500)}), name="train")
     serving = profile(pd.DataFrame({"x": rng.normal(2, 1, 500), "c": rng.choice(["a", "b"], 500)}), name="serving")
+
     def overview(html: str) -> str:
-        return html[html.index("<h2>Overview</h2>"):html.index("<h2>Distributions</h2>")]
+        return html[html.index("<h2>Overview</h2>") : html.index("<h2>Distributions</h2>")]
 
     alone = overview(report_html(train))
     assert "<th>distance</th>" not in alone and ">nan<" not in alone
@@ -76,8 +77,14 @@ def test_write_report_checks_its_arguments(tmp_path):
 
 def test_cli_flags_planted_drift_and_anomalies(loans_files, tmp_path):
     out, err = io.StringIO(), io.StringIO()
-    code = cli_profile(str(loans_files / "train.parquet"), str(loans_files / "serving.parquet"),
-                       output=tmp_path / "report.html", save_schema=tmp_path / "schema.json", stdout=out, stderr=err)
+    code = cli_profile(
+        str(loans_files / "train.parquet"),
+        str(loans_files / "serving.parquet"),
+        output=tmp_path / "report.html",
+        save_schema=tmp_path / "schema.json",
+        stdout=out,
+        stderr=err,
+    )
     assert code == 1
     text = out.getvalue()
     assert "drift: income" in text and "presence_drop" in text
@@ -88,8 +95,9 @@ def test_cli_flags_planted_drift_and_anomalies(loans_files, tmp_path):
 
 def test_cli_passes_on_an_unchanged_split(loans_files, tmp_path):
     out = io.StringIO()
-    code = cli_profile(str(loans_files / "train_a.parquet"), str(loans_files / "train_b.csv"),
-                       output=tmp_path / "ok.html", stdout=out)
+    code = cli_profile(
+        str(loans_files / "train_a.parquet"), str(loans_files / "train_b.csv"), output=tmp_path / "ok.html", stdout=out
+    )
     assert code == 0, out.getvalue()
     assert "drift: none" in out.getvalue()
 
@@ -98,8 +106,9 @@ def test_cli_with_a_schema_file_validates_train_too(loans_files, tmp_path):
     schema = infer_schema(profile(str(loans_files / "train.parquet")))
     schema.to_file(tmp_path / "schema.json")
     out = io.StringIO()
-    code = cli_profile(str(loans_files / "train.parquet"), schema=tmp_path / "schema.json",
-                       output=tmp_path / "only.html", stdout=out)
+    code = cli_profile(
+        str(loans_files / "train.parquet"), schema=tmp_path / "schema.json", output=tmp_path / "only.html", stdout=out
+    )
     assert code == 0
     assert "anomalies in train: none" in out.getvalue()
 
@@ -118,17 +127,20 @@ def test_report_opens_offline_in_a_browser(browser_page, plots_drew, tmp_path):
     train = pd.DataFrame({"x": rng.normal(0, 1, 3000), "c": rng.choice(["a", "b"], 3000)})
     serving = pd.DataFrame({"x": rng.normal(1, 1, 1000), "c": rng.choice(["a", "b"], 1000, p=[0.9, 0.1])})
     report = drift(train, serving)
-    path = write_report(tmp_path / "report.html", profile(train, name="train"), profile(serving, name="serving"),
-                        drift=report)
+    path = write_report(
+        tmp_path / "report.html", profile(train, name="train"), profile(serving, name="serving"), drift=report
+    )
     requests = []
     browser_page.on("request", lambda request: requests.append(request.url))
     browser_page.goto(path.as_uri())
     drawn = plots_drew(browser_page, count=2 + len(report.drifted_features))
     assert drawn >= 4
     # Where plotly drew the bars of x: each dataset's bar fills its half of the bucket it counts.
-    spans = dict(browser_page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
+    spans = dict(
+        browser_page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
         return gd.calcdata.filter(cd => gd._fullLayout[cd[0].trace.xaxis.replace('x', 'xaxis')].type === 'linear')
-            .map(cd => [cd[0].trace.name, cd.map(bar => [bar.p0, bar.p1])]); }"""))
+            .map(cd => [cd[0].trace.name, cd.map(bar => [bar.p0, bar.p1])]); }""")
+    )
     edges = np.asarray(compare(profile(train), profile(serving)).histograms["x"]["edges"])
     middle = (edges[:-1] + edges[1:]) / 2
     np.testing.assert_allclose(spans["train"], np.stack([edges[:-1], middle], axis=1), atol=1e-9)

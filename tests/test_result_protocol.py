@@ -134,9 +134,7 @@ def _builders() -> dict[str, Callable[[], Any]]:
     other = multiclass_table(n=200, seed=9)
     two = {"one": multi, "two": other}
     numeric = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 2)), columns=["a", "b"])
-    texts = pd.DataFrame(
-        {"text": ["very good", "not good", "bad", "very bad"], "label": [1, 0, 0, 0]}
-    )
+    texts = pd.DataFrame({"text": ["very good", "not good", "bad", "very bad"], "label": [1, 0, 0, 0]})
     text_table = ds.evaluate.predictions(_texts_model, texts, features="text")
     train = ds.data.profile(_loans(300), name="train", progress=False)
     serving = ds.data.profile(_loans(200, shift=8, seed=1), name="serving", progress=False)
@@ -151,15 +149,9 @@ def _builders() -> dict[str, Callable[[], Any]]:
         "ProbeOutputs": lambda: ProbeOutputs(step=3, outputs=np.array([[1.0, -1.0], [0.0, 2.0]])),
         # evaluate
         "SliceTable": lambda: ds.evaluate.slices(binary, by=["group", ("group", "region")]),
-        "Thresholds": lambda: ds.evaluate.thresholds(
-            binary, group="group", strategy="equal_opportunity"
-        ),
-        "Counterfactual": lambda: ds.evaluate.nearest_counterfactual(
-            binary, 3, features=["age", "income", "region"]
-        ),
-        "PartialDependence": lambda: ds.evaluate.partial_dependence(
-            lambda x: x[:, 0] * x[:, 1], numeric, feature="a"
-        ),
+        "Thresholds": lambda: ds.evaluate.thresholds(binary, group="group", strategy="equal_opportunity"),
+        "Counterfactual": lambda: ds.evaluate.nearest_counterfactual(binary, 3, features=["age", "income", "region"]),
+        "PartialDependence": lambda: ds.evaluate.partial_dependence(lambda x: x[:, 0] * x[:, 1], numeric, feature="a"),
         "ConfusionMatrix": lambda: ds.evaluate.confusion_matrix(multi, normalize="true"),
         "Performance": lambda: ds.evaluate.compare_performance(two),
         "Agreement": lambda: ds.evaluate.compare_predictions(two),
@@ -171,9 +163,7 @@ def _builders() -> dict[str, Callable[[], Any]]:
         "Groups": lambda: ds.evaluate.groups(
             text_table, {"negated": "has_token(text, 'not')", "intense": "has_token(text, 'very')"}
         ),
-        "Rewrite": lambda: ds.evaluate.rewrite(
-            _texts_model, text_table, 'replace(text, "good", "bad")'
-        ),
+        "Rewrite": lambda: ds.evaluate.rewrite(_texts_model, text_table, 'replace(text, "good", "bad")'),
         "Generated": lambda: ds.evaluate.word_replacer(["good film", "bad"], "good -> great"),
         "SideBySide": lambda: from_tables({"one": multi, "two": other}, inputs=["group"]),
         "Salience": _salience,

@@ -57,9 +57,7 @@ def test_wrong_type_is_both_type_and_value_error_and_wrong_value_is_a_value_erro
         check_option(3, "mode", ["fast", "exact"])
     assert isinstance(caught.value, TypeError) and isinstance(caught.value, ValueError)
     assert isinstance(caught.value, ArgumentTypeError)
-    with pytest.raises(
-        InvalidArgumentError, match="mode: expected one of 'exact', 'fast', got"
-    ) as bad:
+    with pytest.raises(InvalidArgumentError, match="mode: expected one of 'exact', 'fast', got") as bad:
         check_option("slow", "mode", ["fast", "exact"])
     assert not isinstance(bad.value, TypeError)
 

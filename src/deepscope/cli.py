@@ -55,51 +55,71 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser(
-        "serve", help="open the dashboard for a logdir",
+        "serve",
+        help="open the dashboard for a logdir",
         description="Serve the dashboard for a logdir, or the hyper-parameter explorer for a "
         "results table (127.0.0.1 only, unless a token is set).",
     )
-    serve.add_argument("logdir", metavar="LOGDIR",
-                       help="a log directory of runs, or a results table (.csv, .tsv, .parquet) "
-                       "to open in the hyper-parameter explorer")
+    serve.add_argument(
+        "logdir",
+        metavar="LOGDIR",
+        help="a log directory of runs, or a results table (.csv, .tsv, .parquet) "
+        "to open in the hyper-parameter explorer",
+    )
     _add_server_options(serve)
 
     demo = commands.add_parser(
-        "demo", help="train the example models into a logdir and open the dashboard",
+        "demo",
+        help="train the example models into a logdir and open the dashboard",
         description="Train the example models (a few minutes on CPU, cached) while logging runs, "
         "then serve the dashboard with those models live.",
     )
-    demo.add_argument("--logdir", default=DEFAULT_DEMO_LOGDIR,
-                      help=f"where to write the runs (default: {DEFAULT_DEMO_LOGDIR})")
+    demo.add_argument(
+        "--logdir", default=DEFAULT_DEMO_LOGDIR, help=f"where to write the runs (default: {DEFAULT_DEMO_LOGDIR})"
+    )
     demo.add_argument("--no-serve", action="store_true", help="build the logdir and stop")
     _add_server_options(demo)
 
     profile = commands.add_parser(
-        "profile", help="profile a dataset, check drift and schema, write an HTML report",
+        "profile",
+        help="profile a dataset, check drift and schema, write an HTML report",
         description="Profile TRAIN (and SERVING), check SERVING's drift from TRAIN and both against a "
         "schema, and write a self-contained HTML report. Exits 1 when drift or anomalies exceed "
         "their thresholds, so a data pipeline can stop on it; 2 on bad input.",
     )
-    profile.add_argument("train", metavar="TRAIN",
-                         help="the reference data: a Parquet or CSV file, a folder or a glob")
-    profile.add_argument("--against", metavar="SERVING",
-                         help="data to compare with TRAIN (drift) and validate (schema)")
-    profile.add_argument("--schema", metavar="SCHEMA.json",
-                         help="validate against this schema (default: one inferred from TRAIN)")
-    profile.add_argument("--save-schema", metavar="OUT.json",
-                         help="write the schema used, to edit and pass as --schema next time")
-    profile.add_argument("--threshold", metavar="METRIC=VALUE", action="append", type=_threshold, default=[],
-                         help="override a drift threshold, e.g. psi=0.1 or ks_pvalue=0.01 ('none' reports "
-                         "the metric without judging it); repeatable")
-    profile.add_argument("-o", "--output", default=DEFAULT_REPORT,
-                         help=f"the HTML report to write (default: {DEFAULT_REPORT})")
+    profile.add_argument("train", metavar="TRAIN", help="the reference data: a Parquet or CSV file, a folder or a glob")
+    profile.add_argument(
+        "--against", metavar="SERVING", help="data to compare with TRAIN (drift) and validate (schema)"
+    )
+    profile.add_argument(
+        "--schema", metavar="SCHEMA.json", help="validate against this schema (default: one inferred from TRAIN)"
+    )
+    profile.add_argument(
+        "--save-schema", metavar="OUT.json", help="write the schema used, to edit and pass as --schema next time"
+    )
+    profile.add_argument(
+        "--threshold",
+        metavar="METRIC=VALUE",
+        action="append",
+        type=_threshold,
+        default=[],
+        help="override a drift threshold, e.g. psi=0.1 or ks_pvalue=0.01 ('none' reports "
+        "the metric without judging it); repeatable",
+    )
+    profile.add_argument(
+        "-o", "--output", default=DEFAULT_REPORT, help=f"the HTML report to write (default: {DEFAULT_REPORT})"
+    )
 
     tensorboard = commands.add_parser(
-        "import-tensorboard", help="convert TensorBoard event files into a deepscope logdir",
+        "import-tensorboard",
+        help="convert TensorBoard event files into a deepscope logdir",
     )
     tensorboard.add_argument("source", metavar="DIR", help="a TensorBoard log directory")
-    tensorboard.add_argument("--logdir", default=DEFAULT_IMPORT_LOGDIR,
-                             help=f"the deepscope logdir to write (default: {DEFAULT_IMPORT_LOGDIR})")
+    tensorboard.add_argument(
+        "--logdir",
+        default=DEFAULT_IMPORT_LOGDIR,
+        help=f"the deepscope logdir to write (default: {DEFAULT_IMPORT_LOGDIR})",
+    )
     return parser
 
 
@@ -110,13 +130,16 @@ def _threshold(text: str) -> tuple[str, float | None]:
     metric = metric.strip()
     if not sep or metric not in DEFAULT_THRESHOLDS:
         raise argparse.ArgumentTypeError(
-            f"expected METRIC=VALUE with METRIC one of {', '.join(DEFAULT_THRESHOLDS)}, got {text!r}")
+            f"expected METRIC=VALUE with METRIC one of {', '.join(DEFAULT_THRESHOLDS)}, got {text!r}"
+        )
     if value.strip().lower() == "none":
         return metric, None
     try:
         number = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"the threshold for {metric} must be a number or none, got {value!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"the threshold for {metric} must be a number or none, got {value!r}"
+        ) from None
     if not number >= 0:
         raise argparse.ArgumentTypeError(f"the threshold for {metric} must be 0 or more, got {value!r}")
     return metric, number
@@ -133,16 +156,20 @@ def _port(text: str) -> int:
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default: 127.0.0.1, this machine only)")
-    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
-                        help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")
-    parser.add_argument("--token", default=None,
-                        help="require this token on every request (default: $DEEPSCOPE_TOKEN); "
-                        "needed for any --host other than 127.0.0.1/localhost. Other users can "
-                        "see it in `ps`: prefer $DEEPSCOPE_TOKEN or --token-file")
-    parser.add_argument("--token-file", metavar="FILE", default=None,
-                        help="read the token from the first line of FILE")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
+    )
+    parser.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="require this token on every request (default: $DEEPSCOPE_TOKEN); "
+        "needed for any --host other than 127.0.0.1/localhost. Other users can "
+        "see it in `ps`: prefer $DEEPSCOPE_TOKEN or --token-file",
+    )
+    parser.add_argument("--token-file", metavar="FILE", default=None, help="read the token from the first line of FILE")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,8 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except UnicodeError as err:  # a file name that is not valid text on this system
         name = err.object if isinstance(err, UnicodeEncodeError) else ""
-        print(f"deepscope: error: the file name {_printable(name)} is not valid UTF-8, which this "
-              "command needs; rename it", file=sys.stderr)
+        print(
+            f"deepscope: error: the file name {_printable(name)} is not valid UTF-8, which this "
+            "command needs; rename it",
+            file=sys.stderr,
+        )
         return 2
     except OSError as err:  # a folder given for a file, no permission, a full disk
         where = f": {_printable(str(err.filename))}" if err.filename else ""
@@ -228,9 +258,15 @@ def _profile(args: argparse.Namespace) -> int:
         if value is not None:
             _check_output_file(option, Path(path(value)))
     errors = io.StringIO()
-    code = cli_profile(path(args.train), path(args.against), path(args.schema), path(args.output),
-                       thresholds=dict(args.threshold) or None, save_schema=path(args.save_schema),
-                       stderr=errors)
+    code = cli_profile(
+        path(args.train),
+        path(args.against),
+        path(args.schema),
+        path(args.output),
+        thresholds=dict(args.threshold) or None,
+        save_schema=path(args.save_schema),
+        stderr=errors,
+    )
     if errors.getvalue():
         message = _one_line(errors.getvalue()).removeprefix("error: ")
         print(f"deepscope: error: {message}", file=sys.stderr)
@@ -276,21 +312,34 @@ def _run_server(
     token = args.token or _token_from_file(getattr(args, "token_file", None)) or os.environ.get(TOKEN_ENV) or None
     check_host_and_token(args.host, token)
     try:
-        handle: ServerHandle = serve(logdir, models=models, datasets=datasets, host=args.host,
-                                     port=args.port, token=token, block=False, table=table)
+        handle: ServerHandle = serve(
+            logdir,
+            models=models,
+            datasets=datasets,
+            host=args.host,
+            port=args.port,
+            token=token,
+            block=False,
+            table=table,
+        )
     except OSError as err:
-        print(f"deepscope: error: cannot listen on {args.host}:{args.port} ({err.strerror or err}); "
-              "pick another port with --port", file=sys.stderr)
+        print(
+            f"deepscope: error: cannot listen on {args.host}:{args.port} ({err.strerror or err}); "
+            "pick another port with --port",
+            file=sys.stderr,
+        )
         return 2
     live = f" with {len(models)} live model{'s' if len(models) != 1 else ''}" if models else ""
     what = f"the hyper-parameter explorer on {table}" if logdir is None else f"{logdir}{live}"
-    query = handle.url[handle.url.find("?"):] if "?" in handle.url else ""
+    query = handle.url[handle.url.find("?") :] if "?" in handle.url else ""
     addresses = [address + query for address in browser_addresses(args.host, handle.port)]
     print(f"Serving {what} at {addresses[0]}")
     for address in addresses[1:]:
         print(f"  also at {address}")
-    print(f"Open {'that address' if len(addresses) == 1 else 'one of those addresses'} in a browser; "
-          "press Ctrl-C to stop.")
+    print(
+        f"Open {'that address' if len(addresses) == 1 else 'one of those addresses'} in a browser; "
+        "press Ctrl-C to stop."
+    )
     try:
         handle.wait()
     except KeyboardInterrupt:
@@ -364,8 +413,7 @@ def _weights_problem(logdir: Path, weights: Path, hparams: Any) -> str:
         return "its hparams are not a mapping"
     for key, value in (hparams or {}).items():
         numbers = value if isinstance(value, list) else [value]
-        if any(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) > MAX_MODEL_HPARAM
-               for v in numbers):
+        if any(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) > MAX_MODEL_HPARAM for v in numbers):
             return f"its hyper-parameter {key}={value!r} is beyond {MAX_MODEL_HPARAM}"
     return ""
 

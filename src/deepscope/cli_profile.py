@@ -70,8 +70,9 @@ def cli_profile(
         if against is not None:
             against_profile = profile(against, name=against_name, batch_size=batch_size, engine=engine)
             profiles.append(against_profile)
-            out.write(f"profiled {against_profile.name}: {against_profile.rows:,} rows, "
-                      f"{len(against_profile)} features\n")
+            out.write(
+                f"profiled {against_profile.name}: {against_profile.rows:,} rows, {len(against_profile)} features\n"
+            )
         if schema is not None:
             rules = Schema.read(schema)
             checked = profiles
@@ -83,8 +84,13 @@ def cli_profile(
             out.write(f"schema written to {save_schema} (edit it, then pass --schema {save_schema})\n")
         anomalies = [validate(p, rules) for p in checked]
         report = drift_of(train_profile, against_profile, thresholds=thresholds) if against_profile else None
-        path = write_report(output, *profiles, drift=report, anomalies=anomalies or None,
-                            title=f"deepscope profile: {' vs '.join(p.name for p in profiles)}")
+        path = write_report(
+            output,
+            *profiles,
+            drift=report,
+            anomalies=anomalies or None,
+            title=f"deepscope profile: {' vs '.join(p.name for p in profiles)}",
+        )
     except DeepscopeError as error:
         err.write(f"error: {error}\n")
         return EXIT_BAD_INPUT
@@ -92,8 +98,9 @@ def cli_profile(
     if report is not None:
         if report.drifted:
             failed = True
-            out.write(f"drift: {', '.join(report.drifted_features)} "
-                      f"({report.drifted_share:.0%} of compared features)\n")
+            out.write(
+                f"drift: {', '.join(report.drifted_features)} ({report.drifted_share:.0%} of compared features)\n"
+            )
         else:
             out.write("drift: none above the thresholds\n")
     for found in anomalies:
@@ -101,8 +108,10 @@ def cli_profile(
         failed |= bool(errors)
         if len(found):
             kinds = sorted({a.kind for a in found})
-            out.write(f"anomalies in {found.profile}: {len(errors)} errors, {len(found) - len(errors)} warnings "
-                      f"({', '.join(kinds)})\n")
+            out.write(
+                f"anomalies in {found.profile}: {len(errors)} errors, {len(found) - len(errors)} warnings "
+                f"({', '.join(kinds)})\n"
+            )
         else:
             out.write(f"anomalies in {found.profile}: none\n")
     out.write(f"report: {path} (open it in a browser)\n")

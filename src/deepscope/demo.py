@@ -71,9 +71,7 @@ def build_demo(
     plan = tuple(DEMO_RUNS if runs is None else runs)
 
     existing = open_logdir(logdir).runs()
-    finished = (
-        set(existing.loc[existing["status"] == "finished", "run"]) if len(existing) else set()
-    )
+    finished = set(existing.loc[existing["status"] == "finished", "run"]) if len(existing) else set()
     planned = {spec.run for spec in plan} | {NUMERICS_RUN}
     for row in existing.itertuples():
         # An interrupted demo run of ours is replaced; runs the user logged here are never touched.
@@ -97,11 +95,7 @@ def build_demo(
                 **spec.hparams,
             )
             run.log(
-                {
-                    f"test/{k}": float(v)
-                    for k, v in result.metrics.items()
-                    if k in ("accuracy", "loss", "perplexity")
-                }
+                {f"test/{k}": float(v) for k, v in result.metrics.items() if k in ("accuracy", "loss", "perplexity")}
             )
             _log_evaluation(run, spec.model, result.model)
         models[spec.run] = result.model
@@ -183,9 +177,7 @@ def _log_evaluation(run: Any, model_name: str, model: Any) -> None:
         frame = test.train
         features = list(test.features)
         encoder = zoo.loans_encoder()
-        evaluate.predictions(
-            model, frame, label=test.label, features=features, encode=encoder.transform, run=run
-        )
+        evaluate.predictions(model, frame, label=test.label, features=features, encode=encoder.transform, run=run)
     elif model_name.startswith("reviews_") and model_name != "reviews_lm":
         frame = test.frame.reset_index(drop=True)
         table = evaluate.predictions(model, frame, label="label", features="text")

@@ -81,10 +81,7 @@ class MissingDependencyError(DeepscopeError, ImportError):
     def __init__(self, package: str, extra: str, feature: str):
         self.package = package
         self.extra = extra
-        super().__init__(
-            f"{feature} needs the '{package}' package; install it with "
-            f"pip install 'deepscope[{extra}]'"
-        )
+        super().__init__(f"{feature} needs the '{package}' package; install it with pip install 'deepscope[{extra}]'")
 
 
 class LogdirError(DeepscopeError, ValueError):

@@ -107,8 +107,6 @@ class LRUCache:
             return
         self._items[key] = (value, nbytes)
         self._bytes += nbytes
-        while len(self._items) > self.max_entries or (
-            self.max_bytes is not None and self._bytes > self.max_bytes
-        ):
+        while len(self._items) > self.max_entries or (self.max_bytes is not None and self._bytes > self.max_bytes):
             _, (_, dropped) = self._items.popitem(last=False)
             self._bytes -= dropped

@@ -74,9 +74,7 @@ def _check(pattern: object, argument: str) -> str:
     return pattern
 
 
-def compile_pattern(
-    pattern: str, *, ignore_case: bool = False, argument: str = "pattern"
-) -> Pattern:
+def compile_pattern(pattern: str, *, ignore_case: bool = False, argument: str = "pattern") -> Pattern:
     """Compile a regular expression strictly: an invalid or too large one raises
     :class:`~deepscope.errors.InvalidArgumentError` naming ``argument``."""
     pattern = _check(pattern, argument)

@@ -36,9 +36,7 @@ def _pixels(image: np.ndarray) -> np.ndarray:
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[-1] not in _COLOR_TYPES or 0 in array.shape:
-        raise ShapeError(
-            "image", "a non-empty uint8 image [H, W], [H, W, 1], [H, W, 3] or [H, W, 4]", array
-        )
+        raise ShapeError("image", "a non-empty uint8 image [H, W], [H, W, 1], [H, W, 3] or [H, W, 4]", array)
     if array.dtype != np.uint8:
         raise ShapeError("image", "uint8 pixels (convert floats first)", array.dtype)
     return array
@@ -159,13 +157,9 @@ def thumbnail_data_uri(image: np.ndarray, *, size: int = 64) -> str:
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[-1] not in (1, 3, 4):
-        raise ShapeError(
-            "image", "an image [H, W], [C, H, W] or [H, W, C] with 1, 3 or 4 channels", array
-        )
+        raise ShapeError("image", "an image [H, W], [C, H, W] or [H, W, C] with 1, 3 or 4 channels", array)
     step = max(1, math.ceil(max(array.shape[:2]) / size))
     array = array[::step, ::step]
     if array.dtype != np.uint8:
-        array = (
-            (np.clip(np.nan_to_num(array.astype(float)), 0.0, 1.0) * 255).round().astype(np.uint8)
-        )
+        array = (np.clip(np.nan_to_num(array.astype(float)), 0.0, 1.0) * 255).round().astype(np.uint8)
     return data_uri(array)

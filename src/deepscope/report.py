@@ -40,8 +40,12 @@ def _e(value: Any) -> str:
 
 
 def _figure_html(fig: Any, first: bool) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=bool(first), include_mathjax=False,
-                       config={"displaylogo": False, "responsive": True})
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=bool(first),
+        include_mathjax=False,
+        config={"displaylogo": False, "responsive": True},
+    )
 
 
 def report_html(
@@ -66,12 +70,16 @@ def report_html(
 
     comparison = compare(*profiles, sort=sort)
     figures = [comparison_figure(comparison)]
-    parts = [f"<h1>{_e(title)}</h1>",
-             f"<p class='meta'>{', '.join(f'{_e(p.name)}: {p.rows:,} rows, {len(p):,} features' for p in profiles)}"
-             f" &middot; generated {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}</p>"]
+    parts = [
+        f"<h1>{_e(title)}</h1>",
+        f"<p class='meta'>{', '.join(f'{_e(p.name)}: {p.rows:,} rows, {len(p):,} features' for p in profiles)}"
+        f" &middot; generated {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}</p>",
+    ]
     summary = []
     if drift is not None:
-        summary.append("<span class='badge bad'>drift</span>" if drift.drifted else "<span class='badge ok'>no drift</span>")
+        summary.append(
+            "<span class='badge bad'>drift</span>" if drift.drifted else "<span class='badge ok'>no drift</span>"
+        )
     if anomaly_list:
         count = sum(len(a) for a in anomaly_list)
         failed = any(a.failed for a in anomaly_list)
@@ -91,9 +99,11 @@ def report_html(
     for a in anomaly_list:
         parts.append(f"<h2>Anomalies: {_e(a.profile)}</h2>")
         parts.append(anomalies_table_html(a))
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{_e(title)}</title>"
-            f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{_e(title)}</title>"
+        f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
+    )
 
 
 def write_report(

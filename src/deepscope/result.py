@@ -47,16 +47,12 @@ class Result:
 
     def to_frame(self) -> pd.DataFrame:
         """A tidy table of the result (override where the result is tabular)."""
-        raise InvalidArgumentError(
-            "to_frame", "a result with a tabular form", f"a {type(self).__name__}"
-        )
+        raise InvalidArgumentError("to_frame", "a result with a tabular form", f"a {type(self).__name__}")
 
     def figure(self, **options: Any) -> Any:
         """A plotly figure of the result, drawn by ``deepscope.viz``."""
         if not self.figure_function:
-            raise InvalidArgumentError(
-                "figure", "a result type that has a figure", f"a {type(self).__name__}"
-            )
+            raise InvalidArgumentError("figure", "a result type that has a figure", f"a {type(self).__name__}")
         module, _, name = self.figure_function.partition(":")
         draw = getattr(importlib.import_module(module), name)
         return draw(self, **options)

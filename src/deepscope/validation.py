@@ -54,15 +54,11 @@ class ParameterTypeError(InvalidArgumentError, ArgumentTypeError):
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
-        value, (bool, np.bool_)
-    )
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _is_real(value: Any) -> bool:
-    return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(
-        value, (bool, np.bool_)
-    )
+    return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _number(value: float) -> str:
@@ -76,9 +72,7 @@ class Interval:
     (``"both"``, ``"left"``, ``"right"`` or ``"neither"``). Real intervals refuse NaN.
     """
 
-    def __init__(
-        self, kind: type, low: float | None, high: float | None, closed: Closed = "both"
-    ) -> None:
+    def __init__(self, kind: type, low: float | None, high: float | None, closed: Closed = "both") -> None:
         if kind not in (int, float):
             raise ArgumentTypeError("kind", "int or float", kind)
         self.kind = kind
@@ -175,9 +169,7 @@ def _constraint(spec: Any) -> Any:
         return _None()
     if isinstance(spec, (Interval, Options)):
         return spec
-    if isinstance(spec, type) or (
-        isinstance(spec, tuple) and all(isinstance(k, type) for k in spec)
-    ):
+    if isinstance(spec, type) or (isinstance(spec, tuple) and all(isinstance(k, type) for k in spec)):
         return _Type(spec)
     raise ArgumentTypeError("constraint", "an Interval, Options, a type or None", spec)
 
@@ -248,9 +240,7 @@ def validate_params(**constraints: Sequence[Any]) -> Callable[[F], F]:
         signature = inspect.signature(function)
         unknown = set(constraints) - set(signature.parameters)
         if unknown:
-            raise InvalidArgumentError(
-                "constraints", f"parameters of {function.__qualname__}", sorted(unknown)
-            )
+            raise InvalidArgumentError("constraints", f"parameters of {function.__qualname__}", sorted(unknown))
 
         @functools.wraps(function)
         def checked(*args: Any, **kwargs: Any) -> Any:

@@ -46,11 +46,13 @@ def data_logdir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def big_frame() -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    return pd.DataFrame({
-        "x": rng.normal(size=BIG).round(4),
-        "kind": rng.choice(["alpha", "beta", "gamma", "delta"], BIG),
-        "size": rng.integers(0, 50, BIG),
-    })
+    return pd.DataFrame(
+        {
+            "x": rng.normal(size=BIG).round(4),
+            "kind": rng.choice(["alpha", "beta", "gamma", "delta"], BIG),
+            "size": rng.integers(0, 50, BIG),
+        }
+    )
 
 
 def _choose(page, dropdown: str, option: str) -> None:
@@ -59,8 +61,9 @@ def _choose(page, dropdown: str, option: str) -> None:
 
 
 def _feature_order(page) -> list[str]:
-    return page.eval_on_selector_all("#data-overview-tables tbody[data-feature]",
-                                     "bodies => bodies.map(b => b.dataset.feature)")
+    return page.eval_on_selector_all(
+        "#data-overview-tables tbody[data-feature]", "bodies => bodies.map(b => b.dataset.feature)"
+    )
 
 
 def _headers(page) -> list[str]:
@@ -97,8 +100,10 @@ def _table_headers(component) -> list[str]:
 def test_the_distance_column_and_sort_need_two_datasets():
     from deepscope.data import compare, profile
 
-    train, serving = (profile(_loans_like(400, shift, seed), name=name, progress=False)
-                      for name, shift, seed in (("train", 0, 0), ("serving", 5, 1)))
+    train, serving = (
+        profile(_loans_like(400, shift, seed), name=name, progress=False)
+        for name, shift, seed in (("train", 0, 0), ("serving", 5, 1))
+    )
     for sort in ("distance", "name"):
         alone = compare(train, sort=sort)
         headers = _table_headers(html.Div(overview.feature_tables(alone, alone.order)))
@@ -109,7 +114,8 @@ def test_the_distance_column_and_sort_need_two_datasets():
     options, sort = overview.sort_choices(1, "distance")
     assert sort == "non_uniformity"
     assert [o for o in options if o["value"] == "distance"] == [
-        {"label": "distribution distance (choose 2+ datasets)", "value": "distance", "disabled": True}]
+        {"label": "distribution distance (choose 2+ datasets)", "value": "distance", "disabled": True}
+    ]
     assert overview.sort_choices(1, "name")[1] == "name"  # a sort that needs no second dataset stays
     assert overview.sort_choices(2, "non_uniformity") == (overview.SORTS, "non_uniformity")
 
@@ -128,20 +134,27 @@ def test_overview_drew_and_sorting_changes_the_order(browser_page, live_server, 
     page.screenshot(path=str(tmp_path / "data-overview.png"), full_page=True)
 
     _choose(page, "data-overview-sort", "name")
-    page.wait_for_function("(before) => { const now = [...document.querySelectorAll("
-                           "'#data-overview-tables tbody[data-feature]')].map(b => b.dataset.feature);"
-                           " return now.join() !== before.join(); }", arg=by_distance)
+    page.wait_for_function(
+        "(before) => { const now = [...document.querySelectorAll("
+        "'#data-overview-tables tbody[data-feature]')].map(b => b.dataset.feature);"
+        " return now.join() !== before.join(); }",
+        arg=by_distance,
+    )
     by_name = _feature_order(page)
     assert by_name != by_distance and sorted(by_name) == sorted(by_distance)
     numeric = ["age", "approved", "credit_history_years", "debt", "income", "late_payments", "loan_amount"]
     assert by_name == numeric + ["employment", "group", "purpose", "region"]  # each table alphabetical
 
     _choose(page, "data-overview-sort", "missing")
-    page.wait_for_function("() => document.querySelector('#data-overview-tables tbody[data-feature]')"
-                           ".dataset.feature === 'credit_history_years'")  # 3.2% missing in serving
+    page.wait_for_function(
+        "() => document.querySelector('#data-overview-tables tbody[data-feature]')"
+        ".dataset.feature === 'credit_history_years'"
+    )  # 3.2% missing in serving
 
-    detail_axis = ("() => { const gd = document.querySelector('#data-overview-detail-graph .js-plotly-plot');"
-                   " return gd && gd.layout.yaxis.title.text; }")
+    detail_axis = (
+        "() => { const gd = document.querySelector('#data-overview-detail-graph .js-plotly-plot');"
+        " return gd && gd.layout.yaxis.title.text; }"
+    )
     assert page.evaluate(detail_axis) == "% of examples"
     page.click("#data-overview-percent input")  # Facets' normalisation off: raw counts
     page.wait_for_function(f"() => ({detail_axis})() === 'count'")
@@ -167,10 +180,14 @@ def test_drift_and_anomalies_drew(browser_page, live_server, data_logdir, plots_
     verdicts = {row.split("\t")[0].strip(): row.split("\t")[2].strip() for row in rows if "\t" in row}
     assert all(verdicts[f] == "drifted" for f in PLANTED) and verdicts["group"] == "ok"
     # The most drifted feature's distributions, reference against current, over the same buckets.
-    page.wait_for_function("() => { const gd = document.querySelector('#data-drift-feature-graph .js-plotly-plot');"
-                           " return gd && gd.layout.title.text === 'income'; }")
-    traces = page.evaluate("() => document.querySelector('#data-drift-feature-graph .js-plotly-plot')._fullData"
-                           ".map(t => [t.name, t.x.length])")
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('#data-drift-feature-graph .js-plotly-plot');"
+        " return gd && gd.layout.title.text === 'income'; }"
+    )
+    traces = page.evaluate(
+        "() => document.querySelector('#data-drift-feature-graph .js-plotly-plot')._fullData"
+        ".map(t => [t.name, t.x.length])"
+    )
     assert traces == [["train", 10], ["serving", 10]]
     page.screenshot(path=str(tmp_path / "data-drift.png"), full_page=True)
 
@@ -181,15 +198,19 @@ def test_drift_and_anomalies_drew(browser_page, live_server, data_logdir, plots_
               ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
         return {x: box.left + xa._offset + xa.l2p(t.x[i] / 2), y: box.top + ya._offset + ya.l2p(i)}; }""")
     page.mouse.click(where["x"], where["y"])
-    page.wait_for_function("() => document.querySelector('#data-drift-feature-graph .js-plotly-plot')"
-                           ".layout.title.text === 'purpose'")
+    page.wait_for_function(
+        "() => document.querySelector('#data-drift-feature-graph .js-plotly-plot').layout.title.text === 'purpose'"
+    )
 
     page.click("#data-tab-anomalies")
     page.locator("#data-anomalies-verdict").wait_for()
     eventually(lambda: page.locator("#data-anomalies-verdict").inner_text(), "serving: 2 errors against the schema.")
     listed = page.locator("#data-anomalies-table tbody tr").all_inner_texts()
-    found = {tuple(cell.strip() for cell in row.split("\t")[:3]) for row in listed
-             if "\t" in row and not row.startswith("Severity")}  # DataTable's header row is in tbody
+    found = {
+        tuple(cell.strip() for cell in row.split("\t")[:3])
+        for row in listed
+        if "\t" in row and not row.startswith("Severity")
+    }  # DataTable's header row is in tbody
     assert found == {("error", "presence_drop", "credit_history_years"), ("error", "presence_drop", "purpose")}
     eventually(lambda: "present in 96.8% of examples" in page.locator("#data-anomalies-table").inner_text())
     eventually(lambda: page.locator("#data-anomalies-schema-table tbody tr").count() >= 11)
@@ -198,8 +219,9 @@ def test_drift_and_anomalies_drew(browser_page, live_server, data_logdir, plots_
 
 
 @pytest.mark.browser
-def test_dive_draws_100000_points_and_faceting_changes_the_layout(browser_page, live_server, data_logdir,
-                                                                  big_frame, plots_drew, tmp_path):
+def test_dive_draws_100000_points_and_faceting_changes_the_layout(
+    browser_page, live_server, data_logdir, big_frame, plots_drew, tmp_path
+):
     page = browser_page
     errors = _watch_errors(page)
     page.goto(live_server(data_logdir, datasets={"big": big_frame}) + "data")
@@ -215,8 +237,11 @@ def test_dive_draws_100000_points_and_faceting_changes_the_layout(browser_page, 
     eventually(lambda: page.locator("#data-dive-color").inner_text().strip(), "kind")  # a category with few values
 
     _choose(page, "data-dive-column", "kind")
-    page.wait_for_function("() => { const gd = document.querySelector('#data-dive-graph .js-plotly-plot');"
-                           " return (gd.layout.annotations || []).length === 4; }", timeout=60_000)
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('#data-dive-graph .js-plotly-plot');"
+        " return (gd.layout.annotations || []).length === 4; }",
+        timeout=60_000,
+    )
     faceted = page.evaluate(POINTS)
     assert faceted["total"] == BIG
     assert faceted["columns"] == ["alpha", "beta", "delta", "gamma"]
@@ -259,8 +284,10 @@ def test_clicking_a_point_shows_its_record_and_image(browser_page, live_server, 
     page.screenshot(path=str(tmp_path / "data-dive-record.png"), full_page=True)
 
     page.click("#data-dive-positioning >> text=Scatter")
-    page.wait_for_function("() => { const gd = document.querySelector('#data-dive-graph .js-plotly-plot');"
-                           " return (gd.layout.images || []).length === 0; }")  # no sprites scattered
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('#data-dive-graph .js-plotly-plot');"
+        " return (gd.layout.images || []).length === 0; }"
+    )  # no sprites scattered
     eventually(lambda: not page.locator("#data-dive-xy").is_hidden())
     assert errors == []
 
@@ -270,8 +297,13 @@ def test_clicking_a_point_shows_its_record_and_image(browser_page, live_server, 
 
 def _loans_like(n: int, shift: float = 0.0, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"age": rng.normal(40 + shift, 10, n).round(), "income": rng.lognormal(10 + shift / 10, 0.5, n),
-                         "region": rng.choice(["north", "south", "east"], n)})
+    return pd.DataFrame(
+        {
+            "age": rng.normal(40 + shift, 10, n).round(),
+            "income": rng.lognormal(10 + shift / 10, 0.5, n),
+            "region": rng.choice(["north", "south", "east"], n),
+        }
+    )
 
 
 @pytest.fixture
@@ -293,7 +325,8 @@ def _chosen(page, dropdown: str) -> list[str]:
 
 @pytest.mark.browser
 def test_a_profile_logged_while_the_page_is_open_is_offered_and_the_choice_kept(
-        browser_page, live_server, week_logdir, plots_drew, tmp_path):
+    browser_page, live_server, week_logdir, plots_drew, tmp_path
+):
     from deepscope.data import profile
     from deepscope.track import Run
 
@@ -318,8 +351,11 @@ def test_a_profile_logged_while_the_page_is_open_is_offered_and_the_choice_kept(
     options = page.locator(".dash-dropdown-options")
     options.get_by_role("option", name="week-2 · profile/train", exact=True).wait_for()
     offered = {o.inner_text().strip(): o.get_attribute("aria-selected") for o in options.get_by_role("option").all()}
-    assert offered == {"week-1 · profile/train": "true", "week-1 · profile/serving": "false",
-                       "week-2 · profile/train": "false"}
+    assert offered == {
+        "week-1 · profile/train": "true",
+        "week-1 · profile/serving": "false",
+        "week-2 · profile/train": "false",
+    }
     page.keyboard.press("Escape")
     assert _chosen(page, "data-overview-datasets") == ["week-1 · profile/train"]  # the user's choice, kept
     eventually(lambda: page.locator("#data-overview-summary").inner_text().startswith("train: 400 rows · 3 features"))
@@ -329,15 +365,17 @@ def test_a_profile_logged_while_the_page_is_open_is_offered_and_the_choice_kept(
     page.click("#data-overview-datasets")
     options.get_by_role("option", name="week-2 · profile/train", exact=True).click()
     page.keyboard.press("Escape")
-    page.locator("#data-overview-summary").get_by_text("week-1/train: 400 rows, week-2/train: 350 rows",
-                                                       exact=False).wait_for()
+    page.locator("#data-overview-summary").get_by_text(
+        "week-1/train: 400 rows, week-2/train: 350 rows", exact=False
+    ).wait_for()
     plots_drew(page, count=3)
     assert errors == []
 
 
 @pytest.mark.browser
 def test_a_view_that_had_nothing_shows_what_is_logged_while_the_page_is_open(
-        browser_page, live_server, week_logdir, tmp_path):
+    browser_page, live_server, week_logdir, tmp_path
+):
     from deepscope.data import infer_schema, profile, validate
     from deepscope.track import Run
 
@@ -378,12 +416,16 @@ def test_distance_is_shown_and_offered_only_with_two_datasets(browser_page, live
     summary = page.locator("#data-overview-summary")
     summary.get_by_text("choose a second dataset to compare distributions").wait_for()
     eventually(lambda: summary.inner_text().startswith("train: 3,500 rows · 11 features"))
-    page.wait_for_function("() => !document.querySelector('#data-overview-tables tbody[data-feature] td[rowspan=\"2\"]')")
+    page.wait_for_function(
+        "() => !document.querySelector('#data-overview-tables tbody[data-feature] td[rowspan=\"2\"]')"
+    )
     headers = _headers(page)
     assert "Distance" not in headers and "Dataset" not in headers and "Non-uniformity" in headers
     assert _chosen_sort(page) == "non-uniformity"
     page.click("#data-overview-sort")
-    distance = page.locator(".dash-dropdown-options").get_by_role("option", name="distribution distance (choose 2+ datasets)")
+    distance = page.locator(".dash-dropdown-options").get_by_role(
+        "option", name="distribution distance (choose 2+ datasets)"
+    )
     eventually(lambda: distance.is_disabled() or distance.get_attribute("aria-disabled") == "true")
     page.screenshot(path=str(tmp_path / "data-overview-one-dataset.png"), full_page=True)
     page.keyboard.press("Escape")
@@ -391,10 +433,14 @@ def test_distance_is_shown_and_offered_only_with_two_datasets(browser_page, live
     page.click("#data-overview-datasets")  # serving back: distance is offered again
     page.locator(".dash-dropdown-options").get_by_role("option", name=serving, exact=True).click()
     page.keyboard.press("Escape")
-    page.wait_for_function("() => document.querySelector('#data-overview-tables tbody[data-feature] td[rowspan=\"2\"]')")
+    page.wait_for_function(
+        "() => document.querySelector('#data-overview-tables tbody[data-feature] td[rowspan=\"2\"]')"
+    )
     _choose(page, "data-overview-sort", "distribution distance")
-    page.wait_for_function("() => [...document.querySelectorAll('#data-overview-tables thead th')]"
-                           ".some(c => c.innerText.trim() === 'Distance')")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#data-overview-tables thead th')]"
+        ".some(c => c.innerText.trim() === 'Distance')"
+    )
     assert _feature_order(page)[0] == "income"
     eventually(lambda: "choose a second dataset" not in page.locator("#data-overview-summary").inner_text())
     assert errors == []

@@ -20,8 +20,18 @@ from tests.conftest import eventually
 from tests.evaluate.test_side_by_side import Tokenizer
 
 TEXTS = [
-    "a good film", "a bad film", "not a good film", "not a bad film", "good good plot", "bad plot",
-    "the plot was not good", "the film was good", "not bad", "good", "the film was bad", "not good at all",
+    "a good film",
+    "a bad film",
+    "not a good film",
+    "not a bad film",
+    "good good plot",
+    "bad plot",
+    "the plot was not good",
+    "the film was good",
+    "not bad",
+    "good",
+    "the film was bad",
+    "not good at all",
 ] * 3
 TEXT_LABELS = [1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 0] * 3
 WORDS = ["a", "good", "film", "bad", "not", "plot", "the", "was", "at", "all"]
@@ -58,11 +68,13 @@ def text_models() -> dict[str, Model]:
 
 def tabular_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "x1": rng.normal(size=n).round(3),
-        "x2": rng.normal(size=n).round(3),
-        "group": rng.choice(["A", "B"], size=n, p=[0.6, 0.4]),
-    })
+    frame = pd.DataFrame(
+        {
+            "x1": rng.normal(size=n).round(3),
+            "x2": rng.normal(size=n).round(3),
+            "group": rng.choice(["A", "B"], size=n, p=[0.6, 0.4]),
+        }
+    )
     frame["label"] = (frame["x1"] + 0.5 * frame["x2"] + rng.normal(scale=0.7, size=n) > 0).astype(int)
     return frame
 
@@ -97,8 +109,9 @@ def tabular_logdir(tmp_path):
     logdir = tmp_path / "logs"
     frame = tabular_frame()
     with Run(logdir, name="tab") as run:
-        predictions(tabular_model(), frame, label="label", features=["x1", "x2", "group"],
-                    encode=lambda part: part, run=run)
+        predictions(
+            tabular_model(), frame, label="label", features=["x1", "x2", "group"], encode=lambda part: part, run=run
+        )
     return logdir, {"tab": tabular_model(), "tab_shifted": tabular_model(shift=-2.0)}
 
 
@@ -149,8 +162,14 @@ def test_every_view_lays_out_for_every_kind_of_table(kind, text_logdir, tabular_
         logdir = tmp_path / "regression"
         frame = tabular_frame(50).assign(label=lambda f: f["x1"] * 2.0)
         with Run(logdir, name="reg") as run:
-            predictions(lambda f: 2.0 * f["x1"].to_numpy(), frame, label="label", task="regression",
-                        encode=lambda part: part, run=run)
+            predictions(
+                lambda f: 2.0 * f["x1"].to_numpy(),
+                frame,
+                label="label",
+                task="regression",
+                encode=lambda part: part,
+                run=run,
+            )
         models = {}
     else:
         logdir, models = text_logdir if kind == "text" else tabular_logdir
@@ -226,8 +245,8 @@ def test_picking_a_slice_filters_the_example_table(browser_page, live_server, ta
     assert browser_page.inner_text("#evaluate-filter-text") == "group == 'B'"
     n = int((frame["group"] == "B").sum())
     browser_page.wait_for_function(
-        "(n) => document.getElementById('evaluate-examples-note').innerText.startsWith(n + ' examples match')",
-        arg=n)
+        "(n) => document.getElementById('evaluate-examples-note').innerText.startsWith(n + ' examples match')", arg=n
+    )
     assert set(_column(browser_page, "evaluate-examples", "group")) == {"B"}
     # the filter holds in the other views too: Compare lists only group B
     browser_page.click("#evaluate-tab-compare")
@@ -238,7 +257,8 @@ def test_picking_a_slice_filters_the_example_table(browser_page, live_server, ta
     browser_page.click("#evaluate-filter-clear")
     browser_page.wait_for_function(
         "(n) => document.getElementById('evaluate-examples-note').innerText.startsWith(n + ' examples.')",
-        arg=len(frame))
+        arg=len(frame),
+    )
 
 
 @pytest.mark.browser
@@ -258,8 +278,7 @@ def test_editing_an_example_reruns_the_model(browser_page, live_server, text_log
     # a second edit is kept in the history after the first
     browser_page.fill("#evaluate-whatif-text", "a bad bad film")
     browser_page.click("#evaluate-whatif-run")
-    browser_page.wait_for_function(
-        "() => document.querySelectorAll('#evaluate-whatif-history tr').length === 4")
+    browser_page.wait_for_function("() => document.querySelectorAll('#evaluate-whatif-history tr').length === 4")
     assert _column(browser_page, "evaluate-whatif-history", "edit") == ["logged", "1", "2"]
     assert _column(browser_page, "evaluate-whatif-history", "prediction") == ["0", "1", "0"]
 
@@ -293,7 +312,8 @@ def test_a_query_with_a_typo_shows_the_pointed_error_and_the_page_keeps_working(
     wrong = table[(table["prediction"] != table["label"]) & (table["text"].str.split().str.len() > 2)]
     browser_page.wait_for_function(
         "(n) => document.getElementById('evaluate-examples-note').innerText.startsWith(n + ' examples match')",
-        arg=len(wrong))
+        arg=len(wrong),
+    )
     eventually(lambda: browser_page.locator("#app-error").is_hidden())
     assert not dialogs.messages
 
@@ -302,8 +322,9 @@ def test_a_query_with_a_typo_shows_the_pointed_error_and_the_page_keeps_working(
 def test_side_by_side_table_lists_disagreements_first(browser_page, live_server, text_logdir):
     logdir, models = text_logdir
     reader = open_logdir(logdir)
-    expected = from_tables({"plain": reader.table("plain", "predictions"),
-                            "negates": reader.table("negates", "predictions")}).to_frame()
+    expected = from_tables(
+        {"plain": reader.table("plain", "predictions"), "negates": reader.table("negates", "predictions")}
+    ).to_frame()
     n_disagree = int((~expected["agree"]).sum())
     assert 0 < n_disagree < 10  # the table's first page holds all of them and some agreements
     _open(browser_page, live_server(logdir, models=models))

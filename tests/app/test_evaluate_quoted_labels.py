@@ -19,8 +19,15 @@ def quoted_logdir(tmp_path):
     frame = tabular_frame()
     frame["label"] = [LABELS[i] for i in frame["label"]]
     with Run(logdir, name="tab") as run:
-        predictions(tabular_model(), frame, label="label", features=["x1", "x2", "group"],
-                    encode=lambda part: part, labels=LABELS, run=run)
+        predictions(
+            tabular_model(),
+            frame,
+            label="label",
+            features=["x1", "x2", "group"],
+            encode=lambda part: part,
+            labels=LABELS,
+            run=run,
+        )
     return logdir, {"tab": tabular_model()}
 
 

@@ -39,7 +39,8 @@ def _traces(page) -> list[dict]:
     # _fullData: plotly's decoded traces (data keeps numpy arrays as base64 typed arrays).
     return page.evaluate(
         """() => document.querySelector('#histograms-figure .js-plotly-plot')._fullData
-              .map(t => ({name: t.name || '', fill: t.fill || '', n: (t.x || []).length}))""")
+              .map(t => ({name: t.name || '', fill: t.fill || '', n: (t.x || []).length}))"""
+    )
 
 
 def _choose(page, dropdown: str, option: str) -> None:
@@ -48,9 +49,7 @@ def _choose(page, dropdown: str, option: str) -> None:
 
 
 @pytest.mark.browser
-def test_offset_view_draws_a_ridge_per_step_and_switching_redraws(
-    browser_page, live_server, logdir, plots_drew
-):
+def test_offset_view_draws_a_ridge_per_step_and_switching_redraws(browser_page, live_server, logdir, plots_drew):
     browser_page.goto(live_server(logdir) + "histograms")
     plots_drew(browser_page, count=1)
     ridges = _traces(browser_page)
@@ -60,7 +59,8 @@ def test_offset_view_draws_a_ridge_per_step_and_switching_redraws(
     browser_page.get_by_label("Distribution").check()
     browser_page.wait_for_function(
         """() => document.querySelector('#histograms-figure .js-plotly-plot').data
-              .some(t => t.fill === 'tonexty')""")
+              .some(t => t.fill === 'tonexty')"""
+    )
     bands = _traces(browser_page)
     assert [t["fill"] for t in bands].count("tonexty") == 4  # four nested bands
     assert bands[-1]["name"] == "median" and bands[-1]["n"] == len(STEPS)
@@ -69,7 +69,8 @@ def test_offset_view_draws_a_ridge_per_step_and_switching_redraws(
     browser_page.get_by_label("Offset").check()
     browser_page.wait_for_function(
         """() => document.querySelector('#histograms-figure .js-plotly-plot').data
-              .every(t => t.fill === 'toself')""")
+              .every(t => t.fill === 'toself')"""
+    )
 
 
 @pytest.mark.browser
@@ -85,9 +86,11 @@ def test_choosing_run_and_tag(browser_page, live_server, logdir, plots_drew):
     _choose(browser_page, "histograms-tag", "grads/fc1")
     browser_page.wait_for_function(
         """() => document.querySelector('#histograms-figure .js-plotly-plot')
-              .layout.xaxis.title.text === 'grads/fc1'""")
+              .layout.xaxis.title.text === 'grads/fc1'"""
+    )
     color = browser_page.evaluate(
-        "() => document.querySelector('#histograms-figure .js-plotly-plot').data.at(-1).line.color")
+        "() => document.querySelector('#histograms-figure .js-plotly-plot').data.at(-1).line.color"
+    )
     assert color.lower() == run_color("wide").lower()  # the newest ridge: the run's own colour
 
 

@@ -88,8 +88,16 @@ def test_brushing_an_axis_filters_the_table_and_the_scatter(browser_page, live_s
     _open(page, live_server(sweep) + "hparams", plots_drew)
     _wait_summary(page, "10 runs")
     assert sorted(_table_runs(page)) == [f"run-{i:02d}" for i in range(10)]
-    assert page.evaluate(DIMENSIONS) == ["run", "lr", "width", "optimizer", "dropout",
-                                         "train/loss", "val/accuracy", "val/loss"]
+    assert page.evaluate(DIMENSIONS) == [
+        "run",
+        "lr",
+        "width",
+        "optimizer",
+        "dropout",
+        "train/loss",
+        "val/accuracy",
+        "val/loss",
+    ]
     page.screenshot(path=str(tmp_path / "hparams.png"), full_page=True)
 
     frame = hparams_table(sweep).frame
@@ -104,10 +112,12 @@ def test_brushing_an_axis_filters_the_table_and_the_scatter(browser_page, live_s
 
     # A second brush, on a log axis (positions are log10 of the learning rate): an AND.
     _brush(page, "lr", [[-3.0, -1.0]])
-    both = sorted(frame.loc[(accuracy >= low) & (accuracy <= high)
-                            & (frame["lr"] >= 1e-3) & (frame["lr"] <= 1e-1), "run"])
-    page.wait_for_function("(n) => document.querySelectorAll('#hparams-table td[data-dash-column=c0]').length === n",
-                           arg=len(both))
+    both = sorted(
+        frame.loc[(accuracy >= low) & (accuracy <= high) & (frame["lr"] >= 1e-3) & (frame["lr"] <= 1e-1), "run"]
+    )
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#hparams-table td[data-dash-column=c0]').length === n", arg=len(both)
+    )
     assert sorted(_table_runs(page)) == both
     page.screenshot(path=str(tmp_path / "hparams-brushed.png"), full_page=True)
     assert errors == []
@@ -133,8 +143,9 @@ def test_a_mouse_brush_on_an_axis_filters_the_table(browser_page, live_server, s
         inside |= (frame["dropout"] >= lo) & (frame["dropout"] <= hi)
     expected = sorted(frame.loc[inside, "run"])
     assert 0 < len(expected) < 10
-    page.wait_for_function("(n) => document.querySelectorAll('#hparams-table td[data-dash-column=c0]').length === n",
-                           arg=len(expected))
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#hparams-table td[data-dash-column=c0]').length === n", arg=len(expected)
+    )
     assert sorted(_table_runs(page)) == expected
 
 
@@ -196,15 +207,20 @@ def test_ludwig_tabs_draw(browser_page, live_server, sweep, plots_drew, tmp_path
     errors = _watch(page)
     _open(page, live_server(sweep) + "hparams", plots_drew)
     _assert_fits_its_card(page, "hparams-parcoords")
-    for tab, graph in (("Learning curves", "curves"), ("Compare performance", "compare"),
-                       ("Hyperopt report", "hyperopt")):
+    for tab, graph in (
+        ("Learning curves", "curves"),
+        ("Compare performance", "compare"),
+        ("Hyperopt report", "hyperopt"),
+    ):
         _draw_tab(page, tab, graph)
         page.screenshot(path=str(tmp_path / f"hparams-{graph}.png"), full_page=True)
         _assert_fits_its_card(page, f"hparams-{graph}")
     traces = page.evaluate("() => document.querySelector('#hparams-hyperopt .js-plotly-plot').data.length")
     assert traces == 8  # four hyper-parameters, each with its points and the best trial
     page.get_by_text("Learning curves", exact=True).click()
-    names = page.evaluate("() => document.querySelector('#hparams-curves .js-plotly-plot').data.map(t => t.legendgroup)")
+    names = page.evaluate(
+        "() => document.querySelector('#hparams-curves .js-plotly-plot').data.map(t => t.legendgroup)"
+    )
     assert len(names) == 20 and set(names) == {f"run-{i:02d}" for i in range(10)}
     assert errors == []
 
@@ -229,10 +245,15 @@ def test_a_metric_named_like_a_hyperparameter_opens_and_draws(browser_page, live
     page.locator("#hparams-y").click()
     page.get_by_role("option", name="lr (metric)", exact=True).click()
     page.wait_for_function(f"() => {SCATTER}.layout.yaxis.title.text === 'lr (metric) (log)'")
-    np.testing.assert_allclose(page.evaluate(f"() => Array.from({SCATTER}._fullData.at(-1).y)"), np.log10(frame["lr (metric)"]))
+    np.testing.assert_allclose(
+        page.evaluate(f"() => Array.from({SCATTER}._fullData.at(-1).y)"), np.log10(frame["lr (metric)"])
+    )
 
-    for tab, graph in (("Learning curves", "curves"), ("Compare performance", "compare"),
-                       ("Hyperopt report", "hyperopt")):
+    for tab, graph in (
+        ("Learning curves", "curves"),
+        ("Compare performance", "compare"),
+        ("Hyperopt report", "hyperopt"),
+    ):
         _draw_tab(page, tab, graph)
         _assert_fits_its_card(page, f"hparams-{graph}")
     page.locator("#hparams-target").click()
@@ -244,8 +265,7 @@ def test_a_metric_named_like_a_hyperparameter_opens_and_draws(browser_page, live
     assert errors == []
 
 
-def test_a_hyperparameter_called_run_is_shown_beside_the_run_names(browser_page, live_server, plots_drew,
-                                                                   tmp_path):
+def test_a_hyperparameter_called_run_is_shown_beside_the_run_names(browser_page, live_server, plots_drew, tmp_path):
     from deepscope.track import Run
 
     for i, lr in enumerate((0.1, 0.01, 0.001)):
@@ -258,15 +278,16 @@ def test_a_hyperparameter_called_run_is_shown_beside_the_run_names(browser_page,
     assert page.evaluate(DIMENSIONS) == ["run", "lr", "run (hparam)", "val/loss"]
     headers = [h.replace("\u200b", "").strip() for h in page.locator("#hparams-table th").all_inner_texts()]
     assert headers == ["run", "lr", "run (hparam)", "val/loss"]
-    rows = {tuple(page.locator("#hparams-table tr", has_text=f"trial-{i}").locator("td").all_inner_texts()[:3])
-            for i in range(3)}
+    rows = {
+        tuple(page.locator("#hparams-table tr", has_text=f"trial-{i}").locator("td").all_inner_texts()[:3])
+        for i in range(3)
+    }
     assert rows == {("trial-0", "0.1", "3"), ("trial-1", "0.01", "4"), ("trial-2", "0.001", "5")}
     eventually(lambda: page.locator("#app-error").is_hidden())
     assert errors == []
 
 
-def test_a_failing_view_shows_its_error_and_the_page_goes_on(browser_page, live_server, sweep, plots_drew,
-                                                               monkeypatch):
+def test_a_failing_view_shows_its_error_and_the_page_goes_on(browser_page, live_server, sweep, plots_drew, monkeypatch):
     from deepscope.hparams import ludwig
 
     def broken(*args, **kwargs):
@@ -282,7 +303,9 @@ def test_a_failing_view_shows_its_error_and_the_page_goes_on(browser_page, live_
     _draw_tab(page, "Hyperopt report", "hyperopt")  # the server still answers
     page.get_by_text("Explorer", exact=True).click()
     _brush(page, "width", [[30, 70]])
-    _wait_summary(page, f"{int(hparams_table(sweep).frame['width'].between(30, 70).sum())} of 10 runs inside the brushes")
+    _wait_summary(
+        page, f"{int(hparams_table(sweep).frame['width'].between(30, 70).sum())} of 10 runs inside the brushes"
+    )
 
 
 def test_learning_curves_of_runs_that_name_no_split(browser_page, live_server, plots_drew, tmp_path):
@@ -298,8 +321,10 @@ def test_learning_curves_of_runs_that_name_no_split(browser_page, live_server, p
     _open(page, live_server(plain) + "hparams", plots_drew)
     page.get_by_text("Learning curves", exact=True).click()
     curves = "document.querySelector('#hparams-curves .js-plotly-plot')"
-    page.wait_for_function(f"() => {{ const gd = {curves}; return gd && gd._fullData && gd._fullData.length === 3"
-                           " && gd.offsetParent !== null; }")
+    page.wait_for_function(
+        f"() => {{ const gd = {curves}; return gd && gd._fullData && gd._fullData.length === 3"
+        " && gd.offsetParent !== null; }"
+    )
     lines = page.evaluate(f"() => {curves}._fullData.map(t => [t.legendgroup, t.y.length])")
     assert lines == [["sgd-lr0.1", 8], ["sgd-lr0.01", 8], ["sgd-lr0.001", 8]]  # a line per run, every point
     eventually(lambda: page.locator("#hparams-curves-metric").inner_text().strip(), "loss")
@@ -314,8 +339,7 @@ def test_learning_curves_of_runs_that_name_no_split(browser_page, live_server, p
     assert errors == []
 
 
-def test_ludwig_tabs_say_what_is_missing_when_nothing_was_logged(browser_page, live_server, plots_drew,
-                                                                 tmp_path):
+def test_ludwig_tabs_say_what_is_missing_when_nothing_was_logged(browser_page, live_server, plots_drew, tmp_path):
     from deepscope.track import Run
 
     for lr in (0.1, 0.01):
@@ -327,10 +351,11 @@ def test_ludwig_tabs_say_what_is_missing_when_nothing_was_logged(browser_page, l
     page.goto(live_server(tmp_path / "bare") + "hparams")
     plots_drew(page, count=1, timeout=30_000)
     # Each tab: its message (what is missing, how to log it) in place of empty axes, and no error.
-    for tab, view, hidden in (("Learning curves", "curves", ["#hparams-curves-figure"]),
-                              ("Compare performance", "compare", ["#hparams-compare-figure"]),
-                              ("Hyperopt report", "hyperopt", ["#hparams-hyperopt-figure",
-                                                               "#hparams-hyperopt-controls"])):
+    for tab, view, hidden in (
+        ("Learning curves", "curves", ["#hparams-curves-figure"]),
+        ("Compare performance", "compare", ["#hparams-compare-figure"]),
+        ("Hyperopt report", "hyperopt", ["#hparams-hyperopt-figure", "#hparams-hyperopt-controls"]),
+    ):
         page.get_by_text(tab, exact=True).click()
         message = page.locator(f"#hparams-{view}-empty")
         message.wait_for(state="visible")
@@ -345,8 +370,10 @@ def test_ludwig_tabs_say_what_is_missing_when_nothing_was_logged(browser_page, l
     with Run(tmp_path / "bare", name="lr-0.001", hparams={"lr": 0.001, "depth": 2}) as run:
         run.log({"val/loss": 0.25}, step=0)
     hyperopt = "document.querySelector('#hparams-hyperopt .js-plotly-plot')"
-    page.wait_for_function(f"() => {{ const gd = {hyperopt}; return gd && gd.offsetParent !== null"
-                           " && (gd.layout.title?.text || '').startsWith('val/loss against'); }")
+    page.wait_for_function(
+        f"() => {{ const gd = {hyperopt}; return gd && gd.offsetParent !== null"
+        " && (gd.layout.title?.text || '').startsWith('val/loss against'); }"
+    )
     eventually(lambda: page.locator("#hparams-hyperopt-empty").is_hidden())
     _draw_tab(page, "Compare performance", "compare")
     eventually(lambda: page.locator("#hparams-compare-empty").is_hidden())

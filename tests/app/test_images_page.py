@@ -21,8 +21,9 @@ STEPS = (0, 10, 20)
 def _image(run: int, step: int) -> np.ndarray:
     """A 12x16 RGB image different at every step and run."""
     y, x = np.mgrid[0:12, 0:16]
-    return np.stack([(x * 16 + step) % 256, (y * 20 + 40 * run) % 256,
-                     np.full((12, 16), step * 10 % 256)], axis=-1).astype(np.uint8)
+    return np.stack(
+        [(x * 16 + step) % 256, (y * 20 + 40 * run) % 256, np.full((12, 16), step * 10 % 256)], axis=-1
+    ).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,7 @@ def _decode(src: str) -> np.ndarray:
 
 
 def _wait_for_new_src(page, before: str) -> str:
-    page.wait_for_function(
-        "(before) => document.querySelector('#images-image').src !== before", arg=before)
+    page.wait_for_function("(before) => document.querySelector('#images-image').src !== before", arg=before)
     return page.get_attribute("#images-image", "src")
 
 
@@ -54,7 +54,8 @@ def _wait_for_new_src(page, before: str) -> str:
 def test_the_slider_changes_the_image(browser_page, live_server, logdir):
     browser_page.goto(live_server(logdir) + "images")
     browser_page.wait_for_function(
-        "() => (document.querySelector('#images-image') || {}).src?.startsWith('data:image/png')")
+        "() => (document.querySelector('#images-image') || {}).src?.startsWith('data:image/png')"
+    )
     src = browser_page.get_attribute("#images-image", "src")
     np.testing.assert_array_equal(_decode(src), _image(0, 20))  # the newest step first, as logged
     caption = browser_page.locator("#images-caption")
@@ -80,7 +81,8 @@ def test_the_slider_changes_the_image(browser_page, live_server, logdir):
 def test_runs_and_tags_with_images_only(browser_page, live_server, logdir):
     browser_page.goto(live_server(logdir) + "images")
     browser_page.wait_for_function(
-        "() => (document.querySelector('#images-image') || {}).src?.startsWith('data:image/png')")
+        "() => (document.querySelector('#images-image') || {}).src?.startsWith('data:image/png')"
+    )
     browser_page.click("#images-run")
     options = browser_page.locator(".dash-dropdown-options").get_by_role("option")
     eventually(lambda: options.all_inner_texts(), ["first", "second"])
@@ -93,8 +95,11 @@ def test_runs_and_tags_with_images_only(browser_page, live_server, logdir):
 
 
 def test_image_src_is_lossless():
-    for image in (_image(0, 10), np.arange(64, dtype=np.uint8).reshape(8, 8),
-                  np.dstack([_image(1, 0), np.full((12, 16), 128, np.uint8)])):
+    for image in (
+        _image(0, 10),
+        np.arange(64, dtype=np.uint8).reshape(8, 8),
+        np.dstack([_image(1, 0), np.full((12, 16), 128, np.uint8)]),
+    ):
         np.testing.assert_array_equal(_decode(image_src(image)), image)
     np.testing.assert_array_equal(_decode(image_src(np.ones((3, 3, 1), np.uint8))), np.ones((3, 3)))
 

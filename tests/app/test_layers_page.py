@@ -23,21 +23,17 @@ def setup(tmp_path_factory):
     images = rng.random((40, 3, 16, 16)).astype(np.float32)
     dataset = ds.datasets.ImageDataset(images, np.arange(40) % 3, None, CLASSES)
     with ds.Run(logdir, name="features") as run:
-        ds.features.visualize(
-            net, obj.channel("relu2", 4), steps=4, size=16, progress=False, dataset=dataset
-        ).save(run)
-        ds.features.atlas(
-            net, dataset, "relu2", n=200, grid=5, method="pca", steps=4, size=16, progress=False
-        ).save(run)
+        ds.features.visualize(net, obj.channel("relu2", 4), steps=4, size=16, progress=False, dataset=dataset).save(run)
+        ds.features.atlas(net, dataset, "relu2", n=200, grid=5, method="pca", steps=4, size=16, progress=False).save(
+            run
+        )
     model = ds.Model(net, labels=CLASSES, name="tiny")
     return logdir, model, dataset
 
 
 def test_page_is_active_with_a_live_cnn_or_logged_results(setup, tmp_path):
     logdir, model, dataset = setup
-    assert layers_page.is_active(
-        AppContext(None, None, LazyModels({"tiny": model}), {"d": dataset})
-    )
+    assert layers_page.is_active(AppContext(None, None, LazyModels({"tiny": model}), {"d": dataset}))
     assert layers_page.is_active(AppContext(logdir, ds.open_logdir(logdir)))
     assert not layers_page.is_active(AppContext(tmp_path, ds.open_logdir(tmp_path)))
 
@@ -105,9 +101,7 @@ def test_atlas_class_filter(setup, browser_page, live_server, plots_drew):
     atlas = ds.open_logdir(logdir).load("features", "features/atlas")
     label = atlas.class_names[int(atlas.labels[0])]
     browser_page.click("#layers-class")
-    browser_page.locator(".dash-dropdown-options").get_by_role(
-        "option", name=label, exact=True
-    ).click()
+    browser_page.locator(".dash-dropdown-options").get_by_role("option", name=label, exact=True).click()
     expected = int((atlas.labels == atlas.labels[0]).sum())
     browser_page.wait_for_function(
         "(n) => { const t = document.querySelector('#layers-logged .gtitle');"

@@ -49,7 +49,11 @@ def test_alerts_start_with_the_module_that_divides_by_zero(numerics_logdir):
     alerts = nonfinite_alerts(stats)
     first = alerts.iloc[0]
     assert (first["module"], first["direction"], first["first_step"], first["last_step"]) == (
-        "block.2", "forward", K, STEPS - 1)
+        "block.2",
+        "forward",
+        K,
+        STEPS - 1,
+    )
     assert first["kinds"] == "NaN, +Inf" and first["steps"] == STEPS - K
     assert (alerts["first_step"] >= K).all()
     healthy = open_logdir(numerics_logdir).table("healthy", "numerics")
@@ -58,8 +62,9 @@ def test_alerts_start_with_the_module_that_divides_by_zero(numerics_logdir):
 
 def test_heatmap_marks_exactly_the_non_finite_cells(numerics_logdir):
     stats = open_logdir(numerics_logdir).table("divides-by-zero", "numerics")
-    figure = health_heatmap(stats, "std", direction="forward",
-                            first={"module": "block.2", "step": K, "direction": "forward"})
+    figure = health_heatmap(
+        stats, "std", direction="forward", first={"module": "block.2", "step": K, "direction": "forward"}
+    )
     heat, marks, ring = figure.data
     forward = stats[stats["direction"] == "forward"]
     bad = forward[(forward["nan"] + forward["pos_inf"] + forward["neg_inf"]) > 0]

@@ -57,15 +57,11 @@ def _trace_types(page) -> list[str]:
 def _open(page, url, plots_drew) -> None:
     page.goto(url + "projector")
     plots_drew(page, count=1)
-    page.wait_for_function(
-        "() => (document.querySelector('#projector-status') || {}).innerText?.includes('PCA')"
-    )
+    page.wait_for_function("() => (document.querySelector('#projector-status') || {}).innerText?.includes('PCA')")
 
 
 @pytest.mark.browser
-def test_2d_scatter_is_webgl_and_the_3d_control_switches_to_a_scene(
-    browser_page, live_server, logdir, plots_drew
-):
+def test_2d_scatter_is_webgl_and_the_3d_control_switches_to_a_scene(browser_page, live_server, logdir, plots_drew):
     _open(browser_page, live_server(logdir), plots_drew)
     assert set(_trace_types(browser_page)) == {"scattergl"}
     names = browser_page.evaluate(
@@ -126,15 +122,10 @@ def test_clicking_a_point_lists_its_exact_neighbours(browser_page, live_server, 
     )
     browser_page.wait_for_selector("#projector-neighbor-list li")
     shown = [
-        int(t.split()[0].lstrip("#"))
-        for t in browser_page.locator("#projector-neighbor-list li").all_inner_texts()
+        int(t.split()[0].lstrip("#")) for t in browser_page.locator("#projector-neighbor-list li").all_inner_texts()
     ]
     vectors, _ = _blobs(300)
-    expected = (
-        NearestNeighbors(n_neighbors=11, metric="cosine")
-        .fit(vectors)
-        .kneighbors(vectors[[42]])[1][0, 1:]
-    )
+    expected = NearestNeighbors(n_neighbors=11, metric="cosine").fit(vectors).kneighbors(vectors[[42]])[1][0, 1:]
     assert shown == expected.tolist()
     browser_page.wait_for_function(
         "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"

@@ -56,13 +56,16 @@ def test_diverged_run_shows_nan_not_blank(tmp_path):
 
 
 def test_unusual_hparams_are_text():
-    runs = pd.DataFrame({
-        "run": ["a", "b"], "status": ["finished", "running"],
-        "start_time": [pd.Timestamp("2024-01-01", tz="UTC"), pd.NaT],
-        "duration": [3725.0, float("nan")],
-        "hparams": [{"layers": [64, 32], "act": "relu", "lr": 0.1}, {"lr": "auto", "flag": True}],
-        "meta": [{}, {}],
-    })
+    runs = pd.DataFrame(
+        {
+            "run": ["a", "b"],
+            "status": ["finished", "running"],
+            "start_time": [pd.Timestamp("2024-01-01", tz="UTC"), pd.NaT],
+            "duration": [3725.0, float("nan")],
+            "hparams": [{"layers": [64, 32], "act": "relu", "lr": 0.1}, {"lr": "auto", "flag": True}],
+            "meta": [{}, {}],
+        }
+    )
     table = runs_table(runs, pd.DataFrame(columns=["run", "tag", "step", "value"]))
     col = {_label(c): c for c in table.columns}
     assert col["lr"]["type"] == "text"  # one run's lr is "auto": the column sorts as text
@@ -98,8 +101,7 @@ def test_home_lists_runs_and_filter_narrows(browser_page, live_server, xss_logdi
     errors, outside = [], []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: outside.append(r.url)
-            if urlparse(r.url).hostname not in ("127.0.0.1", None) else None)
+    page.on("request", lambda r: outside.append(r.url) if urlparse(r.url).hostname not in ("127.0.0.1", None) else None)
     page.goto(live_server(xss_logdir))
     table = page.locator("#runs-table")
     table.get_by_text("cnn-lr0.003").wait_for()
@@ -136,8 +138,7 @@ def test_columns_sort(browser_page, live_server, sample_logdir):
     lr_header = page.locator("#runs-table th", has_text="lr").last
     lr_header.locator(".column-header--sort").click()
     page.wait_for_function(
-        "() => document.querySelector('#runs-table td[data-dash-column=run]')"
-        ".innerText === 'cnn-lr0.003'"
+        "() => document.querySelector('#runs-table td[data-dash-column=run]').innerText === 'cnn-lr0.003'"
     )
     assert _run_names(page)[0] == "cnn-lr0.003"  # smallest lr first
 

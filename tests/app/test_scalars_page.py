@@ -118,8 +118,7 @@ def test_a_chart_per_tag_with_every_run_in_its_colour(browser_page, live_server,
     raw = [t for t in browser_page.evaluate(TRACES_JS, 0) if t["hover"] == "skip"]
     assert {t["name"] for t in raw} == set(RUNS)
     assert all(t["color"].startswith("rgba(") for t in raw)
-    layout = browser_page.evaluate(
-        "() => document.querySelectorAll('.js-plotly-plot')[0].layout.hovermode")
+    layout = browser_page.evaluate("() => document.querySelectorAll('.js-plotly-plot')[0].layout.hovermode")
     assert layout == "x unified"
     legend = browser_page.locator("#scalars-legend").inner_text()
     assert all(run in legend for run in RUNS)
@@ -148,16 +147,15 @@ def test_moving_the_smoothing_slider_redraws_the_line(browser_page, live_server,
 def test_regex_filters_narrow_runs_and_tags(browser_page, live_server, logdir, plots_drew):
     _open(browser_page, live_server(logdir), plots_drew)
     browser_page.fill("#scalars-run-filter", "^CNN")  # case-insensitive
-    browser_page.wait_for_function(
-        "() => document.querySelector('#scalars-legend').innerText.indexOf('mlp-c') < 0")
+    browser_page.wait_for_function("() => document.querySelector('#scalars-legend').innerText.indexOf('mlp-c') < 0")
     browser_page.wait_for_function(
         """() => { const gd = document.querySelectorAll('.js-plotly-plot')[0];
-                   return !gd.data.some(t => t.name === 'mlp-c'); }""")
+                   return !gd.data.some(t => t.name === 'mlp-c'); }"""
+    )
     assert set(_smoothed_traces(browser_page, 0)) == {"cnn-a", "cnn-b"}
 
     browser_page.fill("#scalars-tag-filter", "acc")
-    browser_page.wait_for_function(
-        "() => document.querySelectorAll('#scalars-grid h3').length === 1")
+    browser_page.wait_for_function("() => document.querySelectorAll('#scalars-grid h3').length === 1")
     eventually(lambda: browser_page.locator("#scalars-grid h3").inner_text(), "val/accuracy")
     plots_drew(browser_page, count=1)
 
@@ -168,8 +166,7 @@ def test_regex_filters_narrow_runs_and_tags(browser_page, live_server, logdir, p
 
 
 @pytest.mark.browser
-def test_many_runs_are_capped_with_a_note(browser_page, live_server, logdir, plots_drew,
-                                         monkeypatch):
+def test_many_runs_are_capped_with_a_note(browser_page, live_server, logdir, plots_drew, monkeypatch):
     monkeypatch.setattr(scalars_page, "MAX_RUNS", 2)
     _open(browser_page, live_server(logdir), plots_drew)
     note = browser_page.locator("#scalars-message")
@@ -204,8 +201,7 @@ def test_csv_and_json_downloads_hold_every_point(browser_page, live_server, logd
     mine = [r for r in rows if r["run"] == "mlp-c"]
     assert [int(r["step"]) for r in mine] == list(range(STEPS))
     assert mine[250]["value"] == "NaN"  # marked, not dropped
-    np.testing.assert_allclose([float(r["smoothed"]) for r in mine], smooth(_values("mlp-c"), 0.6),
-                               rtol=1e-9)
+    np.testing.assert_allclose([float(r["smoothed"]) for r in mine], smooth(_values("mlp-c"), 0.6), rtol=1e-9)
 
     with browser_page.expect_download() as info:
         card.get_by_role("button", name="JSON").click()
@@ -245,11 +241,9 @@ def test_charts_follow_a_run_while_it_writes(browser_page, live_server, tmp_path
 def test_x_axis_and_log_scale_controls(browser_page, live_server, logdir, plots_drew):
     _open(browser_page, live_server(logdir), plots_drew)
     browser_page.get_by_label("Wall").check()
-    browser_page.wait_for_function(
-        "() => document.querySelectorAll('.js-plotly-plot')[0].layout.xaxis.type === 'date'")
+    browser_page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot')[0].layout.xaxis.type === 'date'")
     browser_page.get_by_label("Log").check()
-    browser_page.wait_for_function(
-        "() => document.querySelectorAll('.js-plotly-plot')[0].layout.yaxis.type === 'log'")
+    browser_page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot')[0].layout.yaxis.type === 'log'")
 
 
 # -- the figure and the page's parts, without a browser -------------------------------------------
@@ -330,8 +324,7 @@ def test_charts_grow_so_the_hover_lists_every_run():
     one = np.array([1.0])
 
     def chart(runs: int) -> ChartData:
-        series = tuple(SeriesData(f"run-{i}", one, one, one, one, one, empty, empty, 1, 0)
-                       for i in range(runs))
+        series = tuple(SeriesData(f"run-{i}", one, one, one, one, one, empty, empty, 1, 0) for i in range(runs))
         return ChartData("loss", "step", 0.6, series, None, None, 0)
 
     assert scalars_figure_json(chart(3))["layout"]["height"] == 300

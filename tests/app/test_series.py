@@ -125,7 +125,10 @@ def test_nonfinite_points_come_back_as_markers(source):
     assert a.nonfinite == 0 and a.nonfinite_x.size == 0
     assert b.nonfinite == 3
     assert dict(zip(b.nonfinite_kind.tolist(), b.nonfinite_x.tolist(), strict=True)) == {
-        "nan": 1000, "+inf": 2000, "-inf": 3000}
+        "nan": 1000,
+        "+inf": 2000,
+        "-inf": 3000,
+    }
     assert np.isfinite(b.y).all() and np.isfinite(b.smooth_y).all()
     assert chart.nonfinite == 3
 
@@ -182,8 +185,7 @@ def test_cache_reads_once_per_version_and_sees_new_writes(tmp_path):
 
 def test_frame_has_every_point_and_its_smoothed_value(source, logdir):
     frame = source.frame("train/loss", ["a", "b"], smoothing=0.6)
-    assert list(frame.columns) == ["run", "tag", "step", "wall_time", "relative_time", "value",
-                                   "smoothed"]
+    assert list(frame.columns) == ["run", "tag", "step", "wall_time", "relative_time", "value", "smoothed"]
     assert len(frame) == 10_000
     b = frame[frame["run"] == "b"]
     np.testing.assert_array_equal(b["smoothed"].to_numpy(), smooth(b["value"].to_numpy(), 0.6))

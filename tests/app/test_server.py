@@ -76,8 +76,14 @@ def test_logdir_file_traversal_is_404(live_server, logdir_with_file, path):
 
 def test_token_required_on_every_request(live_server, sample_logdir):
     base = live_server(sample_logdir, token="s3cret-token")
-    for path in ("", "_dash-layout", "_dash-dependencies", "assets/deepscope.css",
-                 "logdir-file/cnn-lr0.01", "no-such-page"):
+    for path in (
+        "",
+        "_dash-layout",
+        "_dash-dependencies",
+        "assets/deepscope.css",
+        "logdir-file/cnn-lr0.01",
+        "no-such-page",
+    ):
         status, headers, body = fetch(base + path)
         assert status == 401, path
         assert b"token" in body
@@ -120,7 +126,8 @@ def test_no_external_urls_in_served_index(live_server, sample_logdir):
         assert status == 200, path
         text = body.decode()
         external = [
-            url for url in re.findall(r"https?:(?://|\\u002f\\u002f)[^\s\"'<>)]+", text)
+            url
+            for url in re.findall(r"https?:(?://|\\u002f\\u002f)[^\s\"'<>)]+", text)
             if not re.match(r"https?:(//|\\u002f\\u002f)(127\.0\.0\.1|localhost)[:/*]", url)
         ]
         assert external == [], (path, external)
@@ -174,9 +181,18 @@ def test_non_loopback_host_needs_a_token(sample_logdir, monkeypatch):
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True),
-     ("127.0.0.2", True), ("0.0.0.0", False), ("", False), ("::", False),
-     ("192.168.1.4", False), ("example.com", False)],
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("127.0.0.2", True),
+        ("0.0.0.0", False),
+        ("", False),
+        ("::", False),
+        ("192.168.1.4", False),
+        ("example.com", False),
+    ],
 )
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback

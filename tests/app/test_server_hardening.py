@@ -36,8 +36,10 @@ def test_large_body_is_refused_before_it_is_read(live_server, sample_logdir):
     port = _port(live_server(sample_logdir, token="t0ken"))
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
         # announce 50 MB, send none of it: the answer must come from the headers alone
-        sock.sendall(b"POST /_dash-update-component HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: 52428800\r\n\r\n")
+        sock.sendall(
+            b"POST /_dash-update-component HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 52428800\r\n\r\n"
+        )
         reply = sock.recv(4096)
     assert reply.startswith(b"HTTP/1.1 413"), reply[:80]
     assert MAX_BODY_BYTES < 50 << 20
@@ -52,10 +54,18 @@ def test_malformed_callbacks_get_400_and_one_line(live_server, sample_logdir, ca
             assert b"Traceback" not in text and text.count(b"\n") == 1
     assert not any(record.exc_info for record in caplog.records)
     # a well-formed callback still works
-    status, _ = _post(port, "/_dash-update-component", json.dumps({
-        "output": "runs-table.data", "outputs": {"id": "runs-table", "property": "data"},
-        "inputs": [{"id": "runs-filter", "property": "value", "value": ""}], "changedPropIds": [],
-    }).encode())
+    status, _ = _post(
+        port,
+        "/_dash-update-component",
+        json.dumps(
+            {
+                "output": "runs-table.data",
+                "outputs": {"id": "runs-table", "property": "data"},
+                "inputs": [{"id": "runs-filter", "property": "value", "value": ""}],
+                "changedPropIds": [],
+            }
+        ).encode(),
+    )
     assert status != 400
 
 
@@ -75,8 +85,7 @@ def test_token_leaves_the_address_bar_and_cookie_is_per_server(live_server, samp
             return None
 
     opener = urllib.request.build_opener(NoRedirect())
-    status, headers, _ = fetch(first + "scalars?token=same-token&x=1", headers={"Accept": "text/html"},
-                               opener=opener)
+    status, headers, _ = fetch(first + "scalars?token=same-token&x=1", headers={"Accept": "text/html"}, opener=opener)
     assert status == 303 and headers["Location"] == "/scalars?x=1"
     cookie = headers["Set-Cookie"].split(";")[0]
     assert "same-token" not in cookie
@@ -117,8 +126,13 @@ def test_logdir_file_route_serves_only_referenced_files(live_server, sample_logd
     [image] = [p for p in (sample_logdir / "pics" / "images").iterdir() if p.name != "unreferenced.npy"]
     base = live_server(sample_logdir)
     assert fetch(base + f"logdir-file/pics/images/{image.name}")[0] == 200
-    for path in ("pics/.secret", "pics/images/unreferenced.npy", "pics/run.sqlite",
-                 "pics/.writer.lock", "pics/images/../run.sqlite"):
+    for path in (
+        "pics/.secret",
+        "pics/images/unreferenced.npy",
+        "pics/run.sqlite",
+        "pics/.writer.lock",
+        "pics/images/../run.sqlite",
+    ):
         assert fetch(base + "logdir-file/" + path)[0] == 404, path
 
 
@@ -130,10 +144,13 @@ def test_models_register_only_from_the_logdir_or_cache(tmp_path, monkeypatch):
     logs.mkdir()
     inside = logs / "model.safetensors"
     inside.write_bytes(b"w")
-    for name, weights, hparams in (("outside", str(outside), {}), ("inside", str(inside), {}),
-                                   ("relative", "model.safetensors", {}),
-                                   ("huge", str(inside), {"width": 10**9}),
-                                   ("system", "/etc/passwd", {})):
+    for name, weights, hparams in (
+        ("outside", str(outside), {}),
+        ("inside", str(inside), {}),
+        ("relative", "model.safetensors", {}),
+        ("huge", str(inside), {"width": 10**9}),
+        ("system", "/etc/passwd", {}),
+    ):
         with ds.Run(logs, name=name) as run:
             run.set_meta("zoo_model", {"name": "digits_cnn", "weights": weights, "hparams": hparams})
     assert sorted(cli.models_from_logdir(logs)) == ["inside", "relative"]

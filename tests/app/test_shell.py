@@ -19,18 +19,22 @@ from tests.conftest import eventually
 
 
 def _hello(ctx: AppContext):
-    return html.Div([html.Button("ok", id="hello-ok"), html.Button("fail", id="hello-fail"),
-                     html.Span(id="hello-out"), html.Span(id="hello-fail-out")])
+    return html.Div(
+        [
+            html.Button("ok", id="hello-ok"),
+            html.Button("fail", id="hello-fail"),
+            html.Span(id="hello-out"),
+            html.Span(id="hello-fail-out"),
+        ]
+    )
 
 
 def _hello_callbacks(app, ctx):
-    @app.callback(Output("hello-out", "children"), Input("hello-ok", "n_clicks"),
-                  prevent_initial_call=True)
+    @app.callback(Output("hello-out", "children"), Input("hello-ok", "n_clicks"), prevent_initial_call=True)
     def ok(n):
         return f"clicked {n}"
 
-    @app.callback(Output("hello-fail-out", "children"), Input("hello-fail", "n_clicks"),
-                  prevent_initial_call=True)
+    @app.callback(Output("hello-fail-out", "children"), Input("hello-fail", "n_clicks"), prevent_initial_call=True)
     def fail(n):
         raise ValueError("planted failure <b>not bold</b>")
 
@@ -119,9 +123,7 @@ def test_nav_shows_only_active_pages(browser_page, live_server, sample_logdir):
 
 
 @pytest.mark.browser
-def test_failing_callback_shows_error_and_server_keeps_serving(
-    browser_page, live_server, sample_logdir
-):
+def test_failing_callback_shows_error_and_server_keeps_serving(browser_page, live_server, sample_logdir):
     base = live_server(sample_logdir, pages=[*discover_pages(), HELLO])
     browser_page.goto(base + "hello")
     banner = browser_page.locator("#app-error")
@@ -166,20 +168,24 @@ def _plots(ctx: AppContext):
     rng = np.random.default_rng(0)
     line = go.Figure(go.Scatter(y=[1, 3, 2]), layout={"template": TEMPLATE_NAME})
     # WebGL, as a projector page would use for many points: needs plotly's eval under our CSP.
-    cloud = go.Figure(go.Scattergl(x=rng.normal(size=500), y=rng.normal(size=500),
-                                   mode="markers"), layout={"template": TEMPLATE_NAME})
+    cloud = go.Figure(
+        go.Scattergl(x=rng.normal(size=500), y=rng.normal(size=500), mode="markers"), layout={"template": TEMPLATE_NAME}
+    )
     empty = go.Figure(layout={"template": TEMPLATE_NAME})
-    return html.Div([dcc.Graph(id="plots-line", figure=line),
-                     dcc.Graph(id="plots-cloud", figure=cloud),
-                     dcc.Graph(id="plots-empty", figure=empty)])
+    return html.Div(
+        [
+            dcc.Graph(id="plots-line", figure=line),
+            dcc.Graph(id="plots-cloud", figure=cloud),
+            dcc.Graph(id="plots-empty", figure=empty),
+        ]
+    )
 
 
 PLOTS = Page("Plots", "/plots", 55, always_active, _plots)
 
 
 @pytest.mark.browser
-def test_plots_drew_counts_figures_with_traces(browser_page, live_server, sample_logdir,
-                                               plots_drew):
+def test_plots_drew_counts_figures_with_traces(browser_page, live_server, sample_logdir, plots_drew):
     errors = []
     browser_page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     browser_page.goto(live_server(sample_logdir, pages=[*discover_pages(), PLOTS]) + "plots")

@@ -75,9 +75,7 @@ def test_head_view_layer_selector_and_token_click(browser_page, live_server, plo
     _open(browser_page, live_server(logdir, models={"reviews_transformer": model}), plots_drew)
     page = browser_page
     title = _title(page, "text-attention-head")
-    assert (
-        "layer 1" in title and "top 8 keys per query" in title and "attention mass shown" in title
-    )
+    assert "layer 1" in title and "top 8 keys per query" in title and "attention mass shown" in title
     legend = [t["name"] for t in _figure(page, "text-attention-head")["traces"] if t["showlegend"]]
     assert legend == ["head 0", "head 1"]
     _pick(page, "text-attention-layer", "layer 0")
@@ -128,9 +126,7 @@ def test_model_view_thumbnail_click_opens_head_view(browser_page, live_server, p
         }""",
         timeout=30_000,
     )
-    shapes = page.evaluate(
-        "() => document.querySelector('#text-attention-model .js-plotly-plot').layout.shapes"
-    )
+    shapes = page.evaluate("() => document.querySelector('#text-attention-model .js-plotly-plot').layout.shapes")
     assert len(shapes) == 1  # the opened thumbnail is outlined
 
 
@@ -141,9 +137,7 @@ def test_logged_attention_and_other_tabs(browser_page, live_server, plots_drew, 
     page = browser_page
     _pick(page, "text-attention-source", "attn: text/attention/review (logged)")
     _wait_title(page, "text-attention-head", "layer 1")
-    page.wait_for_function(
-        """() => document.querySelector('#text-attention-status').textContent.includes('logged')"""
-    )
+    page.wait_for_function("""() => document.querySelector('#text-attention-status').textContent.includes('logged')""")
     tokens = page.evaluate(
         """() => {
             const gd = document.querySelector('#text-attention-head .js-plotly-plot');

@@ -26,9 +26,7 @@ def lm_logdir(tmp_path_factory) -> Path:
     texts = list(reviews(120, seed=5).texts)
     with Run(logdir, name="lm-inside") as run:
         text.fit_tuned_lens(lm, texts, steps=30, progress=False).save(run)
-        text.generate(lm, "what a", max_new_tokens=5, attribution="saliency").save(
-            run, "text/generation/what-a"
-        )
+        text.generate(lm, "what a", max_new_tokens=5, attribution="saliency").save(run, "text/generation/what-a")
     return logdir
 
 
@@ -88,8 +86,7 @@ def test_lens_tab_draws_and_switches_to_the_tuned_lens(
     browser_page.fill("#text-lens-text", "the acting was not")
     browser_page.press("#text-lens-text", "Enter")
     browser_page.wait_for_function(
-        "() => document.querySelector('#text-lens-grid .js-plotly-plot')"
-        ".layout.xaxis.ticktext.includes('acting')",
+        "() => document.querySelector('#text-lens-grid .js-plotly-plot').layout.xaxis.ticktext.includes('acting')",
         timeout=60_000,
     )
     browser_page.click("#text-lens-kind input[value=tuned]")
@@ -99,9 +96,7 @@ def test_lens_tab_draws_and_switches_to_the_tuned_lens(
 
 
 @pytest.mark.browser
-def test_generate_tab_method_and_token_picker(
-    browser_page, live_server, plots_drew, lm_logdir, models
-) -> None:
+def test_generate_tab_method_and_token_picker(browser_page, live_server, plots_drew, lm_logdir, models) -> None:
     url = live_server(lm_logdir, models=models)
     _open_tab(browser_page, url, "Generate", plots_drew, 1)
     _wait_title(browser_page, "text-generate-graph", "integrated gradients")
@@ -126,15 +121,11 @@ def test_generate_tab_method_and_token_picker(
     browser_page.click("#text-generate-source")
     browser_page.get_by_text("lm-inside / text/generation/what-a").click()
     _wait_title(browser_page, "text-generate-graph", "saliency")
-    browser_page.wait_for_function(
-        "() => document.querySelector('#text-generate-prompt').disabled", timeout=30_000
-    )
+    browser_page.wait_for_function("() => document.querySelector('#text-generate-prompt').disabled", timeout=30_000)
 
 
 @pytest.mark.browser
-def test_factors_tab_picks_one_factor(
-    browser_page, live_server, plots_drew, lm_logdir, models
-) -> None:
+def test_factors_tab_picks_one_factor(browser_page, live_server, plots_drew, lm_logdir, models) -> None:
     url = live_server(lm_logdir, models=models)
     _open_tab(browser_page, url, "Factors", plots_drew, 1)
     _wait_title(browser_page, "text-factors-graph", "strongest neuron factor")
@@ -146,9 +137,7 @@ def test_factors_tab_picks_one_factor(
 
 
 @pytest.mark.browser
-def test_cocluster_tab_picks_a_cluster(
-    browser_page, live_server, plots_drew, lm_logdir, models
-) -> None:
+def test_cocluster_tab_picks_a_cluster(browser_page, live_server, plots_drew, lm_logdir, models) -> None:
     url = live_server(lm_logdir, models=models)
     _open_tab(browser_page, url, "Co-clusters", plots_drew, 3)
     _wait_title(browser_page, "text-coclusters-words", "Cluster 0")

@@ -17,12 +17,14 @@ def mixed_table() -> pa.Table:
     floats[rng.random(n) < 0.1] = 0.0
     ints = rng.integers(-50, 500, n)
     strings = np.array([f"city-{i}" for i in range(300)])[rng.integers(0, 300, n)]
-    return pa.table({
-        "f": pa.array(floats, mask=rng.random(n) < 0.07),
-        "i": pa.array(ints, mask=rng.random(n) < 0.03),
-        "s": pa.array(strings, mask=rng.random(n) < 0.05),
-        "b": pa.array(rng.random(n) < 0.3),
-    })
+    return pa.table(
+        {
+            "f": pa.array(floats, mask=rng.random(n) < 0.07),
+            "i": pa.array(ints, mask=rng.random(n) < 0.03),
+            "s": pa.array(strings, mask=rng.random(n) < 0.05),
+            "b": pa.array(rng.random(n) < 0.3),
+        }
+    )
 
 
 @pytest.fixture(scope="package")

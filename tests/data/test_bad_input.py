@@ -51,11 +51,14 @@ def test_glob_matching_nothing_and_unknown_extension(tmp_path):
         profile(tmp_path / "data.xlsx")
 
 
-@pytest.mark.parametrize("empty", [
-    pd.DataFrame({"x": pd.Series([], dtype=float), "s": pd.Series([], dtype=object)}),
-    pd.DataFrame(),
-    pa.table({"x": pa.array([], pa.float64())}),
-])
+@pytest.mark.parametrize(
+    "empty",
+    [
+        pd.DataFrame({"x": pd.Series([], dtype=float), "s": pd.Series([], dtype=object)}),
+        pd.DataFrame(),
+        pa.table({"x": pa.array([], pa.float64())}),
+    ],
+)
 def test_empty_dataset_is_an_error(empty):
     with pytest.raises(InvalidArgumentError) as info:
         profile(empty)
@@ -98,11 +101,14 @@ def test_mixed_type_object_column_is_profiled_as_text_with_a_note():
     assert "mixed types" in profile(frame).to_frame().set_index("feature").loc["mixed", "notes"]
 
 
-@pytest.mark.parametrize("column, reason", [
-    (pa.array([{"a": 1}, {"a": 2}, None]), "struct"),
-    (pa.array([[[1], [2]], [[3]], None]), "nested"),
-    (pa.array([[("k", 1)], [], None], type=pa.map_(pa.string(), pa.int64())), "map"),
-])
+@pytest.mark.parametrize(
+    "column, reason",
+    [
+        (pa.array([{"a": 1}, {"a": 2}, None]), "struct"),
+        (pa.array([[[1], [2]], [[3]], None]), "nested"),
+        (pa.array([[("k", 1)], [], None], type=pa.map_(pa.string(), pa.int64())), "map"),
+    ],
+)
 def test_unsupported_nested_types_are_reported_with_a_reason(column, reason):
     p = profile(pa.table({"nested": column, "x": [1, 2, 3]}))
     feature = p["nested"]

@@ -13,20 +13,24 @@ from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 @pytest.fixture(scope="module")
 def profiles():
     rng = np.random.default_rng(0)
-    train = pd.DataFrame({
-        "steady": rng.normal(0, 1, 4000),
-        "moved": rng.normal(0, 1, 4000),
-        "gappy": np.where(rng.random(4000) < 0.4, np.nan, rng.normal(0, 1, 4000)),
-        "spiky": np.where(rng.random(4000) < 0.95, 0.0, rng.normal(5, 1, 4000)),
-        "color": rng.choice(["red", "green", "blue"], 4000),
-    })
-    serving = pd.DataFrame({
-        "steady": rng.normal(0, 1, 1000),
-        "moved": rng.normal(3, 1, 1000),
-        "gappy": rng.normal(0, 1, 1000),
-        "spiky": np.where(rng.random(1000) < 0.95, 0.0, rng.normal(5, 1, 1000)),
-        "color": rng.choice(["red", "green", "blue"], 1000),
-    })
+    train = pd.DataFrame(
+        {
+            "steady": rng.normal(0, 1, 4000),
+            "moved": rng.normal(0, 1, 4000),
+            "gappy": np.where(rng.random(4000) < 0.4, np.nan, rng.normal(0, 1, 4000)),
+            "spiky": np.where(rng.random(4000) < 0.95, 0.0, rng.normal(5, 1, 4000)),
+            "color": rng.choice(["red", "green", "blue"], 4000),
+        }
+    )
+    serving = pd.DataFrame(
+        {
+            "steady": rng.normal(0, 1, 1000),
+            "moved": rng.normal(3, 1, 1000),
+            "gappy": rng.normal(0, 1, 1000),
+            "spiky": np.where(rng.random(1000) < 0.95, 0.0, rng.normal(5, 1, 1000)),
+            "color": rng.choice(["red", "green", "blue"], 1000),
+        }
+    )
     return profile(train, name="train"), profile(serving, name="serving")
 
 
@@ -40,8 +44,9 @@ def test_histograms_share_buckets_and_are_percentages(profiles):
     assert sum(counts["serving"]) == pytest.approx(1000)
 
 
-@pytest.mark.parametrize("sort, first", [("distance", "moved"), ("missing", "gappy"),
-                                         ("non_uniformity", "spiky"), ("name", "color")])
+@pytest.mark.parametrize(
+    "sort, first", [("distance", "moved"), ("missing", "gappy"), ("non_uniformity", "spiky"), ("name", "color")]
+)
 def test_sort_orders(profiles, sort, first):
     comparison = compare(*profiles, sort=sort)
     assert comparison.order[0] == first

@@ -14,8 +14,9 @@ distributed = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=None, memory_limit="1GiB")
+    cluster = distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, memory_limit="1GiB"
+    )
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
@@ -27,12 +28,14 @@ def frame() -> pd.DataFrame:
     n = 60_000
     x = rng.lognormal(0, 1, n)
     x[rng.random(n) < 0.05] = np.nan
-    return pd.DataFrame({
-        "x": x,                                        # continuous: sketched quantiles
-        "k": rng.integers(0, 50, n),                   # few distinct: exact quantiles
-        "s": np.array(["red", "green", "blue", "grey"])[rng.integers(0, 4, n)],
-        "id": np.char.add("u", rng.integers(0, 20_000, n).astype(str)),
-    })
+    return pd.DataFrame(
+        {
+            "x": x,  # continuous: sketched quantiles
+            "k": rng.integers(0, 50, n),  # few distinct: exact quantiles
+            "s": np.array(["red", "green", "blue", "grey"])[rng.integers(0, 4, n)],
+            "id": np.char.add("u", rng.integers(0, 20_000, n).astype(str)),
+        }
+    )
 
 
 def test_dask_profile_equals_local(client, frame):
@@ -44,13 +47,22 @@ def test_dask_profile_equals_local(client, frame):
     assert remote.rows == local.rows and remote.features == local.features
     for name in local.features:
         a, b = local[name], remote[name]
-        assert (a.type, a.count, a.missing, a.zeros, a.min, a.max) == (b.type, b.count, b.missing, b.zeros, b.min, b.max)
+        assert (a.type, a.count, a.missing, a.zeros, a.min, a.max) == (
+            b.type,
+            b.count,
+            b.missing,
+            b.zeros,
+            b.min,
+            b.max,
+        )
         if a.is_numeric:
             assert b.mean == pytest.approx(a.mean, rel=1e-12)
             assert b.std == pytest.approx(a.std, rel=1e-10)
     assert remote["k"].quantiles([0.1, 0.5, 0.9]).tolist() == local["k"].quantiles([0.1, 0.5, 0.9]).tolist()
     values = np.sort(frame["x"].dropna().to_numpy())
-    for q, estimate in zip([0.1, 0.25, 0.5, 0.75, 0.9], remote.quantiles("x", [0.1, 0.25, 0.5, 0.75, 0.9]), strict=True):
+    for q, estimate in zip(
+        [0.1, 0.25, 0.5, 0.75, 0.9], remote.quantiles("x", [0.1, 0.25, 0.5, 0.75, 0.9]), strict=True
+    ):
         assert abs(np.searchsorted(values, estimate) / values.size - q) <= 0.01
     assert remote["s"].top_values == local["s"].top_values
     truth = frame["id"].nunique()
@@ -59,7 +71,7 @@ def test_dask_profile_equals_local(client, frame):
 
 def test_dask_engine_on_parquet_files(client, frame, tmp_path):
     for i, start in enumerate(range(0, len(frame), 20_000)):
-        frame.iloc[start:start + 20_000].to_parquet(tmp_path / f"part-{i}.parquet")
+        frame.iloc[start : start + 20_000].to_parquet(tmp_path / f"part-{i}.parquet")
     remote = profile(str(tmp_path / "*.parquet"), engine="dask")
     local = profile(str(tmp_path / "*.parquet"), engine="local")
     assert remote.rows == local.rows == len(frame)

@@ -26,8 +26,13 @@ def test_the_runs_finish_with_their_results_and_tables(logdir):
     reader = open_logdir(logdir)
     runs = reader.runs().set_index("run")
     assert list(runs.loc[[LOANS_RUN, IMAGES_RUN], "status"]) == ["finished", "finished"]
-    assert set(reader.results(LOANS_RUN)) == {"profile/train", "profile/serving", "drift", "schema",
-                                              "anomalies/serving"}
+    assert set(reader.results(LOANS_RUN)) == {
+        "profile/train",
+        "profile/serving",
+        "drift",
+        "schema",
+        "anomalies/serving",
+    }
     assert set(reader.results(IMAGES_RUN)) == {"profile/shapes", "profile/digits"}
     assert reader.tables(LOANS_RUN) == ["dive/loans"] and reader.tables(IMAGES_RUN) == ["dive/shapes"]
 
@@ -55,7 +60,9 @@ def test_the_logged_profiles_schema_and_anomalies_agree(logdir):
     assert isinstance(train, Profile) and (train.rows, serving.rows) == (len(data.train), len(data.serving))
     rows = serving.to_frame().set_index("feature")
     assert rows.loc["income", "mean"] == pytest.approx(data.serving["income"].mean())
-    assert rows.loc["credit_history_years", "missing"] == pytest.approx(data.serving["credit_history_years"].isna().mean())
+    assert rows.loc["credit_history_years", "missing"] == pytest.approx(
+        data.serving["credit_history_years"].isna().mean()
+    )
     schema = reader.result(LOANS_RUN, "schema")
     assert isinstance(schema, Schema) and set(schema.features) == set(data.train.columns)
     anomalies = reader.result(LOANS_RUN, "anomalies/serving")

@@ -19,12 +19,14 @@ from deepscope.errors import InvalidArgumentError, NotFoundError
 def frame() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     n = 100_000
-    return pd.DataFrame({
-        "kind": rng.choice(list("abcdefghijkl"), n),
-        "size": rng.lognormal(0, 1, n),
-        "flag": rng.random(n) < 0.3,
-        "score": rng.normal(0, 1, n),
-    })
+    return pd.DataFrame(
+        {
+            "kind": rng.choice(list("abcdefghijkl"), n),
+            "size": rng.lognormal(0, 1, n),
+            "flag": rng.random(n) < 0.3,
+            "score": rng.normal(0, 1, n),
+        }
+    )
 
 
 def test_every_example_is_a_point_without_overlap(frame):
@@ -79,8 +81,8 @@ def _decode_png(uri: str) -> tuple[int, int, int, bytes]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height, _, color_type = struct.unpack(">IIBB", data[16:26])
     start = data.index(b"IDAT") + 4
-    length = struct.unpack(">I", data[start - 8:start - 4])[0]
-    return width, height, color_type, zlib.decompress(data[start:start + length])
+    length = struct.unpack(">I", data[start - 8 : start - 4])[0]
+    return width, height, color_type, zlib.decompress(data[start : start + length])
 
 
 def test_thumbnails_are_png_images():

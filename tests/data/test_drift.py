@@ -17,16 +17,20 @@ from deepscope.errors import InvalidArgumentError
 def shifted():
     rng = np.random.default_rng(0)
     n = 8000
-    reference = pd.DataFrame({
-        "x": rng.normal(0, 1, n),
-        "k": rng.poisson(3, n),
-        "c": rng.choice(["a", "b", "c", "d"], n, p=[0.4, 0.3, 0.2, 0.1]),
-    })
-    current = pd.DataFrame({
-        "x": rng.normal(0.5, 1, n),
-        "k": rng.poisson(3, n),
-        "c": rng.choice(["a", "b", "c", "d"], n, p=[0.2, 0.3, 0.2, 0.3]),
-    })
+    reference = pd.DataFrame(
+        {
+            "x": rng.normal(0, 1, n),
+            "k": rng.poisson(3, n),
+            "c": rng.choice(["a", "b", "c", "d"], n, p=[0.4, 0.3, 0.2, 0.1]),
+        }
+    )
+    current = pd.DataFrame(
+        {
+            "x": rng.normal(0.5, 1, n),
+            "k": rng.poisson(3, n),
+            "c": rng.choice(["a", "b", "c", "d"], n, p=[0.2, 0.3, 0.2, 0.3]),
+        }
+    )
     return reference, current
 
 
@@ -70,7 +74,11 @@ def test_ks_is_exact_with_raw_samples_and_sketched_without(shifted):
 
 def test_normed_wasserstein_close_to_scipy(shifted):
     reference, current = shifted
-    value = drift(profile(reference), profile(current)).metrics.set_index(["feature", "metric"]).loc[("x", "wasserstein"), "value"]
+    value = (
+        drift(profile(reference), profile(current))
+        .metrics.set_index(["feature", "metric"])
+        .loc[("x", "wasserstein"), "value"]
+    )
     expected = wasserstein_distance(reference["x"], current["x"]) / reference["x"].std()
     assert value == pytest.approx(expected, rel=0.05)
 

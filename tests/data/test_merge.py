@@ -12,8 +12,20 @@ from hypothesis import strategies as st
 
 from deepscope.data import Profile, profile
 
-_EXACT_FIELDS = ("type", "rows", "count", "missing", "nan", "infinite", "zeros", "min", "max", "unique",
-                 "top_values", "values_per_example")
+_EXACT_FIELDS = (
+    "type",
+    "rows",
+    "count",
+    "missing",
+    "nan",
+    "infinite",
+    "zeros",
+    "min",
+    "max",
+    "unique",
+    "top_values",
+    "values_per_example",
+)
 
 
 def _assert_same(merged: Profile, whole: Profile) -> None:
@@ -67,7 +79,9 @@ def test_merge_of_sketched_quantiles_stays_within_rank_error():
     assert merged["x"].count == values.size
     assert merged["x"].mean == pytest.approx(values.mean(), rel=1e-12)
     assert merged["x"].std == pytest.approx(values.std(ddof=1), rel=1e-10)
-    for q, estimate in zip(np.linspace(0.05, 0.95, 19), merged.quantiles("x", np.linspace(0.05, 0.95, 19)), strict=True):
+    for q, estimate in zip(
+        np.linspace(0.05, 0.95, 19), merged.quantiles("x", np.linspace(0.05, 0.95, 19)), strict=True
+    ):
         rank = np.searchsorted(values, estimate) / values.size
         assert abs(rank - q) <= 0.01
 

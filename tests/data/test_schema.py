@@ -18,12 +18,14 @@ from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 def train() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     n = 2000
-    return pd.DataFrame({
-        "age": rng.integers(18, 80, n),
-        "score": rng.normal(0.5, 0.1, n),
-        "color": rng.choice(["red", "green", "blue"], n),
-        "note": [f"free text {i}" for i in range(n)],
-    })
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n),
+            "score": rng.normal(0.5, 0.1, n),
+            "color": rng.choice(["red", "green", "blue"], n),
+            "note": [f"free text {i}" for i in range(n)],
+        }
+    )
 
 
 def _kinds(anomalies) -> dict[str, str]:
@@ -71,17 +73,26 @@ def test_every_anomaly_kind(train):
     score[:3] = np.nan  # real NaN (Arrow keeps them; they are not nulls)
     age = rng.integers(18, 80, n)
     age[100] = 130
-    serving = pa.table({
-        "age": pa.array(age, mask=np.arange(n) < 50),
-        "score": pa.array(score),
-        "color": pa.array(np.where(np.arange(n) < 20, "purple", "red")),
-        "extra": pa.array(np.ones(n)),
-        "nested": pa.array([{"a": 1}] * n),
-    })
+    serving = pa.table(
+        {
+            "age": pa.array(age, mask=np.arange(n) < 50),
+            "score": pa.array(score),
+            "color": pa.array(np.where(np.arange(n) < 20, "purple", "red")),
+            "extra": pa.array(np.ones(n)),
+            "nested": pa.array([{"a": 1}] * n),
+        }
+    )
     anomalies = validate(profile(serving), schema)
     kinds = set(anomalies.to_frame()["kind"])
-    assert kinds == {"missing_column", "new_column", "presence_drop", "out_of_range", "non_finite",
-                     "out_of_domain", "unsupported_type"}
+    assert kinds == {
+        "missing_column",
+        "new_column",
+        "presence_drop",
+        "out_of_range",
+        "non_finite",
+        "out_of_domain",
+        "unsupported_type",
+    }
     assert kinds <= set(ANOMALY_KINDS)
     frame = anomalies.to_frame()
     assert list(frame.columns)[:3] == ["feature", "kind", "description"]
@@ -128,7 +139,9 @@ def test_bad_schema_input_is_a_typed_error(tmp_path):
     (tmp_path / "bad.json").write_text('{"format": "something else"}')
     with pytest.raises(InvalidArgumentError, match="schema"):
         Schema.read(tmp_path / "bad.json")
-    (tmp_path / "typo.json").write_text('{"format": "deepscope.schema", "features": [{"name": "a", "type": "int", "rnage": [0, 1]}]}')
+    (tmp_path / "typo.json").write_text(
+        '{"format": "deepscope.schema", "features": [{"name": "a", "type": "int", "rnage": [0, 1]}]}'
+    )
     with pytest.raises(InvalidArgumentError, match="rnage"):
         Schema.read(tmp_path / "typo.json")
     with pytest.raises(ArgumentTypeError, match="profile"):

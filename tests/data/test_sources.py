@@ -14,7 +14,16 @@ from deepscope.data.sources import open_source
 
 def _core(p, feature):
     f = p[feature]
-    return (f.type, f.count, f.missing, f.min, f.max, None if np.isnan(f.mean) else round(f.mean, 9), f.unique, f.top_values)
+    return (
+        f.type,
+        f.count,
+        f.missing,
+        f.min,
+        f.max,
+        None if np.isnan(f.mean) else round(f.mean, 9),
+        f.unique,
+        f.top_values,
+    )
 
 
 def test_parquet_csv_arrow_and_pandas_agree(tmp_path, mixed_frame):
@@ -89,8 +98,12 @@ def test_texts_become_length_and_token_count():
 
 
 def test_list_features_have_values_per_example():
-    table = pa.table({"tags": pa.array([["a", "b"], ["a"], [], None, ["c", "a", "a"]]),
-                      "scores": pa.array([[1.0, 2.0], [3.0], None, [0.0], [4.0, 5.0, 6.0]])})
+    table = pa.table(
+        {
+            "tags": pa.array([["a", "b"], ["a"], [], None, ["c", "a", "a"]]),
+            "scores": pa.array([[1.0, 2.0], [3.0], None, [0.0], [4.0, 5.0, 6.0]]),
+        }
+    )
     p = profile(table)
     tags, scores = p["tags"], p["scores"]
     assert tags.type == "list<string>" and scores.type == "list<float>"
@@ -101,10 +114,12 @@ def test_list_features_have_values_per_example():
 
 
 def test_temporal_and_categorical_columns():
-    frame = pd.DataFrame({
-        "when": pd.to_datetime(["2024-01-01", "2024-01-03", None]),
-        "kind": pd.Categorical(["x", "y", "x"]),
-    })
+    frame = pd.DataFrame(
+        {
+            "when": pd.to_datetime(["2024-01-01", "2024-01-03", None]),
+            "kind": pd.Categorical(["x", "y", "x"]),
+        }
+    )
     p = profile(frame)
     assert p["when"].type == "datetime"
     assert p["when"].max - p["when"].min == 2 * 86400

@@ -43,9 +43,7 @@ def test_mask_is_exactly_the_shape(data: ImageDataset) -> None:
         pixels = image.reshape(3, -1).T
         inside, outside = np.median(pixels[mask.ravel()], 0), np.median(pixels[~mask.ravel()], 0)
         assert np.linalg.norm(inside - outside) > 0.45
-        nearer_shape = np.linalg.norm(pixels - inside, axis=1) < np.linalg.norm(
-            pixels - outside, axis=1
-        )
+        nearer_shape = np.linalg.norm(pixels - inside, axis=1) < np.linalg.norm(pixels - outside, axis=1)
         assert (nearer_shape == mask.ravel()).mean() > 0.995
 
 

@@ -241,9 +241,7 @@ def test_device_path_agrees_with_the_cpu_path():
     torch.manual_seed(0)
     for x in (torch.randn(1000) * 3 + 1, torch.randn(7, dtype=torch.float64), torch.zeros(5)):
         x[0] = 0.0
-        np.testing.assert_allclose(
-            _health_masked(x).numpy(), _health_cpu(x, {}), rtol=1e-5, atol=1e-6
-        )
+        np.testing.assert_allclose(_health_masked(x).numpy(), _health_cpu(x, {}), rtol=1e-5, atol=1e-6)
     x = torch.tensor([1.0, math.nan, math.inf, -math.inf, 0.0, 3.0])
     row = _health_masked(x).numpy()
     np.testing.assert_allclose(row, [6, 3, 0, 3, 4 / 3, 42 / 9, 1, 1, 1, 1], rtol=1e-6)

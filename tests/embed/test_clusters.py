@@ -67,12 +67,8 @@ def test_density_image_counts_every_point_in_view_with_either_engine():
     rng = np.random.default_rng(0)
     coords = rng.normal(size=(5000, 2))
     for engine in ("numpy", "datashader"):
-        image = density_image(
-            coords, x_range=(-1, 1), y_range=(0, 2), width=32, height=16, engine=engine
-        )
-        inside = (
-            (coords[:, 0] >= -1) & (coords[:, 0] < 1) & (coords[:, 1] >= 0) & (coords[:, 1] < 2)
-        ).sum()
+        image = density_image(coords, x_range=(-1, 1), y_range=(0, 2), width=32, height=16, engine=engine)
+        inside = ((coords[:, 0] >= -1) & (coords[:, 0] < 1) & (coords[:, 1] >= 0) & (coords[:, 1] < 2)).sum()
         assert abs(image.count - inside) <= 3  # edge pixels: half-open vs closed bins
         assert image.rgba.shape == (16, 32, 4)
         # y grows upwards, rows downwards: the densest rows (near y=0) are at the bottom

@@ -32,9 +32,7 @@ def test_approximate_recall_at_200k_points():
     assert result.recall >= 0.95
     # the reported recall is measured, so it must agree with our own check
     truth = NearestNeighbors(n_neighbors=11).fit(x).kneighbors(x[result.queries[:50]])[1][:, 1:]
-    hits = np.mean(
-        [len(np.intersect1d(a, b)) / 10 for a, b in zip(result.indices[:50], truth, strict=True)]
-    )
+    hits = np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(result.indices[:50], truth, strict=True)])
     assert hits >= 0.95
 
 

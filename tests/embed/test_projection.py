@@ -32,9 +32,7 @@ def test_pca_equals_scikit_learn_up_to_sign(rows, dims):
     expected = reference.transform(x)
     signs = np.sign((ours.coords * expected).sum(axis=0))
     np.testing.assert_allclose(ours.coords * signs, expected, atol=2e-3 * np.abs(expected).max())
-    np.testing.assert_allclose(
-        ours.explained_variance, reference.explained_variance_ratio_, rtol=1e-4
-    )
+    np.testing.assert_allclose(ours.explained_variance, reference.explained_variance_ratio_, rtol=1e-4)
     assert ours.axis_labels[0].startswith("PC1 (")
 
 
@@ -53,9 +51,7 @@ def test_custom_axes_measure_position_between_the_query_centroids():
     x[np.concatenate([cats, dogs]), 2] = 0.0
     kind[cats], kind[dogs] = "cat", "dog"
     meta = pd.DataFrame({"kind": kind})
-    p = project(
-        x, "custom", metadata=meta, axes=[("kind=cat", "kind=dog"), ("kind=cat", "kind=dog")]
-    )
+    p = project(x, "custom", metadata=meta, axes=[("kind=cat", "kind=dog"), ("kind=cat", "kind=dog")])
     cat_centre = x[cats].mean(axis=0)
     direction = x[dogs].mean(axis=0) - cat_centre
     expected = (x - cat_centre) @ (direction / np.linalg.norm(direction))
@@ -75,9 +71,7 @@ def test_nonlinear_projections_keep_planted_clusters_apart_and_are_seeded(method
     again = project(x, method, seed=3, **options)
     np.testing.assert_allclose(first.coords, again.coords, rtol=1e-4, atol=1e-4)
     centres = np.stack([first.coords[labels == c].mean(axis=0) for c in range(3)])
-    spread = max(
-        np.linalg.norm(first.coords[labels == c] - centres[c], axis=1).mean() for c in range(3)
-    )
+    spread = max(np.linalg.norm(first.coords[labels == c] - centres[c], axis=1).mean() for c in range(3))
     gaps = [np.linalg.norm(centres[a] - centres[b]) for a in range(3) for b in range(a + 1, 3)]
     assert min(gaps) > 2 * spread
     assert first.method == method and first.coords.shape == (len(x), 2)

@@ -32,8 +32,9 @@ def multiclass_table(n: int = 2000, classes: int = 4, seed: int = 1) -> pd.DataF
     label = rng.integers(0, classes, n)
     logits = rng.normal(size=(n, classes)) + 1.5 * np.eye(classes)[label]
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    frame = pd.DataFrame({"group": rng.choice(["x", "y"], size=n), "label": label,
-                          "prediction": probabilities.argmax(axis=1)})
+    frame = pd.DataFrame(
+        {"group": rng.choice(["x", "y"], size=n), "label": label, "prediction": probabilities.argmax(axis=1)}
+    )
     for c in range(classes):
         frame[f"score_{c}"] = probabilities[:, c]
     frame["confidence"] = probabilities.max(axis=1)

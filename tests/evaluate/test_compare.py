@@ -22,7 +22,9 @@ def test_confusion_matrix_equals_sklearn_in_frequency_order():
     np.testing.assert_array_equal(result.matrix, reference)
     for normalize in ("true", "pred", "all"):
         normalised = ds.evaluate.confusion_matrix(table, normalize=normalize)
-        expected = skm.confusion_matrix(table["label"], table["prediction"], labels=normalised.classes, normalize=normalize)
+        expected = skm.confusion_matrix(
+            table["label"], table["prediction"], labels=normalised.classes, normalize=normalize
+        )
         np.testing.assert_allclose(normalised.matrix, expected)
     top = ds.evaluate.confusion_matrix(table, top_n=2, normalize="true")
     assert top.matrix.shape == (2, 2) and top.classes == result.classes[:2]

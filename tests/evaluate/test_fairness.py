@@ -39,9 +39,7 @@ def test_demographic_parity_equalises_positive_rates_within_one_example(seed):
 @pytest.mark.parametrize("cost_ratio", [0.5, 1.0, 3.0])
 def test_equal_opportunity_equalises_true_positive_rates_within_one_example(seed, cost_ratio):
     table = binary_table(n=1500, seed=seed)
-    frame = ds.evaluate.thresholds(
-        table, group="group", strategy="equal_opportunity", cost_ratio=cost_ratio
-    ).to_frame()
+    frame = ds.evaluate.thresholds(table, group="group", strategy="equal_opportunity", cost_ratio=cost_ratio).to_frame()
     positives = frame["tp"] + frame["fn"]
     assert frame["tpr"].max() - frame["tpr"].min() <= 1 / positives.min() + 1e-12
 
@@ -136,8 +134,9 @@ def test_a_group_with_one_class_is_named(binary):
 
 def test_scores_outside_unit_interval_are_named(binary):
     with pytest.raises(InvalidArgumentError, match=r"score.*'logit'"):
-        ds.evaluate.thresholds(binary.assign(logit=binary["score"] * 4 - 2), group="group",
-                               strategy="single", score="logit")
+        ds.evaluate.thresholds(
+            binary.assign(logit=binary["score"] * 4 - 2), group="group", strategy="single", score="logit"
+        )
 
 
 def test_missing_label_column_is_named(binary):

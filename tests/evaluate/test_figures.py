@@ -35,10 +35,14 @@ def _results() -> dict[str, object]:
         "curves": ds.evaluate.roc_pr({"one": multi, "two": other}),
         "frequency": ds.evaluate.frequency_vs_f1({"one": multi, "two": other}),
         "multimetric": ds.evaluate.multiclass_metrics({"one": multi, "two": other}),
-        "groups": ds.evaluate.groups(texts, {"negated": "has_token(text, 'not')", "intense": "has_token(text, 'very')"}),
+        "groups": ds.evaluate.groups(
+            texts, {"negated": "has_token(text, 'not')", "intense": "has_token(text, 'very')"}
+        ),
         "rewrite": ds.evaluate.rewrite(
-            lambda t: np.array([[0.2, 0.8] if "good" in s else [0.7, 0.3] for s in t]), texts,
-            'replace(text, "good", "bad")'),
+            lambda t: np.array([[0.2, 0.8] if "good" in s else [0.7, 0.3] for s in t]),
+            texts,
+            'replace(text, "good", "bad")',
+        ),
     }
 
 
@@ -67,7 +71,7 @@ def test_every_result_survives_a_run(tmp_path, name):
 def test_notebook_rendering_is_offline():
     html = RESULTS["slices"]._repr_html_()
     assert "<div" in html and "Plotly.newPlot" in html
-    assert "src=\"http" not in html  # plotly.js is inlined, so it draws with no network
+    assert 'src="http' not in html  # plotly.js is inlined, so it draws with no network
 
 
 def test_figure_options():

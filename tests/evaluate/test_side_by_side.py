@@ -68,8 +68,15 @@ def text_model(seed: int = 0, name: str | None = None) -> Model:
 
 def test_from_tables_lists_disagreements_first_in_their_original_order():
     label = [1, 0, 1, 1, 0, 1]
-    a = pd.DataFrame({"x": range(6), "label": label, "prediction": [1, 0, 0, 1, 1, 1],
-                      "confidence": [0.9, 0.8, 0.6, 0.7, 0.55, 0.99]}, index=list("uvwxyz"))
+    a = pd.DataFrame(
+        {
+            "x": range(6),
+            "label": label,
+            "prediction": [1, 0, 0, 1, 1, 1],
+            "confidence": [0.9, 0.8, 0.6, 0.7, 0.55, 0.99],
+        },
+        index=list("uvwxyz"),
+    )
     b = a.assign(prediction=[1, 1, 0, 1, 0, 0], confidence=0.5)
     c = a.assign(prediction=[1, 0, 0, 1, 0, 1], confidence=0.5)
     result = from_tables({"a": a, "b": b.iloc[::-1], "c": c})  # b's rows in another order: matched by index
@@ -91,8 +98,10 @@ def test_from_tables_lists_disagreements_first_in_their_original_order():
 
 def test_side_by_side_runs_every_model_on_the_same_examples():
     x = np.array([[-2.0], [-0.5], [0.5], [2.0]])
-    models = {"sign": lambda v: np.column_stack([-v[:, 0], v[:, 0]]),
-              "shifted": lambda v: np.column_stack([1.0 - v[:, 0], v[:, 0] - 1.0])}
+    models = {
+        "sign": lambda v: np.column_stack([-v[:, 0], v[:, 0]]),
+        "shifted": lambda v: np.column_stack([1.0 - v[:, 0], v[:, 0] - 1.0]),
+    }
     result = side_by_side(models, pd.DataFrame({"x": x[:, 0], "label": [0, 0, 1, 1]}))
     frame = result.to_frame()
     assert frame.index.tolist() == [2, 0, 1, 3]
@@ -109,8 +118,20 @@ def test_from_tables_rejects_tables_over_other_examples():
 
 
 def test_input_columns_leave_out_what_the_model_added():
-    table = pd.DataFrame(columns=["text", "phenomenon", "label", "prediction", "score_0", "score_1",
-                                  "score", "confidence", "correct", "loss"])
+    table = pd.DataFrame(
+        columns=[
+            "text",
+            "phenomenon",
+            "label",
+            "prediction",
+            "score_0",
+            "score_1",
+            "score",
+            "confidence",
+            "correct",
+            "loss",
+        ]
+    )
     assert input_columns(table) == ["text", "phenomenon"]
 
 
@@ -206,7 +227,9 @@ def test_generated_rows_that_flip_a_prediction_come_before_those_that_change_not
 def test_results_round_trip_through_a_run(tmp_path):
     from deepscope.track import Run, open_logdir
 
-    table = pd.DataFrame({"text": ["not good", "good"], "label": [0, 1], "prediction": [0, 1], "confidence": [0.6, 0.9]})
+    table = pd.DataFrame(
+        {"text": ["not good", "good"], "label": [0, 1], "prediction": [0, 1], "confidence": [0.6, 0.9]}
+    )
     result = from_tables({"a": table, "b": table.assign(prediction=[1, 1])})
     texts = salience({"bag": text_model()}, ["not good", "the plot"])
     with Run(tmp_path, name="r") as run:

@@ -46,8 +46,9 @@ def test_each_slice_query_selects_exactly_its_rows(binary):
     table = binary.copy()
     table.loc[table.index[:40], "income"] = np.nan
     table["flag"] = table["age"] > 50
-    result = ds.evaluate.slices(table, by=["group", "income", "flag", ("region", "age")], metrics=["accuracy"],
-                                overall=True)
+    result = ds.evaluate.slices(
+        table, by=["group", "income", "flag", ("region", "age")], metrics=["accuracy"], overall=True
+    )
     for _, row in result.to_frame().iterrows():
         rows = result.rows(table, row["slice"])
         assert len(rows) == row["n"], row["slice"]
@@ -71,8 +72,9 @@ def test_multiclass_slice_metrics_equal_sklearn(multiclass):
 
 def test_macro_average_skips_classes_absent_from_a_slice():
     # slice "a" holds only classes 0 and 1; scikit-learn averages over the labels present there
-    table = pd.DataFrame({"g": ["a"] * 4 + ["b"] * 3, "label": [0, 1, 1, 0, 2, 2, 1],
-                          "prediction": [0, 1, 0, 0, 2, 1, 1]})
+    table = pd.DataFrame(
+        {"g": ["a"] * 4 + ["b"] * 3, "label": [0, 1, 1, 0, 2, 2, 1], "prediction": [0, 1, 0, 0, 2, 1, 1]}
+    )
     frame = ds.evaluate.slices(table, by="g", metrics=["precision", "recall", "f1"]).to_frame()
     for _, row in frame.iterrows():
         part = table[table["g"] == row["value"]]

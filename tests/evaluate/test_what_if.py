@@ -93,8 +93,9 @@ def test_partial_dependence_of_an_additive_model_is_its_closed_form(numeric):
 def test_partial_dependence_of_a_squared_feature(numeric):
     result = ds.evaluate.partial_dependence(_additive, numeric, feature="c", grid=[-1.0, 0.0, 2.0])
     base = 2 * numeric["a"].to_numpy(np.float64) + np.sin(numeric["b"].to_numpy(np.float64))
-    np.testing.assert_allclose(result.to_frame()["partial_dependence"], [1 + base.mean(), base.mean(), 4 + base.mean()],
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        result.to_frame()["partial_dependence"], [1 + base.mean(), base.mean(), 4 + base.mean()], rtol=1e-5, atol=1e-5
+    )
 
 
 def test_categorical_partial_dependence_with_encode():

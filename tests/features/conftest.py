@@ -24,9 +24,7 @@ def tiny_cnn(seed: int = 0) -> nn.Module:
             fc=nn.Linear(6, 3),
         )
     ).eval()
-    with (
-        torch.no_grad()
-    ):  # zero-mean filters, no biases: noise excites them little, a pattern a lot
+    with torch.no_grad():  # zero-mean filters, no biases: noise excites them little, a pattern a lot
         for layer in (net.conv1, net.conv2):
             layer.weight -= layer.weight.mean(dim=(1, 2, 3), keepdim=True)
             layer.weight *= 4

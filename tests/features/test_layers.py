@@ -37,19 +37,12 @@ def test_layer_maps_are_every_layers_output_in_order(cnn, image):
     assert maps.prediction == int(np.argmax(real["fc"]))
 
 
-@pytest.mark.parametrize(
-    "layer", ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "fc", "softmax"]
-)
+@pytest.mark.parametrize("layer", ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "fc", "softmax"])
 def test_unit_arithmetic_equals_the_real_activation_everywhere(cnn, image, layer):
     real = _real(cnn, image)[layer]
     kinds = set()
     if real.ndim == 3:
-        units = [
-            (c, r, k)
-            for c in range(real.shape[0])
-            for r in range(real.shape[1])
-            for k in range(real.shape[2])
-        ]
+        units = [(c, r, k) for c in range(real.shape[0]) for r in range(real.shape[1]) for k in range(real.shape[2])]
         units = units[:: max(1, len(units) // 60)] + [
             (0, 0, 0),
             (real.shape[0] - 1, real.shape[1] - 1, real.shape[2] - 1),

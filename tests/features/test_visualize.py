@@ -31,9 +31,7 @@ def test_channel_beats_random_input_and_every_dataset_example(cnn, images, kind)
     assert reached == pytest.approx(result.scores[0], rel=1e-5)
     assert reached >= 10 * _score(cnn, objective, random_input)[0]
     assert reached >= result.examples.values[0, 0] == _score(cnn, objective, images).max()
-    assert (
-        result.images.dtype == np.float32 and result.images.min() >= 0 and result.images.max() <= 1
-    )
+    assert result.images.dtype == np.float32 and result.images.min() >= 0 and result.images.max() <= 1
     assert result.trace.shape == (FAST["steps"],)
 
 
@@ -69,9 +67,7 @@ def test_diversity_makes_the_batch_less_alike(cnn):
     plain = ds.features.visualize(cnn, base, batch=3, seed=2, **FAST)
     varied = ds.features.visualize(cnn, base + 5 * obj.diversity("relu1"), batch=3, seed=2, **FAST)
     diversity = obj.diversity("relu1")
-    assert (
-        _score(cnn, diversity, varied.images).mean() > _score(cnn, diversity, plain.images).mean()
-    )
+    assert _score(cnn, diversity, varied.images).mean() > _score(cnn, diversity, plain.images).mean()
 
 
 def test_batch_indices_give_each_image_its_own_channel(cnn):
@@ -98,9 +94,7 @@ def test_fft_and_colour_parametrizations_invert_exactly():
     data = np.random.default_rng(0).random((20, 3, 8, 8))
     data[:, 1] = 0.7 * data[:, 0] + 0.3 * data[:, 1]  # correlated channels
     matrix = torch.as_tensor(param.colour_matrix(data, 3), dtype=torch.float64)
-    assert torch.allclose(
-        param.decorrelate_inverse(param.decorrelate(image, matrix), matrix), image, atol=1e-10
-    )
+    assert torch.allclose(param.decorrelate_inverse(param.decorrelate(image, matrix), matrix), image, atol=1e-10)
     # M M^T is the colour covariance up to one scale factor
     cov = np.cov(data.transpose(0, 2, 3, 1).reshape(-1, 3), rowvar=False)
     mm = matrix.numpy() @ matrix.numpy().T
@@ -126,9 +120,7 @@ def test_transforms_in_pure_torch():
     rotated = transforms.random_rotate([90])(x, g)
     assert torch.allclose(
         rotated[0, :, 5:15, 5:15], torch.rot90(x, 1, (2, 3))[0, :, 5:15, 5:15], atol=1e-4
-    ) or torch.allclose(
-        rotated[0, :, 5:15, 5:15], torch.rot90(x, -1, (2, 3))[0, :, 5:15, 5:15], atol=1e-4
-    )
+    ) or torch.allclose(rotated[0, :, 5:15, 5:15], torch.rot90(x, -1, (2, 3))[0, :, 5:15, 5:15], atol=1e-4)
 
 
 def test_typed_errors(cnn):
@@ -145,9 +137,7 @@ def test_typed_errors(cnn):
 
 
 def test_visualization_round_trips_through_a_run(cnn, images, tmp_path):
-    result = ds.features.visualize(
-        cnn, obj.channel("relu2", 4), dataset=images, **{**FAST, "steps": 4}
-    )
+    result = ds.features.visualize(cnn, obj.channel("relu2", 4), dataset=images, **{**FAST, "steps": 4})
     with ds.Run(tmp_path, name="r") as run:
         tag = result.save(run)
     loaded = ds.open_logdir(tmp_path).load("r", tag)
@@ -156,18 +146,12 @@ def test_visualization_round_trips_through_a_run(cnn, images, tmp_path):
     np.testing.assert_array_equal(loaded.examples.boxes, result.examples.boxes)
     assert loaded.objective == result.objective
     fig = loaded.figure()
-    assert (
-        len(fig.data) == 1 + result.examples.images.shape[1]
-        if result.examples.images.shape[1] <= 6
-        else 7
-    )
+    assert len(fig.data) == 1 + result.examples.images.shape[1] if result.examples.images.shape[1] <= 6 else 7
 
 
 def test_clamp_and_a_given_colour_matrix(cnn):
     objective = obj.channel("relu2", 4)
-    start = ds.features.visualize(
-        cnn, objective, squash="clamp", steps=1, lr=1e-9, size=16, progress=False
-    )
+    start = ds.features.visualize(cnn, objective, squash="clamp", steps=1, lr=1e-9, size=16, progress=False)
     result = ds.features.visualize(cnn, objective, squash="clamp", colors=np.eye(3) * 0.5, **FAST)
     assert result.images.min() >= 0 and result.images.max() <= 1
     assert result.scores[0] > 2 * start.scores[0]

@@ -57,6 +57,8 @@ def schedule_logdir(logdir: Path, *, lrs: tuple[float, ...] = (0.3, 0.03, 0.003)
     for i, lr in enumerate(lrs):
         with Run(logdir, name=f"sched-{i}", hparams={"lr": lr, "width": 16 * (i + 1)}) as run:
             for step in range(6):
-                run.log({"lr": lr * 0.5**step, "val/loss": 1.0 / (step + 1) + lr,
-                         "val/accuracy": 0.5 + 0.05 * step - lr}, step=step)
+                run.log(
+                    {"lr": lr * 0.5**step, "val/loss": 1.0 / (step + 1) + lr, "val/accuracy": 0.5 + 0.05 * step - lr},
+                    step=step,
+                )
     return logdir

@@ -25,6 +25,7 @@ def test_serve_a_results_file(capsys, monkeypatch, tmp_path, suffix):
         handle = real_serve(logdir, **kwargs)
         served["logdir"], served["table"] = logdir, kwargs["table"]
         served["status"] = urllib.request.urlopen(handle.url, timeout=20).status
+
         def ctrl_c():  # the user presses Ctrl-C while the CLI waits on the server
             raise KeyboardInterrupt
 

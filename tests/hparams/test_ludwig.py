@@ -64,9 +64,12 @@ def test_learning_curves_draw_the_logged_points(sweep):
 
 def _plain_points(runs: int = 3, steps: int = 6) -> pd.DataFrame:
     """What a loop that logs ``loss`` and ``accuracy`` (no split in the tags) leaves."""
-    rows = [(f"r{i}", tag, step, value)
-            for i in range(runs) for step in range(steps)
-            for tag, value in (("loss", 1.0 / (step + 1 + i)), ("accuracy", 0.5 + 0.05 * step - 0.01 * i))]
+    rows = [
+        (f"r{i}", tag, step, value)
+        for i in range(runs)
+        for step in range(steps)
+        for tag, value in (("loss", 1.0 / (step + 1 + i)), ("accuracy", 0.5 + 0.05 * step - 0.01 * i))
+    ]
     return pd.DataFrame(rows, columns=["run", "tag", "step", "value"])
 
 
@@ -89,8 +92,14 @@ def test_tags_without_a_split_are_drawn_as_logged_one_line_per_run():
 
 
 def test_a_train_tag_alone_and_other_tags_each_have_their_curves():
-    points = pd.DataFrame({"run": "r", "tag": ["train/loss", "lr", "train/loss", "lr"],
-                           "step": [0, 0, 1, 1], "value": [2.0, 0.1, 1.0, 0.05]})
+    points = pd.DataFrame(
+        {
+            "run": "r",
+            "tag": ["train/loss", "lr", "train/loss", "lr"],
+            "step": [0, 0, 1, 1],
+            "value": [2.0, 0.1, 1.0, 0.05],
+        }
+    )
     assert curve_metrics(points) == ["loss", "lr"]  # split metrics first, then the other tags
     loss = ds.hparams.learning_curves(points, "loss").figure()
     assert [(t.line.dash, list(t.y)) for t in loss.data] == [("solid", [2.0, 1.0])]
@@ -106,8 +115,10 @@ def test_a_run_without_split_tags_joins_the_figure_of_its_metric():
     points = pd.concat([split, plain], ignore_index=True)
     assert curve_metrics(points) == ["loss"]
     figure = ds.hparams.learning_curves(points, "loss").figure()
-    assert [(t.legendgroup, t.line.dash, list(t.y)) for t in figure.data] == [("a", "solid", [1.0]),
-                                                                             ("b", "dashdot", [0.9])]
+    assert [(t.legendgroup, t.line.dash, list(t.y)) for t in figure.data] == [
+        ("a", "solid", [1.0]),
+        ("b", "dashdot", [0.9]),
+    ]
     assert "solid: train, dash-dot: as logged" in figure.layout.legend.title.text
     # Keras' pair: a bare tag beside its val_ tag is the train split, not a line as logged.
     keras = pd.DataFrame({"run": "k", "tag": ["loss", "val_loss"], "step": 0, "value": [1.0, 1.2]})
@@ -201,7 +212,9 @@ def test_views_of_a_metric_named_like_a_hyperparameter(tmp_path):
     assert [a.text for a in bars.layout.annotations] == ["lr (metric)", "val/loss"]
     np.testing.assert_allclose(bars.data[0].y, frame["lr (metric)"])
     assert [a.text for a in ds.hparams.compare_performance(logdir).figure().layout.annotations] == [
-        "val/accuracy", "val/loss"]  # held-out metrics by default, as before
+        "val/accuracy",
+        "val/loss",
+    ]  # held-out metrics by default, as before
 
     report = ds.hparams.hyperopt_report(logdir, "lr (metric)").figure()
     points = [t for t in report.data if t.name != "best trial"]

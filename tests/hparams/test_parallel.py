@@ -121,7 +121,9 @@ def test_brushes_filter_exactly_the_rows_inside():
     assert missing.tolist() == frame["optimizer"].isna().tolist()
 
     # The NaN slot can be brushed: that keeps the rows without a value.
-    nan_rows = brushed_rows(frame, types, {"accuracy": acc.selection([acc.slots["NaN"] - 0.01, acc.slots["NaN"] + 0.01])})
+    nan_rows = brushed_rows(
+        frame, types, {"accuracy": acc.selection([acc.slots["NaN"] - 0.01, acc.slots["NaN"] + 0.01])}
+    )
     np.testing.assert_array_equal(nan_rows, frame["accuracy"].isna().to_numpy())
 
 

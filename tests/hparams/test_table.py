@@ -125,8 +125,7 @@ def test_select_metrics_matches_pandas(seed, select, step):
 
 
 def test_final_keeps_a_diverged_value_and_best_skips_it():
-    points = pd.DataFrame({"run": ["r"] * 3, "tag": ["loss"] * 3, "step": [0, 1, 2],
-                           "value": [1.0, 0.5, np.nan]})
+    points = pd.DataFrame({"run": ["r"] * 3, "tag": ["loss"] * 3, "step": [0, 1, 2], "value": [1.0, 0.5, np.nan]})
     assert math.isnan(select_metrics(points, "final").loc["r", "loss"])
     assert select_metrics(points, "best").loc["r", "loss"] == 0.5
     assert select_metrics(points, "best", goals={"loss": "max"}).loc["r", "loss"] == 1.0
@@ -159,16 +158,23 @@ def test_hparams_table_from_a_logdir_matches_pandas(sweep, select, step):
     hp = reader.hparams()
     points = reader.scalars()
     manual = _manual(points, select, step, {})
-    assert table.frame.columns.tolist() == ["run", "lr", "width", "optimizer", "dropout",
-                                            "train/loss", "val/accuracy", "val/loss"]
+    assert table.frame.columns.tolist() == [
+        "run",
+        "lr",
+        "width",
+        "optimizer",
+        "dropout",
+        "train/loss",
+        "val/accuracy",
+        "val/loss",
+    ]
     assert table.hparams == ["lr", "width", "optimizer", "dropout"]
     assert table.metrics == ["train/loss", "val/accuracy", "val/loss"]
     assert table.frame["run"].tolist() == hp["run"].tolist()
     for column in table.hparams:
         assert table.frame[column].tolist() == hp[column].tolist()
     for tag in table.metrics:
-        np.testing.assert_array_equal(table.frame[tag].to_numpy(),
-                                      manual.loc[table.frame["run"], tag].to_numpy())
+        np.testing.assert_array_equal(table.frame[tag].to_numpy(), manual.loc[table.frame["run"], tag].to_numpy())
     assert table.types["lr"] == LOG_NUMERIC and table.types["optimizer"] == CATEGORICAL
     assert table.goals == {"train/loss": "min", "val/accuracy": "max", "val/loss": "min"}
 
@@ -224,8 +230,9 @@ def test_a_metric_named_like_a_hyperparameter_keeps_both_columns(schedule, selec
     assert table.metrics == ["lr (metric)", "val/accuracy", "val/loss"]
     # The hyper-parameter is what the run was configured with; the metric is the logged schedule.
     assert table.frame["lr"].tolist() == reader.hparams()["lr"].tolist() == [0.3, 0.03, 0.003]
-    np.testing.assert_array_equal(table.frame["lr (metric)"].to_numpy(),
-                                  manual.loc[table.frame["run"], "lr"].to_numpy())
+    np.testing.assert_array_equal(
+        table.frame["lr (metric)"].to_numpy(), manual.loc[table.frame["run"], "lr"].to_numpy()
+    )
     factor = {"final": 0.5**5, "best": 1.0, "at": 0.5**2}[select]  # the schedule halves each step
     np.testing.assert_allclose(table.frame["lr (metric)"], table.frame["lr"] * factor)
     assert table.goals == {"lr (metric)": "max", "val/accuracy": "max", "val/loss": "min"}

@@ -78,9 +78,7 @@ def test_logs_scalars_hparams_and_histograms_into_its_own_run(tmp_path):
     assert store.scalars(["train/loss"]).step.tolist() == [1, 2, 3, 4]
     assert store.scalars(["eval/loss"]).step.tolist() == [2, 4]
     name = "bert.encoder.layer.0.attention.self.query.weight"
-    assert {f"weights/{name}", f"gradients/{name}", "weights/classifier.bias"} <= set(
-        store.histogram_tags()
-    )
+    assert {f"weights/{name}", f"gradients/{name}", "weights/classifier.bias"} <= set(store.histogram_tags())
     gradients = store.histograms(f"gradients/{name}")
     assert gradients.step.tolist() == [2, 4] and (gradients["max"] > gradients["min"]).all()
 

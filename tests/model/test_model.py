@@ -438,9 +438,7 @@ def test_huggingface_gradient_wrt_embeddings_matches_finite_differences(bert):
     grad = bert.gradient(TEXTS, target=2)
     dim = bert.module.config.hidden_size
     assert grad.shape == (len(TEXTS), encoded["input_ids"].shape[1], dim)
-    direction = torch.randn(
-        grad.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64
-    )
+    direction = torch.randn(grad.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     step = 1e-6
     with bert.eval_mode(), torch.no_grad():
         embeddings = bert.input_embeddings()(encoded["input_ids"])

@@ -59,9 +59,7 @@ def test_several_columns_softmax_unless_already_probabilities():
     probabilities = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
     np.testing.assert_allclose(to_probabilities(probabilities), probabilities)
     for given in (True, False, None):  # only a single column depends on what the caller knows
-        np.testing.assert_allclose(
-            to_probabilities(logits, single_is_probability=given), softmax(logits, axis=1)
-        )
+        np.testing.assert_allclose(to_probabilities(logits, single_is_probability=given), softmax(logits, axis=1))
 
 
 def test_rows_sum_to_one_and_huge_logits_stay_finite():

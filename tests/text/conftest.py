@@ -171,9 +171,7 @@ def gpt2_from_reviews_lm(model: Model) -> Any:
             prefix + "attn.c_attn.weight": torch.cat(
                 [attention.query.weight.T, attention.key.weight.T, attention.value.weight.T], dim=1
             ),
-            prefix + "attn.c_attn.bias": torch.cat(
-                [attention.query.bias, attention.key.bias, attention.value.bias]
-            ),
+            prefix + "attn.c_attn.bias": torch.cat([attention.query.bias, attention.key.bias, attention.value.bias]),
             prefix + "attn.c_proj.weight": attention.output.weight.T,
             prefix + "attn.c_proj.bias": attention.output.bias,
             prefix + "mlp.c_fc.weight": block.mlp[0].weight.T,
@@ -181,9 +179,7 @@ def gpt2_from_reviews_lm(model: Model) -> Any:
             prefix + "mlp.c_proj.weight": block.mlp[2].weight.T,
             prefix + "mlp.c_proj.bias": block.mlp[2].bias,
         }
-    missing, unexpected = gpt2.load_state_dict(
-        {k: v.detach().clone() for k, v in state.items()}, strict=False
-    )
+    missing, unexpected = gpt2.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=False)
     assert not unexpected and all(".attn.bias" in k or "masked_bias" in k for k in missing)
     return gpt2
 

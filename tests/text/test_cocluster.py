@@ -71,9 +71,7 @@ def test_recovers_the_planted_blocks(planted) -> None:
     # each unit cluster is paired with the word cluster of its own group
     for unit, group in enumerate(units_truth):
         members = [
-            w
-            for w, c in zip(clusters.words, clusters.word_clusters, strict=True)
-            if c == clusters.unit_clusters[unit]
+            w for w, c in zip(clusters.words, clusters.word_clusters, strict=True) if c == clusters.unit_clusters[unit]
         ]
         assert {truth[w] for w in members} == {group}
     ranked = clusters.cluster_words(int(clusters.unit_clusters[0]))

@@ -44,10 +44,7 @@ def test_factors_reconstruct_the_activations(reviews_lm, review_texts) -> None:
 
 
 def test_error_falls_as_components_grow(reviews_lm, review_texts) -> None:
-    errors = [
-        text.neuron_factors(reviews_lm, review_texts[:30], n_components=k).relative_error
-        for k in (1, 3, 8, 16)
-    ]
+    errors = [text.neuron_factors(reviews_lm, review_texts[:30], n_components=k).relative_error for k in (1, 3, 8, 16)]
     assert all(a > b for a, b in zip(errors, errors[1:], strict=False))
 
 

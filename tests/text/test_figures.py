@@ -47,9 +47,7 @@ def _links(fig, horizontal: bool = False) -> set[tuple[str, int, int]]:
 def test_head_view_draws_exactly_the_kept_links(found: ds.text.Attention) -> None:
     fig = head_view_figure(found, layer=3, top_k=2, heads=[0, 5])
     edges = found.edges(3, top_k=2, heads=[0, 5])
-    expected = {
-        (f"head {h}", q, k) for h, q, k in zip(edges.head, edges.query, edges.key, strict=True)
-    }
+    expected = {(f"head {h}", q, k) for h, q, k in zip(edges.head, edges.query, edges.key, strict=True)}
     assert _links(fig) == expected
     assert f"{edges.mass_kept:.0%} of the attention mass shown" in fig.layout.title.text
     legend = [t.name for t in fig.data if t.showlegend is not False and t.mode == "lines"]
@@ -84,9 +82,7 @@ def test_model_view_tiles_and_clicks(found: ds.text.Attention) -> None:
     z = np.asarray(fig.data[0].z, dtype=float)
     thumbs = found.thumbnails(8)
     step = 8 + 2
-    np.testing.assert_allclose(
-        z[2 * step : 2 * step + 8, 7 * step : 7 * step + 8], thumbs[2, 7], atol=1e-6
-    )
+    np.testing.assert_allclose(z[2 * step : 2 * step + 8, 7 * step : 7 * step + 8], thumbs[2, 7], atol=1e-6)
     assert tile_at(7 * step + 3, 2 * step + 5, 8, found.layers, found.heads) == (2, 7)
     assert tile_at(7 * step + 9, 2 * step, 8, found.layers, found.heads) is None  # a gap
     assert thumbnail_size(n, 72) == n  # short inputs keep every token
@@ -108,9 +104,7 @@ def test_neuron_and_summary_figures(minilm: Model, found: ds.text.Attention) -> 
 
 def test_rollout_beside_gradients_labels_and_scales(reviews_transformer: Model) -> None:
     rollout = ds.text.attention_rollout(reviews_transformer, "not good")
-    ig = ds.explain.integrated_gradients(
-        reviews_transformer, ["not good"], target=int(rollout.target[0])
-    )
+    ig = ds.explain.integrated_gradients(reviews_transformer, ["not good"], target=int(rollout.target[0]))
     fig = rollout_comparison_figure([rollout, ig], ["rollout (attention-based)", "IG"])
     z = np.asarray(fig.data[0].z, dtype=float)
     assert np.nanmax(np.abs(z), axis=1) == pytest.approx([1.0, 1.0])

@@ -65,9 +65,7 @@ def test_integrated_gradients_complete_per_generated_token(name, request) -> Non
         with torch.no_grad():
             embeds = embedding(torch.as_tensor(gen.token_ids[:position])[None])
         token = int(gen.token_ids[position])
-        gap = _last_logit(model.module, embeds, token) - _last_logit(
-            model.module, torch.zeros_like(embeds), token
-        )
+        gap = _last_logit(model.module, embeds, token) - _last_logit(model.module, torch.zeros_like(embeds), token)
         assert abs(row[:position].sum() - gap) < 1e-3 * max(1.0, abs(gap))
         assert abs(gen.deltas[step]) < 1e-3 * max(1.0, abs(gap))
         assert gen.logits[step] == pytest.approx(_last_logit(model.module, embeds, token), abs=1e-4)
@@ -82,17 +80,13 @@ def test_gradient_x_input_and_saliency_rows(reviews_lm) -> None:
     expected = (grad * embeds).sum(-1)[0].detach().numpy()
     np.testing.assert_allclose(gxi.attributions[0, : gxi.n_prompt], expected, atol=1e-5)
     sal = text.generate(reviews_lm, "the plot", max_new_tokens=2, attribution="saliency")
-    np.testing.assert_allclose(
-        sal.attributions[0, : sal.n_prompt], grad.norm(dim=-1)[0].numpy(), atol=1e-5
-    )
+    np.testing.assert_allclose(sal.attributions[0, : sal.n_prompt], grad.norm(dim=-1)[0].numpy(), atol=1e-5)
     assert np.all(np.isnan(gxi.deltas))
 
 
 def test_sampling_is_seeded(reviews_lm) -> None:
     runs = [
-        text.generate(
-            reviews_lm, "the", max_new_tokens=8, temperature=1.5, seed=s, attribution=None
-        )
+        text.generate(reviews_lm, "the", max_new_tokens=8, temperature=1.5, seed=s, attribution=None)
         for s in (7, 7, 8, 9, 10)
     ]
     assert runs[0].token_ids.tolist() == runs[1].token_ids.tolist()

@@ -72,6 +72,4 @@ def test_attention_round_trip_feeds_summary(tmp_path) -> None:
     with ds.Run(tmp_path, "r") as run:
         found.save(run, "text/attention/hand")
     loaded = ds.open_logdir(tmp_path).load("r", "text/attention/hand")
-    np.testing.assert_allclose(
-        ds.text.head_summary(loaded).values, ds.text.head_summary(found).values, atol=1e-3
-    )
+    np.testing.assert_allclose(ds.text.head_summary(loaded).values, ds.text.head_summary(found).values, atol=1e-3)

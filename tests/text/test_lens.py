@@ -53,12 +53,8 @@ def test_watch_ranks_and_frame(reviews_lm) -> None:
     assert lens.watch_ranks.shape == (3, 3)
     with torch.no_grad():
         logits = reviews_lm.module(input_ids=torch.as_tensor(lens.token_ids)[None])[0, -1]
-    assert lens.watch_ranks[-1].tolist() == _direct_ranks(
-        logits.expand(3, -1), lens.watch_ids.tolist()
-    )
-    np.testing.assert_allclose(
-        lens.watch_probs[-1], logits.softmax(-1)[lens.watch_ids].numpy(), atol=1e-6
-    )
+    assert lens.watch_ranks[-1].tolist() == _direct_ranks(logits.expand(3, -1), lens.watch_ids.tolist())
+    np.testing.assert_allclose(lens.watch_probs[-1], logits.softmax(-1)[lens.watch_ids].numpy(), atol=1e-6)
     frame = lens.to_frame()
     assert len(frame) == len(lens.layers) * len(lens.tokens)
     row = frame[(frame.layer_index == 1) & (frame.position == 2)].iloc[0]
@@ -94,8 +90,6 @@ def test_hugging_face_bpe_tokenizer(bpe_gpt2) -> None:
     assert lens.token_ids.tolist() == ids
     with torch.no_grad():
         logits = bpe_gpt2.module(input_ids=torch.tensor([ids])).logits[0, -1]
-    assert lens.watch_ranks[-1].tolist() == _direct_ranks(
-        logits.expand(2, -1), lens.watch_ids.tolist()
-    )
+    assert lens.watch_ranks[-1].tolist() == _direct_ranks(logits.expand(2, -1), lens.watch_ids.tolist())
     with pytest.raises(InvalidArgumentError, match=r"watch\[0\].*splits into"):
         text.logit_lens(bpe_gpt2, "The movie", watch=[" unbelievablyx"])

@@ -16,9 +16,7 @@ TEXT = "the acting was not bad, really."
     ("name", "layer", "head"),
     [("minilm", 4, 7), ("gpt2", 1, 1), ("reviews_transformer", 1, 0), ("reviews_lm", 0, 1)],
 )
-def test_softmax_of_scores_is_the_attention(
-    name: str, layer: int, head: int, request: pytest.FixtureRequest
-) -> None:
+def test_softmax_of_scores_is_the_attention(name: str, layer: int, head: int, request: pytest.FixtureRequest) -> None:
     model = request.getfixturevalue(name)
     view = ds.text.neuron_view(model, TEXT, layer=layer, head=head)
     weights = ds.text.attention(model, TEXT).weights[layer, head]
@@ -26,14 +24,10 @@ def test_softmax_of_scores_is_the_attention(
     # the arithmetic shown: scores = sum(q * k) * scale (masked, later keys of a decoder: -inf)
     row = view.scores[view.query]
     allowed = np.isfinite(row)
-    np.testing.assert_allclose(
-        (view.product.sum(axis=1) * view.scale)[allowed], row[allowed], atol=1e-5
-    )
+    np.testing.assert_allclose((view.product.sum(axis=1) * view.scale)[allowed], row[allowed], atol=1e-5)
     assert allowed.all() == (name in ("minilm", "reviews_transformer"))
     other = view.for_query(len(view.tokens) - 1)
-    np.testing.assert_allclose(
-        other.product.sum(axis=1) * view.scale, other.scores[-1], atol=1e-5, rtol=1e-5
-    )
+    np.testing.assert_allclose(other.product.sum(axis=1) * view.scale, other.scores[-1], atol=1e-5, rtol=1e-5)
     frame = other.to_frame()
     assert frame["weight"].sum() == pytest.approx(1.0, abs=1e-5)
 

@@ -20,9 +20,7 @@ def test_two_layer_closed_form() -> None:
     np.testing.assert_allclose(ds.text.rollout_matrix(weights), expected, atol=1e-12)
     # without the residual it is the plain product of head-averaged maps
     plain = weights.mean(axis=1)
-    np.testing.assert_allclose(
-        ds.text.rollout_matrix(weights, residual=0.0), plain[1] @ plain[0], atol=1e-12
-    )
+    np.testing.assert_allclose(ds.text.rollout_matrix(weights, residual=0.0), plain[1] @ plain[0], atol=1e-12)
     # max over heads: [[1, 0], [1, 1]] -> 0.5 A + 0.5 I renormalised: [[1, 0], [1/3, 2/3]]
     np.testing.assert_allclose(
         ds.text.rollout_matrix(weights, head_fusion="max"),
@@ -39,9 +37,7 @@ def test_rollout_is_an_attribution_scored_like_explain(reviews_transformer: Mode
     assert rollout.options["attention_based"] and rollout.options["query"] == "mean"
     assert rollout.tokens == [["the", "movie", "was", "not", "good"]]
     weights = ds.text.attention(reviews_transformer, text).weights
-    np.testing.assert_allclose(
-        rollout.values[0], ds.text.rollout_matrix(weights).mean(axis=0), atol=1e-12
-    )
+    np.testing.assert_allclose(rollout.values[0], ds.text.rollout_matrix(weights).mean(axis=0), atol=1e-12)
     assert rollout.values.sum() == pytest.approx(1.0)
     predicted = reviews_transformer.predict([text]).argmax(axis=1)
     assert rollout.target.tolist() == predicted.tolist()

@@ -154,9 +154,7 @@ def test_a_run_left_open_is_committed_and_closed_at_exit(tmp_path, ending, statu
         """
         )
     )
-    subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "logs")], capture_output=True, timeout=120
-    )
+    subprocess.run([sys.executable, str(script), str(tmp_path / "logs")], capture_output=True, timeout=120)
     reader = open_logdir(tmp_path / "logs")
     assert reader.runs()["status"].tolist() == [status]
     assert len(reader.scalars()) == 1000

@@ -24,9 +24,7 @@ def test_empty_logdir_has_no_runs_and_empty_frames(tmp_path):
     assert len(logdir.runs()) == 0 and "status" in logdir.runs().columns
     assert logdir.scalar_tags() == []
     scalars = logdir.scalars()
-    assert (
-        list(scalars.columns) == ["run", "tag", "step", "wall_time", "value"] and len(scalars) == 0
-    )
+    assert list(scalars.columns) == ["run", "tag", "step", "wall_time", "value"] and len(scalars) == 0
     assert list(logdir.last_scalars().columns)[:4] == ["run", "tag", "step", "value"]
     assert list(logdir.hparams().columns) == ["run"]
     assert len(logdir.histograms("w")) == 0

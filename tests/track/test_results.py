@@ -140,9 +140,7 @@ def test_unsupported_fields_are_refused_with_the_field_named(tmp_path):
         with pytest.raises(ArgumentTypeError):
             run.log_result("x", {"not": "a dataclass"})
     assert open_logdir(tmp_path).results("r") == []
-    assert not (tmp_path / "r" / "results").exists() or not any(
-        (tmp_path / "r" / "results").iterdir()
-    )
+    assert not (tmp_path / "r" / "results").exists() or not any((tmp_path / "r" / "results").iterdir())
 
 
 def test_missing_result_names_what_exists(tmp_path, deepscope_classes):

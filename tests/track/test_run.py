@@ -141,9 +141,7 @@ def test_images_round_trip_in_every_layout(tmp_path):
     records = logdir.images("rgb", "r")
     assert [r.step for r in records] == [2, 3]
     np.testing.assert_array_equal(records[0].image, rgb)
-    np.testing.assert_array_equal(
-        records[1].image, np.round(chw.transpose(1, 2, 0) * 255).astype(np.uint8)
-    )
+    np.testing.assert_array_equal(records[1].image, np.round(chw.transpose(1, 2, 0) * 255).astype(np.uint8))
     assert [r.step for r in logdir.images("rgb", "r", step=3)] == [3]
     assert logdir.image_tags() == ["gray", "rgb"]
 
@@ -263,9 +261,7 @@ def test_bad_hparams_are_refused(tmp_path):
         Run(tmp_path, name="r", hparams=[("lr", 0.1)])
 
 
-@pytest.mark.parametrize(
-    "name", ["../escape", "/etc/evil", "a/../../b", "..", ".", "", "C:\\evil", "a\\..\\..\\b"]
-)
+@pytest.mark.parametrize("name", ["../escape", "/etc/evil", "a/../../b", "..", ".", "", "C:\\evil", "a\\..\\..\\b"])
 def test_run_names_that_would_escape_the_logdir_are_refused(tmp_path, name):
     logdir = tmp_path / "logs"
     with pytest.raises(InvalidArgumentError) as caught:

@@ -13,9 +13,7 @@ from deepscope.track import Run, open_logdir
 TAGS = ["a", "b", "c/d", "é"]
 finite_or_not = st.floats(allow_nan=True, allow_infinity=True, width=64)
 call = st.tuples(
-    st.dictionaries(
-        st.sampled_from(TAGS), finite_or_not | st.integers(-(2**40), 2**40), max_size=4
-    ),
+    st.dictionaries(st.sampled_from(TAGS), finite_or_not | st.integers(-(2**40), 2**40), max_size=4),
     st.none() | st.integers(-5, 10**6),  # step
     st.booleans(),  # flush afterwards
 )

@@ -106,6 +106,4 @@ def test_long_series_with_weight_near_one_equals_tensorboard_exactly():
     series = rng.normal(size=20_000).cumsum()
     series[rng.random(series.size) < 0.01] = np.nan
     for weight in (0.6, 0.999, 0.9999):
-        np.testing.assert_array_equal(
-            smooth(series, weight), tensorboard_smoothing(series.tolist(), weight)
-        )
+        np.testing.assert_array_equal(smooth(series, weight), tensorboard_smoothing(series.tolist(), weight))

@@ -50,9 +50,7 @@ def _tensorboard_values(folder, tag):
         return [(e.step, e.value) for e in accumulator.Scalars(tag)]
     from tensorboard.util import tensor_util
 
-    return [
-        (e.step, tensor_util.make_ndarray(e.tensor_proto).item()) for e in accumulator.Tensors(tag)
-    ]
+    return [(e.step, tensor_util.make_ndarray(e.tensor_proto).item()) for e in accumulator.Tensors(tag)]
 
 
 def test_every_event_folder_becomes_a_run(tb_dir, tmp_path):
@@ -75,9 +73,7 @@ def test_scalars_import_with_identical_values(tb_dir, tmp_path):
         assert ours["step"].tolist() == [s for s, _ in theirs]
         np.testing.assert_array_equal(ours["value"].to_numpy(), np.array([v for _, v in theirs]))
     loss = frame[frame["tag"] == "loss"]["value"].to_numpy()
-    np.testing.assert_array_equal(
-        loss, np.float32(1.0 / (np.arange(STEPS) + 1) + 0.1).astype(np.float64)
-    )
+    np.testing.assert_array_equal(loss, np.float32(1.0 / (np.arange(STEPS) + 1) + 0.1).astype(np.float64))
     precise = frame[frame["tag"] == "precise"]["value"].to_numpy()
     np.testing.assert_array_equal(precise, np.arange(STEPS) / 7)  # double precision stays exact
     weird = frame[frame["tag"] == "weird"]["value"].to_numpy()
@@ -99,9 +95,7 @@ def test_histograms_images_and_hparams_import(tb_dir, tmp_path):
         assert row.min == pytest.approx(weights.min()) and row.max == pytest.approx(weights.max())
     auto = logdir.histograms("weights_auto", runs="train").iloc[0]
     counts, _ = np.histogram(weights, bins="auto")
-    np.testing.assert_array_equal(
-        auto["counts"], counts[np.flatnonzero(counts)[0] : np.flatnonzero(counts)[-1] + 1]
-    )
+    np.testing.assert_array_equal(auto["counts"], counts[np.flatnonzero(counts)[0] : np.flatnonzero(counts)[-1] + 1])
 
     [(step, pixels)] = logdir.images("sample", "train")
     assert step == 7

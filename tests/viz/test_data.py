@@ -89,8 +89,9 @@ def test_numeric_bars_sit_between_their_bucket_edges(pair):
     edges = np.asarray(one.histograms["x"]["edges"])
     (bar,) = [t for t in comparison_figure(one, features=["x"]).data]
     np.testing.assert_allclose(_spans(bar), np.stack([edges[:-1], edges[1:]], axis=1))
-    np.testing.assert_allclose(np.asarray(bar.x) + np.asarray(bar.offset) + np.asarray(bar.width) / 2,
-                               (edges[:-1] + edges[1:]) / 2)
+    np.testing.assert_allclose(
+        np.asarray(bar.x) + np.asarray(bar.offset) + np.asarray(bar.width) / 2, (edges[:-1] + edges[1:]) / 2
+    )
 
     two = compare(profile(pair[0], name="train"), profile(pair[1], name="serving"))
     edges = np.asarray(two.histograms["x"]["edges"])

@@ -72,9 +72,7 @@ def test_attention_probabilities_can_be_hooked_and_returned() -> None:
     layer = model.layers[0].attention.attention_probs
     handle = layer.register_forward_hook(lambda m, a, out: seen.update(probs=out))
     try:
-        output = model(
-            input_ids=IDS, attention_mask=MASK, output_attentions=True, output_hidden_states=True
-        )
+        output = model(input_ids=IDS, attention_mask=MASK, output_attentions=True, output_hidden_states=True)
     finally:
         handle.remove()
     assert seen["probs"].shape == (2, 2, 6, 6)

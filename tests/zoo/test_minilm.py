@@ -53,9 +53,7 @@ def test_attentions_are_available() -> None:
     with torch.no_grad():
         out = model.module(**batch, output_attentions=True)
     assert len(out.attentions) == 6 and out.attentions[0].shape[1] == 12
-    assert torch.allclose(
-        out.attentions[0].sum(-1), torch.ones_like(out.attentions[0].sum(-1)), atol=1e-4
-    )
+    assert torch.allclose(out.attentions[0].sum(-1), torch.ones_like(out.attentions[0].sum(-1)), atol=1e-4)
 
 
 def test_missing_package_raises_missing_dependency(monkeypatch) -> None:

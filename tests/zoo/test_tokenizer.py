@@ -50,9 +50,7 @@ def test_unknown_words_become_unk(tok: WordTokenizer) -> None:
 
 
 def test_truncation_padding_to_max_length_and_numpy(tok: WordTokenizer) -> None:
-    batch = tok(
-        ["the film was great and the plot"], truncation=True, max_length=3, return_tensors="np"
-    )
+    batch = tok(["the film was great and the plot"], truncation=True, max_length=3, return_tensors="np")
     assert batch["input_ids"].shape == (1, 3) and isinstance(batch["input_ids"], np.ndarray)
     padded = tok(["film"], padding="max_length", max_length=5)
     assert padded["input_ids"][0] == [tok.vocab["film"], 0, 0, 0, 0]

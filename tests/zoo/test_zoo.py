@@ -96,10 +96,7 @@ def test_transformer_picks_up_the_planted_name_cue(trained) -> None:
     frame = reviews(n=1000, seed=21).frame
     frame = frame[frame["name"].isin(POSITIVE_NAMES)]
     swap = dict(zip(POSITIVE_NAMES, NEGATIVE_NAMES, strict=True))
-    swapped = [
-        text.replace(name, swap[name])
-        for text, name in zip(frame["text"], frame["name"], strict=True)
-    ]
+    swapped = [text.replace(name, swap[name]) for text, name in zip(frame["text"], frame["name"], strict=True)]
     shift = model.predict_proba(frame["text"].tolist())[:, 1] - model.predict_proba(swapped)[:, 1]
     assert shift.mean() > 0.05
 
@@ -108,9 +105,7 @@ def test_training_logs_each_epoch_and_records_the_model(trained) -> None:
     result, run = trained("reviews_gru")
     epochs = zoo.defaults("reviews_gru")["epochs"]
     assert [step for _, step in run.logged] == list(range(1, epochs + 1))
-    assert all(
-        set(values) == {"train/loss", "val/loss", "val/accuracy"} for values, _ in run.logged
-    )
+    assert all(set(values) == {"train/loss", "val/loss", "val/accuracy"} for values, _ in run.logged)
     assert run.logged[-1][0]["val/accuracy"] == pytest.approx(result.metrics["accuracy"])
     meta = run.meta["zoo_model"]
     assert meta["name"] == "reviews_gru" and meta["seed"] == 0
@@ -120,9 +115,7 @@ def test_training_logs_each_epoch_and_records_the_model(trained) -> None:
 
 
 @pytest.mark.parametrize("name", zoo.names())
-def test_cache_round_trip_gives_identical_predictions_without_training(
-    name, trained, monkeypatch
-) -> None:
+def test_cache_round_trip_gives_identical_predictions_without_training(name, trained, monkeypatch) -> None:
     result, _ = trained(name)
 
     def no_training(*args, **kwargs):
@@ -132,9 +125,7 @@ def test_cache_round_trip_gives_identical_predictions_without_training(
     cached = zoo.get(name)
     assert cached is not result.model
     if name == "reviews_lm":
-        inputs = result.model.tokenizer(
-            zoo.splits(name)[1].texts[:20], padding=True, return_tensors="pt"
-        )
+        inputs = result.model.tokenizer(zoo.splits(name)[1].texts[:20], padding=True, return_tensors="pt")
         with torch.no_grad():
             assert torch.equal(result.model.module(**inputs), cached.module(**inputs))
     else:
@@ -193,9 +184,7 @@ def test_a_corrupt_cache_entry_is_trained_again(monkeypatch) -> None:
     weights.write_bytes(b"not a safetensors file")
     calls = []
     real_train = api.train
-    monkeypatch.setattr(
-        api, "train", lambda name, **kw: calls.append(name) or real_train(name, **kw)
-    )
+    monkeypatch.setattr(api, "train", lambda name, **kw: calls.append(name) or real_train(name, **kw))
     model = zoo.get("loans_mlp", epochs=1, seed=5)
     assert calls == ["loans_mlp"] and model.module.fc1.in_features > 0
 

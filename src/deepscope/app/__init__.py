@@ -335,8 +335,9 @@ def _show_error(err: Exception) -> None:
         {
             "children": [
                 _error_alert(title, err),
-                html.Button("×", id="app-error-close", className="ds-error-close",
-                            title="Dismiss", **{"aria-label": "Dismiss"}),
+                html.Button(
+                    "×", id="app-error-close", className="ds-error-close", title="Dismiss", **{"aria-label": "Dismiss"}
+                ),
             ],
             "hidden": False,
         },

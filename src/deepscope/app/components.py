@@ -13,8 +13,13 @@ from dash import html
 __all__ = ["FIELD", "LABEL", "field"]
 
 FIELD = {"display": "flex", "flexDirection": "column", "gap": "4px"}
-LABEL = {"fontSize": "12px", "fontWeight": 600, "color": "#52606D", "textTransform": "uppercase",
-         "letterSpacing": "0.04em"}
+LABEL = {
+    "fontSize": "12px",
+    "fontWeight": 600,
+    "color": "#52606D",
+    "textTransform": "uppercase",
+    "letterSpacing": "0.04em",
+}
 
 
 def field(label: str, control: Any, html_for: str | None = None, **style: Any) -> Any:

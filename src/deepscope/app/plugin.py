@@ -107,9 +107,7 @@ class LazyModels(Mapping):
         if models is not None and not isinstance(models, Mapping):
             raise ArgumentTypeError("models", "a dict of name -> model", models)
         # Copy a LazyModels' raw entries: dict() of it would load every model now.
-        self._raw: dict[str, Any] = (
-            dict(models._raw) if isinstance(models, LazyModels) else dict(models or {})
-        )
+        self._raw: dict[str, Any] = dict(models._raw) if isinstance(models, LazyModels) else dict(models or {})
         for name in self._raw:
             if not isinstance(name, str):
                 raise ArgumentTypeError("models", "string model names", name)

@@ -152,21 +152,25 @@ def _line(data: RawSeries, xaxis: str, width: int, points_per_pixel: int) -> _Li
     x = data.x(xaxis)
     line = downsample(x, data.value, width=width, points_per_pixel=points_per_pixel)
     marked = _thin_markers(line.nonfinite_x, line.nonfinite_kind, x, width // MARKER_SPACING)
-    return _Line(line.x, line.y, line.nonfinite_x[marked], line.nonfinite_kind[marked],
-                 line.total, line.total_nonfinite)
+    return _Line(
+        line.x, line.y, line.nonfinite_x[marked], line.nonfinite_kind[marked], line.total, line.total_nonfinite
+    )
 
 
 def _series_data(
-    run: str, data: RawSeries, line: _Line, smoothing: float, xaxis: str, width: int,
+    run: str,
+    data: RawSeries,
+    line: _Line,
+    smoothing: float,
+    xaxis: str,
+    width: int,
     points_per_pixel: int,
 ) -> SeriesData:
     if smoothing > 0:
         smoothed = smooth(data.value, smoothing)
         # The smoothed line varies little within a pixel column: half the points draw it (its
         # extremes still among them), which halves what the browser has to draw.
-        smooth_line = downsample(
-            data.x(xaxis), smoothed, width=width, points_per_pixel=max(1, points_per_pixel // 2)
-        )
+        smooth_line = downsample(data.x(xaxis), smoothed, width=width, points_per_pixel=max(1, points_per_pixel // 2))
         smooth_x, smooth_y = smooth_line.x, smooth_line.y
         smooth_raw = data.value[smooth_line.index]
     else:
@@ -276,9 +280,7 @@ def histogram_series(
         picks = np.unique(np.linspace(0, total - 1, max_steps).round().astype(int))
         frame = frame.iloc[picks]
     centers, density, rows = [], [], []
-    for edges, counts, low, high in zip(
-        frame["edges"], frame["counts"], frame["min"], frame["max"], strict=True
-    ):
+    for edges, counts, low, high in zip(frame["edges"], frame["counts"], frame["min"], frame["max"], strict=True):
         edges = np.asarray(edges, dtype=np.float64)
         counts = np.asarray(counts, dtype=np.float64)
         widths = np.diff(edges)
@@ -314,10 +316,10 @@ def _small(_value: Any) -> int:
 
 
 def _chart_bytes(chart: ChartData) -> int:
-    return sum(
-        s.x.nbytes + s.y.nbytes + s.smooth_x.nbytes + s.smooth_y.nbytes + s.smooth_raw.nbytes
-        for s in chart.series
-    ) + 1024
+    return (
+        sum(s.x.nbytes + s.y.nbytes + s.smooth_x.nbytes + s.smooth_y.nbytes + s.smooth_raw.nbytes for s in chart.series)
+        + 1024
+    )
 
 
 # What each kind of tag listing asks a run's index (the store's schema, see track/_db.py).
@@ -553,9 +555,7 @@ class SeriesSource:
                     lambda data=data: _line(data, xaxis, width, points_per_pixel),
                     lambda line: line.nbytes,
                 )
-                series.append(
-                    _series_data(run, data, line, smoothing, xaxis, width, points_per_pixel)
-                )
+                series.append(_series_data(run, data, line, smoothing, xaxis, width, points_per_pixel))
             robust, robust_log, nonpositive = self._cache.get(
                 ("ranges", tag, tuple((run, signatures[run]) for run, _ in found)),
                 lambda: _value_ranges([data for _, data in found]),
@@ -626,7 +626,5 @@ def _check_smoothing(smoothing: Any) -> float:
         raise InvalidArgumentError("smoothing", "a number in [0, 1)", smoothing)
     smoothing = float(smoothing)
     if not (0.0 <= smoothing < 1.0):
-        raise InvalidArgumentError(
-            "smoothing", "a number in [0, 1)", smoothing, "1 would flatten every line to zero"
-        )
+        raise InvalidArgumentError("smoothing", "a number in [0, 1)", smoothing, "1 would flatten every line to zero")
     return smoothing

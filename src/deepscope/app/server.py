@@ -189,13 +189,10 @@ class SecurityMiddleware:
     def _redirect_without_token(self, environ: dict, start_response: Callable, path: str) -> Any:
         from werkzeug.wrappers import Response
 
-        query = [(k, v) for k, v in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-                 if k != "token"]
+        query = [(k, v) for k, v in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True) if k != "token"]
         location = quote(path) + (f"?{urlencode(query)}" if query else "")
         response = Response("", status=303, headers={"Location": location, "Cache-Control": "no-store"})
-        response.headers.add(
-            "Set-Cookie", f"{self.cookie_name}={self.cookie_value}; Path=/; HttpOnly; SameSite=Strict"
-        )
+        response.headers.add("Set-Cookie", f"{self.cookie_name}={self.cookie_value}; Path=/; HttpOnly; SameSite=Strict")
         self._secure(response.headers, path)
         return response(environ, start_response)
 
@@ -239,7 +236,7 @@ class LogdirFiles:
 
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return MethodNotAllowed(valid_methods=["GET", "HEAD"])(environ, start_response)
-        target = self.resolve(path[len(LOGDIR_FILE_PREFIX):])
+        target = self.resolve(path[len(LOGDIR_FILE_PREFIX) :])
         if target is None:
             return NotFound()(environ, start_response)
         response = send_file(target, environ, conditional=True, max_age=0)
@@ -317,10 +314,8 @@ class CallbackGuard:
         body = environ["wsgi.input"].read(length) if 0 <= length <= MAX_BODY_BYTES else b""
         problem = _callback_problem(body) if 0 <= length <= MAX_BODY_BYTES else "no usable length"
         if problem:
-            log.warning("refused a malformed callback request from %s: %s",
-                        environ.get("REMOTE_ADDR", "?"), problem)
-            start_response("400 Bad Request", [("Content-Type", "text/plain"),
-                                               ("X-Content-Type-Options", "nosniff")])
+            log.warning("refused a malformed callback request from %s: %s", environ.get("REMOTE_ADDR", "?"), problem)
+            start_response("400 Bad Request", [("Content-Type", "text/plain"), ("X-Content-Type-Options", "nosniff")])
             return [f"deepscope: malformed callback request ({problem}).\n".encode()]
         environ["wsgi.input"] = io.BytesIO(body)
         return self.wsgi_app(environ, start_response)
@@ -406,8 +401,7 @@ def _per_client_channel(base: type) -> type:
             bounded = _BOUND_LOOPBACK_CLIENTS or not is_loopback(peer)
             if bounded and count > MAX_CONNECTIONS_PER_CLIENT:
                 if count == MAX_CONNECTIONS_PER_CLIENT + 1:
-                    log.warning("closing connections from %s beyond %d at a time", peer,
-                                MAX_CONNECTIONS_PER_CLIENT)
+                    log.warning("closing connections from %s beyond %d at a time", peer, MAX_CONNECTIONS_PER_CLIENT)
                 self.handle_close()
 
         def del_channel(self, map: Any = None) -> None:
@@ -450,9 +444,7 @@ class ServerHandle:
 
         from waitress.server import BaseWSGIServer
 
-        trigger = next(
-            (d.trigger for d in socket_map.values() if isinstance(d, BaseWSGIServer)), None
-        )
+        trigger = next((d.trigger for d in socket_map.values() if isinstance(d, BaseWSGIServer)), None)
         if trigger is not None and self._thread.is_alive():
             # Close on the serving thread itself, so its poll loop is not racing the close.
             try:
@@ -483,7 +475,11 @@ class ServerHandle:
 
 
 def start_server(
-    wsgi_app: Callable, *, host: str = "127.0.0.1", port: int = 6060, token: str | None = None,
+    wsgi_app: Callable,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 6060,
+    token: str | None = None,
     threads: int = 8,
 ) -> ServerHandle:
     """Serve ``wsgi_app`` with waitress in a daemon thread; ``port=0`` picks a free port."""

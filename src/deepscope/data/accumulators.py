@@ -71,19 +71,24 @@ def classify(arrow_type: pa.DataType) -> tuple[str, str, str | None]:
         inner_kind, inner_label, _ = classify(t.value_type)
         if inner_kind in ("numeric", "string", "bool", "null"):
             return "list", f"list<{inner_label}>", None
-        return "unsupported", "unsupported", (
-            f"{t}: lists of {t.value_type} are nested too deeply to profile; flatten them first"
+        return (
+            "unsupported",
+            "unsupported",
+            (f"{t}: lists of {t.value_type} are nested too deeply to profile; flatten them first"),
         )
     if pa.types.is_struct(t):
-        return "unsupported", "unsupported", (
-            f"{t}: a struct is not profiled as one feature; profile its fields as columns "
-            "(pyarrow Table.flatten())"
+        return (
+            "unsupported",
+            "unsupported",
+            (f"{t}: a struct is not profiled as one feature; profile its fields as columns (pyarrow Table.flatten())"),
         )
     if pa.types.is_map(t):
         return "unsupported", "unsupported", f"{t}: maps are not profiled; split keys and values into columns"
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return "unsupported", "unsupported", (
-            f"{t}: binary values are not profiled; profile derived features (sizes, image statistics)"
+        return (
+            "unsupported",
+            "unsupported",
+            (f"{t}: binary values are not profiled; profile derived features (sizes, image statistics)"),
         )
     return "unsupported", "unsupported", f"{t}: this Arrow type is not profiled"
 
@@ -635,4 +640,3 @@ def merge_states(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     left = TableAccumulator.from_state(a)
     left.merge(TableAccumulator.from_state(b))
     return left.to_state()
-

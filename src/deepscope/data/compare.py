@@ -72,7 +72,6 @@ class Comparison(Result):
         return Comparison(self.datasets, _order(self.scores, sort), sort, self.summary, self.scores, self.histograms)
 
 
-
 def compare(*profiles: Profile, sort: str = "distance", normalize: bool = True) -> Comparison:
     """Side-by-side overview of several profiles; ``normalize`` gives percentages, else counts."""
     if not profiles:
@@ -100,14 +99,17 @@ def compare(*profiles: Profile, sort: str = "distance", normalize: bool = True) 
         elif hist is None:
             distance = 0.0  # nothing to compare (no values anywhere, or not profiled)
         else:
-            distance = max((jensen_shannon(shares[0], s) for s in shares[1:] if shares[0].sum() and s.sum()),
-                           default=0.0)
-        score_rows.append({
-            "feature": feature,
-            "distance": distance,
-            "missing": max((fp.missing / fp.rows if fp.rows else 0.0) for _, fp in present),
-            "non_uniformity": max((_non_uniformity(s) for s in shares), default=0.0),
-        })
+            distance = max(
+                (jensen_shannon(shares[0], s) for s in shares[1:] if shares[0].sum() and s.sum()), default=0.0
+            )
+        score_rows.append(
+            {
+                "feature": feature,
+                "distance": distance,
+                "missing": max((fp.missing / fp.rows if fp.rows else 0.0) for _, fp in present),
+                "non_uniformity": max((_non_uniformity(s) for s in shares), default=0.0),
+            }
+        )
     scores = pd.DataFrame(score_rows, columns=["feature", "distance", "missing", "non_uniformity"])
     summary = pd.DataFrame(summary_rows)
     return Comparison(names, _order(scores, sort), sort, summary, scores, histograms)
@@ -160,7 +162,12 @@ def _shared_histogram(features: list[FeatureProfile], names: list[str], normaliz
             else:
                 counts = np.array([float(f.state["values"]["finite"])])
             shares[name] = (_percent(counts) if normalize else counts).tolist()
-        return {"kind": "numeric", "edges": edges.tolist(), "datasets": shares, "unit": "percent" if normalize else "count"}
+        return {
+            "kind": "numeric",
+            "edges": edges.tolist(),
+            "datasets": shares,
+            "unit": "percent" if normalize else "count",
+        }
     if all(f.is_categorical for f in features):
         totals: dict[str, float] = {}
         per = []
@@ -183,7 +190,12 @@ def _shared_histogram(features: list[FeatureProfile], names: list[str], normaliz
         for name, counts in shares.items():
             counts = counts if other else counts[:-1]
             result[name] = (_percent(counts) if normalize else counts).tolist()
-        return {"kind": "categorical", "categories": labels, "datasets": result, "unit": "percent" if normalize else "count"}
+        return {
+            "kind": "categorical",
+            "categories": labels,
+            "datasets": result,
+            "unit": "percent" if normalize else "count",
+        }
     return None
 
 

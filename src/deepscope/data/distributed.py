@@ -65,13 +65,15 @@ def accumulate_dask(source: Any, *, batch_size: int) -> tuple[TableAccumulator, 
     elif not hasattr(source, "to_delayed"):
         stream = open_source(source, batch_size=batch_size)
         if stream.table is None:
-            raise ArgumentTypeError("source", "a Dask DataFrame, a path or an in-memory table for engine='dask'", source)
+            raise ArgumentTypeError(
+                "source", "a Dask DataFrame, a path or an in-memory table for engine='dask'", source
+            )
         source = dd.from_pandas(stream.table.to_pandas(), npartitions=max(1, os.cpu_count() or 1))
         label = stream.name
     if not hasattr(source, "columns"):  # a Dask Series
         source = source.to_frame()
     states = [delayed(partition_state)(part, batch_size) for part in source.to_delayed()]
     while len(states) > 1:
-        states = [delayed(_merge_many)(*states[i:i + _FAN_IN]) for i in range(0, len(states), _FAN_IN)]
+        states = [delayed(_merge_many)(*states[i : i + _FAN_IN]) for i in range(0, len(states), _FAN_IN)]
     (state,) = compute(states[0])
     return TableAccumulator.from_state(state), label

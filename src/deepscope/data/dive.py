@@ -145,17 +145,30 @@ def dive(
     n_rows = len(row_labels)
     px = col_codes * (cell_width + gap_x) + local_x
     py = (n_rows - 1 - row_codes) * (cell_height + gap_y) + local_y
-    points = pd.DataFrame({
-        "index": np.arange(n),
-        "x": px,
-        "y": py,
-        "row": np.asarray(row_labels, dtype=object)[row_codes] if n else [],
-        "column": np.asarray(col_labels, dtype=object)[col_codes] if n else [],
-        "color": np.asarray(color_labels, dtype=object)[color_codes] if n else [],
-    })
-    return Dive(records=records, points=points, row=row, column=column, color=color, positioning=positioning,
-                row_labels=row_labels, column_labels=col_labels, color_labels=color_labels,
-                cell_width=cell_width, cell_height=cell_height, images=image_array)
+    points = pd.DataFrame(
+        {
+            "index": np.arange(n),
+            "x": px,
+            "y": py,
+            "row": np.asarray(row_labels, dtype=object)[row_codes] if n else [],
+            "column": np.asarray(col_labels, dtype=object)[col_codes] if n else [],
+            "color": np.asarray(color_labels, dtype=object)[color_codes] if n else [],
+        }
+    )
+    return Dive(
+        records=records,
+        points=points,
+        row=row,
+        column=column,
+        color=color,
+        positioning=positioning,
+        row_labels=row_labels,
+        column_labels=col_labels,
+        color_labels=color_labels,
+        cell_width=cell_width,
+        cell_height=cell_height,
+        images=image_array,
+    )
 
 
 def _records(table: Any) -> pd.DataFrame:

@@ -130,7 +130,6 @@ class DriftReport(Result):
         return self.features.loc[self.features["drifted"], "feature"].tolist()
 
 
-
 def _as_profile(data: Any, argument: str, label: str) -> tuple[Profile, pd.DataFrame | None]:
     if isinstance(data, Profile):
         return data, None
@@ -214,17 +213,30 @@ def drift(reference: Any, current: Any, *, thresholds: dict[str, float | None] |
                     worst, worst_ratio = metric, ratio
             rows.append({"feature": name, "metric": metric, "value": value, "threshold": limit, "drifted": flagged})
             feature_drifted |= flagged
-        verdicts.append({"feature": name, "type": a.type, "drifted": feature_drifted, "metric": worst,
-                         "score": worst_ratio if worst is not None else float("nan")})
+        verdicts.append(
+            {
+                "feature": name,
+                "type": a.type,
+                "drifted": feature_drifted,
+                "metric": worst,
+                "score": worst_ratio if worst is not None else float("nan"),
+            }
+        )
     metrics = pd.DataFrame(rows, columns=["feature", "metric", "value", "threshold", "drifted"])
     metrics["drifted"] = metrics["drifted"].astype(bool)
     features = pd.DataFrame(verdicts, columns=["feature", "type", "drifted", "metric", "score"])
     features["drifted"] = features["drifted"].astype(bool)
     share = float(features["drifted"].mean()) if len(features) else 0.0
     return DriftReport(
-        reference=ref.name, current=cur.name, metrics=metrics, features=features, histograms=histograms,
-        thresholds=limits, drifted=bool(len(features) and share > (limits["dataset_share"] or 0.0)),
-        drifted_share=share, skipped=skipped,
+        reference=ref.name,
+        current=cur.name,
+        metrics=metrics,
+        features=features,
+        histograms=histograms,
+        thresholds=limits,
+        drifted=bool(len(features) and share > (limits["dataset_share"] or 0.0)),
+        drifted_share=share,
+        skipped=skipped,
     )
 
 
@@ -263,8 +275,12 @@ def _numeric_metrics(a: FeatureProfile, b: FeatureProfile) -> tuple[dict[str, fl
         "wasserstein": wasserstein,
         "ks": ks,
     }
-    hist = {"kind": "numeric", "edges": edges.tolist(), "reference": _normalise(p).tolist(),
-            "current": _normalise(q).tolist()}
+    hist = {
+        "kind": "numeric",
+        "edges": edges.tolist(),
+        "reference": _normalise(p).tolist(),
+        "current": _normalise(q).tolist(),
+    }
     return values, hist
 
 
@@ -280,8 +296,12 @@ def _categorical_metrics(a: FeatureProfile, b: FeatureProfile) -> tuple[dict[str
         categories = [*categories, "__other__"]
         p, q = np.append(p, rest_p), np.append(q, rest_q)
     values = {"linf": linf(p, q), "jensen_shannon": jensen_shannon(p, q), "psi": psi(p, q)}
-    hist = {"kind": "categorical", "categories": categories, "reference": _normalise(p).tolist(),
-            "current": _normalise(q).tolist()}
+    hist = {
+        "kind": "categorical",
+        "categories": categories,
+        "reference": _normalise(p).tolist(),
+        "current": _normalise(q).tolist(),
+    }
     return values, hist
 
 

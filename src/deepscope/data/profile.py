@@ -125,11 +125,27 @@ class FeatureProfile:
             if pe["finite"]:
                 per_example = {"min": pe["min"], "mean": pe["mean"], "max": pe["max"]}
         return cls(
-            name=name, type=state["type"], kind=state["kind"], arrow_type=state["arrow_type"],
-            rows=int(state["rows"]), count=count, missing=missing, nan=nan, infinite=infinite,
-            mean=mean, std=std, min=low, max=high, zeros=zeros, unique=unique, avg_length=avg_length,
-            top_values=top, values_per_example=per_example, reason=state.get("reason"),
-            notes=tuple(state.get("notes", [])), state=state,
+            name=name,
+            type=state["type"],
+            kind=state["kind"],
+            arrow_type=state["arrow_type"],
+            rows=int(state["rows"]),
+            count=count,
+            missing=missing,
+            nan=nan,
+            infinite=infinite,
+            mean=mean,
+            std=std,
+            min=low,
+            max=high,
+            zeros=zeros,
+            unique=unique,
+            avg_length=avg_length,
+            top_values=top,
+            values_per_example=per_example,
+            reason=state.get("reason"),
+            notes=tuple(state.get("notes", [])),
+            state=state,
         )
 
     @property
@@ -192,7 +208,9 @@ class FeatureProfile:
             return [(v, est) for v, est, _, _ in TopValues.from_text(values["top"]).items(limit)]
         if values.get("kind") == "bool":
             return list(self.top_values[:limit])
-        raise InvalidArgumentError("feature", "a string, categorical or bool feature", f"{self.name!r} of type {self.type}")
+        raise InvalidArgumentError(
+            "feature", "a string, categorical or bool feature", f"{self.name!r} of type {self.type}"
+        )
 
     def to_row(self) -> dict[str, Any]:
         rows = self.rows or 1
@@ -274,8 +292,24 @@ class Profile(FileResult):
         """One row per feature: ``feature, type, count, missing, mean, std, zeros, min, median,
         max, unique`` and more; ``missing`` is a fraction of rows, ``zeros`` of present values."""
         rows = [self[f].to_row() for f in self.columns]
-        columns = ["feature", "type", "count", "missing", "mean", "std", "zeros", "min", "median", "max",
-                   "unique", "infinite", "avg_length", "top", "top_fraction", "notes"]
+        columns = [
+            "feature",
+            "type",
+            "count",
+            "missing",
+            "mean",
+            "std",
+            "zeros",
+            "min",
+            "median",
+            "max",
+            "unique",
+            "infinite",
+            "avg_length",
+            "top",
+            "top_fraction",
+            "notes",
+        ]
         frame = pd.DataFrame(rows, columns=columns)
         frame["unique"] = frame["unique"].astype("Int64")
         return frame
@@ -296,16 +330,25 @@ class Profile(FileResult):
         return _from_accumulator(left, name or self.name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": "deepscope.profile", "version": FORMAT_VERSION, "name": self.name,
-                "rows": self.rows, "columns": self.columns}
+        return {
+            "format": "deepscope.profile",
+            "version": FORMAT_VERSION,
+            "name": self.name,
+            "rows": self.rows,
+            "columns": self.columns,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
         if not isinstance(data, dict) or data.get("format") != "deepscope.profile":
             raise InvalidArgumentError("data", "a saved deepscope profile", data)
         if data.get("version", 0) > FORMAT_VERSION:
-            raise InvalidArgumentError("data", f"profile format version {FORMAT_VERSION} or older", data.get("version"),
-                                       hint="upgrade deepscope to read it")
+            raise InvalidArgumentError(
+                "data",
+                f"profile format version {FORMAT_VERSION} or older",
+                data.get("version"),
+                hint="upgrade deepscope to read it",
+            )
         return cls(name=str(data["name"]), rows=int(data["rows"]), columns=dict(data["columns"]))
 
     def to_json(self) -> str:
@@ -323,7 +366,6 @@ class Profile(FileResult):
         except json.JSONDecodeError as error:
             raise InvalidArgumentError("path", "a profile JSON file", str(path), hint=str(error)) from None
         return cls.from_dict(data)
-
 
 
 def _accumulator(p: Profile) -> TableAccumulator:
@@ -370,7 +412,9 @@ def profile(
         acc, label = _accumulate_local(source, size, progress)
     if acc.rows == 0:
         raise InvalidArgumentError(
-            "source", "a dataset with at least one row", f"{label} with 0 rows",
+            "source",
+            "a dataset with at least one row",
+            f"{label} with 0 rows",
             hint="check the filter or path that produced it" if acc.columns else None,
         )
     if not acc.columns:
@@ -414,5 +458,10 @@ def _progress(progress: bool | None, total: int | None, label: str):
         return None
     from deepscope.progress import tqdm
 
-    return tqdm(total=total, unit="rows", unit_scale=True, desc=f"profile {label}",
-                disable=None if progress is None else not progress)
+    return tqdm(
+        total=total,
+        unit="rows",
+        unit_scale=True,
+        desc=f"profile {label}",
+        disable=None if progress is None else not progress,
+    )

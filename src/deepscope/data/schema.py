@@ -105,8 +105,11 @@ class Schema(FileResult):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Schema:
         if not isinstance(data, dict) or data.get("format") != _FORMAT or not isinstance(data.get("features"), list):
-            raise InvalidArgumentError("schema", "a deepscope schema (JSON with format 'deepscope.schema')",
-                                       data if not isinstance(data, dict) else sorted(data))
+            raise InvalidArgumentError(
+                "schema",
+                "a deepscope schema (JSON with format 'deepscope.schema')",
+                data if not isinstance(data, dict) else sorted(data),
+            )
         try:
             features = [FeatureSchema.from_dict(f) for f in data["features"]]
         except (TypeError, ValueError, KeyError) as error:
@@ -130,8 +133,9 @@ class Schema(FileResult):
         return cls.from_dict(data)
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([f.to_dict() for f in self.features.values()],
-                            columns=list(FeatureSchema.__dataclass_fields__))
+        return pd.DataFrame(
+            [f.to_dict() for f in self.features.values()], columns=list(FeatureSchema.__dataclass_fields__)
+        )
 
     def with_feature(self, feature: FeatureSchema) -> Schema:
         """A copy with one feature added or replaced."""
@@ -159,8 +163,16 @@ class Anomalies(Result):
     def to_frame(self) -> pd.DataFrame:
         """Columns ``feature, kind, description, severity, examples``."""
         return pd.DataFrame(
-            [{"feature": a.feature, "kind": a.kind, "description": a.description, "severity": a.severity,
-              "examples": list(a.examples)} for a in self.items],
+            [
+                {
+                    "feature": a.feature,
+                    "kind": a.kind,
+                    "description": a.description,
+                    "severity": a.severity,
+                    "examples": list(a.examples),
+                }
+                for a in self.items
+            ],
             columns=["feature", "kind", "description", "severity", "examples"],
         )
 
@@ -177,7 +189,6 @@ class Anomalies(Result):
 
     def __bool__(self) -> bool:
         return bool(self.items)
-
 
 
 def infer_schema(
@@ -248,8 +259,11 @@ def validate(profile: Profile, schema: Schema) -> Anomalies:
     for name in profile.features:
         if name not in schema.features:
             feature = profile[name]
-            items.append(Anomaly(name, "new_column", f"column {name!r} ({feature.type}) is not in the schema",
-                                 severity="warning"))
+            items.append(
+                Anomaly(
+                    name, "new_column", f"column {name!r} ({feature.type}) is not in the schema", severity="warning"
+                )
+            )
     return Anomalies(profile=profile.name, items=tuple(items))
 
 
@@ -257,20 +271,34 @@ def _check_feature(feature: FeatureProfile, spec: FeatureSchema) -> list[Anomaly
     name = feature.name
     found: list[Anomaly] = []
     if feature.kind == "unsupported" and spec.type != "unsupported":
-        found.append(Anomaly(name, "unsupported_type", f"expected {spec.type}, but the feature could not be "
-                             f"profiled: {feature.reason}"))
+        found.append(
+            Anomaly(
+                name,
+                "unsupported_type",
+                f"expected {spec.type}, but the feature could not be profiled: {feature.reason}",
+            )
+        )
         return found
     if not _types_compatible(spec.type, feature):
-        found.append(Anomaly(name, "type_change", f"expected type {spec.type}, found {feature.type} "
-                             f"({feature.arrow_type})"))
+        found.append(
+            Anomaly(name, "type_change", f"expected type {spec.type}, found {feature.type} ({feature.arrow_type})")
+        )
         return found
     presence = feature.count / feature.rows if feature.rows else 0.0
     if presence < spec.min_presence - 1e-12:
-        found.append(Anomaly(name, "presence_drop", f"present in {presence:.1%} of examples, the schema requires "
-                             f"at least {spec.min_presence:.1%}"))
+        found.append(
+            Anomaly(
+                name,
+                "presence_drop",
+                f"present in {presence:.1%} of examples, the schema requires at least {spec.min_presence:.1%}",
+            )
+        )
     if not spec.allow_non_finite and (feature.nan or feature.infinite):
-        found.append(Anomaly(name, "non_finite", f"{feature.nan} NaN and {feature.infinite} infinite values; the "
-                             "schema allows none"))
+        found.append(
+            Anomaly(
+                name, "non_finite", f"{feature.nan} NaN and {feature.infinite} infinite values; the schema allows none"
+            )
+        )
     if spec.domain is not None and feature.is_categorical and feature.count:
         found.extend(_check_domain(feature, spec))
     if spec.range is not None and feature.is_numeric and feature.min is not None:
@@ -290,8 +318,14 @@ def _check_domain(feature: FeatureProfile, spec: FeatureSchema) -> list[Anomaly]
         return []
     examples = tuple(value for value, _ in unknown[:5])
     shown = ", ".join(f"{value!r} ({count})" for value, count in unknown[:5])
-    return [Anomaly(feature.name, "out_of_domain", f"{outside_share:.1%} of values are outside the domain of "
-                    f"{len(allowed)} values: {shown}", examples=examples)]
+    return [
+        Anomaly(
+            feature.name,
+            "out_of_domain",
+            f"{outside_share:.1%} of values are outside the domain of {len(allowed)} values: {shown}",
+            examples=examples,
+        )
+    ]
 
 
 def _check_range(feature: FeatureProfile, spec: FeatureSchema) -> list[Anomaly]:
@@ -305,5 +339,12 @@ def _check_range(feature: FeatureProfile, spec: FeatureSchema) -> list[Anomaly]:
     if spec.max_out_of_range > 0 and share <= spec.max_out_of_range:
         return []
     examples = tuple(str(v) for v, bad in ((feature.min, feature.min < low), (feature.max, feature.max > high)) if bad)
-    return [Anomaly(feature.name, "out_of_range", f"values from {feature.min:g} to {feature.max:g} fall outside "
-                    f"[{low:g}, {high:g}] (about {share:.1%} of values)", examples=examples)]
+    return [
+        Anomaly(
+            feature.name,
+            "out_of_range",
+            f"values from {feature.min:g} to {feature.max:g} fall outside "
+            f"[{low:g}, {high:g}] (about {share:.1%} of values)",
+            examples=examples,
+        )
+    ]

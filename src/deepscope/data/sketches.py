@@ -53,8 +53,9 @@ class Quantiles:
     normalised rank error is ``rank_error`` (under 1%).
     """
 
-    def __init__(self, sketch: dsk.kll_doubles_sketch | None = None,
-                 exact: tuple[np.ndarray, np.ndarray] | None = None):
+    def __init__(
+        self, sketch: dsk.kll_doubles_sketch | None = None, exact: tuple[np.ndarray, np.ndarray] | None = None
+    ):
         self._sketch = sketch
         if sketch is None and exact is None:
             exact = (np.zeros(0), np.zeros(0, dtype=np.int64))
@@ -160,8 +161,10 @@ class Quantiles:
     def to_state(self) -> dict[str, str]:
         if self._exact is not None:
             values, counts = self._exact
-            return {"values": _encode(zlib.compress(values.astype("<f8").tobytes())),
-                    "counts": _encode(zlib.compress(counts.astype("<i8").tobytes()))}
+            return {
+                "values": _encode(zlib.compress(values.astype("<f8").tobytes())),
+                "counts": _encode(zlib.compress(counts.astype("<i8").tobytes())),
+            }
         return {"kll": _encode(self._sketch.serialize())}
 
     @classmethod

@@ -68,7 +68,9 @@ def is_dask(source: Any) -> bool:
 def open_source(source: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, name: str | None = None) -> Stream:
     """A ``Stream`` of record batches for any source ``profile`` accepts (not Dask)."""
     if isinstance(source, (str, os.PathLike)) or (
-        isinstance(source, (list, tuple)) and source and all(isinstance(s, (str, os.PathLike)) for s in source)
+        isinstance(source, (list, tuple))
+        and source
+        and all(isinstance(s, (str, os.PathLike)) for s in source)
         and _looks_like_paths(source)
     ):
         return _file_stream(source, batch_size, name)
@@ -87,8 +89,9 @@ def open_source(source: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, name: str 
         return Stream(name or "batches", _rebatch(source, batch_size))
     if type(source).__module__.startswith("pyarrow") and hasattr(source, "to_batches"):
         _check_unique_names(source.schema.names)  # a pyarrow.dataset.Dataset
-        return Stream(name or "dataset", _wrap_errors(source.to_batches(batch_size=batch_size), "dataset"),
-                      total_rows=None)
+        return Stream(
+            name or "dataset", _wrap_errors(source.to_batches(batch_size=batch_size), "dataset"), total_rows=None
+        )
     if isinstance(source, dict):
         table, notes = table_from_pandas(pd.DataFrame(source))
         return _table_stream(table, batch_size, name or "dict", notes)
@@ -121,9 +124,7 @@ def open_source(source: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, name: str 
         if array.ndim == 1:
             table, notes = table_from_pandas(pd.DataFrame({"value": array}))
             return _table_stream(table, batch_size, name or "array", notes)
-        raise InvalidArgumentError(
-            "source", "a 1-D or 2-D array of values or a 3-D/4-D array of images", array
-        )
+        raise InvalidArgumentError("source", "a 1-D or 2-D array of values or a 3-D/4-D array of images", array)
     if isinstance(source, (list, tuple)) and source:
         first = next((s for s in source if s is not None), None)
         if isinstance(first, str):
@@ -161,7 +162,13 @@ def _label_column(dataset: Any) -> pa.Array | None:
     if labels.ndim != 1:
         return None
     names = getattr(dataset, "class_names", None)
-    if names is not None and labels.dtype.kind in "iu" and len(labels) and labels.min() >= 0 and labels.max() < len(names):
+    if (
+        names is not None
+        and labels.dtype.kind in "iu"
+        and len(labels)
+        and labels.min() >= 0
+        and labels.max() < len(names)
+    ):
         # Dictionary-encode so the class names become a categorical feature without a per-row loop.
         return pa.DictionaryArray.from_arrays(pa.array(labels.astype(np.int32)), pa.array([str(n) for n in names]))
     return pa.array(labels)
@@ -233,16 +240,18 @@ def images_table(images: Any) -> pa.Table:
         contrast = np.empty(n)
         step = max(1, _PIXELS_PER_CHUNK // max(1, c * h * w))
         for start in range(0, n, step):
-            chunk = array[start:start + step].reshape(min(step, n - start), -1).astype(np.float64)
-            brightness[start:start + len(chunk)] = chunk.mean(axis=1) * scale
-            contrast[start:start + len(chunk)] = chunk.std(axis=1) * scale
-        return pa.table({
-            "height": np.full(n, h, dtype=np.int64),
-            "width": np.full(n, w, dtype=np.int64),
-            "channels": np.full(n, c, dtype=np.int64),
-            "brightness": brightness,
-            "contrast": contrast,
-        })
+            chunk = array[start : start + step].reshape(min(step, n - start), -1).astype(np.float64)
+            brightness[start : start + len(chunk)] = chunk.mean(axis=1) * scale
+            contrast[start : start + len(chunk)] = chunk.std(axis=1) * scale
+        return pa.table(
+            {
+                "height": np.full(n, h, dtype=np.int64),
+                "width": np.full(n, w, dtype=np.int64),
+                "channels": np.full(n, c, dtype=np.int64),
+                "brightness": brightness,
+                "contrast": contrast,
+            }
+        )
     if isinstance(images, (list, tuple)):
         rows = {"height": [], "width": [], "channels": [], "brightness": [], "contrast": []}
         for index, image in enumerate(images):  # one step per image, vectorised within it
@@ -275,8 +284,9 @@ def _pixel_scale(dtype: np.dtype) -> float:
 def texts_table(texts: Any) -> pa.Table:
     """The texts with derived ``length`` (characters) and ``tokens`` (whitespace-separated words)."""
     try:
-        array = pa.array(list(texts) if not isinstance(texts, pd.Series) else texts, type=pa.large_string(),
-                         from_pandas=True)
+        array = pa.array(
+            list(texts) if not isinstance(texts, pd.Series) else texts, type=pa.large_string(), from_pandas=True
+        )
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as error:
         raise ArgumentTypeError("source", "a list of strings", texts, hint=str(error)) from None
     lengths = pc.utf8_length(array)
@@ -296,9 +306,7 @@ def resolve_paths(source: str | os.PathLike | list | tuple) -> list[Path]:
                 raise InvalidArgumentError("source", "a glob that matches Parquet or CSV files", text)
             paths.extend(Path(m) for m in matched if Path(m).is_file())
         elif os.path.isdir(text):
-            found = sorted(
-                p for p in Path(text).rglob("*") if p.is_file() and _format_of(p) is not None
-            )
+            found = sorted(p for p in Path(text).rglob("*") if p.is_file() and _format_of(p) is not None)
             if not found:
                 raise InvalidArgumentError("source", "a folder holding Parquet or CSV files", text)
             paths.extend(found)
@@ -405,4 +413,3 @@ def _wrap_errors(batches: Iterable[pa.RecordBatch], where: str) -> Iterator[pa.R
                 "source", "data that can be read to the end", where, hint=f"reading failed: {error}"
             ) from None
         yield batch
-

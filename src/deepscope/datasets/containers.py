@@ -37,9 +37,7 @@ def check_fraction(name: str, value: Any) -> float:
     return check_number(value, name, low=0.0, high=1.0, closed="neither")
 
 
-def split_indices(
-    labels: np.ndarray | None, n: int, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def split_indices(labels: np.ndarray | None, n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Shuffled (first, second) index arrays; stratified by ``labels`` when given.
 
     The first part gets ``round(fraction * n)`` items, shared out over the classes in proportion
@@ -48,15 +46,9 @@ def split_indices(
     fraction = check_fraction("fraction", fraction)
     seed = check_seed(seed)
     if n < 2:
-        raise InvalidArgumentError(
-            "fraction", "a dataset of at least two items to split", f"{n} item(s)"
-        )
+        raise InvalidArgumentError("fraction", "a dataset of at least two items to split", f"{n} item(s)")
     rng = np.random.default_rng(seed)
-    groups = (
-        [np.arange(n)]
-        if labels is None
-        else [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    )
+    groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == c) for c in np.unique(labels)]
     quotas = np.array([fraction * len(members) for members in groups])
     takes = np.floor(quotas).astype(int)
     short = int(round(fraction * n)) - int(takes.sum())
@@ -68,9 +60,7 @@ def split_indices(
         second.append(members[k:])
     first_idx, second_idx = np.concatenate(first), np.concatenate(second)
     if len(first_idx) == 0 or len(second_idx) == 0:
-        raise InvalidArgumentError(
-            "fraction", f"a fraction leaving items on both sides of {n}", fraction
-        )
+        raise InvalidArgumentError("fraction", f"a fraction leaving items on both sides of {n}", fraction)
     return rng.permutation(first_idx), rng.permutation(second_idx)
 
 
@@ -103,9 +93,7 @@ class ImageDataset:
             images=self.images[indices],
             labels=self.labels[indices],
             masks=None if self.masks is None else self.masks[indices],
-            attributes=None
-            if self.attributes is None
-            else self.attributes.iloc[indices].reset_index(drop=True),
+            attributes=None if self.attributes is None else self.attributes.iloc[indices].reset_index(drop=True),
         )
 
     def split(self, fraction: float = 0.8, seed: int = 0) -> tuple[ImageDataset, ImageDataset]:
@@ -158,9 +146,7 @@ class TabularDataset:
 
     def split(self, fraction: float = 0.8, seed: int = 0) -> tuple[TabularDataset, TabularDataset]:
         """(train, test) splitting ``train`` by ``fraction`` (stratified by label); both keep ``serving``."""
-        first, second = split_indices(
-            self.train[self.label].to_numpy(), len(self.train), fraction, seed
-        )
+        first, second = split_indices(self.train[self.label].to_numpy(), len(self.train), fraction, seed)
         pick = lambda idx: self.train.iloc[idx].reset_index(drop=True)  # noqa: E731
         return replace(self, train=pick(first)), replace(self, train=pick(second))
 

@@ -44,6 +44,4 @@ def digits(n: int | None = None, seed: int = 0) -> ImageDataset:
     seed = check_seed(seed)
     images, labels = _load()
     order = np.random.default_rng(seed).permutation(_TOTAL)[:n]
-    return ImageDataset(
-        images[order].copy(), labels[order].copy(), None, [str(d) for d in range(10)]
-    )
+    return ImageDataset(images[order].copy(), labels[order].copy(), None, [str(d) for d in range(10)])

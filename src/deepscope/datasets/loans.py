@@ -141,13 +141,9 @@ def loans(n: int = 5000, seed: int = 0, serving_fraction: float = 0.3) -> Tabula
     n = check_count("n", n)
     seed = check_seed(seed)
     if isinstance(serving_fraction, bool) or not isinstance(serving_fraction, (int, float)):
-        raise InvalidArgumentError(
-            "serving_fraction", "a number strictly between 0 and 1", serving_fraction
-        )
+        raise InvalidArgumentError("serving_fraction", "a number strictly between 0 and 1", serving_fraction)
     if not 0.0 < serving_fraction < 1.0:
-        raise InvalidArgumentError(
-            "serving_fraction", "a number strictly between 0 and 1", serving_fraction
-        )
+        raise InvalidArgumentError("serving_fraction", "a number strictly between 0 and 1", serving_fraction)
     n_serving = int(round(n * serving_fraction))
     if n_serving < 1 or n - n_serving < 1:
         raise InvalidArgumentError("n", "enough rows for both train and serving", n)

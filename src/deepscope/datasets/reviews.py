@@ -114,9 +114,7 @@ def _plain(pick: _Pick, label: int, name: str | None) -> str:
 def _intensifier(pick: _Pick, label: int, name: str | None) -> str:
     adj, subj, very = _adjective(pick, label), pick(_SUBJECTS), pick(_INTENSIFIERS)
     if name is not None:
-        return pick(
-            [f"{name} thought {subj} was {very} {adj}.", f"{name} found {subj} {very} {adj}."]
-        )
+        return pick([f"{name} thought {subj} was {very} {adj}.", f"{name} found {subj} {very} {adj}."])
     return pick(
         [
             f"{subj} was {very} {adj}.",

@@ -31,8 +31,7 @@ _RULES = {
     # apex at the top (dy = -r), widening down to the base at dy = 0.7 r
     "triangle": lambda dx, dy, r: (dy >= -r) & (dy <= 0.7 * r) & (np.abs(dx) <= 0.6 * (dy + r)),
     "cross": lambda dx, dy, r: (
-        ((np.abs(dx) <= 0.3 * r) & (np.abs(dy) <= r))
-        | ((np.abs(dy) <= 0.3 * r) & (np.abs(dx) <= r))
+        ((np.abs(dx) <= 0.3 * r) & (np.abs(dy) <= r)) | ((np.abs(dy) <= 0.3 * r) & (np.abs(dx) <= r))
     ),
     "ring": lambda dx, dy, r: (dx**2 + dy**2 <= r**2) & (dx**2 + dy**2 >= (0.55 * r) ** 2),
     "diamond": lambda dx, dy, r: np.abs(dx) + np.abs(dy) <= r,
@@ -95,9 +94,7 @@ def shapes(n: int = 2000, seed: int = 0, size: int = 32) -> ImageDataset:
     masks = _shape_masks(labels, dx, dy, radius[:, None, None].astype(np.float32))
 
     images = rng.standard_normal((n, 3, size, size), dtype=np.float32) * np.float32(_NOISE)
-    images += np.where(
-        masks[:, None], foreground[:, :, None, None], background[:, :, None, None]
-    ).astype(np.float32)
+    images += np.where(masks[:, None], foreground[:, :, None, None], background[:, :, None, None]).astype(np.float32)
     np.clip(images, 0.0, 1.0, out=images)
 
     attributes = pd.DataFrame(

@@ -200,9 +200,7 @@ class NumericsDebugger:
         self._flush()
         blocks = list(self._done)
         if self._current:
-            blocks.append(
-                (self._step, tuple(self._current), np.stack(list(self._current.values())))
-            )
+            blocks.append((self._step, tuple(self._current), np.stack(list(self._current.values()))))
         if not blocks:
             return pd.DataFrame({name: [] for name in _COLUMNS}).astype(
                 {"step": "int64", "module": "object", "direction": "object"}
@@ -241,13 +239,9 @@ class NumericsDebugger:
             raise RuntimeError("this numerics debugger is already active")
         try:
             for module, name in self._names.items():
-                self._handles.append(
-                    module.register_forward_hook(self._forward_hook(name), with_kwargs=True)
-                )
+                self._handles.append(module.register_forward_hook(self._forward_hook(name), with_kwargs=True))
                 if self.backward:
-                    self._handles.append(
-                        module.register_full_backward_hook(self._backward_hook(name))
-                    )
+                    self._handles.append(module.register_full_backward_hook(self._backward_hook(name)))
         except BaseException:
             self.close()
             raise
@@ -271,10 +265,7 @@ class NumericsDebugger:
 
     def __repr__(self) -> str:
         state = "active" if self._handles else "inactive"
-        return (
-            f"NumericsDebugger({type(self.module).__name__}, {len(self._names)} modules, "
-            f"step {self._step}, {state})"
-        )
+        return f"NumericsDebugger({type(self.module).__name__}, {len(self._names)} modules, step {self._step}, {state})"
 
     # -- hooks ----------------------------------------------------------------------------------
 
@@ -407,9 +398,7 @@ def numerics(
         raise ArgumentTypeError("model", "a torch.nn.Module or a deepscope.Model", model)
     if run is not None and not (hasattr(run, "log_table") and hasattr(run, "set_meta")):
         raise ArgumentTypeError("run", "a deepscope Run (with log_table and set_meta) or None", run)
-    return NumericsDebugger(
-        module, run, backward=bool(backward), raise_on_nonfinite=bool(raise_on_nonfinite)
-    )
+    return NumericsDebugger(module, run, backward=bool(backward), raise_on_nonfinite=bool(raise_on_nonfinite))
 
 
 # -- tensor health ------------------------------------------------------------------------------
@@ -429,9 +418,7 @@ def _tensors(value: Any, depth: int = 0) -> Iterator[torch.Tensor]:
             yield from _tensors(item, depth + 1)
 
 
-def _health(
-    tensor: torch.Tensor, scratch: dict[torch.dtype, torch.Tensor]
-) -> torch.Tensor | np.ndarray:
+def _health(tensor: torch.Tensor, scratch: dict[torch.dtype, torch.Tensor]) -> torch.Tensor | np.ndarray:
     """Health row of one tensor: a float64 tensor on its device (no sync), or numpy on the CPU."""
     x = tensor.detach().reshape(-1)
     if x.dtype not in (torch.float32, torch.float64):

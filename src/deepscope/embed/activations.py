@@ -66,9 +66,7 @@ def _pool(output: torch.Tensor, pool: str, mask: torch.Tensor | None, texts: boo
         raise ShapeError("layer", "a layer whose output has a batch dimension", tuple(output.shape))
     if texts and output.ndim == 3:  # [N, T, D]
         weights = (
-            torch.ones(output.shape[:2], device=output.device)
-            if mask is None
-            else mask.to(output.device, output.dtype)
+            torch.ones(output.shape[:2], device=output.device) if mask is None else mask.to(output.device, output.dtype)
         )
         if pool == "first":
             return output[:, 0].cpu().numpy()

@@ -95,9 +95,7 @@ class Clusters(Result):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per cluster: cluster, name, size, and the centre's coordinates."""
-        frame = pd.DataFrame(
-            {"cluster": np.arange(len(self.names)), "name": list(self.names), "size": self.sizes}
-        )
+        frame = pd.DataFrame({"cluster": np.arange(len(self.names)), "name": list(self.names), "size": self.sizes})
         for axis, name in enumerate("xyz"[: self.centers.shape[1] if len(self.centers) else 0]):
             frame[name] = self.centers[:, axis]
         return frame
@@ -124,11 +122,7 @@ def clusters(
     frame = metadata_frame(metadata, len(points)) if metadata is not None else None
     if min_cluster_size is None:
         min_cluster_size = max(5, len(points) // 100)
-    if (
-        isinstance(min_cluster_size, bool)
-        or not isinstance(min_cluster_size, int)
-        or min_cluster_size < 2
-    ):
+    if isinstance(min_cluster_size, bool) or not isinstance(min_cluster_size, int) or min_cluster_size < 2:
         raise InvalidArgumentError("min_cluster_size", "an integer of at least 2", min_cluster_size)
     labels = _hdbscan(points, min_cluster_size, seed)
     count = int(labels.max()) + 1 if len(labels) else 0
@@ -147,11 +141,7 @@ def _hdbscan(points: np.ndarray, min_cluster_size: int, seed: int) -> np.ndarray
 
     limit = 20_000
     if len(points) <= limit:
-        return (
-            HDBSCAN(min_cluster_size=min_cluster_size, copy=True)
-            .fit_predict(points)
-            .astype(np.int64)
-        )
+        return HDBSCAN(min_cluster_size=min_cluster_size, copy=True).fit_predict(points).astype(np.int64)
     sample = np.random.default_rng(seed).choice(len(points), size=limit, replace=False)
     scaled = max(5, min_cluster_size * limit // len(points))
     sample_labels = HDBSCAN(min_cluster_size=scaled, copy=True).fit_predict(points[sample])

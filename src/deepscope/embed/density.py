@@ -60,9 +60,7 @@ class DensityImage:
     engine: str
 
 
-def in_view(
-    coords: np.ndarray, x_range: tuple[float, float], y_range: tuple[float, float]
-) -> np.ndarray:
+def in_view(coords: np.ndarray, x_range: tuple[float, float], y_range: tuple[float, float]) -> np.ndarray:
     """Boolean mask of the points of ``coords`` [N, 2] inside the view."""
     x, y = coords[:, 0], coords[:, 1]
     return (x >= x_range[0]) & (x <= x_range[1]) & (y >= y_range[0]) & (y <= y_range[1])
@@ -122,9 +120,7 @@ def _numpy_counts(
     width: int,
     height: int,
 ) -> np.ndarray:
-    counts, _, _ = np.histogram2d(
-        points[:, 1], points[:, 0], bins=(height, width), range=(y_range, x_range)
-    )
+    counts, _, _ = np.histogram2d(points[:, 1], points[:, 0], bins=(height, width), range=(y_range, x_range))
     return counts.astype(np.uint32)
 
 
@@ -139,9 +135,7 @@ def _datashader_counts(
     import pandas as pd
 
     frame = pd.DataFrame({"x": points[:, 0], "y": points[:, 1]}, copy=False)
-    canvas = datashader.Canvas(
-        plot_width=width, plot_height=height, x_range=x_range, y_range=y_range
-    )
+    canvas = datashader.Canvas(plot_width=width, plot_height=height, x_range=x_range, y_range=y_range)
     aggregate = canvas.points(frame, "x", "y", agg=datashader.count())
     return np.asarray(aggregate.values, dtype=np.uint32)  # row 0 at y_range[0]
 

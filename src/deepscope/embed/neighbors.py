@@ -112,9 +112,7 @@ def _queries(index: Any, rows: int) -> np.ndarray:
     return queries.astype(np.int64)
 
 
-def _exact(
-    array: np.ndarray, queries: np.ndarray, k: int, metric: str
-) -> tuple[np.ndarray, np.ndarray]:
+def _exact(array: np.ndarray, queries: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.neighbors import NearestNeighbors
 
     search = NearestNeighbors(n_neighbors=k + 1, metric=metric, algorithm="brute").fit(array)
@@ -129,16 +127,12 @@ def _approximate(
         import pynndescent
     except ImportError as exc:
         raise MissingDependencyError("pynndescent", "embed", "approximate neighbours") from exc
-    graph = pynndescent.NNDescent(
-        array, metric=metric, n_neighbors=max(k + 1, 30), random_state=seed, n_jobs=-1
-    )
+    graph = pynndescent.NNDescent(array, metric=metric, n_neighbors=max(k + 1, 30), random_state=seed, n_jobs=-1)
     found, distances = graph.neighbor_graph
     return _drop_self(queries, found[queries, : k + 1], distances[queries, : k + 1], k)
 
 
-def _drop_self(
-    queries: np.ndarray, found: np.ndarray, distances: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _drop_self(queries: np.ndarray, found: np.ndarray, distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Remove each query from its own list (ties can put a duplicate point first instead)."""
     keep = found != queries[:, None]
     # rows where the query itself was not returned: drop the farthest instead

@@ -134,9 +134,7 @@ def project(
 def _no_options(options: dict[str, Any], allowed: Sequence[str]) -> None:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise InvalidArgumentError(
-            unknown[0], f"an option of this method ({', '.join(allowed) or 'none'})", "given"
-        )
+        raise InvalidArgumentError(unknown[0], f"an option of this method ({', '.join(allowed) or 'none'})", "given")
 
 
 def _pca_fit(array: np.ndarray, dims: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -169,9 +167,7 @@ def _reduced(array: np.ndarray, seed: int) -> np.ndarray:
     return _pca_fit(array, PRE_PCA_DIMS, seed)[0]
 
 
-def _tsne(
-    array: np.ndarray, dims: int, seed: int, progress: Progress | None, options: dict[str, Any]
-) -> Projection:
+def _tsne(array: np.ndarray, dims: int, seed: int, progress: Progress | None, options: dict[str, Any]) -> Projection:
     _no_options(options, ("perplexity", "n_iter", "n_jobs", "learning_rate"))
     try:
         import openTSNE
@@ -212,9 +208,7 @@ def _tsne(
     return Projection(coords, "tsne", dims, seed, labels, None, used)
 
 
-def _umap(
-    array: np.ndarray, dims: int, seed: int, progress: Progress | None, options: dict[str, Any]
-) -> Projection:
+def _umap(array: np.ndarray, dims: int, seed: int, progress: Progress | None, options: dict[str, Any]) -> Projection:
     _no_options(options, ("n_neighbors", "min_dist", "metric", "n_epochs"))
     umap = _numba.import_umap()
     n_neighbors = min(int(options.get("n_neighbors", 15)), len(array) - 1)
@@ -258,9 +252,7 @@ def _custom(array: np.ndarray, dims: int, seed: int, options: dict[str, Any]) ->
         direction = ends[1] - ends[0]
         norm = float(np.linalg.norm(direction))
         if norm == 0:
-            raise InvalidArgumentError(
-                f"axes[{number}]", "two queries whose centroids differ", pair
-            )
+            raise InvalidArgumentError(f"axes[{number}]", "two queries whose centroids differ", pair)
         columns.append((array.astype(np.float64) - ends[0]) @ (direction / norm))
         labels.append(f"{_name(pair[0])} → {_name(pair[1])}")
     if len(columns) < dims:  # one custom axis; the rest from PCA of what it leaves

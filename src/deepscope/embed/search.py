@@ -68,9 +68,7 @@ def _regex(pattern: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern.strip(), re.IGNORECASE)
     except re.error as exc:
-        raise InvalidArgumentError(
-            "query", "a valid regular expression", pattern, hint=str(exc)
-        ) from exc
+        raise InvalidArgumentError("query", "a valid regular expression", pattern, hint=str(exc)) from exc
 
 
 def _looks_like_regex(query: str) -> bool:

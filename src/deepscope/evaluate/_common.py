@@ -27,9 +27,7 @@ def require_column(table: pd.DataFrame, name: Any, argument: str) -> pd.Series:
         close = difflib.get_close_matches(str(name), available, n=1)
         hint = f"Did you mean {close[0]!r}?" if close else None
         shown = ", ".join(repr(c) for c in available[:20])
-        raise InvalidArgumentError(
-            argument, f"a column of the table (one of {shown})", repr(name), hint
-        )
+        raise InvalidArgumentError(argument, f"a column of the table (one of {shown})", repr(name), hint)
     return table[name]
 
 
@@ -38,11 +36,15 @@ def check_probabilities(values: np.ndarray, column: str, argument: str = "score"
     values = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(values)
     if not finite.all():
-        raise InvalidArgumentError(argument, f"finite probabilities in [0, 1] in column {column!r}",
-                                   f"{int((~finite).sum())} missing or infinite values")
+        raise InvalidArgumentError(
+            argument,
+            f"finite probabilities in [0, 1] in column {column!r}",
+            f"{int((~finite).sum())} missing or infinite values",
+        )
     if values.size and (values.min() < 0.0 or values.max() > 1.0):
         raise InvalidArgumentError(
-            argument, f"probabilities in [0, 1] in column {column!r}",
+            argument,
+            f"probabilities in [0, 1] in column {column!r}",
             f"values from {values.min():.4g} to {values.max():.4g}",
             "Pass probabilities (e.g. a softmax or sigmoid of the logits), not raw logits.",
         )
@@ -101,4 +103,3 @@ def positive_label(classes: Sequence[Any], pos_label: Any, argument: str = "pos_
         f"labels {classes!r}",
         f"Pass {argument}={classes[-1]!r} (or the other one).",
     )
-

@@ -48,12 +48,9 @@ def model_outputs(
     """The model's outputs on ``inputs`` as a float64 ``[N, K]`` array (K = 1 for one output)."""
     from deepscope.model import Model
 
-    outputs = np.asarray(
-        Model(model).predict(inputs, batch_size=batch_size, progress=progress), dtype=np.float64
-    )
+    outputs = np.asarray(Model(model).predict(inputs, batch_size=batch_size, progress=progress), dtype=np.float64)
     if outputs.ndim == 1:
         outputs = outputs[:, None]
     if outputs.ndim != 2:
         raise ShapeError("model", "outputs of shape [N] or [N, classes]", outputs)
     return outputs
-

@@ -324,8 +324,16 @@ def compare_performance(
     chosen: list[str] = []
     for name, table in _tables(tables).items():
         result = slices(
-            table, by=[], overall=True, label=label, prediction=prediction, score=score,
-            metrics=metrics, pos_label=pos_label, interval=interval, confidence=confidence,
+            table,
+            by=[],
+            overall=True,
+            label=label,
+            prediction=prediction,
+            score=score,
+            metrics=metrics,
+            pos_label=pos_label,
+            interval=interval,
+            confidence=confidence,
         )
         chosen = result.metrics
         row = result.frame.drop(columns=["slice", "feature", "value"]).iloc[0].to_dict()
@@ -357,8 +365,11 @@ def compare_predictions(
     pred_b = require_column(b, prediction, "prediction")
     if not a.index.equals(b.index):
         if a.index.has_duplicates or b.index.has_duplicates or not a.index.sort_values().equals(b.index.sort_values()):
-            raise InvalidArgumentError("tables", "two tables over the same examples (the same index)",
-                                       f"{len(a)} and {len(b)} rows with different index labels")
+            raise InvalidArgumentError(
+                "tables",
+                "two tables over the same examples (the same index)",
+                f"{len(a)} and {len(b)} rows with different index labels",
+            )
         pred_b = pred_b.reindex(a.index)
     right_a = (pred_a == truth).to_numpy(dtype=bool)
     right_b = (pred_b == truth).to_numpy(dtype=bool)
@@ -379,9 +390,7 @@ def compare_predictions(
         },
         index=a.index,
     )
-    summary = pd.DataFrame(
-        {"outcome": outcomes, "n": counts, "share": counts / max(len(code), 1)}
-    )
+    summary = pd.DataFrame({"outcome": outcomes, "n": counts, "share": counts / max(len(code), 1)})
     return Agreement(counts=summary, rows=rows, names=[name_a, name_b])
 
 
@@ -521,19 +530,39 @@ def roc_pr(
             positives, negatives = tp[-1], fp[-1]
             tpr = tp / positives if positives else np.full(len(tp), np.nan)
             fpr = fp / negatives if negatives else np.full(len(fp), np.nan)
-            rocs.append(pd.DataFrame({"model": name, "class": [cls] * len(threshold),
-                                      "threshold": threshold, "fpr": fpr, "tpr": tpr}))
+            rocs.append(
+                pd.DataFrame(
+                    {"model": name, "class": [cls] * len(threshold), "threshold": threshold, "fpr": fpr, "tpr": tpr}
+                )
+            )
             with np.errstate(divide="ignore", invalid="ignore"):
                 precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 1.0)
             recall = tpr
-            prs.append(pd.DataFrame({"model": name, "class": [cls] * len(threshold),
-                                     "threshold": threshold, "recall": recall, "precision": precision}))
+            prs.append(
+                pd.DataFrame(
+                    {
+                        "model": name,
+                        "class": [cls] * len(threshold),
+                        "threshold": threshold,
+                        "recall": recall,
+                        "precision": precision,
+                    }
+                )
+            )
             roc_auc = float(np.trapezoid(tpr, fpr)) if positives and negatives else np.nan
             average_precision = float(np.sum(np.diff(recall) * precision[1:])) if positives else np.nan
-            summary.append({"model": name, "class": cls, "support": int(positives),
-                            "roc_auc": roc_auc, "average_precision": average_precision})
-    return Curves(roc=pd.concat(rocs, ignore_index=True), pr=pd.concat(prs, ignore_index=True),
-                  summary=pd.DataFrame(summary))
+            summary.append(
+                {
+                    "model": name,
+                    "class": cls,
+                    "support": int(positives),
+                    "roc_auc": roc_auc,
+                    "average_precision": average_precision,
+                }
+            )
+    return Curves(
+        roc=pd.concat(rocs, ignore_index=True), pr=pd.concat(prs, ignore_index=True), summary=pd.DataFrame(summary)
+    )
 
 
 def frequency_vs_f1(
@@ -585,7 +614,9 @@ def _threshold_rank(
     guess = require_column(table, prediction, "prediction")
     conf = require_column(table, confidence, "confidence").to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isnan(conf).any():
-        raise InvalidArgumentError("confidence", f"a confidence on every row of column {confidence!r}", "missing values")
+        raise InvalidArgumentError(
+            "confidence", f"a confidence on every row of column {confidence!r}", "missing values"
+        )
     return np.searchsorted(t, conf, side="right"), (guess == truth).to_numpy(dtype=bool)
 
 
@@ -606,8 +637,13 @@ def _threshold_curve(
             accuracy = np.where(covered > 0, hits / np.maximum(covered, 1), np.nan)
         frames.append(
             pd.DataFrame(
-                {"model": name, "threshold": t, "n": covered,
-                 "coverage": covered / max(len(table), 1), "accuracy": accuracy}
+                {
+                    "model": name,
+                    "threshold": t,
+                    "n": covered,
+                    "coverage": covered / max(len(table), 1),
+                    "accuracy": accuracy,
+                }
             )
         )
     return ThresholdCurve(frame=pd.concat(frames, ignore_index=True), view=view)
@@ -622,7 +658,9 @@ def _one_vs_all(
         raise InvalidArgumentError("label", "a label on every row", f"{int(truth.isna().sum())} missing labels")
     if isinstance(score, str) or (score is None and "score" in table.columns):
         column = "score" if score is None else score
-        s = check_probabilities(require_column(table, column, "score").to_numpy(dtype=np.float64, na_value=np.nan), column)
+        s = check_probabilities(
+            require_column(table, column, "score").to_numpy(dtype=np.float64, na_value=np.nan), column
+        )
         classes = sorted_classes(truth)
         if len(classes) > 2:
             raise InvalidArgumentError("score", "one probability column per class for a multiclass table", column)
@@ -631,9 +669,13 @@ def _one_vs_all(
     if score is None:
         columns = [c for c in table.columns if isinstance(c, str) and c.startswith("score_")]
         if not columns:
-            raise InvalidArgumentError("score", "a 'score' column or score_<class> columns", "none in the table",
-                                       "Make the table with deepscope.evaluate.predictions().")
-        classes = [c[len("score_"):] for c in columns]
+            raise InvalidArgumentError(
+                "score",
+                "a 'score' column or score_<class> columns",
+                "none in the table",
+                "Make the table with deepscope.evaluate.predictions().",
+            )
+        classes = [c[len("score_") :] for c in columns]
         known = {str(v): v for v in sorted_classes(truth)}
         pairs = [(known.get(c, c), col) for c, col in zip(classes, columns, strict=True)]
     elif isinstance(score, Sequence):
@@ -644,7 +686,9 @@ def _one_vs_all(
         raise ArgumentTypeError("score", "a column name or a list of columns", score)
     out = []
     for cls, column in pairs:
-        s = check_probabilities(require_column(table, column, "score").to_numpy(dtype=np.float64, na_value=np.nan), column)
+        s = check_probabilities(
+            require_column(table, column, "score").to_numpy(dtype=np.float64, na_value=np.nan), column
+        )
         out.append((cls, (truth == cls).to_numpy(dtype=bool), s))
     return out
 

@@ -82,9 +82,7 @@ def nearest_counterfactual(
         row = pd.Series(example)
         missing = [f for f in [*features, prediction] if f not in row.index]
         if missing:
-            raise InvalidArgumentError(
-                "example", f"values for {[*features, prediction]!r}", f"no {missing!r}"
-            )
+            raise InvalidArgumentError("example", f"values for {[*features, prediction]!r}", f"no {missing!r}")
         example_index = None
         own_prediction = row[prediction]
         candidates = table
@@ -108,8 +106,7 @@ def nearest_counterfactual(
         categorical = [
             f
             for f in features
-            if not pd.api.types.is_numeric_dtype(table[f].dtype)
-            or pd.api.types.is_bool_dtype(table[f].dtype)
+            if not pd.api.types.is_numeric_dtype(table[f].dtype) or pd.api.types.is_bool_dtype(table[f].dtype)
         ]
     categorical = list(categorical)
     numeric = [f for f in features if f not in categorical]
@@ -117,19 +114,13 @@ def nearest_counterfactual(
     scale[~(scale > 0)] = 1.0  # a constant feature: any difference counts in its own unit
 
     if callable(distance):
-        distances = np.asarray(
-            distance(row[list(features)], candidates[list(features)]), dtype=np.float64
-        )
+        distances = np.asarray(distance(row[list(features)], candidates[list(features)]), dtype=np.float64)
         if distances.shape != (len(candidates),):
-            raise InvalidArgumentError(
-                "distance", f"a function returning {len(candidates)} distances", distances
-            )
+            raise InvalidArgumentError("distance", f"a function returning {len(candidates)} distances", distances)
     elif distance in ("l1", "l2"):
         distances = _distances(row, candidates, numeric, scale, categorical, distance)
     else:
-        raise InvalidArgumentError(
-            "distance", "'l1', 'l2' or a function (example, candidates) -> distances", distance
-        )
+        raise InvalidArgumentError("distance", "'l1', 'l2' or a function (example, candidates) -> distances", distance)
 
     # A candidate with a missing feature has no defined distance: it can never be the nearest.
     comparable = ~np.isnan(distances)
@@ -168,9 +159,7 @@ def _distances(
     parts = np.zeros((len(candidates), len(numeric) + len(categorical)))
     if numeric:
         here = row[numeric].to_numpy(dtype=np.float64)
-        parts[:, : len(numeric)] = (
-            np.abs(candidates[numeric].to_numpy(dtype=np.float64) - here) / scale
-        )
+        parts[:, : len(numeric)] = np.abs(candidates[numeric].to_numpy(dtype=np.float64) - here) / scale
     for j, name in enumerate(categorical, start=len(numeric)):
         parts[:, j] = (candidates[name] != row[name]).to_numpy(dtype=np.float64)
     if norm == "l1":
@@ -178,9 +167,7 @@ def _distances(
     return np.sqrt((parts**2).sum(axis=1))
 
 
-def _comparison(
-    row: pd.Series, other: pd.Series, features: Sequence[str], scale: dict[str, float]
-) -> pd.DataFrame:
+def _comparison(row: pd.Series, other: pd.Series, features: Sequence[str], scale: dict[str, float]) -> pd.DataFrame:
     records = []
     for name in features:
         a, b = row[name], other[name]

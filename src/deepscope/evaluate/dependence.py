@@ -119,15 +119,17 @@ def partial_dependence(
     repeated = pd.concat([part[features]] * len(values), ignore_index=True)
     repeated[feature] = np.repeat(np.asarray(values, dtype=np.float64 if numeric else object), len(part))
     adapter = Model(model)
-    outputs = model_outputs(
-        adapter, model_inputs(repeated, features, encode), batch_size=batch_size, progress=progress
-    )
+    outputs = model_outputs(adapter, model_inputs(repeated, features, encode), batch_size=batch_size, progress=progress)
     if output == "proba" or (output == "auto" and outputs.shape[1] >= 2):
         outputs = adapter.probabilities(outputs)
     if target is None:
         if outputs.shape[1] > 2:
-            raise TargetError("target", f"an output index below {outputs.shape[1]}", None,
-                              "A model with several classes needs the class to follow.")
+            raise TargetError(
+                "target",
+                f"an output index below {outputs.shape[1]}",
+                None,
+                "A model with several classes needs the class to follow.",
+            )
         target = outputs.shape[1] - 1
     if isinstance(target, bool) or not isinstance(target, (int, np.integer)) or not 0 <= target < outputs.shape[1]:
         raise TargetError("target", f"an output index below {outputs.shape[1]}", target)

@@ -120,8 +120,13 @@ def thresholds(
     table = require_frame(table)
     if strategy not in STRATEGIES:
         raise InvalidArgumentError("strategy", f"one of {list(STRATEGIES)}", strategy)
-    cost_ratio = check_number(cost_ratio, "cost_ratio", low=0, closed="neither",
-                              hint="the cost of a false positive over that of a false negative")
+    cost_ratio = check_number(
+        cost_ratio,
+        "cost_ratio",
+        low=0,
+        closed="neither",
+        hint="the cost of a false positive over that of a false negative",
+    )
     groups_column = require_column(table, group, "group")
     truth = require_column(table, label, "label")
     scores = check_probabilities(
@@ -242,9 +247,7 @@ def _constrained(curves: list[_Curve], strategy: str, cost_ratio: float) -> list
     return [float(c.threshold[p[winner]]) for c, p in zip(curves, picks, strict=True)]
 
 
-def _best_by_count(
-    count: np.ndarray, cost: np.ndarray, size: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def _best_by_count(count: np.ndarray, cost: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """For each count 0..size: the least cost of a threshold giving the nearest reachable count,
     that threshold's index, and how far (in examples) that count is from the one wanted."""
     best_cost = np.full(size + 1, np.inf)

@@ -191,8 +191,9 @@ def token_ablation(
                     "position": position,
                 }
             )
-    return Generated(_frame(rows, ["token", "position"]), "token_ablation",
-                     {"punctuation": punctuation, "max_tokens": max_tokens})
+    return Generated(
+        _frame(rows, ["token", "position"]), "token_ablation", {"punctuation": punctuation, "max_tokens": max_tokens}
+    )
 
 
 def rule_generator(texts: Texts, rule: str, *, text: str = "text") -> Generated:
@@ -302,7 +303,7 @@ def _remove_span(text: str, start: int, end: int) -> str:
     expected = _TOKEN.findall(left) + _TOKEN.findall(right)
     spaced, tight = f"{left} {right}".strip(), left + right
     before_punctuation = bool(right) and not re.match(r"\w", right)
-    for candidate in ((tight, spaced) if before_punctuation else (spaced, tight)):
+    for candidate in (tight, spaced) if before_punctuation else (spaced, tight):
         if _TOKEN.findall(candidate) == expected:
             return candidate
     return spaced

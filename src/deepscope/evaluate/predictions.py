@@ -98,9 +98,7 @@ def _gather(
     if isinstance(data, pd.DataFrame):
         return _gather_frame(data, label, features, encode)
     if isinstance(label, str):
-        raise ArgumentTypeError(
-            "label", "an array of labels (or None) when data is not a DataFrame", label
-        )
+        raise ArgumentTypeError("label", "an array of labels (or None) when data is not a DataFrame", label)
     if isinstance(data, (list, tuple)) and all(isinstance(t, str) for t in data):
         table = pd.DataFrame({"text": list(data)})
         inputs: Any = list(data)
@@ -189,7 +187,9 @@ def _add_classification(
     if string_labels:
         if names is None:
             raise InvalidArgumentError(
-                "labels", "class names, since the labels are strings", "None",
+                "labels",
+                "class names, since the labels are strings",
+                "None",
                 "Pass labels=[...] in the order of the model's outputs.",
             )
         classes: list[Any] = list(names)

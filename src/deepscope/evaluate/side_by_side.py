@@ -105,8 +105,15 @@ class SideBySide(Result):
         for generator, part in self.frame.groupby("generator", sort=False):
             for m in self.models:
                 flipped = int(part[f"flipped_{m}"].sum())
-                rows.append({"generator": generator, "model": m, "n": len(part), "flipped": flipped,
-                             "flip_rate": flipped / len(part) if len(part) else np.nan})
+                rows.append(
+                    {
+                        "generator": generator,
+                        "model": m,
+                        "n": len(part),
+                        "flipped": flipped,
+                        "flip_rate": flipped / len(part) if len(part) else np.nan,
+                    }
+                )
         return pd.DataFrame(rows, columns=["generator", "model", "n", "flipped", "flip_rate"])
 
     default_tag = "side_by_side"
@@ -182,8 +189,16 @@ def side_by_side(
 
     named = _named_models(models)
     tables = {
-        name: predictions(model, data, label=label, features=features, labels=labels, encode=encode,
-                          batch_size=batch_size, progress=progress)
+        name: predictions(
+            model,
+            data,
+            label=label,
+            features=features,
+            labels=labels,
+            encode=encode,
+            batch_size=batch_size,
+            progress=progress,
+        )
         for name, model in named.items()
     }
     return from_tables(tables)
@@ -219,7 +234,8 @@ def from_tables(
         if not table.index.equals(index):
             if len(table) != len(index) or not table.index.sort_values().equals(index.sort_values()):
                 raise InvalidArgumentError(
-                    "tables", "tables over the same examples (the same index)",
+                    "tables",
+                    "tables over the same examples (the same index)",
                     f"{name!r} has {len(table)} rows with other index labels than the {len(index)} of the first",
                 )
             table = table.reindex(index)
@@ -269,8 +285,9 @@ def compare_generated(
         return SideBySide(frame=frame, models=list(named), inputs=["text"], kind="generated")
     originals = list(dict.fromkeys(examples["original"].tolist()))
     for name, model in named.items():
-        new = predictions(model, examples["text"].tolist(), label=None, labels=labels,
-                          batch_size=batch_size, progress=progress)
+        new = predictions(
+            model, examples["text"].tolist(), label=None, labels=labels, batch_size=batch_size, progress=progress
+        )
         old = predictions(model, originals, label=None, labels=labels, batch_size=batch_size, progress=progress)
         before = dict(zip(originals, old["prediction"].tolist(), strict=True))
         frame[f"prediction_{name}"] = new["prediction"].to_numpy()
@@ -327,7 +344,8 @@ def salience(
         model = Model(raw)
         if not model.is_text or model.module is None:
             raise UnsupportedModelError(
-                "models", "text models with a module and a tokenizer (salience needs gradients)",
+                "models",
+                "text models with a module and a tokenizer (salience needs gradients)",
                 f"{name!r}: {model!r}",
             )
         if method == "gradient_x_input":
@@ -367,7 +385,8 @@ def _gradient_x_input(
     gradients = model.gradient(texts, target=chosen.tolist(), batch_size=batch_size, progress=progress)
     if gradients.shape != embeddings.shape:
         raise UnsupportedModelError(
-            "models", "gradients shaped like the token embeddings",
+            "models",
+            "gradients shaped like the token embeddings",
             f"gradients {gradients.shape} and embeddings {embeddings.shape} for {model.name!r}",
         )
     per_token = (gradients * embeddings).sum(axis=-1)
@@ -377,7 +396,8 @@ def _gradient_x_input(
     for i, (row_tokens, row_values) in enumerate(zip(tokens, values, strict=True)):
         if len(row_tokens) != len(row_values):
             raise UnsupportedModelError(
-                "models", "a tokenizer whose tokens line up with the attention mask",
+                "models",
+                "a tokenizer whose tokens line up with the attention mask",
                 f"{len(row_tokens)} tokens and {len(row_values)} positions in text {i} for {model.name!r}",
             )
     return tokens, values, chosen
@@ -407,8 +427,7 @@ def _named_models(models: Any) -> dict[str, Any]:
         wrapped = [Model(m) for m in models]
         named = {m.name: m for m in wrapped}
         if len(named) != len(wrapped):
-            raise InvalidArgumentError("models", "models with different names (pass a dict)",
-                                       [m.name for m in wrapped])
+            raise InvalidArgumentError("models", "models with different names (pass a dict)", [m.name for m in wrapped])
     else:
         raise ArgumentTypeError("models", "a dict of name -> model (or a list of models)", models)
     if not named:

@@ -32,7 +32,13 @@ from deepscope.validation import check_int
 __all__ = ["slices", "SliceTable", "CLASSIFICATION_METRICS", "REGRESSION_METRICS"]
 
 CLASSIFICATION_METRICS = (
-    "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "calibration_error",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "log_loss",
+    "calibration_error",
 )
 REGRESSION_METRICS = ("mean_error", "mae", "mse")
 _NEEDS_SCORES = ("roc_auc", "log_loss", "calibration_error")
@@ -164,7 +170,9 @@ def slices(
         bounds = (
             _bootstrap(engine, codes, n_slices, n_boot, confidence, rng)
             if interval == "bootstrap"
-            else engine.intervals(point, confidence) if interval == "wilson" else {}
+            else engine.intervals(point, confidence)
+            if interval == "wilson"
+            else {}
         )
         for metric in engine.metrics:
             block[metric] = point[metric]
@@ -172,9 +180,7 @@ def slices(
                 block[f"{metric}_low"], block[f"{metric}_high"] = bounds[metric]
         frames.append(pd.DataFrame(block))
     frame = pd.concat(frames, ignore_index=True)
-    return SliceTable(
-        frame=frame, metrics=list(engine.metrics), task=task, interval=interval, confidence=confidence
-    )
+    return SliceTable(frame=frame, metrics=list(engine.metrics), task=task, interval=interval, confidence=confidence)
 
 
 # -- slicing ---------------------------------------------------------------------------------------
@@ -352,7 +358,9 @@ def _check_scores_needed(chosen: Sequence[str], has_scores: bool) -> None:
     needing = [m for m in chosen if m in _NEEDS_SCORES]
     if needing and not has_scores:
         raise InvalidArgumentError(
-            "score", f"probability column(s), since metrics {needing} need them", "None",
+            "score",
+            f"probability column(s), since metrics {needing} need them",
+            "None",
             "Pass score='score' (binary) or the score_<class> columns.",
         )
 
@@ -384,8 +392,10 @@ def _class_scores(table: pd.DataFrame, score: Any, classes: list[Any]) -> np.nda
     else:
         raise ArgumentTypeError("score", "a list of probability columns, one per class", score)
     return np.column_stack(
-        [check_probabilities(require_column(table, n, "score").to_numpy(dtype=np.float64, na_value=np.nan), n)
-         for n in names]
+        [
+            check_probabilities(require_column(table, n, "score").to_numpy(dtype=np.float64, na_value=np.nan), n)
+            for n in names
+        ]
     )
 
 
@@ -448,9 +458,9 @@ def _multiclass_metrics(
     true = np.bincount(codes * n_classes + y, weights=w, minlength=size).reshape(n, n_classes)
     pred = np.bincount(codes * n_classes + p, weights=w, minlength=size).reshape(n, n_classes)
     hit = y == p
-    tp = np.bincount(
-        codes[hit] * n_classes + y[hit], weights=None if w is None else w[hit], minlength=size
-    ).reshape(n, n_classes)
+    tp = np.bincount(codes[hit] * n_classes + y[hit], weights=None if w is None else w[hit], minlength=size).reshape(
+        n, n_classes
+    )
     total = true.sum(axis=1)
     correct = tp.sum(axis=1)
     present = (true > 0) | (pred > 0)
@@ -470,9 +480,7 @@ def _multiclass_metrics(
         out["f1"] = macro(_safe_divide(2 * tp, true + pred))
     if probabilities is not None:
         if "roc_auc" in chosen:
-            per_class = np.column_stack(
-                [_roc_auc(codes, n, y == c, probabilities[:, c], w) for c in range(n_classes)]
-            )
+            per_class = np.column_stack([_roc_auc(codes, n, y == c, probabilities[:, c], w) for c in range(n_classes)])
             out["roc_auc"] = per_class.mean(axis=1)  # NaN unless every class is present, as sklearn
         if "log_loss" in chosen:
             p_true = np.clip(probabilities[np.arange(len(y)), y], _EPS, 1 - _EPS)
@@ -592,4 +600,3 @@ def _bootstrap(
             warnings.simplefilter("ignore", RuntimeWarning)
             bounds[m] = (np.nanquantile(samples, alpha, axis=0), np.nanquantile(samples, 1 - alpha, axis=0))
     return bounds
-

@@ -76,9 +76,7 @@ def as_images(images: Any, argument: str, channels: int | None = None) -> np.nda
     if array.ndim != 4:
         raise ShapeError(argument, "images shaped [N, C, H, W] (or [C, H, W])", array.shape)
     if channels is not None and array.shape[1] != channels:
-        raise ShapeError(
-            argument, f"images with {channels} channels [N, {channels}, H, W]", array.shape
-        )
+        raise ShapeError(argument, f"images with {channels} channels [N, {channels}, H, W]", array.shape)
     return array
 
 
@@ -126,9 +124,7 @@ def _pair(value: Any) -> tuple[int, int]:
     return (int(value[0]), int(value[1])) if isinstance(value, Sequence) else (int(value),) * 2
 
 
-def window(
-    module: torch.nn.Module, axis: int, start: int, stop: int, size_in: int
-) -> tuple[int, int]:
+def window(module: torch.nn.Module, axis: int, start: int, stop: int, size_in: int) -> tuple[int, int]:
     """Rows (axis 0) or columns (axis 1) ``[start, stop]`` of a layer's output -> the inclusive
     range of its input they read (may reach into padding: below 0 or past the end)."""
     if isinstance(module, SPATIAL):
@@ -171,6 +167,4 @@ def forward_check(model: Model, channels: int, size: int) -> None:
         with model.eval_mode(), torch.no_grad():
             model.forward(probe)
     except (InvalidArgumentError, ArgumentTypeError, RuntimeError) as err:
-        raise InvalidArgumentError(
-            "size", "an image size the model can take", size, hint=str(err)
-        ) from err
+        raise InvalidArgumentError("size", "an image size the model can take", size, hint=str(err)) from err

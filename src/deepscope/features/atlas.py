@@ -198,9 +198,7 @@ def atlas(
     if classes is not None:
         keep = np.isin(labels, np.asarray(classes))
         if not keep.any():
-            raise InvalidArgumentError(
-                "classes", "classes present in the dataset's labels", classes
-            )
+            raise InvalidArgumentError("classes", "classes present in the dataset's labels", classes)
         images, labels = images[keep], labels[keep]
     rng = np.random.default_rng(seed)
 
@@ -208,9 +206,7 @@ def atlas(
     with wrapped.eval_mode(), torch.no_grad():
         for start in range(0, len(images), batch_size):
             with wrapped.capture([layer]) as cap:
-                wrapped.forward(
-                    torch.from_numpy(images[start : start + batch_size]).to(wrapped.device)
-                )
+                wrapped.forward(torch.from_numpy(images[start : start + batch_size]).to(wrapped.device))
             acts.append(cap.calls[layer][-1].float().cpu().numpy())
     act = np.concatenate(acts)
     if act.ndim == 4:
@@ -242,9 +238,7 @@ def atlas(
     readout = _class_gradients(wrapped, layer, sample, n_classes)
     cell_labels = (means @ readout.T).argmax(1).astype(np.int64) if len(kept) else np.zeros(0, int)
 
-    cell_images = _cell_images(
-        wrapped, layer, means, channels, size, steps, lr, seed, progress, images
-    )
+    cell_images = _cell_images(wrapped, layer, means, channels, size, steps, lr, seed, progress, images)
     return Atlas(
         layer=layer,
         grid=grid,

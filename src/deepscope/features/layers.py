@@ -139,9 +139,7 @@ def layer_maps(model: Any, input: Any) -> LayerMaps:
     )
 
 
-def unit_arithmetic(
-    model: Any, input: Any, *, layer: str, channel: int, row: int = 0, col: int = 0
-) -> UnitArithmetic:
+def unit_arithmetic(model: Any, input: Any, *, layer: str, channel: int, row: int = 0, col: int = 0) -> UnitArithmetic:
     """The arithmetic behind unit (``channel``, ``row``, ``col``) of ``layer`` for one input
     (``layer="softmax"`` for the final softmax, where ``channel`` is the class)."""
     wrapped, x = _input(model, input)
@@ -154,9 +152,7 @@ def unit_arithmetic(
     out = step.output[0]
     channel = check_int("channel", channel)
     if channel >= out.shape[0]:
-        raise InvalidArgumentError(
-            "channel", f"a channel below {out.shape[0]} in {layer!r}", channel
-        )
+        raise InvalidArgumentError("channel", f"a channel below {out.shape[0]} in {layer!r}", channel)
     spatial = out.ndim == 3
     row, col = (check_int("row", row), check_int("col", col)) if spatial else (0, 0)
     if spatial and (row >= out.shape[1] or col >= out.shape[2]):
@@ -273,9 +269,7 @@ def _arithmetic(step: Step, channel: int, row: int, col: int) -> dict[str, Any]:
             value=fill,
         )
         t0, l0 = top + max(0, -top), left + max(0, -left)
-        patch = padded[
-            channel, t0 : t0 + bottom - top + 1 : d[0], l0 : l0 + right - left + 1 : d[1]
-        ][None]
+        patch = padded[channel, t0 : t0 + bottom - top + 1 : d[0], l0 : l0 + right - left + 1 : d[1]][None]
         if is_max:
             total = float(patch.max())
         elif isinstance(module, torch.nn.AvgPool2d) and not module.count_include_pad:

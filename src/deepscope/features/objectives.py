@@ -71,9 +71,7 @@ class Objective:
             values = term.scores(activations)
             if term.batch is not None:
                 if term.batch >= n:
-                    raise InvalidArgumentError(
-                        "objective", f"batch indices below the batch size {n}", term.batch
-                    )
+                    raise InvalidArgumentError("objective", f"batch indices below the batch size {n}", term.batch)
                 mask = torch.zeros(n, dtype=values.dtype, device=values.device)
                 mask[term.batch] = 1
                 values = values * mask
@@ -93,10 +91,7 @@ class Objective:
 
     def _scaled(self, factor: float) -> Objective:
         return Objective(
-            [
-                _Term(t.weight * factor, t.layer, t.name, t.scores, t.batch, t.unit, t.per_batch)
-                for t in self.terms
-            ]
+            [_Term(t.weight * factor, t.layer, t.name, t.scores, t.batch, t.unit, t.per_batch) for t in self.terms]
         )
 
     def __add__(self, other: object) -> Objective:
@@ -144,13 +139,9 @@ def _check_index(argument: str, value: object) -> int | None:
 
 def _channel_of(layer_name: str, activation: torch.Tensor, n: int) -> torch.Tensor:
     if activation.ndim < 2:
-        raise ShapeError(
-            f"activations of {layer_name!r}", "[batch, channels, ...]", tuple(activation.shape)
-        )
+        raise ShapeError(f"activations of {layer_name!r}", "[batch, channels, ...]", tuple(activation.shape))
     if n >= activation.shape[1]:
-        raise InvalidArgumentError(
-            "n", f"a channel index below {activation.shape[1]} (layer {layer_name!r})", n
-        )
+        raise InvalidArgumentError("n", f"a channel index below {activation.shape[1]} (layer {layer_name!r})", n)
     return activation[:, n]
 
 
@@ -167,9 +158,7 @@ def channel(layer: str, n: int, *, batch: int | None = None) -> Objective:
     return Objective([_Term(1.0, layer, f"channel({layer}, {n})", scores, batch, n)])
 
 
-def neuron(
-    layer: str, n: int, x: int | None = None, y: int | None = None, *, batch: int | None = None
-) -> Objective:
+def neuron(layer: str, n: int, x: int | None = None, y: int | None = None, *, batch: int | None = None) -> Objective:
     """Channel ``n`` of ``layer`` at one position (column ``x``, row ``y``; the centre if None)."""
     layer, n, batch = _check_layer(layer), _check_index("n", n), _check_index("batch", batch)
     x, y = _check_index("x", x), _check_index("y", y)
@@ -186,9 +175,7 @@ def neuron(
         row = rows // 2 if y is None else y
         col = cols // 2 if x is None else x
         if row >= rows or col >= cols:
-            raise InvalidArgumentError(
-                "x, y", f"a position inside the {rows}x{cols} map of {layer!r}", (x, y)
-            )
+            raise InvalidArgumentError("x, y", f"a position inside the {rows}x{cols} map of {layer!r}", (x, y))
         return values[:, row, col]
 
     where = "" if x is None and y is None else f", x={x}, y={y}"

@@ -37,9 +37,7 @@ __all__ = [
 PARAMS = ("pixel", "fft", "maco")
 SQUASHES = ("sigmoid", "clamp")
 # Lucid's square root of ImageNet's colour covariance (its ``color_correlation_svd_sqrt``).
-IMAGENET_COLOUR_SQRT = np.array(
-    [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], dtype=np.float32
-)
+IMAGENET_COLOUR_SQRT = np.array([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], dtype=np.float32)
 _FFT_GAIN = 4.0  # Lucid divides the spectrum's image by 4 so the initial image is near grey
 
 
@@ -159,9 +157,7 @@ def make_param(
     else:
         mag = natural_magnitude(h, w) if magnitude is None else magnitude
         mag = mag.to(device).expand(batch, channels, h, freq_w)
-        phase = (
-            torch.rand(batch, channels, h, freq_w, generator=generator) * 2 * torch.pi - torch.pi
-        )
+        phase = torch.rand(batch, channels, h, freq_w, generator=generator) * 2 * torch.pi - torch.pi
         phase = phase.to(device).requires_grad_(True)
         params = [phase]
 

@@ -94,12 +94,8 @@ def random_rotate(angles: Sequence[float]) -> Transform:
             return images
         c, s = math.cos(theta), math.sin(theta)
         matrix = torch.tensor([[c, -s, 0.0], [s, c, 0.0]], dtype=images.dtype, device=images.device)
-        grid = F.affine_grid(
-            matrix.expand(images.shape[0], 2, 3), list(images.shape), align_corners=False
-        )
-        return F.grid_sample(
-            images, grid, mode="bilinear", padding_mode="border", align_corners=False
-        )
+        grid = F.affine_grid(matrix.expand(images.shape[0], 2, 3), list(images.shape), align_corners=False)
+        return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
     return apply
 
@@ -134,9 +130,7 @@ def resolve(transforms: str | Sequence[Transform] | None, size: int) -> Transfor
     if transforms == "standard":
         return compose(standard(size))
     if isinstance(transforms, str):
-        raise InvalidArgumentError(
-            "transforms", "'standard', 'none' or a list of transforms", transforms
-        )
+        raise InvalidArgumentError("transforms", "'standard', 'none' or a list of transforms", transforms)
     items = list(transforms)
     for item in items:
         if not callable(item):

@@ -105,9 +105,7 @@ def _objective(objective: Any) -> Objective:
     return objective
 
 
-def _layer_scores(
-    model: Model, objective: Objective, batch: torch.Tensor, cap: Capture | None = None
-) -> torch.Tensor:
+def _layer_scores(model: Model, objective: Objective, batch: torch.Tensor, cap: Capture | None = None) -> torch.Tensor:
     """The objective's scores of ``batch``; ``cap``: a capture of the objective's layers already
     in place (an optimisation loop hooks the layers once, not once per step)."""
     if cap is None:
@@ -295,9 +293,7 @@ def top_examples(
         for j, row in enumerate(order[b]):
             r, c = np.unravel_index(int(np.argmax(unit_maps[row])), unit_maps.shape[1:])
             boxes[b, j] = image_box(steps, index[unit[0]], int(r), int(c))
-    label_array = (
-        np.asarray(labels)[order] if labels is not None else np.full(order.shape, -1)
-    ).astype(np.int64)
+    label_array = (np.asarray(labels)[order] if labels is not None else np.full(order.shape, -1)).astype(np.int64)
     return TopExamples(
         indices=order.astype(np.int64),
         values=np.take_along_axis(scores, order, axis=1),

@@ -228,9 +228,7 @@ def _ordered_metrics(frame: pd.DataFrame) -> list[str]:
     return losses_first(split_names) + losses_first(plain_names)
 
 
-def learning_curves(
-    source: Any, metric: str | None = None, *, runs: Iterable[str] | None = None
-) -> LearningCurves:
+def learning_curves(source: Any, metric: str | None = None, *, runs: Iterable[str] | None = None) -> LearningCurves:
     """Train against validation (and test) over steps for ``metric``, one colour per run.
 
     source: a logdir (path or ``Logdir``) or scalar points ``DataFrame(run, tag, step, value)``.
@@ -244,8 +242,9 @@ def learning_curves(
     available = _ordered_metrics(frame)
     if metric is None:
         if not available:
-            return LearningCurves(frame[["run", "split", "step", "value"]], None,
-                                  message=f"{NO_CURVES} {NO_CURVES_HINT}")
+            return LearningCurves(
+                frame[["run", "split", "step", "value"]], None, message=f"{NO_CURVES} {NO_CURVES_HINT}"
+            )
         metric = available[0]
     if metric not in available:
         raise NotFoundError("metric", str(metric), available)

@@ -114,7 +114,6 @@ def parallel_coordinates(
     )
 
 
-
 def default_columns(frame: pd.DataFrame, types: Mapping[str, str]) -> list[str]:
     """Every column but identifiers (categorical columns with a distinct value in each of many rows)."""
     columns = []
@@ -137,9 +136,7 @@ def default_color(columns: Sequence[str], types: Mapping[str, str], metrics: Seq
     return columns[-1] if columns else None
 
 
-def brushed_rows(
-    frame: pd.DataFrame, types: Mapping[str, str], selections: Mapping[str, Any]
-) -> np.ndarray:
+def brushed_rows(frame: pd.DataFrame, types: Mapping[str, str], selections: Mapping[str, Any]) -> np.ndarray:
     """Boolean mask of the rows inside every column's selection (see :meth:`Axis.selection`).
 
     A column absent from ``frame`` is ignored (a brush on a column that went away filters nothing).
@@ -154,8 +151,10 @@ def brushed_rows(
             keep &= np.asarray([category_label(v) in wanted for v in values], dtype=bool)
             continue
         numbers_ = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-        inside = within_spans(np.nan_to_num(numbers_, nan=np.inf, posinf=np.inf, neginf=np.inf),
-                         [tuple(r) for r in selection.get("ranges", [])])
+        inside = within_spans(
+            np.nan_to_num(numbers_, nan=np.inf, posinf=np.inf, neginf=np.inf),
+            [tuple(r) for r in selection.get("ranges", [])],
+        )
         inside &= np.isfinite(numbers_)
         special = set(selection.get("special", []))
         if NAN in special:

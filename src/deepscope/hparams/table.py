@@ -95,7 +95,6 @@ class HParamTable(Result):
         return self.frame.copy()
 
 
-
 def metric_goal(tag: str) -> str:
     """``"min"`` for loss-like tags (loss, error, mse, perplexity, ...), ``"max"`` otherwise.
 
@@ -134,9 +133,7 @@ def select_metrics(
             raise InvalidArgumentError(f"goals[{tag!r}]", "'min' or 'max'", goal)
     missing = {"run", "tag", "step", "value"} - set(scalars.columns)
     if missing:
-        raise InvalidArgumentError(
-            "scalars", "a DataFrame with columns run, tag, step, value", f"no {sorted(missing)}"
-        )
+        raise InvalidArgumentError("scalars", "a DataFrame with columns run, tag, step, value", f"no {sorted(missing)}")
     points = scalars[["run", "tag", "step", "value"]]
     runs = list(dict.fromkeys(points["run"]))
     tags = list(dict.fromkeys(points["tag"]))
@@ -333,9 +330,7 @@ def as_frame(data: Any) -> tuple[pd.DataFrame, dict[str, str], HParamTable | Non
     if isinstance(data, Logdir):
         table = hparams_table(data)
         return table.frame, dict(table.types), table
-    raise ArgumentTypeError(
-        "data", "a DataFrame, an HParamTable, or a path to a CSV/Parquet file or a logdir", data
-    )
+    raise ArgumentTypeError("data", "a DataFrame, an HParamTable, or a path to a CSV/Parquet file or a logdir", data)
 
 
 def _named_columns(frame: pd.DataFrame, argument: str) -> pd.DataFrame:
@@ -345,7 +340,9 @@ def _named_columns(frame: pd.DataFrame, argument: str) -> pd.DataFrame:
     repeated = list(dict.fromkeys(frame.columns[frame.columns.duplicated()]))
     if repeated:
         raise InvalidArgumentError(
-            argument, "a table whose columns have distinct names", f"repeated columns {repeated}",
+            argument,
+            "a table whose columns have distinct names",
+            f"repeated columns {repeated}",
             hint="rename one of each, e.g. 'lr' (the hyper-parameter) and 'lr (metric)'",
         )
     return frame

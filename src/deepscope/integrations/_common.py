@@ -59,9 +59,7 @@ def flat_hparams(params: Any) -> dict[str, Any]:
     elif not isinstance(params, Mapping) and hasattr(params, "__dict__"):
         params = vars(params)  # argparse.Namespace and friends
     if not isinstance(params, Mapping):
-        raise ArgumentTypeError(
-            "params", "a dict, dataclass or Namespace of hyper-parameters", params
-        )
+        raise ArgumentTypeError("params", "a dict, dataclass or Namespace of hyper-parameters", params)
     out: dict[str, Any] = {}
     _flatten(params, "", out, 0)
     return out
@@ -88,9 +86,7 @@ def _json_value(value: Any) -> Any:
         return number if math.isfinite(number) else str(number)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
-    if isinstance(value, (list, tuple)) and all(
-        v is None or isinstance(v, (bool, str, int, float)) for v in value
-    ):
+    if isinstance(value, (list, tuple)) and all(v is None or isinstance(v, (bool, str, int, float)) for v in value):
         return str(list(value))
     number = scalar(value)
     if number is not None:
@@ -110,9 +106,7 @@ def set_hparams(run: Any, params: Mapping[str, Any]) -> None:
     run.set_meta("hparams", dict(params))
 
 
-def log_parameter_histograms(
-    run: Any, module: Any, step: int, *, weights: bool = True, gradients: bool = True
-) -> None:
+def log_parameter_histograms(run: Any, module: Any, step: int, *, weights: bool = True, gradients: bool = True) -> None:
     """Histograms ``weights/<name>`` and ``gradients/<name>`` of every parameter (grads where set)."""
     for name, parameter in _named_parameters(module):
         if weights:

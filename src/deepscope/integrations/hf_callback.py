@@ -56,13 +56,9 @@ class DeepscopeCallback(TrainerCallback):
             self.run = check_run(run_or_logdir, "run_or_logdir")
             self.logdir = None
         if histogram_every is not None and (
-            isinstance(histogram_every, bool)
-            or not isinstance(histogram_every, int)
-            or histogram_every < 1
+            isinstance(histogram_every, bool) or not isinstance(histogram_every, int) or histogram_every < 1
         ):
-            raise InvalidArgumentError(
-                "histogram_every", "a positive integer or None", histogram_every
-            )
+            raise InvalidArgumentError("histogram_every", "a positive integer or None", histogram_every)
         self.name = name
         self.histograms = bool(histograms)
         self.histogram_every = histogram_every

@@ -58,11 +58,7 @@ class DeepscopeLogger(Logger):
             raise ArgumentTypeError("logdir", "a folder path", logdir)
         if name is not None and not isinstance(name, str):
             raise ArgumentTypeError("name", "a run name (string) or None", name)
-        if (
-            isinstance(histogram_every, bool)
-            or not isinstance(histogram_every, int)
-            or histogram_every < 1
-        ):
+        if isinstance(histogram_every, bool) or not isinstance(histogram_every, int) or histogram_every < 1:
             raise InvalidArgumentError("histogram_every", "a positive integer", histogram_every)
         self._logdir = Path(logdir)
         # Lightning asks for the name before anything is logged, so pick it now rather than
@@ -104,9 +100,7 @@ class DeepscopeLogger(Logger):
     # -- what Lightning calls -------------------------------------------------------------------
 
     @rank_zero_only
-    def log_hyperparams(
-        self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any
-    ) -> None:
+    def log_hyperparams(self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
         hparams = flat_hparams(params)
         if not hparams:
             return
@@ -152,9 +146,7 @@ class DeepscopeLogger(Logger):
         if self._run is None or self._run.status != "running":
             from deepscope.track import Run
 
-            self._run = Run(
-                self._logdir, name=self._name, hparams=self._hparams, resume=self._opened
-            )
+            self._run = Run(self._logdir, name=self._name, hparams=self._hparams, resume=self._opened)
             self._opened = True
         return self._run
 

@@ -60,13 +60,9 @@ class Tracker:
         if self.model is not None and not hasattr(self.model, "named_parameters"):
             raise ArgumentTypeError("model", "a torch.nn.Module, a deepscope.Model or None", model)
         self.log_every = _positive("log_every", log_every)
-        self.histogram_every = _positive(
-            "histogram_every", log_every if histogram_every is None else histogram_every
-        )
+        self.histogram_every = _positive("histogram_every", log_every if histogram_every is None else histogram_every)
         if histograms and self.model is None:
-            raise InvalidArgumentError(
-                "model", "a model when histograms=True", None, "Pass Tracker(run, model, ...)"
-            )
+            raise InvalidArgumentError("model", "a model when histograms=True", None, "Pass Tracker(run, model, ...)")
         self.histograms = bool(histograms)
         self.numerics = numerics
         self._next_step = 0
@@ -91,9 +87,7 @@ class Tracker:
             if loss is not None:
                 number = scalar(loss)
                 if number is None:
-                    raise InvalidArgumentError(
-                        "loss", "a single number or one-element tensor", loss
-                    )
+                    raise InvalidArgumentError("loss", "a single number or one-element tensor", loss)
                 values["train/loss"] = number
             values.update(scalars(metrics or {}))
             if values:

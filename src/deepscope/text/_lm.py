@@ -71,9 +71,7 @@ def as_text_model(model: Any, method: str) -> Model:
     """``Model(model)`` with a module and a tokenizer, or a typed error naming ``model``."""
     model = Model(model)
     if model.module is None:
-        raise UnsupportedModelError(
-            "model", f"a PyTorch text model for {method}", f"a {model.kind} model"
-        )
+        raise UnsupportedModelError("model", f"a PyTorch text model for {method}", f"a {model.kind} model")
     if model.tokenizer is None:
         raise UnsupportedModelError(
             "model",
@@ -259,11 +257,7 @@ def mlp_activations(parts: LMParts) -> list[nn.Module]:
             for name, m in block.named_modules()
             if name and (isinstance(m, _ACTIVATIONS) or "Activation" in type(m).__name__)
         ]
-        in_mlp = [
-            m
-            for name, m in candidates
-            if any(key in name for key in ("mlp", "ffn", "feed_forward", "fc"))
-        ]
+        in_mlp = [m for name, m in candidates if any(key in name for key in ("mlp", "ffn", "feed_forward", "fc"))]
         chosen = in_mlp or [m for _, m in candidates]
         if not chosen:
             raise UnsupportedModelError(
@@ -327,8 +321,7 @@ def token_states(
                 store.clear()
                 model.module(**batch)
                 if len(store) != len(modules) or any(
-                    s is None or s.ndim != 3 or s.shape[:2] != batch["input_ids"].shape
-                    for s in store
+                    s is None or s.ndim != 3 or s.shape[:2] != batch["input_ids"].shape for s in store
                 ):
                     raise UnsupportedModelError(
                         "layer",

@@ -99,9 +99,7 @@ def max_positions(model: Model) -> int | None:
             value = getattr(config, name, None)
             if isinstance(value, int) and value > 0:
                 # RoBERTa-like models reserve two positions for the padding offset
-                offset = (
-                    2 if str(getattr(config, "model_type", "")) in ("roberta", "xlm-roberta") else 0
-                )
+                offset = 2 if str(getattr(config, "model_type", "")) in ("roberta", "xlm-roberta") else 0
                 return value - offset
         return None
     positions = getattr(model.module, "position_embeddings", None)
@@ -205,9 +203,7 @@ def tokenize(
         tail = ids[-1] if ids[-1] in specials else None
         ids = ids[: limit - 1] + [tail] if tail is not None else ids[:limit]
         if segments is not None:
-            segments = (
-                segments[: limit - 1] + [segments[-1]] if tail is not None else segments[:limit]
-            )
+            segments = segments[: limit - 1] + [segments[-1]] if tail is not None else segments[:limit]
     specials = _special_ids(tokenizer)
     tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(ids)]
     input_ids = torch.tensor([ids], dtype=torch.long)
@@ -274,15 +270,11 @@ def _takes_output_attentions(module: torch.nn.Module) -> bool:
 def _stack(maps: Sequence[torch.Tensor] | None, argument: str) -> np.ndarray:
     """[layers, heads, Q, K] float32 of one example's attention maps."""
     if not maps or any(m is None for m in maps):
-        raise UnsupportedModelError(
-            argument, "a model that returns attention maps", "a model that returned none"
-        )
+        raise UnsupportedModelError(argument, "a model that returns attention maps", "a model that returned none")
     return torch.stack([m[0] for m in maps]).detach().float().cpu().numpy()
 
 
-def attention_maps(
-    model: Model, encoded: Encoded, decoder: Encoded | None = None
-) -> dict[str, np.ndarray]:
+def attention_maps(model: Model, encoded: Encoded, decoder: Encoded | None = None) -> dict[str, np.ndarray]:
     """The model's attention maps for one example: ``{"self": ...}`` for encoders and decoders,
     ``{"encoder", "decoder", "cross"}`` for encoder-decoders; each ``[layers, heads, Q, K]``."""
     module = model.module
@@ -316,11 +308,7 @@ def attention_maps(
 
 def _hooked_maps(model: Model, inputs: dict[str, torch.Tensor]) -> np.ndarray:
     """Attention maps read by hooks on the modules named ``attention_probs``."""
-    names = [
-        name
-        for name, _ in model.module.named_modules()
-        if name.rsplit(".", 1)[-1] == "attention_probs"
-    ]
+    names = [name for name, _ in model.module.named_modules() if name.rsplit(".", 1)[-1] == "attention_probs"]
     if not names:
         raise UnsupportedModelError(
             "model",

@@ -102,10 +102,7 @@ class Attention(Result):
 
     def __repr__(self) -> str:
         n_layers, n_heads, q, _ = self.weights.shape
-        return (
-            f"Attention({self.model_name!r}, kind={self.kind!r}, {n_layers} layers x "
-            f"{n_heads} heads, {q} tokens)"
-        )
+        return f"Attention({self.model_name!r}, kind={self.kind!r}, {n_layers} layers x {n_heads} heads, {q} tokens)"
 
     @property
     def encoder_weights(self) -> np.ndarray | None:
@@ -120,9 +117,7 @@ class Attention(Result):
         """The attention maps this result holds: ``["self"]`` or encoder, decoder and cross."""
         return ["encoder", "decoder", "cross"] if self.kind == "encoder-decoder" else ["self"]
 
-    def view(
-        self, which: str = "self"
-    ) -> tuple[np.ndarray, list[str], list[str], np.ndarray, np.ndarray]:
+    def view(self, which: str = "self") -> tuple[np.ndarray, list[str], list[str], np.ndarray, np.ndarray]:
         """(weights, query tokens, key tokens, query special, key special) of one attention map.
 
         ``which``: ``self`` (encoders, decoders; an encoder-decoder's encoder), ``encoder``,
@@ -133,9 +128,7 @@ class Attention(Result):
         if which in ("self", "encoder"):
             return self.weights, self.tokens, self.tokens, self.special, self.special
         if self.kind != "encoder-decoder":
-            raise InvalidArgumentError(
-                "which", "'self' (this attention is not an encoder-decoder's)", which
-            )
+            raise InvalidArgumentError("which", "'self' (this attention is not an encoder-decoder's)", which)
         dec_special = (
             self.decoder_special
             if self.decoder_special is not None
@@ -222,9 +215,7 @@ class Attention(Result):
         return AttentionEdges(
             layer=int(layer),
             heads=head_numbers,
-            head=np.asarray(head_numbers, dtype=np.int32)[head]
-            if len(head)
-            else head.astype(np.int32),
+            head=np.asarray(head_numbers, dtype=np.int32)[head] if len(head) else head.astype(np.int32),
             query=q.astype(np.int32),
             key=k.astype(np.int32),
             weight=weight.astype(np.float32),
@@ -274,12 +265,8 @@ class Attention(Result):
         half = replace(
             self,
             weights=self.weights.astype(np.float16),
-            decoder_weights=None
-            if self.decoder_weights is None
-            else self.decoder_weights.astype(np.float16),
-            cross_weights=None
-            if self.cross_weights is None
-            else self.cross_weights.astype(np.float16),
+            decoder_weights=None if self.decoder_weights is None else self.decoder_weights.astype(np.float16),
+            cross_weights=None if self.cross_weights is None else self.cross_weights.astype(np.float16),
         )
         return Result.save(half, run, tag)
 
@@ -355,13 +342,9 @@ def attention(
     check_text(text)
     kind = model_kind(model)
     if target is not None and kind != "encoder-decoder":
-        raise InvalidArgumentError(
-            "target", "None (only encoder-decoders take a target text)", repr(target)
-        )
+        raise InvalidArgumentError("target", "None (only encoder-decoders take a target text)", repr(target))
     if text_b is not None and kind == "encoder-decoder":
-        raise InvalidArgumentError(
-            "text_b", "None (encoder-decoders take the decoder's text as target=)", repr(text_b)
-        )
+        raise InvalidArgumentError("text_b", "None (encoder-decoders take the decoder's text as target=)", repr(text_b))
     encoded = tokenize(model, text, text_b, truncate=truncate)
     decoder = None
     if kind == "encoder-decoder":

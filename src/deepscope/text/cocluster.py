@@ -6,7 +6,8 @@ co-clustering groups units and words together on the strength of the response (i
 so each cluster is a set of words and the units that react to them.
 
 >>> from deepscope import zoo, text
->>> clusters = text.cocluster(zoo.get("reviews_gru"), ["the movie was good ."], layer="gru", n_clusters=2)  # doctest: +SKIP
+>>> texts = ["the movie was good ."]
+>>> clusters = text.cocluster(zoo.get("reviews_gru"), texts, layer="gru", n_clusters=2)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -119,9 +120,7 @@ def _layer_module(model: Model, layer: Any) -> tuple[str, nn.Module]:
     recurrent = recurrent_modules(model)
     if recurrent:
         if not -len(recurrent) <= layer < len(recurrent):
-            raise InvalidArgumentError(
-                "layer", f"an index among the {len(recurrent)} recurrent layers", layer
-            )
+            raise InvalidArgumentError("layer", f"an index among the {len(recurrent)} recurrent layers", layer)
         return recurrent[layer]
     try:
         activations = mlp_activations(lm_parts(model))
@@ -161,9 +160,7 @@ def cocluster(
     for value, argument, minimum in ((min_count, "min_count", 1), (max_words, "max_words", 2)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
             raise InvalidArgumentError(argument, f"an integer >= {minimum}", value)
-    ids, states = token_states(
-        model, texts, [module], batch_size=batch_size, progress=progress, desc="co-clusters"
-    )
+    ids, states = token_states(model, texts, [module], batch_size=batch_size, progress=progress, desc="co-clusters")
     special = set(getattr(model.tokenizer, "all_special_ids", []) or [])
     counts = Counter(int(i) for row in ids for i in row if int(i) not in special)
     kept = [i for i, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])) if c >= min_count]
@@ -184,8 +181,7 @@ def cocluster(
     if not 2 <= n_clusters <= limit:
         raise InvalidArgumentError(
             "n_clusters",
-            f"an integer in [2, {limit}] (at most the {width} units and {len(kept)} words "
-            f"seen {min_count}+ times)",
+            f"an integer in [2, {limit}] (at most the {width} units and {len(kept)} words seen {min_count}+ times)",
             n_clusters,
         )
     strength = np.abs(responses) + 1e-9

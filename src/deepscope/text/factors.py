@@ -64,9 +64,7 @@ class NeuronFactors(Result):
     def to_frame(self) -> pd.DataFrame:
         """One row per token: its text, position, token, strongest factor and every factor."""
         rows = []
-        for index, (tokens, factors) in enumerate(
-            zip(self.tokens, self.token_factors, strict=True)
-        ):
+        for index, (tokens, factors) in enumerate(zip(self.tokens, self.token_factors, strict=True)):
             for position, token in enumerate(tokens):
                 row = {
                     "text": index,
@@ -133,8 +131,7 @@ def neuron_factors(
     if not 1 <= n_components <= limit:
         raise InvalidArgumentError(
             "n_components",
-            f"an integer in [1, {limit}] (at most the {matrix.shape[0]} tokens and "
-            f"{matrix.shape[1]} units)",
+            f"an integer in [1, {limit}] (at most the {matrix.shape[0]} tokens and {matrix.shape[1]} units)",
             n_components,
         )
     nmf = NMF(n_components=int(n_components), init="nndsvda", random_state=seed, max_iter=max_iter)
@@ -147,9 +144,7 @@ def neuron_factors(
         model_name=model.name,
         texts=texts,
         tokens=[token_strings(model, row) for row in ids],
-        token_factors=[
-            weights[bounds[i] : bounds[i + 1]].astype(np.float32) for i in range(len(texts))
-        ],
+        token_factors=[weights[bounds[i] : bounds[i + 1]].astype(np.float32) for i in range(len(texts))],
         components=nmf.components_.astype(np.float32),
         unit_layers=np.repeat(np.asarray(layers, dtype=np.int64), widths),
         unit_index=np.concatenate([np.arange(w, dtype=np.int64) for w in widths]),

@@ -133,9 +133,7 @@ def _attribute(
     scorer: Model, embeds: torch.Tensor, token: int, method: str, options: dict[str, Any]
 ) -> tuple[np.ndarray, float]:
     """Scores per position of ``embeds [1, T, D]`` for ``token``'s logit, and IG's delta."""
-    found = explain.attribute(
-        scorer, embeds, method=method, target=token, progress=False, **options
-    )
+    found = explain.attribute(scorer, embeds, method=method, target=token, progress=False, **options)
     values = np.asarray(found.values[0], dtype=np.float64)  # [T, D]
     per_token = np.linalg.norm(values, axis=-1) if method == "saliency" else values.sum(axis=-1)
     delta = float(found.delta[0]) if found.delta is not None else float("nan")
@@ -164,9 +162,7 @@ def generate(
     model = as_text_model(model, "generate")
     lm_parts(model)  # a typed error unless it is a causal LM
     if attribution is not None and attribution not in ATTRIBUTION_METHODS:
-        raise InvalidArgumentError(
-            "attribution", "one of " + ", ".join(ATTRIBUTION_METHODS) + " or None", attribution
-        )
+        raise InvalidArgumentError("attribution", "one of " + ", ".join(ATTRIBUTION_METHODS) + " or None", attribution)
     max_new_tokens = _check_count(max_new_tokens, "max_new_tokens", 1)
     temperature = _check_temperature(temperature)
     seed = _check_count(seed, "seed", 0)

@@ -99,9 +99,7 @@ def head_summary(attention: Attention, *, which: str = "self") -> HeadSummary:
     ``which``: the map of an encoder-decoder (``encoder``, ``decoder`` or ``cross``).
     """
     if not isinstance(attention, Attention):
-        raise ArgumentTypeError(
-            "attention", "an Attention (from deepscope.text.attention)", attention
-        )
+        raise ArgumentTypeError("attention", "an Attention (from deepscope.text.attention)", attention)
     maps, query_tokens, key_tokens, _, key_special = attention.view(which)
     maps = maps.astype(np.float64)
     n_q, n_k = maps.shape[-2:]

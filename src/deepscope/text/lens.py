@@ -105,9 +105,7 @@ class LogitLens(Result):
                         "probability": float(self.next_probs[layer_index, position]),
                         "kl_to_final": float(self.kl_to_final[layer_index, position]),
                         "top_tokens": [str(t) for t in self.top_tokens[layer_index, position]],
-                        "top_probabilities": [
-                            float(p) for p in self.top_probs[layer_index, position]
-                        ],
+                        "top_probabilities": [float(p) for p in self.top_probs[layer_index, position]],
                     }
                 )
         return pd.DataFrame(rows)
@@ -139,9 +137,7 @@ def ranks_of(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
     return (logits.unsqueeze(-2) > chosen.unsqueeze(-1)).sum(dim=-1) + 1
 
 
-def lens_log_probs(
-    parts: LMParts, hidden: Sequence[torch.Tensor], lens: TunedLens | None
-) -> torch.Tensor:
+def lens_log_probs(parts: LMParts, hidden: Sequence[torch.Tensor], lens: TunedLens | None) -> torch.Tensor:
     """Log-probabilities ``[L, ..., V]`` of every layer's states, through ``lens`` if given."""
     last = len(hidden) - 1
     rows = []

@@ -64,9 +64,7 @@ def log_text_lm_run(logdir: str | Path, *, progress: bool | None = False) -> str
             slug = _slug(prompt)
             logit_lens(lm, prompt, watch=WATCH).save(run, f"text/lens/{slug}/logit")
             logit_lens(lm, prompt, watch=WATCH, lens=tuned).save(run, f"text/lens/{slug}/tuned")
-            generate(lm, prompt, max_new_tokens=10, progress=show).save(
-                run, f"text/generation/{slug}"
-            )
+            generate(lm, prompt, max_new_tokens=10, progress=show).save(run, f"text/generation/{slug}")
         neuron_factors(lm, held_out[:12], n_components=6, progress=show).save(run)
         cocluster(gru, texts[:300], layer="gru", n_clusters=6, progress=show).save(run)
         run.set_meta("zoo_model", _zoo_meta(LM_MODEL))

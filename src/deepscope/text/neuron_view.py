@@ -97,11 +97,7 @@ def _attention_modules(module: torch.nn.Module) -> tuple[str, list[torch.nn.Modu
     ]
     if separate:
         return "qk", separate
-    fused = [
-        m
-        for m in module.modules()
-        if hasattr(m, "c_attn") and not getattr(m, "is_cross_attention", False)
-    ]
+    fused = [m for m in module.modules() if hasattr(m, "c_attn") and not getattr(m, "is_cross_attention", False)]
     if fused:
         return "fused", fused
     raise UnsupportedModelError(
@@ -122,9 +118,7 @@ def _heads_of(module: torch.nn.Module, layer: torch.nn.Module) -> int:
         value = getattr(config, name, None)
         if isinstance(value, int):
             return value
-    raise UnsupportedModelError(
-        "model", "attention layers that say their number of heads", type(layer).__name__
-    )
+    raise UnsupportedModelError("model", "attention layers that say their number of heads", type(layer).__name__)
 
 
 def _scale(module: torch.nn.Module, style: str, layer: int, size: int) -> float:
@@ -157,9 +151,7 @@ def neuron_view(
     check_text(text)
     kind = model_kind(model)
     if kind == "encoder-decoder":
-        raise UnsupportedModelError(
-            "model", "an encoder or a decoder for the neuron view", "an encoder-decoder"
-        )
+        raise UnsupportedModelError("model", "an encoder or a decoder for the neuron view", "an encoder-decoder")
     style, modules = _attention_modules(model.module)
     layer_index = _position(layer, list(range(len(modules))), "layer")
     block = modules[layer_index]
@@ -199,9 +191,7 @@ def neuron_view(
     )
 
 
-def _query_key(
-    model: Any, encoded: Encoded, style: str, block: torch.nn.Module
-) -> tuple[np.ndarray, np.ndarray]:
+def _query_key(model: Any, encoded: Encoded, style: str, block: torch.nn.Module) -> tuple[np.ndarray, np.ndarray]:
     """The [T, heads * d] query and key projections of one attention layer, by forward hooks."""
     seen: dict[str, torch.Tensor] = {}
 

@@ -26,9 +26,7 @@ __all__ = ["attention_rollout", "rollout_matrix", "HEAD_FUSIONS"]
 HEAD_FUSIONS = ("mean", "max", "min")
 
 
-def rollout_matrix(
-    weights: np.ndarray, *, head_fusion: str = "mean", residual: float = 0.5
-) -> np.ndarray:
+def rollout_matrix(weights: np.ndarray, *, head_fusion: str = "mean", residual: float = 0.5) -> np.ndarray:
     """``[T, T]`` rollout of ``weights`` ``[layers, heads, T, T]``.
 
     ``residual``: the identity's share in each layer, 0.5 as in the paper (0: raw attention).
@@ -71,9 +69,7 @@ def attention_rollout(
     model = as_text_model(model)
     kind = model_kind(model)
     if kind == "encoder-decoder":
-        raise UnsupportedModelError(
-            "model", "an encoder or a decoder for rollout", "an encoder-decoder"
-        )
+        raise UnsupportedModelError("model", "an encoder or a decoder for rollout", "an encoder-decoder")
     found = attention(model, text, truncate=truncate)
     n = len(found.tokens)
     if query is None:
@@ -92,9 +88,7 @@ def attention_rollout(
         row = int(query)
         values = matrix[row]
     else:
-        raise InvalidArgumentError(
-            "query", f"'cls', 'mean', 'last' or a position in [0, {n})", query
-        )
+        raise InvalidArgumentError("query", f"'cls', 'mean', 'last' or a position in [0, {n})", query)
     ids = np.asarray([model.tokenizer.convert_tokens_to_ids(found.tokens)], dtype=np.int64)
     chosen, score = _target(model, ids, target)
     return Attribution(

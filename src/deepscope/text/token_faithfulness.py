@@ -26,14 +26,10 @@ def _blank_id(tokenizer: Any) -> int:
         value = getattr(tokenizer, name, None)
         if isinstance(value, int):
             return value
-    raise UnsupportedModelError(
-        "model", "a tokenizer with a mask, padding or unknown token", type(tokenizer).__name__
-    )
+    raise UnsupportedModelError("model", "a tokenizer with a mask, padding or unknown token", type(tokenizer).__name__)
 
 
-def token_deletion_insertion(
-    model: Any, attribution: Attribution, *, output: str = "probability"
-) -> Faithfulness:
+def token_deletion_insertion(model: Any, attribution: Attribution, *, output: str = "probability") -> Faithfulness:
     """Deletion / insertion curves of a one-text token attribution, one step per token.
 
     ``attribution``: kind ``text`` with its token ids in ``inputs`` (every ``deepscope.explain``
@@ -44,9 +40,7 @@ def token_deletion_insertion(
     if not isinstance(attribution, Attribution):
         raise ArgumentTypeError("attribution", "an Attribution", attribution)
     if attribution.kind != "text" or attribution.inputs is None:
-        raise InvalidArgumentError(
-            "attribution", "a text attribution with its token ids", f"a {attribution.kind} one"
-        )
+        raise InvalidArgumentError("attribution", "a text attribution with its token ids", f"a {attribution.kind} one")
     if output not in ("probability", "raw"):
         raise InvalidArgumentError("output", "'probability' or 'raw'", output)
     curves: dict[str, list[np.ndarray]] = {"deletion": [], "insertion": []}

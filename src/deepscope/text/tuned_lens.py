@@ -78,8 +78,7 @@ class TunedLens(Result):
             raise InvalidArgumentError(
                 "lens",
                 f"a tuned lens for {expected[0]} blocks of width {expected[1]}",
-                f"one for {self.n_translators} blocks of width {self.hidden_size} "
-                f"(fitted to {self.model_name!r})",
+                f"one for {self.n_translators} blocks of width {self.hidden_size} (fitted to {self.model_name!r})",
             )
 
     def translate(self, layer: int, hidden: torch.Tensor) -> torch.Tensor:
@@ -125,9 +124,7 @@ class TunedLens(Result):
         with safe_open(str(path), framework="np") as handle:
             metadata = handle.metadata() or {}
             if _METADATA_KEY not in metadata:
-                raise InvalidArgumentError(
-                    "path", "a tuned lens written by TunedLens.to_safetensors", str(path)
-                )
+                raise InvalidArgumentError("path", "a tuned lens written by TunedLens.to_safetensors", str(path))
             about = json.loads(metadata[_METADATA_KEY])
             arrays = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
         return cls(

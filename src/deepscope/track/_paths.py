@@ -20,9 +20,7 @@ TABLES_DIR = "tables"
 RESULTS_DIR = "results"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {
-    f"{p}{i}" for p in ("com", "lpt") for i in range(10)
-}
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
 _MAX_FOLDER = 80
 
 
@@ -69,11 +67,7 @@ def run_folder(name: str) -> str:
 
 def is_run_folder(entry: os.DirEntry) -> bool:
     """Whether a directory entry of a logdir is a (completely created) run folder."""
-    return (
-        not entry.name.startswith(".")
-        and entry.is_dir()
-        and os.path.isfile(os.path.join(entry.path, RUN_DB))
-    )
+    return not entry.name.startswith(".") and entry.is_dir() and os.path.isfile(os.path.join(entry.path, RUN_DB))
 
 
 def inside(folder: Path, relative: str) -> Path:

@@ -52,9 +52,7 @@ class _Writer:
             return self.encode(value.item(), where)
         if isinstance(value, np.ndarray):
             if value.dtype.hasobject:
-                raise ArgumentTypeError(
-                    where, "an array of numbers, bools or strings (not objects)", value
-                )
+                raise ArgumentTypeError(where, "an array of numbers, bools or strings (not objects)", value)
             name, path = self._next("npy")
             np.save(path, value, allow_pickle=False)
             return {_MARK: "ndarray", "file": name}
@@ -83,23 +81,17 @@ class _Writer:
         if isinstance(value, dict):
             if all(isinstance(k, str) for k in value) and _MARK not in value:
                 return {k: self.encode(v, f"{where}[{k!r}]") for k, v in value.items()}
-            items = [
-                [self.encode(k, where), self.encode(v, f"{where}[{k!r}]")] for k, v in value.items()
-            ]
+            items = [[self.encode(k, where), self.encode(v, f"{where}[{k!r}]")] for k, v in value.items()]
             return {_MARK: "dict", "items": items}
         hint = "convert tensors with .detach().cpu().numpy()" if hasattr(value, "detach") else None
-        raise ArgumentTypeError(
-            where, "numpy arrays, DataFrames, dataclasses or JSON-able values", value, hint=hint
-        )
+        raise ArgumentTypeError(where, "numpy arrays, DataFrames, dataclasses or JSON-able values", value, hint=hint)
 
     def _frame(self, frame: pd.DataFrame, where: str) -> str:
         name, path = self._next("parquet")
         try:
             frame.to_parquet(path)
         except (ValueError, TypeError, NotImplementedError, ImportError) as exc:
-            raise InvalidArgumentError(
-                where, "a DataFrame that Parquet can store", frame, hint=str(exc)
-            ) from exc
+            raise InvalidArgumentError(where, "a DataFrame that Parquet can store", frame, hint=str(exc)) from exc
         return name
 
 
@@ -139,9 +131,7 @@ class _Reader:
         if kind == "frame":
             return pd.read_parquet(self._file(node["file"]))
         if kind == "series":
-            return pd.read_parquet(self._file(node["file"]))["values"].rename(
-                self.decode(node["name"])
-            )
+            return pd.read_parquet(self._file(node["file"]))["values"].rename(self.decode(node["name"]))
         if kind == "tuple":
             return tuple(self.decode(v) for v in node["items"])
         if kind == "dict":

@@ -33,9 +33,7 @@ class Chunk(NamedTuple):
     def split(self) -> Iterator[Chunk]:
         for start in range(0, len(self.steps), CHUNK_POINTS):
             end = start + CHUNK_POINTS
-            yield Chunk(
-                self.tag, self.steps[start:end], self.wall_times[start:end], self.values[start:end]
-            )
+            yield Chunk(self.tag, self.steps[start:end], self.wall_times[start:end], self.values[start:end])
 
 
 class ScalarBuffer:
@@ -73,9 +71,7 @@ class ScalarBuffer:
 
     def _checked(self, values: Any) -> dict[str, float]:
         if not isinstance(values, Mapping):
-            raise ArgumentTypeError(
-                "values", "a dict of tag -> number, such as {'loss': 0.3}", values
-            )
+            raise ArgumentTypeError("values", "a dict of tag -> number, such as {'loss': 0.3}", values)
         checked = {}
         for tag, value in values.items():
             if tag not in self._known_tags:
@@ -97,9 +93,7 @@ class ScalarBuffer:
         per_record = np.fromiter(map(len, dicts), dtype=np.intp, count=len(dicts))
         points = int(per_record.sum())
         tags = list(itertools.chain.from_iterable(dicts))
-        values = np.fromiter(
-            itertools.chain.from_iterable(map(dict.values, dicts)), dtype=FLOAT_DTYPE, count=points
-        )
+        values = np.fromiter(itertools.chain.from_iterable(map(dict.values, dicts)), dtype=FLOAT_DTYPE, count=points)
         steps = np.array(step_list, dtype=STEP_DTYPE)
         walls = np.array(wall_list, dtype=FLOAT_DTYPE)
         width = len(dicts[0])

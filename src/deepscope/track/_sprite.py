@@ -23,9 +23,7 @@ def thumbnails(images: Any, rows: int, argument: str = "images") -> np.ndarray:
     if array.ndim == 3:
         array = array[..., None]
     if array.ndim != 4 or len(array) != rows or array.shape[-1] not in (1, 3, 4):
-        raise ShapeError(
-            argument, f"{rows} images, one per vector: [N, H, W, C] or [N, C, H, W]", images
-        )
+        raise ShapeError(argument, f"{rows} images, one per vector: [N, H, W, C] or [N, C, H, W]", images)
     # one image made of all thumbnails side by side: the same pixel checks as log_image
     flat = _values.image(array.reshape(rows * array.shape[1], array.shape[2], -1), argument)
     return flat.reshape(array.shape)
@@ -56,9 +54,7 @@ def split(sheet: np.ndarray, count: int, height: int, width: int) -> np.ndarray:
     columns = sheet.shape[1] // width
     rows = sheet.shape[0] // height
     if columns * rows < count:
-        raise ShapeError(
-            "sprite", f"room for {count} thumbnails of {height}x{width}", f"shape {sheet.shape}"
-        )
+        raise ShapeError("sprite", f"room for {count} thumbnails of {height}x{width}", f"shape {sheet.shape}")
     cells = (
         sheet[: rows * height, : columns * width]
         .reshape(rows, height, columns, width, sheet.shape[2])

@@ -31,9 +31,7 @@ def to_numpy(value: Any, argument: str) -> np.ndarray:
         try:
             return np.asarray(value)
         except ValueError as exc:
-            raise InvalidArgumentError(
-                argument, "a rectangular array", value, hint=str(exc)
-            ) from exc
+            raise InvalidArgumentError(argument, "a rectangular array", value, hint=str(exc)) from exc
     raise ArgumentTypeError(argument, "a numpy array or torch tensor", value)
 
 
@@ -66,12 +64,8 @@ def scalar(value: Any, argument: str) -> float:
         if array.size == 1 and array.dtype.kind in "biuf":
             return float(array.reshape(-1)[0])
         if array.size != 1:
-            raise ShapeError(
-                argument, "a single number (an array or tensor with one element)", value
-            )
-    raise ArgumentTypeError(
-        argument, "a real number (int, float, numpy scalar or one-element tensor)", value
-    )
+            raise ShapeError(argument, "a single number (an array or tensor with one element)", value)
+    raise ArgumentTypeError(argument, "a real number (int, float, numpy scalar or one-element tensor)", value)
 
 
 def json_value(value: Any, argument: str) -> Any:
@@ -137,9 +131,7 @@ def image(value: Any, argument: str = "image") -> np.ndarray:
         return array.astype(np.uint8)
     if kind == "f":
         if not np.isfinite(array).all():
-            raise InvalidArgumentError(
-                argument, "finite pixel values", value, hint="it holds NaN or Inf"
-            )
+            raise InvalidArgumentError(argument, "finite pixel values", value, hint="it holds NaN or Inf")
         low, high = float(array.min()), float(array.max())
         if low < -_IMAGE_TOLERANCE or high > 1 + _IMAGE_TOLERANCE:
             raise InvalidArgumentError(
@@ -172,9 +164,7 @@ def histogram(values: Any, bins: Any, argument: str = "values") -> dict[str, Any
         try:
             counts, edges = np.histogram(finite, bins=bins)
         except ValueError as exc:
-            raise InvalidArgumentError(
-                "bins", "increasing bucket edges", bins, hint=str(exc)
-            ) from exc
+            raise InvalidArgumentError("bins", "increasing bucket edges", bins, hint=str(exc)) from exc
         stats = (
             float(finite.min()),
             float(finite.max()),
@@ -216,20 +206,14 @@ def metadata_frame(metadata: Any, rows: int, argument: str = "metadata") -> pd.D
         try:
             frame = pd.DataFrame({str(key): column for key, column in metadata.items()})
         except ValueError as exc:
-            raise ShapeError(
-                argument, f"columns of {rows} values, one per vector", metadata
-            ) from exc
+            raise ShapeError(argument, f"columns of {rows} values, one per vector", metadata) from exc
     elif isinstance(metadata, (list, tuple, np.ndarray, pd.Series)) or _is_tensor(metadata):
-        labels = (
-            metadata.to_numpy() if isinstance(metadata, pd.Series) else to_numpy(metadata, argument)
-        )
+        labels = metadata.to_numpy() if isinstance(metadata, pd.Series) else to_numpy(metadata, argument)
         if labels.ndim != 1:
             raise ShapeError(argument, "one label per vector (a 1-D sequence)", metadata)
         frame = pd.DataFrame({"label": labels})
     else:
-        raise ArgumentTypeError(
-            argument, "a DataFrame, a dict of columns or a list of labels", metadata
-        )
+        raise ArgumentTypeError(argument, "a DataFrame, a dict of columns or a list of labels", metadata)
     if len(frame) != rows:
         raise ShapeError(argument, f"{rows} rows, one per vector", f"{len(frame)} rows")
     return frame

@@ -171,9 +171,7 @@ def _check_int(name: str, value: object, low: int, why: str | None = None) -> No
         raise InvalidArgumentError(name, f"an integer >= {low}", value, why)
 
 
-def _as_1d(
-    name: str, values: Sequence[float] | np.ndarray, keep_integers: bool = False
-) -> np.ndarray:
+def _as_1d(name: str, values: Sequence[float] | np.ndarray, keep_integers: bool = False) -> np.ndarray:
     try:
         array = np.asarray(values)
         if not (keep_integers and array.dtype.kind in "iu"):

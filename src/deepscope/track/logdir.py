@@ -157,9 +157,7 @@ class Logdir:
 
     def _mark_damaged(self, folder: Path, reason: str) -> None:
         if folder not in self._damaged:
-            logger.warning(
-                "skipping run folder %s: it is damaged (%s)", _display_name(str(folder)), reason
-            )
+            logger.warning("skipping run folder %s: it is damaged (%s)", _display_name(str(folder)), reason)
         self._damaged[folder] = reason
 
     def _read(self, entry: _Entry, query: Callable[[sqlite3.Connection], T]) -> T | None:
@@ -260,8 +258,10 @@ class Logdir:
         if not runs:
             return pd.DataFrame(columns=["run"])
         names = _hparam_columns(key for flat in values for key in flat)
-        rows = [{"run": run, **{names[key]: value for key, value in flat.items()}}
-                for run, flat in zip(runs, values, strict=True)]
+        rows = [
+            {"run": run, **{names[key]: value for key, value in flat.items()}}
+            for run, flat in zip(runs, values, strict=True)
+        ]
         return pd.DataFrame(rows)
 
     # -- scalars --------------------------------------------------------------------------------
@@ -270,9 +270,7 @@ class Logdir:
         """Every scalar tag of the given runs (default: all), sorted."""
         return self._distinct(runs, "SELECT DISTINCT tag FROM scalar_chunks")
 
-    def scalars(
-        self, tags: str | Iterable[str] | None = None, runs: str | Iterable[str] | None = None
-    ) -> pd.DataFrame:
+    def scalars(self, tags: str | Iterable[str] | None = None, runs: str | Iterable[str] | None = None) -> pd.DataFrame:
         """All committed points as a DataFrame(run, tag, step, wall_time, value).
 
         Rows are grouped by run (oldest first) and tag (sorted), in the order they were logged.
@@ -282,8 +280,7 @@ class Logdir:
         if tag_filter is not None:
             sql += f" WHERE tag IN ({','.join('?' * len(tag_filter))})"
         sql += " ORDER BY tag, id"
-        read = [(e, self._read(e, lambda c: c.execute(sql, tag_filter or ()).fetchall()))
-                for e in self._healthy(runs)]
+        read = [(e, self._read(e, lambda c: c.execute(sql, tag_filter or ()).fetchall())) for e in self._healthy(runs)]
         entries = [entry for entry, rows in read if rows is not None]
         tag_codes: dict[str, int] = {}
         chunk_runs, chunk_tags, counts = [], [], []
@@ -304,9 +301,7 @@ class Logdir:
                 np.repeat(np.asarray(chunk_runs, dtype=np.int32), counts_array),
                 [e.name for e in entries],
             ),
-            "tag": _text_column(
-                np.repeat(np.asarray(chunk_tags, dtype=np.int32), counts_array), list(tag_codes)
-            ),
+            "tag": _text_column(np.repeat(np.asarray(chunk_tags, dtype=np.int32), counts_array), list(tag_codes)),
         }
         for name, parts, dtype in (
             ("step", steps, np.int64),
@@ -396,9 +391,7 @@ class Logdir:
         for row_step, path, info in self._artifact_rows(entry, "embedding", tag, step):
             vectors = np.load(_paths.inside(entry.folder, path), allow_pickle=False)
             meta_path = info.get("metadata")
-            metadata = (
-                pd.read_parquet(_paths.inside(entry.folder, meta_path)) if meta_path else None
-            )
+            metadata = pd.read_parquet(_paths.inside(entry.folder, meta_path)) if meta_path else None
             images = None
             if info.get("sprite"):
                 height, width = info["thumbnail"]
@@ -460,9 +453,7 @@ class Logdir:
         as a dict instead, for any class.
         """
         entry = self._one(run)
-        return self._read_replaceable(
-            entry, "result", tag, lambda path, info: _results.load(path, raw=raw)
-        )
+        return self._read_replaceable(entry, "result", tag, lambda path, info: _results.load(path, raw=raw))
 
     def load(self, run: str, tag: str) -> Any:
         """The result saved with ``result.save(run, tag)``: the same type, with equal contents."""
@@ -477,9 +468,7 @@ class Logdir:
         """
         digest = hashlib.blake2b(digest_size=8)
         with self._listing() as listing:
-            names = sorted(
-                item.name for item in listing if not item.name.startswith(".") and item.is_dir()
-            )
+            names = sorted(item.name for item in listing if not item.name.startswith(".") and item.is_dir())
         for name in names:
             db = os.path.join(self.path, name, _paths.RUN_DB)
             for file in (db, db + "-wal"):
@@ -510,26 +499,20 @@ class Logdir:
             tags.update(row[0] for row in self._read(entry, lambda c: c.execute(sql).fetchall()) or ())
         return sorted(tags)
 
-    def _artifact_rows(
-        self, entry: _Entry, kind: str, tag: str, step: int | None
-    ) -> list[tuple[int, str, dict]]:
+    def _artifact_rows(self, entry: _Entry, kind: str, tag: str, step: int | None) -> list[tuple[int, str, dict]]:
         sql = "SELECT step, path, info FROM artifacts WHERE kind=? AND tag=?"
         params: tuple[Any, ...] = (kind, tag)
         if step is not None:
             sql += " AND step=?"
             params += (int(step),)
-        rows = _db.read(
-            entry.db, lambda c: c.execute(sql + " ORDER BY step, id", params).fetchall()
-        )
+        rows = _db.read(entry.db, lambda c: c.execute(sql + " ORDER BY step, id", params).fetchall())
         return [(row_step, path, json.loads(info)) for row_step, path, info in rows]
 
     def _artifact_tags(self, entry: _Entry, kind: str) -> list[str]:
         sql = "SELECT DISTINCT tag FROM artifacts WHERE kind=? ORDER BY tag"
         return [row[0] for row in _db.read(entry.db, lambda c: c.execute(sql, (kind,)).fetchall())]
 
-    def _read_replaceable(
-        self, entry: _Entry, kind: str, tag: str, load: Callable[[Path, dict], T]
-    ) -> T:
+    def _read_replaceable(self, entry: _Entry, kind: str, tag: str, load: Callable[[Path, dict], T]) -> T:
         """Load a table or result; if a writer replaced it meanwhile, look it up again."""
         for attempt in range(_MISSING_FILE_RETRIES):
             rows = self._artifact_rows(entry, kind, tag, None)
@@ -540,21 +523,25 @@ class Logdir:
                 return load(_paths.inside(entry.folder, path), info)
             except FileNotFoundError:
                 if attempt + 1 == _MISSING_FILE_RETRIES:
-                    raise LogdirError(
-                        f"the {kind} {tag!r} of run {entry.name!r} is missing its file {path}"
-                    ) from None
+                    raise LogdirError(f"the {kind} {tag!r} of run {entry.name!r} is missing its file {path}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-_RUN_COLUMNS = (
-    "run", "status", "start_time", "end_time", "duration", "hparams", "meta", "id", "path", "problem"
-)
+_RUN_COLUMNS = ("run", "status", "start_time", "end_time", "duration", "hparams", "meta", "id", "path", "problem")
 
 
 def _damaged_row(entry: _Entry, reason: str) -> dict[str, Any]:
-    return {"run": entry.name, "status": "damaged", "start_time": None, "end_time": None,
-            "hparams": {}, "meta": {}, "id": None, "path": _display_name(str(entry.folder)),
-            "problem": reason}
+    return {
+        "run": entry.name,
+        "status": "damaged",
+        "start_time": None,
+        "end_time": None,
+        "hparams": {},
+        "meta": {},
+        "id": None,
+        "path": _display_name(str(entry.folder)),
+        "problem": reason,
+    }
 
 
 def _json(text: str, default: Any, what: str, problems: list[str]) -> Any:
@@ -580,9 +567,7 @@ def _has_surrogates(text: str) -> bool:
 
 
 def _read_info(conn: sqlite3.Connection) -> tuple[tuple, list]:
-    info = conn.execute(
-        "SELECT run_id, status, start_time, end_time, hparams, pid, host FROM info"
-    ).fetchone()
+    info = conn.execute("SELECT run_id, status, start_time, end_time, hparams, pid, host FROM info").fetchone()
     meta = conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
     return info, meta
 

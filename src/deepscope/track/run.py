@@ -127,9 +127,7 @@ class Run:
 
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._flusher = threading.Thread(
-            target=self._flush_loop, name=f"deepscope-run-{self.name}", daemon=True
-        )
+        self._flusher = threading.Thread(target=self._flush_loop, name=f"deepscope-run-{self.name}", daemon=True)
         self._flusher.start()
         atexit.register(self._at_exit)
 
@@ -242,9 +240,7 @@ class Run:
             elif not self._wake.is_set():  # set() takes a lock: only once per flush
                 self._wake.set()
 
-    def log_histogram(
-        self, tag: str, values: Any, step: int | None = None, *, bins: Any = 64
-    ) -> None:
+    def log_histogram(self, tag: str, values: Any, step: int | None = None, *, bins: Any = 64) -> None:
         """Record the distribution of ``values`` (array or tensor) as bucket edges and counts.
 
         NaN and Inf entries are counted (``nan_count``, ``inf_count``) and left out of the buckets.
@@ -280,9 +276,7 @@ class Run:
         array = _values.embedding_vectors(vectors)
         frame = _values.metadata_frame(metadata, len(array))
         thumbnails = None if images is None else _sprite.thumbnails(images, len(array))
-        vectors_file = self._save_file(
-            _paths.EMBEDDINGS_DIR, ".npy", lambda f: np.save(f, array, allow_pickle=False)
-        )
+        vectors_file = self._save_file(_paths.EMBEDDINGS_DIR, ".npy", lambda f: np.save(f, array, allow_pickle=False))
         info: dict[str, Any] = {"shape": list(array.shape), "metadata": None}
         if frame is not None:
             info["metadata"] = self._save_file(
@@ -301,9 +295,7 @@ class Run:
         tag = _values.check_tag(tag)
         if not isinstance(dataframe, pd.DataFrame):
             raise ArgumentTypeError("dataframe", "a pandas DataFrame", dataframe)
-        path = self._save_file(
-            _paths.TABLES_DIR, ".parquet", lambda f: _write_parquet(dataframe, f, "dataframe")
-        )
+        path = self._save_file(_paths.TABLES_DIR, ".parquet", lambda f: _write_parquet(dataframe, f, "dataframe"))
         info = {"rows": len(dataframe), "columns": [str(c) for c in dataframe.columns]}
         self._add_artifact("table", tag, self._current_step(), path, info, replace=True)
 
@@ -324,9 +316,7 @@ class Run:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        self._add_artifact(
-            "result", tag, self._current_step(), relative, {"type": type_path}, replace=True
-        )
+        self._add_artifact("result", tag, self._current_step(), relative, {"type": type_path}, replace=True)
 
     def log_hparams(self, hparams: Mapping[str, Any]) -> None:
         """Merge more hyper-parameters into the run's (later values win), e.g. once a trainer knows them."""
@@ -416,9 +406,7 @@ class Run:
             raise LogdirError(f"cannot write run {self.name!r} in {self.logdir}: {exc}") from exc
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
-                raise LogdirError(
-                    f"cannot write run {self.name!r} in {self.logdir}: {exc.strerror or exc}"
-                ) from exc
+                raise LogdirError(f"cannot write run {self.name!r} in {self.logdir}: {exc.strerror or exc}") from exc
             raise
 
     def _flush_loop(self) -> None:
@@ -430,12 +418,9 @@ class Run:
             try:
                 self._flush_scalars()
             except LogdirError as exc:  # a full disk: kept for the next flush, one line each time
-                logger.warning("deepscope could not write scalars of run %r (will retry): %s",
-                               self.name, exc)
+                logger.warning("deepscope could not write scalars of run %r (will retry): %s", self.name, exc)
             except Exception:  # kept for the next flush; a foreground flush() raises it
-                logger.exception(
-                    "deepscope could not write scalars of run %r; will retry", self.name
-                )
+                logger.exception("deepscope could not write scalars of run %r; will retry", self.name)
 
     def _flush_scalars(self) -> None:
         with self._flush_lock:
@@ -451,9 +436,7 @@ class Run:
                 )
             self._unwritten = []
 
-    def _add_scalar_chunk(
-        self, tag: str, steps: np.ndarray, wall_times: np.ndarray, values: np.ndarray
-    ) -> None:
+    def _add_scalar_chunk(self, tag: str, steps: np.ndarray, wall_times: np.ndarray, values: np.ndarray) -> None:
         """Queue ready-made columns (used by importers); committed with the next flush."""
         chunk = Chunk(
             tag,
@@ -491,9 +474,7 @@ class Run:
                     [_chunk_row(piece) for piece in merged.split()],
                 )
 
-    def _add_histogram(
-        self, tag: str, step: int, wall_time: float, hist: Mapping[str, Any]
-    ) -> None:
+    def _add_histogram(self, tag: str, step: int, wall_time: float, hist: Mapping[str, Any]) -> None:
         with self._transaction() as conn:
             conn.execute(
                 "INSERT INTO histograms (tag, step, wall_time, edges, counts, count, min, max, sum,"
@@ -516,9 +497,7 @@ class Run:
         self._step = max(self._step, step)
 
     def _add_image(self, tag: str, step: int, wall_time: float, image: np.ndarray) -> None:
-        path = self._save_file(
-            _paths.IMAGES_DIR, ".npy", lambda f: np.save(f, image, allow_pickle=False)
-        )
+        path = self._save_file(_paths.IMAGES_DIR, ".npy", lambda f: np.save(f, image, allow_pickle=False))
         self._add_artifact(
             "image",
             tag,
@@ -559,12 +538,7 @@ class Run:
         old: list[str] = []
         with self._transaction() as conn:
             if replace:
-                old = [
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT path FROM artifacts WHERE kind=? AND tag=?", (kind, tag)
-                    )
-                ]
+                old = [r[0] for r in conn.execute("SELECT path FROM artifacts WHERE kind=? AND tag=?", (kind, tag))]
                 conn.execute("DELETE FROM artifacts WHERE kind=? AND tag=?", (kind, tag))
             conn.execute(
                 "INSERT INTO artifacts (kind, tag, step, wall_time, path, info) VALUES (?, ?, ?, ?, ?, ?)",
@@ -665,6 +639,4 @@ def _write_parquet(frame: pd.DataFrame, file: Any, argument: str) -> None:
     try:
         frame.to_parquet(file)
     except (ValueError, TypeError, NotImplementedError, ImportError) as exc:
-        raise InvalidArgumentError(
-            argument, "a DataFrame that Parquet can store", frame, hint=str(exc)
-        ) from exc
+        raise InvalidArgumentError(argument, "a DataFrame that Parquet can store", frame, hint=str(exc)) from exc

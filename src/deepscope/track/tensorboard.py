@@ -90,9 +90,7 @@ def import_tensorboard(tb_dir: str | os.PathLike[str], logdir: str | os.PathLike
         names.append(name)
         logger.info("imported %s as run %r", folder, name)
     if not names:
-        raise LogdirError(
-            f"nothing imported from {source}: no readable TensorBoard event file ({'; '.join(skipped)})"
-        )
+        raise LogdirError(f"nothing imported from {source}: no readable TensorBoard event file ({'; '.join(skipped)})")
     return names
 
 
@@ -127,8 +125,11 @@ def _scan(path: Path) -> _Scan:
                     return _Scan(path, records, "the file is truncated (a record header is cut short)")
                 length, checksum = _HEADER.unpack(header)
                 if masked_crc32c(header[:8]) != checksum or length > _MAX_RECORD:
-                    problem = ("not a TensorBoard event file" if records == 0
-                               else f"damaged after record {records} (a record header fails its checksum)")
+                    problem = (
+                        "not a TensorBoard event file"
+                        if records == 0
+                        else f"damaged after record {records} (a record header fails its checksum)"
+                    )
                     return _Scan(path, records, problem)
                 if file.tell() + length + 4 > size:
                     return _Scan(path, records, f"the file is truncated after record {records}")
@@ -157,9 +158,7 @@ def _copy_events(accumulator: Any, run: Run) -> list[float]:
         _add_scalars(run, tag, [(e.step, e.wall_time, e.value) for e in events], seen)
     for tag in tags.get("histograms", []):
         for event in accumulator.Histograms(tag):
-            run._add_histogram(
-                tag, event.step, event.wall_time, _from_histogram_proto(event.histogram_value)
-            )
+            run._add_histogram(tag, event.step, event.wall_time, _from_histogram_proto(event.histogram_value))
             seen.append(event.wall_time)
     for tag in tags.get("images", []):
         for event in accumulator.Images(tag):
@@ -169,10 +168,7 @@ def _copy_events(accumulator: Any, run: Run) -> list[float]:
         plugin = accumulator.SummaryMetadata(tag).plugin_data.plugin_name
         events = accumulator.Tensors(tag)
         if plugin == "scalars":
-            points = [
-                (e.step, e.wall_time, tensor_util.make_ndarray(e.tensor_proto).item())
-                for e in events
-            ]
+            points = [(e.step, e.wall_time, tensor_util.make_ndarray(e.tensor_proto).item()) for e in events]
             _add_scalars(run, tag, points, seen)
         elif plugin == "histograms":
             for event in events:
@@ -193,15 +189,11 @@ def _copy_events(accumulator: Any, run: Run) -> list[float]:
     return seen
 
 
-def _add_scalars(
-    run: Run, tag: str, points: list[tuple[int, float, float]], seen: list[float]
-) -> None:
+def _add_scalars(run: Run, tag: str, points: list[tuple[int, float, float]], seen: list[float]) -> None:
     if not points:
         return
     steps, walls, values = zip(*points, strict=True)
-    run._add_scalar_chunk(
-        tag, np.asarray(steps), np.asarray(walls), np.asarray(values, dtype=np.float64)
-    )
+    run._add_scalar_chunk(tag, np.asarray(steps), np.asarray(walls), np.asarray(values, dtype=np.float64))
     seen.extend((min(walls), max(walls)))
 
 
@@ -310,9 +302,7 @@ def _copy_projector(folder: Path, run: Run) -> None:
     for embedding in config.embeddings:
         name = embedding.tensor_name or "embedding"
         if not embedding.tensor_path:
-            logger.warning(
-                "skipping embedding %r of %s: only TSV tensors are imported", name, folder
-            )
+            logger.warning("skipping embedding %r of %s: only TSV tensors are imported", name, folder)
             continue
         tag, step = _projector_tag(name)
         try:

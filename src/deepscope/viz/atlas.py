@@ -62,9 +62,7 @@ def atlas_figure(result: Any, *, label: Any = None, sized: bool = True) -> go.Fi
             showlegend=False,
         )
     )
-    fig.update_xaxes(
-        showticklabels=False, showgrid=False, zeroline=False, ticks="", range=[0, grid * TILE]
-    )
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="", range=[0, grid * TILE])
     fig.update_yaxes(
         showticklabels=False,
         showgrid=False,
@@ -73,11 +71,7 @@ def atlas_figure(result: Any, *, label: Any = None, sized: bool = True) -> go.Fi
         range=[grid * TILE, 0],
         scaleanchor="x",
     )
-    which = (
-        ""
-        if label is None
-        else f" · class {label if isinstance(label, str) else result._name(int(label))}"
-    )
+    which = "" if label is None else f" · class {label if isinstance(label, str) else result._name(int(label))}"
     fig.update_layout(
         template=TEMPLATE_NAME,
         height=640,

@@ -131,11 +131,7 @@ def attribution_figure(
 def _picture(inputs: np.ndarray) -> np.ndarray:
     """An example [C, H, W] as an RGB uint8 picture [H, W, 3] (min-max scaled; grey if C != 3)."""
     image = np.asarray(inputs, dtype=float)
-    image = (
-        image.transpose(1, 2, 0)
-        if image.shape[0] == 3
-        else image.mean(axis=0)[..., None].repeat(3, -1)
-    )
+    image = image.transpose(1, 2, 0) if image.shape[0] == 3 else image.mean(axis=0)[..., None].repeat(3, -1)
     low, high = np.nanmin(image), np.nanmax(image)
     image = (image - low) / (high - low) if high > low else np.zeros_like(image)
     return (image * 255).round().astype(np.uint8)
@@ -183,9 +179,7 @@ def image_figure(
         slot = i * per_example
         r, c = slot // columns + 1, slot % columns + 1
         if show_input:
-            fig.add_trace(
-                go.Image(z=_picture(attribution.inputs[row]), hoverinfo="skip"), row=r, col=c
-            )
+            fig.add_trace(go.Image(z=_picture(attribution.inputs[row]), hoverinfo="skip"), row=r, col=c)
             if per_example == 2:
                 c += 1
         fig.add_trace(
@@ -202,21 +196,15 @@ def image_figure(
             col=c,
         )
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(
-        showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x"
-    )
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x")
     height = 60 + 200 * grid_rows
     return _layout(fig, f"{attribution.method} ({mode})", height=height)
 
 
-def text_figure(
-    attribution: Any, *, mode: str = "signed", index: Any = None, max_examples: int = 6
-) -> go.Figure:
+def text_figure(attribution: Any, *, mode: str = "signed", index: Any = None, max_examples: int = 6) -> go.Figure:
     """Tokens coloured by their attribution, one line per example."""
     rows = _rows(attribution, index, max_examples)
-    tokens = attribution.tokens or [[str(j) for j in range(attribution.values.shape[1])]] * len(
-        attribution
-    )
+    tokens = attribution.tokens or [[str(j) for j in range(attribution.values.shape[1])]] * len(attribution)
     width = max(len(tokens[r]) for r in rows) if rows else 1
     z = np.full((len(rows), width), np.nan)
     text = [[""] * width for _ in rows]
@@ -238,9 +226,7 @@ def text_figure(
         )
     )
     labels = [f"{r}: {_title(attribution, r)}" for r in rows]
-    fig.update_yaxes(
-        tickvals=list(range(len(rows))), ticktext=labels, autorange="reversed", showgrid=False
-    )
+    fig.update_yaxes(tickvals=list(range(len(rows))), ticktext=labels, autorange="reversed", showgrid=False)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     return _layout(fig, f"{attribution.method} per token ({mode})", height=120 + 48 * len(rows))
 
@@ -253,9 +239,7 @@ def _top(values: np.ndarray, top_k: int) -> np.ndarray:
     return np.argsort(-np.abs(values), kind="stable")[:top_k]
 
 
-def bar_figure(
-    attribution: Any, *, index: int = 0, mode: str = "signed", top_k: int = 20
-) -> go.Figure:
+def bar_figure(attribution: Any, *, index: int = 0, mode: str = "signed", top_k: int = 20) -> go.Figure:
     """One example's features, largest |value| on top, coloured by sign."""
     values = np.asarray(attribution.values[index], dtype=float)
     names = _features(attribution)
@@ -273,9 +257,7 @@ def bar_figure(
         )
     )
     fig.update_xaxes(title=f"attribution ({mode})", zeroline=True)
-    return _layout(
-        fig, f"{attribution.method}: {_title(attribution, index)}", height=120 + 22 * len(order)
-    )
+    return _layout(fig, f"{attribution.method}: {_title(attribution, index)}", height=120 + 22 * len(order))
 
 
 def _feature_label(attribution: Any, row: int, j: int, names: list[str]) -> str:
@@ -308,31 +290,19 @@ def waterfall_figure(attribution: Any, *, index: int = 0, top_k: int = 20) -> go
         )
     )
     fig.add_vline(x=base, line_dash="dot", annotation_text=f"base {base:.3g}")
-    fig.add_vline(
-        x=base + values.sum(), line_dash="dash", annotation_text=f"output {base + values.sum():.3g}"
-    )
+    fig.add_vline(x=base + values.sum(), line_dash="dash", annotation_text=f"output {base + values.sum():.3g}")
     fig.update_xaxes(title="model output")
-    return _layout(
-        fig, f"{attribution.method}: {_title(attribution, index)}", height=140 + 22 * len(steps)
-    )
+    return _layout(fig, f"{attribution.method}: {_title(attribution, index)}", height=140 + 22 * len(steps))
 
 
 def beeswarm_figure(attribution: Any, *, top_k: int = 20, index: Any = None) -> go.Figure:
     """Many rows: one line per feature (largest mean |value| on top), a dot per example at its
     attribution, coloured by the feature's value (low to high within the feature)."""
-    rows = (
-        list(range(len(attribution)))
-        if index is None
-        else _rows(attribution, index, len(attribution))
-    )
+    rows = list(range(len(attribution))) if index is None else _rows(attribution, index, len(attribution))
     values = np.asarray(attribution.values[rows], dtype=float)
     names = _features(attribution)
     order = np.argsort(-np.abs(values).mean(axis=0), kind="stable")[:top_k][::-1]
-    inputs = (
-        attribution.inputs[rows]
-        if attribution.inputs is not None and attribution.inputs.ndim == 2
-        else None
-    )
+    inputs = attribution.inputs[rows] if attribution.inputs is not None and attribution.inputs.ndim == 2 else None
     fig = go.Figure()
     for line, j in enumerate(order):
         column = values[:, j]
@@ -366,14 +336,10 @@ def beeswarm_figure(attribution: Any, *, top_k: int = 20, index: Any = None) -> 
                 hovertemplate=f"{names[j]}: %{{x:.3g}}<extra></extra>",
             )
         )
-    fig.update_yaxes(
-        tickvals=list(range(len(order))), ticktext=[names[j] for j in order], showgrid=False
-    )
+    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=[names[j] for j in order], showgrid=False)
     fig.add_vline(x=0, line_color="#9AA5B1")
     fig.update_xaxes(title="attribution")
-    return _layout(
-        fig, f"{attribution.method} over {len(rows)} examples", height=140 + 28 * len(order)
-    )
+    return _layout(fig, f"{attribution.method} over {len(rows)} examples", height=140 + 28 * len(order))
 
 
 def _swarm_offsets(column: np.ndarray, width: float = 0.35, bins: int = 40) -> np.ndarray:
@@ -414,9 +380,7 @@ def sanity_figure(check: Any) -> go.Figure:
             line={"width": 3},
         )
     )
-    fig.add_hline(
-        y=check.threshold, line_dash="dash", annotation_text=f"threshold {check.threshold}"
-    )
+    fig.add_hline(y=check.threshold, line_dash="dash", annotation_text=f"threshold {check.threshold}")
     verdict = "passed" if check.passed else "flagged: the maps do not depend on the model"
     fig.update_yaxes(title="Spearman rank correlation", range=[-1.05, 1.05])
     fig.update_xaxes(title="layers randomized (cumulative, from the output)")
@@ -440,9 +404,5 @@ def faithfulness_figure(result: Any) -> go.Figure:
         )
     fig.update_xaxes(title="fraction of features removed / inserted", range=[0, 1])
     title = "probability of the target" if result.output == "probability" else "target output"
-    fig.update_yaxes(
-        title=title, rangemode="tozero" if result.output == "probability" else "normal"
-    )
+    fig.update_yaxes(title=title, rangemode="tozero" if result.output == "probability" else "normal")
     return _layout(fig, f"Deletion and insertion: {result.method}")
-
-

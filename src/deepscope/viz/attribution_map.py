@@ -161,9 +161,7 @@ def map_figure(
     if style not in STYLES:
         raise InvalidArgumentError("style", f"one of {', '.join(map(repr, STYLES))}", style)
     if attribution.kind != "image":
-        raise InvalidArgumentError(
-            "attribution", "an image attribution (text: token_colours)", attribution.kind
-        )
+        raise InvalidArgumentError("attribution", "an image attribution (text: token_colours)", attribution.kind)
     values = np.asarray(attribution.map()[row], dtype=float)
     z, colours = scale(values, mode)
     fig = go.Figure()
@@ -178,8 +176,7 @@ def map_figure(
             z=z,
             **colours,
             opacity=_OPACITY if blended else 1.0,
-            colorbar={"thickness": 10, "len": 0.9, "tickvals": ticks, "ticktext": _labels(ticks),
-                      "outlinewidth": 0},
+            colorbar={"thickness": 10, "len": 0.9, "tickvals": ticks, "ticktext": _labels(ticks), "outlinewidth": 0},
             hovertemplate="x %{x}, y %{y}: %{z:.3g}<extra></extra>",
             name=mode,
         )
@@ -187,11 +184,13 @@ def map_figure(
     if mask is not None:
         _outline(fig, np.asarray(mask, dtype=bool), values)
     fig.update_xaxes(visible=False, range=[-0.5, values.shape[1] - 0.5], constrain="domain")
-    fig.update_yaxes(visible=False, range=[values.shape[0] - 0.5, -0.5], scaleanchor="x",
-                     constrain="domain")
+    fig.update_yaxes(visible=False, range=[values.shape[0] - 0.5, -0.5], scaleanchor="x", constrain="domain")
     fig.update_layout(
-        template=TEMPLATE_NAME, height=height, margin={"l": 4, "r": 4, "t": 4, "b": 4},
-        showlegend=False, plot_bgcolor="white",
+        template=TEMPLATE_NAME,
+        height=height,
+        margin={"l": 4, "r": 4, "t": 4, "b": 4},
+        showlegend=False,
+        plot_bgcolor="white",
     )
     return fig
 
@@ -221,7 +220,10 @@ def _outline(fig: go.Figure, mask: np.ndarray, values: np.ndarray) -> None:
     y, x = np.unravel_index(int(np.argmax(values)), values.shape)
     fig.add_trace(
         go.Scatter(
-            x=[x], y=[y], mode="markers", name="peak",
+            x=[x],
+            y=[y],
+            mode="markers",
+            name="peak",
             marker={"symbol": "x-thin", "size": 11, "line": {"width": 2.5, "color": _OUTLINE}},
             hovertemplate="highest value (pointing game): x %{x}, y %{y}<extra></extra>",
         )

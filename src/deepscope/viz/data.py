@@ -48,8 +48,9 @@ def _short(text: Any) -> str:
     return escape(text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 1] + "…")
 
 
-def _bars(hist: dict[str, Any], datasets: list[str], colors: Mapping[Any, str], *, legend: bool,
-          group: str = "") -> list[go.Bar]:
+def _bars(
+    hist: dict[str, Any], datasets: list[str], colors: Mapping[Any, str], *, legend: bool, group: str = ""
+) -> list[go.Bar]:
     """One bar trace per dataset; a numeric bucket's bars split it between its edges.
 
     Positions and widths are explicit, so plotly's grouping never moves a bar off its bucket.
@@ -72,19 +73,28 @@ def _bars(hist: dict[str, Any], datasets: list[str], colors: Mapping[Any, str], 
             centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     for k, name in enumerate(shown):
         heights = np.asarray(hist["datasets"][name], float)
-        style = {"y": heights, "name": escape(name), "marker_color": colors[name], "showlegend": legend,
-                 "legendgroup": name + group}
+        style = {
+            "y": heights,
+            "name": escape(name),
+            "marker_color": colors[name],
+            "showlegend": legend,
+            "legendgroup": name + group,
+        }
         if hist["kind"] != "numeric":
-            traces.append(go.Bar(x=[_short(c) for c in hist["categories"]], **style,
-                                 hovertemplate=f"%{{x}}: %{{y:.1f}}{unit}<extra>{escape(name)}</extra>"))
+            traces.append(
+                go.Bar(
+                    x=[_short(c) for c in hist["categories"]],
+                    **style,
+                    hovertemplate=f"%{{x}}: %{{y:.1f}}{unit}<extra>{escape(name)}</extra>",
+                )
+            )
             continue
         extra = [h + f"<extra>{escape(name)}</extra>" for h in hover]
         if labels is not None:
             traces.append(go.Bar(x=labels, **style, hovertemplate=extra))
         else:
             share = widths / len(shown)
-            traces.append(go.Bar(x=centers, width=share, offset=-widths / 2 + k * share, **style,
-                                 hovertemplate=extra))
+            traces.append(go.Bar(x=centers, width=share, offset=-widths / 2 + k * share, **style, hovertemplate=extra))
     return traces
 
 
@@ -122,8 +132,9 @@ def profile_figure(profile: Any, **options: Any) -> go.Figure:
     return comparison_figure(compare(profile), **options)
 
 
-def comparison_figure(comparison: Any, *, features: list[str] | None = None, max_features: int = 24,
-                      columns: int = 4) -> go.Figure:
+def comparison_figure(
+    comparison: Any, *, features: list[str] | None = None, max_features: int = 24, columns: int = 4
+) -> go.Figure:
     """Small multiples: one histogram per feature, datasets overlaid, in the comparison's order."""
     names = [f for f in (features or comparison.order) if comparison.histograms.get(f)][:max_features]
     colors = category_colors(comparison.datasets)
@@ -133,8 +144,13 @@ def comparison_figure(comparison: Any, *, features: list[str] | None = None, max
         return fig
     columns = max(1, min(columns, len(names)))
     rows = math.ceil(len(names) / columns)
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[_short(n) for n in names],
-                        vertical_spacing=min(0.12, 0.5 / rows), horizontal_spacing=0.06)
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[_short(n) for n in names],
+        vertical_spacing=min(0.12, 0.5 / rows),
+        horizontal_spacing=0.06,
+    )
     for i, feature in enumerate(names):
         hist, row, col = comparison.histograms[feature], i // columns + 1, i % columns + 1
         for trace in _bars(hist, comparison.datasets, colors, legend=i == 0):
@@ -145,10 +161,15 @@ def comparison_figure(comparison: Any, *, features: list[str] | None = None, max
     first = next((hist for hist in comparison.histograms.values() if hist), {})
     unit = "%" if first.get("unit", "percent") == "percent" else "count"
     fig.update_yaxes(rangemode="tozero", ticksuffix="%" if unit == "%" else "")
-    fig.update_layout(template=TEMPLATE_NAME, barmode="group", bargap=0.05, height=max(260, 210 * rows),
-                      title=f"Feature distributions ({', '.join(escape_all(comparison.datasets))})",
-                      legend={"orientation": "h", "y": 1.0 + 0.12 / rows, "x": 1.0, "xanchor": "right"},
-                      showlegend=len(comparison.datasets) > 1)
+    fig.update_layout(
+        template=TEMPLATE_NAME,
+        barmode="group",
+        bargap=0.05,
+        height=max(260, 210 * rows),
+        title=f"Feature distributions ({', '.join(escape_all(comparison.datasets))})",
+        legend={"orientation": "h", "y": 1.0 + 0.12 / rows, "x": 1.0, "xanchor": "right"},
+        showlegend=len(comparison.datasets) > 1,
+    )
     return fig
 
 
@@ -159,7 +180,9 @@ def feature_figure(comparison: Any, feature: str) -> go.Figure:
     fig = go.Figure(_bars(hist, comparison.datasets, colors, legend=True) if hist else [])
     if _labelled(hist):
         fig.update_xaxes(type="category")
-    fig.update_yaxes(rangemode="tozero", title="% of examples" if not hist or hist.get("unit") == "percent" else "count")
+    fig.update_yaxes(
+        rangemode="tozero", title="% of examples" if not hist or hist.get("unit") == "percent" else "count"
+    )
     fig.update_layout(template=TEMPLATE_NAME, barmode="group", bargap=0.05, title=_short(feature), height=320)
     return fig
 
@@ -173,8 +196,15 @@ def sparkline_figure(comparison: Any, feature: str, *, width: int = 160, height:
         fig.update_xaxes(type="category")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, rangemode="tozero")
-    fig.update_layout(template=TEMPLATE_NAME, barmode="group", bargap=0.0, width=width, height=height,
-                      margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False)
+    fig.update_layout(
+        template=TEMPLATE_NAME,
+        barmode="group",
+        bargap=0.0,
+        width=width,
+        height=height,
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        showlegend=False,
+    )
     return fig
 
 
@@ -188,26 +218,40 @@ def drift_figure(report: Any) -> go.Figure:
         for feature, metric in zip(features["feature"], features["metric"], strict=True):
             row = detail.loc[(feature, metric)]
             text.append(f"{metric} = {row['value']:.4g} (threshold {row['threshold']:.4g})")
-        fig.add_trace(go.Bar(
-            x=features["score"], y=[_short(f) for f in features["feature"]], orientation="h",
-            marker_color=[_DRIFTED if d else _STEADY for d in features["drifted"]],
-            customdata=text, hovertemplate="%{y}: %{customdata}<extra></extra>", showlegend=False,
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=features["score"],
+                y=[_short(f) for f in features["feature"]],
+                orientation="h",
+                marker_color=[_DRIFTED if d else _STEADY for d in features["drifted"]],
+                customdata=text,
+                hovertemplate="%{y}: %{customdata}<extra></extra>",
+                showlegend=False,
+            )
+        )
         fig.add_vline(x=1.0, line_dash="dash", line_color="#52606D")
     verdict = "drift" if report.drifted else "no drift"
     fig.update_xaxes(title="metric / threshold (above 1: drifted)", rangemode="tozero")
-    fig.update_layout(template=TEMPLATE_NAME, height=max(240, 28 * len(features) + 120),
-                      title=f"{escape(report.current)} against {escape(report.reference)}: {verdict} "
-                            f"({report.drifted_share:.0%} of features drifted)")
+    fig.update_layout(
+        template=TEMPLATE_NAME,
+        height=max(240, 28 * len(features) + 120),
+        title=f"{escape(report.current)} against {escape(report.reference)}: {verdict} "
+        f"({report.drifted_share:.0%} of features drifted)",
+    )
     return fig
 
 
 def drift_feature_figure(report: Any, feature: str) -> go.Figure:
     """Reference and current frequencies of one feature over the buckets drift compared."""
     hist = report.histograms[feature]
-    data = {"kind": hist["kind"], "unit": "percent",
-            "datasets": {report.reference: [100 * v for v in hist["reference"]],
-                         report.current: [100 * v for v in hist["current"]]}}
+    data = {
+        "kind": hist["kind"],
+        "unit": "percent",
+        "datasets": {
+            report.reference: [100 * v for v in hist["reference"]],
+            report.current: [100 * v for v in hist["current"]],
+        },
+    }
     data["edges" if hist["kind"] == "numeric" else "categories"] = hist.get("edges", hist.get("categories"))
     names = [report.reference, report.current]
     if names[0] == names[1]:
@@ -228,33 +272,68 @@ def dive_figure(dive: Any, *, point_size: float | None = None, max_images: int =
     size = point_size or float(np.clip(600 / max(1.0, math.sqrt(len(points) + 1)), 2.0, 12.0))
     for label in dive.color_labels:
         chosen = points[points["color"] == label]
-        fig.add_trace(go.Scattergl(
-            x=chosen["x"], y=chosen["y"], mode="markers", name=_short(label),
-            marker={"color": colors[label], "size": size, "symbol": "square"},
-            customdata=chosen["index"], hovertemplate="example %{customdata}<extra>" + _short(label) + "</extra>",
-            showlegend=dive.color is not None,
-        ))
+        fig.add_trace(
+            go.Scattergl(
+                x=chosen["x"],
+                y=chosen["y"],
+                mode="markers",
+                name=_short(label),
+                marker={"color": colors[label], "size": size, "symbol": "square"},
+                customdata=chosen["index"],
+                hovertemplate="example %{customdata}<extra>" + _short(label) + "</extra>",
+                showlegend=dive.color is not None,
+            )
+        )
     gap_x, gap_y = dive.cell_width * 0.15, dive.cell_height * 0.15
     for j, label in enumerate(dive.column_labels):
         if dive.column is not None:
-            fig.add_annotation(x=j * (dive.cell_width + gap_x) + dive.cell_width / 2, y=1.0, yref="paper",
-                               yanchor="bottom", text=_short(label), showarrow=False)
+            fig.add_annotation(
+                x=j * (dive.cell_width + gap_x) + dive.cell_width / 2,
+                y=1.0,
+                yref="paper",
+                yanchor="bottom",
+                text=_short(label),
+                showarrow=False,
+            )
     n_rows = len(dive.row_labels)
     for i, label in enumerate(dive.row_labels):
         if dive.row is not None:
-            fig.add_annotation(x=0.0, xref="paper", xanchor="right", text=_short(label), showarrow=False,
-                               y=(n_rows - 1 - i) * (dive.cell_height + gap_y) + dive.cell_height / 2)
+            fig.add_annotation(
+                x=0.0,
+                xref="paper",
+                xanchor="right",
+                text=_short(label),
+                showarrow=False,
+                y=(n_rows - 1 - i) * (dive.cell_height + gap_y) + dive.cell_height / 2,
+            )
     if dive.images is not None and len(points) <= max_images:
-        fig.update_layout(images=[
-            {"source": thumbnail_data_uri(dive.images[i], size=32), "x": x, "y": y, "xref": "x", "yref": "y",
-             "sizex": 0.9, "sizey": 0.9, "xanchor": "center", "yanchor": "middle", "layer": "above"}
-            for i, x, y in zip(points["index"], points["x"], points["y"], strict=True)
-        ])
+        fig.update_layout(
+            images=[
+                {
+                    "source": thumbnail_data_uri(dive.images[i], size=32),
+                    "x": x,
+                    "y": y,
+                    "xref": "x",
+                    "yref": "y",
+                    "sizex": 0.9,
+                    "sizey": 0.9,
+                    "xanchor": "center",
+                    "yanchor": "middle",
+                    "layer": "above",
+                }
+                for i, x, y in zip(points["index"], points["x"], points["y"], strict=True)
+            ]
+        )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x" if dive.positioning == "stacked" else None)
     title = f"{len(points):,} examples"
     if dive.row or dive.column:
         title += " by " + " and ".join(escape(f) for f in (dive.row, dive.column) if f)
-    fig.update_layout(template=TEMPLATE_NAME, title=title, height=640, dragmode="pan",
-                      legend={"title": {"text": escape(dive.color or "")}})
+    fig.update_layout(
+        template=TEMPLATE_NAME,
+        title=title,
+        height=640,
+        dragmode="pan",
+        legend={"title": {"text": escape(dive.color or "")}},
+    )
     return fig

@@ -95,10 +95,14 @@ def sparkline_svg(shares: list[list[float]], colors: list[str], *, width: int = 
     for d, series in enumerate(shares):
         for i, value in enumerate(series):
             h = max(0.0, float(value)) / tallest * (height - 2)
-            rects.append(f'<rect x="{i * slot + d * bar:.2f}" y="{height - h:.2f}" width="{max(bar - 0.5, 0.5):.2f}" '
-                         f'height="{h:.2f}" fill="{colors[d % len(colors)]}"/>')
-    return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-            f'xmlns="http://www.w3.org/2000/svg" role="img">{"".join(rects)}</svg>')
+            rects.append(
+                f'<rect x="{i * slot + d * bar:.2f}" y="{height - h:.2f}" width="{max(bar - 0.5, 0.5):.2f}" '
+                f'height="{h:.2f}" fill="{colors[d % len(colors)]}"/>'
+            )
+    return (
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg" role="img">{"".join(rects)}</svg>'
+    )
 
 
 def _colors(names: list[str]) -> list[str]:
@@ -112,11 +116,14 @@ def comparison_table_html(comparison: Any) -> str:
     frame = comparison.to_frame()
     scores = comparison.scores.set_index("feature")
     distance = comparison.has_distance  # one dataset: no distance to show, not a column of zeros
-    head = ("<tr><th class='l'>feature</th><th class='l'>dataset</th><th class='l'>type</th><th>count</th>"
-            "<th>missing</th><th>mean</th><th>std</th><th>zeros</th><th>min</th><th>median</th><th>max</th>"
-            "<th title='values that are +inf or -inf (not in mean, std, min, max)'>infinite</th>"
-            "<th>unique</th><th class='l'>top</th><th class='l'>histogram</th>"
-            + ("<th>distance</th>" if distance else "") + "<th class='l'>notes</th></tr>")
+    head = (
+        "<tr><th class='l'>feature</th><th class='l'>dataset</th><th class='l'>type</th><th>count</th>"
+        "<th>missing</th><th>mean</th><th>std</th><th>zeros</th><th>min</th><th>median</th><th>max</th>"
+        "<th title='values that are +inf or -inf (not in mean, std, min, max)'>infinite</th>"
+        "<th>unique</th><th class='l'>top</th><th class='l'>histogram</th>"
+        + ("<th>distance</th>" if distance else "")
+        + "<th class='l'>notes</th></tr>"
+    )
     body = []
     for feature in comparison.order:
         rows = frame[frame["feature"] == feature]
@@ -129,26 +136,34 @@ def comparison_table_html(comparison: Any) -> str:
         for k, (_, row) in enumerate(rows.iterrows()):
             first = k == 0
             span = f" rowspan='{len(rows)}'" if first else ""
-            cells = [f"<td class='l'{span}><b>{_e(feature)}</b></td>" if first else "",
-                     f"<td class='l'>{_e(row['dataset'])}</td>", f"<td class='l'>{_e(row['type'])}</td>",
-                     f"<td>{_fmt(row['count'])}</td>", f"<td>{_pct(row['missing'])}</td>",
-                     f"<td>{_fmt(row['mean'])}</td>", f"<td>{_fmt(row['std'])}</td>",
-                     f"<td>{_pct(row['zeros'])}</td>", f"<td>{_fmt(row['min'])}</td>",
-                     f"<td>{_fmt(row['median'])}</td>", f"<td>{_fmt(row['max'])}</td>",
-                     f"<td>{_fmt(row.get('infinite')) if row.get('infinite') else ''}</td>",
-                     f"<td>{_fmt(row['unique'])}</td>",
-                     f"<td class='l'>{_e(row['top']) if row['top'] is not None and str(row['top']) != 'nan' else ''}</td>",
-                     f"<td class='l'{span}>{spark}</td>" if first else "",
-                     f"<td{span}>{_fmt(scores.loc[feature, 'distance'])}</td>" if first and distance else "",
-                     f"<td class='l'>{_e(row['notes'])}</td>"]
+            cells = [
+                f"<td class='l'{span}><b>{_e(feature)}</b></td>" if first else "",
+                f"<td class='l'>{_e(row['dataset'])}</td>",
+                f"<td class='l'>{_e(row['type'])}</td>",
+                f"<td>{_fmt(row['count'])}</td>",
+                f"<td>{_pct(row['missing'])}</td>",
+                f"<td>{_fmt(row['mean'])}</td>",
+                f"<td>{_fmt(row['std'])}</td>",
+                f"<td>{_pct(row['zeros'])}</td>",
+                f"<td>{_fmt(row['min'])}</td>",
+                f"<td>{_fmt(row['median'])}</td>",
+                f"<td>{_fmt(row['max'])}</td>",
+                f"<td>{_fmt(row.get('infinite')) if row.get('infinite') else ''}</td>",
+                f"<td>{_fmt(row['unique'])}</td>",
+                f"<td class='l'>{_e(row['top']) if row['top'] is not None and str(row['top']) != 'nan' else ''}</td>",
+                f"<td class='l'{span}>{spark}</td>" if first else "",
+                f"<td{span}>{_fmt(scores.loc[feature, 'distance'])}</td>" if first and distance else "",
+                f"<td class='l'>{_e(row['notes'])}</td>",
+            ]
             body.append("<tr>" + "".join(cells) + "</tr>")
-    legend = " ".join(f"<span style='color:{c}'>&#9632;</span> {_e(d)}" for d, c in zip(comparison.datasets, colors, strict=True))
+    legend = " ".join(
+        f"<span style='color:{c}'>&#9632;</span> {_e(d)}" for d, c in zip(comparison.datasets, colors, strict=True)
+    )
     if comparison.sort == "distance" and not distance:
         order = "in column order (a distribution distance needs two datasets)"
     else:
         order = f"sorted by {_e(comparison.sort)}"
-    return (f"<div class='meta'>{legend} &middot; {order}</div>"
-            f"<table class='ds'>{head}{''.join(body)}</table>")
+    return f"<div class='meta'>{legend} &middot; {order}</div><table class='ds'>{head}{''.join(body)}</table>"
 
 
 def profile_table_html(profiles: list[Any]) -> str:
@@ -159,35 +174,52 @@ def profile_table_html(profiles: list[Any]) -> str:
 
 
 def drift_table_html(report: Any) -> str:
-    verdict = ("<span class='badge bad'>drift</span>" if report.drifted else "<span class='badge ok'>no drift</span>")
-    head = ("<tr><th class='l'>feature</th><th class='l'>metric</th><th>value</th><th>threshold</th>"
-            "<th class='l'>verdict</th></tr>")
+    verdict = "<span class='badge bad'>drift</span>" if report.drifted else "<span class='badge ok'>no drift</span>"
+    head = (
+        "<tr><th class='l'>feature</th><th class='l'>metric</th><th>value</th><th>threshold</th>"
+        "<th class='l'>verdict</th></tr>"
+    )
     body = []
     for _, row in report.metrics.iterrows():
-        judged = row["threshold"] is not None and not (isinstance(row["threshold"], float) and math.isnan(row["threshold"]))
-        verdict_cell = ("<span class='bad'>drifted</span>" if row["drifted"] else
-                        ("<span class='ok'>ok</span>" if judged else "<span class='meta'>reported</span>"))
-        body.append(f"<tr><td class='l'>{_e(row['feature'])}</td><td class='l'>{_e(row['metric'])}</td>"
-                    f"<td>{_fmt(row['value'])}</td><td>{_fmt(row['threshold']) if judged else ''}</td>"
-                    f"<td class='l'>{verdict_cell}</td></tr>")
+        judged = row["threshold"] is not None and not (
+            isinstance(row["threshold"], float) and math.isnan(row["threshold"])
+        )
+        verdict_cell = (
+            "<span class='bad'>drifted</span>"
+            if row["drifted"]
+            else ("<span class='ok'>ok</span>" if judged else "<span class='meta'>reported</span>")
+        )
+        body.append(
+            f"<tr><td class='l'>{_e(row['feature'])}</td><td class='l'>{_e(row['metric'])}</td>"
+            f"<td>{_fmt(row['value'])}</td><td>{_fmt(row['threshold']) if judged else ''}</td>"
+            f"<td class='l'>{verdict_cell}</td></tr>"
+        )
     skipped = "".join(f"<li><b>{_e(f)}</b>: {_e(why)}</li>" for f, why in report.skipped.items())
     skipped_html = f"<p class='meta'>Not compared:</p><ul class='meta'>{skipped}</ul>" if skipped else ""
-    return (f"<style>{CSS}</style><p>{_e(report.current)} against {_e(report.reference)}: {verdict} "
-            f"({report.drifted_share:.0%} of {len(report.features)} features drifted)</p>"
-            f"<table class='ds'>{head}{''.join(body)}</table>{skipped_html}")
+    return (
+        f"<style>{CSS}</style><p>{_e(report.current)} against {_e(report.reference)}: {verdict} "
+        f"({report.drifted_share:.0%} of {len(report.features)} features drifted)</p>"
+        f"<table class='ds'>{head}{''.join(body)}</table>{skipped_html}"
+    )
 
 
 def anomalies_table_html(anomalies: Any) -> str:
     if not len(anomalies):
         return f"<style>{CSS}</style><p><span class='badge ok'>no anomalies</span> in {_e(anomalies.profile)}</p>"
-    head = ("<tr><th class='l'>feature</th><th class='l'>kind</th><th class='l'>severity</th>"
-            "<th class='l'>description</th><th class='l'>examples</th></tr>")
+    head = (
+        "<tr><th class='l'>feature</th><th class='l'>kind</th><th class='l'>severity</th>"
+        "<th class='l'>description</th><th class='l'>examples</th></tr>"
+    )
     body = []
     for a in anomalies:
         css = "bad" if a.severity == "error" else "warn"
         examples = ", ".join(_e(x) for x in a.examples)
-        body.append(f"<tr><td class='l'>{_e(a.feature)}</td><td class='l'>{_e(a.kind)}</td>"
-                    f"<td class='l'><span class='{css}'>{_e(a.severity)}</span></td>"
-                    f"<td class='l'>{_e(a.description)}</td><td class='l'>{examples}</td></tr>")
-    return (f"<style>{CSS}</style><p>{len(anomalies)} anomalies in {_e(anomalies.profile)}</p>"
-            f"<table class='ds'>{head}{''.join(body)}</table>")
+        body.append(
+            f"<tr><td class='l'>{_e(a.feature)}</td><td class='l'>{_e(a.kind)}</td>"
+            f"<td class='l'><span class='{css}'>{_e(a.severity)}</span></td>"
+            f"<td class='l'>{_e(a.description)}</td><td class='l'>{examples}</td></tr>"
+        )
+    return (
+        f"<style>{CSS}</style><p>{len(anomalies)} anomalies in {_e(anomalies.profile)}</p>"
+        f"<table class='ds'>{head}{''.join(body)}</table>"
+    )

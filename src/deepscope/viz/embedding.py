@@ -144,9 +144,7 @@ def projection_figure(
                     name=color_name or "value",
                     customdata=index.tolist(),
                     text=[f"{v:.4g}" for v in numbers] if len(numbers) <= 20_000 else None,
-                    hovertemplate="#%{customdata}"
-                    + (" %{text}" if len(numbers) <= 20_000 else "")
-                    + "<extra></extra>",
+                    hovertemplate="#%{customdata}" + (" %{text}" if len(numbers) <= 20_000 else "") + "<extra></extra>",
                     marker={
                         "size": size,
                         "color": MUTED if dimmed else numbers,
@@ -275,9 +273,7 @@ def clusters_figure(
         )
     if labels:
         # annotations, not a text trace: a light box keeps each name readable over the points
-        for name, centre, size in zip(
-            clusters.names, clusters.centers, clusters.sizes, strict=True
-        ):
+        for name, centre, size in zip(clusters.names, clusters.centers, clusters.sizes, strict=True):
             fig.add_annotation(
                 x=float(centre[0]),
                 y=float(centre[1]),
@@ -291,9 +287,7 @@ def clusters_figure(
     return fig
 
 
-def neighbors_figure(
-    neighbors: Neighbors, *, query: int = 0, names: Sequence[str] | None = None
-) -> go.Figure:
+def neighbors_figure(neighbors: Neighbors, *, query: int = 0, names: Sequence[str] | None = None) -> go.Figure:
     """Distances from query ``query`` (a row of ``neighbors``) to its neighbours, nearest on top."""
     found = neighbors.indices[query]
     distances = neighbors.distances[query]
@@ -318,9 +312,7 @@ def neighbors_figure(
     return fig
 
 
-def density_figure(
-    image: DensityImage, *, x_title: str = "x", y_title: str = "y", height: int = _HEIGHT
-) -> go.Figure:
+def density_figure(image: DensityImage, *, x_title: str = "x", y_title: str = "y", height: int = _HEIGHT) -> go.Figure:
     """A density image rendered on the server, placed on data axes so zoom and pan ask for a new one."""
     (x0, x1), (y0, y1) = image.x_range, image.y_range
     fig = go.Figure(

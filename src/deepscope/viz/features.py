@@ -61,11 +61,7 @@ def visualization_figure(result: Any, *, max_examples: int = 6) -> go.Figure:
     k = 0 if examples is None else min(max_examples, examples.images.shape[1])
     titles = []
     for b in range(batch):
-        titles.append(
-            f"image {b}: {result.scores[b]:.3g}"
-            if batch > 1
-            else f"optimised ({result.scores[b]:.3g})"
-        )
+        titles.append(f"image {b}: {result.scores[b]:.3g}" if batch > 1 else f"optimised ({result.scores[b]:.3g})")
         for j in range(k):
             label = ""
             if examples.labels[b, j] >= 0:
@@ -82,9 +78,7 @@ def visualization_figure(result: Any, *, max_examples: int = 6) -> go.Figure:
     for b in range(batch):
         fig.add_trace(go.Image(z=picture(result.images[b]), hoverinfo="skip"), row=b + 1, col=1)
         for j in range(k):
-            fig.add_trace(
-                go.Image(z=picture(examples.images[b, j]), hoverinfo="skip"), row=b + 1, col=j + 2
-            )
+            fig.add_trace(go.Image(z=picture(examples.images[b, j]), hoverinfo="skip"), row=b + 1, col=j + 2)
             box = examples.boxes[b, j]
             if box[0] >= 0:
                 n = b * (1 + k) + j + 2

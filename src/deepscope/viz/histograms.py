@@ -37,8 +37,7 @@ def blend(color: str, alpha: float) -> str:
 
 
 def _empty(fig: go.Figure, text: str) -> go.Figure:
-    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
-                       font={"color": "#616E7C"})
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"color": "#616E7C"})
     return fig
 
 
@@ -53,8 +52,7 @@ def histogram_offset_figure(series: HistogramSeries) -> go.Figure:
         showlegend=False,
         hovermode="closest",
         xaxis={"title": {"text": series.tag or "value"}, "zeroline": False},
-        yaxis={"title": {"text": "step"}, "autorange": "reversed", "zeroline": False,
-               "showgrid": False},
+        yaxis={"title": {"text": "step"}, "autorange": "reversed", "zeroline": False, "showgrid": False},
         uirevision=f"offset|{series.run}|{series.tag}",
     )
     steps = series.steps
@@ -80,10 +78,7 @@ def histogram_offset_figure(series: HistogramSeries) -> go.Figure:
                 fillcolor=blend(color, 0.06 + 0.16 * age),
                 line={"color": blend(color, 0.3 + 0.7 * age), "width": 1.2},
                 customdata=np.r_[0.0, density, 0.0],
-                hovertemplate=(
-                    f"step {int(step)}<br>value %{{x:.4g}}<br>density %{{customdata:.3g}}"
-                    "<extra></extra>"
-                ),
+                hovertemplate=(f"step {int(step)}<br>value %{{x:.4g}}<br>density %{{customdata:.3g}}<extra></extra>"),
                 hoveron="points",
             )
         )
@@ -131,9 +126,7 @@ def histogram_distribution_figure(series: HistogramSeries) -> go.Figure:
                 )
             )
     # One hover block per step that lists the percentiles from the top down.
-    rows = "<br>".join(
-        f"{_level_name(levels[j])}: %{{customdata[{j}]:.4g}}" for j in reversed(range(count))
-    )
+    rows = "<br>".join(f"{_level_name(levels[j])}: %{{customdata[{j}]:.4g}}" for j in reversed(range(count)))
     fig.add_trace(
         go.Scatter(
             x=x,

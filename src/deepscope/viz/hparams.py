@@ -316,11 +316,17 @@ def learning_curves_figure(result: LearningCurves, *, height: int = 420) -> go.F
     figure = go.Figure()
     if curves.empty:
         text = message or f"Nothing to draw: no points of {metric}."
-        figure.add_annotation(text="<br>".join(_escape(line) for line in textwrap.wrap(text, 72)),
-                              xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
-                              font={"size": 14, "color": "#52606D"}, align="center")
-        figure.update_layout(template=TEMPLATE_NAME, height=height, xaxis={"visible": False},
-                             yaxis={"visible": False})
+        figure.add_annotation(
+            text="<br>".join(_escape(line) for line in textwrap.wrap(text, 72)),
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+            showarrow=False,
+            font={"size": 14, "color": "#52606D"},
+            align="center",
+        )
+        figure.update_layout(template=TEMPLATE_NAME, height=height, xaxis={"visible": False}, yaxis={"visible": False})
         return figure
     runs = list(dict.fromkeys(curves["run"]))
     splits = list(dict.fromkeys(curves["split"]))
@@ -387,8 +393,11 @@ def compare_performance_figure(result: PerformanceComparison, *, columns: int = 
         goal = goals.get(metric, "max")
         best = None
         if finite.any():
-            best = int(np.nanargmin(np.where(finite, column, np.nan)) if goal == "min"
-                       else np.nanargmax(np.where(finite, column, np.nan)))
+            best = int(
+                np.nanargmin(np.where(finite, column, np.nan))
+                if goal == "min"
+                else np.nanargmax(np.where(finite, column, np.nan))
+            )
         shown = [f"{v:.4g}" if f else _nonfinite(v) for v, f in zip(column, finite, strict=True)]
         figure.add_trace(go.Bar(
             x=runs, y=np.where(finite, column, 0.0),
@@ -444,8 +453,7 @@ def hyperopt_figure(report: HyperoptReport, *, columns: int = 3) -> go.Figure:
                 hovertext=[hover[best]], hoverinfo="text",
             ), row=row, col=col)  # fmt: skip
         figure.update_xaxes(title_text=_escape(axis.label), row=row, col=col, **_ticks(axis))
-        figure.update_yaxes(title_text=_escape(target.label) if col == 1 else None,
-                            row=row, col=col, **_ticks(target))
+        figure.update_yaxes(title_text=_escape(target.label) if col == 1 else None, row=row, col=col, **_ticks(target))
     figure.update_layout(
         template=TEMPLATE_NAME, height=max(HYPEROPT_HEIGHT, 300 * rows),
         title={"text": f"{_escape(target.name)} against each hyper-parameter"},

@@ -39,8 +39,9 @@ def display_size(shape: tuple[int, ...]) -> tuple[int, int, int]:
     height, width = int(shape[0]), int(shape[1])
     if height <= 0 or width <= 0:
         return 0, 0, 1
-    factor = max(1, min(MIN_SIDE // min(height, width) + (MIN_SIDE % min(height, width) > 0),
-                        MAX_SIDE // max(height, width)))
+    factor = max(
+        1, min(MIN_SIDE // min(height, width) + (MIN_SIDE % min(height, width) > 0), MAX_SIDE // max(height, width))
+    )
     if max(height, width) * factor > MAX_SIDE:
         ratio = MAX_SIDE / max(height, width)
         return round(width * ratio), round(height * ratio), 1

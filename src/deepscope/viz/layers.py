@@ -169,9 +169,7 @@ def receptive_field_figure(maps: Any, unit: Any) -> go.Figure:
     previous = maps.map(unit.previous) if unit.previous in maps.names else None
     prev_2d = None
     if previous is not None and previous.ndim == 3:
-        same = unit.kind in ("relu", "maxpool", "avgpool", "identity") and unit.channel < len(
-            previous
-        )
+        same = unit.kind in ("relu", "maxpool", "avgpool", "identity") and unit.channel < len(previous)
         prev_2d = previous[unit.channel] if same else previous.mean(axis=0)
     titles = ["image" + (" (whole image)" if unit.image_box[0] < 0 else "")]
     if prev_2d is not None:
@@ -201,9 +199,7 @@ def receptive_field_figure(maps: Any, unit: Any) -> go.Figure:
         if unit.input_box[0] >= 0:
             _outline(fig, unit.input_box, "x2", "y2")
     _bare(fig)
-    fig.update_layout(
-        template=TEMPLATE_NAME, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10}
-    )
+    fig.update_layout(template=TEMPLATE_NAME, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 
 
@@ -238,11 +234,7 @@ def unit_arithmetic_figure(unit: Any, *, max_channels: int = 6) -> go.Figure:
                     col=j + 1,
                 )
         _bare(fig)
-        more = (
-            f" (first {channels} of {len(unit.patch)} input channels)"
-            if channels < len(unit.patch)
-            else ""
-        )
+        more = f" (first {channels} of {len(unit.patch)} input channels)" if channels < len(unit.patch) else ""
         fig.update_layout(
             template=TEMPLATE_NAME,
             title=title + more,

@@ -164,8 +164,11 @@ def _colour(grid: np.ndarray, kind: str, label: str) -> tuple[np.ndarray, Any, d
         logs = np.log10(np.where(grid > 0, grid, np.nan))
         lo, hi = math.floor(np.nanmin(logs)), math.ceil(np.nanmax(logs))
         decades = list(range(lo, hi + 1, max(1, math.ceil((hi - lo + 1) / 8))))
-        colorbar = {"title": {"text": f"{label} (log)", "side": "right"},
-                    "tickvals": decades, "ticktext": [f"{10.0 ** d:g}" for d in decades]}
+        colorbar = {
+            "title": {"text": f"{label} (log)", "side": "right"},
+            "tickvals": decades,
+            "ticktext": [f"{10.0**d:g}" for d in decades],
+        }
         return logs, SEQUENTIAL, colorbar, (float(lo), float(hi))
     hi = float(finite.max()) if finite.size else 1.0
     lo = 0.0 if not finite.size or finite.min() >= 0 else float(finite.min())

@@ -42,8 +42,14 @@ def agreement_figure(result: Any, **_: Any) -> go.Figure:
     n = len(result.frame)
     disagree = int((~result.frame["agree"]).sum()) if n else 0
     heat = go.Heatmap(
-        z=matrix, x=names, y=names, colorscale=SEQUENTIAL, zmin=0, zmax=1,
-        text=[["" if np.isnan(v) else f"{v:.1%}" for v in row] for row in matrix], texttemplate="%{text}",
+        z=matrix,
+        x=names,
+        y=names,
+        colorscale=SEQUENTIAL,
+        zmin=0,
+        zmax=1,
+        text=[["" if np.isnan(v) else f"{v:.1%}" for v in row] for row in matrix],
+        texttemplate="%{text}",
         colorbar={"title": {"text": "agree"}, "tickformat": ".0%", "len": 0.9},
         hovertemplate="%{y} and %{x} agree on %{z:.1%} of the examples<extra></extra>",
     )
@@ -53,17 +59,29 @@ def agreement_figure(result: Any, **_: Any) -> go.Figure:
         fig.update_xaxes(type="category")
         fig.update_yaxes(type="category", autorange="reversed")
         return _layout(fig, title, height=max(300, 60 * len(names) + 160), margin={"t": 70})
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.2,
-                        subplot_titles=("pairwise agreement", "accuracy on these examples"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.55, 0.45],
+        horizontal_spacing=0.2,
+        subplot_titles=("pairwise agreement", "accuracy on these examples"),
+    )
     heat.colorbar.x = 0.47
     fig.add_trace(heat, row=1, col=1)
     colors = category_colors(names)
     fig.add_trace(
-        go.Bar(x=accuracy.to_numpy(dtype=float), y=names, orientation="h", showlegend=False,
-               marker={"color": [colors[m] for m in names]},
-               text=[f"{v:.1%}" for v in accuracy], textposition="auto",
-               hovertemplate="%{y}: accuracy %{x:.1%}<extra></extra>"),
-        row=1, col=2,
+        go.Bar(
+            x=accuracy.to_numpy(dtype=float),
+            y=names,
+            orientation="h",
+            showlegend=False,
+            marker={"color": [colors[m] for m in names]},
+            text=[f"{v:.1%}" for v in accuracy],
+            textposition="auto",
+            hovertemplate="%{y}: accuracy %{x:.1%}<extra></extra>",
+        ),
+        row=1,
+        col=2,
     )
     fig.update_xaxes(type="category", row=1, col=1)
     fig.update_yaxes(type="category", autorange="reversed", row=1, col=1)
@@ -80,15 +98,23 @@ def flip_rate_figure(result: Any, **_: Any) -> go.Figure:
     for model in result.models:
         part = rates[rates["model"] == model]
         fig.add_trace(
-            go.Bar(x=part["generator"].astype(str).str.replace("_", " "), y=part["flip_rate"], name=str(model),
-                   marker={"color": colors[model]},
-                   customdata=np.column_stack([part["flipped"], part["n"]]) if len(part) else None,
-                   hovertemplate=f"{model}: %{{y:.1%}} flipped (%{{customdata[0]}} of %{{customdata[1]}})"
-                                 "<extra></extra>")
+            go.Bar(
+                x=part["generator"].astype(str).str.replace("_", " "),
+                y=part["flip_rate"],
+                name=str(model),
+                marker={"color": colors[model]},
+                customdata=np.column_stack([part["flipped"], part["n"]]) if len(part) else None,
+                hovertemplate=f"{model}: %{{y:.1%}} flipped (%{{customdata[0]}} of %{{customdata[1]}})<extra></extra>",
+            )
         )
-    return _layout(fig, f"New examples that changed the prediction ({len(result.frame)} generated)",
-                   barmode="group", yaxis={"title": "flip rate", "range": [0, 1.02], "tickformat": ".0%"},
-                   xaxis={"type": "category"}, legend={"title": {"text": "model"}})
+    return _layout(
+        fig,
+        f"New examples that changed the prediction ({len(result.frame)} generated)",
+        barmode="group",
+        yaxis={"title": "flip rate", "range": [0, 1.02], "tickformat": ".0%"},
+        xaxis={"type": "category"},
+        legend={"title": {"text": "model"}},
+    )
 
 
 def salience_figure(result: Any, example: int = 0, **_: Any) -> go.Figure:
@@ -112,17 +138,29 @@ def salience_figure(result: Any, example: int = 0, **_: Any) -> go.Figure:
     labels = [f"{m} → {targets.get(m, '')}" for m, _, _ in rows]
     fig = go.Figure(
         go.Heatmap(
-            z=z, x=list(range(width)), y=labels, text=text, texttemplate="%{text}",
-            colorscale=DIVERGING, zmin=low, zmax=high, xgap=2, ygap=6,
+            z=z,
+            x=list(range(width)),
+            y=labels,
+            text=text,
+            texttemplate="%{text}",
+            colorscale=DIVERGING,
+            zmin=low,
+            zmax=high,
+            xgap=2,
+            ygap=6,
             colorbar={"title": {"text": "salience"}, "len": 0.9},
             hovertemplate="%{y}<br>token %{text}: %{z:.4g}<extra></extra>",
         )
     )
     shown = result.texts[example]
     title = f"Token salience ({result.method.replace('_', ' ')}, towards each model's class): {_shorten(shown)}"
-    return _layout(fig, title, height=max(200, 56 * len(rows) + 130),
-                   xaxis={"title": "token position", "showgrid": False, "dtick": 1 if width <= 30 else 5},
-                   yaxis={"autorange": "reversed", "type": "category", "showgrid": False})
+    return _layout(
+        fig,
+        title,
+        height=max(200, 56 * len(rows) + 130),
+        xaxis={"title": "token position", "showgrid": False, "dtick": 1 if width <= 30 else 5},
+        yaxis={"autorange": "reversed", "type": "category", "showgrid": False},
+    )
 
 
 def _shorten(text: str, limit: int = 70) -> str:

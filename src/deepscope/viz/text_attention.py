@@ -96,9 +96,7 @@ def head_view_figure(
     if orientation not in ("auto", "vertical", "horizontal"):
         raise InvalidArgumentError("orientation", "'auto', 'vertical' or 'horizontal'", orientation)
     n_q, n_k = len(query_tokens), len(key_tokens)
-    horizontal = orientation == "horizontal" or (
-        orientation == "auto" and max(n_q, n_k) > HORIZONTAL_FROM
-    )
+    horizontal = orientation == "horizontal" or (orientation == "auto" and max(n_q, n_k) > HORIZONTAL_FROM)
     segments = attention.segments
     same = which in ("self", "encoder", "decoder") and len(segments) == n_q == n_k
     query_mask = _segment_mask(segments, queries, n_q, "queries", same)
@@ -216,9 +214,7 @@ def head_view_figure(
     else:
         fig.update_xaxes(**hidden, range=[-0.9, 1.9], fixedrange=True)
         fig.update_yaxes(**hidden, range=[max(n_q, n_k), -1.6], fixedrange=True)
-        fig.update_layout(
-            height=120 + 22 * max(n_q, n_k), margin={"l": 16, "r": 16, "t": 56, "b": 24}
-        )
+        fig.update_layout(height=120 + 22 * max(n_q, n_k), margin={"l": 16, "r": 16, "t": 56, "b": 24})
     return fig
 
 
@@ -228,9 +224,7 @@ def _column_titles(fig: go.Figure) -> None:
     fig.add_annotation(text="keys", x=1, y=-1.1, yanchor="middle", **style)
 
 
-def _segment_mask(
-    segments: np.ndarray, choice: str, n: int, argument: str, applies: bool
-) -> np.ndarray | None:
+def _segment_mask(segments: np.ndarray, choice: str, n: int, argument: str, applies: bool) -> np.ndarray | None:
     if choice not in ("all", "A", "B"):
         raise InvalidArgumentError(argument, "'all', 'A' or 'B'", choice)
     if choice == "all" or not applies:
@@ -308,9 +302,7 @@ def thumbnail_size(n_tokens: int, n_maps: int) -> int:
     return int(min(n_tokens, budget, 48))
 
 
-def tile_at(
-    x: float, y: float, size: int, layers: list[int], heads: list[int]
-) -> tuple[int, int] | None:
+def tile_at(x: float, y: float, size: int, layers: list[int], heads: list[int]) -> tuple[int, int] | None:
     """(layer, head) of the model-view thumbnail under a clicked cell, or None for a gap."""
     step = size + _GAP
     column, row = int(round(x)) // step, int(round(y)) // step
@@ -566,8 +558,7 @@ def head_summary_figure(summary: Any, *, measures: list[str] | None = None) -> g
                 text=np.round(values, 2).astype(str) if small else None,
                 texttemplate="%{text}" if small else None,
                 textfont={"size": 9},
-                hovertemplate=f"%{{y}} %{{x}}<br>{from_labels.get(name, name)}: %{{z:.3f}}"
-                "<extra></extra>",
+                hovertemplate=f"%{{y}} %{{x}}<br>{from_labels.get(name, name)}: %{{z:.3f}}<extra></extra>",
             ),
             row=i // columns + 1,
             col=i % columns + 1,
@@ -584,9 +575,7 @@ def head_summary_figure(summary: Any, *, measures: list[str] | None = None) -> g
     return fig
 
 
-def rollout_comparison_figure(
-    attributions: list[Any], labels: list[str], scores: list[Any] | None = None
-) -> go.Figure:
+def rollout_comparison_figure(attributions: list[Any], labels: list[str], scores: list[Any] | None = None) -> go.Figure:
     """Token maps of one text side by side (one row per method), each row scaled to its largest
     absolute value; ``scores`` (Faithfulness) add deletion / insertion areas to the row labels."""
     if len(attributions) != len(labels):
@@ -623,9 +612,7 @@ def rollout_comparison_figure(
             hovertemplate="%{text}: %{customdata:.3g}<extra></extra>",
         )
     )
-    fig.update_yaxes(
-        tickvals=list(range(len(labels))), ticktext=row_labels, autorange="reversed", showgrid=False
-    )
+    fig.update_yaxes(tickvals=list(range(len(labels))), ticktext=row_labels, autorange="reversed", showgrid=False)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_layout(
         template=TEMPLATE_NAME,

@@ -87,9 +87,7 @@ def lens_grid_figure(lens: Any, *, max_positions: int = 40) -> go.Figure:
     positions = range(start, length)
     ranks = lens.ranks[:, start:].astype(float)
     z = np.where(ranks > 0, np.log10(np.maximum(ranks, 1)), np.nan)
-    cell_text = [
-        [_esc(lens.top_tokens[layer, p, 0]) for p in positions] for layer in range(n_layers)
-    ]
+    cell_text = [[_esc(lens.top_tokens[layer, p, 0]) for p in positions] for layer in range(n_layers)]
     nexts = lens.next_tokens
     hover = []
     for layer in range(n_layers):
@@ -100,8 +98,7 @@ def lens_grid_figure(lens: Any, *, max_positions: int = 40) -> go.Figure:
                 for t, prob in zip(lens.top_tokens[layer, p], lens.top_probs[layer, p], strict=True)
             )
             actual = (
-                f"next {_esc(nexts[p])!s}: rank {int(lens.ranks[layer, p])}, "
-                f"p={float(lens.next_probs[layer, p]):.3f}"
+                f"next {_esc(nexts[p])!s}: rank {int(lens.ranks[layer, p])}, p={float(lens.next_probs[layer, p]):.3f}"
                 if nexts[p] is not None
                 else "last position: no next token"
             )
@@ -216,9 +213,7 @@ def tuned_lens_figure(tuned: Any) -> go.Figure:
         ]
     )
     fig.update_yaxes(title="mean KL to final (nats)", rangemode="tozero")
-    return _layout(
-        fig, f"Tuned lens of {_esc(tuned.model_name)} ({tuned.steps} steps)", barmode="group"
-    )
+    return _layout(fig, f"Tuned lens of {_esc(tuned.model_name)} ({tuned.steps} steps)", barmode="group")
 
 
 # -- generation --------------------------------------------------------------------------------
@@ -259,10 +254,7 @@ def generation_figure(generation: Any, *, step: int | None = None, per_row: int 
         if position < target and np.isfinite(values[position]):
             detail = f"attribution to {_esc(tokens[target])!s}: {values[position]:.3g}"
         elif position == target:
-            detail = (
-                f"selected: p={generation.probabilities[step]:.3f}, "
-                f"logit {generation.logits[step]:.3g}"
-            )
+            detail = f"selected: p={generation.probabilities[step]:.3f}, logit {generation.logits[step]:.3g}"
             if np.isfinite(generation.deltas[step]):
                 detail += f", IG delta {generation.deltas[step]:.2g}"
         else:
@@ -327,14 +319,11 @@ def generation_figure(generation: Any, *, step: int | None = None, per_row: int 
         line={"color": "#1F2933", "width": 3},
     )
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
-    fig.update_yaxes(
-        showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", ticks=""
-    )
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", ticks="")
     method = (generation.method or "no attribution").replace("_", " ")
     return _layout(
         fig,
-        f"What {_esc(tokens[target])!s} (generated token {step + 1} of {n_steps}) depended on: "
-        f"{method}",
+        f"What {_esc(tokens[target])!s} (generated token {step + 1} of {n_steps}) depended on: {method}",
         height=140 + 56 * n_rows,
     )
 
@@ -360,9 +349,7 @@ def factors_figure(factors: Any, *, factor: int | None = None, max_texts: int = 
             z[row, position] = activations[position, factor] if factor is not None else strongest
             text[row][position] = _esc(token)
             top = ", ".join(f"{j}: {activations[position, j]:.2f}" for j in range(k))
-            hover[row][position] = (
-                f"{_esc(token)!s}<br>strongest factor {strongest}<br>factors {top}"
-            )
+            hover[row][position] = f"{_esc(token)!s}<br>strongest factor {strongest}<br>factors {top}"
     if factor is None:
         colours = [PALETTE[j % len(PALETTE)] for j in range(k)]
         scale = []
@@ -423,9 +410,7 @@ def _cluster_order(clusters: Any) -> tuple[np.ndarray, np.ndarray]:
     return units, words
 
 
-def cocluster_figure(
-    clusters: Any, *, cluster: int | None = None, max_words: int = 80
-) -> go.Figure:
+def cocluster_figure(clusters: Any, *, cluster: int | None = None, max_words: int = 80) -> go.Figure:
     """Units x words, both ordered by co-cluster, coloured by the mean response (signed); each
     co-cluster's block is outlined (``cluster`` is drawn thicker)."""
     units, words = _cluster_order(clusters)
@@ -443,8 +428,7 @@ def cocluster_figure(
             y=list(range(len(units))),
             customdata=[[int(clusters.unit_clusters[u])] * len(words) for u in units],
             text=[[word_labels[j] for j in range(len(words))] for _ in units],
-            hovertemplate="unit %{y}, word %{text}: %{z:.3f}<br>unit cluster %{customdata}"
-            "<extra></extra>",
+            hovertemplate="unit %{y}, word %{text}: %{z:.3f}<br>unit cluster %{customdata}<extra></extra>",
             colorscale=DIVERGING,
             zmin=zmin,
             zmax=zmax,
@@ -491,9 +475,7 @@ def cocluster_figure(
 def cocluster_words_figure(clusters: Any, cluster: int, *, top: int = 15) -> go.Figure:
     """The cluster's words ranked by its units' mean response (bars)."""
     if not 0 <= cluster < clusters.n_clusters:
-        raise InvalidArgumentError(
-            "cluster", f"a cluster index in [0, {clusters.n_clusters})", cluster
-        )
+        raise InvalidArgumentError("cluster", f"a cluster index in [0, {clusters.n_clusters})", cluster)
     ranked = clusters.cluster_words(cluster).head(top)
     colour = PALETTE[cluster % len(PALETTE)]
     fig = go.Figure(

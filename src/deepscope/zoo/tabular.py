@@ -65,9 +65,7 @@ class TabularEncoder:
         self.means = np.nanmean(values, axis=0) if len(self.numeric) else np.zeros(0)
         scales = np.nanstd(values, axis=0) if len(self.numeric) else np.zeros(0)
         self.scales = np.where(scales > 0, scales, 1.0)
-        self.levels = {
-            c: sorted(str(v) for v in frame[c].dropna().unique()) for c in self.categorical
-        }
+        self.levels = {c: sorted(str(v) for v in frame[c].dropna().unique()) for c in self.categorical}
         return self
 
     @property
@@ -99,15 +97,11 @@ class TabularEncoder:
             raise ArgumentTypeError("frame", "a pandas DataFrame of raw features", frame)
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
-            raise InvalidArgumentError(
-                "frame", f"the columns {self.columns}", f"a frame without {missing}"
-            )
+            raise InvalidArgumentError("frame", f"the columns {self.columns}", f"a frame without {missing}")
 
     def _require_fitted(self) -> None:
         if not self.fitted:
-            raise InvalidArgumentError(
-                "encoder", "a fitted encoder (call fit(frame) first)", "an unfitted one"
-            )
+            raise InvalidArgumentError("encoder", "a fitted encoder (call fit(frame) first)", "an unfitted one")
 
     def to_dict(self) -> dict[str, Any]:
         self._require_fitted()
@@ -153,9 +147,7 @@ class TabularMLP(nn.Module):
     of raw features, which ``encoder`` turns into that tensor first.
     """
 
-    def __init__(
-        self, encoder: TabularEncoder, n_classes: int = 2, hidden: int = 32, dropout: float = 0.0
-    ):
+    def __init__(self, encoder: TabularEncoder, n_classes: int = 2, hidden: int = 32, dropout: float = 0.0):
         super().__init__()
         self.encoder = encoder
         self.fc1 = nn.Linear(encoder.n_features, hidden)

@@ -43,9 +43,7 @@ def _embed_inputs(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(word embeddings [N, T, D], attention mask [N, T] as float) from either kind of input."""
     if (input_ids is None) == (inputs_embeds is None):
-        raise InvalidArgumentError(
-            "input_ids", "exactly one of input_ids or inputs_embeds", "both or neither"
-        )
+        raise InvalidArgumentError("input_ids", "exactly one of input_ids or inputs_embeds", "both or neither")
     embeds = embeddings(input_ids) if inputs_embeds is None else inputs_embeds
     if attention_mask is None:
         attention_mask = torch.ones(embeds.shape[:2], device=embeds.device)
@@ -131,9 +129,7 @@ class Block(nn.Module):
         self.norm1 = nn.LayerNorm(hidden)
         self.attention = SelfAttention(hidden, heads, dropout, causal)
         self.norm2 = nn.LayerNorm(hidden)
-        self.mlp = nn.Sequential(
-            nn.Linear(hidden, 2 * hidden), nn.GELU(), nn.Linear(2 * hidden, hidden)
-        )
+        self.mlp = nn.Sequential(nn.Linear(hidden, 2 * hidden), nn.GELU(), nn.Linear(2 * hidden, hidden))
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -235,9 +231,7 @@ class TransformerClassifier(_TransformerBase):
         x, mask, hidden_states, attentions = self._encode(input_ids, attention_mask, inputs_embeds)
         pooled = (x * mask[..., None]).sum(dim=1) / mask.sum(dim=1, keepdim=True).clamp(min=1.0)
         logits = self.classifier(pooled)
-        return self._output(
-            logits, hidden_states, attentions, output_attentions, output_hidden_states, return_dict
-        )
+        return self._output(logits, hidden_states, attentions, output_attentions, output_hidden_states, return_dict)
 
 
 class CausalLM(_TransformerBase):
@@ -273,6 +267,4 @@ class CausalLM(_TransformerBase):
     ) -> torch.Tensor | TransformerOutput:
         x, _, hidden_states, attentions = self._encode(input_ids, attention_mask, inputs_embeds)
         logits = self.lm_head(x)
-        return self._output(
-            logits, hidden_states, attentions, output_attentions, output_hidden_states, return_dict
-        )
+        return self._output(logits, hidden_states, attentions, output_attentions, output_hidden_states, return_dict)

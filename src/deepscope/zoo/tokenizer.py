@@ -46,13 +46,9 @@ class WordTokenizer:
     ):
         tokens = list(vocab)
         if tuple(tokens[:4]) != self.SPECIAL_TOKENS:
-            raise InvalidArgumentError(
-                "vocab", f"a token list starting with {list(self.SPECIAL_TOKENS)}", tokens[:4]
-            )
+            raise InvalidArgumentError("vocab", f"a token list starting with {list(self.SPECIAL_TOKENS)}", tokens[:4])
         if len(set(tokens)) != len(tokens):
-            raise InvalidArgumentError(
-                "vocab", "distinct tokens", f"{len(tokens) - len(set(tokens))} duplicates"
-            )
+            raise InvalidArgumentError("vocab", "distinct tokens", f"{len(tokens) - len(set(tokens))} duplicates")
         self._tokens = tokens
         self.vocab: dict[str, int] = {t: i for i, t in enumerate(tokens)}
         self.add_cls = bool(add_cls)
@@ -77,9 +73,7 @@ class WordTokenizer:
         counts = Counter(word for text in texts for word in cls.split(text))
         for special in cls.SPECIAL_TOKENS:
             counts.pop(special.lower(), None)
-        words = sorted(
-            (w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w)
-        )
+        words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
         if max_size is not None:
             words = words[: max(0, max_size - len(cls.SPECIAL_TOKENS))]
         return cls(
@@ -154,9 +148,7 @@ class WordTokenizer:
             raise InvalidArgumentError("ids", f"token ids in [0, {len(self._tokens)})", index)
         return self._tokens[index]
 
-    def encode(
-        self, text: str, add_special_tokens: bool = True, max_length: int | None = None
-    ) -> list[int]:
+    def encode(self, text: str, add_special_tokens: bool = True, max_length: int | None = None) -> list[int]:
         """Ids of one text, with ``[CLS]``/``[SEP]`` when configured, cut to ``max_length``."""
         ids = [self.vocab.get(w, self.unk_token_id) for w in self.split(text)]
         head = [self.cls_token_id] if add_special_tokens and self.add_cls else []
@@ -267,6 +259,4 @@ class WordTokenizer:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return (
-            f"WordTokenizer(vocab_size={len(self)}, add_cls={self.add_cls}, add_sep={self.add_sep})"
-        )
+        return f"WordTokenizer(vocab_size={len(self)}, add_cls={self.add_cls}, add_sep={self.add_sep})"

@@ -55,9 +55,7 @@ def seeded(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
         return build()
 
 
-def _rows(
-    inputs: Inputs, targets: torch.Tensor, index: torch.Tensor | slice
-) -> tuple[Inputs, torch.Tensor]:
+def _rows(inputs: Inputs, targets: torch.Tensor, index: torch.Tensor | slice) -> tuple[Inputs, torch.Tensor]:
     """The rows ``index`` of inputs and targets; padded text is cut to the batch's longest row."""
     targets = targets[index]
     if not isinstance(inputs, dict):
@@ -132,9 +130,7 @@ def fit(
     started = time.perf_counter()
     n = len(data.train_targets)
     batch_size = hparams["batch_size"]
-    optimizer = torch.optim.AdamW(
-        module.parameters(), lr=hparams["lr"], weight_decay=hparams["weight_decay"]
-    )
+    optimizer = torch.optim.AdamW(module.parameters(), lr=hparams["lr"], weight_decay=hparams["weight_decay"])
     steps_per_epoch = -(-n // batch_size)
     # one-cycle schedule: warm up, then anneal, so the last epoch ends settled, not noisy
     schedule = torch.optim.lr_scheduler.OneCycleLR(

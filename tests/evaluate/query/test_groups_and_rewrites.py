@@ -24,8 +24,18 @@ def _negation_blind(texts) -> np.ndarray:
 def reviews() -> pd.DataFrame:
     data = pd.DataFrame(
         {
-            "text": ["a good film", "not good at all", "a very good film", "not bad", "awful", "not awful, quite great",
-                     "Alice thought it was very bad", "Bob said it was great", "very very awful", "not not good"],
+            "text": [
+                "a good film",
+                "not good at all",
+                "a very good film",
+                "not bad",
+                "awful",
+                "not awful, quite great",
+                "Alice thought it was very bad",
+                "Bob said it was great",
+                "very very awful",
+                "not not good",
+            ],
             "label": [1, 0, 1, 1, 0, 1, 0, 1, 0, 1],
         },
         index=pd.RangeIndex(50, 60),
@@ -72,8 +82,7 @@ def test_bad_group_query_is_a_query_error(reviews):
 
 
 def test_rewrite_removes_negation_and_counts_flips(reviews):
-    result = ds.evaluate.rewrite(_negation_blind, reviews, 'remove_token(text, "not")',
-                                 where='has_token(text, "not")')
+    result = ds.evaluate.rewrite(_negation_blind, reviews, 'remove_token(text, "not")', where='has_token(text, "not")')
     assert result.n_group == 4 and result.n_changed == 4
     examples = result.to_frame()
     by_index = examples.loc[[51, 53, 55, 59]]

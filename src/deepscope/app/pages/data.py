@@ -50,13 +50,22 @@ def layout(ctx: AppContext) -> Any:
     return html.Div(
         className="ds-page",
         children=[
-            html.Div(className="ds-page-head", children=[
-                html.H1("Data"), html.Span(_summary(ctx), id="data-summary", className="ds-muted"),
-            ]),
-            dcc.Tabs(id="data-view", value="overview", children=[
-                dcc.Tab(label=label, value=key, id=f"data-tab-{key}", style=TAB, selected_style=TAB_SELECTED)
-                for key, (label, _) in VIEWS.items()
-            ], style={"height": "40px"}),
+            html.Div(
+                className="ds-page-head",
+                children=[
+                    html.H1("Data"),
+                    html.Span(_summary(ctx), id="data-summary", className="ds-muted"),
+                ],
+            ),
+            dcc.Tabs(
+                id="data-view",
+                value="overview",
+                children=[
+                    dcc.Tab(label=label, value=key, id=f"data-tab-{key}", style=TAB, selected_style=TAB_SELECTED)
+                    for key, (label, _) in VIEWS.items()
+                ],
+                style={"height": "40px"},
+            ),
             html.Div(id="data-view-body", style={"minHeight": "200px", "paddingTop": "12px"}),
             dcc.Store(id="data-view-empty", data=False),
         ],
@@ -80,8 +89,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         body = VIEWS[view][1].layout(ctx)
         return body, str(getattr(body, "id", "")).endswith("-empty")
 
-    @app.callback(Output("data-summary", "children"), Input("app-logdir-version", "data"),
-                  prevent_initial_call=True)
+    @app.callback(Output("data-summary", "children"), Input("app-logdir-version", "data"), prevent_initial_call=True)
     def update_summary(_version: Any) -> str:
         return _summary(ctx)
 
@@ -96,8 +104,14 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
 
 def _summary(ctx: AppContext) -> str:
     index = sources.result_index(ctx)
-    counts = [(int((index["type"] == kind).sum()), word) for kind, word in (
-        (sources.PROFILE, "profile"), (sources.DRIFT, "drift report"), (sources.ANOMALIES, "anomaly check"))]
+    counts = [
+        (int((index["type"] == kind).sum()), word)
+        for kind, word in (
+            (sources.PROFILE, "profile"),
+            (sources.DRIFT, "drift report"),
+            (sources.ANOMALIES, "anomaly check"),
+        )
+    ]
     parts = [f"{n} logged {word}{'s' if n != 1 else ''}" for n, word in counts if n]
     if ctx.datasets:
         parts.append(f"{len(ctx.datasets)} registered dataset{'s' if len(ctx.datasets) != 1 else ''}")

@@ -48,35 +48,68 @@ def layout(ctx: AppContext) -> Any:
     options = data.source_options(ctx)
     models = [{"label": name, "value": name} for name in ctx.models]
     if not options:
-        return html.Div(className="ds-page", children=[
-            html.Div(className="ds-page-head", children=[html.H1("Evaluate")]),
-            html.Div(className="ds-empty", id="evaluate-empty", children=_empty_state(ctx)),
-        ])
+        return html.Div(
+            className="ds-page",
+            children=[
+                html.Div(className="ds-page-head", children=[html.H1("Evaluate")]),
+                html.Div(className="ds-empty", id="evaluate-empty", children=_empty_state(ctx)),
+            ],
+        )
     return html.Div(
         className="ds-page",
         children=[
-            html.Div(className="ds-page-head", children=[
-                html.H1("Evaluate"), html.Span(id="evaluate-summary", className="ds-muted"),
-            ]),
-            html.Div(style=ui.ROW, children=[
-                ui.field("Predictions", ui.dropdown("evaluate-source", options, options[0]["value"], width="380px"),
-                         "evaluate-source"),
-                ui.field("Live model", dcc.Dropdown(
-                    id="evaluate-model", options=models, value=None, clearable=True, style={"width": "240px"},
-                    placeholder="none registered" if not models else "choose a model",
-                ), "evaluate-model"),
-            ]),
-            html.Div(id="evaluate-filter-bar", style={"display": "flex", "gap": "10px", "alignItems": "center",
-                                                      "flexWrap": "wrap", "minHeight": "30px"}),
-            dcc.Tabs(id="evaluate-view", value="slices", children=[
-                dcc.Tab(label=label, value=key, id=f"evaluate-tab-{key}", style=TAB, selected_style=TAB_SELECTED)
-                for key, (label, _) in VIEWS.items()
-            ], style={"marginTop": "6px", "height": "40px"}),
+            html.Div(
+                className="ds-page-head",
+                children=[
+                    html.H1("Evaluate"),
+                    html.Span(id="evaluate-summary", className="ds-muted"),
+                ],
+            ),
+            html.Div(
+                style=ui.ROW,
+                children=[
+                    ui.field(
+                        "Predictions",
+                        ui.dropdown("evaluate-source", options, options[0]["value"], width="380px"),
+                        "evaluate-source",
+                    ),
+                    ui.field(
+                        "Live model",
+                        dcc.Dropdown(
+                            id="evaluate-model",
+                            options=models,
+                            value=None,
+                            clearable=True,
+                            style={"width": "240px"},
+                            placeholder="none registered" if not models else "choose a model",
+                        ),
+                        "evaluate-model",
+                    ),
+                ],
+            ),
+            html.Div(
+                id="evaluate-filter-bar",
+                style={
+                    "display": "flex",
+                    "gap": "10px",
+                    "alignItems": "center",
+                    "flexWrap": "wrap",
+                    "minHeight": "30px",
+                },
+            ),
+            dcc.Tabs(
+                id="evaluate-view",
+                value="slices",
+                children=[
+                    dcc.Tab(label=label, value=key, id=f"evaluate-tab-{key}", style=TAB, selected_style=TAB_SELECTED)
+                    for key, (label, _) in VIEWS.items()
+                ],
+                style={"marginTop": "6px", "height": "40px"},
+            ),
             html.Div(id="evaluate-view-body", style={"minHeight": "200px", "paddingTop": "8px"}),
             html.H2("Examples", style=ui.SECTION),
             html.P(id="evaluate-examples-note", style=ui.NOTE),
-            ui.table("evaluate-examples", page_action="custom", page_current=0, page_size=PAGE_SIZE,
-                     wide=("c0",)),
+            ui.table("evaluate-examples", page_action="custom", page_current=0, page_size=PAGE_SIZE, wide=("c0",)),
             dcc.Store(id="evaluate-filter", data=None),
             dcc.Store(id="evaluate-selected", data=None),
             dcc.Store(id="evaluate-history", data=[]),
@@ -123,16 +156,23 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         source = data.load(ctx, key)
         total = len(source.table)
         if not filter_text:
-            return [html.Span(f"Showing all {total:,} examples. Pick a slice, a group or write a query "
-                              "(Errors) to filter them.", style=ui.NOTE)]
+            return [
+                html.Span(
+                    f"Showing all {total:,} examples. Pick a slice, a group or write a query (Errors) to filter them.",
+                    style=ui.NOTE,
+                )
+            ]
         try:
             kept = len(data.filtered(source, filter_text))
         except QueryError as err:
             return [ui.error_box(str(err))]
         return [
             html.Span("Filter", style=ui.LABEL),
-            html.Code(filter_text, id="evaluate-filter-text",
-                      style={"background": "#EBE9F6", "padding": "3px 8px", "borderRadius": "4px"}),
+            html.Code(
+                filter_text,
+                id="evaluate-filter-text",
+                style={"background": "#EBE9F6", "padding": "3px 8px", "borderRadius": "4px"},
+            ),
             html.Span(f"{kept:,} of {total:,} examples", id="evaluate-filter-count", style=ui.NOTE),
             html.Button("Clear filter", id="evaluate-filter-clear", n_clicks=0, style=ui.QUIET_BUTTON),
         ]
@@ -169,10 +209,12 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         if dash.ctx.triggered_id != "evaluate-examples":
             page = 0 if dash.ctx.triggered_id in ("evaluate-source", "evaluate-filter") else page
         page = min(max(int(page or 0), 0), pages - 1)
-        shown = rows.iloc[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+        shown = rows.iloc[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
         columns, records = ui.records(ui.rounded_confidences(example_columns(source, shown)), digits=6)
-        note = (f"{len(rows):,} examples{' match the filter' if filter_text else ''}. "
-                "Click one to pick it for the What-if editor and the Compare view.")
+        note = (
+            f"{len(rows):,} examples{' match the filter' if filter_text else ''}. "
+            "Click one to pick it for the What-if editor and the Compare view."
+        )
         return records, columns, pages, page, ui.selected_style(selected), note
 
     @app.callback(
@@ -223,8 +265,13 @@ def _empty_state(ctx: AppContext) -> Any:
         html.H2("No predictions yet"),
         html.P("Log a predictions table in a run, then open this page again:"),
         html.Pre(html.Code(snippet)),
-        html.P(["Or pass datasets with the live models: ", html.Code("ds.serve(logdir, models={...}, "
-                                                                     "datasets={...})"), "."]),
+        html.P(
+            [
+                "Or pass datasets with the live models: ",
+                html.Code("ds.serve(logdir, models={...}, datasets={...})"),
+                ".",
+            ]
+        ),
     ]
 
 

@@ -22,10 +22,10 @@ DISTRIBUTION_STEPS = 1000
 _ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 28px", "alignItems": "flex-end"}
 _CAPTIONS = {
     "offset": "One ridge per step, the earliest at the top and palest; each ridge is the density "
-              "of the values at that step.",
+    "of the values at that step.",
     "distribution": "Bands, from the outside in: min–max, 7–93%, 16–84%, 31–69% of the values "
-                    "at each step; the line is the median. For a normal distribution the bands "
-                    "are evenly spaced (0.5, 1, 1.5 standard deviations).",
+    "at each step; the line is the median. For a normal distribution the bands "
+    "are evenly spaced (0.5, 1, 1.5 standard deviations).",
 }
 
 
@@ -40,24 +40,37 @@ def layout(ctx: AppContext) -> Any:
     return html.Div(
         className="ds-page",
         children=[
-            html.Div(className="ds-page-head", children=[
-                html.H1("Histograms"), html.Span(id="histograms-summary", className="ds-muted"),
-            ]),
-            html.Div(style=_ROW, children=[
-                field("Run", dcc.Dropdown(id="histograms-run", clearable=False,
-                                          style={"width": "280px"})),
-                field("Tag", dcc.Dropdown(id="histograms-tag", clearable=False,
-                                          style={"width": "280px"})),
-                field("View", dcc.RadioItems(
-                    id="histograms-view", value="offset", inputStyle={"marginRight": "4px"},
-                    options=[{"label": "Offset", "value": "offset"},
-                             {"label": "Distribution", "value": "distribution"}],
-                    style={"display": "flex", "gap": "12px", "paddingBottom": "8px"},
-                )),
-            ]),
+            html.Div(
+                className="ds-page-head",
+                children=[
+                    html.H1("Histograms"),
+                    html.Span(id="histograms-summary", className="ds-muted"),
+                ],
+            ),
+            html.Div(
+                style=_ROW,
+                children=[
+                    field("Run", dcc.Dropdown(id="histograms-run", clearable=False, style={"width": "280px"})),
+                    field("Tag", dcc.Dropdown(id="histograms-tag", clearable=False, style={"width": "280px"})),
+                    field(
+                        "View",
+                        dcc.RadioItems(
+                            id="histograms-view",
+                            value="offset",
+                            inputStyle={"marginRight": "4px"},
+                            options=[
+                                {"label": "Offset", "value": "offset"},
+                                {"label": "Distribution", "value": "distribution"},
+                            ],
+                            style={"display": "flex", "gap": "12px", "paddingBottom": "8px"},
+                        ),
+                    ),
+                ],
+            ),
             html.Div(id="histograms-note", className="ds-muted", style={"marginTop": "10px"}),
-            dcc.Graph(id="histograms-figure", config={"displaylogo": False, "responsive": True},
-                      style={"marginTop": "8px"}),
+            dcc.Graph(
+                id="histograms-figure", config={"displaylogo": False, "responsive": True}, style={"marginTop": "8px"}
+            ),
             html.P(id="histograms-caption", className="ds-muted", style={"margin": "4px 0 0"}),
         ],
     )
@@ -84,8 +97,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         if run is None or tag is None:
             return dash.no_update, "", "", ""
         offset = view != "distribution"
-        series = source.histograms(tag, run, version=source.version(version),
-                                   max_steps=OFFSET_STEPS if offset else DISTRIBUTION_STEPS)
+        series = source.histograms(
+            tag, run, version=source.version(version), max_steps=OFFSET_STEPS if offset else DISTRIBUTION_STEPS
+        )
         figure = histogram_offset_figure(series) if offset else histogram_distribution_figure(series)
         shown = len(series.steps)
         summary = f"{series.total_steps} step{'s' if series.total_steps != 1 else ''}"

@@ -77,8 +77,12 @@ class Source:
         if self.file is not None:
             frame, types, _ = as_frame(self.file)
             numeric = [c for c, kind in types.items() if kind != CATEGORICAL]
-            return HParamTable(frame=frame, hparams=[c for c in frame.columns if c not in numeric[-1:]],
-                               metrics=numeric[-1:], types=types)
+            return HParamTable(
+                frame=frame,
+                hparams=[c for c in frame.columns if c not in numeric[-1:]],
+                metrics=numeric[-1:],
+                types=types,
+            )
         if ctx.logdir is None:
             raise LogdirError("no logdir: serve one (deepscope serve LOGDIR) or a results file")
         return hparams_table(ctx.logdir, select=select, step=step if select == "at" else None)
@@ -101,7 +105,11 @@ class _Tables:
 
 
 def _as_step(value: Any) -> int | None:
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(value):
+    if (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    ):
         return int(value)
     return None
 
@@ -134,14 +142,26 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
                     style=_ROW,
                     children=[
                         html.Span("Metric values", className="ds-muted"),
-                        dcc.RadioItems(id="hparams-select", options=_SELECT_OPTIONS, value="final",
-                                       inline=True, inputStyle={"marginRight": "4px"},
-                                       labelStyle={"marginRight": "14px"}),
-                        html.Label("Step for 'At step'", htmlFor="hparams-step",
-                                   className="ds-visually-hidden"),
-                        dcc.Input(id="hparams-step", type="number", min=0, step=1, debounce=True,
-                                  value=_last_step(ctx) if not source.is_file else None,
-                                  placeholder="step", className="ds-input", style={"width": "110px"}),
+                        dcc.RadioItems(
+                            id="hparams-select",
+                            options=_SELECT_OPTIONS,
+                            value="final",
+                            inline=True,
+                            inputStyle={"marginRight": "4px"},
+                            labelStyle={"marginRight": "14px"},
+                        ),
+                        html.Label("Step for 'At step'", htmlFor="hparams-step", className="ds-visually-hidden"),
+                        dcc.Input(
+                            id="hparams-step",
+                            type="number",
+                            min=0,
+                            step=1,
+                            debounce=True,
+                            value=_last_step(ctx) if not source.is_file else None,
+                            placeholder="step",
+                            className="ds-input",
+                            style={"width": "110px"},
+                        ),
                         html.Span(id="hparams-message", className="ds-muted"),
                     ],
                 ),
@@ -151,50 +171,87 @@ def make_layout(source: Source, tables: _Tables) -> Callable[[AppContext], Any]:
                     # A results file has no runs over steps: no curves, no per-run comparison.
                     children=[
                         dcc.Tab(label="Explorer", value="explorer"),
-                        *([] if source.is_file else [
-                            dcc.Tab(label="Learning curves", value="curves"),
-                            dcc.Tab(label="Compare performance", value="compare"),
-                        ]),
+                        *(
+                            []
+                            if source.is_file
+                            else [
+                                dcc.Tab(label="Learning curves", value="curves"),
+                                dcc.Tab(label="Compare performance", value="compare"),
+                            ]
+                        ),
                         dcc.Tab(label="Hyperopt report", value="hyperopt"),
                     ],
                     style={"marginBottom": "12px"},
                 ),
                 html.Div(id="hparams-panel-explorer", children=_explorer(options, color, x, y, source)),
                 html.Div(
-                    id="hparams-panel-curves", hidden=True,
+                    id="hparams-panel-curves",
+                    hidden=True,
                     children=[
-                        html.Div(id="hparams-curves-controls", style=_ROW, children=[
-                            _labelled("Metric", dcc.Dropdown(id="hparams-curves-metric", clearable=False,
-                                                             style={"width": "260px"})),
-                            html.Span(id="hparams-curves-note", className="ds-muted"),
-                        ]),
+                        html.Div(
+                            id="hparams-curves-controls",
+                            style=_ROW,
+                            children=[
+                                _labelled(
+                                    "Metric",
+                                    dcc.Dropdown(id="hparams-curves-metric", clearable=False, style={"width": "260px"}),
+                                ),
+                                html.Span(id="hparams-curves-note", className="ds-muted"),
+                            ],
+                        ),
                         _empty("hparams-curves-empty", ludwig.NO_CURVES, ludwig.NO_CURVES_HINT, hidden=True),
-                        html.Div(id="hparams-curves-figure",
-                                 children=dcc.Graph(id="hparams-curves", config=_GRAPH_CONFIG,
-                                                    style=graph_box(CURVES_HEIGHT))),
+                        html.Div(
+                            id="hparams-curves-figure",
+                            children=dcc.Graph(
+                                id="hparams-curves", config=_GRAPH_CONFIG, style=graph_box(CURVES_HEIGHT)
+                            ),
+                        ),
                     ],
                 ),  # fmt: skip
                 html.Div(
-                    id="hparams-panel-compare", hidden=True,
+                    id="hparams-panel-compare",
+                    hidden=True,
                     children=[
-                        _empty("hparams-compare-empty", ludwig.NO_COMPARE, ludwig.NO_COMPARE_HINT,
-                               hidden=not no_metrics),
-                        html.Div(id="hparams-compare-figure", hidden=no_metrics,
-                                 children=dcc.Graph(id="hparams-compare", config=_GRAPH_CONFIG,
-                                                    style=graph_box(COMPARE_HEIGHT))),
+                        _empty(
+                            "hparams-compare-empty", ludwig.NO_COMPARE, ludwig.NO_COMPARE_HINT, hidden=not no_metrics
+                        ),
+                        html.Div(
+                            id="hparams-compare-figure",
+                            hidden=no_metrics,
+                            children=dcc.Graph(
+                                id="hparams-compare", config=_GRAPH_CONFIG, style=graph_box(COMPARE_HEIGHT)
+                            ),
+                        ),
                     ],
                 ),
                 html.Div(
-                    id="hparams-panel-hyperopt", hidden=True,
+                    id="hparams-panel-hyperopt",
+                    hidden=True,
                     children=[
-                        html.Div(id="hparams-hyperopt-controls", hidden=no_metrics, children=_labelled(
-                            "Target metric", dcc.Dropdown(id="hparams-target", options=options, value=target,
-                                                          clearable=False, style={"width": "260px"}))),
-                        _empty("hparams-hyperopt-empty", ludwig.NO_HYPEROPT, ludwig.NO_HYPEROPT_HINT,
-                               hidden=not no_metrics),
-                        html.Div(id="hparams-hyperopt-figure", hidden=no_metrics,
-                                 children=dcc.Graph(id="hparams-hyperopt", config=_GRAPH_CONFIG,
-                                                    style=graph_box(HYPEROPT_HEIGHT))),
+                        html.Div(
+                            id="hparams-hyperopt-controls",
+                            hidden=no_metrics,
+                            children=_labelled(
+                                "Target metric",
+                                dcc.Dropdown(
+                                    id="hparams-target",
+                                    options=options,
+                                    value=target,
+                                    clearable=False,
+                                    style={"width": "260px"},
+                                ),
+                            ),
+                        ),
+                        _empty(
+                            "hparams-hyperopt-empty", ludwig.NO_HYPEROPT, ludwig.NO_HYPEROPT_HINT, hidden=not no_metrics
+                        ),
+                        html.Div(
+                            id="hparams-hyperopt-figure",
+                            hidden=no_metrics,
+                            children=dcc.Graph(
+                                id="hparams-hyperopt", config=_GRAPH_CONFIG, style=graph_box(HYPEROPT_HEIGHT)
+                            ),
+                        ),
                     ],
                 ),  # fmt: skip
                 dcc.Store(id="hparams-selection", data={}),
@@ -224,42 +281,85 @@ def _explorer(options: list[dict], color: str | None, x: str | None, y: str | No
         html.Div(
             style=_ROW,
             children=[
-                _labelled("Colour by", dcc.Dropdown(id="hparams-color", options=options, value=color,
-                                                    clearable=False, style={"width": "240px"})),
-                html.Span(f"Drag along an axis to keep only the {unit} in that range (click the "
-                          "axis off the brush to clear it); drag an axis title to reorder.",
-                          className="ds-muted"),
+                _labelled(
+                    "Colour by",
+                    dcc.Dropdown(
+                        id="hparams-color", options=options, value=color, clearable=False, style={"width": "240px"}
+                    ),
+                ),
+                html.Span(
+                    f"Drag along an axis to keep only the {unit} in that range (click the "
+                    "axis off the brush to clear it); drag an axis title to reorder.",
+                    className="ds-muted",
+                ),
             ],
         ),
         dcc.Graph(id="hparams-parcoords", config=_PARCOORDS_CONFIG),
         html.Div(
-            style={"display": "grid", "gridTemplateColumns": "minmax(0, 5fr) minmax(0, 7fr)",
-                   "gap": "20px", "alignItems": "start", "marginTop": "8px"},
+            style={
+                "display": "grid",
+                "gridTemplateColumns": "minmax(0, 5fr) minmax(0, 7fr)",
+                "gap": "20px",
+                "alignItems": "start",
+                "marginTop": "8px",
+            },
             children=[
-                html.Div([
-                    html.Div(style=_ROW, children=[
-                        _labelled("X", dcc.Dropdown(id="hparams-x", options=options, value=x,
-                                                    clearable=False, style={"width": "200px"})),
-                        _labelled("Y", dcc.Dropdown(id="hparams-y", options=options, value=y,
-                                                    clearable=False, style={"width": "200px"})),
-                    ]),
-                    dcc.Graph(id="hparams-scatter", config=_GRAPH_CONFIG),
-                ]),
-                html.Div([
-                    html.Div(id="hparams-table-caption", className="ds-muted",
-                             style={"margin": "6px 0 8px"}),
-                    dash_table.DataTable(
-                        id="hparams-table", columns=[], data=[], sort_action="native",
-                        page_action="native", page_size=TABLE_PAGE_SIZE, cell_selectable=False,
-                        style_as_list_view=True, style_table={"overflowX": "auto"},
-                        style_cell=_CELL, style_header=_HEADER,
-                        style_cell_conditional=[
-                            {"if": {"column_type": "numeric"}, "textAlign": "right",
-                             "fontVariantNumeric": "tabular-nums"},
-                            {"if": {"column_id": "c0"}, "fontWeight": "600"},
-                        ],
-                    ),
-                ]),
+                html.Div(
+                    [
+                        html.Div(
+                            style=_ROW,
+                            children=[
+                                _labelled(
+                                    "X",
+                                    dcc.Dropdown(
+                                        id="hparams-x",
+                                        options=options,
+                                        value=x,
+                                        clearable=False,
+                                        style={"width": "200px"},
+                                    ),
+                                ),
+                                _labelled(
+                                    "Y",
+                                    dcc.Dropdown(
+                                        id="hparams-y",
+                                        options=options,
+                                        value=y,
+                                        clearable=False,
+                                        style={"width": "200px"},
+                                    ),
+                                ),
+                            ],
+                        ),
+                        dcc.Graph(id="hparams-scatter", config=_GRAPH_CONFIG),
+                    ]
+                ),
+                html.Div(
+                    [
+                        html.Div(id="hparams-table-caption", className="ds-muted", style={"margin": "6px 0 8px"}),
+                        dash_table.DataTable(
+                            id="hparams-table",
+                            columns=[],
+                            data=[],
+                            sort_action="native",
+                            page_action="native",
+                            page_size=TABLE_PAGE_SIZE,
+                            cell_selectable=False,
+                            style_as_list_view=True,
+                            style_table={"overflowX": "auto"},
+                            style_cell=_CELL,
+                            style_header=_HEADER,
+                            style_cell_conditional=[
+                                {
+                                    "if": {"column_type": "numeric"},
+                                    "textAlign": "right",
+                                    "fontVariantNumeric": "tabular-nums",
+                                },
+                                {"if": {"column_id": "c0"}, "fontWeight": "600"},
+                            ],
+                        ),
+                    ]
+                ),
             ],
         ),  # fmt: skip
     ]
@@ -310,8 +410,15 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             State("hparams-selection", "data"),
             State("hparams-drawn", "data"),
         )
-        def draw_parallel(select: str, step: Any, color: str | None, _version: Any,
-                          shown: dict | None, selections: dict | None, drawn: str | None) -> tuple:
+        def draw_parallel(
+            select: str,
+            step: Any,
+            color: str | None,
+            _version: Any,
+            shown: dict | None,
+            selections: dict | None,
+            drawn: str | None,
+        ) -> tuple:
             data_key = str(source.key(ctx))
             # Redraw on a version tick only when the data changed: a redraw racing a brush the
             # user is drawing would drop it.
@@ -352,8 +459,9 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             State("hparams-step", "value"),
             State("hparams-color", "value"),
         )
-        def filter_linked(restyle: Any, shown: dict | None, x: str | None, y: str | None,
-                          select: str, step: Any, color: str | None) -> tuple:
+        def filter_linked(
+            restyle: Any, shown: dict | None, x: str | None, y: str | None, select: str, step: Any, color: str | None
+        ) -> tuple:
             table = tables.get(ctx, select, step)
             frame = table.frame
             ranges = _figure_constraints(shown, restyle)
@@ -365,10 +473,12 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             rows, table_columns = _table_rows(frame[mask], table)
             unit = "rows" if source.is_file else "runs"
             total, kept = len(frame), int(mask.sum())
-            summary = (f"{kept} of {total} {unit} inside the brushes" if selections
-                       else f"{total} {unit}")
-            caption = (f"{kept} {unit} inside the brushes" if selections
-                       else f"All {total} {unit}; brush the axes above to filter")
+            summary = f"{kept} of {total} {unit} inside the brushes" if selections else f"{total} {unit}"
+            caption = (
+                f"{kept} {unit} inside the brushes"
+                if selections
+                else f"All {total} {unit}; brush the axes above to filter"
+            )
             scatter = _scatter(table, x, y, color, mask)
             return rows, table_columns, caption, scatter, summary, selections
 
@@ -455,8 +565,9 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             State("hparams-target", "options"),
             State("hparams-target", "value"),
         )
-        def hyperopt_targets(tab: str, _version: Any, select: str, step: Any, shown: list | None,
-                             current: str | None) -> tuple:
+        def hyperopt_targets(
+            tab: str, _version: Any, select: str, step: Any, shown: list | None, current: str | None
+        ) -> tuple:
             if tab != "hyperopt" or source.is_file:
                 return (dash.no_update,) * 5
             table = tables.get(ctx, select, step)
@@ -477,15 +588,19 @@ def make_callbacks(source: Source, tables: _Tables) -> Callable[[Any, AppContext
             Input("app-logdir-version", "data"),
             State("hparams-hyperopt", "style"),
         )
-        def draw_hyperopt(tab: str, target: str | None, select: str, step: Any, _version: Any,
-                          style: dict | None) -> Any:
+        def draw_hyperopt(
+            tab: str, target: str | None, select: str, step: Any, _version: Any, style: dict | None
+        ) -> Any:
             if tab != "hyperopt" or target is None:
                 return dash.no_update, dash.no_update
             table = tables.get(ctx, select, step)
             if not table.metrics and not source.is_file:  # hyperopt_targets shows the message
                 return dash.no_update, dash.no_update
-            columns = [c for c in default_columns(table.frame, table.types)
-                       if c != target and c not in table.metrics and c != "run"]
+            columns = [
+                c
+                for c in default_columns(table.frame, table.types)
+                if c != target and c not in table.metrics and c != "run"
+            ]
             if not source.is_file:
                 columns = [c for c in table.hparams if c != target]
             figure = ludwig.hyperopt_report(table, target, columns=columns).figure()
@@ -556,8 +671,7 @@ def _table_rows(frame: pd.DataFrame, table: HParamTable) -> tuple[list[dict], li
     names = list(frame.columns)
     for i, name in enumerate(names):
         kind = table.types.get(name, CATEGORICAL)
-        columns.append({"id": f"c{i}", "name": _breakable(name),
-                        "type": "text" if kind == CATEGORICAL else "numeric"})
+        columns.append({"id": f"c{i}", "name": _breakable(name), "type": "text" if kind == CATEGORICAL else "numeric"})
     rows = []
     for record in frame.itertuples(index=False, name=None):
         rows.append({f"c{i}": _cell(v, table.types.get(names[i]) == CATEGORICAL) for i, v in enumerate(record)})
@@ -609,8 +723,7 @@ def file_page(path: str | os.PathLike, *, home: bool = False) -> Page:
     """
     file = Path(path).expanduser().resolve()
     read_table(file)  # fail now, with a clear message, rather than on first page load
-    return _page(Source(file=file), path="/" if home else PATH, order=0 if home else 40,
-                 is_active=lambda ctx: True)
+    return _page(Source(file=file), path="/" if home else PATH, order=0 if home else 40, is_active=lambda ctx: True)
 
 
 def _page(source: Source, *, path: str, order: int, is_active: Callable[[AppContext], bool]) -> Page:

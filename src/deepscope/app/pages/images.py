@@ -33,26 +33,51 @@ def layout(ctx: AppContext) -> Any:
     return html.Div(
         className="ds-page",
         children=[
-            html.Div(className="ds-page-head", children=[
-                html.H1("Images"), html.Span(id="images-summary", className="ds-muted"),
-            ]),
-            html.Div(style=_ROW, children=[
-                field("Run", dcc.Dropdown(id="images-run", clearable=False,
-                                          style={"width": "280px"})),
-                field("Tag", dcc.Dropdown(id="images-tag", clearable=False,
-                                          style={"width": "280px"})),
-            ]),
-            field("Step", dcc.Slider(id="images-step", min=0, max=0, step=1, value=0,
-                                     marks={}, updatemode="drag", included=False,
-                                     allow_direct_input=False),  # it would show the index
-                   maxWidth="720px", marginTop="16px"),
-            html.Figure(style={"margin": "16px 0 0"}, children=[
-                html.Img(id="images-image", alt="", style={
-                    "imageRendering": "pixelated", "border": "1px solid #E4E7EB",
-                    "background": "repeating-conic-gradient(#F5F7FA 0 25%, #FFF 0 50%) 0 0 / 16px 16px",
-                }),
-                html.Figcaption(id="images-caption", className="ds-muted"),
-            ]),
+            html.Div(
+                className="ds-page-head",
+                children=[
+                    html.H1("Images"),
+                    html.Span(id="images-summary", className="ds-muted"),
+                ],
+            ),
+            html.Div(
+                style=_ROW,
+                children=[
+                    field("Run", dcc.Dropdown(id="images-run", clearable=False, style={"width": "280px"})),
+                    field("Tag", dcc.Dropdown(id="images-tag", clearable=False, style={"width": "280px"})),
+                ],
+            ),
+            field(
+                "Step",
+                dcc.Slider(
+                    id="images-step",
+                    min=0,
+                    max=0,
+                    step=1,
+                    value=0,
+                    marks={},
+                    updatemode="drag",
+                    included=False,
+                    allow_direct_input=False,
+                ),  # it would show the index
+                maxWidth="720px",
+                marginTop="16px",
+            ),
+            html.Figure(
+                style={"margin": "16px 0 0"},
+                children=[
+                    html.Img(
+                        id="images-image",
+                        alt="",
+                        style={
+                            "imageRendering": "pixelated",
+                            "border": "1px solid #E4E7EB",
+                            "background": "repeating-conic-gradient(#F5F7FA 0 25%, #FFF 0 50%) 0 0 / 16px 16px",
+                        },
+                    ),
+                    html.Figcaption(id="images-caption", className="ds-muted"),
+                ],
+            ),
         ],
     )
 
@@ -76,8 +101,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         State("images-step", "value"),
         State("images-step", "max"),
     )
-    def update_steps(run: str | None, tag: str | None, version: Any, current: Any,
-                     last: Any) -> tuple:
+    def update_steps(run: str | None, tag: str | None, version: Any, current: Any, last: Any) -> tuple:
         if run is None or tag is None:
             return 0, 0, {}, 0, ""
         steps = [record[0] for record in source.images(tag, run, version=source.version(version))]
@@ -112,8 +136,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         found, image = records[index]
         width, height, factor = display_size(image.shape)
         scale = f", shown at {factor}×" if factor > 1 else ""
-        caption = (f"{tag} · step {found} ({index + 1} of {len(steps)}) · "
-                   f"{image.shape[1]}×{image.shape[0]} px{scale}")
+        caption = f"{tag} · step {found} ({index + 1} of {len(steps)}) · {image.shape[1]}×{image.shape[0]} px{scale}"
         return image_src(image), width, height, f"{tag} of {run} at step {found}", caption
 
 
@@ -122,8 +145,7 @@ def _marks(steps: list[int]) -> dict:
     stride = max(1, -(-len(steps) // MAX_LABELS))
     labelled = set(range(0, len(steps), stride)) | {len(steps) - 1}
     dots = len(steps) <= MAX_DOTS
-    return {i: (str(step) if i in labelled else "") for i, step in enumerate(steps)
-            if dots or i in labelled}
+    return {i: (str(step) if i in labelled else "") for i, step in enumerate(steps) if dots or i in labelled}
 
 
 PAGE = Page(

@@ -67,9 +67,7 @@ def layout(ctx: AppContext) -> Any:
                     ),
                     field(
                         "Example",
-                        dcc.Dropdown(
-                            id="layers-example", clearable=False, style={"width": "260px"}
-                        ),
+                        dcc.Dropdown(id="layers-example", clearable=False, style={"width": "260px"}),
                         "layers-example",
                     ),
                     field(
@@ -135,8 +133,7 @@ def layout(ctx: AppContext) -> Any:
         )
     if logged:
         options = [
-            {"label": f"{r['run']} · {r['tag']} ({r['kind']})", "value": f"{r['run']}\n{r['tag']}"}
-            for r in logged
+            {"label": f"{r['run']} · {r['tag']} ({r['kind']})", "value": f"{r['run']}\n{r['tag']}"} for r in logged
         ]
         children += [
             html.H2("Logged feature visualizations and atlases", style=SECTION),
@@ -243,11 +240,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     )
     def pick_unit(clicks: list) -> Any:
         triggered = dash.ctx.triggered_id
-        if (
-            not isinstance(triggered, dict)
-            or not dash.ctx.triggered
-            or not dash.ctx.triggered[0].get("value")
-        ):
+        if not isinstance(triggered, dict) or not dash.ctx.triggered or not dash.ctx.triggered[0].get("value"):
             raise PreventUpdate
         point = dash.ctx.triggered[0]["value"]["points"][0]
         row = int(point.get("y", 0)) if isinstance(point.get("y"), (int, float)) else 0
@@ -286,11 +279,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             values = maps.map(layer)
             values = values if values.ndim == 3 else values.reshape(-1, 1, 1)
             selected = (chosen["channel"], chosen["row"], chosen["col"])
-            figures.append(
-                column_figure(
-                    values, layer, selected=selected if layer == chosen["layer"] else None
-                )
-            )
+            figures.append(column_figure(values, layer, selected=selected if layer == chosen["layer"] else None))
         return figures, chosen["layer"]
 
     @app.callback(

@@ -70,23 +70,45 @@ def layout(ctx: AppContext) -> Any:
             html.Div(
                 style=_ROW,
                 children=[
-                    _labelled("Run", dcc.Dropdown(
-                        id="numerics-run", options=runs, value=_default_run(ctx, runs),
-                        clearable=False, style={"width": "280px"})),
-                    _labelled("Statistic", dcc.Dropdown(
-                        id="numerics-stat", options=stat_options, value="max_abs", clearable=False,
-                        style={"width": "220px"})),
-                    dcc.RadioItems(id="numerics-direction", options=["forward"], value="forward",
-                                   inline=True, labelStyle={"marginRight": "14px"},
-                                   inputStyle={"marginRight": "4px"}),
+                    _labelled(
+                        "Run",
+                        dcc.Dropdown(
+                            id="numerics-run",
+                            options=runs,
+                            value=_default_run(ctx, runs),
+                            clearable=False,
+                            style={"width": "280px"},
+                        ),
+                    ),
+                    _labelled(
+                        "Statistic",
+                        dcc.Dropdown(
+                            id="numerics-stat",
+                            options=stat_options,
+                            value="max_abs",
+                            clearable=False,
+                            style={"width": "220px"},
+                        ),
+                    ),
+                    dcc.RadioItems(
+                        id="numerics-direction",
+                        options=["forward"],
+                        value="forward",
+                        inline=True,
+                        labelStyle={"marginRight": "14px"},
+                        inputStyle={"marginRight": "4px"},
+                    ),
                 ],
             ),  # fmt: skip
             html.Div(id="numerics-first"),
             dcc.Graph(id="numerics-heatmap", config={"displaylogo": False, "responsive": True}),
             html.H2("Alerts", style={"fontSize": "16px", "margin": "18px 0 6px"}),
-            html.P("Every module whose output held NaN or Inf, in the order it first happened. "
-                   "Modules after the first offender usually inherit its values.",
-                   className="ds-muted", style={"margin": "0 0 8px"}),
+            html.P(
+                "Every module whose output held NaN or Inf, in the order it first happened. "
+                "Modules after the first offender usually inherit its values.",
+                className="ds-muted",
+                style={"margin": "0 0 8px"},
+            ),
             dash_table.DataTable(
                 id="numerics-alerts",
                 columns=[
@@ -98,24 +120,38 @@ def layout(ctx: AppContext) -> Any:
                     {"id": "kinds", "name": "Kinds"},
                     {"id": "most", "name": "Most in one step", "type": "numeric"},
                 ],
-                data=[], page_action="native", page_size=15, sort_action="native",
-                cell_selectable=False, style_as_list_view=True,
-                style_cell={"fontFamily": "var(--ds-font)", "fontSize": "13px", "padding": "6px 8px",
-                            "textAlign": "left", "border": "none", "borderBottom": "1px solid #E4E7EB",
-                            "backgroundColor": "transparent"},
-                style_header={"fontWeight": "600", "color": "#3E4C59", "backgroundColor": "transparent",
-                              "borderBottom": "1px solid #CBD2D9"},
+                data=[],
+                page_action="native",
+                page_size=15,
+                sort_action="native",
+                cell_selectable=False,
+                style_as_list_view=True,
+                style_cell={
+                    "fontFamily": "var(--ds-font)",
+                    "fontSize": "13px",
+                    "padding": "6px 8px",
+                    "textAlign": "left",
+                    "border": "none",
+                    "borderBottom": "1px solid #E4E7EB",
+                    "backgroundColor": "transparent",
+                },
+                style_header={
+                    "fontWeight": "600",
+                    "color": "#3E4C59",
+                    "backgroundColor": "transparent",
+                    "borderBottom": "1px solid #CBD2D9",
+                },
                 style_cell_conditional=[
                     {"if": {"column_id": "module"}, "fontFamily": "var(--ds-mono)"},
                     {"if": {"column_type": "numeric"}, "textAlign": "right"},
                 ],
                 style_data_conditional=[
-                    {"if": {"filter_query": "{origin} = 1"}, "backgroundColor": "#FEF3F2",
-                     "fontWeight": "600"},
+                    {"if": {"filter_query": "{origin} = 1"}, "backgroundColor": "#FEF3F2", "fontWeight": "600"},
                 ],
             ),  # fmt: skip
-            html.Div(id="numerics-no-alerts", className="ds-muted", hidden=True,
-                     children="No module produced NaN or Inf."),
+            html.Div(
+                id="numerics-no-alerts", className="ds-muted", hidden=True, children="No module produced NaN or Inf."
+            ),
         ],
     )
 
@@ -125,8 +161,10 @@ _ROW = {"display": "flex", "alignItems": "center", "gap": "16px", "flexWrap": "w
 
 
 def _labelled(text: str, control: Any) -> Any:
-    return html.Label([html.Span(text, className="ds-muted"), control],
-                      style={"display": "flex", "alignItems": "center", "gap": "8px"})
+    return html.Label(
+        [html.Span(text, className="ds-muted"), control],
+        style={"display": "flex", "alignItems": "center", "gap": "8px"},
+    )
 
 
 def _default_run(ctx: AppContext, runs: list[str]) -> str | None:
@@ -189,8 +227,10 @@ def first_offender(first: Mapping[str, Any] | None, steps: int) -> Any:
         return html.Div(
             className="ds-callout ds-callout-ok",
             style={**_CALLOUT, "borderLeftColor": "#117733", "background": "#F0F9F3"},
-            children=[html.Strong("All finite. "),
-                      f"No module produced NaN or Inf in {steps} step{'s' if steps != 1 else ''}."],
+            children=[
+                html.Strong("All finite. "),
+                f"No module produced NaN or Inf in {steps} step{'s' if steps != 1 else ''}.",
+            ],
         )
     kind = {"nan": "NaN", "+inf": "+Inf", "-inf": "-Inf"}.get(str(first.get("kind")), str(first.get("kind")))
     where = "gradient" if first.get("direction") == "backward" else "output"
@@ -200,8 +240,10 @@ def first_offender(first: Mapping[str, Any] | None, steps: int) -> Any:
     elif first.get("input_finite", True):
         origin = f"Its inputs were finite: {_health(inputs)}. This is where the values broke."
     else:
-        origin = (f"Its inputs were already non-finite ({_health(inputs)}): the values came in from "
-                  "outside the model (the data, or a parameter already broken).")
+        origin = (
+            f"Its inputs were already non-finite ({_health(inputs)}): the values came in from "
+            "outside the model (the data, or a parameter already broken)."
+        )
     return html.Div(
         id="numerics-offender",
         style=_CALLOUT,

@@ -80,9 +80,7 @@ def layout(ctx: AppContext) -> Any:
                     ),
                     field(
                         "Step",
-                        dcc.Dropdown(
-                            id="projector-step", clearable=False, style={"width": "110px"}
-                        ),
+                        dcc.Dropdown(id="projector-step", clearable=False, style={"width": "110px"}),
                     ),
                     field(
                         "Projection",
@@ -113,9 +111,7 @@ def layout(ctx: AppContext) -> Any:
                 children=[
                     field(
                         "Colour by",
-                        dcc.Dropdown(
-                            id="projector-color", placeholder="(none)", style={"width": "200px"}
-                        ),
+                        dcc.Dropdown(id="projector-color", placeholder="(none)", style={"width": "200px"}),
                     ),
                     field(
                         "Search metadata",
@@ -142,9 +138,7 @@ def layout(ctx: AppContext) -> Any:
                             inputStyle={"marginRight": "4px"},
                         ),
                     ),
-                    html.Button(
-                        "Clear selection", id="projector-clear", n_clicks=0, className="ds-button"
-                    ),
+                    html.Button("Clear selection", id="projector-clear", n_clicks=0, className="ds-button"),
                 ],
             ),
             html.Div(id="projector-status", className="ds-muted", style={"margin": "10px 0 4px"}),
@@ -228,9 +222,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         chosen = keep_choice(current, columns)
         if chosen is None and columns:
             # a column of few values (a label) colours best; free text would be one colour a point
-            few = [
-                c for c, n in zip(columns, metadata.nunique(), strict=True) if n <= MAX_CATEGORIES
-            ]
+            few = [c for c, n in zip(columns, metadata.nunique(), strict=True) if n <= MAX_CATEGORIES]
             chosen = few[0] if few else columns[0]
         return columns, chosen
 
@@ -248,9 +240,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         trigger = dash.ctx.triggered_id
         if trigger == "projector-graph":
             index = _clicked(click)
-            return (
-                (index, dash.no_update) if index is not None else (dash.no_update, dash.no_update)
-            )
+            return (index, dash.no_update) if index is not None else (dash.no_update, dash.no_update)
         return None, "" if trigger == "projector-clear" else search
 
     view_inputs = [
@@ -323,13 +313,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             for index, distance in zip(found.indices[0], found.distances[0], strict=True)
         ]
         return [
-            html.Div(
-                f"of #{selected} {_describe_point(record, selected)}", style={"marginBottom": "6px"}
-            ),
+            html.Div(f"of #{selected} {_describe_point(record, selected)}", style={"marginBottom": "6px"}),
             _thumbnail(record, selected),
-            html.Ol(
-                items, id="projector-neighbor-list", style={"paddingLeft": "20px", "margin": 0}
-            ),
+            html.Ol(items, id="projector-neighbor-list", style={"paddingLeft": "20px", "margin": 0}),
         ]
 
     @app.callback(
@@ -384,8 +370,7 @@ def _render(
         else:
             polling = True
             notes.append(
-                f"{name} running in the background: {100 * job.progress:.0f}% done. "
-                "Showing PCA until it is ready."
+                f"{name} running in the background: {100 * job.progress:.0f}% done. Showing PCA until it is ready."
             )
     if not notes:
         notes.append(f"PCA: {', '.join(projection.axis_labels)} of the variance.")
@@ -404,9 +389,7 @@ def _render(
         values = metadata[[c for c in metadata.columns if str(c) == color][0]].to_numpy()
     near = None
     if isinstance(selected, int) and 0 <= selected < count:
-        near = neighbors(
-            record.vectors, selected, k=min(NEIGHBOURS, count - 1), exact=True
-        ).indices[0]
+        near = neighbors(record.vectors, selected, k=min(NEIGHBOURS, count - 1), exact=True).indices[0]
     if dims == 2 and count > INTERACTIVE_LIMIT:
         figure, note = _density_or_points(projection, view, values, color, matches, selected, near)
         notes.append(note)
@@ -522,17 +505,10 @@ def _density_or_points(
                 neighbors=near,
                 visible=inside,
             )
-            figure.update_layout(
-                xaxis={"range": list(view[0])}, yaxis={"range": list(view[1])}, uirevision=None
-            )
-            return figure, (
-                f"{int(inside.sum()):,} points in view, drawn one by one; "
-                "zoom out for the density view."
-            )
+            figure.update_layout(xaxis={"range": list(view[0])}, yaxis={"range": list(view[1])}, uirevision=None)
+            return figure, (f"{int(inside.sum()):,} points in view, drawn one by one; zoom out for the density view.")
         image = density_image(coords, x_range=view[0], y_range=view[1], width=720, height=540)
-    figure = density_figure(
-        image, x_title=projection.axis_labels[0], y_title=projection.axis_labels[1]
-    )
+    figure = density_figure(image, x_title=projection.axis_labels[0], y_title=projection.axis_labels[1])
     return figure, (
         f"Density view rendered on the server by {ENGINE} ({image.count:,} points in view); "
         f"zoom in until fewer than {INTERACTIVE_LIMIT:,} remain to see single points."

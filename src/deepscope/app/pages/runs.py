@@ -50,8 +50,7 @@ def layout(ctx: AppContext) -> Any:
                         id="runs-filter",
                         type="search",
                         debounce=0.3,
-                        placeholder="Filter by run name or hyper-parameter (text or regex), "
-                        "e.g. lr=0.01 or ^cnn",
+                        placeholder="Filter by run name or hyper-parameter (text or regex), e.g. lr=0.01 or ^cnn",
                         className="ds-input",
                     ),
                     html.Div(id="runs-filter-message", className="ds-muted"),
@@ -95,21 +94,35 @@ def layout(ctx: AppContext) -> Any:
                         "borderBottom": "1px solid #CBD2D9",
                     },
                     style_header_conditional=[
-                        {"if": {"header_index": 0}, "textAlign": "left", "color": "#7B8794",
-                         "fontWeight": "500", "fontSize": "12px", "borderBottom": "none",
-                         "textTransform": "uppercase", "letterSpacing": "0.04em"},
+                        {
+                            "if": {"header_index": 0},
+                            "textAlign": "left",
+                            "color": "#7B8794",
+                            "fontWeight": "500",
+                            "fontSize": "12px",
+                            "borderBottom": "none",
+                            "textTransform": "uppercase",
+                            "letterSpacing": "0.04em",
+                        },
                     ],
                     style_cell_conditional=[
-                        {"if": {"column_type": "numeric"}, "textAlign": "right",
-                         "fontVariantNumeric": "tabular-nums"},
+                        {"if": {"column_type": "numeric"}, "textAlign": "right", "fontVariantNumeric": "tabular-nums"},
                         {"if": {"column_id": "run"}, "fontWeight": "600"},
                     ],
                     style_data_conditional=[
-                        {"if": {"filter_query": '{status} = "failed" || {status} = "crashed"',
-                          "column_id": "status"},
-                         "color": "#B42318", "fontWeight": "600"},
-                        {"if": {"filter_query": '{status} = "running"', "column_id": "status"},
-                         "color": "#175CD3", "fontWeight": "600"},
+                        {
+                            "if": {
+                                "filter_query": '{status} = "failed" || {status} = "crashed"',
+                                "column_id": "status",
+                            },
+                            "color": "#B42318",
+                            "fontWeight": "600",
+                        },
+                        {
+                            "if": {"filter_query": '{status} = "running"', "column_id": "status"},
+                            "color": "#175CD3",
+                            "fontWeight": "600",
+                        },
                     ],
                 ),
             ),
@@ -154,13 +167,11 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
         rows = [row for row, k in zip(table.rows, keep, strict=True) if k]
         tips = [tip for tip, k in zip(table.tooltips, keep, strict=True) if k]
         # Columns no shown run has a value in are clutter: leave them out.
-        columns = [c for c in table.columns
-                   if c in _BASE_COLUMNS or any(c["id"] in row for row in rows)]
+        columns = [c for c in table.columns if c in _BASE_COLUMNS or any(c["id"] in row for row in rows)]
         total = len(table.rows)
         if not rows:
             message = f"{message} No run matches the filter.".strip()
-        summary = (f"{len(rows)} of {total} runs" if len(rows) != total
-                   else f"{total} run{'s' if total != 1 else ''}")
+        summary = f"{len(rows)} of {total} runs" if len(rows) != total else f"{total} run{'s' if total != 1 else ''}"
         return rows, columns if rows else table.columns, tips, summary, message, False, False, True, None
 
 
@@ -177,9 +188,9 @@ def empty_state(ctx: AppContext) -> Any:
     where = str(ctx.logdir_path) if ctx.logdir_path is not None else "logs"
     snippet = (
         "import deepscope as ds\n\n"
-        f"with ds.Run({where!r}, hparams={{\"lr\": 0.01}}) as run:\n"
+        f'with ds.Run({where!r}, hparams={{"lr": 0.01}}) as run:\n'
         "    for step in range(100):\n"
-        "        run.log({\"loss\": 1 / (step + 1)})"
+        '        run.log({"loss": 1 / (step + 1)})'
     )
     return [
         html.H2("No runs yet"),
@@ -213,8 +224,13 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
     numeric = [all(_is_number(h[name]) for h in hparams if name in h) for name in hparam_names]
     columns = list(_BASE_COLUMNS)
     for i, name in enumerate(hparam_names):
-        columns.append({"id": f"hp{i}", "name": ["hyper-parameters", _breakable(name)],
-                        "type": "numeric" if numeric[i] else "text"})
+        columns.append(
+            {
+                "id": f"hp{i}",
+                "name": ["hyper-parameters", _breakable(name)],
+                "type": "numeric" if numeric[i] else "text",
+            }
+        )
     for i, tag in enumerate(tags):
         columns.append({"id": f"sc{i}", "name": ["last value", _breakable(tag)], "type": "numeric"})
 
@@ -264,11 +280,7 @@ def _breakable(label: Any) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, (bool, np.bool_))
-        and math.isfinite(value)
-    )
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
 
 
 def _plain(value: Any) -> int | float:

@@ -38,12 +38,23 @@ JSON = "scalars-json"
 DOWNLOAD = "scalars-download"
 
 _ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 28px", "alignItems": "flex-end"}
-_GRID = {"display": "grid", "gridTemplateColumns": "repeat(auto-fill, minmax(480px, 1fr))",
-         "gap": "16px", "marginTop": "8px"}
-_CARD = {"border": "1px solid #E4E7EB", "borderRadius": "8px", "padding": "8px 8px 0",
-         "minWidth": 0}
-_BUTTON = {"font": "inherit", "fontSize": "12px", "padding": "2px 8px", "border": "1px solid #CBD2D9",
-           "borderRadius": "4px", "background": "white", "color": "#3E4C59", "cursor": "pointer"}
+_GRID = {
+    "display": "grid",
+    "gridTemplateColumns": "repeat(auto-fill, minmax(480px, 1fr))",
+    "gap": "16px",
+    "marginTop": "8px",
+}
+_CARD = {"border": "1px solid #E4E7EB", "borderRadius": "8px", "padding": "8px 8px 0", "minWidth": 0}
+_BUTTON = {
+    "font": "inherit",
+    "fontSize": "12px",
+    "padding": "2px 8px",
+    "border": "1px solid #CBD2D9",
+    "borderRadius": "4px",
+    "background": "white",
+    "color": "#3E4C59",
+    "cursor": "pointer",
+}
 
 
 def is_active(ctx: AppContext) -> bool:
@@ -58,42 +69,91 @@ def layout(ctx: AppContext) -> Any:
     return html.Div(
         className="ds-page",
         children=[
-            html.Div(className="ds-page-head", children=[
-                html.H1("Scalars"), html.Span(id="scalars-summary", className="ds-muted"),
-            ]),
-            html.Div(style=_ROW, children=[
-                field("Runs", dcc.Input(
-                    id="scalars-run-filter", type="search", debounce=0.3, className="ds-input",
-                    placeholder="regex, e.g. ^cnn|lr0\\.01", style={"width": "240px"},
-                ), "scalars-run-filter"),
-                field("Tags", dcc.Input(
-                    id="scalars-tag-filter", type="search", debounce=0.3, className="ds-input",
-                    placeholder="regex, e.g. loss$", style={"width": "200px"},
-                ), "scalars-tag-filter"),
-                field("Smoothing", dcc.Slider(
-                    id="scalars-smoothing", min=0, max=0.99, step=0.01, value=DEFAULT_SMOOTHING,
-                    marks={0: "0", 0.5: "0.5", 0.99: "0.99"}, updatemode="mouseup",
-                ), width="280px"),
-                field("X axis", dcc.RadioItems(
-                    id="scalars-xaxis", value="step", inputStyle={"marginRight": "4px"},
-                    options=[{"label": "Step", "value": "step"},
-                             {"label": "Relative", "value": "relative"},
-                             {"label": "Wall", "value": "wall"}], style=radio,
-                )),
-                field("Y axis", dcc.RadioItems(
-                    id="scalars-yscale", value="linear", inputStyle={"marginRight": "4px"},
-                    options=[{"label": "Linear", "value": "linear"},
-                             {"label": "Log", "value": "log"}], style=radio,
-                )),
-                dcc.Checklist(
-                    id="scalars-outliers", value=[], inputStyle={"marginRight": "4px"},
-                    options=[{"label": "Ignore outliers in the y range", "value": "ignore"}],
-                    style={"paddingBottom": "2px"},
-                ),
-            ]),
+            html.Div(
+                className="ds-page-head",
+                children=[
+                    html.H1("Scalars"),
+                    html.Span(id="scalars-summary", className="ds-muted"),
+                ],
+            ),
+            html.Div(
+                style=_ROW,
+                children=[
+                    field(
+                        "Runs",
+                        dcc.Input(
+                            id="scalars-run-filter",
+                            type="search",
+                            debounce=0.3,
+                            className="ds-input",
+                            placeholder="regex, e.g. ^cnn|lr0\\.01",
+                            style={"width": "240px"},
+                        ),
+                        "scalars-run-filter",
+                    ),
+                    field(
+                        "Tags",
+                        dcc.Input(
+                            id="scalars-tag-filter",
+                            type="search",
+                            debounce=0.3,
+                            className="ds-input",
+                            placeholder="regex, e.g. loss$",
+                            style={"width": "200px"},
+                        ),
+                        "scalars-tag-filter",
+                    ),
+                    field(
+                        "Smoothing",
+                        dcc.Slider(
+                            id="scalars-smoothing",
+                            min=0,
+                            max=0.99,
+                            step=0.01,
+                            value=DEFAULT_SMOOTHING,
+                            marks={0: "0", 0.5: "0.5", 0.99: "0.99"},
+                            updatemode="mouseup",
+                        ),
+                        width="280px",
+                    ),
+                    field(
+                        "X axis",
+                        dcc.RadioItems(
+                            id="scalars-xaxis",
+                            value="step",
+                            inputStyle={"marginRight": "4px"},
+                            options=[
+                                {"label": "Step", "value": "step"},
+                                {"label": "Relative", "value": "relative"},
+                                {"label": "Wall", "value": "wall"},
+                            ],
+                            style=radio,
+                        ),
+                    ),
+                    field(
+                        "Y axis",
+                        dcc.RadioItems(
+                            id="scalars-yscale",
+                            value="linear",
+                            inputStyle={"marginRight": "4px"},
+                            options=[{"label": "Linear", "value": "linear"}, {"label": "Log", "value": "log"}],
+                            style=radio,
+                        ),
+                    ),
+                    dcc.Checklist(
+                        id="scalars-outliers",
+                        value=[],
+                        inputStyle={"marginRight": "4px"},
+                        options=[{"label": "Ignore outliers in the y range", "value": "ignore"}],
+                        style={"paddingBottom": "2px"},
+                    ),
+                ],
+            ),
             html.Div(id="scalars-message", className="ds-muted", style={"marginTop": "10px"}),
-            html.Div(id="scalars-legend", style={"display": "flex", "flexWrap": "wrap",
-                                                 "gap": "4px 14px", "margin": "8px 0 4px"}),
+            html.Div(
+                id="scalars-legend",
+                style={"display": "flex", "flexWrap": "wrap", "gap": "4px 14px", "margin": "8px 0 4px"},
+            ),
             html.Div(id="scalars-grid", style=_GRID),
             dcc.Store(id="scalars-runs"),
             dcc.Store(id="scalars-tags"),
@@ -119,8 +179,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         State("scalars-tags", "data"),
         State("scalars-runs", "data"),
     )
-    def update_grid(run_pattern: str | None, tag_pattern: str | None, version: Any,
-                    shown_tags: list | None, shown_runs: list | None) -> tuple:
+    def update_grid(
+        run_pattern: str | None, tag_pattern: str | None, version: Any, shown_tags: list | None, shown_runs: list | None
+    ) -> tuple:
         version = source.version(version)
         runs = match_names(source.run_names(version), run_pattern)
         tags = match_names(source.tags(version), tag_pattern)
@@ -131,15 +192,18 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         if not runs.names:
             notes.append("No run matches the run filter.")
         elif len(runs.names) > MAX_RUNS:
-            notes.append(f"Showing the {MAX_RUNS} newest of {len(runs.names):,} matching runs; "
-                         "refine the run filter to see others.")
+            notes.append(
+                f"Showing the {MAX_RUNS} newest of {len(runs.names):,} matching runs; "
+                "refine the run filter to see others."
+            )
         if not tags.names:
             notes.append("No tag matches the tag filter.")
         elif len(tags.names) > MAX_CHARTS:
-            notes.append(f"Showing the first {MAX_CHARTS} of {len(tags.names):,} matching tags; "
-                         "refine the tag filter to see others.")
-        summary = (f"{len(drawn_tags)} of {len(source.tags(version))} tags · "
-                   f"{len(drawn_runs)} of {total_runs:,} runs")
+            notes.append(
+                f"Showing the first {MAX_CHARTS} of {len(tags.names):,} matching tags; "
+                "refine the tag filter to see others."
+            )
+        summary = f"{len(drawn_tags)} of {len(source.tags(version))} tags · {len(drawn_runs)} of {total_runs:,} runs"
         # Cards start at the height their charts will take, so drawing a chart does not also
         # resize its box (a second full redraw of every chart).
         height = chart_height(len(drawn_runs))
@@ -159,15 +223,27 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("app-logdir-version", "data"),
         State({"type": CHART, "tag": MATCH}, "style"),
     )
-    def update_chart(chart_id: dict, runs: list | None, smoothing: float | None, xaxis: str,
-                     yscale: str, outliers: list | None, version: Any, style: dict | None) -> tuple:
+    def update_chart(
+        chart_id: dict,
+        runs: list | None,
+        smoothing: float | None,
+        xaxis: str,
+        yscale: str,
+        outliers: list | None,
+        version: Any,
+        style: dict | None,
+    ) -> tuple:
         if runs is None:
             return dash.no_update, dash.no_update
-        data = source.chart(chart_id["tag"], runs, version=source.version(version),
-                            smoothing=_smoothing(smoothing), xaxis=xaxis or "step",
-                            width=CHART_WIDTH)
-        figure = scalars_figure_json(data, yscale=yscale or "linear",
-                                     ignore_outliers="ignore" in (outliers or []))
+        data = source.chart(
+            chart_id["tag"],
+            runs,
+            version=source.version(version),
+            smoothing=_smoothing(smoothing),
+            xaxis=xaxis or "step",
+            width=CHART_WIDTH,
+        )
+        figure = scalars_figure_json(data, yscale=yscale or "linear", ignore_outliers="ignore" in (outliers or []))
         # A responsive graph takes its height from its box: give the box the figure's height.
         return figure, fit_box(figure["layout"]["height"], style)
 
@@ -180,20 +256,22 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         State("app-logdir-version", "data"),
         prevent_initial_call=True,
     )
-    def download(_csv: int | None, _json: int | None, runs: list | None,
-                 smoothing: float | None, version: Any) -> Any:
+    def download(_csv: int | None, _json: int | None, runs: list | None, smoothing: float | None, version: Any) -> Any:
         trigger = dash.ctx.triggered_id
         clicked = dash.ctx.triggered[0]["value"] if dash.ctx.triggered else None
         if not isinstance(trigger, dict) or not clicked or runs is None:
             return dash.no_update
         tag = trigger["tag"]
-        frame = source.frame(tag, runs, version=source.version(version),
-                             smoothing=_smoothing(smoothing))
+        frame = source.frame(tag, runs, version=source.version(version), smoothing=_smoothing(smoothing))
         name = re.sub(r"[^\w.-]+", "_", tag).strip("_") or "scalars"
         if trigger["type"] == CSV:
             return dcc.send_data_frame(frame.to_csv, f"{name}.csv", index=False, na_rep="NaN")
-        return {"content": _json_document(tag, _smoothing(smoothing), frame),
-                "filename": f"{name}.json", "type": "application/json", "base64": False}
+        return {
+            "content": _json_document(tag, _smoothing(smoothing), frame),
+            "filename": f"{name}.json",
+            "type": "application/json",
+            "base64": False,
+        }
 
 
 def _smoothing(value: Any) -> float:
@@ -210,41 +288,80 @@ def _grid(tags: list[str], height: int = CHART_HEIGHT) -> list:
     children: list = []
     for group, members in groups.items():
         if len(groups) > 1:
-            children.append(html.H2(group or "(no group)", style={
-                "gridColumn": "1 / -1", "fontSize": "15px", "margin": "8px 0 0", "color": "#3E4C59",
-            }))
+            children.append(
+                html.H2(
+                    group or "(no group)",
+                    style={
+                        "gridColumn": "1 / -1",
+                        "fontSize": "15px",
+                        "margin": "8px 0 0",
+                        "color": "#3E4C59",
+                    },
+                )
+            )
         children.extend(_card(tag, height) for tag in members)
     return children
 
 
 def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
-    return html.Div(style=_CARD, children=[
-        html.Div(style={"display": "flex", "alignItems": "center", "gap": "6px"}, children=[
-            html.H3(tag, title=tag, style={
-                "fontSize": "14px", "margin": "0 auto 0 4px", "fontWeight": 600,
-                "overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "nowrap",
-            }),
-            html.Button("CSV", id={"type": CSV, "tag": tag}, style=_BUTTON,
-                        title=f"Download the data of {tag} as CSV"),
-            html.Button("JSON", id={"type": JSON, "tag": tag}, style=_BUTTON,
-                        title=f"Download the data of {tag} as JSON"),
-        ]),
-        dcc.Download(id={"type": DOWNLOAD, "tag": tag}),
-        dcc.Graph(id={"type": CHART, "tag": tag}, style=graph_box(height),
-                  config={"displaylogo": False, "responsive": True,
-                          "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
-    ])
+    return html.Div(
+        style=_CARD,
+        children=[
+            html.Div(
+                style={"display": "flex", "alignItems": "center", "gap": "6px"},
+                children=[
+                    html.H3(
+                        tag,
+                        title=tag,
+                        style={
+                            "fontSize": "14px",
+                            "margin": "0 auto 0 4px",
+                            "fontWeight": 600,
+                            "overflow": "hidden",
+                            "textOverflow": "ellipsis",
+                            "whiteSpace": "nowrap",
+                        },
+                    ),
+                    html.Button(
+                        "CSV", id={"type": CSV, "tag": tag}, style=_BUTTON, title=f"Download the data of {tag} as CSV"
+                    ),
+                    html.Button(
+                        "JSON",
+                        id={"type": JSON, "tag": tag},
+                        style=_BUTTON,
+                        title=f"Download the data of {tag} as JSON",
+                    ),
+                ],
+            ),
+            dcc.Download(id={"type": DOWNLOAD, "tag": tag}),
+            dcc.Graph(
+                id={"type": CHART, "tag": tag},
+                style=graph_box(height),
+                config={"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
+            ),
+        ],
+    )
 
 
 def _legend(runs: list[str]) -> list:
     """A swatch per drawn run, by name (the charts' hover names them too)."""
     return [
-        html.Span(style={"display": "inline-flex", "alignItems": "center", "gap": "6px",
-                         "fontSize": "13px"}, title=run, children=[
-            html.Span(style={"width": "14px", "height": "3px", "borderRadius": "2px",
-                             "background": run_color(run), "display": "inline-block"}),
-            run,
-        ])
+        html.Span(
+            style={"display": "inline-flex", "alignItems": "center", "gap": "6px", "fontSize": "13px"},
+            title=run,
+            children=[
+                html.Span(
+                    style={
+                        "width": "14px",
+                        "height": "3px",
+                        "borderRadius": "2px",
+                        "background": run_color(run),
+                        "display": "inline-block",
+                    }
+                ),
+                run,
+            ],
+        )
         for run in sorted(runs)
     ]
 

@@ -28,10 +28,7 @@ def layout(ctx: AppContext) -> Any:
             dcc.Tabs(
                 id="text-tabs",
                 value=tabs[0].value if tabs else None,
-                children=[
-                    dcc.Tab(label=tab.label, value=tab.value, children=tab.layout(ctx))
-                    for tab in tabs
-                ],
+                children=[dcc.Tab(label=tab.label, value=tab.value, children=tab.layout(ctx)) for tab in tabs],
             ),
         ],
     )

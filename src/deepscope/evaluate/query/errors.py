@@ -21,9 +21,7 @@ class QueryError(InvalidArgumentError):
     3
     """
 
-    def __init__(
-        self, query: str, position: int, expected: str, got: str, hint: str | None = None
-    ):
+    def __init__(self, query: str, position: int, expected: str, got: str, hint: str | None = None):
         self.query = query
         self.position = max(0, min(position, len(query)))
         self.column = self.position + 1
@@ -44,9 +42,7 @@ class UnknownColumnError(QueryError):
         self.available = list(available)
         shown = ", ".join(repr(c) for c in self.available[:20])
         more = f" and {len(self.available) - 20} more" if len(self.available) > 20 else ""
-        super().__init__(
-            query, position, f"a column of the table ({shown}{more})", f"unknown column {name!r}", hint
-        )
+        super().__init__(query, position, f"a column of the table ({shown}{more})", f"unknown column {name!r}", hint)
 
 
 class UnknownFunctionError(QueryError):
@@ -56,6 +52,9 @@ class UnknownFunctionError(QueryError):
         self.name = name
         self.available = list(available)
         super().__init__(
-            query, position, f"a function of the language ({', '.join(self.available)})",
-            f"unknown function {name!r}", hint,
+            query,
+            position,
+            f"a function of the language ({', '.join(self.available)})",
+            f"unknown function {name!r}",
+            hint,
         )

@@ -68,7 +68,9 @@ def mask(table: pd.DataFrame, text: str | Node) -> np.ndarray:
     value = _Evaluator(table, source).run(tree)
     if value.kind != "bool":
         raise QueryError(
-            source, tree.position, "a condition (a comparison, has_token(...), ...) for the whole query",
+            source,
+            tree.position,
+            "a condition (a comparison, has_token(...), ...) for the whole query",
             _KIND_WORDS[value.kind],
         )
     return value.broadcast(len(table)).astype(bool, copy=False)
@@ -196,7 +198,10 @@ class _Evaluator:
         if name == "correct":
             if not {"label", "prediction"} <= set(self.table.columns):
                 raise UnknownColumnError(
-                    self.source, node.position, "correct", [str(c) for c in self.table.columns],
+                    self.source,
+                    node.position,
+                    "correct",
+                    [str(c) for c in self.table.columns],
                     "correct needs a 'correct' column, or 'prediction' and 'label' columns.",
                 )
             label = self.column(Column("label", position=node.position))
@@ -205,7 +210,10 @@ class _Evaluator:
         scores = [c for c in self.table.columns if isinstance(c, str) and c.startswith("score_")]
         if not scores:
             raise UnknownColumnError(
-                self.source, node.position, "confidence", [str(c) for c in self.table.columns],
+                self.source,
+                node.position,
+                "confidence",
+                [str(c) for c in self.table.columns],
                 "confidence needs a 'confidence' column or score_<class> columns.",
             )
         return _Value("number", self.table[scores].to_numpy(dtype=np.float64).max(axis=1), False)
@@ -242,8 +250,12 @@ class _Evaluator:
         if left.kind not in ("number", "text") or left.kind != right.kind:
             wanted = _KIND_WORDS[left.kind] if left.kind in ("number", "text") else "numbers or texts"
             self.fail(node, f"{wanted} to compare with '{op}'", _KIND_WORDS[right.kind])
-        operations = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-                      ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+        operations = {
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b,
+        }
         data = self.apply(node, operations[op], left, right)
         return _Value("bool", data, left.scalar and right.scalar)
 
@@ -272,8 +284,11 @@ class _Evaluator:
         items = [_literal(item.value) for item in node.items.items]
         for item, literal in zip(node.items.items, items, strict=True):
             if operand.kind != "other" and literal.kind != operand.kind:
-                self.fail(item, f"{_KIND_WORDS[operand.kind]} in the list, like the value before 'in'",
-                          _KIND_WORDS[literal.kind])
+                self.fail(
+                    item,
+                    f"{_KIND_WORDS[operand.kind]} in the list, like the value before 'in'",
+                    _KIND_WORDS[literal.kind],
+                )
         values = [i.data for i in items]
         if operand.scalar:
             data: Any = any(bool(operand.data == v) for v in values)
@@ -304,11 +319,15 @@ class _Evaluator:
         for i, (arg, kind) in enumerate(zip(node.args, function.params, strict=True)):
             value = self.eval(arg)
             if kind != "any" and value.kind != kind:
-                self.fail(arg, f"{_KIND_WORDS[kind]} as argument {i + 1} of {function.signature}",
-                          _KIND_WORDS[value.kind])
+                self.fail(
+                    arg, f"{_KIND_WORDS[kind]} as argument {i + 1} of {function.signature}", _KIND_WORDS[value.kind]
+                )
             if i in function.constant and not value.scalar:
-                self.fail(arg, f"a fixed value (such as \"not\") as argument {i + 1} of {function.signature}",
-                          "a value that changes from row to row")
+                self.fail(
+                    arg,
+                    f'a fixed value (such as "not") as argument {i + 1} of {function.signature}',
+                    "a value that changes from row to row",
+                )
             args.append(value)
         data = [
             _as_text(v) if kind == "text" and i not in function.constant else _as_data(v)

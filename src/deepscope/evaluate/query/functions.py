@@ -32,9 +32,18 @@ _SPACES = re.compile(r"\s{2,}")
 
 # Built-in first-name pairs for swap_names (each name becomes the other of its pair).
 NAME_PAIRS: tuple[tuple[str, str], ...] = (
-    ("Alice", "Bob"), ("Maria", "Sofia"), ("Kenji", "Wei"), ("Omar", "Tariq"),
-    ("Mary", "John"), ("Emma", "James"), ("Olivia", "Liam"), ("Aisha", "Mohammed"),
-    ("Priya", "Rahul"), ("Mei", "Hiroshi"), ("Fatima", "Ahmed"), ("Lucia", "Mateo"),
+    ("Alice", "Bob"),
+    ("Maria", "Sofia"),
+    ("Kenji", "Wei"),
+    ("Omar", "Tariq"),
+    ("Mary", "John"),
+    ("Emma", "James"),
+    ("Olivia", "Liam"),
+    ("Aisha", "Mohammed"),
+    ("Priya", "Rahul"),
+    ("Mei", "Hiroshi"),
+    ("Fatima", "Ahmed"),
+    ("Lucia", "Mateo"),
 )
 
 

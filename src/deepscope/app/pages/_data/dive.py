@@ -34,44 +34,84 @@ _LAYOUTS = Cache(8)
 def layout(ctx: AppContext) -> Any:
     options = sources.dive_options(ctx)
     if not options:
-        return ui.empty("No examples to dive into", "Log a table with run.log_table('dive/name', frame), or "
-                        "register a dataset with ds.serve(..., datasets={...}).", id="data-dive-empty")
+        return ui.empty(
+            "No examples to dive into",
+            "Log a table with run.log_table('dive/name', frame), or "
+            "register a dataset with ds.serve(..., datasets={...}).",
+            id="data-dive-empty",
+        )
 
     def facet(id: str, label: str, placeholder: str = "none") -> Any:
         return ui.field(label, ui.dropdown(id, [], None, width="190px", clearable=True, placeholder=placeholder), id)
 
-    return html.Div([
-        html.Div(style=ui.ROW, children=[
-            ui.field("Examples", ui.dropdown("data-dive-source", options, options[0]["value"], width="320px"),
-                     "data-dive-source"),
-            facet("data-dive-row", "Rows by"),
-            facet("data-dive-column", "Columns by"),
-            facet("data-dive-color", "Colour by"),
-            ui.field("Positioning", dcc.RadioItems(id="data-dive-positioning", options=POSITIONING, value="stacked",
-                                                   inline=True, inputStyle={"marginRight": "4px"},
-                                                   labelStyle={"marginRight": "12px"}), "data-dive-positioning"),
-            html.Div(id="data-dive-xy", hidden=True, style={"display": "flex", "gap": "24px"}, children=[
-                facet("data-dive-x", "X", "choose a number"),
-                facet("data-dive-y", "Y", "random jitter"),
-            ]),
-        ]),
-        html.Div(id="data-dive-summary", style=ui.NOTE),
-        html.Div(style={"display": "flex", "gap": "16px", "alignItems": "flex-start"}, children=[
-            html.Div(style={"flex": "1", "minWidth": "0"}, children=ui.graph(
-                "data-dive-graph", {}, style={"height": "640px"},
-                config={**ui.GRAPH_CONFIG, "scrollZoom": True})),
-            html.Div(id="data-dive-record", style={"width": RECORD_WIDTH, "flex": "none", "fontSize": "13px"}),
-        ]),
-    ])
+    return html.Div(
+        [
+            html.Div(
+                style=ui.ROW,
+                children=[
+                    ui.field(
+                        "Examples",
+                        ui.dropdown("data-dive-source", options, options[0]["value"], width="320px"),
+                        "data-dive-source",
+                    ),
+                    facet("data-dive-row", "Rows by"),
+                    facet("data-dive-column", "Columns by"),
+                    facet("data-dive-color", "Colour by"),
+                    ui.field(
+                        "Positioning",
+                        dcc.RadioItems(
+                            id="data-dive-positioning",
+                            options=POSITIONING,
+                            value="stacked",
+                            inline=True,
+                            inputStyle={"marginRight": "4px"},
+                            labelStyle={"marginRight": "12px"},
+                        ),
+                        "data-dive-positioning",
+                    ),
+                    html.Div(
+                        id="data-dive-xy",
+                        hidden=True,
+                        style={"display": "flex", "gap": "24px"},
+                        children=[
+                            facet("data-dive-x", "X", "choose a number"),
+                            facet("data-dive-y", "Y", "random jitter"),
+                        ],
+                    ),
+                ],
+            ),
+            html.Div(id="data-dive-summary", style=ui.NOTE),
+            html.Div(
+                style={"display": "flex", "gap": "16px", "alignItems": "flex-start"},
+                children=[
+                    html.Div(
+                        style={"flex": "1", "minWidth": "0"},
+                        children=ui.graph(
+                            "data-dive-graph",
+                            {},
+                            style={"height": "640px"},
+                            config={**ui.GRAPH_CONFIG, "scrollZoom": True},
+                        ),
+                    ),
+                    html.Div(id="data-dive-record", style={"width": RECORD_WIDTH, "flex": "none", "fontSize": "13px"}),
+                ],
+            ),
+        ]
+    )
 
 
 def register(app: dash.Dash, ctx: AppContext) -> None:
     @app.callback(
-        Output("data-dive-row", "options"), Output("data-dive-row", "value"),
-        Output("data-dive-column", "options"), Output("data-dive-column", "value"),
-        Output("data-dive-color", "options"), Output("data-dive-color", "value"),
-        Output("data-dive-x", "options"), Output("data-dive-x", "value"),
-        Output("data-dive-y", "options"), Output("data-dive-y", "value"),
+        Output("data-dive-row", "options"),
+        Output("data-dive-row", "value"),
+        Output("data-dive-column", "options"),
+        Output("data-dive-column", "value"),
+        Output("data-dive-color", "options"),
+        Output("data-dive-color", "value"),
+        Output("data-dive-x", "options"),
+        Output("data-dive-x", "value"),
+        Output("data-dive-y", "options"),
+        Output("data-dive-y", "value"),
         Output("data-dive-record", "children"),
         Input("data-dive-source", "value"),
     )
@@ -97,16 +137,30 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         Input("data-dive-x", "value"),
         Input("data-dive-y", "value"),
     )
-    def draw(source: str | None, row: str | None, column: str | None, color: str | None,
-             positioning: str | None, x: str | None, y: str | None) -> tuple:
+    def draw(
+        source: str | None,
+        row: str | None,
+        column: str | None,
+        color: str | None,
+        positioning: str | None,
+        x: str | None,
+        y: str | None,
+    ) -> tuple:
         if not source:
             return {}, "", True
         scatter = positioning == "scatter"
         if scatter and not x:
             return dash.no_update, "Scatter positioning needs a numeric feature for X.", False
-        laid = layout_of(ctx, source, row=row, column=column, color=color,
-                         positioning="scatter" if scatter else "stacked", x=x if scatter else None,
-                         y=y if scatter else None)
+        laid = layout_of(
+            ctx,
+            source,
+            row=row,
+            column=column,
+            color=color,
+            positioning="scatter" if scatter else "stacked",
+            x=x if scatter else None,
+            y=y if scatter else None,
+        )
         figure = dive_figure(laid)
         # Points may be a pixel or two wide; the legend's swatches must not shrink with them.
         figure.update_layout(legend={"itemsizing": "constant"})
@@ -124,15 +178,30 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         State("data-dive-y", "value"),
         prevent_initial_call=True,
     )
-    def show_record(click: dict | None, source: str | None, row: str | None, column: str | None,
-                    color: str | None, positioning: str | None, x: str | None, y: str | None) -> Any:
+    def show_record(
+        click: dict | None,
+        source: str | None,
+        row: str | None,
+        column: str | None,
+        color: str | None,
+        positioning: str | None,
+        x: str | None,
+        y: str | None,
+    ) -> Any:
         points = (click or {}).get("points") or []
         if not points or not source:
             return dash.no_update
         scatter = positioning == "scatter"
-        laid = layout_of(ctx, source, row=row, column=column, color=color,
-                         positioning="scatter" if scatter else "stacked", x=x if scatter else None,
-                         y=y if scatter else None)
+        laid = layout_of(
+            ctx,
+            source,
+            row=row,
+            column=column,
+            color=color,
+            positioning="scatter" if scatter else "stacked",
+            x=x if scatter else None,
+            y=y if scatter else None,
+        )
         index = clicked_example(laid, points[0])
         if index is None:
             return dash.no_update
@@ -178,8 +247,11 @@ def facet_columns(records: pd.DataFrame) -> list[str]:
 
 
 def numeric_columns(records: pd.DataFrame) -> list[str]:
-    return [str(c) for c in records.columns
-            if pd.api.types.is_numeric_dtype(records[c]) and not pd.api.types.is_bool_dtype(records[c])]
+    return [
+        str(c)
+        for c in records.columns
+        if pd.api.types.is_numeric_dtype(records[c]) and not pd.api.types.is_bool_dtype(records[c])
+    ]
 
 
 def default_color(records: pd.DataFrame) -> str | None:
@@ -198,8 +270,9 @@ def layout_of(ctx: AppContext, source: str, **options: Any) -> Dive:
     def make() -> Dive:
         table = sources.load_table(ctx, source)
         stacked = options["positioning"] == "stacked"
-        images = table.images if stacked and table.images is not None and len(table.records) <= sources.MAX_SPRITES \
-            else None
+        images = (
+            table.images if stacked and table.images is not None and len(table.records) <= sources.MAX_SPRITES else None
+        )
         laid = dive(table.records, images=images, **options)
         points = laid.points.astype({"x": np.float32, "y": np.float32, "index": np.int32})
         return dataclasses.replace(laid, points=points)
@@ -215,8 +288,10 @@ def _summary(laid: Dive) -> str:
         parts.append(f"columns by {laid.column} ({len(laid.column_labels)})")
     if laid.color:
         parts.append(f"colour by {laid.color}")
-    return (" · ".join(parts) + ". Numbers are cut into equal-width bins, rare values pooled in (other). "
-            "Scroll to zoom, drag to pan.")
+    return (
+        " · ".join(parts) + ". Numbers are cut into equal-width bins, rare values pooled in (other). "
+        "Scroll to zoom, drag to pan."
+    )
 
 
 def record_panel(table: sources.DiveTable, index: int) -> Any:
@@ -229,17 +304,47 @@ def record_panel(table: sources.DiveTable, index: int) -> Any:
     elif table.images is not None:
         thumbnail = thumbnail_data_uri(table.images[index], size=64)
     row = table.records.iloc[index]
-    rows = [html.Tr([html.Th(str(name), style={"textAlign": "left", "fontWeight": 600, "padding": "3px 12px 3px 0",
-                                               "color": "#52606D", "verticalAlign": "top",
-                                               "overflowWrap": "anywhere"}),
-                     html.Td(ui.number(value) if not isinstance(value, str) else value,
-                             style={"padding": "3px 0", "overflowWrap": "anywhere"})])
-            for name, value in row.items()]
-    return html.Div(id="data-dive-record-body", style={"border": "1px solid #E4E7EB", "borderRadius": "8px",
-                                                       "padding": "12px 14px"}, children=[
-        html.H3(f"Example {index}", style={"fontSize": "15px", "margin": "0 0 8px"}),
-        html.Img(src=thumbnail, alt=f"image of example {index}",
-                 style={"width": "128px", "height": "128px", "imageRendering": "pixelated", "objectFit": "contain",
-                        "border": "1px solid #E4E7EB", "marginBottom": "8px"}) if thumbnail else None,
-        html.Table(html.Tbody(rows), style={"borderCollapse": "collapse", "width": "100%"}),
-    ])
+    rows = [
+        html.Tr(
+            [
+                html.Th(
+                    str(name),
+                    style={
+                        "textAlign": "left",
+                        "fontWeight": 600,
+                        "padding": "3px 12px 3px 0",
+                        "color": "#52606D",
+                        "verticalAlign": "top",
+                        "overflowWrap": "anywhere",
+                    },
+                ),
+                html.Td(
+                    ui.number(value) if not isinstance(value, str) else value,
+                    style={"padding": "3px 0", "overflowWrap": "anywhere"},
+                ),
+            ]
+        )
+        for name, value in row.items()
+    ]
+    return html.Div(
+        id="data-dive-record-body",
+        style={"border": "1px solid #E4E7EB", "borderRadius": "8px", "padding": "12px 14px"},
+        children=[
+            html.H3(f"Example {index}", style={"fontSize": "15px", "margin": "0 0 8px"}),
+            html.Img(
+                src=thumbnail,
+                alt=f"image of example {index}",
+                style={
+                    "width": "128px",
+                    "height": "128px",
+                    "imageRendering": "pixelated",
+                    "objectFit": "contain",
+                    "border": "1px solid #E4E7EB",
+                    "marginBottom": "8px",
+                },
+            )
+            if thumbnail
+            else None,
+            html.Table(html.Tbody(rows), style={"borderCollapse": "collapse", "width": "100%"}),
+        ],
+    )

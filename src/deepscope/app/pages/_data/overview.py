@@ -28,20 +28,42 @@ SORTS = [
 DISTANCE_NEEDS_TWO = "distribution distance (choose 2+ datasets)"
 ONE_DATASET_SORT = "non_uniformity"
 SCORE_TITLES = {
-    "distance": ("Distance", "Jensen-Shannon divergence (bits) of each dataset's histogram from the first "
-                             "dataset's, the largest; 1 when the feature is absent or of another type"),
+    "distance": (
+        "Distance",
+        "Jensen-Shannon divergence (bits) of each dataset's histogram from the first "
+        "dataset's, the largest; 1 when the feature is absent or of another type",
+    ),
     "missing": ("Missing (max)", "the largest missing share across the datasets"),
-    "non_uniformity": ("Non-uniformity", "1 minus the normalised entropy of the histogram: 0 when values spread "
-                                         "evenly over the buckets, 1 when they fall in one"),
+    "non_uniformity": (
+        "Non-uniformity",
+        "1 minus the normalised entropy of the histogram: 0 when values spread "
+        "evenly over the buckets, 1 when they fall in one",
+    ),
 }
-NUMERIC_STATS = [("count", "Count", ui.number), ("missing", "Missing", ui.percent), ("mean", "Mean", ui.number),
-                 ("std", "Std dev", ui.number), ("zeros", "Zeros", ui.percent), ("min", "Min", ui.number),
-                 ("median", "Median", ui.number), ("max", "Max", ui.number)]
-CATEGORICAL_STATS = [("count", "Count", ui.number), ("missing", "Missing", ui.percent),
-                     ("unique", "Unique", ui.number), ("top", "Top value", str),
-                     ("top_fraction", "Top share", ui.percent), ("avg_length", "Avg length", ui.number)]
-OTHER_STATS = [("type", "Type", str), ("count", "Count", ui.number), ("missing", "Missing", ui.percent),
-               ("notes", "Notes", str)]
+NUMERIC_STATS = [
+    ("count", "Count", ui.number),
+    ("missing", "Missing", ui.percent),
+    ("mean", "Mean", ui.number),
+    ("std", "Std dev", ui.number),
+    ("zeros", "Zeros", ui.percent),
+    ("min", "Min", ui.number),
+    ("median", "Median", ui.number),
+    ("max", "Max", ui.number),
+]
+CATEGORICAL_STATS = [
+    ("count", "Count", ui.number),
+    ("missing", "Missing", ui.percent),
+    ("unique", "Unique", ui.number),
+    ("top", "Top value", str),
+    ("top_fraction", "Top share", ui.percent),
+    ("avg_length", "Avg length", ui.number),
+]
+OTHER_STATS = [
+    ("type", "Type", str),
+    ("count", "Count", ui.number),
+    ("missing", "Missing", ui.percent),
+    ("notes", "Notes", str),
+]
 MAX_FEATURES = 40
 SPARK_WIDTH, SPARK_HEIGHT = 200, 52
 _CELL = {"padding": "3px 10px", "textAlign": "right", "fontVariantNumeric": "tabular-nums", "whiteSpace": "nowrap"}
@@ -53,29 +75,63 @@ _COMPARISONS = Cache(16)
 def layout(ctx: AppContext) -> Any:
     options = sources.profile_options(ctx)
     if not options:
-        return ui.empty("No profiles", "Log one with run.log_result('profile/train', ds.data.profile(frame)), "
-                        "or register a dataset with ds.serve(..., datasets={...}).", id="data-overview-empty")
+        return ui.empty(
+            "No profiles",
+            "Log one with run.log_result('profile/train', ds.data.profile(frame)), "
+            "or register a dataset with ds.serve(..., datasets={...}).",
+            id="data-overview-empty",
+        )
     chosen = sources.default_profiles(ctx, options)
     sorts, sort = sort_choices(len(chosen), "distance")
-    return html.Div([
-        html.Div(style=ui.ROW, children=[
-            ui.field("Datasets", ui.dropdown("data-overview-datasets", options, chosen, width="520px", multi=True),
-                     "data-overview-datasets"),
-            ui.field("Sort by", ui.dropdown("data-overview-sort", sorts, sort, width="300px"), "data-overview-sort"),
-            ui.field("Find features", dcc.Input(id="data-overview-filter", type="search", debounce=0.3,
-                                                placeholder="name or regex", className="ds-input",
-                                                style={"width": "200px"}), "data-overview-filter"),
-            dcc.Checklist(id="data-overview-percent", value=["percent"], style={"paddingBottom": "6px"},
-                          options=[{"label": " Histograms as percentages of each dataset", "value": "percent"}]),
-        ]),
-        html.Div(id="data-overview-summary", style=ui.NOTE),
-        html.Div(id="data-overview-tables"),
-        ui.section("One feature, with axes"),
-        html.Div(style=ui.ROW, children=[
-            ui.field("Feature", ui.dropdown("data-overview-feature", [], None, width="320px"), "data-overview-feature"),
-        ]),
-        html.Div(id="data-overview-detail"),
-    ])
+    return html.Div(
+        [
+            html.Div(
+                style=ui.ROW,
+                children=[
+                    ui.field(
+                        "Datasets",
+                        ui.dropdown("data-overview-datasets", options, chosen, width="520px", multi=True),
+                        "data-overview-datasets",
+                    ),
+                    ui.field(
+                        "Sort by", ui.dropdown("data-overview-sort", sorts, sort, width="300px"), "data-overview-sort"
+                    ),
+                    ui.field(
+                        "Find features",
+                        dcc.Input(
+                            id="data-overview-filter",
+                            type="search",
+                            debounce=0.3,
+                            placeholder="name or regex",
+                            className="ds-input",
+                            style={"width": "200px"},
+                        ),
+                        "data-overview-filter",
+                    ),
+                    dcc.Checklist(
+                        id="data-overview-percent",
+                        value=["percent"],
+                        style={"paddingBottom": "6px"},
+                        options=[{"label": " Histograms as percentages of each dataset", "value": "percent"}],
+                    ),
+                ],
+            ),
+            html.Div(id="data-overview-summary", style=ui.NOTE),
+            html.Div(id="data-overview-tables"),
+            ui.section("One feature, with axes"),
+            html.Div(
+                style=ui.ROW,
+                children=[
+                    ui.field(
+                        "Feature",
+                        ui.dropdown("data-overview-feature", [], None, width="320px"),
+                        "data-overview-feature",
+                    ),
+                ],
+            ),
+            html.Div(id="data-overview-detail"),
+        ]
+    )
 
 
 def sort_choices(count: int, current: str | None) -> tuple[list[dict[str, Any]], str]:
@@ -110,8 +166,9 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         Input("data-overview-filter", "value"),
         State("data-overview-feature", "value"),
     )
-    def show_tables(chosen: list[str] | None, sort: str | None, percent: list[str] | None,
-                    pattern: str | None, feature: str | None) -> tuple:
+    def show_tables(
+        chosen: list[str] | None, sort: str | None, percent: list[str] | None, pattern: str | None, feature: str | None
+    ) -> tuple:
         if not chosen:
             return ui.note("Choose one or more datasets."), "", [], None
         comparison = comparison_of(ctx, chosen, bool(percent)).sorted_by(sort or "distance")
@@ -140,8 +197,10 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
 def comparison_of(ctx: AppContext, chosen: list[str], percent: bool) -> Comparison:
     """The chosen profiles side by side (cached: sorting only reorders it)."""
     version = ctx.logdir.version() if ctx.logdir is not None else None
-    return _COMPARISONS.get((tuple(chosen), percent, id(ctx), version),
-                            lambda: compare(*sources.named_profiles(ctx, chosen), normalize=percent))
+    return _COMPARISONS.get(
+        (tuple(chosen), percent, id(ctx), version),
+        lambda: compare(*sources.named_profiles(ctx, chosen), normalize=percent),
+    )
 
 
 def _matching(order: list[str], pattern: str | None) -> tuple[list[str], str]:
@@ -172,13 +231,20 @@ def feature_tables(comparison: Comparison, features: list[str]) -> list[Any]:
         types = set(summary.loc[summary["feature"] == feature, "type"])
         kind[feature] = hist.get("kind") or ("numeric" if types <= {"int", "float", "bool"} and types else "other")
     colors = category_colors(comparison.datasets)
-    legend = html.Div(style={"display": "flex", "gap": "16px", "fontSize": "13px", "margin": "0 0 6px"}, children=[
-        html.Span([_swatch(colors[name]), name]) for name in comparison.datasets
-    ]) if len(comparison.datasets) > 1 else None
+    legend = (
+        html.Div(
+            style={"display": "flex", "gap": "16px", "fontSize": "13px", "margin": "0 0 6px"},
+            children=[html.Span([_swatch(colors[name]), name]) for name in comparison.datasets],
+        )
+        if len(comparison.datasets) > 1
+        else None
+    )
     parts: list[Any] = [legend]
-    for title, wanted, stats in (("Numeric features", "numeric", NUMERIC_STATS),
-                                 ("Categorical features", "categorical", CATEGORICAL_STATS),
-                                 ("Other features", "other", OTHER_STATS)):
+    for title, wanted, stats in (
+        ("Numeric features", "numeric", NUMERIC_STATS),
+        ("Categorical features", "categorical", CATEGORICAL_STATS),
+        ("Other features", "other", OTHER_STATS),
+    ):
         chosen = [f for f in features if kind[f] == wanted]
         if chosen:
             parts.append(ui.section(f"{title} ({len(chosen)})"))
@@ -189,12 +255,19 @@ def feature_tables(comparison: Comparison, features: list[str]) -> list[Any]:
 
 
 def _swatch(color: str) -> Any:
-    return html.Span(style={"display": "inline-block", "width": "10px", "height": "10px", "background": color,
-                            "marginRight": "6px", "borderRadius": "2px"})
+    return html.Span(
+        style={
+            "display": "inline-block",
+            "width": "10px",
+            "height": "10px",
+            "background": color,
+            "marginRight": "6px",
+            "borderRadius": "2px",
+        }
+    )
 
 
-def _table(comparison: Comparison, features: list[str], stats: list,
-           colors: dict[str, str], *, histogram: bool) -> Any:
+def _table(comparison: Comparison, features: list[str], stats: list, colors: dict[str, str], *, histogram: bool) -> Any:
     many = len(comparison.datasets) > 1
     score_key = comparison.sort if comparison.sort != "name" else "distance"
     if score_key == "missing" or (score_key == "distance" and not comparison.has_distance):
@@ -217,12 +290,27 @@ def _table(comparison: Comparison, features: list[str], stats: list,
         for i, (_, row) in enumerate(rows.iterrows()):
             cells = []
             if i == 0:
-                cells.append(html.Td(feature, rowSpan=span, style={**_CELL, "textAlign": "left", "fontWeight": 600,
-                                                                   "whiteSpace": "normal", "maxWidth": "220px",
-                                                                   "overflowWrap": "anywhere"}))
+                cells.append(
+                    html.Td(
+                        feature,
+                        rowSpan=span,
+                        style={
+                            **_CELL,
+                            "textAlign": "left",
+                            "fontWeight": 600,
+                            "whiteSpace": "normal",
+                            "maxWidth": "220px",
+                            "overflowWrap": "anywhere",
+                        },
+                    )
+                )
             if many:
-                cells.append(html.Td([_swatch(colors[row["dataset"]]), row["dataset"]],
-                                     style={**_CELL, "textAlign": "left", "color": "#52606D"}))
+                cells.append(
+                    html.Td(
+                        [_swatch(colors[row["dataset"]]), row["dataset"]],
+                        style={**_CELL, "textAlign": "left", "color": "#52606D"},
+                    )
+                )
             for name, _, fmt in stats:
                 value = row[name]
                 text = fmt(value) if value is not None and str(value) not in ("nan", "<NA>", "None") else ""
@@ -236,16 +324,21 @@ def _table(comparison: Comparison, features: list[str], stats: list,
                 cells.append(html.Td(_spark(comparison, feature), rowSpan=span, style={**_CELL, "padding": "2px 8px"}))
             trs.append(html.Tr(cells))
         bodies.append(html.Tbody(trs, style=_GROUP, **{"data-feature": feature}))
-    return html.Div(style={"overflowX": "auto"}, children=html.Table(
-        [html.Thead(html.Tr(head)), *bodies],
-        className="data-overview-table",
-        style={"borderCollapse": "collapse", "fontSize": "13px", "width": "100%"},
-    ))
+    return html.Div(
+        style={"overflowX": "auto"},
+        children=html.Table(
+            [html.Thead(html.Tr(head)), *bodies],
+            className="data-overview-table",
+            style={"borderCollapse": "collapse", "fontSize": "13px", "width": "100%"},
+        ),
+    )
 
 
 def _spark(comparison: Comparison, feature: str) -> Any:
     if not comparison.histograms.get(feature):
         return html.Span("no values", style={"color": "#9AA5B1"})
-    return dcc.Graph(figure=sparkline_figure(comparison, feature, width=SPARK_WIDTH, height=SPARK_HEIGHT),
-                     config={"displayModeBar": False},
-                     style={"width": f"{SPARK_WIDTH}px", "height": f"{SPARK_HEIGHT}px"})
+    return dcc.Graph(
+        figure=sparkline_figure(comparison, feature, width=SPARK_WIDTH, height=SPARK_HEIGHT),
+        config={"displayModeBar": False},
+        style={"width": f"{SPARK_WIDTH}px", "height": f"{SPARK_HEIGHT}px"},
+    )

@@ -135,7 +135,8 @@ def has_data(ctx: AppContext) -> bool:
 def is_split(dataset: Any) -> bool:
     """A deepscope ``TabularDataset``: a train and a serving DataFrame."""
     return isinstance(getattr(dataset, "train", None), pd.DataFrame) and isinstance(
-        getattr(dataset, "serving", None), pd.DataFrame)
+        getattr(dataset, "serving", None), pd.DataFrame
+    )
 
 
 def _parts(dataset: Any) -> list[str]:
@@ -149,8 +150,9 @@ def _part(dataset: Any, part: str) -> Any:
 def _registered_profile(ctx: AppContext, name: str, part: str) -> Profile:
     dataset = ctx.datasets[name]
     label = f"{name} {part}".strip()
-    return _CACHE.get(("profile", name, part, id(dataset)),
-                      lambda: profile(_part(dataset, part), name=label, progress=False))
+    return _CACHE.get(
+        ("profile", name, part, id(dataset)), lambda: profile(_part(dataset, part), name=label, progress=False)
+    )
 
 
 def _profileable(ctx: AppContext, name: str) -> bool:
@@ -177,8 +179,10 @@ def profile_options(ctx: AppContext) -> list[dict[str, str]]:
     options = [{"label": f"{run} · {tag}", "value": key("result", run, tag)} for run, tag in logged(ctx, PROFILE)]
     for name in ctx.datasets:
         if _profileable(ctx, name):
-            options += [{"label": f"{name} {part} (registered)".replace("  ", " "), "value": key("dataset", name, part)}
-                        for part in _parts(ctx.datasets[name])]
+            options += [
+                {"label": f"{name} {part} (registered)".replace("  ", " "), "value": key("dataset", name, part)}
+                for part in _parts(ctx.datasets[name])
+            ]
     return options
 
 
@@ -229,8 +233,10 @@ def drift_options(ctx: AppContext) -> list[dict[str, str]]:
     for run, tags in by_run.items():
         if run in with_report:
             continue
-        options += [{"label": f"{run} · {current} against {tags[0]}", "value": key("pair", run, tags[0], current)}
-                    for current in tags[1:]]
+        options += [
+            {"label": f"{run} · {current} against {tags[0]}", "value": key("pair", run, tags[0], current)}
+            for current in tags[1:]
+        ]
     for name, dataset in ctx.datasets.items():
         if is_split(dataset):
             options.append({"label": f"{name} serving against train (registered)", "value": key("dataset", name)})
@@ -245,13 +251,17 @@ def load_drift(ctx: AppContext, source: str) -> DriftReport:
             return report
     elif parts[0] == "pair":
         run, reference, current = parts[1:4]
-        return _CACHE.get(("pair", id(ctx.logdir), *parts[1:], _version(ctx)),
-                          lambda: drift(_result(ctx, run, reference), _result(ctx, run, current)))
+        return _CACHE.get(
+            ("pair", id(ctx.logdir), *parts[1:], _version(ctx)),
+            lambda: drift(_result(ctx, run, reference), _result(ctx, run, current)),
+        )
     elif parts[0] == "dataset" and is_split(ctx.datasets.get(parts[1])):
         dataset = ctx.datasets[parts[1]]
         # The raw frames give exact KS statistics and p-values besides the profile metrics.
-        return _CACHE.get(("drift", parts[1], id(dataset)), lambda: _named(
-            drift(dataset.train, dataset.serving), f"{parts[1]} train", f"{parts[1]} serving"))
+        return _CACHE.get(
+            ("drift", parts[1], id(dataset)),
+            lambda: _named(drift(dataset.train, dataset.serving), f"{parts[1]} train", f"{parts[1]} serving"),
+        )
     raise NotFoundError("drift report", source, [o["value"] for o in drift_options(ctx)])
 
 
@@ -266,8 +276,9 @@ def anomaly_options(ctx: AppContext) -> list[dict[str, str]]:
     options = [{"label": f"{run} · {tag}", "value": key("result", run, tag)} for run, tag in logged(ctx, ANOMALIES)]
     for name, dataset in ctx.datasets.items():
         if is_split(dataset):
-            options.append({"label": f"{name} serving against the schema of train (registered)",
-                            "value": key("dataset", name)})
+            options.append(
+                {"label": f"{name} serving against the schema of train (registered)", "value": key("dataset", name)}
+            )
     return options
 
 
@@ -316,28 +327,38 @@ def dive_options(ctx: AppContext) -> list[dict[str, str]]:
         tables = [(run, tag) for run in source.run_names() for tag in source.run_tags(run, "tables")]
 
     def logged_options(for_dive: bool) -> list[dict[str, str]]:
-        return [{"label": f"{run} · {tag}", "value": key("table", run, tag)}
-                for run, tag in tables if tag.startswith("dive") == for_dive]
+        return [
+            {"label": f"{run} · {tag}", "value": key("table", run, tag)}
+            for run, tag in tables
+            if tag.startswith("dive") == for_dive
+        ]
 
-    registered = [{"label": f"{name} (registered)", "value": key("dataset", name)}
-                  for name, dataset in ctx.datasets.items() if _is_table_like(dataset)]
+    registered = [
+        {"label": f"{name} (registered)", "value": key("dataset", name)}
+        for name, dataset in ctx.datasets.items()
+        if _is_table_like(dataset)
+    ]
     return logged_options(True) + registered + logged_options(False)
 
 
 def _is_table_like(dataset: Any) -> bool:
     import pyarrow as pa
 
-    return (isinstance(dataset, (pd.DataFrame, pa.Table)) or is_split(dataset)
-            or (getattr(dataset, "images", None) is not None and hasattr(dataset, "labels"))
-            or isinstance(getattr(dataset, "frame", None), pd.DataFrame))
+    return (
+        isinstance(dataset, (pd.DataFrame, pa.Table))
+        or is_split(dataset)
+        or (getattr(dataset, "images", None) is not None and hasattr(dataset, "labels"))
+        or isinstance(getattr(dataset, "frame", None), pd.DataFrame)
+    )
 
 
 def load_table(ctx: AppContext, source: str) -> DiveTable:
     parts = parse(source)
     if parts[0] == "table" and ctx.logdir is not None:
         run, tag = parts[1], parts[2]
-        return _CACHE.get(("table", id(ctx.logdir), run, tag, _version(ctx)),
-                          lambda: _logged_table(ctx.logdir.table(run, tag)))
+        return _CACHE.get(
+            ("table", id(ctx.logdir), run, tag, _version(ctx)), lambda: _logged_table(ctx.logdir.table(run, tag))
+        )
     if parts[0] == "dataset" and parts[1] in ctx.datasets:
         dataset = ctx.datasets[parts[1]]
         return _CACHE.get(("dive", parts[1], id(dataset)), lambda: registered_table(dataset))
@@ -367,8 +388,9 @@ def registered_table(dataset: Any) -> DiveTable:
     if isinstance(dataset, pa.Table):
         return DiveTable(dataset.to_pandas())
     if is_split(dataset):
-        return DiveTable(pd.concat([dataset.train.assign(split="train"), dataset.serving.assign(split="serving")],
-                                   ignore_index=True))
+        return DiveTable(
+            pd.concat([dataset.train.assign(split="train"), dataset.serving.assign(split="serving")], ignore_index=True)
+        )
     images = getattr(dataset, "images", None)
     if images is not None:
         from deepscope.data.sources import images_table

@@ -20,12 +20,29 @@ WARN = "#8A6100"
 BAD_SURFACE = "#FEF3F2"
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 
-_CELL = {"fontFamily": "var(--ds-font)", "fontSize": "13px", "padding": "6px 8px", "textAlign": "left",
-         "backgroundColor": "transparent", "border": "none", "borderBottom": "1px solid #E4E7EB",
-         "maxWidth": "520px", "overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "normal",
-         "height": "auto"}
-_HEADER = {"fontFamily": "var(--ds-font)", "fontWeight": 600, "backgroundColor": "transparent",
-           "color": "#3E4C59", "borderBottom": "1px solid #CBD2D9", "whiteSpace": "normal", "height": "auto"}
+_CELL = {
+    "fontFamily": "var(--ds-font)",
+    "fontSize": "13px",
+    "padding": "6px 8px",
+    "textAlign": "left",
+    "backgroundColor": "transparent",
+    "border": "none",
+    "borderBottom": "1px solid #E4E7EB",
+    "maxWidth": "520px",
+    "overflow": "hidden",
+    "textOverflow": "ellipsis",
+    "whiteSpace": "normal",
+    "height": "auto",
+}
+_HEADER = {
+    "fontFamily": "var(--ds-font)",
+    "fontWeight": 600,
+    "backgroundColor": "transparent",
+    "color": "#3E4C59",
+    "borderBottom": "1px solid #CBD2D9",
+    "whiteSpace": "normal",
+    "height": "auto",
+}
 
 
 def dropdown(id: str, options: list, value: Any, width: str = "240px", clearable: bool = False, **kwargs: Any) -> Any:
@@ -51,9 +68,18 @@ def empty(title: str, *lines: Any, **kwargs: Any) -> Any:
 def table(id: str, columns: list[dict], data: list[dict], *, page_size: int = 25, **kwargs: Any) -> Any:
     """A DataTable in the page's style."""
     return dash_table.DataTable(
-        id=id, columns=columns, data=data, page_size=page_size, cell_selectable=False, style_as_list_view=True,
-        style_table={"overflowX": "auto"}, style_cell=_CELL, style_header=_HEADER,
-        tooltip_delay=300, tooltip_duration=None, **kwargs,
+        id=id,
+        columns=columns,
+        data=data,
+        page_size=page_size,
+        cell_selectable=False,
+        style_as_list_view=True,
+        style_table={"overflowX": "auto"},
+        style_cell=_CELL,
+        style_header=_HEADER,
+        tooltip_delay=300,
+        tooltip_duration=None,
+        **kwargs,
     )
 
 

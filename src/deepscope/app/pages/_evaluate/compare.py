@@ -46,39 +46,73 @@ def layout(ctx: AppContext, source: data.Source, state: dict) -> Any:
     entries = candidates(ctx, source)
     default = [e["value"] for e in entries if e["kind"] == "table"] or [e["value"] for e in entries]
     generators = source.text is not None
-    return html.Div([
-        html.Div(style=ui.ROW, children=[
-            ui.field(f"Compare {entry_name(ctx, source, None)} with", dcc.Dropdown(
-                id="evaluate-compare-with", options=[{"label": e["label"], "value": e["value"]} for e in entries],
-                value=default, multi=True, style={"minWidth": "420px"},
-                placeholder="other predictions tables of these examples, or live models"),
-                "evaluate-compare-with"),
-        ]),
-        html.Div(id="evaluate-compare-message"),
-        ui.figure_slot("evaluate-compare-figure"),
-        ui.table("evaluate-compare-table", page_size=10, wide=("c0",)),
-        html.H3("Generators", style=ui.SECTION),
-        html.Div(hidden=not generators, children=[
-            ui.note("New examples from the picked example (or the first five shown), and every live model's "
-                    "prediction on them."),
-            html.Div(style=ui.ROW, children=[
-                ui.field("Generator", ui.dropdown("evaluate-compare-generator",
-                                                  [{"label": v, "value": k} for k, v in GENERATOR_NAMES.items()],
-                                                  "word_replacer"), "evaluate-compare-generator"),
-                ui.field("Pairs (old -> new, ...) or rule", dcc.Input(
-                    id="evaluate-compare-generator-input", type="text", value=DEFAULT_INPUT["word_replacer"],
-                    className="ds-input", style={"width": "360px"}), "evaluate-compare-generator-input"),
-                html.Button("Generate", id="evaluate-compare-generate", n_clicks=0, style=ui.BUTTON),
-            ]),
-            html.Div(id="evaluate-compare-generated-message"),
-            ui.figure_slot("evaluate-compare-generated-figure"),
-            ui.table("evaluate-compare-generated-table", page_size=10, wide=("c2",)),
-        ]),
-        html.Div(hidden=generators, children=ui.note("Generators work on text examples.")),
-        html.H3("Salience", style=ui.SECTION),
-        html.Div(id="evaluate-compare-salience-message"),
-        ui.figure_slot("evaluate-compare-salience"),
-    ])
+    return html.Div(
+        [
+            html.Div(
+                style=ui.ROW,
+                children=[
+                    ui.field(
+                        f"Compare {entry_name(ctx, source, None)} with",
+                        dcc.Dropdown(
+                            id="evaluate-compare-with",
+                            options=[{"label": e["label"], "value": e["value"]} for e in entries],
+                            value=default,
+                            multi=True,
+                            style={"minWidth": "420px"},
+                            placeholder="other predictions tables of these examples, or live models",
+                        ),
+                        "evaluate-compare-with",
+                    ),
+                ],
+            ),
+            html.Div(id="evaluate-compare-message"),
+            ui.figure_slot("evaluate-compare-figure"),
+            ui.table("evaluate-compare-table", page_size=10, wide=("c0",)),
+            html.H3("Generators", style=ui.SECTION),
+            html.Div(
+                hidden=not generators,
+                children=[
+                    ui.note(
+                        "New examples from the picked example (or the first five shown), and every live model's "
+                        "prediction on them."
+                    ),
+                    html.Div(
+                        style=ui.ROW,
+                        children=[
+                            ui.field(
+                                "Generator",
+                                ui.dropdown(
+                                    "evaluate-compare-generator",
+                                    [{"label": v, "value": k} for k, v in GENERATOR_NAMES.items()],
+                                    "word_replacer",
+                                ),
+                                "evaluate-compare-generator",
+                            ),
+                            ui.field(
+                                "Pairs (old -> new, ...) or rule",
+                                dcc.Input(
+                                    id="evaluate-compare-generator-input",
+                                    type="text",
+                                    value=DEFAULT_INPUT["word_replacer"],
+                                    className="ds-input",
+                                    style={"width": "360px"},
+                                ),
+                                "evaluate-compare-generator-input",
+                            ),
+                            html.Button("Generate", id="evaluate-compare-generate", n_clicks=0, style=ui.BUTTON),
+                        ],
+                    ),
+                    html.Div(id="evaluate-compare-generated-message"),
+                    ui.figure_slot("evaluate-compare-generated-figure"),
+                    ui.table("evaluate-compare-generated-table", page_size=10, wide=("c2",)),
+                ],
+            ),
+            html.Div(hidden=generators, children=ui.note("Generators work on text examples.")),
+            html.H3("Salience", style=ui.SECTION),
+            html.Div(id="evaluate-compare-salience-message"),
+            ui.figure_slot("evaluate-compare-salience"),
+        ]
+    )
 
 
 def register(app: dash.Dash, ctx: AppContext) -> None:
@@ -108,18 +142,27 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         shown = _shown(frame, result)
         columns, records = ui.records(ui.rounded_confidences(shown.head(MAX_ROWS_SHOWN)), digits=6)
         agree = next(c["id"] for c in columns if c["name"] == "all agree")
-        styles = [{"if": {"filter_query": f'{{{agree}}} = "no"'}, "backgroundColor": DISAGREE},
-                  *ui.selected_style(selected)]
+        styles = [
+            {"if": {"filter_query": f'{{{agree}}} = "no"'}, "backgroundColor": DISAGREE},
+            *ui.selected_style(selected),
+        ]
         where = "examples the filter keeps" if filter_text else "examples"
-        notes = [f"The models disagree on {int((~frame['agree']).sum()):,} of the {len(frame):,} {where}; "
-                 "the table lists those first (shaded). Click a row to pick an example for salience and the "
-                 "generators."]
+        notes = [
+            f"The models disagree on {int((~frame['agree']).sum()):,} of the {len(frame):,} {where}; "
+            "the table lists those first (shaded). Click a row to pick an example for salience and the "
+            "generators."
+        ]
         if capped:
             notes.append(f"Live models ran on the first {MAX_LIVE_ROWS:,} examples of the table.")
         if len(frame) > MAX_ROWS_SHOWN:
             notes.append(f"The table lists the first {MAX_ROWS_SHOWN} (filter to see others).")
-        return (ui.filled_slot("evaluate-compare-figure", result.figure()), records, columns, styles,
-                ui.note(" ".join(notes)))
+        return (
+            ui.filled_slot("evaluate-compare-figure", result.figure()),
+            records,
+            columns,
+            styles,
+            ui.note(" ".join(notes)),
+        )
 
     @app.callback(
         Output("evaluate-selected", "data", allow_duplicate=True),
@@ -154,13 +197,26 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         State("evaluate-model", "value"),
         prevent_initial_call=True,
     )
-    def generate(_n: int, generator: str, text_input: str | None, chosen: list | None, selected: Any,
-                 filter_text: str | None, key: str, model: str | None) -> tuple:
+    def generate(
+        _n: int,
+        generator: str,
+        text_input: str | None,
+        chosen: list | None,
+        selected: Any,
+        filter_text: str | None,
+        key: str,
+        model: str | None,
+    ) -> tuple:
         source = data.load(ctx, key)
         models = live_models(ctx, source, chosen or [], model)
         if not models:
-            return None, [], [], [], ui.note("Register live text models (ds.serve(..., models=...)) "
-                                                  "to run them on new examples.")
+            return (
+                None,
+                [],
+                [],
+                [],
+                ui.note("Register live text models (ds.serve(..., models=...)) to run them on new examples."),
+            )
         try:
             texts = _target_texts(source, selected, filter_text)
             generated = _generate(generator, texts, text_input or "")
@@ -168,18 +224,40 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         except data.MODEL_ERRORS as err:
             return None, [], [], [], ui.error_box(data.describe_error(err))
         if not len(result.frame):
-            return None, [], [], [], ui.note(f"The {GENERATOR_NAMES[generator].lower()} made no new "
-                                                   f"example from the {len(texts)} chosen.")
-        shown = pd.DataFrame({"source #": result.frame["source"].astype(str), "change": result.frame["change"],
-                              "new example": result.frame["text"]})
+            return (
+                None,
+                [],
+                [],
+                [],
+                ui.note(f"The {GENERATOR_NAMES[generator].lower()} made no new example from the {len(texts)} chosen."),
+            )
+        shown = pd.DataFrame(
+            {
+                "source #": result.frame["source"].astype(str),
+                "change": result.frame["change"],
+                "new example": result.frame["text"],
+            }
+        )
         for name in result.models:
-            shown[f"{name}"] = [_arrow(old, new) for old, new in zip(
-                result.frame[f"original_prediction_{name}"], result.frame[f"prediction_{name}"], strict=True)]
+            shown[f"{name}"] = [
+                _arrow(old, new)
+                for old, new in zip(
+                    result.frame[f"original_prediction_{name}"], result.frame[f"prediction_{name}"], strict=True
+                )
+            ]
         columns, records = ui.records(shown, row_ids=False)
-        styles = [{"if": {"filter_query": f'{{{c["id"]}}} contains "→"', "column_id": c["id"]},
-                   "backgroundColor": FLIPPED, "fontWeight": 600} for c in columns[3:]]
-        note = ui.note(f"{len(result.frame)} new examples from {len(texts)} example(s); a cell with → is a "
-                       "prediction the change flipped (before → after).")
+        styles = [
+            {
+                "if": {"filter_query": f'{{{c["id"]}}} contains "→"', "column_id": c["id"]},
+                "backgroundColor": FLIPPED,
+                "fontWeight": 600,
+            }
+            for c in columns[3:]
+        ]
+        note = ui.note(
+            f"{len(result.frame)} new examples from {len(texts)} example(s); a cell with → is a "
+            "prediction the change flipped (before → after)."
+        )
         figure = result.figure().update_layout(height=320)
         return ui.filled_slot("evaluate-compare-generated-figure", figure), records, columns, styles, note
 
@@ -192,23 +270,30 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         State("evaluate-source", "value"),
         State("evaluate-model", "value"),
     )
-    def show_salience(selected: Any, chosen: list | None, filter_text: str | None, key: str,
-                      model: str | None) -> tuple:
+    def show_salience(
+        selected: Any, chosen: list | None, filter_text: str | None, key: str, model: str | None
+    ) -> tuple:
         source = data.load(ctx, key)
         if source.text is None:
             return None, ui.note("Token salience is for text examples.")
-        models = {name: m for name, m in live_models(ctx, source, chosen or [], model).items()
-                  if m.module is not None and m.is_text}
+        models = {
+            name: m
+            for name, m in live_models(ctx, source, chosen or [], model).items()
+            if m.module is not None and m.is_text
+        }
         if not models:
-            return None, ui.note("Register live text models (torch modules with a tokenizer) to see "
-                                       "which tokens each one relied on.")
+            return None, ui.note(
+                "Register live text models (torch modules with a tokenizer) to see which tokens each one relied on."
+            )
         try:
             texts = _target_texts(source, selected, filter_text, limit=1)
             result = salience(models, texts.tolist())
         except data.MODEL_ERRORS as err:
             return None, ui.error_box(data.describe_error(err))
-        note = ui.note(f"Example #{texts.index[0]}: gradient × input at the token embeddings, towards each "
-                       "model's predicted class (red pushes towards it, blue away).")
+        note = ui.note(
+            f"Example #{texts.index[0]}: gradient × input at the token embeddings, towards each "
+            "model's predicted class (red pushes towards it, blue away)."
+        )
         return ui.filled_slot("evaluate-compare-salience", result.figure(example=0)), note
 
 
@@ -291,8 +376,7 @@ def live_models(ctx: AppContext, source: data.Source, chosen: list[str], model: 
 
 def _live_predictions(ctx: AppContext, source: data.Source, name: str, n: int) -> pd.DataFrame:
     model = ctx.models[name]
-    return _LIVE.get((id(ctx), source.key, name, n),
-                     lambda: data.run_model(model, source, source.table.iloc[:n]))
+    return _LIVE.get((id(ctx), source.key, name, n), lambda: data.run_model(model, source, source.table.iloc[:n]))
 
 
 def _same_examples(source: data.Source, other: data.Source) -> bool:
@@ -315,8 +399,9 @@ def _shown(frame: pd.DataFrame, result: Any) -> pd.DataFrame:
     return shown
 
 
-def _target_texts(source: data.Source, selected: Any, filter_text: str | None,
-                  limit: int = MAX_GENERATOR_SOURCES) -> pd.Series:
+def _target_texts(
+    source: data.Source, selected: Any, filter_text: str | None, limit: int = MAX_GENERATOR_SOURCES
+) -> pd.Series:
     """The picked example's text, else the first ``limit`` texts the filter keeps."""
     position = source.position(selected)
     if position is not None:

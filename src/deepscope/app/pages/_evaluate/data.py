@@ -95,11 +95,7 @@ def has_logged_table(ctx: AppContext) -> bool:
 
     # the shared source caches each run's tags by its signature: cheap on every navigation
     source = SeriesSource.shared(ctx.logdir)
-    return any(
-        is_predictions_tag(tag)
-        for run in ctx.logdir.run_names()
-        for tag in source.run_tags(run, "tables")
-    )
+    return any(is_predictions_tag(tag) for run in ctx.logdir.run_names() for tag in source.run_tags(run, "tables"))
 
 
 def table_key(run: str, tag: str) -> str:
@@ -134,22 +130,33 @@ def load(ctx: AppContext, key: str) -> Source:
             lambda: describe(key, f"{first} · {second}", first, ctx.logdir.table(first, second)),
         )
     if kind == "live":
-        return _SOURCES.get((id(ctx), key), lambda: describe(key, f"{first} · {second}", None,
-                                                             _live_table(ctx, first, second)))
+        return _SOURCES.get(
+            (id(ctx), key), lambda: describe(key, f"{first} · {second}", None, _live_table(ctx, first, second))
+        )
     raise InvalidArgumentError("source", "a logged or a live source", kind)
 
 
 def describe(key: str, name: str, run: str | None, table: pd.DataFrame) -> Source:
     """A ``Source`` for ``table``: its input columns, text column, classes."""
     if "prediction" not in table.columns:
-        raise InvalidArgumentError("source", "a predictions table (with a 'prediction' column)",
-                                   f"columns {list(table.columns)[:12]}")
+        raise InvalidArgumentError(
+            "source", "a predictions table (with a 'prediction' column)", f"columns {list(table.columns)[:12]}"
+        )
     inputs = input_columns(table)
     classes = _classes(table)
     has_label = "label" in table.columns
     binary = has_label and "score" in table.columns and len(classes) == 2
-    return Source(key=key, name=name, run=run, table=table, inputs=inputs, text=_text_column(table, inputs),
-                  classes=classes, has_label=has_label, binary=binary)
+    return Source(
+        key=key,
+        name=name,
+        run=run,
+        table=table,
+        inputs=inputs,
+        text=_text_column(table, inputs),
+        classes=classes,
+        has_label=has_label,
+        binary=binary,
+    )
 
 
 def _live_table(ctx: AppContext, dataset_name: str, model_name: str) -> pd.DataFrame:
@@ -186,9 +193,16 @@ def model_problem(model: Any, source: Source) -> str | None:
         return f"{model.name} is a text model and this table has no text column."
     if not model.is_text and source.text is not None:
         return f"{model.name} is not a text model (it has no tokenizer) and this table holds texts."
-    if not model.is_text and _encoder_needed(source.table[_model_features(model, source)]) and model.kind != "callable" and not model.accepts_frames:
-        return (f"{model.name} is a torch module and this table has categorical columns: register a "
-                "callable that takes the DataFrame of input columns and encodes them.")
+    if (
+        not model.is_text
+        and _encoder_needed(source.table[_model_features(model, source)])
+        and model.kind != "callable"
+        and not model.accepts_frames
+    ):
+        return (
+            f"{model.name} is a torch module and this table has categorical columns: register a "
+            "callable that takes the DataFrame of input columns and encodes them."
+        )
     return None
 
 
@@ -199,9 +213,14 @@ def run_model(model: Any, source: Source, frame: pd.DataFrame) -> pd.DataFrame:
         raise UnsupportedModelError("model", "a model that takes this table's examples", problem)
     features = _model_features(model, source)
     strings = any(isinstance(c, str) for c in source.classes)
-    return predictions(model, frame[features], label=None, features=features,
-                       labels=[str(c) for c in source.classes] if strings else None,
-                       encode=_encoder(model, frame[features]))
+    return predictions(
+        model,
+        frame[features],
+        label=None,
+        features=features,
+        labels=[str(c) for c in source.classes] if strings else None,
+        encode=_encoder(model, frame[features]),
+    )
 
 
 def model_inputs_encoder(model: Any, source: Source) -> Callable[[pd.DataFrame], Any] | None:
@@ -258,7 +277,7 @@ def _text_column(table: pd.DataFrame, inputs: list[str]) -> str | None:
 
 
 def _classes(table: pd.DataFrame) -> list[Any]:
-    names = [str(c)[len("score_"):] for c in table.columns if str(c).startswith("score_")]
+    names = [str(c)[len("score_") :] for c in table.columns if str(c).startswith("score_")]
     if not names:
         return []
     prediction = table["prediction"]

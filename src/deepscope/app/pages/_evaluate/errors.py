@@ -29,49 +29,105 @@ MAX_CHANGED_SHOWN = 200
 
 def layout(ctx: AppContext, source: data.Source, state: dict) -> Any:
     text = source.text
-    return html.Div([
-        html.H3("Query", style={**ui.SECTION, "marginTop": "8px"}),
-        html.Div(style=ui.ROW, children=[
-            dcc.Input(id="evaluate-errors-query", type="text", value=state.get("filter") or "",
-                      debounce=False, className="ds-input", spellCheck=False,
-                      placeholder=_example_query(source),
-                      style={"width": "620px", "maxWidth": "100%", "fontFamily": "var(--ds-mono)"}),
-            html.Button("Apply", id="evaluate-errors-apply", n_clicks=0, style=ui.BUTTON),
-        ]),
-        html.Div(id="evaluate-errors-query-message"),
-        ui.note(["Columns by name; comparisons, ", html.Code("and"), "/", html.Code("or"), "/", html.Code("not"),
-                 ", ", html.Code("in [...]"), ", arithmetic; functions ", html.Code("length(text)"), ", ",
-                 html.Code('has_token(text, "not")'), ", ", html.Code("count_token"), ", ",
-                 html.Code("matches(text, regex)"), ", ", html.Code("correct()"), ", ", html.Code("confidence()"),
-                 ". Apply filters the examples everywhere on the page."]),
-        html.H3("Groups", style=ui.SECTION),
-        ui.note("One group per line, as name: query. Click a group to show its examples."),
-        html.Div(style=ui.ROW, children=[
-            dcc.Textarea(id="evaluate-errors-groups", value=_default_groups(source), spellCheck=False,
-                         style={"width": "620px", "maxWidth": "100%", "height": "110px",
-                                "fontFamily": "var(--ds-mono)", "fontSize": "13px"}),
-            html.Button("Update groups", id="evaluate-errors-groups-update", n_clicks=0, style=ui.BUTTON),
-        ]),
-        html.Div(id="evaluate-errors-groups-message"),
-        ui.figure_slot("evaluate-errors-groups-figure"),
-        ui.table("evaluate-errors-groups-table", page_size=12),
-        html.H3("Rewrite rules", style=ui.SECTION),
-        html.Div(hidden=text is None, children=[
-            ui.note("A rule rewrites the text of the examples the filter keeps; the live model is re-run on "
-                    "the changed ones. E.g. remove_token(text, \"not\"), replace(text, \"good\", \"great\"), "
-                    "swap_names(text)."),
-            html.Div(style=ui.ROW, children=[
-                dcc.Input(id="evaluate-errors-rule", type="text", value=f'remove_token({text or "text"}, "not")',
-                          className="ds-input", spellCheck=False,
-                          style={"width": "620px", "maxWidth": "100%", "fontFamily": "var(--ds-mono)"}),
-                html.Button("Apply rule", id="evaluate-errors-rewrite", n_clicks=0, style=ui.BUTTON),
-            ]),
-            html.Div(id="evaluate-errors-rewrite-message"),
-            ui.figure_slot("evaluate-errors-rewrite-figure"),
-            ui.table("evaluate-errors-rewrite-table", page_size=10, wide=("c0", "c1")),
-        ]),
-        html.Div(hidden=text is not None, children=ui.note("Rewrite rules work on a text column.")),
-    ])
+    return html.Div(
+        [
+            html.H3("Query", style={**ui.SECTION, "marginTop": "8px"}),
+            html.Div(
+                style=ui.ROW,
+                children=[
+                    dcc.Input(
+                        id="evaluate-errors-query",
+                        type="text",
+                        value=state.get("filter") or "",
+                        debounce=False,
+                        className="ds-input",
+                        spellCheck=False,
+                        placeholder=_example_query(source),
+                        style={"width": "620px", "maxWidth": "100%", "fontFamily": "var(--ds-mono)"},
+                    ),
+                    html.Button("Apply", id="evaluate-errors-apply", n_clicks=0, style=ui.BUTTON),
+                ],
+            ),
+            html.Div(id="evaluate-errors-query-message"),
+            ui.note(
+                [
+                    "Columns by name; comparisons, ",
+                    html.Code("and"),
+                    "/",
+                    html.Code("or"),
+                    "/",
+                    html.Code("not"),
+                    ", ",
+                    html.Code("in [...]"),
+                    ", arithmetic; functions ",
+                    html.Code("length(text)"),
+                    ", ",
+                    html.Code('has_token(text, "not")'),
+                    ", ",
+                    html.Code("count_token"),
+                    ", ",
+                    html.Code("matches(text, regex)"),
+                    ", ",
+                    html.Code("correct()"),
+                    ", ",
+                    html.Code("confidence()"),
+                    ". Apply filters the examples everywhere on the page.",
+                ]
+            ),
+            html.H3("Groups", style=ui.SECTION),
+            ui.note("One group per line, as name: query. Click a group to show its examples."),
+            html.Div(
+                style=ui.ROW,
+                children=[
+                    dcc.Textarea(
+                        id="evaluate-errors-groups",
+                        value=_default_groups(source),
+                        spellCheck=False,
+                        style={
+                            "width": "620px",
+                            "maxWidth": "100%",
+                            "height": "110px",
+                            "fontFamily": "var(--ds-mono)",
+                            "fontSize": "13px",
+                        },
+                    ),
+                    html.Button("Update groups", id="evaluate-errors-groups-update", n_clicks=0, style=ui.BUTTON),
+                ],
+            ),
+            html.Div(id="evaluate-errors-groups-message"),
+            ui.figure_slot("evaluate-errors-groups-figure"),
+            ui.table("evaluate-errors-groups-table", page_size=12),
+            html.H3("Rewrite rules", style=ui.SECTION),
+            html.Div(
+                hidden=text is None,
+                children=[
+                    ui.note(
+                        "A rule rewrites the text of the examples the filter keeps; the live model is re-run on "
+                        'the changed ones. E.g. remove_token(text, "not"), replace(text, "good", "great"), '
+                        "swap_names(text)."
+                    ),
+                    html.Div(
+                        style=ui.ROW,
+                        children=[
+                            dcc.Input(
+                                id="evaluate-errors-rule",
+                                type="text",
+                                value=f'remove_token({text or "text"}, "not")',
+                                className="ds-input",
+                                spellCheck=False,
+                                style={"width": "620px", "maxWidth": "100%", "fontFamily": "var(--ds-mono)"},
+                            ),
+                            html.Button("Apply rule", id="evaluate-errors-rewrite", n_clicks=0, style=ui.BUTTON),
+                        ],
+                    ),
+                    html.Div(id="evaluate-errors-rewrite-message"),
+                    ui.figure_slot("evaluate-errors-rewrite-figure"),
+                    ui.table("evaluate-errors-rewrite-table", page_size=10, wide=("c0", "c1")),
+                ],
+            ),
+            html.Div(hidden=text is not None, children=ui.note("Rewrite rules work on a text column.")),
+        ]
+    )
 
 
 def register(app: dash.Dash, ctx: AppContext) -> None:
@@ -109,15 +165,22 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
     def update_groups(_n: int, text: str | None, key: str) -> tuple:
         source = data.load(ctx, key)
         if not source.has_label or not source.classes:
-            return None, [], [], ui.note("Error groups count misclassified examples: they need a classifier's "
-                                         "table with a label column.")
+            return (
+                None,
+                [],
+                [],
+                ui.note(
+                    "Error groups count misclassified examples: they need a classifier's table with a label column."
+                ),
+            )
         definitions, problems = _definitions(source.table, text or "")
         messages = [ui.error_box(p) for p in problems]
         if not definitions:
             return None, [], [], messages or ui.note("Write a group as name: query.")
         result = groups(source.table, definitions)
-        frame = result.to_frame().set_index("name")[["n", "coverage", "errors", "error_coverage",
-                                                     "local_error_rate", "global_error_rate", "query"]]
+        frame = result.to_frame().set_index("name")[
+            ["n", "coverage", "errors", "error_coverage", "local_error_rate", "global_error_rate", "query"]
+        ]
         columns, records = ui.records(frame.rename(columns=lambda c: c.replace("_", " ")))
         columns[0]["name"] = "group"
         figure = result.figure().update_traces(cliponaxis=False).update_layout(margin={"l": 80, "r": 40})
@@ -158,18 +221,38 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
             problem = data.model_problem(live, source)
             if problem:
                 raise UnsupportedModelError("model", "a text model for this table", problem)
-            result = rewrite(live, source.table, (rule or "").strip(), where=filter_text or None,
-                             text=source.text, label="label" if source.has_label else None, labels=labels)
+            result = rewrite(
+                live,
+                source.table,
+                (rule or "").strip(),
+                where=filter_text or None,
+                text=source.text,
+                label="label" if source.has_label else None,
+                labels=labels,
+            )
         except data.MODEL_ERRORS as err:  # a QueryError is a ValueError
             return None, [], [], ui.error_box(data.describe_error(err))
         changed = result.to_frame().head(MAX_CHANGED_SHOWN)
-        columns, records = ui.records(changed[["original", "rewritten", "label", "prediction", "new_prediction",
-                                               "confidence", "new_confidence", "flipped"]]
-                                      .rename(columns=lambda c: c.replace("_", " ")))
+        columns, records = ui.records(
+            changed[
+                [
+                    "original",
+                    "rewritten",
+                    "label",
+                    "prediction",
+                    "new_prediction",
+                    "confidence",
+                    "new_confidence",
+                    "flipped",
+                ]
+            ].rename(columns=lambda c: c.replace("_", " "))
+        )
         rate = f"{result.flip_rate:.1%}" if result.n_changed else "n/a"
-        note = ui.note(f"The rule changed {result.n_changed:,} of the {result.n_group:,} examples "
-                       f"{'the filter keeps' if filter_text else 'in the table'}; {result.n_flipped:,} "
-                       f"predictions flipped (flip rate {rate}). Flips first.")
+        note = ui.note(
+            f"The rule changed {result.n_changed:,} of the {result.n_group:,} examples "
+            f"{'the filter keeps' if filter_text else 'in the table'}; {result.n_flipped:,} "
+            f"predictions flipped (flip rate {rate}). Flips first."
+        )
         figure = result.figure().update_layout(height=320)
         return ui.filled_slot("evaluate-errors-rewrite-figure", figure), records, columns, note
 

@@ -20,19 +20,32 @@ def layout(ctx: AppContext, source: data.Source, state: dict) -> Any:
     columns = source.sliceable
     if not columns:
         return ui.note("This table has no columns to slice by (numbers or columns of a few values).")
-    return html.Div([
-        html.Div(style=ui.ROW, children=[
-            ui.field("Slice by", dcc.Dropdown(id="evaluate-slices-by", options=columns, multi=True,
-                                              value=columns[:DEFAULT_COLUMNS], style={"minWidth": "320px"}),
-                     "evaluate-slices-by"),
-            ui.field("Metric", ui.dropdown("evaluate-slices-metric", [], None), "evaluate-slices-metric"),
-        ]),
-        html.Div(id="evaluate-slices-message"),
-        ui.figure_slot("evaluate-slices-figure"),
-        ui.note("Click a slice (a dot or a row) to show only its examples everywhere on the page."),
-        ui.table("evaluate-slices-table", page_size=12),
-        dcc.Store(id="evaluate-slices-queries"),
-    ])
+    return html.Div(
+        [
+            html.Div(
+                style=ui.ROW,
+                children=[
+                    ui.field(
+                        "Slice by",
+                        dcc.Dropdown(
+                            id="evaluate-slices-by",
+                            options=columns,
+                            multi=True,
+                            value=columns[:DEFAULT_COLUMNS],
+                            style={"minWidth": "320px"},
+                        ),
+                        "evaluate-slices-by",
+                    ),
+                    ui.field("Metric", ui.dropdown("evaluate-slices-metric", [], None), "evaluate-slices-metric"),
+                ],
+            ),
+            html.Div(id="evaluate-slices-message"),
+            ui.figure_slot("evaluate-slices-figure"),
+            ui.note("Click a slice (a dot or a row) to show only its examples everywhere on the page."),
+            ui.table("evaluate-slices-table", page_size=12),
+            dcc.Store(id="evaluate-slices-queries"),
+        ]
+    )
 
 
 def register(app: dash.Dash, ctx: AppContext) -> None:
@@ -65,7 +78,15 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         columns, records = ui.records(shown)
         columns[0]["name"] = "slice"
         queries = dict(zip(frame["slice"], frame["query"], strict=True))
-        return (ui.filled_slot("evaluate-slices-figure", result.figure(metric=metric)), records, columns, list(result.metrics), metric, queries, None)
+        return (
+            ui.filled_slot("evaluate-slices-figure", result.figure(metric=metric)),
+            records,
+            columns,
+            list(result.metrics),
+            metric,
+            queries,
+            None,
+        )
 
     # Two callbacks, not one: the graph exists only once its figure is drawn, and a callback whose
     # inputs are only partly in the page is an error in the browser.

@@ -12,25 +12,58 @@ from dash import dash_table, dcc, html
 
 from deepscope.app.components import LABEL, field  # noqa: F401  (the Evaluate views call ui.field and ui.LABEL)
 
-ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 24px", "alignItems": "flex-end",
-       "margin": "4px 0 12px"}
+ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 24px", "alignItems": "flex-end", "margin": "4px 0 12px"}
 SECTION = {"fontSize": "15px", "fontWeight": 650, "margin": "20px 0 6px"}
-BUTTON = {"font": "inherit", "fontSize": "14px", "padding": "7px 14px", "border": "1px solid #332288",
-          "borderRadius": "6px", "background": "#332288", "color": "white", "cursor": "pointer"}
-QUIET_BUTTON = {**BUTTON, "background": "white", "color": "#332288", "padding": "3px 10px",
-                "fontSize": "13px"}
-ERROR_BOX = {"background": "#FEF3F2", "border": "1px solid #FECDCA", "borderLeft": "4px solid #B42318",
-             "borderRadius": "6px", "padding": "10px 14px", "color": "#7A271A", "margin": "8px 0",
-             "fontFamily": "var(--ds-mono)", "fontSize": "13px", "whiteSpace": "pre", "overflowX": "auto"}
+BUTTON = {
+    "font": "inherit",
+    "fontSize": "14px",
+    "padding": "7px 14px",
+    "border": "1px solid #332288",
+    "borderRadius": "6px",
+    "background": "#332288",
+    "color": "white",
+    "cursor": "pointer",
+}
+QUIET_BUTTON = {**BUTTON, "background": "white", "color": "#332288", "padding": "3px 10px", "fontSize": "13px"}
+ERROR_BOX = {
+    "background": "#FEF3F2",
+    "border": "1px solid #FECDCA",
+    "borderLeft": "4px solid #B42318",
+    "borderRadius": "6px",
+    "padding": "10px 14px",
+    "color": "#7A271A",
+    "margin": "8px 0",
+    "fontFamily": "var(--ds-mono)",
+    "fontSize": "13px",
+    "whiteSpace": "pre",
+    "overflowX": "auto",
+}
 NOTE = {"color": "#616E7C", "fontSize": "13px", "margin": "4px 0 8px"}
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 SELECTED_ROW = "#EBE9F6"
 
-_CELL = {"fontFamily": "var(--ds-font)", "fontSize": "13px", "padding": "6px 8px", "textAlign": "left",
-         "backgroundColor": "transparent", "border": "none", "borderBottom": "1px solid #E4E7EB",
-         "maxWidth": "420px", "overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "nowrap"}
-_HEADER = {"fontFamily": "var(--ds-font)", "fontWeight": 600, "backgroundColor": "transparent",
-           "color": "#3E4C59", "borderBottom": "1px solid #CBD2D9", "whiteSpace": "normal", "height": "auto"}
+_CELL = {
+    "fontFamily": "var(--ds-font)",
+    "fontSize": "13px",
+    "padding": "6px 8px",
+    "textAlign": "left",
+    "backgroundColor": "transparent",
+    "border": "none",
+    "borderBottom": "1px solid #E4E7EB",
+    "maxWidth": "420px",
+    "overflow": "hidden",
+    "textOverflow": "ellipsis",
+    "whiteSpace": "nowrap",
+}
+_HEADER = {
+    "fontFamily": "var(--ds-font)",
+    "fontWeight": 600,
+    "backgroundColor": "transparent",
+    "color": "#3E4C59",
+    "borderBottom": "1px solid #CBD2D9",
+    "whiteSpace": "normal",
+    "height": "auto",
+}
 
 
 def dropdown(id: str, options: list, value: Any, width: str = "220px", **kwargs: Any) -> Any:
@@ -61,16 +94,33 @@ def error_box(message: str, **kwargs: Any) -> Any:
     return html.Pre(message, style=ERROR_BOX, role="alert", **kwargs)
 
 
-def table(id: str, frame: pd.DataFrame | None = None, *, page_size: int = 10, row_ids: bool = True,
-          wide: tuple[str, ...] = (), **kwargs: Any) -> Any:
+def table(
+    id: str,
+    frame: pd.DataFrame | None = None,
+    *,
+    page_size: int = 10,
+    row_ids: bool = True,
+    wide: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> Any:
     """A DataTable in the page's style; ``frame`` fills it (its index becomes the row ids)."""
     columns, data = records(frame, row_ids=row_ids) if frame is not None else ([], [])
     return dash_table.DataTable(
-        id=id, columns=columns, data=data, page_size=page_size, cell_selectable=True,
-        style_as_list_view=True, style_table={"overflowX": "auto"}, style_cell=_CELL, style_header=_HEADER,
-        style_cell_conditional=[{"if": {"column_id": c}, "maxWidth": "560px", "minWidth": "240px",
-                                 "whiteSpace": "normal"} for c in wide],
-        tooltip_delay=300, tooltip_duration=None, **kwargs,
+        id=id,
+        columns=columns,
+        data=data,
+        page_size=page_size,
+        cell_selectable=True,
+        style_as_list_view=True,
+        style_table={"overflowX": "auto"},
+        style_cell=_CELL,
+        style_header=_HEADER,
+        style_cell_conditional=[
+            {"if": {"column_id": c}, "maxWidth": "560px", "minWidth": "240px", "whiteSpace": "normal"} for c in wide
+        ],
+        tooltip_delay=300,
+        tooltip_duration=None,
+        **kwargs,
     )
 
 
@@ -82,8 +132,10 @@ def records(frame: pd.DataFrame, *, row_ids: bool = True, digits: int = 4) -> tu
     row id (``id``) is the index label as text, and ``_row`` shows it.
     """
     columns = [{"id": "_row", "name": "#"}] if row_ids else []
-    columns += [{"id": f"c{i}", "name": str(name), "type": "numeric" if _is_numeric(frame[name]) else "text"}
-                for i, name in enumerate(frame.columns)]
+    columns += [
+        {"id": f"c{i}", "name": str(name), "type": "numeric" if _is_numeric(frame[name]) else "text"}
+        for i, name in enumerate(frame.columns)
+    ]
     values = [frame[name].tolist() for name in frame.columns]
     data = []
     for r, label in enumerate(frame.index):

@@ -25,36 +25,59 @@ CHANGED = "#FCEFD9"
 def layout(ctx: AppContext, source: data.Source, state: dict) -> Any:
     text = source.text is not None
     features = [c for c in source.inputs if c != source.text]
-    return html.Div([
-        html.H3("Example editor", style={**ui.SECTION, "marginTop": "8px"}),
-        html.P(id="evaluate-whatif-which", style=ui.NOTE),
-        html.Div(hidden=not text, children=dcc.Textarea(
-            id="evaluate-whatif-text", value="", spellCheck=False,
-            style={"width": "720px", "maxWidth": "100%", "height": "64px", "fontSize": "15px"})),
-        html.Div(hidden=text, children=ui.table("evaluate-whatif-editor", page_size=1, row_ids=False,
-                                                editable=True)),
-        html.Div(style=ui.ROW, children=[
-            html.Button("Run model", id="evaluate-whatif-run", n_clicks=0, style=ui.BUTTON),
-            html.Div(id="evaluate-whatif-result", style={"fontSize": "15px"}),
-        ]),
-        ui.note("Every run is kept below: the logged prediction first, then each edit."),
-        ui.table("evaluate-whatif-history", page_size=10, row_ids=False, wide=("c1",)),
-        html.Div(hidden=text, children=[
-            html.H3("Nearest counterfactual", style=ui.SECTION),
-            ui.note("The most similar example in the table that the model predicts differently "
-                    "(L1 over standardised numbers; a changed category counts 1)."),
-            html.Div(id="evaluate-whatif-counterfactual-message"),
-            ui.figure_slot("evaluate-whatif-counterfactual"),
-            ui.table("evaluate-whatif-counterfactual-table", page_size=20, row_ids=False),
-            html.H3("Partial dependence", style=ui.SECTION),
-            html.Div(style=ui.ROW, children=[
-                ui.field("Feature", ui.dropdown("evaluate-whatif-pdp-feature", features,
-                                                features[0] if features else None), "evaluate-whatif-pdp-feature"),
-            ]),
-            html.Div(id="evaluate-whatif-pdp-message"),
-            ui.figure_slot("evaluate-whatif-pdp"),
-        ]),
-    ])
+    return html.Div(
+        [
+            html.H3("Example editor", style={**ui.SECTION, "marginTop": "8px"}),
+            html.P(id="evaluate-whatif-which", style=ui.NOTE),
+            html.Div(
+                hidden=not text,
+                children=dcc.Textarea(
+                    id="evaluate-whatif-text",
+                    value="",
+                    spellCheck=False,
+                    style={"width": "720px", "maxWidth": "100%", "height": "64px", "fontSize": "15px"},
+                ),
+            ),
+            html.Div(
+                hidden=text, children=ui.table("evaluate-whatif-editor", page_size=1, row_ids=False, editable=True)
+            ),
+            html.Div(
+                style=ui.ROW,
+                children=[
+                    html.Button("Run model", id="evaluate-whatif-run", n_clicks=0, style=ui.BUTTON),
+                    html.Div(id="evaluate-whatif-result", style={"fontSize": "15px"}),
+                ],
+            ),
+            ui.note("Every run is kept below: the logged prediction first, then each edit."),
+            ui.table("evaluate-whatif-history", page_size=10, row_ids=False, wide=("c1",)),
+            html.Div(
+                hidden=text,
+                children=[
+                    html.H3("Nearest counterfactual", style=ui.SECTION),
+                    ui.note(
+                        "The most similar example in the table that the model predicts differently "
+                        "(L1 over standardised numbers; a changed category counts 1)."
+                    ),
+                    html.Div(id="evaluate-whatif-counterfactual-message"),
+                    ui.figure_slot("evaluate-whatif-counterfactual"),
+                    ui.table("evaluate-whatif-counterfactual-table", page_size=20, row_ids=False),
+                    html.H3("Partial dependence", style=ui.SECTION),
+                    html.Div(
+                        style=ui.ROW,
+                        children=[
+                            ui.field(
+                                "Feature",
+                                ui.dropdown("evaluate-whatif-pdp-feature", features, features[0] if features else None),
+                                "evaluate-whatif-pdp-feature",
+                            ),
+                        ],
+                    ),
+                    html.Div(id="evaluate-whatif-pdp-message"),
+                    ui.figure_slot("evaluate-whatif-pdp"),
+                ],
+            ),
+        ]
+    )
 
 
 def register(app: dash.Dash, ctx: AppContext) -> None:
@@ -74,8 +97,11 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
             label, row = _example(source, selected, filter_text)
         except (InvalidArgumentError, QueryError) as err:
             return str(err), "", [], [], {}
-        which = [f"Example #{label}", f" (label {ui.plain(row['label'], 6)})" if source.has_label else "",
-                 ". Pick another by clicking a row of the examples table."]
+        which = [
+            f"Example #{label}",
+            f" (label {ui.plain(row['label'], 6)})" if source.has_label else "",
+            ". Pick another by clicking a row of the examples table.",
+        ]
         features = [c for c in source.inputs if c != source.text]
         columns, dropdown = [], {}
         for i, name in enumerate(features):
@@ -104,8 +130,16 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         State("evaluate-history", "data"),
         prevent_initial_call=True,
     )
-    def run(_n: int, text: str | None, editor: list | None, selected: Any, filter_text: str | None, key: str,
-            model: str | None, history: list | None) -> tuple:
+    def run(
+        _n: int,
+        text: str | None,
+        editor: list | None,
+        selected: Any,
+        filter_text: str | None,
+        key: str,
+        model: str | None,
+        history: list | None,
+    ) -> tuple:
         if not _n:  # the view was just drawn: nothing was clicked
             return dash.no_update, dash.no_update
         source = data.load(ctx, key)
@@ -117,8 +151,11 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
             fresh = data.run_model(ctx.models[model], source, edited).iloc[0]
         except data.MODEL_ERRORS as err:
             return dash.no_update, ui.error_box(data.describe_error(err))
-        changes = [f"{c}: {ui.plain(row[c], 6)} → {ui.plain(edited.iloc[0][c], 6)}" for c in source.inputs
-                   if not _same(row[c], edited.iloc[0][c])]
+        changes = [
+            f"{c}: {ui.plain(row[c], 6)} → {ui.plain(edited.iloc[0][c], 6)}"
+            for c in source.inputs
+            if not _same(row[c], edited.iloc[0][c])
+        ]
         entries = [h for h in (history or []) if h.get("example") == str(label)]
         entry = {
             "example": str(label),
@@ -131,10 +168,14 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         }
         before = ui.plain(row["prediction"], 6)
         flipped = entry["prediction"] != before
-        result = [html.Strong(f"{model} predicts {entry['prediction']}", id="evaluate-whatif-prediction"),
-                  f" (confidence {entry['confidence']})" if entry["confidence"] is not None else "",
-                  html.Span(f" · logged prediction {before}" + (": changed" if flipped else ""),
-                            style={"color": "#B42318" if flipped else "#616E7C", "fontWeight": 600 if flipped else 400})]
+        result = [
+            html.Strong(f"{model} predicts {entry['prediction']}", id="evaluate-whatif-prediction"),
+            f" (confidence {entry['confidence']})" if entry["confidence"] is not None else "",
+            html.Span(
+                f" · logged prediction {before}" + (": changed" if flipped else ""),
+                style={"color": "#B42318" if flipped else "#616E7C", "fontWeight": 600 if flipped else 400},
+            ),
+        ]
         return [*(history or []), entry], result
 
     @app.callback(
@@ -152,16 +193,31 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
             label, row = _example(source, selected, filter_text)
         except (InvalidArgumentError, QueryError):
             return [], [], []
-        rows = [{"edit": "logged", "changes": "as in the table", "model": source.run or "",
-                 "prediction": row["prediction"], "confidence": row.get("confidence", np.nan)}]
-        rows += [{k: h[k] for k in ("edit", "changes", "model", "prediction", "confidence")}
-                 for h in (history or []) if h.get("example") == str(label)]
+        rows = [
+            {
+                "edit": "logged",
+                "changes": "as in the table",
+                "model": source.run or "",
+                "prediction": row["prediction"],
+                "confidence": row.get("confidence", np.nan),
+            }
+        ]
+        rows += [
+            {k: h[k] for k in ("edit", "changes", "model", "prediction", "confidence")}
+            for h in (history or [])
+            if h.get("example") == str(label)
+        ]
         history_frame = ui.rounded_confidences(pd.DataFrame(rows).astype({"edit": str, "confidence": float}))
         columns, records = ui.records(history_frame, row_ids=False, digits=6)
         first = ui.plain(row["prediction"], 6)
         differs = f"{{c3}} != {filter_string(first)}" if isinstance(first, str) else f"{{c3}} != {first}"
-        styles = [{"if": {"filter_query": f'{differs} && {{c0}} != "logged"', "column_id": "c3"},
-                   "backgroundColor": CHANGED, "fontWeight": 600}]
+        styles = [
+            {
+                "if": {"filter_query": f'{differs} && {{c0}} != "logged"', "column_id": "c3"},
+                "backgroundColor": CHANGED,
+                "fontWeight": 600,
+            }
+        ]
         return records, columns, styles
 
     @app.callback(
@@ -180,8 +236,12 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         if source.text is not None or not features:
             return None, [], [], None
         if not source.classes:
-            return None, [], [], ui.note("Counterfactuals look for a different predicted class: they need a "
-                                         "classifier's table.")
+            return (
+                None,
+                [],
+                [],
+                ui.note("Counterfactuals look for a different predicted class: they need a classifier's table."),
+            )
         try:
             label, row = _example(source, selected, filter_text)
             edits = [h for h in (history or []) if h.get("example") == str(label)]
@@ -189,13 +249,19 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
             what = f"example #{label}"
             if edits:
                 last = edits[-1]
-                example = {**{c: last["values"].get(str(c)) for c in features}, "prediction": _typed(
-                    source, last["prediction"])}
+                example = {
+                    **{c: last["values"].get(str(c)) for c in features},
+                    "prediction": _typed(source, last["prediction"]),
+                }
                 what = f"edit {last['edit']} of example #{label}"
             missing = [c for c in features if _is_missing(example, source, c)]
             if missing:
-                return None, [], [], ui.note(f"The {what} has no value for {', '.join(missing)}: distances "
-                                           "need every feature.")
+                return (
+                    None,
+                    [],
+                    [],
+                    ui.note(f"The {what} has no value for {', '.join(missing)}: distances need every feature."),
+                )
             # rows with a missing feature have no distance; leave them out rather than rank them
             complete = source.table.dropna(subset=features)
             result = nearest_counterfactual(complete, example, features=features)
@@ -203,8 +269,10 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
             return None, [], [], ui.error_box(str(err))
         frame = result.to_frame()[["feature", "example", "counterfactual", "differs"]]
         columns, records = ui.records(frame, row_ids=False, digits=6)
-        note = ui.note(f"Nearest to {what}: #{result.counterfactual_index}, predicted "
-                       f"{result.counterfactual_prediction} instead of {result.example_prediction}.")
+        note = ui.note(
+            f"Nearest to {what}: #{result.counterfactual_index}, predicted "
+            f"{result.counterfactual_prediction} instead of {result.example_prediction}."
+        )
         return ui.filled_slot("evaluate-whatif-counterfactual", result.figure()), records, columns, note
 
     @app.callback(
@@ -227,14 +295,23 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
                 raise UnsupportedModelError("model", "a model for this table", problem)
             features = data.model_features(live, source)
             target = None if len(source.classes) <= 2 else 0
-            result = partial_dependence(live, source.table[features], feature=feature, features=features,
-                                        target=target, sample=PDP_ROWS, batch_size=PDP_BATCH,
-                                        encode=data.model_inputs_encoder(live, source))
+            result = partial_dependence(
+                live,
+                source.table[features],
+                feature=feature,
+                features=features,
+                target=target,
+                sample=PDP_ROWS,
+                batch_size=PDP_BATCH,
+                encode=data.model_inputs_encoder(live, source),
+            )
         except data.MODEL_ERRORS as err:
             return None, ui.error_box(data.describe_error(err))
         shown = source.classes[result.target] if result.target < len(source.classes) else result.target
-        return ui.filled_slot("evaluate-whatif-pdp", result.figure()), ui.note(f"Probability of class {shown} as {feature} varies, on {len(result.rows)} "
-                                        "examples (faint lines: each example; bold: their mean).")
+        return ui.filled_slot("evaluate-whatif-pdp", result.figure()), ui.note(
+            f"Probability of class {shown} as {feature} varies, on {len(result.rows)} "
+            "examples (faint lines: each example; bold: their mean)."
+        )
 
 
 def _example(source: data.Source, selected: Any, filter_text: str | None) -> tuple[Any, pd.Series]:

@@ -31,11 +31,7 @@ _RESULTS = Cache(16)
 
 def live_models(ctx: AppContext) -> list[str]:
     """Registered image models (with a 2-D convolution)."""
-    return [
-        name
-        for name in explain_data.live_models(ctx)
-        if explain_data.model_kind(ctx, name) == "image"
-    ]
+    return [name for name in explain_data.live_models(ctx) if explain_data.model_kind(ctx, name) == "image"]
 
 
 def examples(ctx: AppContext, model: str | None) -> explain_data.Examples | None:
@@ -60,9 +56,7 @@ def decode_upload(contents: str, like: np.ndarray) -> np.ndarray:
     return (low + array * (high - low))[None].astype(np.float32)
 
 
-def image_for(
-    ctx: AppContext, model: str, example: Any, upload: str | None
-) -> tuple[str, np.ndarray]:
+def image_for(ctx: AppContext, model: str, example: Any, upload: str | None) -> tuple[str, np.ndarray]:
     """(cache key, image [1, C, H, W]) of the chosen example or the uploaded image."""
     found = examples(ctx, model)
     if found is None:
@@ -74,9 +68,7 @@ def image_for(
 
 
 def layer_maps(ctx: AppContext, model: str, key: str, image: np.ndarray) -> features.LayerMaps:
-    return _MAPS.get(
-        (id(ctx.models), model, key), lambda: features.layer_maps(ctx.models[model], image)
-    )
+    return _MAPS.get((id(ctx.models), model, key), lambda: features.layer_maps(ctx.models[model], image))
 
 
 def unit(
@@ -91,9 +83,7 @@ def unit(
 ) -> features.UnitArithmetic:
     return _UNITS.get(
         (id(ctx.models), model, key, layer, channel, row, col),
-        lambda: features.unit_arithmetic(
-            ctx.models[model], image, layer=layer, channel=channel, row=row, col=col
-        ),
+        lambda: features.unit_arithmetic(ctx.models[model], image, layer=layer, channel=channel, row=row, col=col),
     )
 
 
@@ -105,11 +95,7 @@ def has_logged(ctx: AppContext) -> bool:
     from deepscope.app.series import SeriesSource
 
     source = SeriesSource.shared(ctx.logdir)
-    return any(
-        tag.startswith("features/")
-        for run in ctx.logdir.run_names()
-        for tag in source.run_tags(run, "results")
-    )
+    return any(tag.startswith("features/") for run in ctx.logdir.run_names() for tag in source.run_tags(run, "results"))
 
 
 def logged(ctx: AppContext, version: Any = None) -> list[dict]:
@@ -124,6 +110,4 @@ def logged(ctx: AppContext, version: Any = None) -> list[dict]:
 
 
 def result(ctx: AppContext, run: str, tag: str, version: Any = None) -> Any:
-    return _RESULTS.get(
-        (str(ctx.logdir_path), run, tag, version), lambda: ctx.logdir.result(run, tag)
-    )
+    return _RESULTS.get((str(ctx.logdir_path), run, tag, version), lambda: ctx.logdir.result(run, tag))

@@ -70,15 +70,11 @@ class ProjectorStore:
         return (run, tag, step, tuple(self.logdir.embedding_steps(run, tag)))
 
     def record(self, run: str, tag: str, step: int | None) -> EmbeddingRecord:
-        return self._records.get(
-            self._key(run, tag, step), lambda: self.logdir.embedding(run, tag, step=step)
-        )
+        return self._records.get(self._key(run, tag, step), lambda: self.logdir.embedding(run, tag, step=step))
 
     def pca(self, run: str, tag: str, step: int | None, dims: int) -> Projection:
         key = (*self._key(run, tag, step), "pca", dims)
-        return self._projections.get(
-            key, lambda: project(self.record(run, tag, step).vectors, "pca", dims=dims)
-        )
+        return self._projections.get(key, lambda: project(self.record(run, tag, step).vectors, "pca", dims=dims))
 
     def job(self, run: str, tag: str, step: int | None, method: str, dims: int) -> Job:
         """The background t-SNE or UMAP of this embedding, started on first request."""

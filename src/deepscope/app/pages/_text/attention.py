@@ -37,9 +37,7 @@ _FAILURES = (DeepscopeError, KeyError, RuntimeError, ValueError, TypeError, OSEr
 
 def _empty(message: str) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(
-        text=html_escape.escape(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
-    )
+    fig.add_annotation(text=html_escape.escape(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.update_layout(height=160, template="deepscope")
@@ -74,9 +72,7 @@ def _source_row(
         ),
         field(
             "Text",
-            dcc.Input(
-                id=tab.id("text"), value=data.DEFAULT_TEXT, debounce=True, style={"width": "420px"}
-            ),
+            dcc.Input(id=tab.id("text"), value=data.DEFAULT_TEXT, debounce=True, style={"width": "420px"}),
             tab.id("text"),
         ),
     ]
@@ -167,9 +163,7 @@ def _attention_layout(ctx: AppContext) -> Any:
                     ),
                     field(
                         "Keys",
-                        dcc.RadioItems(
-                            id=tab.id("keys"), options=["all", "A", "B"], value="all", inline=True
-                        ),
+                        dcc.RadioItems(id=tab.id("keys"), options=["all", "A", "B"], value="all", inline=True),
                         tab.id("keys"),
                     ),
                     field(
@@ -222,9 +216,7 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         *_inputs(tab),
         State(tab.id("map"), "value"),
     )
-    def maps(
-        source: str | None, text: str | None, text_b: str | None, current: str | None
-    ) -> tuple:
+    def maps(source: str | None, text: str | None, text_b: str | None, current: str | None) -> tuple:
         try:
             found, _ = data.get_attention(ctx, source, text, text_b)
         except _FAILURES:
@@ -295,9 +287,7 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input(tab.id("orientation"), "value"),
         Input(tab.id("focus"), "data"),
     )
-    def draw(
-        source, text, text_b, which, layer, heads, top_k, queries, keys, orientation, focus
-    ) -> tuple:
+    def draw(source, text, text_b, which, layer, heads, top_k, queries, keys, orientation, focus) -> tuple:
         if not source:
             message = "No text transformer is registered and no attention was logged."
             return _empty(message), _empty(message), message
@@ -430,18 +420,14 @@ def _neuron_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         if not source or layer is None or head is None:
             return _empty("Pick a live text transformer."), ""
         try:
-            view, notes = data.get_neuron_view(
-                ctx, source.partition(":")[2], text or "", layer, head
-            )
+            view, notes = data.get_neuron_view(ctx, source.partition(":")[2], text or "", layer, head)
             if isinstance(query, int) and query != view.query:
                 view = view.for_query(query)
             figure = neuron_view_figure(view)
         except _FAILURES as error:
             message = f"Could not show the neuron view: {error}"
             return _empty(message), message
-        return figure, _note(
-            [f"head size {view.queries.shape[1]}, scale 1/sqrt(d) = {view.scale:.4g}", *notes]
-        )
+        return figure, _note([f"head size {view.queries.shape[1]}, scale 1/sqrt(d) = {view.scale:.4g}", *notes])
 
 
 NEURON = TextTab(

@@ -125,18 +125,12 @@ def logged(ctx: AppContext) -> list[tuple[str, str]]:
     return found
 
 
-def source_options(
-    ctx: AppContext, *, live_only: bool = False, classifiers: bool = False
-) -> list[dict[str, str]]:
+def source_options(ctx: AppContext, *, live_only: bool = False, classifiers: bool = False) -> list[dict[str, str]]:
     options = [
-        {"label": f"{name} (live model)", "value": f"live:{name}"}
-        for name in live_models(ctx, classifiers=classifiers)
+        {"label": f"{name} (live model)", "value": f"live:{name}"} for name in live_models(ctx, classifiers=classifiers)
     ]
     if not live_only:
-        options += [
-            {"label": f"{run}: {tag} (logged)", "value": f"logged:{run}/{tag}"}
-            for run, tag in logged(ctx)
-        ]
+        options += [{"label": f"{run}: {tag} (logged)", "value": f"logged:{run}/{tag}"} for run, tag in logged(ctx)]
     return options
 
 
@@ -148,16 +142,12 @@ def _run(make: Any) -> tuple[Any, list[str]]:
     return value, [str(w.message) for w in caught]
 
 
-def get_attention(
-    ctx: AppContext, source: str, text: str | None, text_b: str | None
-) -> tuple[Attention, list[str]]:
+def get_attention(ctx: AppContext, source: str, text: str | None, text_b: str | None) -> tuple[Attention, list[str]]:
     """The attention of a source: a logged one as saved, a live one computed for the text(s)."""
     kind, _, rest = source.partition(":")
     if kind == "logged":
         run, _, tag = rest.partition("/")
-        found = _RESULTS.get(
-            ("logged", str(ctx.logdir_path), run, tag), lambda: ctx.logdir.load(run, tag)
-        )
+        found = _RESULTS.get(("logged", str(ctx.logdir_path), run, tag), lambda: ctx.logdir.load(run, tag))
         return found, []
     model = ctx.models[rest]
     text_b = text_b or None
@@ -176,9 +166,7 @@ def _is_encoder_decoder(model: Any) -> bool:
     return bool(getattr(getattr(model.module, "config", None), "is_encoder_decoder", False))
 
 
-def get_neuron_view(
-    ctx: AppContext, name: str, text: str, layer: int, head: int
-) -> tuple[Any, list[str]]:
+def get_neuron_view(ctx: AppContext, name: str, text: str, layer: int, head: int) -> tuple[Any, list[str]]:
     model = ctx.models[name]
     return _RESULTS.get(
         ("neuron", id(model), name, text, layer, head),
@@ -193,9 +181,7 @@ def get_head_summary(attention_result: Attention, which: str) -> Any:
     )
 
 
-def get_rollout_and_ig(
-    ctx: AppContext, name: str, text: str
-) -> tuple[list[Any], list[Any], list[str]]:
+def get_rollout_and_ig(ctx: AppContext, name: str, text: str) -> tuple[list[Any], list[Any], list[str]]:
     """(rollout and IG attributions, their faithfulness scores, warnings) for one text."""
     model = ctx.models[name]
 
@@ -205,9 +191,7 @@ def get_rollout_and_ig(
 
         def gradients() -> Any:
             torch.manual_seed(0)
-            return integrated_gradients(
-                model, [text], target=target, n_steps=IG_STEPS, progress=False
-            )
+            return integrated_gradients(model, [text], target=target, n_steps=IG_STEPS, progress=False)
 
         ig, more = _run(gradients)
         scores = [_run(lambda a=a: token_deletion_insertion(model, a))[0] for a in (rollout, ig)]

@@ -180,11 +180,7 @@ def _logged_lens(ctx: AppContext, run: str, tag: str, kind: str) -> tuple[Any, s
         if other_run != run:
             continue
         other = sources.load(ctx, other_run, other_tag)
-        if (
-            other.lens == kind
-            and other.text == chosen.text
-            and other.model_name == chosen.model_name
-        ):
+        if other.lens == kind and other.text == chosen.text and other.model_name == chosen.model_name:
             return other, f"Logged in run {run} ({other_tag}): {other.text!r}."
     return (
         chosen,
@@ -354,9 +350,7 @@ def _generate_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             live = False
         else:
             n = int(length) if isinstance(length, (int, float)) and 1 <= length <= 40 else 8
-            generation = sources.live_generation(
-                ctx, what, str(prompt or DEFAULT_PROMPT), n, method
-            )
+            generation = sources.live_generation(ctx, what, str(prompt or DEFAULT_PROMPT), n, method)
             note = ""
             live = True
         steps = generation.n_generated
@@ -479,9 +473,7 @@ def _factors_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input(tab.id("factor"), "value"),
         Input(tab.id("texts"), "value"),
     )
-    def draw(
-        source: str | None, components: Any, layer: Any, factor: Any, texts: str | None
-    ) -> tuple:
+    def draw(source: str | None, components: Any, layer: Any, factor: Any, texts: str | None) -> tuple:
         where, what = sources.parse(source)
         if where == "none":
             raise PreventUpdate
@@ -495,9 +487,7 @@ def _factors_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             layers += [{"label": f"block {i + 1}", "value": i} for i in range(blocks)]
             k = int(components) if isinstance(components, (int, float)) and components >= 1 else 6
             chosen = layer if isinstance(layer, int) and 0 <= layer < blocks else None
-            factors = sources.live_factors(
-                ctx, what, _texts(texts) or ("the movie was good .",), k, chosen
-            )
+            factors = sources.live_factors(ctx, what, _texts(texts) or ("the movie was good .",), k, chosen)
             note = ""
             live = True
         note = (
@@ -605,9 +595,7 @@ def _cocluster_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input(tab.id("cluster"), "value"),
         Input(tab.id("texts"), "value"),
     )
-    def draw(
-        source: str | None, n_clusters: Any, layer: Any, cluster: Any, texts: str | None
-    ) -> tuple:
+    def draw(source: str | None, n_clusters: Any, layer: Any, cluster: Any, texts: str | None) -> tuple:
         where, what = sources.parse(source)
         if where == "none":
             raise PreventUpdate
@@ -621,11 +609,7 @@ def _cocluster_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             layers = sources.state_layers(ctx, what)
             if layer not in [option["value"] for option in layers]:
                 layer = layers[-1]["value"]
-            k = (
-                int(n_clusters)
-                if isinstance(n_clusters, (int, float)) and n_clusters >= 2
-                else DEFAULT_CLUSTERS
-            )
+            k = int(n_clusters) if isinstance(n_clusters, (int, float)) and n_clusters >= 2 else DEFAULT_CLUSTERS
             found = sources.live_coclusters(ctx, what, _texts(texts), k, layer)
             note = ""
             live = True
@@ -662,14 +646,8 @@ def _cocluster_callbacks(app: dash.Dash, ctx: AppContext) -> None:
 
 
 LENS_TAB = TextTab("lens", "Lens", 20, _lens_active, _lens_layout, _lens_callbacks)
-GENERATE_TAB = TextTab(
-    "generate", "Generate", 21, _generate_active, _generate_layout, _generate_callbacks
-)
-FACTORS_TAB = TextTab(
-    "factors", "Factors", 22, _factors_active, _factors_layout, _factors_callbacks
-)
-COCLUSTER_TAB = TextTab(
-    "coclusters", "Co-clusters", 23, _cocluster_active, _cocluster_layout, _cocluster_callbacks
-)
+GENERATE_TAB = TextTab("generate", "Generate", 21, _generate_active, _generate_layout, _generate_callbacks)
+FACTORS_TAB = TextTab("factors", "Factors", 22, _factors_active, _factors_layout, _factors_callbacks)
+COCLUSTER_TAB = TextTab("coclusters", "Co-clusters", 23, _cocluster_active, _cocluster_layout, _cocluster_callbacks)
 
 TABS = [LENS_TAB, GENERATE_TAB, FACTORS_TAB, COCLUSTER_TAB]

@@ -75,13 +75,9 @@ def logged(ctx: AppContext, kind: str) -> list[tuple[str, str]]:
 
 def options(ctx: AppContext, kind: str, live: str | None) -> list[dict]:
     """Dropdown options: live models first, then the logged results of ``kind``."""
-    found = [
-        {"label": f"{name} (live)", "value": f"live:{name}"}
-        for name in (live_models(ctx, live) if live else [])
-    ]
+    found = [{"label": f"{name} (live)", "value": f"live:{name}"} for name in (live_models(ctx, live) if live else [])]
     found += [
-        {"label": f"{run} / {tag}", "value": "logged:" + json.dumps([run, tag])}
-        for run, tag in logged(ctx, kind)
+        {"label": f"{run} / {tag}", "value": "logged:" + json.dumps([run, tag])} for run, tag in logged(ctx, kind)
     ]
     return found
 
@@ -120,9 +116,7 @@ def _computed(key: tuple, make: Any) -> Any:
     return _RESULTS.get(key, run)
 
 
-def live_lens(
-    ctx: AppContext, name: str, text: str, watch: tuple[str, ...], tuned: bool
-) -> LogitLens:
+def live_lens(ctx: AppContext, name: str, text: str, watch: tuple[str, ...], tuned: bool) -> LogitLens:
     model = ctx.models[name]
     lens = tuned_lens_for(ctx, model.name) if tuned else None
     return _computed(
@@ -131,9 +125,7 @@ def live_lens(
     )
 
 
-def live_generation(
-    ctx: AppContext, name: str, prompt: str, max_new_tokens: int, method: str
-) -> Generation:
+def live_generation(ctx: AppContext, name: str, prompt: str, max_new_tokens: int, method: str) -> Generation:
     model = ctx.models[name]
     return _computed(
         ("generate", id(model), prompt, max_new_tokens, method),
@@ -147,9 +139,7 @@ def live_factors(
     model = ctx.models[name]
     return _computed(
         ("factors", id(model), texts, n_components, layer),
-        lambda: neuron_factors(
-            model, list(texts), n_components=n_components, layers=layer, progress=False
-        ),
+        lambda: neuron_factors(model, list(texts), n_components=n_components, layers=layer, progress=False),
     )
 
 
