@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.features import param as _param
@@ -35,6 +34,7 @@ from deepscope.features._common import (
 )
 from deepscope.features.objectives import Objective
 from deepscope.model import Capture, Model
+from deepscope.progress import tqdm
 from deepscope.result import Result
 
 __all__ = ["visualize", "FeatureVisualization", "TopExamples", "top_examples", "optimize"]
