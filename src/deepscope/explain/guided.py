@@ -21,6 +21,7 @@ import torch
 from deepscope.explain._common import Task, gradient_task, log
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.grad_cam import _grad_cam_core, resolve_layer
+from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = ["guided_backprop", "guided_grad_cam", "guided_relus"]
 
@@ -48,21 +49,17 @@ def guided_relus(module: torch.nn.Module) -> Iterator[int]:
             handle.remove()
 
 
+@attribution_method("guided_backprop")
 def guided_backprop(
     model: Any,
     inputs: Any,
     *,
     target: Any = None,
-    baseline: Any = None,
     batch_size: int | None = None,
-    seed: int | None = None,
     progress: bool | None = None,
     feature_names: list[str] | None = None,
 ) -> Attribution:
-    """The gradient with negative gradients stopped at every ReLU on the way back.
-
-    ``baseline`` and ``seed`` are accepted for the shared call shape and not used.
-    """
+    """The gradient with negative gradients stopped at every ReLU on the way back."""
     with gradient_task(
         model,
         inputs,
@@ -76,14 +73,13 @@ def guided_backprop(
         return task.finish(_guided_backprop_core(task, task.x, task.rows, None, None), options={})
 
 
+@attribution_method("guided_grad_cam")
 def guided_grad_cam(
     model: Any,
     inputs: Any,
     *,
     target: Any = None,
-    baseline: Any = None,
     batch_size: int | None = None,
-    seed: int | None = None,
     progress: bool | None = None,
     layer: str | None = None,
     interpolate: str = "bilinear",
@@ -108,6 +104,7 @@ def guided_grad_cam(
         return task.finish(values, options={"layer": layer, "interpolate": interpolate})
 
 
+@attribution_core("guided_backprop")
 def _guided_backprop_core(
     task: Task, x: torch.Tensor, rows: torch.Tensor, baseline: Any, gen: Any
 ) -> torch.Tensor:
@@ -119,6 +116,7 @@ def _guided_backprop_core(
         return task.gradients(x, rows, bar)
 
 
+@attribution_core("guided_grad_cam")
 def _guided_grad_cam_core(
     task: Task,
     x: torch.Tensor,
