@@ -15,6 +15,7 @@ localization scores against ground-truth masks.
 
 from __future__ import annotations
 
+from deepscope.explain.ablation import feature_ablation, shapley_exact, shapley_sampling
 from deepscope.explain.attribution import Attribution
 
 # after the methods: the callback uses them through the registry
@@ -31,6 +32,11 @@ from deepscope.explain.gradient_x_input import gradient_x_input
 from deepscope.explain.guided import guided_backprop, guided_grad_cam
 from deepscope.explain.integrated_gradients import integrated_gradients
 from deepscope.explain.kernel_shap import kernel_shap
+from deepscope.explain.layer import (
+    layer_activation,
+    layer_gradient_x_activation,
+    neuron_gradient,
+)
 from deepscope.explain.lime import lime
 from deepscope.explain.localization import energy_in_mask, pointing_game
 from deepscope.explain.noise_tunnel import noise_tunnel
@@ -49,6 +55,12 @@ __all__ = [
     "attribute",
     "deletion_insertion",
     "energy_in_mask",
+    "feature_ablation",
+    "layer_activation",
+    "layer_gradient_x_activation",
+    "neuron_gradient",
+    "shapley_exact",
+    "shapley_sampling",
     "get_method",
     "grad_cam",
     "grad_cam_pp",

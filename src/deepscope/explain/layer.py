@@ -1,0 +1,205 @@
+"""Layer and neuron attributions: what a hidden layer holds, and what a hidden unit looks at.
+
+``layer`` is one of deepscope's layer names (``Model.layers()``: the module's dotted name).
+Layer methods give values of the layer output's shape ``[N, ...]``; neuron methods give values
+of the input's shape for the unit ``neuron`` (an index into one example's layer output).
+
+>>> import torch, deepscope as ds
+>>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+>>> ds.explain.layer_activation(net, torch.ones(2, 3), layer="0").values.shape
+(2, 4)
+>>> ds.explain.neuron_gradient(net, torch.ones(2, 3), layer="0", neuron=1).values.shape
+(2, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
+from deepscope.explain._common import (
+    Task,
+    as_2d_outputs,
+    batches,
+    gradient_task,
+    selected,
+)
+from deepscope.explain.attribution import Attribution
+from deepscope.explain.registry import attribution_core, attribution_method
+
+__all__ = [
+    "layer_activation",
+    "layer_gradient_x_activation",
+    "neuron_gradient",
+]
+
+
+def check_layer(task: Task, layer: Any) -> str:
+    """``layer`` as a name of the task's model, or a typed error listing the names."""
+    if not isinstance(layer, str):
+        raise ArgumentTypeError("layer", "a layer name (see Model.layers())", layer)
+    names = [name for name, _ in task.model.module.named_modules() if name]
+    if layer not in names:
+        raise NotFoundError("layer", layer, names)
+    return layer
+
+
+def _layer_output(task: Task, x: torch.Tensor, rows: torch.Tensor, layer: str, grads: bool):
+    """(layer output, its gradient of the target output or None) for one batch."""
+    xb = x.detach().requires_grad_(grads)
+    with task.model.capture([layer], grads=grads) as cap, torch.set_grad_enabled(grads):
+        logits = as_2d_outputs(task.forward(xb, rows))
+        if grads:
+            out = selected(logits, task.target_rows(rows, logits)).sum()
+            torch.autograd.grad(out, xb, allow_unused=True)
+        acts = cap.activations.get(layer)
+        grad = cap.gradients.get(layer) if grads else None
+    if acts is None or (grads and grad is None):
+        raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
+    return acts.detach(), None if grad is None else grad.detach()
+
+
+def _layer_result(task: Task, values: torch.Tensor, layer: str, **options: Any) -> Attribution:
+    result = task.finish(values.cpu().numpy(), options={"layer": layer, **options})
+    return replace(result, kind="array", feature_names=None)
+
+
+@attribution_method("layer_activation")
+def layer_activation(
+    model: Any,
+    inputs: Any,
+    *,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+) -> Attribution:
+    """The output of ``layer`` for each example (Captum's LayerActivation)."""
+    with gradient_task(
+        model,
+        inputs,
+        method="layer_activation",
+        target=None,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        parts = []
+        with task.bar(task.n) as bar:
+            for part in batches(task.n, task.batch_size):
+                parts.append(_layer_output(task, task.x[part], task.rows[part], layer, False)[0])
+                bar.update(part.stop - part.start)
+        return _layer_result(task, torch.cat(parts), layer)
+
+
+@attribution_method("layer_gradient_x_activation")
+def layer_gradient_x_activation(
+    model: Any,
+    inputs: Any,
+    *,
+    target: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    multiply_by_inputs: bool = True,
+) -> Attribution:
+    """d output[target] / d layer output, times the layer output (``multiply_by_inputs=False``:
+    the gradient alone), of ``layer``'s output shape (Captum's LayerGradientXActivation)."""
+    with gradient_task(
+        model,
+        inputs,
+        method="layer_gradient_x_activation",
+        target=target,
+        batch_size=batch_size,
+        progress=progress,
+        defer_targets=True,
+    ) as task:
+        layer = check_layer(task, layer)
+        parts = []
+        with task.bar(task.n) as bar:
+            for part in batches(task.n, task.batch_size):
+                acts, grads = _layer_output(task, task.x[part], task.rows[part], layer, True)
+                parts.append(grads * acts if multiply_by_inputs else grads)
+                bar.update(part.stop - part.start)
+        return _layer_result(
+            task, torch.cat(parts), layer, multiply_by_inputs=bool(multiply_by_inputs)
+        )
+
+
+def check_neuron(neuron: Any, shape: Sequence[int]) -> tuple[int, ...]:
+    """``neuron`` (an int or a tuple of ints) as an index into one example's layer output."""
+    index = (neuron,) if isinstance(neuron, (int, np.integer)) else neuron
+    if (
+        not isinstance(index, (tuple, list))
+        or not index
+        or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in index)
+    ):
+        raise ArgumentTypeError("neuron", "an int or a tuple of ints", neuron)
+    if len(index) != len(shape) or any(not -s <= i < s for i, s in zip(index, shape, strict=True)):
+        raise InvalidArgumentError(
+            "neuron", f"an index into the layer's output shape {list(shape)}", neuron
+        )
+    return tuple(int(i) for i in index)
+
+
+@attribution_method("neuron_gradient")
+def neuron_gradient(
+    model: Any,
+    inputs: Any,
+    *,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    neuron: int | tuple[int, ...] | None = None,
+) -> Attribution:
+    """d layer output[neuron] / d input (Captum's NeuronGradient), of the input's shape."""
+    with gradient_task(
+        model,
+        inputs,
+        method="neuron_gradient",
+        target=None,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        values = _neuron_gradient_core(
+            task, task.x, task.rows, None, None, layer=layer, neuron=neuron
+        )
+        index = [int(i) for i in (neuron if isinstance(neuron, (tuple, list)) else [neuron])]
+        return task.finish(values, options={"layer": layer, "neuron": index})
+
+
+@attribution_core("neuron_gradient")
+def _neuron_gradient_core(
+    task: Task,
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    baseline: Any,
+    gen: Any,
+    *,
+    layer: str | None = None,
+    neuron: Any = None,
+) -> torch.Tensor:
+    layer = check_layer(task, layer)
+    result = torch.empty_like(x)
+    with task.bar(len(x)) as bar:
+        for part in batches(len(x), task.batch_size):
+            xb = x[part].detach().requires_grad_(True)
+            with task.model.capture([layer]) as cap, torch.enable_grad():
+                task.forward(xb, rows[part])
+                acts = cap.activations.get(layer)
+                if acts is None:
+                    raise InvalidArgumentError(
+                        "layer", "a layer that runs on the way to the output", layer
+                    )
+                index = check_neuron(neuron, acts.shape[1:])
+                (grad,) = torch.autograd.grad(
+                    acts[(slice(None), *index)].sum(), xb, allow_unused=True
+                )
+            result[part] = torch.zeros_like(xb) if grad is None else grad
+            bar.update(part.stop - part.start)
+    return result
