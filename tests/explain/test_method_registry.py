@@ -132,6 +132,7 @@ def test_the_gradient_methods_have_their_cores_registered():
         "grad_cam_pp",
         "gradient_shap",
         "neuron_gradient",
+        "deconvolution",
     }
     assert registry._METHODS["integrated_gradients"].baseline_kind == "per_example"
     assert registry._METHODS["gradient_shap"].baseline_kind == "distribution"

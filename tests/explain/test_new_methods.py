@@ -118,3 +118,22 @@ def test_new_methods_run_by_name(net, x):
         via = ds.explain.attribute(net, x, name, target=1, seed=None)
         assert via.method == name and via.values.shape == (4, 5)
     assert ds.explain.attribute(net, x, "layer_activation", layer="1").values.shape == (4, 8)
+
+
+def test_deconvolution_matches_captum_and_differs_from_guided_backprop(cnn, images):
+    from captum.attr import Deconvolution
+
+    ours = ds.explain.deconvolution(cnn, images, target=1, batch_size=2)
+    theirs = Deconvolution(cnn).attribute(images, target=1)
+    assert close(ours.values, theirs) <= TOL
+    guided = ds.explain.guided_backprop(cnn, images, target=1).values
+    assert np.abs(guided - ours.values).max() > 1e-3
+    # the hooks are gone afterwards: the plain gradient again
+    from captum.attr import Saliency
+
+    plain = Saliency(cnn).attribute(images, target=1, abs=False)
+    assert close(ds.explain.saliency(cnn, images, target=1).values, plain) <= TOL
+    tunnel = ds.explain.noise_tunnel("deconvolution", cnn, images, n_samples=2, stdev=0.0)
+    np.testing.assert_allclose(
+        tunnel.values, ds.explain.deconvolution(cnn, images).values, rtol=1e-5, atol=1e-7
+    )

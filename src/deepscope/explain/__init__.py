@@ -29,7 +29,7 @@ from deepscope.explain.faithfulness import (
 from deepscope.explain.grad_cam import grad_cam, grad_cam_pp
 from deepscope.explain.gradient_shap import gradient_shap
 from deepscope.explain.gradient_x_input import gradient_x_input
-from deepscope.explain.guided import guided_backprop, guided_grad_cam
+from deepscope.explain.guided import deconvolution, guided_backprop, guided_grad_cam
 from deepscope.explain.integrated_gradients import integrated_gradients
 from deepscope.explain.kernel_shap import kernel_shap
 from deepscope.explain.layer import (
@@ -54,6 +54,7 @@ __all__ = [
     "SanityCheck",
     "attribute",
     "deletion_insertion",
+    "deconvolution",
     "energy_in_mask",
     "feature_ablation",
     "layer_activation",
