@@ -137,3 +137,36 @@ def test_deconvolution_matches_captum_and_differs_from_guided_backprop(cnn, imag
     np.testing.assert_allclose(
         tunnel.values, ds.explain.deconvolution(cnn, images).values, rtol=1e-5, atol=1e-7
     )
+
+
+def test_layer_integrated_gradients_matches_captum(cnn, images, net, x):
+    from captum.attr import LayerIntegratedGradients
+
+    base = torch.full_like(images, 0.1)
+    ours = ds.explain.layer_integrated_gradients(
+        cnn, images, target=2, layer="conv2", baseline=base, n_steps=12, batch_size=7
+    )
+    theirs, delta = LayerIntegratedGradients(cnn, cnn.conv2).attribute(
+        images, baselines=base, target=2, n_steps=12, return_convergence_delta=True
+    )
+    assert close(ours.values, theirs) <= TOL
+    assert close(ours.delta, delta) <= TOL
+    ours = ds.explain.layer_integrated_gradients(
+        net, x, target=0, layer="1", integration="riemann_trapezoid", multiply_by_inputs=False
+    )
+    theirs = LayerIntegratedGradients(net, net[1], multiply_by_inputs=False).attribute(
+        x, target=0, method="riemann_trapezoid"
+    )
+    assert close(ours.values, theirs) <= TOL
+
+
+def test_neuron_integrated_gradients_matches_captum(cnn, images):
+    from captum.attr import NeuronIntegratedGradients
+
+    ours = ds.explain.neuron_integrated_gradients(
+        cnn, images, layer="conv2", neuron=(1, 3, 3), n_steps=10, batch_size=16
+    )
+    theirs = NeuronIntegratedGradients(cnn, cnn.conv2).attribute(
+        images, neuron_selector=(1, 3, 3), n_steps=10
+    )
+    assert close(ours.values, theirs) <= TOL

@@ -35,7 +35,9 @@ from deepscope.explain.kernel_shap import kernel_shap
 from deepscope.explain.layer import (
     layer_activation,
     layer_gradient_x_activation,
+    layer_integrated_gradients,
     neuron_gradient,
+    neuron_integrated_gradients,
 )
 from deepscope.explain.lime import lime
 from deepscope.explain.localization import energy_in_mask, pointing_game
@@ -59,6 +61,8 @@ __all__ = [
     "feature_ablation",
     "layer_activation",
     "layer_gradient_x_activation",
+    "layer_integrated_gradients",
+    "neuron_integrated_gradients",
     "neuron_gradient",
     "shapley_exact",
     "shapley_sampling",

@@ -14,7 +14,8 @@ of the input's shape for the unit ``neuron`` (an index into one example's layer 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -27,15 +28,20 @@ from deepscope.explain._common import (
     as_2d_outputs,
     batches,
     gradient_task,
+    image_baseline,
+    rows_of,
     selected,
 )
 from deepscope.explain.attribution import Attribution
+from deepscope.explain.integrated_gradients import integration_steps
 from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = [
     "layer_activation",
     "layer_gradient_x_activation",
+    "layer_integrated_gradients",
     "neuron_gradient",
+    "neuron_integrated_gradients",
 ]
 
 
@@ -203,3 +209,157 @@ def _neuron_gradient_core(
             result[part] = torch.zeros_like(xb) if grad is None else grad
             bar.update(part.stop - part.start)
     return result
+
+
+@contextmanager
+def _replaced_output(module: torch.nn.Module, value: list[torch.Tensor | None]) -> Iterator[None]:
+    """Within the block, ``module`` puts out ``value[0]`` (when set) instead of its output."""
+    handle = module.register_forward_hook(lambda m, a, out: value[0])
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+@attribution_method("layer_integrated_gradients")
+def layer_integrated_gradients(
+    model: Any,
+    inputs: Any,
+    *,
+    target: Any = None,
+    baseline: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    n_steps: int = 50,
+    integration: str = "gausslegendre",
+    multiply_by_inputs: bool = True,
+) -> Attribution:
+    """Integrated gradients at ``layer``'s output, along the straight path from its output at
+    the baseline input to its output at x (Captum's LayerIntegratedGradients), of the layer
+    output's shape. ``delta``: sum(values) - (f(x) - f(baseline)) per example."""
+    weights, alphas = integration_steps(n_steps, integration)
+    with gradient_task(
+        model,
+        inputs,
+        method="layer_integrated_gradients",
+        target=target,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        base_x = image_baseline(task, baseline).expand_as(task.x)
+        acts = torch.cat(
+            [
+                _layer_output(task, task.x[p], task.rows[p], layer, False)[0]
+                for p in batches(task.n, task.batch_size)
+            ]
+        )
+        base_acts = torch.cat(
+            [
+                _layer_output(task, base_x[p], task.rows[p], layer, False)[0]
+                for p in batches(task.n, task.batch_size)
+            ]
+        )
+        module = task.model.module.get_submodule(layer)
+        difference = acts - base_acts
+        total = torch.zeros_like(acts)
+        w = torch.tensor(weights, dtype=acts.dtype, device=acts.device)
+        a = torch.tensor(alphas, dtype=acts.dtype, device=acts.device)
+        shape = (-1,) + (1,) * (acts.ndim - 1)
+        value: list[torch.Tensor | None] = [None]
+        n = task.n
+        with task.bar(n * n_steps) as bar, _replaced_output(module, value):
+            for part in batches(n * n_steps, task.batch_size):
+                pair = torch.arange(part.start, part.stop, device=acts.device)
+                example, step = pair // n_steps, pair % n_steps
+                scaled = torch.addcmul(base_acts[example], a[step].view(shape), difference[example])
+                scaled.requires_grad_(True)
+                value[0] = scaled
+                with torch.enable_grad():
+                    logits = as_2d_outputs(task.forward(task.x[example], task.rows[example]))
+                    out = selected(logits, task.target[example]).sum()
+                    (grad,) = torch.autograd.grad(out, scaled)
+                total.index_add_(0, example, grad * w[step].view(shape))
+                bar.update(len(pair))
+            value[0] = None
+        values = total * difference if multiply_by_inputs else total
+        start = task.scores(base_x, task.rows)
+        delta = (total * difference).flatten(1).sum(1) - (task.score - start)
+        result = task.finish(
+            values.cpu().numpy(),
+            options={
+                "layer": layer,
+                "n_steps": n_steps,
+                "integration": integration,
+                "multiply_by_inputs": bool(multiply_by_inputs),
+            },
+            delta=delta,
+            base_value=start,
+        )
+        return replace(result, kind="array", feature_names=None)
+
+
+@attribution_method("neuron_integrated_gradients")
+def neuron_integrated_gradients(
+    model: Any,
+    inputs: Any,
+    *,
+    baseline: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    neuron: int | tuple[int, ...] | None = None,
+    n_steps: int = 50,
+    integration: str = "gausslegendre",
+    multiply_by_inputs: bool = True,
+) -> Attribution:
+    """Integrated gradients of the unit ``neuron`` of ``layer`` with respect to the input
+    (Captum's NeuronIntegratedGradients), of the input's shape."""
+    weights, alphas = integration_steps(n_steps, integration)
+    with gradient_task(
+        model,
+        inputs,
+        method="neuron_integrated_gradients",
+        target=None,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        x = task.x
+        base = image_baseline(task, baseline)
+        difference = x - base
+        w = torch.tensor(weights, dtype=x.dtype, device=x.device)
+        a = torch.tensor(alphas, dtype=x.dtype, device=x.device)
+        shape = (-1,) + (1,) * (x.ndim - 1)
+        total = torch.zeros_like(x)
+        n = task.n
+        with task.bar(n * n_steps):
+            for part in batches(n * n_steps, task.batch_size):
+                pair = torch.arange(part.start, part.stop, device=x.device)
+                example, step = pair // n_steps, pair % n_steps
+                scaled = torch.addcmul(
+                    rows_of(base, example), a[step].view(shape), difference[example]
+                )
+                grads = _neuron_gradient_core(
+                    replace(task, progress=False),
+                    scaled,
+                    task.rows[example],
+                    None,
+                    None,
+                    layer=layer,
+                    neuron=neuron,
+                )
+                total.index_add_(0, example, grads * w[step].view(shape))
+        values = total * difference if multiply_by_inputs else total
+        index = [int(i) for i in (neuron if isinstance(neuron, (tuple, list)) else [neuron])]
+        return task.finish(
+            values,
+            options={
+                "layer": layer,
+                "neuron": index,
+                "n_steps": n_steps,
+                "integration": integration,
+                "multiply_by_inputs": bool(multiply_by_inputs),
+            },
+        )
