@@ -170,3 +170,35 @@ def test_neuron_integrated_gradients_matches_captum(cnn, images):
         images, neuron_selector=(1, 3, 3), n_steps=10
     )
     assert close(ours.values, theirs) <= TOL
+
+
+def test_layer_conductance_matches_captum(cnn, images, net, x):
+    from captum.attr import LayerConductance
+
+    base = torch.full_like(images, 0.2)
+    ours = ds.explain.layer_conductance(
+        cnn, images, target=1, layer="relu1", baseline=base, n_steps=9, batch_size=25
+    )
+    theirs, delta = LayerConductance(cnn, cnn.relu1).attribute(
+        images, baselines=base, target=1, n_steps=9, return_convergence_delta=True
+    )
+    assert close(ours.values, theirs) <= TOL
+    assert close(ours.delta, delta) <= TOL
+    ours = ds.explain.layer_conductance(net, x, target=2, layer="2", integration="riemann_left")
+    theirs = LayerConductance(net, net[2]).attribute(x, target=2, method="riemann_left")
+    assert close(ours.values, theirs) <= TOL
+
+
+def test_neuron_conductance_matches_captum(cnn, images, net, x):
+    from captum.attr import NeuronConductance
+
+    ours = ds.explain.neuron_conductance(
+        cnn, images, target=0, layer="conv2", neuron=(2, 5, 1), n_steps=8, batch_size=20
+    )
+    theirs = NeuronConductance(cnn, cnn.conv2).attribute(
+        images, neuron_selector=(2, 5, 1), target=0, n_steps=8
+    )
+    assert close(ours.values, theirs) <= TOL
+    ours = ds.explain.neuron_conductance(net, x, target=1, layer="1", neuron=3)
+    theirs = NeuronConductance(net, net[1]).attribute(x, neuron_selector=3, target=1)
+    assert close(ours.values, theirs) <= TOL

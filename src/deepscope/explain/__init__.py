@@ -34,8 +34,10 @@ from deepscope.explain.integrated_gradients import integrated_gradients
 from deepscope.explain.kernel_shap import kernel_shap
 from deepscope.explain.layer import (
     layer_activation,
+    layer_conductance,
     layer_gradient_x_activation,
     layer_integrated_gradients,
+    neuron_conductance,
     neuron_gradient,
     neuron_integrated_gradients,
 )
@@ -60,6 +62,8 @@ __all__ = [
     "energy_in_mask",
     "feature_ablation",
     "layer_activation",
+    "layer_conductance",
+    "neuron_conductance",
     "layer_gradient_x_activation",
     "layer_integrated_gradients",
     "neuron_integrated_gradients",

@@ -38,8 +38,10 @@ from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = [
     "layer_activation",
+    "layer_conductance",
     "layer_gradient_x_activation",
     "layer_integrated_gradients",
+    "neuron_conductance",
     "neuron_gradient",
     "neuron_integrated_gradients",
 ]
@@ -358,6 +360,140 @@ def neuron_integrated_gradients(
             options={
                 "layer": layer,
                 "neuron": index,
+                "n_steps": n_steps,
+                "integration": integration,
+                "multiply_by_inputs": bool(multiply_by_inputs),
+            },
+        )
+
+
+def _path(
+    x: torch.Tensor, base: torch.Tensor, alphas: list[float], examples: torch.Tensor
+) -> torch.Tensor:
+    """Inputs along the straight path for ``examples``: [len(examples) * steps, ...], each
+    example's steps together."""
+    a = torch.tensor(alphas, dtype=x.dtype, device=x.device)
+    shape = (1, -1) + (1,) * (x.ndim - 1)
+    b = rows_of(base, examples).unsqueeze(1)
+    return (b + a.view(shape) * (x[examples].unsqueeze(1) - b)).flatten(0, 1)
+
+
+@attribution_method("layer_conductance")
+def layer_conductance(
+    model: Any,
+    inputs: Any,
+    *,
+    target: Any = None,
+    baseline: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    n_steps: int = 50,
+    integration: str = "gausslegendre",
+) -> Attribution:
+    """The conductance of each unit of ``layer`` (Dhamdhere et al. 2018; Captum's
+    LayerConductance): the sum over path steps of d output / d unit times the unit's change,
+    of the layer output's shape. ``delta``: sum(values) - (f(x) - f(baseline))."""
+    _, alphas = integration_steps(n_steps + 1, integration)
+    with gradient_task(
+        model,
+        inputs,
+        method="layer_conductance",
+        target=target,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        base = image_baseline(task, baseline)
+        steps = n_steps + 1
+        per_chunk = max(1, task.batch_size // steps)
+        parts = []
+        with task.bar(task.n * steps) as bar:
+            for part in batches(task.n, per_chunk):
+                examples = task.rows[part]
+                scaled = _path(task.x, base, alphas, examples)
+                rows = examples.repeat_interleave(steps)
+                acts, grads = _layer_output(task, scaled, rows, layer, True)
+                acts = acts.view(len(examples), steps, *acts.shape[1:])
+                grads = grads.view(len(examples), steps, *grads.shape[1:])
+                parts.append((grads[:, :-1] * (acts[:, 1:] - acts[:, :-1])).sum(dim=1))
+                bar.update(len(rows))
+        values = torch.cat(parts)
+        start = task.scores(base.expand_as(task.x), task.rows)
+        delta = values.flatten(1).sum(1) - (task.score - start)
+        result = task.finish(
+            values.cpu().numpy(),
+            options={"layer": layer, "n_steps": n_steps, "integration": integration},
+            delta=delta,
+            base_value=start,
+        )
+        return replace(result, kind="array", feature_names=None)
+
+
+@attribution_method("neuron_conductance")
+def neuron_conductance(
+    model: Any,
+    inputs: Any,
+    *,
+    target: Any = None,
+    baseline: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    neuron: int | tuple[int, ...] | None = None,
+    n_steps: int = 50,
+    integration: str = "riemann_trapezoid",
+    multiply_by_inputs: bool = True,
+) -> Attribution:
+    """The conductance through the unit ``neuron`` of ``layer`` of each input feature (Captum's
+    NeuronConductance): the path integral of d output / d unit times d unit / d input. The
+    default rule is Captum's for this method, ``riemann_trapezoid``."""
+    weights, alphas = integration_steps(n_steps, integration)
+    with gradient_task(
+        model,
+        inputs,
+        method="neuron_conductance",
+        target=target,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        x = task.x
+        base = image_baseline(task, baseline)
+        w = torch.tensor(weights, dtype=x.dtype, device=x.device)
+        per_chunk = max(1, task.batch_size // n_steps)
+        parts = []
+        with task.bar(task.n * n_steps) as bar:
+            for part in batches(task.n, per_chunk):
+                examples = task.rows[part]
+                scaled = _path(x, base, alphas, examples).requires_grad_(True)
+                rows = examples.repeat_interleave(n_steps)
+                with task.model.capture([layer], grads=True) as cap, torch.enable_grad():
+                    logits = as_2d_outputs(task.forward(scaled, rows))
+                    out = selected(logits, task.target[rows]).sum()
+                    torch.autograd.grad(out, scaled, retain_graph=True)
+                    acts, grads = cap.activations.get(layer), cap.gradients.get(layer)
+                    if acts is None or grads is None:
+                        raise InvalidArgumentError(
+                            "layer", "a layer that runs on the way to the output", layer
+                        )
+                    index = (slice(None), *check_neuron(neuron, acts.shape[1:]))
+                    middle = grads[index].detach().clone()  # before the next backward pass
+                    (inner,) = torch.autograd.grad(acts[index].sum(), scaled)
+                through = inner * middle.view((-1,) + (1,) * (x.ndim - 1))
+                through = through.view(len(examples), n_steps, *x.shape[1:])
+                total = (through * w.view((1, -1) + (1,) * (x.ndim - 1))).sum(dim=1)
+                parts.append(total)
+                bar.update(len(rows))
+        values = torch.cat(parts)
+        if multiply_by_inputs:
+            values = values * (x - base)
+        index_list = [int(i) for i in (neuron if isinstance(neuron, (tuple, list)) else [neuron])]
+        return task.finish(
+            values,
+            options={
+                "layer": layer,
+                "neuron": index_list,
                 "n_steps": n_steps,
                 "integration": integration,
                 "multiply_by_inputs": bool(multiply_by_inputs),
