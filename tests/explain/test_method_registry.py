@@ -159,3 +159,38 @@ def test_a_tunnel_of_a_method_with_a_baseline_gets_it(mlp, table):
     )
     b = ds.explain.integrated_gradients(mlp, table, baseline=base, n_steps=8)
     np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-6)
+
+
+def test_the_callback_passes_each_method_only_the_shared_options_it_takes():
+    class Run:
+        def log_result(self, tag, result):
+            pass
+
+    callback = ds.explain.ExplainCallback(
+        Run(),
+        np.zeros((2, 4), np.float32),
+        methods=["saliency", "gradient_shap"],
+        seed=3,
+        baseline=0.5,
+        saliency={"abs": True},
+    )
+    assert callback.method_options("saliency") == {"progress": False, "abs": True}
+    assert callback.method_options("gradient_shap") == {
+        "progress": False,
+        "seed": 3,
+        "baseline": 0.5,
+    }
+
+
+def test_layer_methods_check_their_layer_and_run_by_name(cnn, images):
+    from deepscope.errors import NotFoundError
+
+    for name in ("layer_conductance", "layer_integrated_gradients"):
+        with pytest.raises(NotFoundError, match="layer"):
+            ds.explain.attribute(cnn, images, name, layer="nope")
+    with pytest.raises(NotFoundError, match="layer"):
+        ds.explain.neuron_conductance(cnn, images, layer="nope", neuron=0)
+    with pytest.raises(InvalidArgumentError, match="^neuron:.*layer_conductance does not use"):
+        ds.explain.layer_conductance(cnn, images, layer="fc", neuron=0)
+    via = ds.explain.attribute(cnn, images, "layer_conductance", layer="fc", n_steps=4, target=1)
+    assert via.values.shape == (5, 3) and np.abs(via.delta).max() < 1e-4
