@@ -202,3 +202,13 @@ def test_neuron_conductance_matches_captum(cnn, images, net, x):
     ours = ds.explain.neuron_conductance(net, x, target=1, layer="1", neuron=3)
     theirs = NeuronConductance(net, net[1]).attribute(x, neuron_selector=3, target=1)
     assert close(ours.values, theirs) <= TOL
+
+
+def test_a_one_element_target_applies_to_every_example(cnn, images):
+    from captum.attr import IntegratedGradients
+
+    ours = ds.explain.integrated_gradients(cnn, images, target=torch.tensor([2]), n_steps=8)
+    theirs = IntegratedGradients(cnn).attribute(images, target=torch.tensor([2]), n_steps=8)
+    assert close(ours.values, theirs) <= TOL
+    assert ours.target.tolist() == [2] * 5
+    assert ds.explain.saliency(cnn, images, target=[1]).target.tolist() == [1] * 5
