@@ -191,7 +191,7 @@ def _patches(size: int):
 
     cells = torch.arange(32) // size
     grid = cells[:, None] * (32 // size) + cells[None, :]
-    return grid.expand(3, 32, 32).unsqueeze(0)
+    return grid.expand(3, 32, 32).unsqueeze(0).contiguous()  # Captum views the mask
 
 
 def _captum_job(method: str, rows: int | None, net, x, target):
