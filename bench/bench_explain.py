@@ -43,7 +43,22 @@ CASES = [
     ("  equal memory (64 rows per pass)", "ds:occlusion:64", "captum:occlusion:64"),
     ("grad_cam", "ds:grad_cam", "captum:grad_cam"),
     ("kernel_shap 500 samples, 10 k-means", "ds:kernel_shap", "shap:kernel_shap"),
+    ("deconvolution", "ds:deconvolution", "captum:deconvolution"),
+    ("feature_ablation 4x4 patches", "ds:feature_ablation", "captum:feature_ablation"),
+    ("shapley_sampling 16 patches, 25 orderings", "ds:shapley_sampling",
+     "captum:shapley_sampling"),
+    ("layer_activation", "ds:layer_activation", "captum:layer_activation"),
+    ("layer_gradient_x_activation", "ds:layer_gradient_x_activation",
+     "captum:layer_gradient_x_activation"),
+    ("layer_integrated_gradients n_steps=50", "ds:layer_integrated_gradients",
+     "captum:layer_integrated_gradients"),
+    ("layer_conductance n_steps=50", "ds:layer_conductance", "captum:layer_conductance"),
+    ("neuron_gradient", "ds:neuron_gradient", "captum:neuron_gradient"),
+    ("neuron_integrated_gradients n_steps=50", "ds:neuron_integrated_gradients",
+     "captum:neuron_integrated_gradients"),
+    ("neuron_conductance n_steps=50", "ds:neuron_conductance", "captum:neuron_conductance"),
 ]
+NEURON = (3, 10, 12)  # a unit of layer "2" (the second convolution)
 PEERS = {"captum": "Captum", "shap": "shap KernelExplainer"}
 PACKAGES = {"captum": "captum", "shap": "shap"}
 
@@ -145,7 +160,41 @@ def _job(job: str):
         )
     if method == "grad_cam":
         return lambda: explain.grad_cam(model, x, target=target, layer="5")
+    if method == "deconvolution":
+        return lambda: explain.deconvolution(model, x, target=target)
+    if method in ("feature_ablation", "shapley_sampling"):
+        mask = _patches(4 if method == "feature_ablation" else 8)
+        if method == "feature_ablation":
+            return lambda: explain.feature_ablation(model, x, target=target, feature_mask=mask)
+        return lambda: explain.shapley_sampling(
+            model, x, target=target, feature_mask=mask, n_samples=25
+        )
+    if method == "layer_activation":
+        return lambda: explain.layer_activation(model, x, layer="2")
+    if method == "layer_gradient_x_activation":
+        return lambda: explain.layer_gradient_x_activation(model, x, target=target, layer="2")
+    if method == "layer_integrated_gradients":
+        return lambda: explain.layer_integrated_gradients(model, x, target=target, layer="2")
+    if method == "layer_conductance":
+        return lambda: explain.layer_conductance(model, x, target=target, layer="2")
+    if method == "neuron_gradient":
+        return lambda: explain.neuron_gradient(model, x, layer="2", neuron=NEURON)
+    if method == "neuron_integrated_gradients":
+        return lambda: explain.neuron_integrated_gradients(model, x, layer="2", neuron=NEURON)
+    if method == "neuron_conductance":
+        return lambda: explain.neuron_conductance(
+            model, x, target=target, layer="2", neuron=NEURON
+        )
     raise KeyError(job)
+
+
+def _patches(size: int):
+    """Feature groups: size x size patches over all channels of a 3 x 32 x 32 image."""
+    import torch
+
+    cells = torch.arange(32) // size
+    grid = cells[:, None] * (32 // size) + cells[None, :]
+    return grid.expand(3, 32, 32).unsqueeze(0).contiguous()  # Captum views the mask
 
 
 def _captum_job(method: str, rows: int | None, net, x, target):
@@ -191,6 +240,42 @@ def _captum_job(method: str, rows: int | None, net, x, target):
             return LayerAttribution.interpolate(attr, (32, 32), interpolate_mode="bilinear")
 
         return cam
+    return _captum_new_job(method, net, x, target)
+
+
+def _captum_new_job(method: str, net, x, target):
+    """Captum's side of the methods added in issue 15, at Captum's defaults."""
+    from captum import attr
+
+    layer = net[2]
+    if method == "deconvolution":
+        return lambda: attr.Deconvolution(net).attribute(x, target=target)
+    if method == "feature_ablation":
+        mask = _patches(4)
+        return lambda: attr.FeatureAblation(net).attribute(x, target=target, feature_mask=mask)
+    if method == "shapley_sampling":
+        mask = _patches(8)
+        return lambda: attr.ShapleyValueSampling(net).attribute(
+            x, target=target, feature_mask=mask, n_samples=25
+        )
+    if method == "layer_activation":
+        return lambda: attr.LayerActivation(net, layer).attribute(x)
+    if method == "layer_gradient_x_activation":
+        return lambda: attr.LayerGradientXActivation(net, layer).attribute(x, target=target)
+    if method == "layer_integrated_gradients":
+        return lambda: attr.LayerIntegratedGradients(net, layer).attribute(x, target=target)
+    if method == "layer_conductance":
+        return lambda: attr.LayerConductance(net, layer).attribute(x, target=target)
+    if method == "neuron_gradient":
+        return lambda: attr.NeuronGradient(net, layer).attribute(x, neuron_selector=NEURON)
+    if method == "neuron_integrated_gradients":
+        return lambda: attr.NeuronIntegratedGradients(net, layer).attribute(
+            x, neuron_selector=NEURON
+        )
+    if method == "neuron_conductance":
+        return lambda: attr.NeuronConductance(net, layer).attribute(
+            x, neuron_selector=NEURON, target=target
+        )
     raise KeyError(method)
 
 

@@ -259,6 +259,19 @@ def test_live_model_computes_other_methods(browser_page, live_server, plots_drew
                  .innerText?.includes('Not logged at step 1')""")
 
 
+@pytest.mark.browser
+def test_live_model_offers_deconvolution(browser_page, live_server, plots_drew, trained):
+    logdir, model, (probes, labels, _) = trained
+    _open(browser_page, live_server(logdir, models={"bars": model}), plots_drew)
+    browser_page.click("#explain-methods input[value=deconvolution]")
+    browser_page.wait_for_selector("#explain-map-deconvolution .main-svg", timeout=60_000)
+    drawn = _heatmap(browser_page, "deconvolution")
+    expected = ds.explain.deconvolution(model, probes[:1], target=[int(labels[0])])
+    np.testing.assert_allclose(drawn["z"], expected.map()[0], rtol=1e-5, atol=1e-7)
+    panel = browser_page.locator(".explain-panel[data-method=deconvolution]")
+    panel.locator("[data-score=sanity_spearman]").wait_for(timeout=60_000)
+
+
 def test_is_active_only_with_explanations_or_a_classifier(tmp_path, trained):
     logdir, model, _ = trained
     assert explain_page.is_active(AppContext(logdir, open_logdir(logdir)))

@@ -47,7 +47,7 @@ def test_gradient_x_input(cnn, images):
 def test_integrated_gradients_each_rule(cnn, images, method):
     baseline = torch.full_like(images, 0.2)
     ours = ds.explain.integrated_gradients(
-        cnn, images, target=TARGET, baseline=baseline, n_steps=20, method=method, batch_size=16
+        cnn, images, target=TARGET, baseline=baseline, n_steps=20, integration=method, batch_size=16
     )
     theirs, delta = IntegratedGradients(cnn).attribute(
         images,
@@ -64,7 +64,7 @@ def test_integrated_gradients_each_rule(cnn, images, method):
 def test_integrated_gradients_default_is_gausslegendre_50(cnn, images):
     ours = ds.explain.integrated_gradients(cnn, images, target=1)
     theirs = IntegratedGradients(cnn).attribute(images, target=1)
-    assert ours.options == {"n_steps": 50, "method": "gausslegendre"}
+    assert ours.options == {"n_steps": 50, "integration": "gausslegendre"}
     assert close(ours.values, theirs) <= TOL
 
 

@@ -25,7 +25,7 @@ def test_integrated_gradients_from_zero_is_w_times_x(linear):
     net, w = linear
     x = np.random.default_rng(2).normal(size=(4, 5)).astype(np.float32)
     for method in ("gausslegendre", "riemann_middle", "riemann_right", "riemann_left"):
-        result = ds.explain.integrated_gradients(net, x, n_steps=7, method=method)
+        result = ds.explain.integrated_gradients(net, x, n_steps=7, integration=method)
         np.testing.assert_allclose(result.values, w * x, atol=1e-5)
         np.testing.assert_allclose(result.delta, 0.0, atol=1e-5)
 

@@ -43,16 +43,16 @@ def test_integration_rules_sum_to_captums_totals():
 
 
 def test_bad_options_name_the_argument(cnn, images):
-    with pytest.raises(InvalidArgumentError, match="method"):
-        ds.explain.integrated_gradients(cnn, images, method="simpson")
+    with pytest.raises(InvalidArgumentError, match="integration"):
+        ds.explain.integrated_gradients(cnn, images, integration="simpson")
     with pytest.raises(InvalidArgumentError, match="n_steps"):
-        ds.explain.integrated_gradients(cnn, images, method="riemann_left", n_steps=1)
+        ds.explain.integrated_gradients(cnn, images, integration="riemann_left", n_steps=1)
 
 
 def test_integration_alias_through_attribute(cnn, images):
     via = ds.explain.attribute(
         cnn, images, "integrated_gradients", integration="riemann_left", n_steps=8
     )
-    direct = ds.explain.integrated_gradients(cnn, images, method="riemann_left", n_steps=8)
-    assert via.options["method"] == "riemann_left"
+    direct = ds.explain.integrated_gradients(cnn, images, integration="riemann_left", n_steps=8)
+    assert via.options["integration"] == "riemann_left"
     np.testing.assert_allclose(via.values, direct.values, atol=1e-7)

@@ -117,14 +117,14 @@ def test_method_options_and_keywords_are_the_same_options(cnn, images):
     kw = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=2, seed=0,
                                  n_steps=4, integration="riemann_left")
     mapped = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=2, seed=0,
-                                     method_options={"n_steps": 4, "method": "riemann_left"})
+                                     method_options={"n_steps": 4, "integration": "riemann_left"})
     mixed = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=2, seed=0,
-                                    n_steps=4, method_options={"method": "riemann_left"})
+                                    n_steps=4, method_options={"integration": "riemann_left"})
     np.testing.assert_array_equal(kw.values, mapped.values)
     np.testing.assert_array_equal(kw.values, mixed.values)
     via = ds.explain.attribute(cnn, images, "smoothgrad", over="integrated_gradients",
                                n_samples=2, seed=0, method_options={"n_steps": 4,
-                                                                    "method": "riemann_left"})
+                                                                    "integration": "riemann_left"})
     np.testing.assert_array_equal(via.values, mapped.values)
 
 

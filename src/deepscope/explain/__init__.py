@@ -2,7 +2,8 @@
 
 Every method has one call shape, ``method(model, inputs, *, target=None, baseline=None,
 batch_size=None, seed=None, progress=None, **options) -> Attribution``, and ``attribute(model,
-inputs, method=name)`` calls any of them by name. Next to the maps: a sanity check (do they
+inputs, method=name)`` calls any of them by name (the shared options are described once, in
+``deepscope.explain.registry``; each method registers itself where it is defined). Next to the maps: a sanity check (do they
 depend on the model?), faithfulness (deletion / insertion, infidelity, max-sensitivity) and
 localization scores against ground-truth masks.
 
@@ -14,6 +15,7 @@ localization scores against ground-truth masks.
 
 from __future__ import annotations
 
+from deepscope.explain.ablation import feature_ablation, shapley_exact, shapley_sampling
 from deepscope.explain.attribution import Attribution
 
 # after the methods: the callback uses them through the registry
@@ -27,9 +29,18 @@ from deepscope.explain.faithfulness import (
 from deepscope.explain.grad_cam import grad_cam, grad_cam_pp
 from deepscope.explain.gradient_shap import gradient_shap
 from deepscope.explain.gradient_x_input import gradient_x_input
-from deepscope.explain.guided import guided_backprop, guided_grad_cam
+from deepscope.explain.guided import deconvolution, guided_backprop, guided_grad_cam
 from deepscope.explain.integrated_gradients import integrated_gradients
 from deepscope.explain.kernel_shap import kernel_shap
+from deepscope.explain.layer import (
+    layer_activation,
+    layer_conductance,
+    layer_gradient_x_activation,
+    layer_integrated_gradients,
+    neuron_conductance,
+    neuron_gradient,
+    neuron_integrated_gradients,
+)
 from deepscope.explain.lime import lime
 from deepscope.explain.localization import energy_in_mask, pointing_game
 from deepscope.explain.noise_tunnel import noise_tunnel
@@ -47,7 +58,18 @@ __all__ = [
     "SanityCheck",
     "attribute",
     "deletion_insertion",
+    "deconvolution",
     "energy_in_mask",
+    "feature_ablation",
+    "layer_activation",
+    "layer_conductance",
+    "neuron_conductance",
+    "layer_gradient_x_activation",
+    "layer_integrated_gradients",
+    "neuron_integrated_gradients",
+    "neuron_gradient",
+    "shapley_exact",
+    "shapley_sampling",
     "get_method",
     "grad_cam",
     "grad_cam_pp",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,6 +71,22 @@ def check_choice(value: Any, argument: str, choices: Sequence[str]) -> str:
     if value not in choices:
         raise InvalidArgumentError(argument, "one of " + ", ".join(repr(c) for c in choices), value)
     return value
+
+
+def deprecated_alias(old: Any, old_name: str, new: Any, new_name: str, default: Any) -> Any:
+    """``new``, or ``old`` (with a DeprecationWarning) where the old name was used instead."""
+    if old is None:
+        return new
+    given = new != default if isinstance(new, str) else new is not default
+    if given and not (new is old or (isinstance(new, str) and new == old)):
+        raise InvalidArgumentError(
+            old_name, f"not given with {new_name} (its new name)", old,
+            hint=f"give {new_name}={new!r} only",
+        )
+    warnings.warn(
+        f"{old_name}= is deprecated here; use {new_name}={old!r}", DeprecationWarning, stacklevel=4
+    )
+    return old
 
 
 def check_method_options(

@@ -52,7 +52,7 @@ from deepscope.explain.faithfulness import (
     max_sensitivity,
 )
 from deepscope.explain.localization import energy_in_mask, pointing_game
-from deepscope.explain.registry import get_method
+from deepscope.explain.registry import accepted_options, get_method
 from deepscope.explain.registry import methods as method_names
 from deepscope.explain.sanity import SanityCheck, sanity_check
 from deepscope.model.probabilities import to_probabilities
@@ -391,8 +391,12 @@ class ExplainCallback:
         return maps
 
     def method_options(self, method: str) -> dict[str, Any]:
-        """What ``method`` is called with: the shared options, then its own."""
-        return {"progress": False, **self.shared, **self.options.get(method, {})}
+        """What ``method`` is called with: the shared options it takes, then its own."""
+        accepted = accepted_options(method)
+        shared = {"progress": False, **self.shared}
+        if accepted is not None:
+            shared = {k: v for k, v in shared.items() if k in accepted}
+        return {**shared, **self.options.get(method, {})}
 
     def log_scores(
         self,

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from deepscope.errors import InvalidArgumentError, NotFoundError, UnsupportedModelError
 from deepscope.explain._common import Task, as_2d_outputs, batches, gradient_task, selected
 from deepscope.explain.attribution import Attribution
+from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = ["grad_cam", "grad_cam_pp", "conv_layers"]
 
@@ -54,14 +55,13 @@ def resolve_layer(model: Any, layer: str | None) -> str:
     return layer
 
 
+@attribution_method("grad_cam", aliases=("gradcam",))
 def grad_cam(
     model: Any,
     inputs: Any,
     *,
     target: Any = None,
-    baseline: Any = None,
     batch_size: int | None = None,
-    seed: int | None = None,
     progress: bool | None = None,
     layer: str | None = None,
     relu: bool = True,
@@ -72,19 +72,17 @@ def grad_cam(
     ``layer``: a layer name (see ``Model.layers()``), default the last ``nn.Conv2d``.
     ``relu=False`` keeps negative evidence (Captum's default). ``interpolate``: the upsampling
     mode to the input size, or None to keep the layer's resolution. Values are [N, 1, H, W].
-    ``baseline`` and ``seed`` are accepted for the shared call shape and not used.
     """
     return _run("grad_cam", model, inputs, target, batch_size, progress, layer, relu, interpolate)
 
 
+@attribution_method("grad_cam_pp")
 def grad_cam_pp(
     model: Any,
     inputs: Any,
     *,
     target: Any = None,
-    baseline: Any = None,
     batch_size: int | None = None,
-    seed: int | None = None,
     progress: bool | None = None,
     layer: str | None = None,
     relu: bool = True,
@@ -200,6 +198,7 @@ def _maps(
     return torch.cat(parts)
 
 
+@attribution_core("grad_cam")
 def _grad_cam_core(
     task: Task,
     x: torch.Tensor,
@@ -214,6 +213,7 @@ def _grad_cam_core(
     return _maps(task, x, rows, layer, relu, interpolate, plus=False)
 
 
+@attribution_core("grad_cam_pp")
 def _grad_cam_pp_core(
     task: Task,
     x: torch.Tensor,

@@ -30,6 +30,7 @@ from deepscope.explain._common import (
     resolve_seed,
 )
 from deepscope.explain.attribution import Attribution
+from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = ["gradient_shap", "baseline_distribution"]
 
@@ -52,6 +53,7 @@ def baseline_distribution(task: Task, baseline: Any) -> torch.Tensor:
     )
 
 
+@attribution_method("gradient_shap")
 def gradient_shap(
     model: Any,
     inputs: Any,
@@ -116,6 +118,7 @@ def _check_options(n_samples: Any, stdev: Any) -> int:
     return n_samples
 
 
+@attribution_core("gradient_shap", baseline_kind="distribution")
 def _core(
     task: Task,
     x: torch.Tensor,

@@ -15,25 +15,22 @@ import torch
 
 from deepscope.explain._common import Task, gradient_task
 from deepscope.explain.attribution import Attribution
+from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = ["gradient_x_input"]
 
 
+@attribution_method("gradient_x_input")
 def gradient_x_input(
     model: Any,
     inputs: Any,
     *,
     target: Any = None,
-    baseline: Any = None,
     batch_size: int | None = None,
-    seed: int | None = None,
     progress: bool | None = None,
     feature_names: list[str] | None = None,
 ) -> Attribution:
-    """input * d output[target] / d input. For text: at the embeddings, summed per token.
-
-    ``baseline`` and ``seed`` are accepted for the shared call shape and not used.
-    """
+    """input * d output[target] / d input. For text: at the embeddings, summed per token."""
     with gradient_task(
         model,
         inputs,
@@ -47,6 +44,7 @@ def gradient_x_input(
         return task.finish(_core(task, task.x, task.rows, None, None), options={})
 
 
+@attribution_core("gradient_x_input")
 def _core(task: Task, x: torch.Tensor, rows: torch.Tensor, baseline: Any, gen: Any) -> torch.Tensor:
     with task.bar(len(x)) as bar:
         return task.gradients(x, rows, bar) * x

@@ -21,8 +21,9 @@ import torch
 from deepscope.explain._common import Task, gradient_task, log
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.grad_cam import _grad_cam_core, resolve_layer
+from deepscope.explain.registry import attribution_core, attribution_method
 
-__all__ = ["guided_backprop", "guided_grad_cam", "guided_relus"]
+__all__ = ["guided_backprop", "guided_grad_cam", "guided_relus", "deconvolution", "deconv_relus"]
 
 
 @contextmanager
@@ -48,21 +49,17 @@ def guided_relus(module: torch.nn.Module) -> Iterator[int]:
             handle.remove()
 
 
+@attribution_method("guided_backprop")
 def guided_backprop(
     model: Any,
     inputs: Any,
     *,
     target: Any = None,
-    baseline: Any = None,
     batch_size: int | None = None,
-    seed: int | None = None,
     progress: bool | None = None,
     feature_names: list[str] | None = None,
 ) -> Attribution:
-    """The gradient with negative gradients stopped at every ReLU on the way back.
-
-    ``baseline`` and ``seed`` are accepted for the shared call shape and not used.
-    """
+    """The gradient with negative gradients stopped at every ReLU on the way back."""
     with gradient_task(
         model,
         inputs,
@@ -76,14 +73,13 @@ def guided_backprop(
         return task.finish(_guided_backprop_core(task, task.x, task.rows, None, None), options={})
 
 
+@attribution_method("guided_grad_cam")
 def guided_grad_cam(
     model: Any,
     inputs: Any,
     *,
     target: Any = None,
-    baseline: Any = None,
     batch_size: int | None = None,
-    seed: int | None = None,
     progress: bool | None = None,
     layer: str | None = None,
     interpolate: str = "bilinear",
@@ -108,6 +104,74 @@ def guided_grad_cam(
         return task.finish(values, options={"layer": layer, "interpolate": interpolate})
 
 
+
+class _DeconvReLU(torch.autograd.Function):
+    """ReLU forward; backward passes relu(gradient), whatever the input's sign (Zeiler 2014)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        return grad.clamp(min=0)
+
+
+@contextmanager
+def deconv_relus(module: torch.nn.Module) -> Iterator[int]:
+    """Within the block, every ``nn.ReLU`` of ``module`` passes back relu(gradient) (as Captum's
+    Deconvolution overrides their backward). Yields the number of ReLU modules hooked."""
+
+    def on_output(mod: torch.nn.Module, args: Any, output: torch.Tensor) -> Any:
+        if isinstance(output, torch.Tensor) and args and isinstance(args[0], torch.Tensor):
+            return _DeconvReLU.apply(args[0])
+        return None
+
+    handles = [
+        m.register_forward_hook(on_output) for m in module.modules() if isinstance(m, torch.nn.ReLU)
+    ]
+    try:
+        yield len(handles)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@attribution_method("deconvolution")
+def deconvolution(
+    model: Any,
+    inputs: Any,
+    *,
+    target: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    feature_names: list[str] | None = None,
+) -> Attribution:
+    """The gradient with every ``nn.ReLU`` passing back relu(gradient) (Zeiler and Fergus 2014)."""
+    with gradient_task(
+        model,
+        inputs,
+        method="deconvolution",
+        target=target,
+        batch_size=batch_size,
+        progress=progress,
+        defer_targets=True,
+        feature_names=feature_names,
+    ) as task:
+        return task.finish(_deconvolution_core(task, task.x, task.rows, None, None), options={})
+
+
+@attribution_core("deconvolution")
+def _deconvolution_core(
+    task: Task, x: torch.Tensor, rows: torch.Tensor, baseline: Any, gen: Any
+) -> torch.Tensor:
+    with deconv_relus(task.model.module) as hooked, task.bar(len(x)) as bar:
+        if not hooked:
+            log.warning("deconvolution: the model has no nn.ReLU modules; this is the gradient")
+        return task.gradients(x, rows, bar)
+
+
+@attribution_core("guided_backprop")
 def _guided_backprop_core(
     task: Task, x: torch.Tensor, rows: torch.Tensor, baseline: Any, gen: Any
 ) -> torch.Tensor:
@@ -119,6 +183,7 @@ def _guided_backprop_core(
         return task.gradients(x, rows, bar)
 
 
+@attribution_core("guided_grad_cam")
 def _guided_grad_cam_core(
     task: Task,
     x: torch.Tensor,

@@ -24,11 +24,13 @@ from deepscope.explain._common import (
     batches,
     check_choice,
     check_positive_int,
+    deprecated_alias,
     gradient_task,
     image_baseline,
     rows_of,
 )
 from deepscope.explain.attribution import Attribution
+from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = ["integrated_gradients", "INTEGRATION_METHODS", "integration_steps"]
 
@@ -50,7 +52,7 @@ def integration_steps(n_steps: int, method: str) -> tuple[list[float], list[floa
     >>> integration_steps(2, "riemann_right")
     ([0.5, 0.5], [0.5, 1.0])
     """
-    check_choice(method, "method", INTEGRATION_METHODS)
+    check_choice(method, "integration", INTEGRATION_METHODS)
     minimum = 1 if method == "gausslegendre" else 2
     n_steps = check_positive_int(n_steps, "n_steps", minimum)
     if method == "gausslegendre":
@@ -70,6 +72,7 @@ def integration_steps(n_steps: int, method: str) -> tuple[list[float], list[floa
     return weights, alphas.tolist()
 
 
+@attribution_method("integrated_gradients", aliases=("ig",))
 def integrated_gradients(
     model: Any,
     inputs: Any,
@@ -77,24 +80,24 @@ def integrated_gradients(
     target: Any = None,
     baseline: Any = None,
     batch_size: int | None = None,
-    seed: int | None = None,
     progress: bool | None = None,
     n_steps: int = 50,
-    method: str = "gausslegendre",
-    integration: str | None = None,
+    integration: str = "gausslegendre",
     feature_names: list[str] | None = None,
+    method: str | None = None,
 ) -> Attribution:
     """(x - baseline) * the integral of the gradient along the straight path from baseline to x.
 
     ``baseline``: None (zeros; for text the zero embedding), a number, one example's shape, one
     per example, or ``"pad"`` for text (the padding token's embedding at every position).
-    ``integration`` is another name for ``method``, for calls through ``attribute()`` and
-    ``noise_tunnel()`` where ``method`` names the attribution method. ``delta`` of the result
+    ``integration``: the quadrature rule (Captum's ``method``; that name is a deprecated alias,
+    as ``method`` names the attribution method in ``attribute()`` and ``noise_tunnel()``).
+    ``delta`` of the result
     is sum(values) - (f(x) - f(baseline)) per example: the closer to zero, the better the
-    approximation (raise ``n_steps`` when it is not). ``seed`` is not used.
+    approximation (raise ``n_steps`` when it is not).
     """
-    method = integration or method
-    integration_steps(n_steps, method)  # check the options before any work
+    integration = deprecated_alias(method, "method", integration, "integration", "gausslegendre")
+    integration_steps(n_steps, integration)  # check the options before any work
     with gradient_task(
         model,
         inputs,
@@ -105,18 +108,20 @@ def integrated_gradients(
         feature_names=feature_names,
     ) as task:
         base = image_baseline(task, baseline)
-        values = _core(task, task.x, task.rows, base, None, n_steps=n_steps, method=method)
+        values = _core(task, task.x, task.rows, base, None, n_steps=n_steps,
+                       integration=integration)
         reduce = tuple(range(1, values.ndim))
         start = task.scores(base.expand_as(task.x), task.rows)
         delta = values.sum(dim=reduce) - (task.score - start)
         return task.finish(
             values,
-            options={"n_steps": n_steps, "method": method},
+            options={"n_steps": n_steps, "integration": integration},
             delta=delta,
             base_value=start,
         )
 
 
+@attribution_core("integrated_gradients", baseline_kind="per_example")
 def _core(
     task: Task,
     x: torch.Tensor,
@@ -125,10 +130,11 @@ def _core(
     gen: Any,
     *,
     n_steps: int = 50,
-    method: str = "gausslegendre",
-    integration: str | None = None,
+    integration: str = "gausslegendre",
+    method: str | None = None,
 ) -> torch.Tensor:
-    weights, alphas = integration_steps(n_steps, integration or method)
+    integration = deprecated_alias(method, "method", integration, "integration", "gausslegendre")
+    weights, alphas = integration_steps(n_steps, integration)
     if baseline is None:
         baseline = torch.zeros_like(x[:1])
     weights_t = torch.tensor(weights, dtype=x.dtype, device=x.device)

@@ -28,11 +28,13 @@ from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelE
 from deepscope.explain._common import (
     Task,
     check_positive_int,
+    deprecated_alias,
     predict_task,
     resolve_seed,
     selected,
 )
 from deepscope.explain.attribution import Attribution
+from deepscope.explain.registry import attribution_method
 
 __all__ = ["kernel_shap", "summarize_background", "coalitions"]
 
@@ -199,6 +201,7 @@ def _background(task: Task, background: Any, k: int, seed: int) -> tuple[np.ndar
     return summarize_background(data, k, seed)
 
 
+@attribution_method("kernel_shap", aliases=("shap",))
 def kernel_shap(
     model: Any,
     inputs: Any,
@@ -215,14 +218,13 @@ def kernel_shap(
 ) -> Attribution:
     """Shapley values of each feature of tabular inputs [N, F] (arrays or DataFrames).
 
-    ``background``: reference rows [K, F] (``baseline`` is another name for it); default one
-    row of zeros. More than ``n_background`` rows are summarized by k-means (None: never). ``n_samples``:
+    ``background``: reference rows [K, F] (``baseline=`` is a deprecated alias for it); default
+    one row of zeros. More than ``n_background`` rows are summarized by k-means (None: never). ``n_samples``:
     coalitions per example, default 2 F + 2048 (shap's "auto"); with 2^F - 2 or more every
     coalition is used and the values are exact. Features equal to every background row get 0.
     ``base_value`` is E[f(background)] and ``delta`` the (zero up to rounding) efficiency gap.
     """
-    if background is None:
-        background = baseline
+    background = deprecated_alias(baseline, "baseline", background, "background", None)
     seed = resolve_seed(seed)
     if n_background is not None:
         n_background = check_positive_int(n_background, "n_background")

@@ -32,6 +32,7 @@ from deepscope.explain._common import (
     selected,
 )
 from deepscope.explain.attribution import Attribution
+from deepscope.explain.registry import attribution_method
 
 __all__ = ["lime", "superpixels", "weighted_ridge"]
 
@@ -111,6 +112,7 @@ def _kernel(z: np.ndarray, kernel_width: float) -> np.ndarray:
     return np.sqrt(np.exp(-(distance**2) / kernel_width**2))
 
 
+@attribution_method("lime")
 def lime(
     model: Any,
     inputs: Any,

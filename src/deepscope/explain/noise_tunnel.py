@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from deepscope.errors import InvalidArgumentError
+from deepscope.explain import registry
 from deepscope.explain._common import (
     batches,
     check_choice,
@@ -36,6 +37,7 @@ from deepscope.explain._common import (
     rows_of,
 )
 from deepscope.explain.attribution import Attribution
+from deepscope.explain.gradient_shap import baseline_distribution
 
 __all__ = ["noise_tunnel", "NOISE_TUNNEL_KINDS"]
 
@@ -73,11 +75,10 @@ def noise_tunnel(
     (``n_steps=16``); one given both ways is an error. The inner method runs with this call's
     target, baseline, batch_size, seed and progress. The result's ``method`` is
     ``"noise_tunnel"``; ``options["over"]`` names the inner method and
-    ``options["method_options"]`` holds its options.
+    ``options["method_options"]`` holds its options. Any method registered with a core
+    (``registry.attribution_core``) can be wrapped.
     """
-    from deepscope.explain.registry import gradient_core
-
-    name, core, baseline_kind = gradient_core(method)
+    name, core, baseline_kind = registry.gradient_core(method)
     method_options = _inner_options(name, core, method_options, options)
     check_choice(kind, "kind", NOISE_TUNNEL_KINDS)
     n_samples = check_positive_int(n_samples, "n_samples")
@@ -96,8 +97,6 @@ def noise_tunnel(
         if baseline_kind == "per_example":
             base = image_baseline(task, baseline)
         elif baseline_kind == "distribution":
-            from deepscope.explain.gradient_shap import baseline_distribution
-
             base = baseline_distribution(task, baseline)
         else:
             base = None
@@ -152,3 +151,24 @@ def _inner_options(
                 key,
             )
     return {**inner, **keywords}
+
+
+def _tunnel_of(kind: str | None) -> Callable[..., Attribution]:
+    """``noise_tunnel`` with the inner method as ``over=`` (and ``kind`` fixed unless None)."""
+
+    def run(model: Any, inputs: Any, *, over: str = "saliency", **options: Any) -> Attribution:
+        if kind is not None:
+            options["kind"] = kind
+        return noise_tunnel(over, model, inputs, **options)
+
+    run.__name__ = kind or "noise_tunnel"
+    run.__doc__ = (
+        f"noise_tunnel(over, ..., kind={kind!r}); ``over`` names the gradient method."
+        if kind
+        else "noise_tunnel(over, ...); ``over`` names the gradient method."
+    )
+    return run
+
+
+for _kind in (None, *NOISE_TUNNEL_KINDS):
+    registry.attribution_method(_kind or "noise_tunnel")(_tunnel_of(_kind))

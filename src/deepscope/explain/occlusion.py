@@ -29,6 +29,7 @@ from deepscope.errors import (
 )
 from deepscope.explain._common import batches, broadcast_value, predict_task, rows_of
 from deepscope.explain.attribution import Attribution
+from deepscope.explain.registry import attribution_method
 
 __all__ = ["occlusion", "windows"]
 
@@ -90,6 +91,7 @@ def _count(spots: list[tuple[slice, ...]], shape: tuple[int, ...], device: Any) 
     return count
 
 
+@attribution_method("occlusion")
 def occlusion(
     model: Any,
     inputs: Any,
@@ -97,7 +99,6 @@ def occlusion(
     target: Any = None,
     baseline: Any = 0.0,
     batch_size: int | None = None,
-    seed: int | None = None,
     progress: bool | None = None,
     window: int | Sequence[int] | None = None,
     stride: int | Sequence[int] | None = None,
@@ -110,7 +111,7 @@ def occlusion(
     or one feature. ``stride`` defaults to half the window (at least 1) and may not exceed it.
     ``baseline``: a number, one example's shape, or one per example. ``batch_size``: occluded
     copies per model call (default: the number of examples, at most the model's batch size;
-    tables: the model's batch size, at least 16384 rows). ``seed`` is not used. Works with any
+    tables: the model's batch size, at least 16384 rows). Works with any
     model, plain callables included.
     """
     with predict_task(

@@ -1,4 +1,23 @@
-"""The names of the attribution methods, and ``attribute()`` to call any of them by name.
+"""The attribution methods by name, and ``attribute()`` to call any of them.
+
+Every method has one call shape, written here once::
+
+    method(model, inputs, *, target=None, baseline=None, batch_size=None, seed=None,
+           progress=None, **options) -> Attribution
+
+- ``target``: the output each example is explained for (None: the predicted class).
+- ``baseline``: the reference input of methods that compare with one.
+- ``batch_size``: rows per forward/backward pass (None: the model's).
+- ``seed``: the random draws of sampling methods.
+- ``progress``: a tqdm bar (None: only for long work).
+
+A method declares which of these it uses by its own keyword parameters and registers itself
+where it is defined, with ``@attribution_method(name)``; its core, where composable, with
+``@attribution_core(name)``. A shared option it does not
+use may be passed as None (calls by name pass all of them); any other value is an
+:class:`~deepscope.errors.InvalidArgumentError` naming the option, never a silent no-op. The
+``core`` (``core(task, x, rows, baseline, generator, **options) -> maps``) is what
+``noise_tunnel`` composes.
 
 >>> from deepscope.explain import methods
 >>> "integrated_gradients" in methods() and "smoothgrad" in methods()
@@ -8,72 +27,128 @@ True
 from __future__ import annotations
 
 import functools
-import importlib
+import inspect
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from deepscope.errors import InvalidArgumentError, NotFoundError
 from deepscope.explain.attribution import Attribution
 
-__all__ = ["attribute", "methods", "get_method", "register_method", "gradient_core"]
+__all__ = [
+    "SHARED_OPTIONS",
+    "MethodSpec",
+    "attribute",
+    "attribution_method",
+    "attribution_core",
+    "accepted_options",
+    "methods",
+    "get_method",
+    "register_method",
+    "gradient_core",
+]
 
-# name -> (module, function)
-_BUILTIN: dict[str, tuple[str, str]] = {
-    "saliency": ("deepscope.explain.saliency", "saliency"),
-    "gradient_x_input": ("deepscope.explain.gradient_x_input", "gradient_x_input"),
-    "integrated_gradients": ("deepscope.explain.integrated_gradients", "integrated_gradients"),
-    "noise_tunnel": ("deepscope.explain.noise_tunnel", "noise_tunnel"),
-    "grad_cam": ("deepscope.explain.grad_cam", "grad_cam"),
-    "grad_cam_pp": ("deepscope.explain.grad_cam", "grad_cam_pp"),
-    "guided_backprop": ("deepscope.explain.guided", "guided_backprop"),
-    "guided_grad_cam": ("deepscope.explain.guided", "guided_grad_cam"),
-    "occlusion": ("deepscope.explain.occlusion", "occlusion"),
-    "lime": ("deepscope.explain.lime", "lime"),
-    "kernel_shap": ("deepscope.explain.kernel_shap", "kernel_shap"),
-    "gradient_shap": ("deepscope.explain.gradient_shap", "gradient_shap"),
-}
+SHARED_OPTIONS = ("target", "baseline", "batch_size", "seed", "progress")
 
-# gradient methods a noise tunnel can wrap: name -> (module, core function, baseline kind)
-_CORES: dict[str, tuple[str, str, str | None]] = {
-    "saliency": ("deepscope.explain.saliency", "_core", None),
-    "gradient_x_input": ("deepscope.explain.gradient_x_input", "_core", None),
-    "integrated_gradients": ("deepscope.explain.integrated_gradients", "_core", "per_example"),
-    "guided_backprop": ("deepscope.explain.guided", "_guided_backprop_core", None),
-    "guided_grad_cam": ("deepscope.explain.guided", "_guided_grad_cam_core", None),
-    "grad_cam": ("deepscope.explain.grad_cam", "_grad_cam_core", None),
-    "grad_cam_pp": ("deepscope.explain.grad_cam", "_grad_cam_pp_core", None),
-    "gradient_shap": ("deepscope.explain.gradient_shap", "_core", "distribution"),
-}
+F = TypeVar("F", bound=Callable[..., Attribution])
 
-_ALIASES = {"ig": "integrated_gradients", "gradcam": "grad_cam", "shap": "kernel_shap"}
 
+@dataclass(frozen=True)
+class MethodSpec:
+    """A registered method: its public function, its core (if composable) and its options."""
+
+    name: str
+    function: Callable[..., Attribution]
+    core: Callable[..., Any] | None
+    baseline_kind: str | None  # None, "per_example" or "distribution"
+    options: tuple[str, ...]  # the keyword options the function takes
+
+
+_METHODS: dict[str, MethodSpec] = {}
+_ALIASES: dict[str, str] = {}
 _CUSTOM: dict[str, Callable[..., Attribution]] = {}
 
 
-def _noise_tunnel_of(kind: str) -> Callable[..., Attribution]:
-    def run(model: Any, inputs: Any, *, over: str = "saliency", **options: Any) -> Attribution:
-        from deepscope.explain.noise_tunnel import noise_tunnel
-
-        return noise_tunnel(over, model, inputs, kind=kind, **options)
-
-    run.__name__ = kind
-    run.__doc__ = f"noise_tunnel(over, ..., kind={kind!r}); ``over`` names the gradient method."
-    return run
+def _keyword_options(function: Callable[..., Any]) -> tuple[str, ...] | None:
+    """Keyword parameter names of ``function`` (None when it takes ``**kwargs``)."""
+    parameters = inspect.signature(function).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return tuple(p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
-_SHORTCUTS = {kind: _noise_tunnel_of(kind) for kind in ("smoothgrad", "smoothgrad_sq", "vargrad")}
+def attribution_method(
+    name: str,
+    *,
+    core: Callable[..., Any] | None = None,
+    baseline_kind: str | None = None,
+    aliases: tuple[str, ...] = (),
+) -> Callable[[F], F]:
+    """Register the decorated function as the built-in method ``name``.
+
+    The returned function checks its keywords: a shared option (``SHARED_OPTIONS``) that the
+    method does not take is dropped when None and an error otherwise; ``core`` makes the method
+    composable by ``noise_tunnel`` (``baseline_kind``: how the tunnel prepares its baseline).
+    """
+
+    def register(function: F) -> F:
+        own = _keyword_options(function)
+        if own is None:
+            wrapped: Callable[..., Attribution] = function
+        else:
+
+            @functools.wraps(function)
+            def wrapped(model: Any, inputs: Any, *args: Any, **options: Any) -> Attribution:
+                for key in [k for k in options if k not in own]:
+                    if key in SHARED_OPTIONS and options[key] is None:
+                        del options[key]
+                    else:
+                        raise InvalidArgumentError(
+                            key,
+                            f"an option of {name}: " + ", ".join(own[2:]),
+                            options[key],
+                            hint=f"{name} does not use {key}",
+                        )
+                return function(model, inputs, *args, **options)
+
+        _METHODS[name] = MethodSpec(
+            name, wrapped, core, baseline_kind, own[2:] if own is not None else ()
+        )
+        for alias in aliases:
+            _ALIASES[alias] = name
+        return wrapped  # type: ignore[return-value]
+
+    return register
+
+
+C = TypeVar("C", bound=Callable[..., Any])
+
+
+def attribution_core(name: str, *, baseline_kind: str | None = None) -> Callable[[C], C]:
+    """Register the decorated function as the core of the method ``name`` (registered above).
+
+    ``core(task, x, rows, baseline, generator, **options) -> maps`` on a batch of inputs;
+    ``baseline_kind``: None (no baseline), ``"per_example"`` (one reference per input, as
+    integrated gradients) or ``"distribution"`` (references drawn from, as gradient SHAP).
+    """
+
+    def register(core: C) -> C:
+        _METHODS[name] = replace(_METHODS[name], core=core, baseline_kind=baseline_kind)
+        return core
+
+    return register
 
 
 def methods() -> list[str]:
     """Names ``attribute()`` accepts (aliases not included)."""
-    return sorted({*_BUILTIN, *_SHORTCUTS, *_CUSTOM})
+    return sorted({*_METHODS, *_CUSTOM})
 
 
 def register_method(name: str, method: Callable[..., Attribution]) -> None:
     """Make ``method(model, inputs, *, target=None, ...) -> Attribution`` callable by name."""
     if not isinstance(name, str) or not name:
         raise InvalidArgumentError("name", "a non-empty string", name)
-    if name in _BUILTIN:
+    if name in _METHODS:
         raise InvalidArgumentError("name", "a name not taken by a built-in method", name)
     if not callable(method):
         raise InvalidArgumentError("method", "a callable returning an Attribution", method)
@@ -85,40 +160,33 @@ def get_method(name: str) -> Callable[..., Attribution]:
     name = _ALIASES.get(name, name)
     if name in _CUSTOM:
         return _CUSTOM[name]
-    if name in _SHORTCUTS:
-        return _SHORTCUTS[name]
-    if name == "noise_tunnel":
-        return _noise_tunnel_of_any
-    if name not in _BUILTIN:
+    if name not in _METHODS:
         raise NotFoundError("attribution method", str(name), methods())
-    module, function = _BUILTIN[name]
-    return getattr(importlib.import_module(module), function)
+    return _METHODS[name].function
 
 
-def _noise_tunnel_of_any(
-    model: Any, inputs: Any, *, over: str = "saliency", **options: Any
-) -> Attribution:
-    from deepscope.explain.noise_tunnel import noise_tunnel
-
-    return noise_tunnel(over, model, inputs, **options)
-
-
-@functools.cache
-def _core(name: str) -> tuple[Callable[..., Any], str | None]:
-    module, function, baseline_kind = _CORES[name]
-    return getattr(importlib.import_module(module), function), baseline_kind
+def accepted_options(method: str | Callable[..., Any]) -> tuple[str, ...] | None:
+    """The keyword options ``method`` takes besides model and inputs (None: any)."""
+    function = get_method(method) if isinstance(method, str) else method
+    spec = next((s for s in _METHODS.values() if s.function is function), None)
+    if spec is not None:
+        return spec.options
+    own = _keyword_options(function)
+    return None if own is None else own[2:]
 
 
 def gradient_core(method: str | Callable[..., Any]) -> tuple[str, Callable[..., Any], str | None]:
-    """(name, core, baseline kind) of a gradient method given by name or by its public function."""
-    name = getattr(method, "__name__", method) if callable(method) else method
-    name = _ALIASES.get(name, name) if isinstance(name, str) else name
-    if not isinstance(name, str) or name not in _CORES:
-        raise InvalidArgumentError(
-            "method", "a gradient method: " + ", ".join(sorted(_CORES)), method
-        )
-    core, baseline_kind = _core(name)
-    return name, core, baseline_kind
+    """(name, core, baseline kind) of a composable method given by name or by its function."""
+    if callable(method):
+        spec = next((s for s in _METHODS.values() if s.function is method), None)
+        name: Any = spec.name if spec is not None else getattr(method, "__name__", method)
+    else:
+        name = _ALIASES.get(method, method) if isinstance(method, str) else method
+    cores = sorted(n for n, s in _METHODS.items() if s.core is not None)
+    if not isinstance(name, str) or name not in cores:
+        raise InvalidArgumentError("method", "a gradient method: " + ", ".join(cores), method)
+    spec = _METHODS[name]
+    return name, spec.core, spec.baseline_kind  # type: ignore[return-value]
 
 
 def attribute(
@@ -135,9 +203,9 @@ def attribute(
 ) -> Attribution:
     """Run the attribution method called ``method`` (see ``methods()``) with the shared options.
 
-    Method options pass through (``n_steps=``, ``window=``, ...). Where a method has its own
-    ``method`` option (integrated gradients' rule) pass it as ``integration=``; noise tunnels
-    take the wrapped method as ``over=``.
+    Method options pass through (``n_steps=``, ``window=``, ``integration=``, ...); noise
+    tunnels take the wrapped method as ``over=``. A shared option the method does not use is an
+    error unless None.
 
     >>> import torch, deepscope as ds
     >>> net = torch.nn.Linear(3, 2)

@@ -14,26 +14,25 @@ import torch
 
 from deepscope.explain._common import Task, gradient_task
 from deepscope.explain.attribution import Attribution
+from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = ["saliency"]
 
 
+@attribution_method("saliency")
 def saliency(
     model: Any,
     inputs: Any,
     *,
     target: Any = None,
-    baseline: Any = None,
     batch_size: int | None = None,
-    seed: int | None = None,
     progress: bool | None = None,
     abs: bool = False,
     feature_names: list[str] | None = None,
 ) -> Attribution:
     """d output[target] / d input, signed (``abs=True`` for its magnitude, as Captum's default).
 
-    ``baseline`` and ``seed`` are accepted for the shared call shape and not used. For text the
-    gradient is taken at the input embeddings and summed over the embedding dimension.
+    For text the gradient is taken at the input embeddings and summed over the embedding dimension.
     """
     with gradient_task(
         model,
@@ -49,6 +48,7 @@ def saliency(
         return task.finish(values, options={"abs": abs})
 
 
+@attribution_core("saliency")
 def _core(
     task: Task, x: torch.Tensor, rows: torch.Tensor, baseline: Any, gen: Any, *, abs: bool = False
 ) -> torch.Tensor:

@@ -25,6 +25,9 @@ Target = int | str | Sequence[int] | Sequence[str] | np.ndarray | torch.Tensor |
 def normalize_target(target: Any, n: int, labels: list[str] | None) -> int | np.ndarray | None:
     """None, one class index for all examples, or an int64 array with one index per example.
 
+    A one-element sequence or tensor is one class index for all examples (as Captum's
+    one-element target tensor).
+
     Label names are looked up in ``labels``. Ranges are checked later, against the outputs.
     """
     if target is None:
@@ -49,6 +52,8 @@ def normalize_target(target: Any, n: int, labels: list[str] | None) -> int | np.
         raise TargetError(
             "target", "a class index (int), a label, or a 1-D sequence of class indices", target
         )
+    if len(array) == 1 and n != 1:
+        return int(array[0])
     if len(array) != n:
         raise TargetError(
             "target", f"one class index per example ({n})", f"{len(array)} class indices"

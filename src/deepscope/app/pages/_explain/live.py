@@ -27,6 +27,7 @@ LIVE_METHODS = {
         "gradient_x_input",
         "smoothgrad",
         "guided_backprop",
+        "deconvolution",
         "occlusion",
     ),
     "text": ("integrated_gradients", "saliency", "gradient_x_input", "smoothgrad"),

@@ -1,0 +1,501 @@
+"""Layer and neuron attributions: what a hidden layer holds, and what a hidden unit looks at.
+
+``layer`` is one of deepscope's layer names (``Model.layers()``: the module's dotted name).
+Layer methods give values of the layer output's shape ``[N, ...]``; neuron methods give values
+of the input's shape for the unit ``neuron`` (an index into one example's layer output).
+
+>>> import torch, deepscope as ds
+>>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+>>> ds.explain.layer_activation(net, torch.ones(2, 3), layer="0").values.shape
+(2, 4)
+>>> ds.explain.neuron_gradient(net, torch.ones(2, 3), layer="0", neuron=1).values.shape
+(2, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
+from deepscope.explain._common import (
+    Task,
+    as_2d_outputs,
+    batches,
+    gradient_task,
+    image_baseline,
+    rows_of,
+    selected,
+)
+from deepscope.explain.attribution import Attribution
+from deepscope.explain.integrated_gradients import integration_steps
+from deepscope.explain.registry import attribution_core, attribution_method
+
+__all__ = [
+    "layer_activation",
+    "layer_conductance",
+    "layer_gradient_x_activation",
+    "layer_integrated_gradients",
+    "neuron_conductance",
+    "neuron_gradient",
+    "neuron_integrated_gradients",
+]
+
+
+def check_layer(task: Task, layer: Any) -> str:
+    """``layer`` as a name of the task's model, or a typed error listing the names."""
+    if not isinstance(layer, str):
+        raise ArgumentTypeError("layer", "a layer name (see Model.layers())", layer)
+    names = [name for name, _ in task.model.module.named_modules() if name]
+    if layer not in names:
+        raise NotFoundError("layer", layer, names)
+    return layer
+
+
+def _layer_output(task: Task, x: torch.Tensor, rows: torch.Tensor, layer: str, grads: bool):
+    """(layer output, its gradient of the target output or None) for one batch."""
+    xb = x.detach().requires_grad_(grads)
+    with task.model.capture([layer], grads=grads) as cap, torch.set_grad_enabled(grads):
+        logits = as_2d_outputs(task.forward(xb, rows))
+        if grads:
+            out = selected(logits, task.target_rows(rows, logits)).sum()
+            torch.autograd.grad(out, xb, allow_unused=True)
+        acts = cap.activations.get(layer)
+        grad = cap.gradients.get(layer) if grads else None
+    if acts is None or (grads and grad is None):
+        raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
+    return acts.detach(), None if grad is None else grad.detach()
+
+
+def _layer_result(task: Task, values: torch.Tensor, layer: str, **options: Any) -> Attribution:
+    result = task.finish(values.cpu().numpy(), options={"layer": layer, **options})
+    return replace(result, kind="array", feature_names=None)
+
+
+@attribution_method("layer_activation")
+def layer_activation(
+    model: Any,
+    inputs: Any,
+    *,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+) -> Attribution:
+    """The output of ``layer`` for each example (Captum's LayerActivation)."""
+    with gradient_task(
+        model,
+        inputs,
+        method="layer_activation",
+        target=None,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        parts = []
+        with task.bar(task.n) as bar:
+            for part in batches(task.n, task.batch_size):
+                parts.append(_layer_output(task, task.x[part], task.rows[part], layer, False)[0])
+                bar.update(part.stop - part.start)
+        return _layer_result(task, torch.cat(parts), layer)
+
+
+@attribution_method("layer_gradient_x_activation")
+def layer_gradient_x_activation(
+    model: Any,
+    inputs: Any,
+    *,
+    target: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    multiply_by_inputs: bool = True,
+) -> Attribution:
+    """d output[target] / d layer output, times the layer output (``multiply_by_inputs=False``:
+    the gradient alone), of ``layer``'s output shape (Captum's LayerGradientXActivation)."""
+    with gradient_task(
+        model,
+        inputs,
+        method="layer_gradient_x_activation",
+        target=target,
+        batch_size=batch_size,
+        progress=progress,
+        defer_targets=True,
+    ) as task:
+        layer = check_layer(task, layer)
+        parts = []
+        with task.bar(task.n) as bar:
+            for part in batches(task.n, task.batch_size):
+                acts, grads = _layer_output(task, task.x[part], task.rows[part], layer, True)
+                parts.append(grads * acts if multiply_by_inputs else grads)
+                bar.update(part.stop - part.start)
+        return _layer_result(
+            task, torch.cat(parts), layer, multiply_by_inputs=bool(multiply_by_inputs)
+        )
+
+
+def check_neuron(neuron: Any, shape: Sequence[int]) -> tuple[int, ...]:
+    """``neuron`` (an int or a tuple of ints) as an index into one example's layer output."""
+    index = (neuron,) if isinstance(neuron, (int, np.integer)) else neuron
+    if (
+        not isinstance(index, (tuple, list))
+        or not index
+        or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in index)
+    ):
+        raise ArgumentTypeError("neuron", "an int or a tuple of ints", neuron)
+    if len(index) != len(shape) or any(not -s <= i < s for i, s in zip(index, shape, strict=True)):
+        raise InvalidArgumentError(
+            "neuron", f"an index into the layer's output shape {list(shape)}", neuron
+        )
+    return tuple(int(i) for i in index)
+
+
+@attribution_method("neuron_gradient")
+def neuron_gradient(
+    model: Any,
+    inputs: Any,
+    *,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    neuron: int | tuple[int, ...] | None = None,
+) -> Attribution:
+    """d layer output[neuron] / d input (Captum's NeuronGradient), of the input's shape."""
+    with gradient_task(
+        model,
+        inputs,
+        method="neuron_gradient",
+        target=None,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        values = _neuron_gradient_core(
+            task, task.x, task.rows, None, None, layer=layer, neuron=neuron
+        )
+        index = [int(i) for i in (neuron if isinstance(neuron, (tuple, list)) else [neuron])]
+        return task.finish(values, options={"layer": layer, "neuron": index})
+
+
+@attribution_core("neuron_gradient")
+def _neuron_gradient_core(
+    task: Task,
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    baseline: Any,
+    gen: Any,
+    *,
+    layer: str | None = None,
+    neuron: Any = None,
+) -> torch.Tensor:
+    layer = check_layer(task, layer)
+    result = torch.empty_like(x)
+    with task.bar(len(x)) as bar:
+        for part in batches(len(x), task.batch_size):
+            xb = x[part].detach().requires_grad_(True)
+            with task.model.capture([layer]) as cap, torch.enable_grad():
+                task.forward(xb, rows[part])
+                acts = cap.activations.get(layer)
+                if acts is None:
+                    raise InvalidArgumentError(
+                        "layer", "a layer that runs on the way to the output", layer
+                    )
+                index = check_neuron(neuron, acts.shape[1:])
+                (grad,) = torch.autograd.grad(
+                    acts[(slice(None), *index)].sum(), xb, allow_unused=True
+                )
+            result[part] = torch.zeros_like(xb) if grad is None else grad
+            bar.update(part.stop - part.start)
+    return result
+
+
+@contextmanager
+def _replaced_output(module: torch.nn.Module, value: list[torch.Tensor | None]) -> Iterator[None]:
+    """Within the block, ``module`` puts out ``value[0]`` (when set) instead of its output."""
+    handle = module.register_forward_hook(lambda m, a, out: value[0])
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+@attribution_method("layer_integrated_gradients")
+def layer_integrated_gradients(
+    model: Any,
+    inputs: Any,
+    *,
+    target: Any = None,
+    baseline: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    n_steps: int = 50,
+    integration: str = "gausslegendre",
+    multiply_by_inputs: bool = True,
+) -> Attribution:
+    """Integrated gradients at ``layer``'s output, along the straight path from its output at
+    the baseline input to its output at x (Captum's LayerIntegratedGradients), of the layer
+    output's shape. ``delta``: sum(values) - (f(x) - f(baseline)) per example."""
+    weights, alphas = integration_steps(n_steps, integration)
+    with gradient_task(
+        model,
+        inputs,
+        method="layer_integrated_gradients",
+        target=target,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        base_x = image_baseline(task, baseline).expand_as(task.x)
+        acts = torch.cat(
+            [
+                _layer_output(task, task.x[p], task.rows[p], layer, False)[0]
+                for p in batches(task.n, task.batch_size)
+            ]
+        )
+        base_acts = torch.cat(
+            [
+                _layer_output(task, base_x[p], task.rows[p], layer, False)[0]
+                for p in batches(task.n, task.batch_size)
+            ]
+        )
+        module = task.model.module.get_submodule(layer)
+        difference = acts - base_acts
+        total = torch.zeros_like(acts)
+        w = torch.tensor(weights, dtype=acts.dtype, device=acts.device)
+        a = torch.tensor(alphas, dtype=acts.dtype, device=acts.device)
+        shape = (-1,) + (1,) * (acts.ndim - 1)
+        value: list[torch.Tensor | None] = [None]
+        n = task.n
+        with task.bar(n * n_steps) as bar, _replaced_output(module, value):
+            for part in batches(n * n_steps, task.batch_size):
+                pair = torch.arange(part.start, part.stop, device=acts.device)
+                example, step = pair // n_steps, pair % n_steps
+                scaled = torch.addcmul(base_acts[example], a[step].view(shape), difference[example])
+                scaled.requires_grad_(True)
+                value[0] = scaled
+                with torch.enable_grad():
+                    logits = as_2d_outputs(task.forward(task.x[example], task.rows[example]))
+                    out = selected(logits, task.target[example]).sum()
+                    (grad,) = torch.autograd.grad(out, scaled)
+                total.index_add_(0, example, grad * w[step].view(shape))
+                bar.update(len(pair))
+            value[0] = None
+        values = total * difference if multiply_by_inputs else total
+        start = task.scores(base_x, task.rows)
+        delta = (total * difference).flatten(1).sum(1) - (task.score - start)
+        result = task.finish(
+            values.cpu().numpy(),
+            options={
+                "layer": layer,
+                "n_steps": n_steps,
+                "integration": integration,
+                "multiply_by_inputs": bool(multiply_by_inputs),
+            },
+            delta=delta,
+            base_value=start,
+        )
+        return replace(result, kind="array", feature_names=None)
+
+
+@attribution_method("neuron_integrated_gradients")
+def neuron_integrated_gradients(
+    model: Any,
+    inputs: Any,
+    *,
+    baseline: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    neuron: int | tuple[int, ...] | None = None,
+    n_steps: int = 50,
+    integration: str = "gausslegendre",
+    multiply_by_inputs: bool = True,
+) -> Attribution:
+    """Integrated gradients of the unit ``neuron`` of ``layer`` with respect to the input
+    (Captum's NeuronIntegratedGradients), of the input's shape."""
+    weights, alphas = integration_steps(n_steps, integration)
+    with gradient_task(
+        model,
+        inputs,
+        method="neuron_integrated_gradients",
+        target=None,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        x = task.x
+        base = image_baseline(task, baseline)
+        difference = x - base
+        w = torch.tensor(weights, dtype=x.dtype, device=x.device)
+        a = torch.tensor(alphas, dtype=x.dtype, device=x.device)
+        shape = (-1,) + (1,) * (x.ndim - 1)
+        total = torch.zeros_like(x)
+        n = task.n
+        with task.bar(n * n_steps):
+            for part in batches(n * n_steps, task.batch_size):
+                pair = torch.arange(part.start, part.stop, device=x.device)
+                example, step = pair // n_steps, pair % n_steps
+                scaled = torch.addcmul(
+                    rows_of(base, example), a[step].view(shape), difference[example]
+                )
+                grads = _neuron_gradient_core(
+                    replace(task, progress=False),
+                    scaled,
+                    task.rows[example],
+                    None,
+                    None,
+                    layer=layer,
+                    neuron=neuron,
+                )
+                total.index_add_(0, example, grads * w[step].view(shape))
+        values = total * difference if multiply_by_inputs else total
+        index = [int(i) for i in (neuron if isinstance(neuron, (tuple, list)) else [neuron])]
+        return task.finish(
+            values,
+            options={
+                "layer": layer,
+                "neuron": index,
+                "n_steps": n_steps,
+                "integration": integration,
+                "multiply_by_inputs": bool(multiply_by_inputs),
+            },
+        )
+
+
+def _path(
+    x: torch.Tensor, base: torch.Tensor, alphas: list[float], examples: torch.Tensor
+) -> torch.Tensor:
+    """Inputs along the straight path for ``examples``: [len(examples) * steps, ...], each
+    example's steps together."""
+    a = torch.tensor(alphas, dtype=x.dtype, device=x.device)
+    shape = (1, -1) + (1,) * (x.ndim - 1)
+    b = rows_of(base, examples).unsqueeze(1)
+    return (b + a.view(shape) * (x[examples].unsqueeze(1) - b)).flatten(0, 1)
+
+
+@attribution_method("layer_conductance")
+def layer_conductance(
+    model: Any,
+    inputs: Any,
+    *,
+    target: Any = None,
+    baseline: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    n_steps: int = 50,
+    integration: str = "gausslegendre",
+) -> Attribution:
+    """The conductance of each unit of ``layer`` (Dhamdhere et al. 2018; Captum's
+    LayerConductance): the sum over path steps of d output / d unit times the unit's change,
+    of the layer output's shape. ``delta``: sum(values) - (f(x) - f(baseline))."""
+    _, alphas = integration_steps(n_steps + 1, integration)
+    with gradient_task(
+        model,
+        inputs,
+        method="layer_conductance",
+        target=target,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        base = image_baseline(task, baseline)
+        steps = n_steps + 1
+        per_chunk = max(1, task.batch_size // steps)
+        parts = []
+        with task.bar(task.n * steps) as bar:
+            for part in batches(task.n, per_chunk):
+                examples = task.rows[part]
+                scaled = _path(task.x, base, alphas, examples)
+                rows = examples.repeat_interleave(steps)
+                acts, grads = _layer_output(task, scaled, rows, layer, True)
+                acts = acts.view(len(examples), steps, *acts.shape[1:])
+                grads = grads.view(len(examples), steps, *grads.shape[1:])
+                parts.append((grads[:, :-1] * (acts[:, 1:] - acts[:, :-1])).sum(dim=1))
+                bar.update(len(rows))
+        values = torch.cat(parts)
+        start = task.scores(base.expand_as(task.x), task.rows)
+        delta = values.flatten(1).sum(1) - (task.score - start)
+        result = task.finish(
+            values.cpu().numpy(),
+            options={"layer": layer, "n_steps": n_steps, "integration": integration},
+            delta=delta,
+            base_value=start,
+        )
+        return replace(result, kind="array", feature_names=None)
+
+
+@attribution_method("neuron_conductance")
+def neuron_conductance(
+    model: Any,
+    inputs: Any,
+    *,
+    target: Any = None,
+    baseline: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    layer: str | None = None,
+    neuron: int | tuple[int, ...] | None = None,
+    n_steps: int = 50,
+    integration: str = "riemann_trapezoid",
+    multiply_by_inputs: bool = True,
+) -> Attribution:
+    """The conductance through the unit ``neuron`` of ``layer`` of each input feature (Captum's
+    NeuronConductance): the path integral of d output / d unit times d unit / d input. The
+    default rule is Captum's for this method, ``riemann_trapezoid``."""
+    weights, alphas = integration_steps(n_steps, integration)
+    with gradient_task(
+        model,
+        inputs,
+        method="neuron_conductance",
+        target=target,
+        batch_size=batch_size,
+        progress=progress,
+    ) as task:
+        layer = check_layer(task, layer)
+        x = task.x
+        base = image_baseline(task, baseline)
+        w = torch.tensor(weights, dtype=x.dtype, device=x.device)
+        per_chunk = max(1, task.batch_size // n_steps)
+        parts = []
+        with task.bar(task.n * n_steps) as bar:
+            for part in batches(task.n, per_chunk):
+                examples = task.rows[part]
+                scaled = _path(x, base, alphas, examples).requires_grad_(True)
+                rows = examples.repeat_interleave(n_steps)
+                with task.model.capture([layer], grads=True) as cap, torch.enable_grad():
+                    logits = as_2d_outputs(task.forward(scaled, rows))
+                    out = selected(logits, task.target[rows]).sum()
+                    torch.autograd.grad(out, scaled, retain_graph=True)
+                    acts, grads = cap.activations.get(layer), cap.gradients.get(layer)
+                    if acts is None or grads is None:
+                        raise InvalidArgumentError(
+                            "layer", "a layer that runs on the way to the output", layer
+                        )
+                    index = (slice(None), *check_neuron(neuron, acts.shape[1:]))
+                    middle = grads[index].detach().clone()  # before the next backward pass
+                    (inner,) = torch.autograd.grad(acts[index].sum(), scaled)
+                through = inner * middle.view((-1,) + (1,) * (x.ndim - 1))
+                through = through.view(len(examples), n_steps, *x.shape[1:])
+                total = (through * w.view((1, -1) + (1,) * (x.ndim - 1))).sum(dim=1)
+                parts.append(total)
+                bar.update(len(rows))
+        values = torch.cat(parts)
+        if multiply_by_inputs:
+            values = values * (x - base)
+        index_list = [int(i) for i in (neuron if isinstance(neuron, (tuple, list)) else [neuron])]
+        return task.finish(
+            values,
+            options={
+                "layer": layer,
+                "neuron": index_list,
+                "n_steps": n_steps,
+                "integration": integration,
+                "multiply_by_inputs": bool(multiply_by_inputs),
+            },
+        )
