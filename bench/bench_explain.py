@@ -45,17 +45,13 @@ CASES = [
     ("kernel_shap 500 samples, 10 k-means", "ds:kernel_shap", "shap:kernel_shap"),
     ("deconvolution", "ds:deconvolution", "captum:deconvolution"),
     ("feature_ablation 4x4 patches", "ds:feature_ablation", "captum:feature_ablation"),
-    ("shapley_sampling 16 patches, 25 orderings", "ds:shapley_sampling",
-     "captum:shapley_sampling"),
+    ("shapley_sampling 16 patches, 25 orderings", "ds:shapley_sampling", "captum:shapley_sampling"),
     ("layer_activation", "ds:layer_activation", "captum:layer_activation"),
-    ("layer_gradient_x_activation", "ds:layer_gradient_x_activation",
-     "captum:layer_gradient_x_activation"),
-    ("layer_integrated_gradients n_steps=50", "ds:layer_integrated_gradients",
-     "captum:layer_integrated_gradients"),
+    ("layer_gradient_x_activation", "ds:layer_gradient_x_activation", "captum:layer_gradient_x_activation"),
+    ("layer_integrated_gradients n_steps=50", "ds:layer_integrated_gradients", "captum:layer_integrated_gradients"),
     ("layer_conductance n_steps=50", "ds:layer_conductance", "captum:layer_conductance"),
     ("neuron_gradient", "ds:neuron_gradient", "captum:neuron_gradient"),
-    ("neuron_integrated_gradients n_steps=50", "ds:neuron_integrated_gradients",
-     "captum:neuron_integrated_gradients"),
+    ("neuron_integrated_gradients n_steps=50", "ds:neuron_integrated_gradients", "captum:neuron_integrated_gradients"),
     ("neuron_conductance n_steps=50", "ds:neuron_conductance", "captum:neuron_conductance"),
 ]
 NEURON = (3, 10, 12)  # a unit of layer "2" (the second convolution)
@@ -147,17 +143,13 @@ def _job(job: str):
     model = ds.Model(net, batch_size=BATCH_SIZE)
     explain = ds.explain
     if method == "ig":
-        return lambda: explain.integrated_gradients(
-            model, x, target=target, n_steps=50, batch_size=rows
-        )
+        return lambda: explain.integrated_gradients(model, x, target=target, n_steps=50, batch_size=rows)
     if method == "smoothgrad":
         return lambda: explain.noise_tunnel(
             "saliency", model, x, target=target, n_samples=25, stdev=0.15, batch_size=rows
         )
     if method == "occlusion":
-        return lambda: explain.occlusion(
-            model, x, target=target, window=4, stride=2, baseline=0.0, batch_size=rows
-        )
+        return lambda: explain.occlusion(model, x, target=target, window=4, stride=2, baseline=0.0, batch_size=rows)
     if method == "grad_cam":
         return lambda: explain.grad_cam(model, x, target=target, layer="5")
     if method == "deconvolution":
@@ -166,9 +158,7 @@ def _job(job: str):
         mask = _patches(4 if method == "feature_ablation" else 8)
         if method == "feature_ablation":
             return lambda: explain.feature_ablation(model, x, target=target, feature_mask=mask)
-        return lambda: explain.shapley_sampling(
-            model, x, target=target, feature_mask=mask, n_samples=25
-        )
+        return lambda: explain.shapley_sampling(model, x, target=target, feature_mask=mask, n_samples=25)
     if method == "layer_activation":
         return lambda: explain.layer_activation(model, x, layer="2")
     if method == "layer_gradient_x_activation":
@@ -182,9 +172,7 @@ def _job(job: str):
     if method == "neuron_integrated_gradients":
         return lambda: explain.neuron_integrated_gradients(model, x, layer="2", neuron=NEURON)
     if method == "neuron_conductance":
-        return lambda: explain.neuron_conductance(
-            model, x, target=target, layer="2", neuron=NEURON
-        )
+        return lambda: explain.neuron_conductance(model, x, target=target, layer="2", neuron=NEURON)
     raise KeyError(job)
 
 
@@ -208,9 +196,7 @@ def _captum_job(method: str, rows: int | None, net, x, target):
     )
 
     if method == "ig":  # internal_batch_size counts scaled inputs per pass
-        return lambda: IntegratedGradients(net).attribute(
-            x, target=target, n_steps=50, internal_batch_size=rows
-        )
+        return lambda: IntegratedGradients(net).attribute(x, target=target, n_steps=50, internal_batch_size=rows)
     if method == "smoothgrad":  # nt_samples_batch_size counts noise samples per example
         per_pass = None if rows is None else max(1, rows // BATCH)
         return lambda: NoiseTunnel(Saliency(net)).attribute(
@@ -255,9 +241,7 @@ def _captum_new_job(method: str, net, x, target):
         return lambda: attr.FeatureAblation(net).attribute(x, target=target, feature_mask=mask)
     if method == "shapley_sampling":
         mask = _patches(8)
-        return lambda: attr.ShapleyValueSampling(net).attribute(
-            x, target=target, feature_mask=mask, n_samples=25
-        )
+        return lambda: attr.ShapleyValueSampling(net).attribute(x, target=target, feature_mask=mask, n_samples=25)
     if method == "layer_activation":
         return lambda: attr.LayerActivation(net, layer).attribute(x)
     if method == "layer_gradient_x_activation":
@@ -269,13 +253,9 @@ def _captum_new_job(method: str, net, x, target):
     if method == "neuron_gradient":
         return lambda: attr.NeuronGradient(net, layer).attribute(x, neuron_selector=NEURON)
     if method == "neuron_integrated_gradients":
-        return lambda: attr.NeuronIntegratedGradients(net, layer).attribute(
-            x, neuron_selector=NEURON
-        )
+        return lambda: attr.NeuronIntegratedGradients(net, layer).attribute(x, neuron_selector=NEURON)
     if method == "neuron_conductance":
-        return lambda: attr.NeuronConductance(net, layer).attribute(
-            x, neuron_selector=NEURON, target=target
-        )
+        return lambda: attr.NeuronConductance(net, layer).attribute(x, neuron_selector=NEURON, target=target)
     raise KeyError(method)
 
 
@@ -291,9 +271,7 @@ def _kernel_shap_job(tool: str):
         import deepscope as ds
         import deepscope.explain
 
-        return lambda: ds.explain.kernel_shap(
-            f, x, target=1, background=data, n_background=10, n_samples=500, seed=0
-        )
+        return lambda: ds.explain.kernel_shap(f, x, target=1, background=data, n_background=10, n_samples=500, seed=0)
     import shap
 
     def run():  # the k-means summary is part of the work on both sides
@@ -323,9 +301,7 @@ def _child_time(names: list[str], repeats: int) -> None:
             work()
             wall[name].append(time.perf_counter() - start)
             cpu[name].append(time.process_time() - start_cpu)
-    medians = {
-        name: [statistics.median(wall[name]), statistics.median(cpu[name])] for name in names
-    }
+    medians = {name: [statistics.median(wall[name]), statistics.median(cpu[name])] for name in names}
     print(json.dumps(medians))
 
 
@@ -340,9 +316,7 @@ def _run_child(args: list[str], threads: int | None) -> dict[str, float]:
         env.update(MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="65536")
     if threads:
         args = [*args, "--threads", str(threads)]
-    out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env
-    )
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{args} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -351,9 +325,7 @@ def _run_child(args: list[str], threads: int | None) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's)"
-    )
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--only", help="run only the cases whose name contains this")
     parser.add_argument("--memory-child")
     parser.add_argument("--time-child", nargs="+")
@@ -391,9 +363,7 @@ def main() -> int:
     for case, ours, theirs in CASES:
         if args.only and args.only not in f"{case} {ours}":
             continue
-        times = _run_child(
-            ["--time-child", ours, theirs, "--repeats", str(args.repeats)], args.threads
-        )
+        times = _run_child(["--time-child", ours, theirs, "--repeats", str(args.repeats)], args.threads)
         for name in (ours, theirs):
             if name not in peaks:
                 peaks[name] = _run_child(["--memory-child", name], args.threads)["peak"]
@@ -419,8 +389,15 @@ def main() -> int:
             ("CPU time", times[ours][1], times[theirs][1], "s"),
             ("peak memory", peaks[ours] / 2**20, peaks[theirs] / 2**20, "MiB"),
         ):
-            record.add(label, ours=ours_value, peer=peer_value, peer_name=peer_tool,
-                       peer_package=peer_package, quantity=quantity, unit=unit)
+            record.add(
+                label,
+                ours=ours_value,
+                peer=peer_value,
+                peer_name=peer_tool,
+                peer_package=peer_package,
+                quantity=quantity,
+                unit=unit,
+            )
     print("ratios are deepscope / peer: below 1 means deepscope is faster or lighter")
     if not args.only:
         record.write()

@@ -17,16 +17,9 @@ import ast
 from collections import deque
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 # Cycles still to be broken, each named so it can be removed when its fix lands.
-KNOWN_CYCLES: set[frozenset[str]] = {
-    # explain/noise_tunnel.py <-> explain/registry.py (a string table of private cores): the
-    # explain rework (issue 10, part 3) breaks it; remove this entry when that lands.
-    frozenset({"deepscope.explain.noise_tunnel", "deepscope.explain.registry"}),
-}
 
 
 def _modules(src: Path, package: str) -> dict[str, tuple[Path, bool]]:
@@ -162,13 +155,6 @@ def test_strongly_connected_components_name_planted_cycles():
 
 def test_no_import_cycle_between_modules():
     graph = import_graph()
-    cycles = [c for c in strongly_connected(graph) if frozenset(c) not in KNOWN_CYCLES]
+    cycles = strongly_connected(graph)
     named = ["  " + " -> ".join(a_cycle(graph, c)) + f"  ({len(c)} modules)" for c in cycles]
     assert not cycles, "import cycles in src/deepscope:\n" + "\n".join(named)
-
-
-@pytest.mark.parametrize("cycle", sorted(sorted(c) for c in KNOWN_CYCLES))
-def test_known_cycles_still_exist(cycle):
-    """A known cycle that was broken must leave the list, so it cannot come back unnoticed."""
-    components = [frozenset(c) for c in strongly_connected(import_graph())]
-    assert frozenset(cycle) in components, f"{cycle} is no longer a cycle: remove it from KNOWN_CYCLES"

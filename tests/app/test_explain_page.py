@@ -61,13 +61,12 @@ def trained(tmp_path_factory):
     probes, labels, masks = bars(6, seed=1)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
     with ds.Run(logdir, name="bars") as run:
-        callback = ExplainCallback(run, probes, methods=METHODS, labels=labels, masks=masks,
-                                   class_names=CLASSES)
+        callback = ExplainCallback(run, probes, methods=METHODS, labels=labels, masks=masks, class_names=CLASSES)
         for epoch in range(1, EPOCHS + 1):
             for start in range(0, len(x), 16):
                 optimizer.zero_grad()
-                batch = torch.from_numpy(x[start:start + 16])
-                nn.functional.cross_entropy(net(batch), torch.from_numpy(y[start:start + 16])).backward()
+                batch = torch.from_numpy(x[start : start + 16])
+                nn.functional.cross_entropy(net(batch), torch.from_numpy(y[start : start + 16])).backward()
                 optimizer.step()
             callback(epoch, net.eval())
             net.train()
@@ -129,15 +128,23 @@ def test_maps_drew_with_scores_beside_each(browser_page, live_server, plots_drew
         # its scores beside it, as logged for that example
         scores = reader.result("bars", scores_tag(method, EPOCHS)).example(0)
         text = panel.locator(".explain-scores").inner_text()
-        for name in ("Sanity check", "Deletion AUC", "Insertion AUC", "Infidelity",
-                     "Max-sensitivity", "Pointing game", "Energy in mask"):
+        for name in (
+            "Sanity check",
+            "Deletion AUC",
+            "Insertion AUC",
+            "Infidelity",
+            "Max-sensitivity",
+            "Pointing game",
+            "Energy in mask",
+        ):
             assert name in text
         deletion = panel.locator("[data-score=deletion_area]").inner_text()
         assert deletion == fmt(scores["deletion_area"])
         energy = panel.locator("[data-score=energy_in_mask]").inner_text()
         assert energy == f"{100 * scores['energy_in_mask']:.0f}%"
         assert ("hit" if scores["pointing_game"] else "miss") in panel.locator(
-            "[data-score=pointing_game]").inner_text()
+            "[data-score=pointing_game]"
+        ).inner_text()
         assert f"logged at step {EPOCHS}" in panel.locator(".explain-source").inner_text()
 
 
@@ -160,7 +167,8 @@ def test_overlay_mode_and_style_redraw(browser_page, live_server, plots_drew, tr
     browser_page.click("#explain-style input[value=heatmap]")
     browser_page.wait_for_function(
         """() => { const gd = document.querySelector('#explain-map-saliency .js-plotly-plot');
-                   return gd && !gd._fullData.some(t => t.type === 'image'); }""")
+                   return gd && !gd._fullData.some(t => t.type === 'image'); }"""
+    )
 
 
 @pytest.mark.browser
@@ -192,8 +200,7 @@ def test_step_slider_changes_the_map(browser_page, live_server, plots_drew, trai
     browser_page.focus("#explain-step [role=slider]")
     browser_page.keyboard.press("Home")
     first = _wait_changed(browser_page, "saliency", last["z"])
-    np.testing.assert_allclose(first["z"], reader.result("bars", map_tag("saliency", 1)).map()[0],
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(first["z"], reader.result("bars", map_tag("saliency", 1)).map()[0], rtol=1e-6, atol=1e-9)
     source = browser_page.locator(".explain-panel[data-method=saliency] .explain-source").inner_text()
     assert "logged at step 1" in source and f"scores logged at step {EPOCHS} only" in source
     # the gallery's predictions follow the step
@@ -202,8 +209,9 @@ def test_step_slider_changes_the_map(browser_page, live_server, plots_drew, trai
 
     browser_page.keyboard.press("ArrowRight")
     second = _wait_changed(browser_page, "saliency", first["z"])
-    np.testing.assert_allclose(second["z"], reader.result("bars", map_tag("saliency", 2)).map()[0],
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        second["z"], reader.result("bars", map_tag("saliency", 2)).map()[0], rtol=1e-6, atol=1e-9
+    )
 
 
 @pytest.mark.browser
@@ -216,25 +224,25 @@ def test_gallery_filters_and_picks_an_example(browser_page, live_server, plots_d
     predicted = reader.result("bars", outputs_tag(EPOCHS)).predictions
     browser_page.click("#explain-filter-correct input[value=wrong]")
     wrong = int((predicted != labels).sum())
-    browser_page.wait_for_function(
-        "(n) => document.querySelectorAll('button.explain-thumb').length === n", arg=wrong)
+    browser_page.wait_for_function("(n) => document.querySelectorAll('button.explain-thumb').length === n", arg=wrong)
     browser_page.click("#explain-filter-correct input[value=all]")
 
     browser_page.click("#explain-filter-label")
     browser_page.locator(".dash-dropdown-options").get_by_role("option", name="vertical").click()
     vertical = [int(i) for i in np.flatnonzero(labels == 1)]
     browser_page.wait_for_function(
-        "(n) => document.querySelectorAll('button.explain-thumb').length === n", arg=len(vertical))
+        "(n) => document.querySelectorAll('button.explain-thumb').length === n", arg=len(vertical)
+    )
 
     before = _heatmap(browser_page, "saliency")
     pick = vertical[-1]
     browser_page.locator(f"button.explain-thumb[title^='example {pick}:']").click()
     after = _wait_changed(browser_page, "saliency", before["z"])
-    np.testing.assert_allclose(after["z"], reader.result("bars", map_tag("saliency", EPOCHS)).map()[pick],
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        after["z"], reader.result("bars", map_tag("saliency", EPOCHS)).map()[pick], rtol=1e-6, atol=1e-9
+    )
     eventually(lambda: f"Example {pick}" in browser_page.locator("#explain-maps-note").inner_text())
-    assert browser_page.locator("button.explain-thumb.selected").get_attribute("title").startswith(
-        f"example {pick}:")
+    assert browser_page.locator("button.explain-thumb.selected").get_attribute("title").startswith(f"example {pick}:")
 
 
 @pytest.mark.browser
@@ -256,7 +264,8 @@ def test_live_model_computes_other_methods(browser_page, live_server, plots_drew
     browser_page.keyboard.press("Home")
     browser_page.wait_for_function(
         """() => (document.querySelector('.explain-panel[data-method=gradient_x_input]') || {})
-                 .innerText?.includes('Not logged at step 1')""")
+                 .innerText?.includes('Not logged at step 1')"""
+    )
 
 
 @pytest.mark.browser
@@ -287,8 +296,9 @@ def test_is_active_only_with_explanations_or_a_classifier(tmp_path, trained):
 def test_signed_maps_are_centred_on_zero_and_texts_coloured_by_sign():
     values = np.zeros((1, 1, 4, 4))
     values[0, 0, 0, 0], values[0, 0, 3, 3] = 2.0, -0.5
-    maps = Attribution(values=values, method="saliency", target=np.array([0]), kind="image",
-                       inputs=np.zeros((1, 1, 4, 4)))
+    maps = Attribution(
+        values=values, method="saliency", target=np.array([0]), kind="image", inputs=np.zeros((1, 1, 4, 4))
+    )
     mask = np.zeros((4, 4), bool)
     mask[:2, :2] = True
     fig = map_figure(maps, 0, mode="signed", style="blended", mask=mask)
@@ -297,8 +307,13 @@ def test_signed_maps_are_centred_on_zero_and_texts_coloured_by_sign():
     peak = next(t for t in fig.data if t.type == "scatter")
     assert (peak.x[0], peak.y[0]) == (0, 0)  # the cross marks the pointing game's pixel
     assert any(t.type == "contour" for t in fig.data)
-    text = Attribution(values=np.array([[0.5, -0.5, 0.0]]), method="saliency", kind="text",
-                       target=np.array([1]), tokens=[["good", "bad", "."]])
+    text = Attribution(
+        values=np.array([[0.5, -0.5, 0.0]]),
+        method="saliency",
+        kind="text",
+        target=np.array([1]),
+        tokens=[["good", "bad", "."]],
+    )
     colours = token_colours(text, 0)
     assert (colours.low, colours.high) == (-0.5, 0.5)
     assert colours.backgrounds[2] == "rgb(247, 247, 247)"  # zero is the neutral middle

@@ -14,8 +14,11 @@ from torch import nn
 def own_options(function: Callable) -> dict[str, str]:
     """A method option named like each keyword argument of a score (but target), to check that
     each reaches the method instead of the score."""
-    names = [p.name for p in inspect.signature(function).parameters.values()
-             if p.kind is p.KEYWORD_ONLY and p.name not in ("target", "method_options")]
+    names = [
+        p.name
+        for p in inspect.signature(function).parameters.values()
+        if p.kind is p.KEYWORD_ONLY and p.name not in ("target", "method_options")
+    ]
     return {name: f"the method's {name}" for name in names}
 
 

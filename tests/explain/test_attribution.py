@@ -25,9 +25,7 @@ def test_fields_are_plain_data(cnn, images):
 
 
 def test_save_into_a_run_and_load_back(tmp_path, mlp, table):
-    result = ds.explain.kernel_shap(
-        mlp, table, background=table, n_samples=50, feature_names=list("abcdef")
-    )
+    result = ds.explain.kernel_shap(mlp, table, background=table, n_samples=50, feature_names=list("abcdef"))
     with ds.Run(tmp_path, name="r") as run:
         tag = result.save(run)
     assert tag == "explain/kernel_shap"
@@ -45,9 +43,7 @@ def test_save_calls_log_result():
         def log_result(self, tag, value):
             calls.append((tag, value))
 
-    result = ds.explain.Attribution(
-        values=np.zeros((1, 2)), method="lime", target=np.zeros(1, np.int64)
-    )
+    result = ds.explain.Attribution(values=np.zeros((1, 2)), method="lime", target=np.zeros(1, np.int64))
     assert result.save(FakeRun(), "mine") == "mine"
     assert calls == [("mine", result)]
 

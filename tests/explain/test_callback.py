@@ -78,9 +78,7 @@ def test_one_attribution_per_method_per_epoch(trained):
     index = ds.open_logdir(logdir).result_index(run)
     maps = index[index["type"].str.endswith(":Attribution")]
     assert sorted(maps["tag"]) == sorted(map_tag(m, e) for m in METHODS for e in range(1, 4))
-    assert {parse_step_tag(t) for t in maps["tag"]} == {
-        ("maps", m, e) for m in METHODS for e in range(1, 4)
-    }
+    assert {parse_step_tag(t) for t in maps["tag"]} == {("maps", m, e) for m in METHODS for e in range(1, 4)}
     outputs = index[index["type"].str.endswith(":ProbeOutputs")]
     assert sorted(outputs["tag"]) == [outputs_tag(e) for e in range(1, 4)]
     assert (index["tag"] == PROBES_TAG).sum() == 1
@@ -152,8 +150,15 @@ def test_scores_are_logged_at_the_last_step(trained):
         assert isinstance(loaded, MapScores) and loaded.step == EPOCHS
         frame = loaded.to_frame()
         assert len(frame) == 6
-        assert {"sanity_spearman", "deletion_area", "insertion_area", "infidelity",
-                "max_sensitivity", "pointing_game", "energy_in_mask"} <= set(frame.columns)
+        assert {
+            "sanity_spearman",
+            "deletion_area",
+            "insertion_area",
+            "infidelity",
+            "max_sensitivity",
+            "pointing_game",
+            "energy_in_mask",
+        } <= set(frame.columns)
         np.testing.assert_array_equal(frame["deletion_area"], scores[method].faithfulness.deletion_area)
         # the localization scores are those of the logged maps against the masks
         maps = returned[EPOCHS][method]
@@ -199,9 +204,7 @@ def test_every_skips_epochs_and_a_plain_model_is_explained_by_prediction(tmp_pat
     with torch.no_grad():
         np.testing.assert_array_equal(logged[0]["saliency"].target, net(probes).argmax(1).numpy())
     tags = ds.open_logdir(tmp_path).results("every")
-    assert [t for t in tags if t.startswith("explain/saliency/")] == [
-        map_tag("saliency", s) for s in (0, 2, 4)
-    ]
+    assert [t for t in tags if t.startswith("explain/saliency/")] == [map_tag("saliency", s) for s in (0, 2, 4)]
 
 
 def test_zoo_training_calls_it_each_epoch(tmp_path, monkeypatch):
@@ -209,7 +212,10 @@ def test_zoo_training_calls_it_each_epoch(tmp_path, monkeypatch):
     train, test = ds.zoo.splits("digits_cnn")
     with ds.Run(tmp_path / "logs", name="digits") as run:
         callback = ExplainCallback(
-            run, test.images[:4], methods=["gradient_x_input"], labels=test.labels[:4],
+            run,
+            test.images[:4],
+            methods=["gradient_x_input"],
+            labels=test.labels[:4],
             class_names=list(test.class_names),
         )
         ds.zoo.train("digits_cnn", run=run, progress=False, on_epoch=callback, epochs=2)

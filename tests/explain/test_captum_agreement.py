@@ -127,7 +127,5 @@ def test_guided_backprop(cnn, images):
 
 def test_guided_grad_cam(cnn, images):
     ours = ds.explain.guided_grad_cam(cnn, images, target=TARGET).values
-    theirs = GuidedGradCam(cnn, cnn.conv2).attribute(
-        images, target=TARGET, interpolate_mode="bilinear"
-    )
+    theirs = GuidedGradCam(cnn, cnn.conv2).attribute(images, target=TARGET, interpolate_mode="bilinear")
     assert close(ours, theirs) <= TOL

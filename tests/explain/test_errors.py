@@ -17,9 +17,7 @@ def test_baseline_shape_mismatch(cnn, images, method):
     assert err.value.argument == "baseline"
 
 
-@pytest.mark.parametrize(
-    "method", ["saliency", "integrated_gradients", "grad_cam", "occlusion", "lime"]
-)
+@pytest.mark.parametrize("method", ["saliency", "integrated_gradients", "grad_cam", "occlusion", "lime"])
 @pytest.mark.parametrize("target", [3, [0, 1, 2, 3, 0], -1])
 def test_target_out_of_range(cnn, images, method, target):
     with pytest.raises(TargetError) as err:

@@ -15,9 +15,7 @@ from .conftest import own_options
 def test_infidelity_of_the_gradient_of_a_linear_model_is_zero(linear):
     net, _ = linear
     x = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
-    np.testing.assert_allclose(
-        ds.explain.infidelity(net, ds.explain.saliency(net, x)), 0.0, atol=1e-8
-    )
+    np.testing.assert_allclose(ds.explain.infidelity(net, ds.explain.saliency(net, x)), 0.0, atol=1e-8)
     # gradient x input is not the output change under random perturbations
     assert ds.explain.infidelity(net, ds.explain.gradient_x_input(net, x)).min() > 1e-3
 
@@ -96,8 +94,7 @@ def test_max_sensitivity_gives_the_method_its_options_even_named_like_its_own(li
         seen.append(given)
         return ds.explain.saliency(model, inputs, target=target)
 
-    scores = ds.explain.max_sensitivity(recording, net, x, radius=0.1, n_samples=2, seed=0,
-                                        method_options=options)
+    scores = ds.explain.max_sensitivity(recording, net, x, radius=0.1, n_samples=2, seed=0, method_options=options)
     assert seen == [options] * 3  # the unperturbed maps, then n_samples=2 perturbed ones
     np.testing.assert_allclose(scores, 0.0, atol=1e-7)
     with pytest.raises(InvalidArgumentError, match=r"method_options\['target'\].*give target="):

@@ -30,12 +30,8 @@ def test_completeness_on_average(mlp, table):
 
 
 def test_seeded(cnn, images):
-    a = ds.explain.gradient_shap(
-        cnn, images, baseline=torch.rand(4, 3, 10, 10), seed=3, n_samples=5
-    )
-    b = ds.explain.gradient_shap(
-        cnn, images, baseline=torch.rand(4, 3, 10, 10), seed=3, n_samples=5
-    )
+    a = ds.explain.gradient_shap(cnn, images, baseline=torch.rand(4, 3, 10, 10), seed=3, n_samples=5)
+    b = ds.explain.gradient_shap(cnn, images, baseline=torch.rand(4, 3, 10, 10), seed=3, n_samples=5)
     assert a.values.shape == images.shape
     assert not np.allclose(a.values, 0)
     c = ds.explain.gradient_shap(cnn, images, baseline=0.0, seed=3, n_samples=5)

@@ -50,9 +50,7 @@ def test_bad_options_name_the_argument(cnn, images):
 
 
 def test_integration_alias_through_attribute(cnn, images):
-    via = ds.explain.attribute(
-        cnn, images, "integrated_gradients", integration="riemann_left", n_steps=8
-    )
+    via = ds.explain.attribute(cnn, images, "integrated_gradients", integration="riemann_left", n_steps=8)
     direct = ds.explain.integrated_gradients(cnn, images, integration="riemann_left", n_steps=8)
     assert via.options["integration"] == "riemann_left"
     np.testing.assert_allclose(via.values, direct.values, atol=1e-7)

@@ -42,9 +42,7 @@ def test_exact_with_every_coalition():
     x = rng.normal(size=(2, 5))
     result = ds.explain.kernel_shap(interactions, x, background=background, n_samples=1000)
     for i in range(2):
-        np.testing.assert_allclose(
-            result.values[i], brute_force_shapley(interactions, x[i], background), atol=1e-8
-        )
+        np.testing.assert_allclose(result.values[i], brute_force_shapley(interactions, x[i], background), atol=1e-8)
 
 
 def test_efficiency_holds_exactly_with_few_samples():
@@ -68,9 +66,7 @@ def test_agrees_with_shap_kernel_explainer():
 
     rng = np.random.default_rng(2)
     torch.manual_seed(0)
-    net = torch.nn.Sequential(
-        torch.nn.Linear(12, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2)
-    ).eval()
+    net = torch.nn.Sequential(torch.nn.Linear(12, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2)).eval()
     data = rng.normal(size=(300, 12)).astype(np.float32)
     x = data[:5]
 
@@ -78,9 +74,7 @@ def test_agrees_with_shap_kernel_explainer():
         with torch.no_grad():
             return net(torch.as_tensor(array, dtype=torch.float32)).numpy()
 
-    ours = ds.explain.kernel_shap(
-        net, x, target=1, background=data, n_background=10, n_samples=400, seed=0
-    )
+    ours = ds.explain.kernel_shap(net, x, target=1, background=data, n_background=10, n_samples=400, seed=0)
     summary = shap.kmeans(data, 10)
     explainer = shap.KernelExplainer(f, summary, silent=True)
     theirs = np.asarray(explainer.shap_values(x, nsamples=400, silent=True))

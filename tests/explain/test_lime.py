@@ -43,9 +43,7 @@ def test_weighted_ridge_matches_scikit_learn():
 
 def test_text_words():
     def sentiment(texts):
-        score = np.array(
-            [t.split().count("good") * 2.0 - t.split().count("bad") * 3.0 for t in texts]
-        )
+        score = np.array([t.split().count("good") * 2.0 - t.split().count("bad") * 3.0 for t in texts])
         return np.stack([-score, score], axis=1)
 
     result = ds.explain.lime(sentiment, ["a good film but bad acting"], target=1, n_samples=300)

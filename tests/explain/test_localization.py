@@ -10,9 +10,7 @@ from deepscope.errors import ShapeError
 
 
 def attribution(values):
-    return ds.explain.Attribution(
-        values=values, method="m", target=np.zeros(len(values), np.int64), kind="image"
-    )
+    return ds.explain.Attribution(values=values, method="m", target=np.zeros(len(values), np.int64), kind="image")
 
 
 def test_scores_by_hand():
@@ -49,6 +47,4 @@ def test_on_the_shapes_dataset(cnn):
     np.testing.assert_allclose(ds.explain.energy_in_mask(oracle, data.masks), 1.0)
     cam = ds.explain.grad_cam(cnn, data.images)
     energy = ds.explain.energy_in_mask(cam, data.masks)
-    assert energy.shape == (6,) and np.all(
-        (energy[np.isfinite(energy)] >= 0) & (energy[np.isfinite(energy)] <= 1)
-    )
+    assert energy.shape == (6,) and np.all((energy[np.isfinite(energy)] >= 0) & (energy[np.isfinite(energy)] <= 1))

@@ -67,9 +67,7 @@ def test_integration_method_is_a_deprecated_alias(cnn, images):
     np.testing.assert_array_equal(new.values, old.values)
     assert old.options["integration"] == "riemann_left"
     with pytest.raises(InvalidArgumentError, match="^method:"):
-        ds.explain.integrated_gradients(
-            cnn, images, method="riemann_left", integration="riemann_right"
-        )
+        ds.explain.integrated_gradients(cnn, images, method="riemann_left", integration="riemann_right")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ds.explain.integrated_gradients(cnn, images, n_steps=4)  # no warning by default
@@ -143,11 +141,7 @@ def test_the_gradient_methods_have_their_cores_registered():
 def test_the_registry_imports_no_method_module():
     """The methods import the registry, never the other way round (no cycle)."""
     source = Path(registry.__file__).read_text()
-    imported = {
-        node.module
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
+    imported = {node.module for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom) and node.module}
     explain = {m for m in imported if m.startswith("deepscope.explain")}
     assert explain == {"deepscope.explain.attribution"}
 

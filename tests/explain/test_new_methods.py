@@ -77,12 +77,8 @@ def test_layer_activation_and_gradient_x_activation_match_captum(cnn, images):
     ours = ds.explain.layer_gradient_x_activation(cnn, images, target=2, layer="fc", batch_size=2)
     theirs = LayerGradientXActivation(cnn, cnn.fc).attribute(images, target=2)
     assert close(ours.values, theirs) <= TOL
-    ours = ds.explain.layer_gradient_x_activation(
-        cnn, images, target=0, layer="relu1", multiply_by_inputs=False
-    )
-    theirs = LayerGradientXActivation(cnn, cnn.relu1, multiply_by_inputs=False).attribute(
-        images, target=0
-    )
+    ours = ds.explain.layer_gradient_x_activation(cnn, images, target=0, layer="relu1", multiply_by_inputs=False)
+    theirs = LayerGradientXActivation(cnn, cnn.relu1, multiply_by_inputs=False).attribute(images, target=0)
     assert close(ours.values, theirs) <= TOL
 
 
@@ -134,9 +130,7 @@ def test_deconvolution_matches_captum_and_differs_from_guided_backprop(cnn, imag
     plain = Saliency(cnn).attribute(images, target=1, abs=False)
     assert close(ds.explain.saliency(cnn, images, target=1).values, plain) <= TOL
     tunnel = ds.explain.noise_tunnel("deconvolution", cnn, images, n_samples=2, stdev=0.0)
-    np.testing.assert_allclose(
-        tunnel.values, ds.explain.deconvolution(cnn, images).values, rtol=1e-5, atol=1e-7
-    )
+    np.testing.assert_allclose(tunnel.values, ds.explain.deconvolution(cnn, images).values, rtol=1e-5, atol=1e-7)
 
 
 def test_layer_integrated_gradients_matches_captum(cnn, images, net, x):
@@ -166,9 +160,7 @@ def test_neuron_integrated_gradients_matches_captum(cnn, images):
     ours = ds.explain.neuron_integrated_gradients(
         cnn, images, layer="conv2", neuron=(1, 3, 3), n_steps=10, batch_size=16
     )
-    theirs = NeuronIntegratedGradients(cnn, cnn.conv2).attribute(
-        images, neuron_selector=(1, 3, 3), n_steps=10
-    )
+    theirs = NeuronIntegratedGradients(cnn, cnn.conv2).attribute(images, neuron_selector=(1, 3, 3), n_steps=10)
     assert close(ours.values, theirs) <= TOL
 
 
@@ -176,9 +168,7 @@ def test_layer_conductance_matches_captum(cnn, images, net, x):
     from captum.attr import LayerConductance
 
     base = torch.full_like(images, 0.2)
-    ours = ds.explain.layer_conductance(
-        cnn, images, target=1, layer="relu1", baseline=base, n_steps=9, batch_size=25
-    )
+    ours = ds.explain.layer_conductance(cnn, images, target=1, layer="relu1", baseline=base, n_steps=9, batch_size=25)
     theirs, delta = LayerConductance(cnn, cnn.relu1).attribute(
         images, baselines=base, target=1, n_steps=9, return_convergence_delta=True
     )
@@ -195,9 +185,7 @@ def test_neuron_conductance_matches_captum(cnn, images, net, x):
     ours = ds.explain.neuron_conductance(
         cnn, images, target=0, layer="conv2", neuron=(2, 5, 1), n_steps=8, batch_size=20
     )
-    theirs = NeuronConductance(cnn, cnn.conv2).attribute(
-        images, neuron_selector=(2, 5, 1), target=0, n_steps=8
-    )
+    theirs = NeuronConductance(cnn, cnn.conv2).attribute(images, neuron_selector=(2, 5, 1), target=0, n_steps=8)
     assert close(ours.values, theirs) <= TOL
     ours = ds.explain.neuron_conductance(net, x, target=1, layer="1", neuron=3)
     theirs = NeuronConductance(net, net[1]).attribute(x, neuron_selector=3, target=1)

@@ -22,9 +22,7 @@ def test_kinds_on_a_linear_model(linear):
     net, w = linear
     x = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
     mean = ds.explain.noise_tunnel("saliency", net, x, kind="smoothgrad", n_samples=7, stdev=1.0)
-    square = ds.explain.noise_tunnel(
-        "saliency", net, x, kind="smoothgrad_sq", n_samples=7, stdev=1.0
-    )
+    square = ds.explain.noise_tunnel("saliency", net, x, kind="smoothgrad_sq", n_samples=7, stdev=1.0)
     var = ds.explain.noise_tunnel("saliency", net, x, kind="vargrad", n_samples=7, stdev=1.0)
     np.testing.assert_allclose(mean.values, np.tile(w, (3, 1)), atol=1e-6)
     np.testing.assert_allclose(square.values, np.tile(w**2, (3, 1)), atol=1e-5)
@@ -35,9 +33,7 @@ def test_smoothgrad_is_the_mean_of_noisy_gradients(mlp, table):
     """Against an independent loop: the same noise (same generator, same order) by hand."""
     import torch
 
-    result = ds.explain.noise_tunnel(
-        "saliency", mlp, table, n_samples=4, stdev=0.3, seed=3, batch_size=1000, target=0
-    )
+    result = ds.explain.noise_tunnel("saliency", mlp, table, n_samples=4, stdev=0.3, seed=3, batch_size=1000, target=0)
     gen = torch.Generator().manual_seed(3)
     noise = torch.randn((len(table) * 4, table.shape[1]), generator=gen)
     noisy = table.repeat_interleave(4, dim=0) + 0.3 * noise
@@ -51,17 +47,11 @@ def test_seeded_and_bounded(cnn, images):
     seen: list[int] = []
     handle = cnn.register_forward_pre_hook(lambda m, a: seen.append(a[0].shape[0]))
     try:
-        a = ds.explain.noise_tunnel(
-            "integrated_gradients", cnn, images, n_samples=5, seed=1, batch_size=8, n_steps=6
-        )
+        a = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=5, seed=1, batch_size=8, n_steps=6)
     finally:
         handle.remove()
-    b = ds.explain.noise_tunnel(
-        "integrated_gradients", cnn, images, n_samples=5, seed=1, batch_size=8, n_steps=6
-    )
-    c = ds.explain.noise_tunnel(
-        "integrated_gradients", cnn, images, n_samples=5, seed=2, batch_size=8, n_steps=6
-    )
+    b = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=5, seed=1, batch_size=8, n_steps=6)
+    c = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=5, seed=2, batch_size=8, n_steps=6)
     np.testing.assert_array_equal(a.values, b.values)
     assert not np.allclose(a.values, c.values)
     assert max(seen) <= 8
@@ -92,11 +82,17 @@ def test_method_options_named_like_the_tunnels_own_reach_the_inner_method(monkey
 
     monkeypatch.setattr(registry, "gradient_core", lambda method: ("recording", recording, None))
     inner = {"kind": "inner", "n_samples": 11, "stdev": 0.5, "method": "inner"}
-    result = ds.explain.noise_tunnel("saliency", mlp, table, kind="vargrad",
-                                     n_samples=3, stdev=0.1, batch_size=6, method_options=inner)
+    result = ds.explain.noise_tunnel(
+        "saliency", mlp, table, kind="vargrad", n_samples=3, stdev=0.1, batch_size=6, method_options=inner
+    )
     assert seen == [inner] * 4  # 8 examples x 3 noisy copies, in chunks of 6
-    assert result.options == {"over": "recording", "kind": "vargrad", "n_samples": 3,
-                              "stdev": 0.1, "method_options": inner}
+    assert result.options == {
+        "over": "recording",
+        "kind": "vargrad",
+        "n_samples": 3,
+        "stdev": 0.1,
+        "method_options": inner,
+    }
 
 
 def test_gradient_shap_draws_come_from_method_options(mlp, table):
@@ -104,8 +100,9 @@ def test_gradient_shap_draws_come_from_method_options(mlp, table):
     rows: list[int] = []
     handle = mlp.register_forward_pre_hook(lambda m, a: rows.append(a[0].shape[0]))
     try:
-        result = ds.explain.noise_tunnel("gradient_shap", mlp, table, n_samples=2, stdev=0.1,
-                                         seed=0, target=0, method_options={"n_samples": 5})
+        result = ds.explain.noise_tunnel(
+            "gradient_shap", mlp, table, n_samples=2, stdev=0.1, seed=0, target=0, method_options={"n_samples": 5}
+        )
     finally:
         handle.remove()
     assert sum(rows) == len(table) + len(table) * 2 * 5  # the targets' forward pass, then draws
@@ -114,17 +111,37 @@ def test_gradient_shap_draws_come_from_method_options(mlp, table):
 
 
 def test_method_options_and_keywords_are_the_same_options(cnn, images):
-    kw = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=2, seed=0,
-                                 n_steps=4, integration="riemann_left")
-    mapped = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=2, seed=0,
-                                     method_options={"n_steps": 4, "integration": "riemann_left"})
-    mixed = ds.explain.noise_tunnel("integrated_gradients", cnn, images, n_samples=2, seed=0,
-                                    n_steps=4, method_options={"integration": "riemann_left"})
+    kw = ds.explain.noise_tunnel(
+        "integrated_gradients", cnn, images, n_samples=2, seed=0, n_steps=4, integration="riemann_left"
+    )
+    mapped = ds.explain.noise_tunnel(
+        "integrated_gradients",
+        cnn,
+        images,
+        n_samples=2,
+        seed=0,
+        method_options={"n_steps": 4, "integration": "riemann_left"},
+    )
+    mixed = ds.explain.noise_tunnel(
+        "integrated_gradients",
+        cnn,
+        images,
+        n_samples=2,
+        seed=0,
+        n_steps=4,
+        method_options={"integration": "riemann_left"},
+    )
     np.testing.assert_array_equal(kw.values, mapped.values)
     np.testing.assert_array_equal(kw.values, mixed.values)
-    via = ds.explain.attribute(cnn, images, "smoothgrad", over="integrated_gradients",
-                               n_samples=2, seed=0, method_options={"n_steps": 4,
-                                                                    "integration": "riemann_left"})
+    via = ds.explain.attribute(
+        cnn,
+        images,
+        "smoothgrad",
+        over="integrated_gradients",
+        n_samples=2,
+        seed=0,
+        method_options={"n_steps": 4, "integration": "riemann_left"},
+    )
     np.testing.assert_array_equal(via.values, mapped.values)
 
 

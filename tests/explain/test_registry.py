@@ -30,9 +30,7 @@ def test_every_public_name_is_registered_and_callable():
         assert callable(getattr(ds.explain, name))
 
 
-@pytest.mark.parametrize(
-    "name", ["saliency", "gradient_x_input", "guided_backprop", "grad_cam", "occlusion"]
-)
+@pytest.mark.parametrize("name", ["saliency", "gradient_x_input", "guided_backprop", "grad_cam", "occlusion"])
 def test_attribute_equals_the_direct_call(cnn, images, name):
     via = ds.explain.attribute(cnn, images, name, target=1)
     direct = getattr(ds.explain, name)(cnn, images, target=1)
@@ -49,9 +47,7 @@ def test_aliases_and_unknown_names(cnn, images):
 
 def test_custom_method(cnn, images):
     def constant(model, inputs, *, target=None, **options):
-        return ds.explain.Attribution(
-            values=np.ones(images.shape), method="constant", target=np.zeros(5, np.int64)
-        )
+        return ds.explain.Attribution(values=np.ones(images.shape), method="constant", target=np.zeros(5, np.int64))
 
     ds.explain.register_method("constant_for_test", constant)
     assert "constant_for_test" in ds.explain.methods()

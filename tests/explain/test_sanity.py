@@ -69,8 +69,7 @@ def test_the_method_gets_its_options_even_named_like_the_checks_own():
         seen.append(given)
         return ds.explain.saliency(model, inputs, target=target)
 
-    check = ds.explain.sanity_check(recording, net, torch.rand(6, 4), seed=0, batch_size=3,
-                                    method_options=options)
+    check = ds.explain.sanity_check(recording, net, torch.rand(6, 4), seed=0, batch_size=3, method_options=options)
     assert seen == [options] * 3  # the trained model, then each of its two layers randomized
     assert check.options == options
     ds.explain.sanity_check(recording, net, torch.rand(6, 4), batch_size=3, method_options={"seed": 1})

@@ -19,11 +19,7 @@ def test_image_modes(cnn, images):
     signed = heatmaps(result.figure("signed"))
     assert len(signed) == 5
     m = np.abs(result.map()).max()
-    assert (
-        signed[0].zmid == 0
-        and signed[0].zmin == pytest.approx(-m)
-        and signed[0].zmax == pytest.approx(m)
-    )
+    assert signed[0].zmid == 0 and signed[0].zmin == pytest.approx(-m) and signed[0].zmax == pytest.approx(m)
     positive = heatmaps(result.figure("positive"))[0]
     assert positive.zmin == 0 and np.nanmin(np.asarray(positive.z, float)) >= 0
     absolute = heatmaps(result.figure("absolute"))[0]

@@ -3,9 +3,9 @@
 Every method has one call shape, ``method(model, inputs, *, target=None, baseline=None,
 batch_size=None, seed=None, progress=None, **options) -> Attribution``, and ``attribute(model,
 inputs, method=name)`` calls any of them by name (the shared options are described once, in
-``deepscope.explain.registry``; each method registers itself where it is defined). Next to the maps: a sanity check (do they
-depend on the model?), faithfulness (deletion / insertion, infidelity, max-sensitivity) and
-localization scores against ground-truth masks.
+``deepscope.explain.registry``; each method registers itself where it is defined). Next to the
+maps: a sanity check (do they depend on the model?), faithfulness (deletion / insertion,
+infidelity, max-sensitivity) and localization scores against ground-truth masks.
 
 >>> import torch, deepscope as ds
 >>> net = torch.nn.Linear(3, 2)

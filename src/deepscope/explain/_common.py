@@ -80,12 +80,12 @@ def deprecated_alias(old: Any, old_name: str, new: Any, new_name: str, default: 
     given = new != default if isinstance(new, str) else new is not default
     if given and not (new is old or (isinstance(new, str) and new == old)):
         raise InvalidArgumentError(
-            old_name, f"not given with {new_name} (its new name)", old,
+            old_name,
+            f"not given with {new_name} (its new name)",
+            old,
             hint=f"give {new_name}={new!r} only",
         )
-    warnings.warn(
-        f"{old_name}= is deprecated here; use {new_name}={old!r}", DeprecationWarning, stacklevel=4
-    )
+    warnings.warn(f"{old_name}= is deprecated here; use {new_name}={old!r}", DeprecationWarning, stacklevel=4)
     return old
 
 
@@ -162,9 +162,7 @@ def jsonable(value: Any) -> Any:
 
 def is_texts(inputs: Any) -> bool:
     return isinstance(inputs, str) or (
-        isinstance(inputs, (list, tuple))
-        and len(inputs) > 0
-        and all(isinstance(t, str) for t in inputs)
+        isinstance(inputs, (list, tuple)) and len(inputs) > 0 and all(isinstance(t, str) for t in inputs)
     )
 
 
@@ -177,20 +175,14 @@ def input_kind(x: torch.Tensor | np.ndarray) -> str:
     return {4: "image", 2: "tabular"}.get(x.ndim, "array")
 
 
-def to_numeric_array(
-    inputs: Any, *, floating: bool
-) -> tuple[np.ndarray | torch.Tensor, list[str] | None]:
+def to_numeric_array(inputs: Any, *, floating: bool) -> tuple[np.ndarray | torch.Tensor, list[str] | None]:
     """Arrays and tensors as given, frames as their values; the frame's column names."""
     names = None
     if _is_frame(inputs):
         names = [str(c) for c in inputs.columns]
         kinds = {dtype.kind for dtype in inputs.dtypes}
         if not kinds <= set("biuf"):
-            bad = [
-                str(c)
-                for c, d in zip(inputs.columns, inputs.dtypes, strict=True)
-                if d.kind not in "biuf"
-            ]
+            bad = [str(c) for c, d in zip(inputs.columns, inputs.dtypes, strict=True) if d.kind not in "biuf"]
             raise ArgumentTypeError(
                 "inputs",
                 "a DataFrame of numeric columns",
@@ -232,9 +224,7 @@ def check_feature_names(names: Any, n_features: int, default: list[str] | None) 
     if names is None:
         return default
     if isinstance(names, str) or len(names) != n_features:
-        raise InvalidArgumentError(
-            "feature_names", f"{n_features} names (one per feature)", describe(names)
-        )
+        raise InvalidArgumentError("feature_names", f"{n_features} names (one per feature)", describe(names))
     return [str(n) for n in names]
 
 
@@ -256,9 +246,7 @@ def as_2d_outputs(outputs: Any) -> torch.Tensor:
     if outputs.ndim == 1:
         outputs = outputs.unsqueeze(1)
     if outputs.ndim != 2:
-        raise ShapeError(
-            "model", "outputs of shape [N, C] (one row of scores per example)", outputs
-        )
+        raise ShapeError("model", "outputs of shape [N, C] (one row of scores per example)", outputs)
     return outputs if outputs.is_floating_point() else outputs.double()
 
 
@@ -285,9 +273,7 @@ def broadcast_value(value: Any, x: torch.Tensor, argument: str) -> torch.Tensor:
     if (
         tensor.dtype.is_complex
         or tensor.dtype == torch.bool
-        or not (
-            tensor.is_floating_point() or tensor.dtype in (torch.int32, torch.int64, torch.uint8)
-        )
+        or not (tensor.is_floating_point() or tensor.dtype in (torch.int32, torch.int64, torch.uint8))
     ):
         raise ArgumentTypeError(argument, "a number or a numeric array", describe(value))
     tensor = tensor.detach().to(device=x.device, dtype=x.dtype)
@@ -371,9 +357,7 @@ class Task:
             (grad,) = torch.autograd.grad(out, x, allow_unused=True)
         return torch.zeros_like(x) if grad is None else grad
 
-    def gradients(
-        self, x: torch.Tensor, rows: torch.Tensor, bar: tqdm | None = None
-    ) -> torch.Tensor:
+    def gradients(self, x: torch.Tensor, rows: torch.Tensor, bar: tqdm | None = None) -> torch.Tensor:
         """``gradient`` over any number of rows, ``batch_size`` at a time."""
         result = torch.empty_like(x)
         for part in batches(len(x), self.batch_size):
@@ -385,10 +369,7 @@ class Task:
     @torch.no_grad()
     def predict(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """Model outputs [B, C] for any number of rows, ``batch_size`` at a time, no gradients."""
-        parts = [
-            as_2d_outputs(self.forward(x[part], rows[part])).detach()
-            for part in batches(len(x), self.batch_size)
-        ]
+        parts = [as_2d_outputs(self.forward(x[part], rows[part])).detach() for part in batches(len(x), self.batch_size)]
         return torch.cat(parts)
 
     def scores(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
@@ -398,9 +379,7 @@ class Task:
     def bar(self, total: int, desc: str | None = None) -> tqdm:
         return progress_bar(total, self.progress, desc or self.method)
 
-    def finish(
-        self, values: torch.Tensor | np.ndarray, *, options: dict[str, Any], **fields: Any
-    ) -> Any:
+    def finish(self, values: torch.Tensor | np.ndarray, *, options: dict[str, Any], **fields: Any) -> Any:
         """The Attribution of ``values`` (text: summed over the embedding, one per token)."""
         from deepscope.explain.attribution import Attribution
 
@@ -450,9 +429,7 @@ def _require_module(model: Any, method: str) -> None:
         )
 
 
-def _text_tokens(
-    model: Any, texts: list[str], ids: torch.Tensor, mask: torch.Tensor
-) -> list[list[str]]:
+def _text_tokens(model: Any, texts: list[str], ids: torch.Tensor, mask: torch.Tensor) -> list[list[str]]:
     """The tokens each text became, aligned with the unpadded positions of ``ids``."""
     lengths = mask.sum(dim=1).tolist()
     try:
@@ -463,8 +440,7 @@ def _text_tokens(
         return tokens
     tokenizer = model.tokenizer
     return [
-        [str(t) for t in tokenizer.convert_ids_to_tokens(ids[i][mask[i].bool()].tolist())]
-        for i in range(len(texts))
+        [str(t) for t in tokenizer.convert_ids_to_tokens(ids[i][mask[i].bool()].tolist())] for i in range(len(texts))
     ]
 
 
@@ -625,8 +601,19 @@ def _array_task(
         names = check_feature_names(feature_names, x.shape[1], names) or [f"x{i}" for i in range(x.shape[1])]
     else:
         names = None
-    return Task(model, method, kind, x, forward, torch.empty(0), torch.empty(0), batch_size, progress,
-                inputs=x.detach().cpu().numpy(), feature_names=names)
+    return Task(
+        model,
+        method,
+        kind,
+        x,
+        forward,
+        torch.empty(0),
+        torch.empty(0),
+        batch_size,
+        progress,
+        inputs=x.detach().cpu().numpy(),
+        feature_names=names,
+    )
 
 
 def _no_forward(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
@@ -636,9 +623,7 @@ def _no_forward(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
 def predict_texts(model: Any, texts: list[str], batch_size: int) -> torch.Tensor:
     """Model outputs [N, C] for texts (any text model or callable)."""
     out = model.predict(list(texts), batch_size=batch_size, progress=False)
-    return as_2d_outputs(
-        np.asarray(out, dtype=np.float64) if not isinstance(out, torch.Tensor) else out
-    )
+    return as_2d_outputs(np.asarray(out, dtype=np.float64) if not isinstance(out, torch.Tensor) else out)
 
 
 def image_baseline(task: Task, baseline: Any, argument: str = "baseline") -> torch.Tensor:
@@ -654,7 +639,5 @@ def image_baseline(task: Task, baseline: Any, argument: str = "baseline") -> tor
             ids = torch.full(task.x.shape[:2], int(pad), dtype=torch.long, device=task.x.device)
             with torch.no_grad():
                 return task.model.input_embeddings()(ids).detach()
-        raise InvalidArgumentError(
-            argument, "None, a number, an array, or 'pad' for text", baseline
-        )
+        raise InvalidArgumentError(argument, "None, a number, an array, or 'pad' for text", baseline)
     return broadcast_value(baseline, task.x, argument)

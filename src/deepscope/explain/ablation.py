@@ -53,9 +53,7 @@ def feature_groups(task: Task, feature_mask: Any) -> tuple[torch.Tensor, int]:
     if feature_mask is None:
         size = int(np.prod(shape)) if shape else 1
         return torch.arange(size, device=x.device).reshape((1, *shape)), size
-    mask = torch.as_tensor(
-        np.asarray(feature_mask) if not isinstance(feature_mask, torch.Tensor) else feature_mask
-    )
+    mask = torch.as_tensor(np.asarray(feature_mask) if not isinstance(feature_mask, torch.Tensor) else feature_mask)
     if mask.is_floating_point() or mask.dtype == torch.bool:
         if mask.dtype == torch.bool or not bool((mask == mask.round()).all()):
             raise ShapeError("feature_mask", "integer group labels", describe(feature_mask))
@@ -65,8 +63,7 @@ def feature_groups(task: Task, feature_mask: Any) -> tuple[torch.Tensor, int]:
     if tuple(mask.shape[1:]) != shape or mask.shape[0] not in (1, task.n):
         raise ShapeError(
             "feature_mask",
-            f"integer labels of one example's shape {list(shape)}, [1, ...] or one mask per "
-            f"example [{task.n}, ...]",
+            f"integer labels of one example's shape {list(shape)}, [1, ...] or one mask per example [{task.n}, ...]",
             describe(feature_mask),
         )
     labels, inverse = torch.unique(mask, return_inverse=True)
@@ -152,9 +149,7 @@ def feature_ablation(
         with task.bar(len(pairs)):
             dropped = _coalition_scores(task, base, groups, example, present)
         per_group = (task.score[example] - dropped).view(task.n, g)
-        return task.finish(
-            _spread(task, groups, per_group), options=_options(baseline, feature_mask)
-        )
+        return task.finish(_spread(task, groups, per_group), options=_options(baseline, feature_mask))
 
 
 @attribution_method("shapley_exact")
@@ -201,19 +196,14 @@ def shapley_exact(
         value = value.view(n, s).double()
         size = subsets.sum(dim=1)
         weight = torch.tensor(
-            [
-                factorial(k) * factorial(g - k - 1) / factorial(g) if k < g else 0.0
-                for k in range(g + 1)
-            ],
+            [factorial(k) * factorial(g - k - 1) / factorial(g) if k < g else 0.0 for k in range(g + 1)],
             dtype=torch.float64,
             device=device,
         )[size]
         per_group = torch.zeros((n, g), dtype=torch.float64, device=device)
         for i in range(g):
             without = codes[(codes >> i) & 1 == 0]
-            per_group[:, i] = (
-                (value[:, without | (1 << i)] - value[:, without]) * weight[without]
-            ).sum(dim=1)
+            per_group[:, i] = ((value[:, without | (1 << i)] - value[:, without]) * weight[without]).sum(dim=1)
         per_group = per_group.to(task.score.dtype)
         delta = per_group.sum(dim=1) - (value[:, -1] - value[:, 0]).to(per_group.dtype)
         return task.finish(

@@ -98,10 +98,7 @@ class Attribution(Result):
 
     def target_names(self) -> list[str]:
         """The explained class of each example, by label when the model has labels."""
-        return [
-            self.labels[t] if self.labels and 0 <= t < len(self.labels) else str(int(t))
-            for t in self.target
-        ]
+        return [self.labels[t] if self.labels and 0 <= t < len(self.labels) else str(int(t)) for t in self.target]
 
     def to_frame(self) -> pd.DataFrame:
         """Tables: one row per example, one column per feature. Text: one row per token."""

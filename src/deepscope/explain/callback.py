@@ -75,9 +75,7 @@ DEFAULT_METHODS = ("integrated_gradients", "grad_cam")
 PROBES_TAG = "explain/probes"
 # Options the callback passes to every method rather than to one.
 SHARED_OPTIONS = ("batch_size", "seed", "baseline", "progress")
-_STEP_TAG = re.compile(
-    r"^explain/(?:(?P<family>outputs|scores)/)?(?P<method>[^/]*?)/?step(?P<step>\d+)$"
-)
+_STEP_TAG = re.compile(r"^explain/(?:(?P<family>outputs|scores)/)?(?P<method>[^/]*?)/?step(?P<step>\d+)$")
 
 
 def map_tag(method: str, step: int) -> str:
@@ -258,9 +256,7 @@ def score_maps(
     if not isinstance(attribution, Attribution):
         raise ArgumentTypeError("attribution", "an Attribution", attribution)
     if attribution.inputs is None:
-        raise InvalidArgumentError(
-            "attribution", "an attribution that kept its inputs", "inputs=None"
-        )
+        raise InvalidArgumentError("attribution", "an attribution that kept its inputs", "inputs=None")
     name = method or attribution.method
     target = attribution.target
     inputs = attribution.texts if attribution.kind == "text" else attribution.inputs
@@ -275,7 +271,12 @@ def score_maps(
             noise = infidelity(model, attribution, n_samples=perturbations, seed=seed)
         if sensitivity:
             spread = max_sensitivity(
-                name, model, inputs, target=target, n_samples=perturbations, seed=seed,
+                name,
+                model,
+                inputs,
+                target=target,
+                n_samples=perturbations,
+                seed=seed,
                 method_options=options,
             )
         if masks is not None and attribution.kind == "image":
@@ -380,9 +381,7 @@ class ExplainCallback:
         target = self._target(outputs)
         maps = {}
         for method in self.methods:
-            attribution = get_method(method)(
-                model, examples, target=target, **self.method_options(method)
-            )
+            attribution = get_method(method)(model, examples, target=target, **self.method_options(method))
             self.run.log_result(map_tag(method, step), attribution)
             maps[method] = attribution
         if step not in self.steps:
@@ -491,8 +490,7 @@ def _split_options(
         else:
             raise InvalidArgumentError(
                 key,
-                "a method of `methods` (with a dict of its options) or one of "
-                + ", ".join(SHARED_OPTIONS),
+                "a method of `methods` (with a dict of its options) or one of " + ", ".join(SHARED_OPTIONS),
                 key,
                 hint=f"e.g. {methods[0]}={{...}}",
             )
@@ -505,9 +503,7 @@ def _probe_examples(probes: Any) -> tuple[list[str] | None, np.ndarray | None]:
     if isinstance(probes, torch.Tensor):
         probes = probes.detach().cpu().numpy()
     if not isinstance(probes, np.ndarray) or probes.dtype.kind not in "fiub":
-        raise ArgumentTypeError(
-            "probe_inputs", "an array or tensor [N, ...] or a list of texts", probes
-        )
+        raise ArgumentTypeError("probe_inputs", "an array or tensor [N, ...] or a list of texts", probes)
     if probes.ndim < 2 or len(probes) == 0:
         raise ShapeError("probe_inputs", "a non-empty batch [N, ...]", describe(probes))
     return None, probes.astype(np.float32) if probes.dtype.kind != "f" else probes
@@ -533,9 +529,7 @@ def _masks(masks: Any, inputs: np.ndarray | None) -> np.ndarray | None:
     if masks.ndim == 4 and masks.shape[1] == 1:
         masks = masks[:, 0]
     if inputs is None or inputs.ndim != 4:
-        raise InvalidArgumentError(
-            "masks", "masks only for image probes [N, C, H, W]", describe(masks)
-        )
+        raise InvalidArgumentError("masks", "masks only for image probes [N, C, H, W]", describe(masks))
     expected = (inputs.shape[0], *inputs.shape[2:])
     if masks.shape != expected:
         raise ShapeError("masks", f"one mask per probe shaped {list(expected)}", describe(masks))

@@ -45,9 +45,7 @@ def probe_indices(labels: np.ndarray, per_class: int = PROBES_PER_CLASS) -> np.n
     >>> probe_indices(np.array([1, 0, 1, 0, 1]), 2).tolist()
     [1, 3, 0, 2]
     """
-    return np.concatenate(
-        [np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)]
-    ).astype(np.int64)
+    return np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)]).astype(np.int64)
 
 
 def log_explain_run(logdir: str | Path, *, progress: bool | None = False) -> str:
@@ -88,9 +86,7 @@ def log_explain_run(logdir: str | Path, *, progress: bool | None = False) -> str
             class_names=list(test.class_names),
             integrated_gradients={"n_steps": IG_STEPS},
         )
-        result = zoo.train(
-            EXPLAIN_MODEL, run=run, progress=progress, on_epoch=callback, **EXPLAIN_HPARAMS
-        )
+        result = zoo.train(EXPLAIN_MODEL, run=run, progress=progress, on_epoch=callback, **EXPLAIN_HPARAMS)
         with one_thread():  # a tiny model: more threads only wait on each other
             callback.log_scores(result.model, perturbations=SCORE_SAMPLES)
         run.log({f"test/{k}": float(v) for k, v in result.metrics.items() if k in ("accuracy", "loss")})

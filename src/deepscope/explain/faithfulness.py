@@ -68,9 +68,7 @@ class Faithfulness(Result):
     def to_frame(self) -> Any:
         import pandas as pd
 
-        return pd.DataFrame(
-            {"deletion_area": self.deletion_area, "insertion_area": self.insertion_area}
-        )
+        return pd.DataFrame({"deletion_area": self.deletion_area, "insertion_area": self.insertion_area})
 
     def tag_or_default(self, tag: str | None) -> str:
         return tag or f"explain/faithfulness/{self.method}"
@@ -78,9 +76,7 @@ class Faithfulness(Result):
 
 def _check_attribution(attribution: Any, argument: str = "attribution") -> Attribution:
     if not isinstance(attribution, Attribution):
-        raise ArgumentTypeError(
-            argument, "an Attribution (from a deepscope.explain method)", attribution
-        )
+        raise ArgumentTypeError(argument, "an Attribution (from a deepscope.explain method)", attribution)
     if attribution.kind == "text" or attribution.inputs is None:
         raise UnsupportedModelError(
             argument,
@@ -127,11 +123,7 @@ def deletion_insertion(
         progress=progress,
     ) as task:
         if output is None:
-            output = (
-                "probability"
-                if task.outputs.shape[1] > 1 and task.model.module is not None
-                else "raw"
-            )
+            output = "probability" if task.outputs.shape[1] > 1 and task.model.module is not None else "raw"
         check_choice(output, "output", ("probability", "raw"))
         x = task.x
         base = broadcast_value(0.0 if baseline is None else baseline, x, "baseline")
@@ -222,9 +214,7 @@ def infidelity(
             for part in batches(pairs, task.batch_size):
                 pair = torch.arange(part.start, part.stop)
                 example, sample = pair // n_samples, pair % n_samples
-                noise = stdev * torch.randn(
-                    (len(pair), *x.shape[1:]), generator=gen, dtype=torch.float64
-                )
+                noise = stdev * torch.randn((len(pair), *x.shape[1:]), generator=gen, dtype=torch.float64)
                 noise = noise.to(device=x.device, dtype=x.dtype)
                 ex = example.to(x.device)
                 dots[example, sample] = (noise * phi[ex]).flatten(1).sum(1).double().cpu()
@@ -233,9 +223,7 @@ def infidelity(
                 bar.update(len(pair))
     if normalize:
         denominator = (dots**2).mean(dim=1, keepdim=True)
-        beta = (dots * drops).mean(dim=1, keepdim=True) / torch.where(
-            denominator > 0, denominator, 1.0
-        )
+        beta = (dots * drops).mean(dim=1, keepdim=True) / torch.where(denominator > 0, denominator, 1.0)
         dots = beta * dots
     return ((dots - drops) ** 2).mean(dim=1).numpy()
 
@@ -285,7 +273,5 @@ def max_sensitivity(
         moved = x + rng.uniform(-radius, radius, size=x.shape).astype(x.dtype)
         again = function(model, moved, target=first.target, **method_options)
         change = np.linalg.norm(again.values.reshape(len(first), -1) - original, axis=1)
-        worst = np.maximum(
-            worst, np.where(norm > 0, change / np.where(norm > 0, norm, 1.0), change)
-        )
+        worst = np.maximum(worst, np.where(norm > 0, change / np.where(norm > 0, norm, 1.0), change))
     return worst

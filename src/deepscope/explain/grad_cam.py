@@ -93,9 +93,7 @@ def grad_cam_pp(
 
     Options as ``grad_cam``.
     """
-    return _run(
-        "grad_cam_pp", model, inputs, target, batch_size, progress, layer, relu, interpolate
-    )
+    return _run("grad_cam_pp", model, inputs, target, batch_size, progress, layer, relu, interpolate)
 
 
 def _run(
@@ -120,17 +118,11 @@ def _run(
     ) as task:
         layer = resolve_layer(task.model, layer)
         core = _grad_cam_pp_core if name == "grad_cam_pp" else _grad_cam_core
-        values = core(
-            task, task.x, task.rows, None, None, layer=layer, relu=relu, interpolate=interpolate
-        )
-        return task.finish(
-            values, options={"layer": layer, "relu": relu, "interpolate": interpolate}
-        )
+        values = core(task, task.x, task.rows, None, None, layer=layer, relu=relu, interpolate=interpolate)
+        return task.finish(values, options={"layer": layer, "relu": relu, "interpolate": interpolate})
 
 
-def layer_maps(
-    task: Task, x: torch.Tensor, rows: torch.Tensor, layer: str
-) -> tuple[torch.Tensor, torch.Tensor]:
+def layer_maps(task: Task, x: torch.Tensor, rows: torch.Tensor, layer: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(activations, gradients of the target output) of ``layer`` for one batch.
 
     The backward pass stops at the layer: it differentiates with respect to the layer's own bias
@@ -182,9 +174,7 @@ def _maps(
             if plus:
                 g2 = grads * grads
                 denominator = 2 * g2 + acts.sum(dim=(2, 3), keepdim=True) * g2 * grads
-                alpha = torch.where(
-                    grads != 0, g2 / torch.where(denominator != 0, denominator, 1.0), 0.0
-                )
+                alpha = torch.where(grads != 0, g2 / torch.where(denominator != 0, denominator, 1.0), 0.0)
                 weights = (alpha * F.relu(grads)).sum(dim=(2, 3), keepdim=True)
             else:
                 weights = grads.mean(dim=(2, 3), keepdim=True)

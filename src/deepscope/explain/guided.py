@@ -39,9 +39,7 @@ def guided_relus(module: torch.nn.Module) -> Iterator[int]:
         if isinstance(output, torch.Tensor) and output.requires_grad:
             output.register_hook(lambda grad: grad.clamp(min=0))
 
-    handles = [
-        m.register_forward_hook(on_output) for m in module.modules() if isinstance(m, torch.nn.ReLU)
-    ]
+    handles = [m.register_forward_hook(on_output) for m in module.modules() if isinstance(m, torch.nn.ReLU)]
     try:
         yield len(handles)
     finally:
@@ -98,11 +96,8 @@ def guided_grad_cam(
         defer_targets=True,
     ) as task:
         layer = resolve_layer(task.model, layer)
-        values = _guided_grad_cam_core(
-            task, task.x, task.rows, None, None, layer=layer, interpolate=interpolate
-        )
+        values = _guided_grad_cam_core(task, task.x, task.rows, None, None, layer=layer, interpolate=interpolate)
         return task.finish(values, options={"layer": layer, "interpolate": interpolate})
-
 
 
 class _DeconvReLU(torch.autograd.Function):
@@ -127,9 +122,7 @@ def deconv_relus(module: torch.nn.Module) -> Iterator[int]:
             return _DeconvReLU.apply(args[0])
         return None
 
-    handles = [
-        m.register_forward_hook(on_output) for m in module.modules() if isinstance(m, torch.nn.ReLU)
-    ]
+    handles = [m.register_forward_hook(on_output) for m in module.modules() if isinstance(m, torch.nn.ReLU)]
     try:
         yield len(handles)
     finally:
@@ -162,9 +155,7 @@ def deconvolution(
 
 
 @attribution_core("deconvolution")
-def _deconvolution_core(
-    task: Task, x: torch.Tensor, rows: torch.Tensor, baseline: Any, gen: Any
-) -> torch.Tensor:
+def _deconvolution_core(task: Task, x: torch.Tensor, rows: torch.Tensor, baseline: Any, gen: Any) -> torch.Tensor:
     with deconv_relus(task.model.module) as hooked, task.bar(len(x)) as bar:
         if not hooked:
             log.warning("deconvolution: the model has no nn.ReLU modules; this is the gradient")
@@ -172,14 +163,10 @@ def _deconvolution_core(
 
 
 @attribution_core("guided_backprop")
-def _guided_backprop_core(
-    task: Task, x: torch.Tensor, rows: torch.Tensor, baseline: Any, gen: Any
-) -> torch.Tensor:
+def _guided_backprop_core(task: Task, x: torch.Tensor, rows: torch.Tensor, baseline: Any, gen: Any) -> torch.Tensor:
     with guided_relus(task.model.module) as hooked, task.bar(len(x)) as bar:
         if not hooked:
-            log.warning(
-                "guided_backprop: the model has no nn.ReLU modules; this is the plain gradient"
-            )
+            log.warning("guided_backprop: the model has no nn.ReLU modules; this is the plain gradient")
         return task.gradients(x, rows, bar)
 
 

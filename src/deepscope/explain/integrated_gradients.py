@@ -108,8 +108,7 @@ def integrated_gradients(
         feature_names=feature_names,
     ) as task:
         base = image_baseline(task, baseline)
-        values = _core(task, task.x, task.rows, base, None, n_steps=n_steps,
-                       integration=integration)
+        values = _core(task, task.x, task.rows, base, None, n_steps=n_steps, integration=integration)
         reduce = tuple(range(1, values.ndim))
         start = task.scores(base.expand_as(task.x), task.rows)
         delta = values.sum(dim=reduce) - (task.score - start)
@@ -147,9 +146,7 @@ def _core(
         for part in batches(n * n_steps, task.batch_size):
             pair = torch.arange(part.start, part.stop, device=x.device)
             example, step = pair // n_steps, pair % n_steps
-            scaled = torch.addcmul(
-                rows_of(baseline, example), alphas_t[step].view(shape), difference[example]
-            )
+            scaled = torch.addcmul(rows_of(baseline, example), alphas_t[step].view(shape), difference[example])
             grads = task.gradient(scaled, rows[example])
             total.index_add_(0, example, grads * weights_t[step].view(shape))
             bar.update(len(pair))

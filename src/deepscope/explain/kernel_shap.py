@@ -39,9 +39,7 @@ from deepscope.explain.registry import attribution_method
 __all__ = ["kernel_shap", "summarize_background", "coalitions"]
 
 
-def kmeans(
-    data: np.ndarray, k: int, seed: int = 0, n_init: int = 3, max_iter: int = 100
-) -> np.ndarray:
+def kmeans(data: np.ndarray, k: int, seed: int = 0, n_init: int = 3, max_iter: int = 100) -> np.ndarray:
     """Cluster labels of each row: Lloyd's algorithm from k-means++ starts, best of ``n_init``.
 
     Small and dependency-free (scikit-learn's KMeans spends more time starting threads than
@@ -55,9 +53,7 @@ def kmeans(
         closest = ((data - centres[0]) ** 2).sum(axis=1)
         for _ in range(1, k):
             total = closest.sum()
-            pick = (
-                rng.choice(len(data), p=closest / total) if total > 0 else rng.integers(len(data))
-            )
+            pick = rng.choice(len(data), p=closest / total) if total > 0 else rng.integers(len(data))
             centres.append(data[pick])
             closest = np.minimum(closest, ((data - data[pick]) ** 2).sum(axis=1))
         centre = np.array(centres)
@@ -78,9 +74,7 @@ def kmeans(
     return best
 
 
-def summarize_background(
-    data: np.ndarray, k: int | None, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def summarize_background(data: np.ndarray, k: int | None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(rows [k, F], weights [k]): k-means centres weighted by cluster size (as ``shap.kmeans``).
 
     Data with at most ``k`` rows (or ``k=None``) is returned as is, with equal weights. The
@@ -100,9 +94,7 @@ def summarize_background(
     return centres, counts / counts.sum()
 
 
-def coalitions(
-    n_features: int, n_samples: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def coalitions(n_features: int, n_samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(masks [S, F] of 0/1, kernel weights [S]) with the Shapley kernel's mass per coalition size.
 
     Sizes s and F - s are enumerated completely, smallest first, while the budget covers them;
@@ -173,9 +165,7 @@ def coalitions(
             masks.extend(sampled)
             weights.extend(sampled_w.tolist())
     if not masks:
-        raise InvalidArgumentError(
-            "n_samples", "enough samples for at least one coalition", n_samples
-        )
+        raise InvalidArgumentError("n_samples", "enough samples for at least one coalition", n_samples)
     return np.array(masks), np.array(weights)
 
 
@@ -246,19 +236,13 @@ def kernel_shap(
                 hint="use lime for images and text",
             )
         n_features = task.x.shape[1]
-        budget = (
-            2 * n_features + 2048
-            if n_samples is None
-            else check_positive_int(n_samples, "n_samples")
-        )
+        budget = 2 * n_features + 2048 if n_samples is None else check_positive_int(n_samples, "n_samples")
         rows, row_weights = _background(task, background, n_background, seed)
         x = task.x
         bg = torch.as_tensor(rows, dtype=x.dtype, device=x.device)
         bg_w = torch.as_tensor(row_weights, dtype=torch.float64, device=x.device)
         # E[f(background)] for every class, then each example's target
-        null = (
-            task.predict(bg, torch.zeros(len(bg), dtype=torch.long)).double() * bg_w[:, None]
-        ).sum(0)
+        null = (task.predict(bg, torch.zeros(len(bg), dtype=torch.long)).double() * bg_w[:, None]).sum(0)
         expected = null[task.target]
         fx = task.score.double()
         values = np.zeros((task.n, n_features))
@@ -280,9 +264,7 @@ def kernel_shap(
             _evaluate(task, pending, bg, bg_w, values, bar)
         efficiency = values.sum(axis=1) - (fx - expected).cpu().numpy()
         options = {"n_samples": budget, "n_background": len(rows)}
-        return task.finish(
-            values, options=options, base_value=expected.cpu().numpy(), delta=efficiency
-        )
+        return task.finish(values, options=options, base_value=expected.cpu().numpy(), delta=efficiency)
 
 
 @dataclass
@@ -342,9 +324,7 @@ def _evaluate(
     owner_t = torch.as_tensor(owner, device=x.device)
     keep_t = torch.as_tensor(keep, device=x.device)
     k = len(bg)
-    hybrid = torch.where(keep_t[:, None, :], x[owner_t][:, None, :], bg[None]).reshape(
-        -1, x.shape[1]
-    )
+    hybrid = torch.where(keep_t[:, None, :], x[owner_t][:, None, :], bg[None]).reshape(-1, x.shape[1])
     rows = owner_t.repeat_interleave(k)
     out = selected(task.predict(hybrid, rows), task.target[rows]).double()
     coalition_values = (out.reshape(-1, k) * bg_w[None]).sum(dim=1).cpu().numpy()

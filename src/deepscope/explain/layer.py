@@ -133,9 +133,7 @@ def layer_gradient_x_activation(
                 acts, grads = _layer_output(task, task.x[part], task.rows[part], layer, True)
                 parts.append(grads * acts if multiply_by_inputs else grads)
                 bar.update(part.stop - part.start)
-        return _layer_result(
-            task, torch.cat(parts), layer, multiply_by_inputs=bool(multiply_by_inputs)
-        )
+        return _layer_result(task, torch.cat(parts), layer, multiply_by_inputs=bool(multiply_by_inputs))
 
 
 def check_neuron(neuron: Any, shape: Sequence[int]) -> tuple[int, ...]:
@@ -148,9 +146,7 @@ def check_neuron(neuron: Any, shape: Sequence[int]) -> tuple[int, ...]:
     ):
         raise ArgumentTypeError("neuron", "an int or a tuple of ints", neuron)
     if len(index) != len(shape) or any(not -s <= i < s for i, s in zip(index, shape, strict=True)):
-        raise InvalidArgumentError(
-            "neuron", f"an index into the layer's output shape {list(shape)}", neuron
-        )
+        raise InvalidArgumentError("neuron", f"an index into the layer's output shape {list(shape)}", neuron)
     return tuple(int(i) for i in index)
 
 
@@ -174,9 +170,7 @@ def neuron_gradient(
         progress=progress,
     ) as task:
         layer = check_layer(task, layer)
-        values = _neuron_gradient_core(
-            task, task.x, task.rows, None, None, layer=layer, neuron=neuron
-        )
+        values = _neuron_gradient_core(task, task.x, task.rows, None, None, layer=layer, neuron=neuron)
         index = [int(i) for i in (neuron if isinstance(neuron, (tuple, list)) else [neuron])]
         return task.finish(values, options={"layer": layer, "neuron": index})
 
@@ -201,13 +195,9 @@ def _neuron_gradient_core(
                 task.forward(xb, rows[part])
                 acts = cap.activations.get(layer)
                 if acts is None:
-                    raise InvalidArgumentError(
-                        "layer", "a layer that runs on the way to the output", layer
-                    )
+                    raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
                 index = check_neuron(neuron, acts.shape[1:])
-                (grad,) = torch.autograd.grad(
-                    acts[(slice(None), *index)].sum(), xb, allow_unused=True
-                )
+                (grad,) = torch.autograd.grad(acts[(slice(None), *index)].sum(), xb, allow_unused=True)
             result[part] = torch.zeros_like(xb) if grad is None else grad
             bar.update(part.stop - part.start)
     return result
@@ -252,16 +242,10 @@ def layer_integrated_gradients(
         layer = check_layer(task, layer)
         base_x = image_baseline(task, baseline).expand_as(task.x)
         acts = torch.cat(
-            [
-                _layer_output(task, task.x[p], task.rows[p], layer, False)[0]
-                for p in batches(task.n, task.batch_size)
-            ]
+            [_layer_output(task, task.x[p], task.rows[p], layer, False)[0] for p in batches(task.n, task.batch_size)]
         )
         base_acts = torch.cat(
-            [
-                _layer_output(task, base_x[p], task.rows[p], layer, False)[0]
-                for p in batches(task.n, task.batch_size)
-            ]
+            [_layer_output(task, base_x[p], task.rows[p], layer, False)[0] for p in batches(task.n, task.batch_size)]
         )
         module = task.model.module.get_submodule(layer)
         difference = acts - base_acts
@@ -340,9 +324,7 @@ def neuron_integrated_gradients(
             for part in batches(n * n_steps, task.batch_size):
                 pair = torch.arange(part.start, part.stop, device=x.device)
                 example, step = pair // n_steps, pair % n_steps
-                scaled = torch.addcmul(
-                    rows_of(base, example), a[step].view(shape), difference[example]
-                )
+                scaled = torch.addcmul(rows_of(base, example), a[step].view(shape), difference[example])
                 grads = _neuron_gradient_core(
                     replace(task, progress=False),
                     scaled,
@@ -367,9 +349,7 @@ def neuron_integrated_gradients(
         )
 
 
-def _path(
-    x: torch.Tensor, base: torch.Tensor, alphas: list[float], examples: torch.Tensor
-) -> torch.Tensor:
+def _path(x: torch.Tensor, base: torch.Tensor, alphas: list[float], examples: torch.Tensor) -> torch.Tensor:
     """Inputs along the straight path for ``examples``: [len(examples) * steps, ...], each
     example's steps together."""
     a = torch.tensor(alphas, dtype=x.dtype, device=x.device)
@@ -474,9 +454,7 @@ def neuron_conductance(
                     torch.autograd.grad(out, scaled, retain_graph=True)
                     acts, grads = cap.activations.get(layer), cap.gradients.get(layer)
                     if acts is None or grads is None:
-                        raise InvalidArgumentError(
-                            "layer", "a layer that runs on the way to the output", layer
-                        )
+                        raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
                     index = (slice(None), *check_neuron(neuron, acts.shape[1:]))
                     middle = grads[index].detach().clone()  # before the next backward pass
                     (inner,) = torch.autograd.grad(acts[index].sum(), scaled)

@@ -37,9 +37,7 @@ from deepscope.explain.registry import attribution_method
 __all__ = ["lime", "superpixels", "weighted_ridge"]
 
 
-def superpixels(
-    image: np.ndarray, n_segments: int = 50, compactness: float = 0.25, n_iter: int = 10
-) -> np.ndarray:
+def superpixels(image: np.ndarray, n_segments: int = 50, compactness: float = 0.25, n_iter: int = 10) -> np.ndarray:
     """Segment labels [H, W] from k-means on (colour, position), started on a regular grid.
 
     Colours are scaled to the image's range [0, 1]; ``compactness`` weighs one grid step of
@@ -64,9 +62,7 @@ def superpixels(
     centres = features[seeds]
     labels = np.zeros(height * width, dtype=np.int64)
     for _ in range(n_iter):
-        distances = (
-            (features**2).sum(1)[:, None] - 2 * features @ centres.T + (centres**2).sum(1)[None, :]
-        )
+        distances = (features**2).sum(1)[:, None] - 2 * features @ centres.T + (centres**2).sum(1)[None, :]
         new = distances.argmin(axis=1)
         if np.array_equal(new, labels) and _ > 0:
             break
@@ -79,9 +75,7 @@ def superpixels(
     return labels.reshape(height, width)
 
 
-def weighted_ridge(
-    z: np.ndarray, y: np.ndarray, weights: np.ndarray, alpha: float
-) -> tuple[np.ndarray, float]:
+def weighted_ridge(z: np.ndarray, y: np.ndarray, weights: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
     """(coefficients, intercept) minimizing sum w (y - b - z.beta)^2 + alpha |beta|^2.
 
     The intercept is not penalized (as scikit-learn's Ridge with sample weights).
@@ -164,25 +158,19 @@ def lime(
             return task.finish(values, options=options, base_value=intercepts)
         if task.kind == "image":
             options.update(n_segments=n_segments, compactness=compactness)
-            values, intercepts = _image(
-                task, baseline, rng, n_samples, kernel_width, alpha, n_segments, compactness
-            )
+            values, intercepts = _image(task, baseline, rng, n_samples, kernel_width, alpha, n_segments, compactness)
             return task.finish(values, options=options, base_value=intercepts)
         values, intercepts = _features(task, baseline, rng, n_samples, kernel_width, alpha)
         return task.finish(values, options=options, base_value=intercepts)
 
 
-def _fit(
-    z: np.ndarray, y: np.ndarray, kernel_width: float, alpha: float
-) -> tuple[np.ndarray, float]:
+def _fit(z: np.ndarray, y: np.ndarray, kernel_width: float, alpha: float) -> tuple[np.ndarray, float]:
     return weighted_ridge(z, y, _kernel(z, kernel_width), alpha)
 
 
 def _reference_row(task: Task, baseline: Any) -> torch.Tensor:
     if baseline is not None and not isinstance(baseline, (int, float)):
-        array = torch.as_tensor(
-            np.asarray(baseline.to_numpy() if hasattr(baseline, "iloc") else baseline)
-        )
+        array = torch.as_tensor(np.asarray(baseline.to_numpy() if hasattr(baseline, "iloc") else baseline))
         if array.ndim == task.x.ndim and len(array) > 1:
             baseline = array.double().mean(dim=0)
     return broadcast_value(0.0 if baseline is None else baseline, task.x, "baseline")

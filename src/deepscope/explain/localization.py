@@ -30,9 +30,7 @@ def _maps_and_masks(attribution: Any, masks: Any) -> tuple[np.ndarray, np.ndarra
     if not isinstance(attribution, Attribution):
         raise ArgumentTypeError("attribution", "an Attribution", attribution)
     if attribution.kind != "image":
-        raise InvalidArgumentError(
-            "attribution", "an attribution of images", f"a {attribution.kind} one"
-        )
+        raise InvalidArgumentError("attribution", "an attribution of images", f"a {attribution.kind} one")
     maps = np.asarray(attribution.map(), dtype=np.float64)
     masks = np.asarray(masks)
     if masks.ndim == 4 and masks.shape[1] == 1:

@@ -136,18 +136,17 @@ def _inner_options(
     for key, value in keywords.items():
         if key in inner:
             raise InvalidArgumentError(
-                key, "an option given once, as a keyword or in method_options",
+                key,
+                "an option given once, as a keyword or in method_options",
                 f"{key}={value!r} and method_options[{key!r}]={inner[key]!r}",
                 hint="give it one way",
             )
-    accepted = [p.name for p in inspect.signature(core).parameters.values()
-                if p.kind is p.KEYWORD_ONLY]
+    accepted = [p.name for p in inspect.signature(core).parameters.values() if p.kind is p.KEYWORD_ONLY]
     for key in [*inner, *keywords]:
         if key not in accepted:
             raise InvalidArgumentError(
                 f"method_options[{key!r}]" if key in inner else key,
-                (f"an option of {name}: " + ", ".join(accepted)) if accepted
-                else f"no option ({name} takes none)",
+                (f"an option of {name}: " + ", ".join(accepted)) if accepted else f"no option ({name} takes none)",
                 key,
             )
     return {**inner, **keywords}

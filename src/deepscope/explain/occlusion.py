@@ -46,15 +46,11 @@ def _as_shape(value: Any, shape: tuple[int, ...], kind: str, argument: str) -> t
     if kind == "image" and len(value) == 2:
         value = (shape[0], *value)
     if len(value) != len(shape):
-        raise ShapeError(
-            argument, f"an int or {len(shape)} sizes (one per dimension of an example)", value
-        )
+        raise ShapeError(argument, f"an int or {len(shape)} sizes (one per dimension of an example)", value)
     return value
 
 
-def windows(
-    shape: Sequence[int], window: Sequence[int], stride: Sequence[int]
-) -> list[tuple[slice, ...]]:
+def windows(shape: Sequence[int], window: Sequence[int], stride: Sequence[int]) -> list[tuple[slice, ...]]:
     """Every window position: starts at multiples of the stride until the window reaches the end
     (the last one may be cut off at the edge), as Captum's Occlusion places them.
 
@@ -72,9 +68,7 @@ def windows(
 _MASKS_AT_ONCE = 2**26
 
 
-def _masks(
-    spots: list[tuple[slice, ...]], which: Any, shape: tuple[int, ...], device: Any
-) -> torch.Tensor:
+def _masks(spots: list[tuple[slice, ...]], which: Any, shape: tuple[int, ...], device: Any) -> torch.Tensor:
     """Boolean masks [len(which), *shape], True inside each chosen window."""
     which = list(which)
     masks = torch.zeros((len(which), *shape), dtype=torch.bool, device=device)
@@ -140,9 +134,7 @@ def occlusion(
             window = max(1, min(shape[1:]) // 8) if task.kind == "image" else 1
         win = _as_shape(window, shape, task.kind, "window")
         if any(w < 1 or w > d for w, d in zip(win, shape, strict=True)):
-            raise ShapeError(
-                "window", f"sizes between 1 and the example's shape {list(shape)}", list(win)
-            )
+            raise ShapeError("window", f"sizes between 1 and the example's shape {list(shape)}", list(win))
         if stride is None:
             stride = tuple(max(1, w // 2) if w < d else w for w, d in zip(win, shape, strict=True))
         step = _as_shape(stride, shape, task.kind, "stride")
@@ -158,21 +150,13 @@ def occlusion(
         score = task.score
         total = torch.zeros_like(x, dtype=score.dtype)
         # every window's mask at once when small (the common case), else built per batch
-        every = (
-            _masks(spots, range(k), shape, x.device) if k * x[0].numel() <= _MASKS_AT_ONCE else None
-        )
-        count = (every.sum(dim=0) if every is not None else _count(spots, shape, x.device)).to(
-            score.dtype
-        )
+        every = _masks(spots, range(k), shape, x.device) if k * x[0].numel() <= _MASKS_AT_ONCE else None
+        count = (every.sum(dim=0) if every is not None else _count(spots, shape, x.device)).to(score.dtype)
         with task.bar(n * k) as bar:
             for part in batches(n * k, task.batch_size):
                 pair = torch.arange(part.start, part.stop, device=x.device)
                 example, where = pair // k, pair % k
-                masks = (
-                    every[where]
-                    if every is not None
-                    else _masks(spots, where.tolist(), shape, x.device)
-                )
+                masks = every[where] if every is not None else _masks(spots, where.tolist(), shape, x.device)
                 occluded = torch.where(masks, rows_of(base, example), x[example])
                 drop = score[example] - task.scores(occluded, task.rows[example])
                 spread = masks.to(score.dtype) * drop.view(-1, *[1] * len(shape))

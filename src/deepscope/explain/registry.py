@@ -111,9 +111,7 @@ def attribution_method(
                         )
                 return function(model, inputs, *args, **options)
 
-        _METHODS[name] = MethodSpec(
-            name, wrapped, core, baseline_kind, own[2:] if own is not None else ()
-        )
+        _METHODS[name] = MethodSpec(name, wrapped, core, baseline_kind, own[2:] if own is not None else ())
         for alias in aliases:
             _ALIASES[alias] = name
         return wrapped  # type: ignore[return-value]

@@ -109,9 +109,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _layers(module: torch.nn.Module) -> list[str]:
     """Layers with their own parameters, from the output end down (reverse registration order)."""
-    names = [
-        n for n, m in module.named_modules() if n and any(True for _ in m.parameters(recurse=False))
-    ]
+    names = [n for n, m in module.named_modules() if n and any(True for _ in m.parameters(recurse=False))]
     return names[::-1]
 
 
@@ -162,11 +160,7 @@ def sanity_check(
     """
     from deepscope.explain.registry import get_method
 
-    if (
-        isinstance(threshold, bool)
-        or not isinstance(threshold, (int, float))
-        or not -1 <= threshold <= 1
-    ):
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1 <= threshold <= 1:
         raise InvalidArgumentError("threshold", "a number in [-1, 1]", threshold)
     if isinstance(method, str):
         name, function = method, get_method(method)

@@ -133,9 +133,7 @@ class Model:
         else:
             hint = None
             if isinstance(model, str):
-                hint = (
-                    "deepscope never downloads models: load or build it first, or use deepscope.zoo"
-                )
+                hint = "deepscope never downloads models: load or build it first, or use deepscope.zoo"
             elif isinstance(model, type):
                 hint = "instantiate the class first"
             raise UnsupportedModelError(
@@ -191,9 +189,7 @@ class Model:
 
     # ---- running -----------------------------------------------------------------------------
 
-    def predict(
-        self, inputs: Inputs, *, batch_size: int | None = None, progress: bool | None = None
-    ) -> np.ndarray:
+    def predict(self, inputs: Inputs, *, batch_size: int | None = None, progress: bool | None = None) -> np.ndarray:
         """The model's outputs (logits) for ``inputs``, in batches, as a float numpy array [N, C].
 
         Runs in eval mode under ``torch.no_grad()`` on the model's device and restores the
@@ -224,9 +220,7 @@ class Model:
         """
         outputs = self.predict(inputs, batch_size=batch_size, progress=progress)
         if outputs.ndim != 2:
-            raise UnsupportedModelError(
-                "model", "outputs shaped [N, C] to turn into probabilities", describe(outputs)
-            )
+            raise UnsupportedModelError("model", "outputs shaped [N, C] to turn into probabilities", describe(outputs))
         return self.probabilities(outputs)
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
@@ -297,13 +291,9 @@ class Model:
         for layer in self.module.modules():
             if isinstance(layer, torch.nn.Embedding):
                 return layer
-        raise UnsupportedModelError(
-            "model", "a text model with a torch.nn.Embedding layer", describe(self.module)
-        )
+        raise UnsupportedModelError("model", "a text model with a torch.nn.Embedding layer", describe(self.module))
 
-    def forward_embeddings(
-        self, embeddings: torch.Tensor, attention_mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def forward_embeddings(self, embeddings: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Logits computed from token embeddings [N, T, D], so gradients can flow to them.
 
         Calls ``module(inputs_embeds=..., attention_mask=...)``, as Hugging Face models and
@@ -552,9 +542,7 @@ class Model:
         got = batch["input_ids"] if isinstance(batch, Mapping) and "input_ids" in batch else batch
         hint = f"the forward pass failed with: {err}"
         if _DTYPE_MESSAGE.search(str(err)):
-            return ArgumentTypeError(
-                argument, "values of the dtype the model takes", got, hint=hint
-            )
+            return ArgumentTypeError(argument, "values of the dtype the model takes", got, hint=hint)
         layer = first_layer(self.module)
         expected = "a batch shaped as the model takes it"
         if layer is not self.module:
@@ -662,9 +650,7 @@ class Model:
 
     def _check_classes(self, outputs: torch.Tensor) -> torch.Tensor:
         if outputs.ndim != 2:
-            raise UnsupportedModelError(
-                "model", "outputs shaped [N, C] to pick a target class from", describe(outputs)
-            )
+            raise UnsupportedModelError("model", "outputs shaped [N, C] to pick a target class from", describe(outputs))
         return outputs
 
     def _single_is_probability(self) -> bool | None:
@@ -718,9 +704,7 @@ class Model:
             raise InvalidArgumentError("device", "'cpu', 'cuda' or 'cuda:N'", device) from err
         if target.type == "cuda":
             if not torch.cuda.is_available():
-                raise InvalidArgumentError(
-                    "device", "'cpu' (CUDA is not available on this machine)", device
-                )
+                raise InvalidArgumentError("device", "'cpu' (CUDA is not available on this machine)", device)
             if target.index is None:
                 target = torch.device("cuda", torch.cuda.current_device())
         if self.module is not None and target != current:

@@ -42,11 +42,7 @@ FEW_BATCHES = 4
 
 def is_texts(inputs: Any) -> bool:
     """True for a non-empty list or tuple of strings."""
-    return (
-        isinstance(inputs, (list, tuple))
-        and len(inputs) > 0
-        and all(isinstance(item, str) for item in inputs)
-    )
+    return isinstance(inputs, (list, tuple)) and len(inputs) > 0 and all(isinstance(item, str) for item in inputs)
 
 
 def is_frame(inputs: Any) -> bool:
@@ -59,9 +55,7 @@ def check_not_empty(inputs: Any, argument: str = "inputs") -> None:
     if inputs is None:
         raise ArgumentTypeError(argument, "a tensor, an array or a list of strings", None)
     if isinstance(inputs, str):
-        raise ArgumentTypeError(
-            argument, "a list of strings", "a single str", hint="wrap one text in a list: [text]"
-        )
+        raise ArgumentTypeError(argument, "a list of strings", "a single str", hint="wrap one text in a list: [text]")
     if not isinstance(inputs, (np.ndarray, torch.Tensor)) and not hasattr(inputs, "__len__"):
         raise ArgumentTypeError(argument, "a tensor, an array or a list of strings", inputs)
     if isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim == 0:
@@ -70,9 +64,7 @@ def check_not_empty(inputs: Any, argument: str = "inputs") -> None:
     if any(texts) and not all(texts):
         raise ArgumentTypeError(argument, "a list of strings only", describe(inputs))
     if isinstance(inputs, Mapping) and "input_ids" not in inputs:
-        raise InvalidArgumentError(
-            argument, "a dict with 'input_ids' (and 'attention_mask')", sorted(inputs)
-        )
+        raise InvalidArgumentError(argument, "a dict with 'input_ids' (and 'attention_mask')", sorted(inputs))
     if count(inputs) == 0:
         raise InvalidArgumentError(argument, "at least one example", inputs)
 
@@ -103,9 +95,7 @@ def to_tensor(inputs: Any, argument: str = "inputs") -> torch.Tensor:
         try:
             return torch.stack(list(inputs))
         except RuntimeError as err:
-            raise ShapeError(
-                argument, "tensors of one shape", describe(inputs), hint=str(err)
-            ) from err
+            raise ShapeError(argument, "tensors of one shape", describe(inputs), hint=str(err)) from err
     array = to_array(inputs, argument)
     if array.dtype.kind not in "biuf":
         raise ArgumentTypeError(argument, "numeric values (bool, integer or float)", array)

@@ -47,9 +47,7 @@ def _within_unit(values: np.ndarray) -> bool:
     return bool(values.size == 0 or (values.min() >= 0.0 and values.max() <= 1.0))
 
 
-def to_probabilities(
-    outputs: np.ndarray, *, single_is_probability: bool | None = None
-) -> np.ndarray:
+def to_probabilities(outputs: np.ndarray, *, single_is_probability: bool | None = None) -> np.ndarray:
     """Class probabilities ``[N, C]`` (C >= 2, float64) from a model's outputs (see the module)."""
     values = np.asarray(outputs, dtype=np.float64)
     if values.ndim == 1:
@@ -64,9 +62,7 @@ def to_probabilities(
         )
     if values.shape[1] == 1:
         column = values[:, 0]
-        is_probability = (
-            _within_unit(column) if single_is_probability is None else single_is_probability
-        )
+        is_probability = _within_unit(column) if single_is_probability is None else single_is_probability
         if is_probability and not _within_unit(column):
             raise InvalidArgumentError(
                 "outputs",

@@ -49,15 +49,11 @@ def normalize_target(target: Any, n: int, labels: list[str] | None) -> int | np.
     except ValueError as err:
         raise TargetError("target", "one class index per example", describe(target)) from err
     if array.ndim != 1 or array.dtype.kind not in "iu":
-        raise TargetError(
-            "target", "a class index (int), a label, or a 1-D sequence of class indices", target
-        )
+        raise TargetError("target", "a class index (int), a label, or a 1-D sequence of class indices", target)
     if len(array) == 1 and n != 1:
         return int(array[0])
     if len(array) != n:
-        raise TargetError(
-            "target", f"one class index per example ({n})", f"{len(array)} class indices"
-        )
+        raise TargetError("target", f"one class index per example ({n})", f"{len(array)} class indices")
     return array.astype(np.int64)
 
 
@@ -77,9 +73,7 @@ def to_indices(target: int | np.ndarray | None, outputs: torch.Tensor) -> torch.
     bad = np.flatnonzero((indices < 0) | (indices >= classes))
     if len(bad):
         got = target if isinstance(target, int) else f"{indices[bad[0]]} at position {bad[0]}"
-        raise TargetError(
-            "target", f"a class index in [0, {classes}) (the model has {classes} outputs)", got
-        )
+        raise TargetError("target", f"a class index in [0, {classes}) (the model has {classes} outputs)", got)
     return torch.as_tensor(indices, dtype=torch.long, device=outputs.device)
 
 

@@ -58,68 +58,173 @@ def layout(ctx: AppContext) -> Any:
     runs = data.explained_runs(ctx)
     models = data.live_models(ctx)
     if not runs and not models:
-        return html.Div(className="ds-page", children=[
-            html.Div(className="ds-page-head", children=[html.H1("Explain")]),
-            html.Div(className="ds-empty", id="explain-empty", children=_empty_state(ctx)),
-        ])
+        return html.Div(
+            className="ds-page",
+            children=[
+                html.Div(className="ds-page-head", children=[html.H1("Explain")]),
+                html.Div(className="ds-empty", id="explain-empty", children=_empty_state(ctx)),
+            ],
+        )
     run = runs[0] if runs else None
     return html.Div(
         className="ds-page",
         children=[
-            html.Div(className="ds-page-head", children=[
-                html.H1("Explain"), html.Span(id="explain-summary", className="ds-muted"),
-            ]),
-            html.Div(style=ROW, children=[
-                field("Run", dcc.Dropdown(id="explain-run", options=runs, value=run, clearable=bool(models),
-                                          placeholder="no run: live model only",
-                                          style={"width": "300px"}), "explain-run"),
-                field("Live model", dcc.Dropdown(
-                    id="explain-model", options=models, value=_default_model(ctx, run),
-                    clearable=True, style={"width": "260px"},
-                    placeholder="none registered" if not models else "none: logged maps only",
-                ), "explain-model"),
-            ]),
+            html.Div(
+                className="ds-page-head",
+                children=[
+                    html.H1("Explain"),
+                    html.Span(id="explain-summary", className="ds-muted"),
+                ],
+            ),
+            html.Div(
+                style=ROW,
+                children=[
+                    field(
+                        "Run",
+                        dcc.Dropdown(
+                            id="explain-run",
+                            options=runs,
+                            value=run,
+                            clearable=bool(models),
+                            placeholder="no run: live model only",
+                            style={"width": "300px"},
+                        ),
+                        "explain-run",
+                    ),
+                    field(
+                        "Live model",
+                        dcc.Dropdown(
+                            id="explain-model",
+                            options=models,
+                            value=_default_model(ctx, run),
+                            clearable=True,
+                            style={"width": "260px"},
+                            placeholder="none registered" if not models else "none: logged maps only",
+                        ),
+                        "explain-model",
+                    ),
+                ],
+            ),
             html.H2("Examples", style=SECTION),
-            html.Div(style=ROW, children=[
-                field("Label", dcc.Dropdown(id="explain-filter-label", placeholder="any",
-                                            style={"width": "170px"}), "explain-filter-label"),
-                field("Prediction", dcc.Dropdown(id="explain-filter-prediction", placeholder="any",
-                                                 style={"width": "170px"}), "explain-filter-prediction"),
-                field("Show", dcc.RadioItems(id="explain-filter-correct", value="all", inline=True,
-                                             options=_options(CORRECTNESS), inputStyle={"marginRight": "4px"},
-                                             style=_RADIO)),
-            ]),
+            html.Div(
+                style=ROW,
+                children=[
+                    field(
+                        "Label",
+                        dcc.Dropdown(id="explain-filter-label", placeholder="any", style={"width": "170px"}),
+                        "explain-filter-label",
+                    ),
+                    field(
+                        "Prediction",
+                        dcc.Dropdown(id="explain-filter-prediction", placeholder="any", style={"width": "170px"}),
+                        "explain-filter-prediction",
+                    ),
+                    field(
+                        "Show",
+                        dcc.RadioItems(
+                            id="explain-filter-correct",
+                            value="all",
+                            inline=True,
+                            options=_options(CORRECTNESS),
+                            inputStyle={"marginRight": "4px"},
+                            style=_RADIO,
+                        ),
+                    ),
+                ],
+            ),
             html.P(id="explain-gallery-note", style=NOTE),
-            html.Div(id="explain-gallery", role="group", **{"aria-label": "examples"},
-                     style={"display": "flex", "flexWrap": "wrap", "gap": "6px",
-                            "maxHeight": "176px", "overflowY": "auto", "padding": "2px"}),
+            html.Div(
+                id="explain-gallery",
+                role="group",
+                **{"aria-label": "examples"},
+                style={
+                    "display": "flex",
+                    "flexWrap": "wrap",
+                    "gap": "6px",
+                    "maxHeight": "176px",
+                    "overflowY": "auto",
+                    "padding": "2px",
+                },
+            ),
             html.H2("Maps", style=SECTION),
-            html.Div(style=ROW, children=[
-                field("Methods", dcc.Checklist(id="explain-methods", inline=True,
-                                               inputStyle={"marginRight": "4px"},
-                                               style={**_RADIO, "flexWrap": "wrap", "gap": "4px 16px",
-                                                      "maxWidth": "900px"})),
-            ]),
-            html.Div(style=ROW, children=[
-                field("Values", dcc.RadioItems(id="explain-mode", value="signed", inline=True,
-                                               options=_options(MODES), inputStyle={"marginRight": "4px"},
-                                               style=_RADIO)),
-                html.Div(id="explain-style-field", children=field(
-                    "Show map", dcc.RadioItems(id="explain-style", value="blended", inline=True,
-                                               options=_options(STYLES),
-                                               inputStyle={"marginRight": "4px"}, style=_RADIO))),
-                html.Div(id="explain-step-field", hidden=True, style={"flex": "1 1 320px", "maxWidth": "560px"},
-                         children=field("Training step", dcc.Slider(
-                             id="explain-step", min=0, max=0, step=1, value=0, marks={},
-                             included=False, updatemode="mouseup", allow_direct_input=False))),
-            ]),
+            html.Div(
+                style=ROW,
+                children=[
+                    field(
+                        "Methods",
+                        dcc.Checklist(
+                            id="explain-methods",
+                            inline=True,
+                            inputStyle={"marginRight": "4px"},
+                            style={**_RADIO, "flexWrap": "wrap", "gap": "4px 16px", "maxWidth": "900px"},
+                        ),
+                    ),
+                ],
+            ),
+            html.Div(
+                style=ROW,
+                children=[
+                    field(
+                        "Values",
+                        dcc.RadioItems(
+                            id="explain-mode",
+                            value="signed",
+                            inline=True,
+                            options=_options(MODES),
+                            inputStyle={"marginRight": "4px"},
+                            style=_RADIO,
+                        ),
+                    ),
+                    html.Div(
+                        id="explain-style-field",
+                        children=field(
+                            "Show map",
+                            dcc.RadioItems(
+                                id="explain-style",
+                                value="blended",
+                                inline=True,
+                                options=_options(STYLES),
+                                inputStyle={"marginRight": "4px"},
+                                style=_RADIO,
+                            ),
+                        ),
+                    ),
+                    html.Div(
+                        id="explain-step-field",
+                        hidden=True,
+                        style={"flex": "1 1 320px", "maxWidth": "560px"},
+                        children=field(
+                            "Training step",
+                            dcc.Slider(
+                                id="explain-step",
+                                min=0,
+                                max=0,
+                                step=1,
+                                value=0,
+                                marks={},
+                                included=False,
+                                updatemode="mouseup",
+                                allow_direct_input=False,
+                            ),
+                        ),
+                    ),
+                ],
+            ),
             html.P(id="explain-maps-note", style=NOTE),
-            dcc.Loading(type="dot", color="#332288", delay_show=300,
-                        overlay_style={"visibility": "visible", "opacity": 0.55}, children=html.Div(
-                id="explain-maps",
-                style={"display": "grid", "gap": "12px",
-                       "gridTemplateColumns": "repeat(auto-fill, minmax(330px, 1fr))"},
-            )),
+            dcc.Loading(
+                type="dot",
+                color="#332288",
+                delay_show=300,
+                overlay_style={"visibility": "visible", "opacity": 0.55},
+                children=html.Div(
+                    id="explain-maps",
+                    style={
+                        "display": "grid",
+                        "gap": "12px",
+                        "gridTemplateColumns": "repeat(auto-fill, minmax(330px, 1fr))",
+                    },
+                ),
+            ),
             dcc.Store(id="explain-view"),
             dcc.Store(id="explain-example", data=0),
         ],
@@ -164,8 +269,15 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         State("explain-step", "max"),
         State("explain-view", "data"),
     )
-    def describe(run: str | None, model: str | None, version: Any, checked: list | None,
-                 position: Any, last: Any, shown: dict | None) -> tuple:
+    def describe(
+        run: str | None,
+        model: str | None,
+        version: Any,
+        checked: list | None,
+        position: Any,
+        last: Any,
+        shown: dict | None,
+    ) -> tuple:
         view = _view(ctx, run, model, version)
         if dash.ctx.triggered_id == "app-logdir-version" and _same(view, shown):
             raise PreventUpdate  # nothing this page shows changed: keep every control as it is
@@ -176,14 +288,27 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         stays = isinstance(position, int) and 0 <= position < len(steps) and position != last
         position = position if stays else max(len(steps) - 1, 0)
         mixed = bool(view["logged"]) and len(view["methods"]) > len(view["logged"])
-        options = [{"label": method_label(m) + (" (live)" if mixed and m not in view["logged"] else ""),
-                    "value": m} for m in view["methods"]]
+        options = [
+            {"label": method_label(m) + (" (live)" if mixed and m not in view["logged"] else ""), "value": m}
+            for m in view["methods"]
+        ]
         kept = [m for m in (checked or []) if m in view["methods"]]
         if not kept or dash.ctx.triggered_id in (None, "explain-run"):
             kept = _default_methods(view)
         classes = [{"label": name, "value": i} for i, name in enumerate(view["class_names"])]
-        return (view, options, kept, max(len(steps) - 1, 0), _marks(steps), position,
-                len(steps) < 2, classes, classes, _summary(view), view["kind"] != "image")
+        return (
+            view,
+            options,
+            kept,
+            max(len(steps) - 1, 0),
+            _marks(steps),
+            position,
+            len(steps) < 2,
+            classes,
+            classes,
+            _summary(view),
+            view["kind"] != "image",
+        )
 
     @app.callback(
         Output("explain-gallery", "children"),
@@ -195,15 +320,17 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("explain-step", "value"),
         Input("explain-example", "data"),
     )
-    def show_gallery(view: dict | None, label: Any, prediction: Any, correctness: str | None,
-                     position: Any, selected: Any) -> tuple:
+    def show_gallery(
+        view: dict | None, label: Any, prediction: Any, correctness: str | None, position: Any, selected: Any
+    ) -> tuple:
         if not view:
             return [], ""
         examples = _examples(ctx, view)
         predicted = _predictions(ctx, view, examples, _step(view, position))
         rows = _filtered(examples, predicted, label, prediction, correctness or "all")
-        items = [gallery_item(examples, r, None if predicted is None else int(predicted[r]),
-                              r == selected) for r in rows]
+        items = [
+            gallery_item(examples, r, None if predicted is None else int(predicted[r]), r == selected) for r in rows
+        ]
         where = _where(view, position, predicted is not None)
         note = f"{len(rows)} of {len(examples)} examples ({examples.origin}){where}. Click one to explain it."
         if not rows:
@@ -232,15 +359,19 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("explain-style", "value"),
         Input("explain-step", "value"),
     )
-    def show_maps(view: dict | None, row: Any, methods: list | None, mode: str | None,
-                  style: str | None, position: Any) -> tuple:
+    def show_maps(
+        view: dict | None, row: Any, methods: list | None, mode: str | None, style: str | None, position: Any
+    ) -> tuple:
         if not view or not methods:
             return [], "Tick one or more methods to compare them." if view else ""
         examples = _examples(ctx, view)
         row = int(row) if isinstance(row, int) and 0 <= row < len(examples) else 0
         step = _step(view, position)
-        panels = [_panel(ctx, view, examples, row, method, step, mode or "signed", style or "blended")
-                  for method in view["methods"] if method in methods]
+        panels = [
+            _panel(ctx, view, examples, row, method, step, mode or "signed", style or "blended")
+            for method in view["methods"]
+            if method in methods
+        ]
         return panels, _maps_note(view, examples, row, step)
 
     @app.callback(
@@ -274,9 +405,16 @@ def _view(ctx: AppContext, run: str | None, model: str | None, version: Any) -> 
     if not names and examples.labels is not None and len(examples.labels):
         names = [str(i) for i in range(int(examples.labels.max()) + 1)]
     return {
-        "run": run, "model": model if live_methods else None, "kind": examples.kind,
-        "n": len(examples), "steps": contents.steps, "logged": logged, "methods": methods,
-        "class_names": names, "origin": examples.origin, "version": version,
+        "run": run,
+        "model": model if live_methods else None,
+        "kind": examples.kind,
+        "n": len(examples),
+        "steps": contents.steps,
+        "logged": logged,
+        "methods": methods,
+        "class_names": names,
+        "origin": examples.origin,
+        "version": version,
     }
 
 
@@ -319,8 +457,7 @@ def _predictions(ctx: AppContext, view: dict, examples: data.Examples, step: int
     return None
 
 
-def _filtered(examples: data.Examples, predicted: Any, label: Any, prediction: Any,
-              correctness: str) -> list[int]:
+def _filtered(examples: data.Examples, predicted: Any, label: Any, prediction: Any, correctness: str) -> list[int]:
     rows = []
     for r in range(len(examples)):
         truth = int(examples.labels[r]) if examples.labels is not None else None
@@ -336,13 +473,21 @@ def _filtered(examples: data.Examples, predicted: Any, label: Any, prediction: A
     return rows
 
 
-def _panel(ctx: AppContext, view: dict, examples: data.Examples, row: int, method: str,
-           step: int | None, mode: str, style: str) -> Any:
+def _panel(
+    ctx: AppContext, view: dict, examples: data.Examples, row: int, method: str, step: int | None, mode: str, style: str
+) -> Any:
     contents = data.contents(ctx, view["run"], view["version"]) if view["run"] else None
     tag = contents.maps.get(method, {}).get(step) if contents and step is not None else None
     mask = examples.masks[row] if examples.masks is not None else None
-    request = {"run": view["run"], "model": view["model"], "version": view["version"], "row": row,
-               "method": method, "step": step, "tag": tag}
+    request = {
+        "run": view["run"],
+        "model": view["model"],
+        "version": view["version"],
+        "row": row,
+        "method": method,
+        "step": step,
+        "tag": tag,
+    }
     if tag is not None:
         maps = data.result(ctx, view["run"], tag, view["version"])
         extra = completeness(maps, row)
@@ -352,13 +497,21 @@ def _panel(ctx: AppContext, view: dict, examples: data.Examples, row: int, metho
             source = " · scores computed now with the live model"
         elif card is None:
             card = score_card({}, extra)
-        return map_panel(method, view=_map_view(method, maps, row, mode, style, mask),
-                         subtitle=_explains(maps, row), source=f"logged at step {step}" + source,
-                         card=card, flat=_flat(maps, row))
+        return map_panel(
+            method,
+            view=_map_view(method, maps, row, mode, style, mask),
+            subtitle=_explains(maps, row),
+            source=f"logged at step {step}" + source,
+            card=card,
+            flat=_flat(maps, row),
+        )
     if not _live_at(view, step):
         last = view["steps"][-1] if view["steps"] else None
-        hint = (f" Move the slider to step {last} to compute it with the live model."
-                if view["model"] is not None and last is not None else "")
+        hint = (
+            f" Move the slider to step {last} to compute it with the live model."
+            if view["model"] is not None and last is not None
+            else ""
+        )
         return map_panel(method, message=f"Not logged at step {step}.{hint}")
     try:
         target = _target(ctx, view, examples, row, step)
@@ -366,13 +519,19 @@ def _panel(ctx: AppContext, view: dict, examples: data.Examples, row: int, metho
     except data.MODEL_ERRORS as err:
         return map_panel(method, message=f"{method_label(method)} cannot run on this model: {err}")
     card = score_slot(method, {**request, "target": target, "extra": completeness(maps, 0)})
-    return map_panel(method, view=_map_view(method, maps, 0, mode, style, mask),
-                     subtitle=_explains(maps, 0), card=card, flat=_flat(maps, 0),
-                     source=f"computed now with the live model {view['model']!r}")
+    return map_panel(
+        method,
+        view=_map_view(method, maps, 0, mode, style, mask),
+        subtitle=_explains(maps, 0),
+        card=card,
+        flat=_flat(maps, 0),
+        source=f"computed now with the live model {view['model']!r}",
+    )
 
 
-def _logged_scores(ctx: AppContext, view: dict, contents: data.RunContents, method: str,
-                   step: int, row: int, extra: list) -> tuple:
+def _logged_scores(
+    ctx: AppContext, view: dict, contents: data.RunContents, method: str, step: int, row: int, extra: list
+) -> tuple:
     """The score card of logged scores and what to add to the panel's source line."""
     by_step = contents.scores.get(method, {})
     if step in by_step:
@@ -422,8 +581,11 @@ def _flat(maps: Any, row: int) -> str | None:
     """A warning when the map is zero everywhere (its scores then mean little)."""
     if not (maps.values[row] == 0).all():
         return None
-    why = (" Grad-CAM keeps positive evidence only, and no channel's weighted activation is "
-           "positive." if maps.method.startswith("grad_cam") else "")
+    why = (
+        " Grad-CAM keeps positive evidence only, and no channel's weighted activation is positive."
+        if maps.method.startswith("grad_cam")
+        else ""
+    )
     return "This map is zero everywhere: the method finds no evidence for this class here." + why
 
 
@@ -500,8 +662,7 @@ def _empty_state(ctx: AppContext) -> Any:
         html.H2("No explanations yet"),
         html.P("Log attributions of a few probe examples while the model trains:"),
         html.Pre(html.Code(snippet)),
-        html.P(["Or register a live image or text classifier: ",
-                html.Code("ds.serve(logdir, models={...})"), "."]),
+        html.P(["Or register a live image or text classifier: ", html.Code("ds.serve(logdir, models={...})"), "."]),
     ]
 
 

@@ -265,13 +265,24 @@ def _from_dataset(dataset: Any, kind: str, origin: str, key: str) -> Examples | 
     if kind == "image" and isinstance(images, np.ndarray) and images.ndim == 4:
         masks = getattr(dataset, "masks", None)
         return Examples(
-            key=key, origin=f"the first {len(images[rows])} examples of {origin}", kind="image",
-            inputs=images[rows], texts=None, labels=labels,
-            masks=np.asarray(masks)[rows] if masks is not None else None, class_names=names,
+            key=key,
+            origin=f"the first {len(images[rows])} examples of {origin}",
+            kind="image",
+            inputs=images[rows],
+            texts=None,
+            labels=labels,
+            masks=np.asarray(masks)[rows] if masks is not None else None,
+            class_names=names,
         )
     if kind == "text" and isinstance(texts, list) and texts:
         return Examples(
-            key=key, origin=f"the first {len(texts[rows])} examples of {origin}", kind="text",
-            inputs=None, texts=list(texts[rows]), labels=labels, masks=None, class_names=names,
+            key=key,
+            origin=f"the first {len(texts[rows])} examples of {origin}",
+            kind="text",
+            inputs=None,
+            texts=list(texts[rows]),
+            labels=labels,
+            masks=None,
+            class_names=names,
         )
     return None

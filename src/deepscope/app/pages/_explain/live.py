@@ -84,8 +84,7 @@ def attribution(model: Any, examples: Examples, row: int, method: str, target: i
     def run() -> Attribution:
         with _lock(model):
             function = get_method(method)
-            return function(model, examples.rows(row), target=[int(target)], progress=False,
-                            **method_options(method))
+            return function(model, examples.rows(row), target=[int(target)], progress=False, **method_options(method))
 
     return _cached(_MAPS, model, (examples.key, row, method, int(target)), run)
 
@@ -96,8 +95,14 @@ def scores(model: Any, examples: Examples, row: int, method: str, maps: Attribut
 
     def run() -> MapScores:
         with _lock(model):
-            return score_maps(model, maps, method=method, masks=masks, perturbations=SCORE_SAMPLES,
-                              method_options=method_options(method))
+            return score_maps(
+                model,
+                maps,
+                method=method,
+                masks=masks,
+                perturbations=SCORE_SAMPLES,
+                method_options=method_options(method),
+            )
 
     key = (examples.key, row, method, int(maps.target[0]))
     return _cached(_SCORES, model, key, run)
