@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast, overload
 
 from deepscope.errors import DeepscopeError, LogdirError
 
@@ -251,6 +251,10 @@ def _profile(args: argparse.Namespace) -> int:
 
     from deepscope.cli_profile import cli_profile
 
+    @overload
+    def path(value: str) -> str: ...
+    @overload
+    def path(value: None) -> None: ...
     def path(value: str | None) -> str | None:
         return None if value is None else os.path.expanduser(value)
 
@@ -312,15 +316,19 @@ def _run_server(
     token = args.token or _token_from_file(getattr(args, "token_file", None)) or os.environ.get(TOKEN_ENV) or None
     check_host_and_token(args.host, token)
     try:
-        handle: ServerHandle = serve(
-            logdir,
-            models=models,
-            datasets=datasets,
-            host=args.host,
-            port=args.port,
-            token=token,
-            block=False,
-            table=table,
+        # block=False always returns a handle
+        handle = cast(
+            ServerHandle,
+            serve(
+                logdir,
+                models=models,
+                datasets=datasets,
+                host=args.host,
+                port=args.port,
+                token=token,
+                block=False,
+                table=table,
+            ),
         )
     except OSError as err:
         print(

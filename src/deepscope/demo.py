@@ -77,7 +77,7 @@ def build_demo(
         # An interrupted demo run of ours is replaced; runs the user logged here are never touched.
         if row.run in planned and row.status != "finished":
             log.warning("replacing the unfinished demo run %s", row.run)
-            shutil.rmtree(row.path)
+            shutil.rmtree(str(row.path))
 
     models: dict[str, Any] = {}
     for spec in tqdm(plan, desc="demo runs", unit="run", disable=progress is False):

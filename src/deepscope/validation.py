@@ -100,9 +100,9 @@ class Interval:
     def __str__(self) -> str:
         noun = "an integer" if self.kind is int else "a number"
         low, high = self.low, self.high
-        if low is None and high is None:
-            return noun
         if high is None:
+            if low is None:
+                return noun
             return f"{noun} {'>=' if self.closed in ('both', 'left') else '>'} {_number(low)}"
         if low is None:
             return f"{noun} {'<=' if self.closed in ('both', 'right') else '<'} {_number(high)}"

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from deepscope.data.sketches import Distinct, Quantiles, TopValues
+
+# pyarrow.compute makes most of its functions at import, so its stubs lack them: those calls carry
+# a targeted pyright ignore.
 
 __all__ = [
     "ColumnAccumulator",
@@ -226,8 +229,9 @@ class NumericValues:
         self.neginf += other.neginf
         if other.finite:
             self._merge_moments(other.finite, other.mean, other.m2, other.m2_shift)
-            self.min = other.min if self.min is None else min(self.min, other.min)
-            self.max = other.max if self.max is None else max(self.max, other.max)
+            low, high = cast(float, other.min), cast(float, other.max)  # set whenever finite values were seen
+            self.min = low if self.min is None else min(self.min, low)
+            self.max = high if self.max is None else max(self.max, high)
         self.zeros += other.zeros
         self.integral = self.integral and other.integral
         self.quantiles.merge(other.quantiles)
@@ -324,14 +328,14 @@ class StringValues:
         if pa.types.is_dictionary(array.type):
             values, frequency = _dictionary_counts(array)
         else:
-            counts = pc.value_counts(array)
+            counts = pc.value_counts(array)  # pyright: ignore[reportAttributeAccessIssue]
             values, frequency = counts.field("values"), counts.field("counts").to_numpy()
         if values.null_count:  # counting on the array with its nulls saves a copy of it
             keep = values.is_valid()
             values, frequency = values.filter(keep), frequency[keep.to_numpy(zero_copy_only=False)]
         if not len(values):
             return
-        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)  # pyright: ignore[reportAttributeAccessIssue]
         self.count += int(frequency.sum())
         self.total_length += int(lengths @ frequency)
         low, high = int(lengths.min()), int(lengths.max())
@@ -346,7 +350,8 @@ class StringValues:
         self.total_length += other.total_length
         if other.min_length is not None:
             self.min_length = other.min_length if self.min_length is None else min(self.min_length, other.min_length)
-            self.max_length = other.max_length if self.max_length is None else max(self.max_length, other.max_length)
+            high = cast(int, other.max_length)  # set together with min_length
+            self.max_length = high if self.max_length is None else max(self.max_length, high)
         self.distinct.merge(other.distinct)
         self.top.merge(other.top)
 
@@ -397,7 +402,7 @@ class BoolValues:
 
     def update_array(self, array: pa.Array, label: str) -> None:
         self.count += len(array)
-        self.true += int(pc.sum(array).as_py() or 0)
+        self.true += int(pc.sum(array).as_py() or 0)  # pyright: ignore[reportAttributeAccessIssue]
 
     def merge(self, other: BoolValues) -> None:
         self.count += other.count
@@ -476,22 +481,23 @@ class ColumnAccumulator:
         if self.kind in ("null", "unsupported") or kind == "null":
             return
         if self.kind == "string":
-            self.values.update_array(array, label)
+            cast(StringValues, self.values).update_array(array, label)  # made by _adopt
             return
         present = array.drop_null() if array.null_count else array
         if self.kind == "list":
-            lengths = pc.list_value_length(present).to_numpy(zero_copy_only=False).astype(np.int64)
-            self.per_example.update(lengths)
-            flat = pc.list_flatten(present)
+            lengths = pc.list_value_length(present).to_numpy(zero_copy_only=False).astype(np.int64)  # pyright: ignore[reportAttributeAccessIssue]
+            cast(NumericValues, self.per_example).update(lengths)  # made by _adopt
+            flat = pc.list_flatten(present)  # pyright: ignore[reportAttributeAccessIssue]
             flat = flat.drop_null() if flat.null_count else flat
             inner_kind, inner_label, _ = classify(flat.type)
             if inner_kind == "null":
                 return
-            if self.values is None:
-                self.values = _VALUES[inner_kind]()
-            self.values.update_array(flat, inner_label)
+            values = self.values
+            if values is None:
+                values = self.values = _VALUES[inner_kind]()
+            values.update_array(flat, inner_label)
         else:
-            self.values.update_array(present, label)
+            cast(NumericValues | BoolValues, self.values).update_array(present, label)  # made by _adopt
 
     def _adopt(self, kind: str, label: str, arrow_type: str, reason: str | None) -> None:
         if kind == "null":
@@ -543,7 +549,7 @@ class ColumnAccumulator:
             if self.values is None:
                 self.values = other.values
             elif self.values.kind == other.values.kind:
-                self.values.merge(other.values)
+                self.values.merge(cast(Any, other.values))  # same kind, so the same class
         if other.per_example is not None:
             if self.per_example is None:
                 self.per_example = other.per_example

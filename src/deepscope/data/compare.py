@@ -148,8 +148,8 @@ def _shared_histogram(features: list[FeatureProfile], names: list[str], normaliz
         finite = [f for f in features if f.min is not None]
         if not finite:
             return None
-        low = min(f.min for f in finite)
-        high = max(f.max for f in finite)
+        low = min(f.min for f in finite if f.min is not None)
+        high = max(f.max for f in finite if f.max is not None)
         # low*(1-t) + high*t stays finite near +-1e308, where linspace's (high - low) overflows
         t = np.linspace(0.0, 1.0, _BINS + 1)
         edges = low * (1 - t) + high * t if high > low else np.array([low, high], float)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -186,9 +186,10 @@ def drift(reference: Any, current: Any, *, thresholds: dict[str, float | None] |
             if raw is not None:
                 from scipy.stats import ks_2samp
 
+                # scipy builds its result class at run time; its annotations do not describe the fields.
                 test = ks_2samp(*raw)
-                values["ks"] = float(test.statistic)
-                values["ks_pvalue"] = float(test.pvalue)
+                values["ks"] = float(test.statistic)  # pyright: ignore[reportAttributeAccessIssue]
+                values["ks_pvalue"] = float(test.pvalue)  # pyright: ignore[reportAttributeAccessIssue]
         elif a.is_categorical and b.is_categorical:
             if not a.count or not b.count:
                 skipped[name] = "no values in " + ("reference" if not a.count else "current")
@@ -257,7 +258,9 @@ def _numeric_metrics(a: FeatureProfile, b: FeatureProfile) -> tuple[dict[str, fl
     # Buckets at the reference's deciles, so each holds a tenth of the reference; repeated
     # deciles (few distinct values) collapse into one edge.
     inner = np.unique(np.asarray(ref_sketch.quantiles([0.1 * i for i in range(1, 10)])))
-    low, high = min(a.min, b.min), max(a.max, b.max)
+    # The caller skips features without finite values, so min and max are set.
+    low = min(cast(float, a.min), cast(float, b.min))
+    high = max(cast(float, a.max), cast(float, b.max))
     inner = inner[(inner > low) & (inner <= high)]
     edges = np.concatenate([[low], inner, [high]]) if high > low else np.array([low, high])
     p = ref_sketch.pmf(edges) if inner.size else np.ones(1)

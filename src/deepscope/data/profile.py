@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -162,13 +162,13 @@ class FeatureProfile:
             raise InvalidArgumentError("feature", "a numeric feature", f"{self.name!r} of type {self.type}")
         return Quantiles.from_state(self.state["values"]["quantiles"])
 
-    def quantiles(self, qs: Sequence[float]) -> np.ndarray:
+    def quantiles(self, qs: Sequence[float] | np.ndarray) -> np.ndarray:
         """Approximate quantiles (rank error under 1%); exact min and max at 0 and 1."""
-        qs = _check_qs(qs)
-        values = np.asarray(self.sketch().quantiles(qs), dtype=float)
+        levels = _check_qs(qs)
+        values = np.asarray(self.sketch().quantiles(levels), dtype=float)
         if self.min is not None:
-            values[qs == 0.0] = self.min
-            values[qs == 1.0] = self.max
+            values[levels == 0.0] = self.min
+            values[levels == 1.0] = self.max
         return values
 
     @property
@@ -188,9 +188,10 @@ class FeatureProfile:
         if self.min is None or not self.is_numeric:
             return np.zeros(0), np.zeros(0)
         finite = self.state["values"]["finite"]
-        if self.max == self.min:
-            return np.array([self.min, self.max], dtype=float), np.array([float(finite)])
-        edges = np.linspace(self.min, self.max, bins + 1)
+        low, high = self.min, cast(float, self.max)  # both set once finite values were seen
+        if high == low:
+            return np.array([low, high], dtype=float), np.array([float(finite)])
+        edges = np.linspace(low, high, bins + 1)
         return edges, self.sketch().pmf(edges) * finite
 
     def quantile_histogram(self, buckets: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -243,7 +244,7 @@ def _num(value: Any) -> float:
     return float("nan") if value is None else float(value)
 
 
-def _check_qs(qs: Sequence[float]) -> np.ndarray:
+def _check_qs(qs: Sequence[float] | np.ndarray) -> np.ndarray:
     try:
         array = np.atleast_1d(np.asarray(qs, dtype=float))
     except (TypeError, ValueError):

@@ -23,7 +23,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -222,7 +222,12 @@ def infer_schema(
             exact = feature.unique is not None and feature.unique == len(frequencies)
             if exact and 0 < len(frequencies) <= max_domain_size:
                 spec = replace(spec, domain=tuple(sorted(v for v, _ in frequencies)))
-        if values.get("kind") == "numeric" and feature.kind == "numeric" and feature.min is not None:
+        if (
+            values.get("kind") == "numeric"
+            and feature.kind == "numeric"
+            and feature.min is not None
+            and feature.max is not None
+        ):
             spec = replace(spec, range=(float(feature.min), float(feature.max)), max_out_of_range=out_of_range)
         if feature.type == "float":
             spec = replace(spec, allow_non_finite=bool(feature.nan or feature.infinite))
@@ -307,7 +312,7 @@ def _check_feature(feature: FeatureProfile, spec: FeatureSchema) -> list[Anomaly
 
 
 def _check_domain(feature: FeatureProfile, spec: FeatureSchema) -> list[Anomaly]:
-    allowed = set(spec.domain)
+    allowed = set(cast(tuple[str, ...], spec.domain))  # the caller checked it is set
     frequencies = feature.frequencies()
     values = feature.state.get("values") or {}
     total = max(int(values.get("count", feature.count)), 1)
@@ -329,22 +334,23 @@ def _check_domain(feature: FeatureProfile, spec: FeatureSchema) -> list[Anomaly]
 
 
 def _check_range(feature: FeatureProfile, spec: FeatureSchema) -> list[Anomaly]:
-    low, high = spec.range
-    if feature.min >= low and feature.max <= high:
+    # The caller checked that the spec has a range and the feature has finite values.
+    low, high = cast(tuple[float, float], spec.range)
+    least, most = cast(float, feature.min), cast(float, feature.max)
+    if least >= low and most <= high:
         return []
     sketch = feature.sketch()
-    below = float(sketch.cdf([low])[0]) if feature.min < low else 0.0
-    above = 1.0 - float(sketch.cdf([np.nextafter(high, np.inf)])[0]) if feature.max > high else 0.0
+    below = float(sketch.cdf([low])[0]) if least < low else 0.0
+    above = 1.0 - float(sketch.cdf([np.nextafter(high, np.inf)])[0]) if most > high else 0.0
     share = below + above
     if spec.max_out_of_range > 0 and share <= spec.max_out_of_range:
         return []
-    examples = tuple(str(v) for v, bad in ((feature.min, feature.min < low), (feature.max, feature.max > high)) if bad)
+    examples = tuple(str(v) for v, bad in ((least, least < low), (most, most > high)) if bad)
     return [
         Anomaly(
             feature.name,
             "out_of_range",
-            f"values from {feature.min:g} to {feature.max:g} fall outside "
-            f"[{low:g}, {high:g}] (about {share:.1%} of values)",
+            f"values from {least:g} to {most:g} fall outside [{low:g}, {high:g}] (about {share:.1%} of values)",
             examples=examples,
         )
     ]

@@ -19,9 +19,12 @@ from __future__ import annotations
 import base64
 import zlib
 from collections.abc import Sequence
+from typing import Any, Protocol, cast
 
-import datasketches as dsk
+import datasketches
 import numpy as np
+
+from deepscope.errors import InvalidArgumentError
 
 __all__ = ["Quantiles", "Distinct", "TopValues", "KLL_K", "CPC_LG_K", "TOP_LG_MAX", "EXACT_LIMIT"]
 
@@ -34,6 +37,40 @@ EXACT_LIMIT = 2048
 CPC_LG_K = 13
 # Frequent strings with a 4096-slot map hold 3072 items: exact below that many distinct values.
 TOP_LG_MAX = 12
+
+
+# The datasketches binding ships no type stubs: the module is used untyped and the Protocols below
+# type the sketch methods this module calls.
+dsk: Any = datasketches
+
+
+class _KllSketch(Protocol):
+    n: int
+
+    def update(self, values: np.ndarray) -> None: ...
+    def merge(self, other: _KllSketch) -> None: ...
+    def normalized_rank_error(self, pmf: bool) -> float: ...
+    def get_quantiles(self, ranks: list[float]) -> Sequence[float]: ...
+    def get_cdf(self, points: list[float]) -> Sequence[float]: ...
+    def serialize(self) -> bytes: ...
+
+
+class _CpcSketch(Protocol):
+    def update(self, value: Any) -> None: ...
+    def get_estimate(self) -> float: ...
+    def get_lower_bound(self, sigmas: int) -> float: ...
+    def get_upper_bound(self, sigmas: int) -> float: ...
+    def serialize(self) -> bytes: ...
+
+
+class _FrequentStringsSketch(Protocol):
+    total_weight: int
+    num_active_items: int
+
+    def update(self, value: str, count: int) -> None: ...
+    def merge(self, other: _FrequentStringsSketch) -> None: ...
+    def get_frequent_items(self, error_type: Any) -> list[tuple[str, int, int, int]]: ...
+    def serialize(self) -> bytes: ...
 
 
 def _encode(data: bytes) -> str:
@@ -53,9 +90,7 @@ class Quantiles:
     normalised rank error is ``rank_error`` (under 1%).
     """
 
-    def __init__(
-        self, sketch: dsk.kll_doubles_sketch | None = None, exact: tuple[np.ndarray, np.ndarray] | None = None
-    ):
+    def __init__(self, sketch: _KllSketch | None = None, exact: tuple[np.ndarray, np.ndarray] | None = None):
         self._sketch = sketch
         if sketch is None and exact is None:
             exact = (np.zeros(0), np.zeros(0, dtype=np.int64))
@@ -65,26 +100,34 @@ class Quantiles:
     def is_exact(self) -> bool:
         return self._exact is not None
 
+    @property
+    def _kll(self) -> _KllSketch:
+        """The KLL sketch: set whenever the counts are not exact, which is when this is used."""
+        return cast(_KllSketch, self._sketch)
+
     def update(self, values: np.ndarray | None, unique: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Add finite values (the caller drops NaN and infinities).
 
         ``unique``: the batch's sorted distinct values and their counts when the caller has them;
         then ``values`` may be None (rebuilt from the counts when the sketch needs them).
         """
-        if not (values.size if values is not None else unique[1].size):
+        if values is None and unique is None:
+            raise InvalidArgumentError("values", "an array, or unique counts with values=None", None)
+        if not (values.size if values is not None else cast(tuple, unique)[1].size):
             return
         if self._exact is not None:
             if unique is None:
-                unique = np.unique(values, return_counts=True)
+                unique = np.unique(cast(np.ndarray, values), return_counts=True)
             merged = _merge_counts(self._exact, (unique[0].astype(np.float64), unique[1].astype(np.int64)))
             if merged[0].size <= EXACT_LIMIT:
                 self._exact = merged
                 return
             self._to_sketch()
         if values is None:
+            unique = cast(tuple[np.ndarray, np.ndarray], unique)
             values = np.repeat(unique[0].astype(np.float64), unique[1])
         # The binding takes only writable arrays; Arrow's zero-copy views are read-only.
-        self._sketch.update(np.require(values, np.float64, ["C_CONTIGUOUS", "WRITEABLE"]))
+        self._kll.update(np.require(values, np.float64, ["C_CONTIGUOUS", "WRITEABLE"]))
 
     def _to_sketch(self) -> None:
         sketch = dsk.kll_doubles_sketch(KLL_K)
@@ -99,14 +142,14 @@ class Quantiles:
                 self._exact = merged
                 return
             self._to_sketch()
-            _pour(self._sketch, *other._exact)
+            _pour(self._kll, *other._exact)
             return
         if self._exact is not None:
             self._to_sketch()
         if other._exact is not None:
-            _pour(self._sketch, *other._exact)
+            _pour(self._kll, *other._exact)
         else:
-            self._sketch.merge(other._sketch)
+            self._kll.merge(other._kll)
 
     @property
     def exact_distinct(self) -> int | None:
@@ -115,7 +158,7 @@ class Quantiles:
 
     @property
     def n(self) -> int:
-        return int(self._exact[1].sum()) if self._exact is not None else int(self._sketch.n)
+        return int(self._exact[1].sum()) if self._exact is not None else int(self._kll.n)
 
     @property
     def is_empty(self) -> bool:
@@ -124,9 +167,9 @@ class Quantiles:
     @property
     def rank_error(self) -> float:
         """Normalised rank error of one quantile at 99% confidence (0 while exact)."""
-        return 0.0 if self._exact is not None else float(self._sketch.normalized_rank_error(False))
+        return 0.0 if self._exact is not None else float(self._kll.normalized_rank_error(False))
 
-    def quantiles(self, qs: Sequence[float]) -> list[float]:
+    def quantiles(self, qs: Sequence[float] | np.ndarray) -> list[float]:
         """The smallest value whose rank reaches each q (the lower quantile)."""
         if self.is_empty:
             return [float("nan")] * len(qs)
@@ -137,9 +180,9 @@ class Quantiles:
             targets = np.ceil(np.round(np.asarray(qs, float) * cumulative[-1], 9))
             index = np.searchsorted(cumulative, np.maximum(targets, 1), side="left")
             return values[np.minimum(index, values.size - 1)].tolist()
-        return [float(v) for v in self._sketch.get_quantiles([float(q) for q in qs])]
+        return [float(v) for v in self._kll.get_quantiles([float(q) for q in qs])]
 
-    def cdf(self, points: Sequence[float]) -> np.ndarray:
+    def cdf(self, points: Sequence[float] | np.ndarray) -> np.ndarray:
         """Fraction of values strictly below each point (points increasing and unique)."""
         if self.is_empty or not len(points):
             return np.zeros(len(points))
@@ -147,15 +190,15 @@ class Quantiles:
             values, counts = self._exact
             below = np.concatenate([[0], np.cumsum(counts)])[np.searchsorted(values, np.asarray(points, float))]
             return below / counts.sum()
-        return np.asarray(self._sketch.get_cdf([float(p) for p in points]))[:-1]
+        return np.asarray(self._kll.get_cdf([float(p) for p in points]))[:-1]
 
-    def pmf(self, edges: Sequence[float]) -> np.ndarray:
+    def pmf(self, edges: Sequence[float] | np.ndarray) -> np.ndarray:
         """Mass in each bucket [edges[i], edges[i+1]); the first and last buckets are open-ended,
         so together they hold everything."""
-        edges = np.asarray(edges, float)
-        if self.is_empty or edges.size < 2:
-            return np.zeros(max(edges.size - 1, 0))
-        inner = self.cdf(edges[1:-1])
+        bounds = np.asarray(edges, float)
+        if self.is_empty or bounds.size < 2:
+            return np.zeros(max(bounds.size - 1, 0))
+        inner = self.cdf(bounds[1:-1])
         return np.diff(np.concatenate([[0.0], inner, [1.0]]))
 
     def to_state(self) -> dict[str, str]:
@@ -165,7 +208,7 @@ class Quantiles:
                 "values": _encode(zlib.compress(values.astype("<f8").tobytes())),
                 "counts": _encode(zlib.compress(counts.astype("<i8").tobytes())),
             }
-        return {"kll": _encode(self._sketch.serialize())}
+        return {"kll": _encode(self._kll.serialize())}
 
     @classmethod
     def from_state(cls, state: dict[str, str]) -> Quantiles:
@@ -188,7 +231,7 @@ def _merge_counts(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndar
     return values, counts.astype(np.int64)
 
 
-def _pour(sketch: dsk.kll_doubles_sketch, values: np.ndarray, counts: np.ndarray, chunk: int = 1 << 20) -> None:
+def _pour(sketch: _KllSketch, values: np.ndarray, counts: np.ndarray, chunk: int = 1 << 20) -> None:
     """Feed value counts into a KLL sketch, at most ``chunk`` values in memory at a time."""
     start = 0
     while start < values.size:
@@ -209,7 +252,7 @@ def _pour(sketch: dsk.kll_doubles_sketch, values: np.ndarray, counts: np.ndarray
 class Distinct:
     """CPC sketch of distinct values; each value fed once per batch (updates are idempotent)."""
 
-    def __init__(self, sketch: dsk.cpc_sketch | None = None):
+    def __init__(self, sketch: _CpcSketch | None = None):
         self._sketch = sketch if sketch is not None else dsk.cpc_sketch(CPC_LG_K)
 
     def update_many(self, values: list) -> None:
@@ -245,7 +288,7 @@ class Distinct:
 class TopValues:
     """Frequent-strings sketch: value counts, exact while fewer than 3072 distinct values."""
 
-    def __init__(self, sketch: dsk.frequent_strings_sketch | None = None):
+    def __init__(self, sketch: _FrequentStringsSketch | None = None):
         self._sketch = sketch if sketch is not None else dsk.frequent_strings_sketch(TOP_LG_MAX)
 
     def update_counts(self, values: list[str], counts: list[int]) -> None:

@@ -65,14 +65,19 @@ def is_dask(source: Any) -> bool:
     return module.startswith("dask") and hasattr(source, "to_delayed")
 
 
-def open_source(source: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, name: str | None = None) -> Stream:
-    """A ``Stream`` of record batches for any source ``profile`` accepts (not Dask)."""
-    if isinstance(source, (str, os.PathLike)) or (
+def _is_path_source(source: Any) -> bool:
+    """True for a path, or a non-empty list or tuple of paths."""
+    return isinstance(source, (str, os.PathLike)) or bool(
         isinstance(source, (list, tuple))
         and source
         and all(isinstance(s, (str, os.PathLike)) for s in source)
         and _looks_like_paths(source)
-    ):
+    )
+
+
+def open_source(source: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, name: str | None = None) -> Stream:
+    """A ``Stream`` of record batches for any source ``profile`` accepts (not Dask)."""
+    if _is_path_source(source):
         return _file_stream(source, batch_size, name)
     if isinstance(source, pd.Series):
         source = source.to_frame(name=str(source.name) if source.name is not None else "value")
@@ -289,8 +294,9 @@ def texts_table(texts: Any) -> pa.Table:
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as error:
         raise ArgumentTypeError("source", "a list of strings", texts, hint=str(error)) from None
-    lengths = pc.utf8_length(array)
-    tokens = pc.count_substring_regex(array, r"\S+")
+    # pyarrow.compute makes these functions at import, so its stubs lack them.
+    lengths = pc.utf8_length(array)  # pyright: ignore[reportAttributeAccessIssue]
+    tokens = pc.count_substring_regex(array, r"\S+")  # pyright: ignore[reportAttributeAccessIssue]
     return pa.table({"text": array, "length": lengths.cast(pa.int64()), "tokens": tokens.cast(pa.int64())})
 
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import functools
+from typing import cast
 
 import numpy as np
 
@@ -22,8 +23,9 @@ _TOTAL = 1797  # images in sklearn.datasets.load_digits
 @functools.lru_cache(maxsize=1)
 def _load() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
+    from sklearn.utils import Bunch
 
-    bunch = load_digits()
+    bunch = cast(Bunch, load_digits())  # a Bunch, as return_X_y is False
     images = (bunch.images / 16.0).astype(np.float32)[:, None]
     images.setflags(write=False)
     labels = bunch.target.astype(np.int64)

@@ -29,7 +29,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -477,7 +477,8 @@ def _to_numpy(rows: list[torch.Tensor | np.ndarray]) -> np.ndarray:
         else:
             on_device.setdefault(row.device, []).append(i)
     for positions in on_device.values():  # one transfer per device
-        out[positions] = torch.stack([rows[i] for i in positions]).cpu().numpy()
+        tensors = [cast(torch.Tensor, rows[i]) for i in positions]  # the rows that are not numpy
+        out[positions] = torch.stack(tensors).cpu().numpy()
     return out
 
 

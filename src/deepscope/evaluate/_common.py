@@ -80,7 +80,7 @@ def wilson_interval(
     return np.where(empty, 0.0, low), np.where(empty, 1.0, high)
 
 
-def sorted_classes(*columns: Sequence[Any] | np.ndarray) -> list[Any]:
+def sorted_classes(*columns: Sequence[Any] | np.ndarray | pd.Series) -> list[Any]:
     """Distinct non-missing values of the columns, sorted when they can be, else in first-seen order."""
     seen: dict[Any, None] = {}
     for values in columns:

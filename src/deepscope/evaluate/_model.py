@@ -15,7 +15,7 @@ Encoder = Callable[[pd.DataFrame], Any]
 
 def is_text_column(column: pd.Series) -> bool:
     """True for a column of strings (object or string dtype)."""
-    return pd.api.types.is_string_dtype(column.dtype) or (
+    return pd.api.types.is_string_dtype(column.dtype) or bool(
         column.dtype == object and column.map(lambda v: isinstance(v, str)).all()
     )
 

@@ -278,7 +278,7 @@ def confusion_matrix(
         raise InvalidArgumentError("normalize", "None, 'true', 'pred' or 'all'", normalize)
     classes = sorted_classes(truth, guess)
     index = pd.Index(classes)
-    y, p = index.get_indexer(truth), index.get_indexer(guess)
+    y, p = index.get_indexer(pd.Index(truth)), index.get_indexer(pd.Index(guess))
     keep = (y >= 0) & (p >= 0)
     k = len(classes)
     counts = np.bincount(y[keep] * k + p[keep], minlength=k * k).reshape(k, k)
@@ -712,7 +712,7 @@ def _per_class(tables: Tables, label: str, prediction: str, top_n: int | None) -
         guess = require_column(table, prediction, "prediction")
         classes = sorted_classes(truth, guess)
         index = pd.Index(classes)
-        y, p = index.get_indexer(truth), index.get_indexer(guess)
+        y, p = index.get_indexer(pd.Index(truth)), index.get_indexer(pd.Index(guess))
         keep = (y >= 0) & (p >= 0)
         y, p = y[keep], p[keep]
         k = len(classes)

@@ -109,9 +109,9 @@ def partial_dependence(
 
     rows = np.arange(len(data))
     if sample is not None:
-        sample = check_int(sample, "sample", low=1)
-        if sample < len(data):
-            rows = np.sort(np.random.default_rng(seed).choice(len(data), size=sample, replace=False))
+        size: int = check_int(sample, "sample", low=1)
+        if size < len(data):
+            rows = np.sort(np.random.default_rng(seed).choice(len(data), size=size, replace=False))
     part = data.iloc[rows]
     numeric = pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
     values = _grid(column, grid, grid_size, numeric)

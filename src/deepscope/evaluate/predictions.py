@@ -104,7 +104,7 @@ def _gather(
         inputs: Any = list(data)
     else:
         inputs = data
-        array = np.asarray(data) if not hasattr(data, "detach") else data.detach().cpu().numpy()
+        array = np.asarray(inputs) if not hasattr(inputs, "detach") else inputs.detach().cpu().numpy()
         if array.ndim == 0:
             raise ShapeError("data", "one input per row", data)
         table = (
@@ -218,7 +218,7 @@ def _add_classification(
         table["score"] = probabilities[:, 1]
     table["confidence"] = probabilities[np.arange(len(order)), order]
     if label_values is not None:
-        index = pd.Index(classes).get_indexer(label_values)
+        index = pd.Index(classes).get_indexer(pd.Index(label_values))
         table["correct"] = order == index
         p_true = np.clip(probabilities[np.arange(len(index)), index], _EPS, 1.0 - _EPS)
         table["loss"] = -np.log(p_true)

@@ -325,14 +325,18 @@ def _classification_engine(
         def intervals(point: dict[str, np.ndarray], confidence: float) -> dict[str, Any]:
             c = point["_counts"]  # columns tn, fp, fn, tp
             tn, fp, fn, tp = c[:, 0], c[:, 1], c[:, 2], c[:, 3]
-            trials = {"accuracy": (tp + tn, c.sum(axis=1)), "precision": (tp, tp + fp), "recall": (tp, tp + fn)}
+            trials: dict[str, tuple[np.ndarray, np.ndarray]] = {
+                "accuracy": (tp + tn, c.sum(axis=1)),
+                "precision": (tp, tp + fp),
+                "recall": (tp, tp + fn),
+            }
             return {m: wilson_interval(*trials[m], confidence) for m in chosen if m in trials}
 
         return _Engine(chosen, compute, intervals)
 
     index = pd.Index(classes)
-    y = index.get_indexer(truth)
-    p = index.get_indexer(guess)
+    y = index.get_indexer(pd.Index(truth))
+    p = index.get_indexer(pd.Index(guess))
     if (p < 0).any():
         raise InvalidArgumentError("prediction", "a predicted class on every row", "missing predictions")
     probabilities = _class_scores(table, score, classes)
@@ -378,7 +382,7 @@ def _binary_scores(table: pd.DataFrame, score: Any) -> np.ndarray | None:
 
 def _class_scores(table: pd.DataFrame, score: Any, classes: list[Any]) -> np.ndarray | None:
     if score is None:
-        names = [f"score_{c}" for c in classes]
+        names: list[Any] = [f"score_{c}" for c in classes]
         if not all(n in table.columns for n in names):
             return None
     elif isinstance(score, Mapping):

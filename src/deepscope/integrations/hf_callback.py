@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 from deepscope.errors import InvalidArgumentError, MissingDependencyError
 from deepscope.integrations._common import (
@@ -75,7 +75,8 @@ class DeepscopeCallback(TrainerCallback):
         if self.run is None:
             from deepscope.track import Run
 
-            self.run = Run(self.logdir, name=self.name, hparams=hparams)
+            logdir = cast("str | os.PathLike[str]", self.logdir)  # set whenever run is None
+            self.run = Run(logdir, name=self.name, hparams=hparams)
         else:
             set_hparams(self.run, hparams)
 

@@ -11,20 +11,24 @@ import secrets
 import time
 from argparse import Namespace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, MissingDependencyError
 from deepscope.integrations._common import flat_hparams, log_parameter_histograms, scalars
 
-try:
-    from lightning.pytorch.loggers.logger import Logger, rank_zero_experiment
-    from lightning.pytorch.utilities.rank_zero import rank_zero_only
-except ImportError:  # pragma: no cover - the older package name
+if TYPE_CHECKING:  # one declaration for the checker; lightning re-exports these without __all__
+    from lightning.pytorch.loggers.logger import Logger, rank_zero_experiment  # pyright: ignore[reportPrivateImportUsage]
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only  # pyright: ignore[reportPrivateImportUsage]
+else:
     try:
-        from pytorch_lightning.loggers.logger import Logger, rank_zero_experiment
-        from pytorch_lightning.utilities.rank_zero import rank_zero_only
-    except ImportError as error:
-        raise MissingDependencyError("lightning", "lightning", "DeepscopeLogger") from error
+        from lightning.pytorch.loggers.logger import Logger, rank_zero_experiment
+        from lightning.pytorch.utilities.rank_zero import rank_zero_only
+    except ImportError:  # pragma: no cover - the older package name
+        try:
+            from pytorch_lightning.loggers.logger import Logger, rank_zero_experiment
+            from pytorch_lightning.utilities.rank_zero import rank_zero_only
+        except ImportError as error:
+            raise MissingDependencyError("lightning", "lightning", "DeepscopeLogger") from error
 
 __all__ = ["DeepscopeLogger"]
 

@@ -81,8 +81,8 @@ class Tracker:
         step: int | None = None,
     ) -> int:
         """Log one step (``step`` defaults to the previous one + 1, from 0); returns the step used."""
-        step = self._next_step if step is None else check_int(step, "step", low=0)
-        if step % self.log_every == 0:
+        current: int = self._next_step if step is None else check_int(step, "step", low=0)
+        if current % self.log_every == 0:
             values = {}
             if loss is not None:
                 number = scalar(loss)
@@ -91,13 +91,13 @@ class Tracker:
                 values["train/loss"] = number
             values.update(scalars(metrics or {}))
             if values:
-                self.run.log(values, step=step)
-        if self.histograms and step % self.histogram_every == 0:
-            log_parameter_histograms(self.run, self.model, step)
+                self.run.log(values, step=current)
+        if self.histograms and current % self.histogram_every == 0:
+            log_parameter_histograms(self.run, self.model, current)
         if self.numerics is not None:
             self.numerics.step()
-        self._next_step = step + 1
-        return step
+        self._next_step = current + 1
+        return current
 
     def log_hparams(self, params: Any) -> None:
         """Record hyper-parameters (a dict, dataclass or Namespace; nested dicts are flattened)."""

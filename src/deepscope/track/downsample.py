@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -161,7 +162,7 @@ def _max_points(width: int | None, max_points: int | None, points_per_pixel: int
         _check_int("points_per_pixel", points_per_pixel, 1)
         return max(points_per_pixel * int(width), 4)
     _check_int("max_points", max_points, 4, "room for the first, last, min and max points")
-    return int(max_points)
+    return int(cast(int, max_points))  # exactly one of width and max_points is set
 
 
 def _check_int(name: str, value: object, low: int, why: str | None = None) -> None:

@@ -51,7 +51,7 @@ def smooth(values: Sequence[float] | np.ndarray, weight: float = 0.6) -> np.ndar
     x = y[finite]
     # y[n] = (1 - w) * x[n] + w * y[n-1] from a zero state: the same products and sum, in the same
     # order, as TensorBoard's `last * w + (1 - w) * next`, so the result is bit-identical.
-    last = lfilter([1.0 - weight], [1.0, -weight], x)
+    last = np.asarray(lfilter([1.0 - weight], [1.0, -weight], x))  # an array (no zi), typed as maybe a tuple
     if weight != 1.0:
         debias = _debias(weight, x.size)
         last[: debias.size] /= debias

@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,7 +190,7 @@ def _copy_events(accumulator: Any, run: Run) -> list[float]:
     return seen
 
 
-def _add_scalars(run: Run, tag: str, points: list[tuple[int, float, float]], seen: list[float]) -> None:
+def _add_scalars(run: Run, tag: str, points: Sequence[tuple[int, float, float]], seen: list[float]) -> None:
     if not points:
         return
     steps, walls, values = zip(*points, strict=True)
@@ -275,7 +276,8 @@ def _hparams(accumulator: Any) -> dict[str, Any]:
 
     hparams: dict[str, Any] = {}
     for content in contents.values():
-        data = plugin_data_pb2.HParamsPluginData.FromString(content)
+        # protobuf makes message classes at import, so the generated module's stubs lack them.
+        data = plugin_data_pb2.HParamsPluginData.FromString(content)  # pyright: ignore[reportAttributeAccessIssue]
         if data.WhichOneof("data") != "session_start_info":
             continue
         for key, value in data.session_start_info.hparams.items():
@@ -293,7 +295,8 @@ def _copy_projector(folder: Path, run: Run) -> None:
     from google.protobuf import text_format
     from tensorboard.plugins.projector import projector_config_pb2
 
-    config = projector_config_pb2.ProjectorConfig()
+    # protobuf makes message classes at import, so the generated module's stubs lack them.
+    config = projector_config_pb2.ProjectorConfig()  # pyright: ignore[reportAttributeAccessIssue]
     try:
         text_format.Parse(config_file.read_text(encoding="utf-8"), config)
     except (OSError, text_format.ParseError) as exc:

@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 from safetensors import SafetensorError, safe_open
@@ -27,7 +27,7 @@ from deepscope.errors import InvalidArgumentError
 from deepscope.validation import check_int
 from deepscope.zoo import cache
 from deepscope.zoo.specs import SPECS, Assets, Spec, prepared, resolve_hparams, spec
-from deepscope.zoo.tabular import TabularEncoder
+from deepscope.zoo.tabular import TabularEncoder, TabularMLP
 from deepscope.zoo.tokenizer import WordTokenizer
 from deepscope.zoo.training import RunLike, fit, seeded
 
@@ -70,7 +70,7 @@ def _tabular_model_class() -> type:
 
         def _encoded(self, inputs: Any) -> Any:
             if isinstance(inputs, pd.DataFrame):
-                return self.module.encoder.transform(inputs)
+                return cast(TabularMLP, self.module).encoder.transform(inputs)
             return inputs
 
         def prepare(self, inputs: Any) -> Any:
@@ -113,7 +113,8 @@ def _save(
         state = {k: v.detach().contiguous().clone() for k, v in module.state_dict().items()}
         save_file(state, staging / cache.WEIGHTS_FILE, metadata={_METADATA_KEY: json.dumps(about)})
         if entry.assets_file is not None:
-            assets.save(staging / entry.assets_file)
+            # A spec with an assets file always makes its assets.
+            cast(WordTokenizer | TabularEncoder, assets).save(staging / entry.assets_file)
         meta = {**about, "metrics": metrics, "deepscope_version": __version__}
         (staging / cache.META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     except BaseException:

@@ -11,7 +11,7 @@ import functools
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -147,25 +147,38 @@ def _reviews(name: str) -> Prepared:
 # --- models -----------------------------------------------------------------------------------
 
 
+def _labels(labels: list[str] | None) -> list[str]:
+    """The class names, which every classifier's prepared data has."""
+    return cast(list[str], labels)
+
+
+def _words(tokenizer: Assets) -> WordTokenizer:
+    """The tokenizer, which every text spec's prepared data has."""
+    return cast(WordTokenizer, tokenizer)
+
+
 def _cnn(**layout: Any) -> Callable[[Mapping[str, Any], Assets, list[str] | None], nn.Module]:
     def build(hp: Mapping[str, Any], assets: Assets, labels: list[str] | None) -> nn.Module:
-        return SmallCNN(n_classes=len(labels), width=hp["width"], dropout=hp["dropout"], **layout)
+        return SmallCNN(n_classes=len(_labels(labels)), width=hp["width"], dropout=hp["dropout"], **layout)
 
     return build
 
 
 def _mlp(hp: Mapping[str, Any], encoder: Assets, labels: list[str] | None) -> nn.Module:
-    return TabularMLP(encoder, n_classes=len(labels), hidden=hp["hidden"], dropout=hp["dropout"])
+    return TabularMLP(
+        cast(TabularEncoder, encoder), n_classes=len(_labels(labels)), hidden=hp["hidden"], dropout=hp["dropout"]
+    )
 
 
 def _gru(hp: Mapping[str, Any], tokenizer: Assets, labels: list[str] | None) -> nn.Module:
-    return GRUClassifier(len(tokenizer), len(labels), hidden=hp["hidden"], dropout=hp["dropout"])
+    return GRUClassifier(len(_words(tokenizer)), len(_labels(labels)), hidden=hp["hidden"], dropout=hp["dropout"])
 
 
 def _transformer(hp: Mapping[str, Any], tokenizer: Assets, labels: list[str] | None) -> nn.Module:
+    tokenizer = _words(tokenizer)
     return TransformerClassifier(
         len(tokenizer),
-        len(labels),
+        len(_labels(labels)),
         hidden=hp["hidden"],
         layers=hp["layers"],
         heads=hp["heads"],
@@ -175,6 +188,7 @@ def _transformer(hp: Mapping[str, Any], tokenizer: Assets, labels: list[str] | N
 
 
 def _lm(hp: Mapping[str, Any], tokenizer: Assets, labels: list[str] | None) -> nn.Module:
+    tokenizer = _words(tokenizer)
     return CausalLM(
         len(tokenizer),
         hidden=hp["hidden"],

@@ -71,8 +71,8 @@ class TabularEncoder:
     @property
     def feature_names(self) -> list[str]:
         """Names of the encoded columns: numeric names, then ``column=category``."""
-        self._require_fitted()
-        return self.numeric + [f"{c}={level}" for c in self.categorical for level in self.levels[c]]
+        _, _, levels = self._fitted_state()
+        return self.numeric + [f"{c}={level}" for c in self.categorical for level in levels[c]]
 
     @property
     def n_features(self) -> int:
@@ -80,15 +80,15 @@ class TabularEncoder:
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """float32 ``[N, n_features]``; columns not in ``columns`` are ignored."""
-        self._require_fitted()
+        means, scales, fitted_levels = self._fitted_state()
         self._check_frame(frame)
         numeric = frame[self.numeric].to_numpy(dtype=np.float64)
-        numeric = (numeric - self.means) / self.scales
+        numeric = (numeric - means) / scales
         numeric = np.where(np.isnan(numeric), 0.0, numeric)
         blocks = [numeric]
         for column in self.categorical:
             values = frame[column].astype(object).where(frame[column].notna(), None).to_numpy()
-            levels = np.asarray(self.levels[column], dtype=object)
+            levels = np.asarray(fitted_levels[column], dtype=object)
             blocks.append((values[:, None] == levels[None, :]).astype(np.float64))
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
@@ -100,18 +100,23 @@ class TabularEncoder:
             raise InvalidArgumentError("frame", f"the columns {self.columns}", f"a frame without {missing}")
 
     def _require_fitted(self) -> None:
-        if not self.fitted:
+        self._fitted_state()
+
+    def _fitted_state(self) -> tuple[np.ndarray, np.ndarray, dict[str, list[str]]]:
+        """(means, scales, levels) of a fitted encoder; an unfitted one raises."""
+        if self.means is None or self.scales is None or self.levels is None:
             raise InvalidArgumentError("encoder", "a fitted encoder (call fit(frame) first)", "an unfitted one")
+        return self.means, self.scales, self.levels
 
     def to_dict(self) -> dict[str, Any]:
-        self._require_fitted()
+        means, scales, levels = self._fitted_state()
         return {
             "type": "TabularEncoder",
             "numeric": self.numeric,
             "categorical": self.categorical,
-            "means": self.means.tolist(),
-            "scales": self.scales.tolist(),
-            "levels": self.levels,
+            "means": means.tolist(),
+            "scales": scales.tolist(),
+            "levels": levels,
         }
 
     @classmethod

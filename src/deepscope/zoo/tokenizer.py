@@ -121,7 +121,8 @@ class WordTokenizer:
         if not isinstance(text, str):
             raise ArgumentTypeError("text", "a string", text)
         upper = {s.lower(): s for s in WordTokenizer.SPECIAL_TOKENS}
-        return [upper.get(w, w) for w in _WORD.findall(text.lower())]
+        words: list[str] = _WORD.findall(text.lower())
+        return [upper.get(w, w) for w in words]
 
     def tokenize(self, text: str) -> list[str]:
         """The words ``text`` splits into (before mapping to ids; no special tokens added)."""

@@ -12,7 +12,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +20,7 @@ from torch import nn
 
 from deepscope.progress import tqdm
 from deepscope.zoo.specs import Inputs, Prepared
+from deepscope.zoo.text import CausalLM
 
 __all__ = ["RunLike", "fit", "evaluate", "seeded"]
 
@@ -80,7 +81,7 @@ def _loss_and_hits(
     logits = _call(module, inputs)
     if task == "language_model":
         # predict token t+1 from positions <= t; padding positions are not targets
-        mask = inputs["attention_mask"][:, 1:].bool()
+        mask = cast(dict[str, torch.Tensor], inputs)["attention_mask"][:, 1:].bool()  # language models take a dict
         logits, targets = logits[:, :-1][mask], targets[:, 1:][mask]
     loss = F.cross_entropy(logits, targets)
     hits = (logits.argmax(dim=-1) == targets).sum()
@@ -184,5 +185,5 @@ def fit(
     }
     if task == "language_model":
         metrics["perplexity"] = math.exp(val_loss)
-        metrics["uniform_perplexity"] = float(module.get_input_embeddings().num_embeddings)
+        metrics["uniform_perplexity"] = float(cast(CausalLM, module).get_input_embeddings().num_embeddings)
     return metrics

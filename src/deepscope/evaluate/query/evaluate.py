@@ -109,7 +109,8 @@ class _Value:
 def _text_array(data: Any) -> np.ndarray:
     """Text as an object array with None for missing values (what text functions take)."""
     if isinstance(data, pd.Series):
-        values = data.to_numpy(dtype=object, na_value=None)
+        # pandas takes na_value=None; its stubs allow only scalars.
+        values = data.to_numpy(dtype=object, na_value=None)  # pyright: ignore[reportCallIssue, reportArgumentType]
     else:
         values = np.asarray(data, dtype=object)
         missing = pd.isna(values)

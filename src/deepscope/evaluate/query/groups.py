@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -96,6 +97,7 @@ def groups(
         )
     frame = pd.DataFrame(rows)
     low, high = wilson_interval(frame["errors"].to_numpy(), frame["n"].to_numpy(), confidence)
-    frame.insert(frame.columns.get_loc("local_error_rate") + 1, "local_error_rate_low", low)
-    frame.insert(frame.columns.get_loc("local_error_rate_low") + 1, "local_error_rate_high", high)
+    # Column names are unique here, so get_loc gives a position.
+    frame.insert(cast(int, frame.columns.get_loc("local_error_rate")) + 1, "local_error_rate_low", low)
+    frame.insert(cast(int, frame.columns.get_loc("local_error_rate_low")) + 1, "local_error_rate_high", high)
     return Groups(frame=frame, queries=dict(definitions), n=total, n_errors=total_errors)
