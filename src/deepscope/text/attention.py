@@ -75,7 +75,8 @@ class Attention(Result):
       (``decoder_layers``, ``decoder_heads`` for an encoder-decoder's decoder and cross maps).
     - ``n_tokens``: the input's length before truncation.
 
-    ``save`` stores the weights as float16; loaded weights are float16 (3 significant digits).
+    ``save`` stores the weights as float16, compressed; loaded weights are float16 (3 significant
+    digits).
     """
 
     tokens: list[str]
