@@ -130,6 +130,8 @@ class Attention(Result):
             return self.weights, self.tokens, self.tokens, self.special, self.special
         if self.kind != "encoder-decoder":
             raise InvalidArgumentError("which", "'self' (this attention is not an encoder-decoder's)", which)
+        if self.decoder_tokens is None or self.decoder_weights is None or self.cross_weights is None:
+            raise InvalidArgumentError("which", "'encoder' (this attention holds no decoder maps)", which)
         dec_special = (
             self.decoder_special
             if self.decoder_special is not None

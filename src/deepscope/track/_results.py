@@ -62,7 +62,7 @@ class _Writer:
                 raise ArgumentTypeError(where, "an array of numbers, bools or strings (not objects)", value)
             if value.nbytes >= COMPRESS_FROM:
                 name, path = self._next("npz")
-                np.savez_compressed(path, **{_NPZ_KEY: value})
+                np.savez_compressed(path, array=value)  # read back by the name _NPZ_KEY
                 return {_MARK: "npz", "file": name}
             name, path = self._next("npy")
             np.save(path, value, allow_pickle=False)

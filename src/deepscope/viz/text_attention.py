@@ -92,7 +92,7 @@ def head_view_figure(
     """
     weights, query_tokens, key_tokens, _, _ = attention.view(which)
     layer_numbers, head_numbers = attention.numbers(which)
-    layer = layer_numbers[-1] if layer is None else layer
+    layer = int(layer_numbers[-1] if layer is None else layer)
     if orientation not in ("auto", "vertical", "horizontal"):
         raise InvalidArgumentError("orientation", "'auto', 'vertical' or 'horizontal'", orientation)
     n_q, n_k = len(query_tokens), len(key_tokens)

@@ -224,10 +224,13 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         State(tab.id("map"), "value"),
     )
     def maps(source: str | None, text: str | None, text_b: str | None, current: str | None) -> tuple:
+        only_self = [{"label": "self", "value": "self"}], "self"
+        if not source:
+            return only_self
         try:
             found, _ = data.get_attention(ctx, source, text, text_b)
         except _FAILURES:
-            return [{"label": "self", "value": "self"}], "self"
+            return only_self
         views = found.views
         return [{"label": v, "value": v} for v in views], keep_choice(current, views)
 
