@@ -98,8 +98,14 @@ def test_head_view_layer_selector_and_token_click(browser_page, live_server, plo
         }"""
     )
     assert drawn == [3]
-    # a second click on the same token shows every query again
+    # the click pinned it: the mouse leaving the token keeps it isolated (hovering would not)
+    area = page.locator("#text-attention-head .main-svg").first.bounding_box()
+    page.mouse.move(area["x"] + area["width"] / 2, area["y"] + 5)
+    page.wait_for_timeout(1500)  # give a wrongly unpinned view time to redraw
+    assert "query 3 'not'" in _title(page, "text-attention-head")
+    # a second click on the same token unpins it; once the mouse leaves, every query is back
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(area["x"] + area["width"] / 2, area["y"] + 5)
     page.wait_for_function(
         """() => !document.querySelector('#text-attention-head .gtitle').textContent
             .includes("query 3")"""
