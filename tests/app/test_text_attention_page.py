@@ -13,6 +13,7 @@ from deepscope.app.pages._text import attention as attention_tabs
 from deepscope.app.pages._text import discover_tabs
 from deepscope.app.plugin import AppContext, LazyModels
 from deepscope.track import open_logdir
+from tests.conftest import eventually
 
 TEXT = "the movie was not good, but the acting was great."
 LOGGED = "a truly great film"
@@ -97,12 +98,57 @@ def test_head_view_layer_selector_and_token_click(browser_page, live_server, plo
         }"""
     )
     assert drawn == [3]
-    # a second click on the same token shows every query again
+    # the click pinned it: the mouse leaving the token keeps it isolated (hovering would not)
+    area = page.locator("#text-attention-head .main-svg").first.bounding_box()
+    page.mouse.move(area["x"] + area["width"] / 2, area["y"] + 5)
+    page.wait_for_timeout(1500)  # give a wrongly unpinned view time to redraw
+    assert "query 3 'not'" in _title(page, "text-attention-head")
+    # a second click on the same token unpins it; once the mouse leaves, every query is back
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(area["x"] + area["width"] / 2, area["y"] + 5)
     page.wait_for_function(
         """() => !document.querySelector('#text-attention-head .gtitle').textContent
             .includes("query 3")"""
     )
+
+
+def _query_links(page) -> list[float]:
+    """The query positions the head view's lines start from (vertical layout: x = 0)."""
+    return page.evaluate(
+        """() => {
+            const gd = document.querySelector('#text-attention-head .js-plotly-plot');
+            const lines = gd._fullData.filter(t => t.mode === 'lines' && !t.showlegend);
+            const ys = lines.flatMap(t => Array.from(t.y).filter((v, i) => t.x[i] === 0));
+            return [...new Set(ys)].sort((a, b) => a - b);
+        }"""
+    )
+
+
+@pytest.mark.browser
+def test_head_view_hover_isolates_a_token(browser_page, live_server, plots_drew, served):
+    logdir, model = served
+    _open(browser_page, live_server(logdir, models={"reviews_transformer": model}), plots_drew)
+    page = browser_page
+    assert len(_query_links(page)) > 5
+    # plotly.js (the bulk of a first paint) is fetched once for both figures, and nothing twice
+    scripts = page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)")
+    assert len([s for s in scripts if "plotly" in s and s.endswith(".js")]) == 1
+    files = [s for s in scripts if "_dash-update-component" not in s and "_dash-layout" not in s]
+    assert len(files) == len(set(files)), sorted(files)
+    point = page.locator("#text-attention-head .scatterlayer .trace").nth(-2).locator("path.point")
+    point.nth(4).wait_for()
+    box = point.nth(4).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    title = _wait_title(page, "text-attention-head", "query 4 'good'")
+    assert "100% of the attention mass shown" in title
+    assert eventually(lambda: _query_links(page), [4])
+    # the mouse leaves the tokens: every query's links come back
+    area = page.locator("#text-attention-head .main-svg").first.bounding_box()
+    page.mouse.move(area["x"] + area["width"] / 2, area["y"] + 5)
+    page.wait_for_function(
+        """() => !document.querySelector('#text-attention-head .gtitle').textContent.includes("query 4")"""
+    )
+    assert len(eventually(lambda: _query_links(page))) > 5
 
 
 @pytest.mark.browser
@@ -194,3 +240,60 @@ def test_tabs_are_found_and_active_only_with_something_to_show(tmp_path, served)
     assert not attention_tabs.NEURON.is_active(logged_only)  # needs a live model
     nothing = AppContext(None, None, LazyModels({"gru": zoo.get("reviews_gru")}))
     assert not any(tab.is_active(nothing) for tab in attention_tabs.TABS)
+
+
+@pytest.fixture(scope="module")
+def tiny_bart():
+    """A tiny BART from a config (random weights) with MiniLM's WordPiece tokenizer."""
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    config = transformers.BartConfig(
+        vocab_size=zoo.minilm().tokenizer.vocab_size,
+        d_model=16,
+        encoder_layers=2,
+        decoder_layers=3,
+        encoder_attention_heads=2,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        attn_implementation="eager",
+    )
+    return ds.Model(transformers.BartModel(config).eval(), tokenizer=zoo.minilm().tokenizer, name="bart-tiny")
+
+
+@pytest.mark.browser
+def test_encoder_decoder_maps_switch(browser_page, live_server, plots_drew, tiny_bart, tmp_path):
+    page = browser_page
+    page.goto(live_server(None, models={"bart-tiny": tiny_bart}) + "text")
+    plots_drew(page, count=2, timeout=60_000)
+    page.locator("#text-attention-text-b").fill("a bad film")
+    page.locator("#text-attention-text-b").press("Enter")
+    expected = ds.text.attention(tiny_bart, page.locator("#text-attention-text").input_value(), target="a bad film")
+    labels = eventually(
+        lambda: page.locator("#text-attention-map label").all_text_contents(), ["encoder", "decoder", "cross"]
+    )
+    assert labels == ["encoder", "decoder", "cross"]
+    title = _wait_title(page, "text-attention-head", "Head view, encoder layer 1")
+    _wait_title(page, "text-attention-model", "2 layers x 2 heads")
+    for which, layers, heads in (("decoder", 3, 4), ("cross", 3, 4), ("encoder", 2, 2)):
+        page.locator("#text-attention-map label", has_text=which).click()
+        title = _wait_title(page, "text-attention-head", f"Head view, {which} layer")
+        model_title = _wait_title(page, "text-attention-model", f"{layers} layers x {heads} heads")
+        weights, query_tokens, key_tokens, _, _ = expected.view(which)
+        assert f"{len(query_tokens)} x {len(key_tokens)} tokens" in model_title
+        legend = [t["name"] for t in _figure(page, "text-attention-head")["traces"] if t["showlegend"]]
+        assert legend == [f"head {h}" for h in range(heads)]
+        # the token columns show this map's queries and keys
+        columns = page.evaluate(
+            """() => {
+                const gd = document.querySelector('#text-attention-head .js-plotly-plot');
+                return gd._fullData.filter(t => t.meta === 'query' || t.meta === 'key')
+                    .map(t => Array.from(t.text));
+            }"""
+        )
+        assert columns == [query_tokens, key_tokens], (which, title)
+        assert weights.shape[:2] == (layers, heads)
+        if which == "cross":
+            page.screenshot(path=str(tmp_path / "cross.png"), full_page=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -174,6 +176,23 @@ def test_save_load_round_trip_in_float16(tmp_path, bart: Model) -> None:
     assert loaded.tokens == found.tokens and loaded.decoder_tokens == found.decoder_tokens
     assert loaded.kind == found.kind and loaded.layers == found.layers
     np.testing.assert_array_equal(loaded.special, found.special)
+
+
+def test_saved_weights_are_float16_and_compressed(tmp_path, minilm: Model) -> None:
+    """MiniLM's attentions on 60 words: stored as float16 in a compressed .npz, smaller than the raw
+    float16 bytes, and loaded back bit for bit."""
+    found = ds.text.attention(minilm, " ".join(["the movie was not good, but the acting was great."] * 6))
+    with ds.Run(tmp_path, "r") as run:
+        tag = found.save(run)
+    [folder] = (tmp_path / "r" / "results").iterdir()
+    tree = json.loads((folder / "result.json").read_text())["fields"]
+    assert tree["weights"]["__ds__"] == "npz"
+    half = found.weights.astype(np.float16)
+    stored = (folder / tree["weights"]["file"]).stat().st_size
+    assert stored < half.nbytes < found.weights.nbytes
+    loaded = ds.open_logdir(tmp_path).load("r", tag)
+    assert loaded.weights.dtype == np.float16
+    np.testing.assert_array_equal(loaded.weights, half)
 
 
 def test_pairs_on_word_tokenizers_and_tidy_frame(reviews_lm: Model) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import types
 
@@ -148,3 +149,68 @@ def test_missing_result_names_what_exists(tmp_path, deepscope_classes):
         run.log_result("x", _report())
     with pytest.raises(NotFoundError, match="'x'"):
         open_logdir(tmp_path).result("r", "y")
+
+
+@dataclasses.dataclass(frozen=True)
+class Big:
+    small: np.ndarray
+    large: np.ndarray
+    text: np.ndarray
+
+
+def test_large_arrays_are_saved_compressed_and_load_back(tmp_path, deepscope_classes, monkeypatch):
+    from deepscope.track import _results
+
+    monkeypatch.setattr(Big, "__module__", FAKE_MODULE)
+    monkeypatch.setattr(sys.modules[FAKE_MODULE], "Big", Big, raising=False)
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((4, 4, 40, 40)) * 3
+    probabilities = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    big = Big(
+        small=np.arange(5, dtype=np.int64),
+        large=probabilities.astype(np.float16),  # 51 kB: under the limit
+        text=np.array(["tok"] * 20_000),  # 240 kB of fixed-width strings
+    )
+    bigger = dataclasses.replace(big, large=np.concatenate([big.large] * 2))  # 102 kB: compressed
+    with Run(tmp_path, name="r") as run:
+        run.log_result("big", bigger)
+    [folder] = (tmp_path / "r" / "results").iterdir()
+    tree = json.loads((folder / "result.json").read_text())["fields"]
+    assert tree["small"] == {"__ds__": "ndarray", "file": "1.npy"}
+    assert tree["large"]["__ds__"] == "npz" and tree["text"]["__ds__"] == "npz"
+    assert (folder / "2.npz").stat().st_size < bigger.large.nbytes
+    assert (folder / "3.npz").stat().st_size < bigger.text.nbytes / 20
+    got = open_logdir(tmp_path).result("r", "big")
+    for name in ("small", "large", "text"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(bigger, name))
+        assert getattr(got, name).dtype == getattr(bigger, name).dtype
+    assert big.large.nbytes < _results.COMPRESS_FROM
+
+
+def test_uncompressed_results_of_older_versions_still_load(tmp_path, deepscope_classes):
+    """A result folder written before compression (every array a .npy) loads unchanged."""
+    values = np.linspace(0, 1, 50_000)  # 400 kB: compressed by this version
+    with Run(tmp_path, name="r") as run:
+        run.log_result("x", Foreign(values=values))
+    [folder] = (tmp_path / "r" / "results").iterdir()
+    np.save(folder / "1.npy", values, allow_pickle=False)
+    (folder / "1.npz").unlink()
+    saved = (folder / "result.json").read_text()
+    old = saved.replace('"__ds__": "npz", "file": "1.npz"', '"__ds__": "ndarray", "file": "1.npy"')
+    assert old != saved
+    (folder / "result.json").write_text(old)
+    np.testing.assert_array_equal(open_logdir(tmp_path).result("r", "x", raw=True)["values"], values)
+
+
+def test_an_npz_that_is_not_one_array_is_refused(tmp_path):
+    values = np.zeros(20_000)
+    with Run(tmp_path, name="r") as run:
+        run.log_result("x", Foreign(values=values))
+    [folder] = (tmp_path / "r" / "results").iterdir()
+    np.savez(folder / "1.npz", array=values, extra=values)
+    with pytest.raises(LogdirError, match="not one array"):
+        open_logdir(tmp_path).result("r", "x", raw=True)
+    np.save(folder / "1.npy", values, allow_pickle=False)
+    (folder / "1.npy").rename(folder / "1.npz")
+    with pytest.raises(LogdirError, match="not an .npz"):
+        open_logdir(tmp_path).result("r", "x", raw=True)

@@ -14,7 +14,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -62,6 +62,15 @@ def as_text_model(model: Any, argument: str = "model") -> Model:
     return model
 
 
+def torch_module(model: Model, argument: str = "model") -> torch.nn.Module:
+    """The model's torch module (checked by :func:`as_text_model`; a plain callable has none)."""
+    if model.module is None:
+        raise UnsupportedModelError(
+            argument, "a PyTorch or Hugging Face transformer", f"a plain callable ({model.name})"
+        )
+    return model.module
+
+
 def check_text(text: Any, argument: str = "text") -> str:
     if not isinstance(text, str):
         raise ArgumentTypeError(argument, "a string", text)
@@ -72,7 +81,7 @@ def check_text(text: Any, argument: str = "text") -> str:
 
 def model_kind(model: Model) -> str:
     """``encoder``, ``decoder`` or ``encoder-decoder``."""
-    module = model.module
+    module = torch_module(model)
     config = getattr(module, "config", None)
     if config is not None and model.kind == "huggingface":
         if getattr(config, "is_encoder_decoder", False):
@@ -130,7 +139,7 @@ def _ids_of(tokenizer: Any, text: str, text_b: str | None) -> tuple[list[int], l
         if callable(sequence_ids):
             marks = sequence_ids()
             segments, current = [], 0
-            for mark in marks:
+            for mark in cast(Sequence[int | None], marks):
                 current = mark if mark is not None else current
                 segments.append(int(current))
             return ids, segments
@@ -210,7 +219,7 @@ def tokenize(
     types = None
     if segments is not None and model.kind == "huggingface":
         config = getattr(model.module, "config", None)
-        if getattr(config, "type_vocab_size", 0) and config.type_vocab_size > 1:
+        if (getattr(config, "type_vocab_size", 0) or 0) > 1:
             types = torch.tensor([segments], dtype=torch.long)
     return Encoded(
         input_ids=input_ids,
@@ -225,7 +234,7 @@ def tokenize(
 
 def decoder_inputs(model: Model, target: str | None, *, truncate: bool = True) -> Encoded:
     """The decoder's input: its start token, then the tokens of ``target`` (when given)."""
-    config = model.module.config
+    config = getattr(torch_module(model), "config", None)
     start = getattr(config, "decoder_start_token_id", None)
     if start is None:
         start = getattr(config, "pad_token_id", None) or 0
@@ -277,7 +286,7 @@ def _stack(maps: Sequence[torch.Tensor] | None, argument: str) -> np.ndarray:
 def attention_maps(model: Model, encoded: Encoded, decoder: Encoded | None = None) -> dict[str, np.ndarray]:
     """The model's attention maps for one example: ``{"self": ...}`` for encoders and decoders,
     ``{"encoder", "decoder", "cross"}`` for encoder-decoders; each ``[layers, heads, Q, K]``."""
-    module = model.module
+    module = torch_module(model)
     inputs: dict[str, torch.Tensor] = {
         "input_ids": encoded.input_ids.to(model.device),
         "attention_mask": encoded.attention_mask.to(model.device),
@@ -308,7 +317,8 @@ def attention_maps(model: Model, encoded: Encoded, decoder: Encoded | None = Non
 
 def _hooked_maps(model: Model, inputs: dict[str, torch.Tensor]) -> np.ndarray:
     """Attention maps read by hooks on the modules named ``attention_probs``."""
-    names = [name for name, _ in model.module.named_modules() if name.rsplit(".", 1)[-1] == "attention_probs"]
+    module = torch_module(model)
+    names = [name for name, _ in module.named_modules() if name.rsplit(".", 1)[-1] == "attention_probs"]
     if not names:
         raise UnsupportedModelError(
             "model",
@@ -317,5 +327,5 @@ def _hooked_maps(model: Model, inputs: dict[str, torch.Tensor]) -> np.ndarray:
             hint="this model has no attention layers deepscope can read",
         )
     with model.capture(names) as captured:
-        model.module(**inputs)
+        module(**inputs)
     return _stack([captured.activations[name] for name in names], "model")

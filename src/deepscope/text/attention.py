@@ -75,7 +75,8 @@ class Attention(Result):
       (``decoder_layers``, ``decoder_heads`` for an encoder-decoder's decoder and cross maps).
     - ``n_tokens``: the input's length before truncation.
 
-    ``save`` stores the weights as float16; loaded weights are float16 (3 significant digits).
+    ``save`` stores the weights as float16, compressed; loaded weights are float16 (3 significant
+    digits).
     """
 
     tokens: list[str]
@@ -129,6 +130,8 @@ class Attention(Result):
             return self.weights, self.tokens, self.tokens, self.special, self.special
         if self.kind != "encoder-decoder":
             raise InvalidArgumentError("which", "'self' (this attention is not an encoder-decoder's)", which)
+        if self.decoder_tokens is None or self.decoder_weights is None or self.cross_weights is None:
+            raise InvalidArgumentError("which", "'encoder' (this attention holds no decoder maps)", which)
         dec_special = (
             self.decoder_special
             if self.decoder_special is not None

@@ -40,7 +40,7 @@ def _finished(logdir: Path) -> bool:
             if row.status == "finished":
                 return True
             log.warning("replacing the unfinished demo run %s", ATTENTION_RUN)
-            shutil.rmtree(row.path)
+            shutil.rmtree(str(row.path))
     return False
 
 

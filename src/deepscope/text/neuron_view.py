@@ -11,7 +11,7 @@ GPT-2-like models (a fused ``c_attn``) and deepscope's own transformers.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -203,11 +203,11 @@ def _query_key(model: Any, encoded: Encoded, style: str, block: torch.nn.Module)
 
     if style == "qk":
         handles = [
-            block.query.register_forward_hook(keep("query")),
-            block.key.register_forward_hook(keep("key")),
+            cast(torch.nn.Module, block.query).register_forward_hook(keep("query")),
+            cast(torch.nn.Module, block.key).register_forward_hook(keep("key")),
         ]
     else:
-        handles = [block.c_attn.register_forward_hook(keep("fused"))]
+        handles = [cast(torch.nn.Module, block.c_attn).register_forward_hook(keep("fused"))]
     inputs = {
         "input_ids": encoded.input_ids.to(model.device),
         "attention_mask": encoded.attention_mask.to(model.device),

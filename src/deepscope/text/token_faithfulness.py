@@ -84,7 +84,8 @@ def token_deletion_insertion(model: Any, attribution: Attribution, *, output: st
     fractions = np.linspace(0.0, 1.0, n_units + 1)
     deletion = np.stack(curves["deletion"])
     insertion = np.stack(curves["insertion"])
-    trapezoid = getattr(np, "trapezoid", None) or np.trapz
+    # numpy < 2 (still supported) has only trapz, which numpy 2's stubs no longer declare
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz  # pyright: ignore[reportAttributeAccessIssue]
     return Faithfulness(
         method=attribution.method,
         fractions=fractions,

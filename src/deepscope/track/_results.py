@@ -1,8 +1,10 @@
 """Saving result dataclasses generically, and rebuilding them without pickle or eval.
 
-A result folder holds ``result.json`` (the field tree) and one file per array (``.npy``, saved
-with ``allow_pickle=False``) or frame (Parquet). Special nodes in the tree are dicts with a
-``"__ds__"`` key: ``ndarray``, ``frame``, ``series``, ``tuple``, ``dict`` (non-string keys) and
+A result folder holds ``result.json`` (the field tree) and one file per array or frame (Parquet).
+Arrays of fewer than ``COMPRESS_FROM`` bytes are ``.npy`` files; larger ones are compressed
+``.npz`` archives holding one array named ``array`` (``np.savez_compressed``); both are read with
+``allow_pickle=False``. Special nodes in the tree are dicts with a ``"__ds__"`` key: ``ndarray``
+(``.npy``), ``npz`` (compressed), ``frame``, ``series``, ``tuple``, ``dict`` (non-string keys) and
 ``dataclass`` (with its ``module:qualname``). Only classes inside the ``deepscope`` package are
 rebuilt; anything else is refused.
 """
@@ -13,17 +15,22 @@ import dataclasses
 import importlib
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.lib.npyio import NpzFile
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirError
 
 RESULT_JSON = "result.json"
 _MARK = "__ds__"
-_FILE_NAME = re.compile(r"^[0-9]+\.(npy|parquet)$")
+_FILE_NAME = re.compile(r"^[0-9]+\.(npy|npz|parquet)$")
+#: arrays of at least this many bytes are saved compressed (``.npz``); smaller ones as ``.npy``
+COMPRESS_FROM = 64 * 1024
+_NPZ_KEY = "array"
 
 
 def class_path(cls: type) -> str:
@@ -53,6 +60,10 @@ class _Writer:
         if isinstance(value, np.ndarray):
             if value.dtype.hasobject:
                 raise ArgumentTypeError(where, "an array of numbers, bools or strings (not objects)", value)
+            if value.nbytes >= COMPRESS_FROM:
+                name, path = self._next("npz")
+                np.savez_compressed(path, array=value)  # read back by the name _NPZ_KEY
+                return {_MARK: "npz", "file": name}
             name, path = self._next("npy")
             np.save(path, value, allow_pickle=False)
             return {_MARK: "ndarray", "file": name}
@@ -128,6 +139,8 @@ class _Reader:
             return {k: self.decode(v) for k, v in node.items()}
         if kind == "ndarray":
             return np.load(self._file(node["file"]), allow_pickle=False)
+        if kind == "npz":
+            return self._npz(node["file"])
         if kind == "frame":
             return pd.read_parquet(self._file(node["file"]))
         if kind == "series":
@@ -140,6 +153,18 @@ class _Reader:
             fields = {k: self.decode(v) for k, v in node["fields"].items()}
             return fields if self.raw else _rebuild(node["type"], fields)
         raise LogdirError(f"saved result in {self.folder} has an unknown node {kind!r}")
+
+    def _npz(self, name: str) -> np.ndarray:
+        try:
+            loaded = np.load(self._file(name), allow_pickle=False)
+            if not isinstance(loaded, NpzFile):
+                raise LogdirError(f"saved result in {self.folder}: {name} is not an .npz archive")
+            with loaded as archive:
+                if list(archive.files) != [_NPZ_KEY]:
+                    raise LogdirError(f"saved result in {self.folder}: {name} holds {archive.files}, not one array")
+                return archive[_NPZ_KEY]
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise LogdirError(f"saved result in {self.folder}: cannot read {name}: {exc}") from exc
 
     def _file(self, name: str) -> Path:
         if not isinstance(name, str) or not _FILE_NAME.match(name):

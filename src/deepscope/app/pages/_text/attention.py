@@ -44,6 +44,12 @@ def _empty(message: str) -> go.Figure:
     return fig
 
 
+def _token_counts(found: Any) -> str:
+    if found.decoder_tokens is not None:
+        return f"{len(found.tokens)} source x {len(found.decoder_tokens)} target tokens"
+    return f"{len(found.tokens)} tokens"
+
+
 def _note(messages: list[str]) -> Any:
     return [html.Div(m) for m in messages]
 
@@ -180,11 +186,12 @@ def _attention_layout(ctx: AppContext) -> Any:
             ),
             html.Div(id=tab.id("status"), className="ds-muted"),
             html.Div(
-                "Click a query token to isolate its links (click it again to show all); "
-                "click a thumbnail of the model view to open that layer and head.",
+                "Hover over a query token to isolate its links, click it to keep them isolated (click "
+                "it again to show all); click a thumbnail of the model view to open that layer and head.",
                 className="ds-muted",
             ),
             dcc.Store(id=tab.id("focus")),
+            dcc.Store(id=tab.id("hover")),
             html.Div(
                 style={
                     "display": "flex",
@@ -194,7 +201,7 @@ def _attention_layout(ctx: AppContext) -> Any:
                 },
                 children=[
                     html.Div(
-                        dcc.Graph(id=tab.id("head"), config={"displaylogo": False}),
+                        dcc.Graph(id=tab.id("head"), config={"displaylogo": False}, clear_on_unhover=True),
                         style={"flex": "1 1 520px", "minWidth": "420px"},
                     ),
                     html.Div(
@@ -217,10 +224,13 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         State(tab.id("map"), "value"),
     )
     def maps(source: str | None, text: str | None, text_b: str | None, current: str | None) -> tuple:
+        only_self = [{"label": "self", "value": "self"}], "self"
+        if not source:
+            return only_self
         try:
             found, _ = data.get_attention(ctx, source, text, text_b)
         except _FAILURES:
-            return [{"label": "self", "value": "self"}], "self"
+            return only_self
         views = found.views
         return [{"label": v, "value": v} for v in views], keep_choice(current, views)
 
@@ -274,6 +284,17 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         return None if current == chosen else chosen
 
     @app.callback(
+        Output(tab.id("hover"), "data"),
+        Input(tab.id("head"), "hoverData"),
+        State(tab.id("hover"), "data"),
+    )
+    def hover(point, current) -> Any:
+        """The query token under the mouse (None once it leaves the tokens)."""
+        marker = point["points"][0].get("customdata") if point else None
+        chosen = int(marker[1]) if isinstance(marker, list) and len(marker) == 2 and marker[0] == "query" else None
+        return no_update if chosen == current else chosen
+
+    @app.callback(
         Output(tab.id("head"), "figure"),
         Output(tab.id("model"), "figure"),
         Output(tab.id("status"), "children"),
@@ -286,8 +307,9 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input(tab.id("keys"), "value"),
         Input(tab.id("orientation"), "value"),
         Input(tab.id("focus"), "data"),
+        Input(tab.id("hover"), "data"),
     )
-    def draw(source, text, text_b, which, layer, heads, top_k, queries, keys, orientation, focus) -> tuple:
+    def draw(source, text, text_b, which, layer, heads, top_k, queries, keys, orientation, focus, hovered) -> tuple:
         if not source:
             message = "No text transformer is registered and no attention was logged."
             return _empty(message), _empty(message), message
@@ -297,6 +319,8 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             numbers = found.numbers(which)
             layer = layer if layer in numbers[0] else numbers[0][-1]
             n_queries = len(found.view(which)[1])
+            # a clicked (pinned) token wins over the one under the mouse
+            focus = focus if isinstance(focus, int) else hovered
             focus = focus if isinstance(focus, int) and focus < n_queries else None
             head = head_view_figure(
                 found,
@@ -316,7 +340,7 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             return _empty(message), _empty(message), message
         origin = "logged" if source.startswith("logged:") else "computed now"
         status = [
-            f"{found.model_name}: {found.kind}, {len(found.tokens)} tokens ({origin})",
+            f"{found.model_name}: {found.kind}, {_token_counts(found)} ({origin})",
             *notes,
         ]
         return head, model, _note(status)

@@ -85,10 +85,11 @@ def capability(ctx: AppContext, name: str) -> str | None:
     """What the registered model ``name`` can show (decided once per model registry; zoo
     models of a run are told by the run's meta without loading them)."""
     with _KINDS_LOCK:
-        ref, kinds = _KINDS.get(id(ctx.models), (None, None))
-        if ref is None or ref() is not ctx.models:
-            kinds = {}
-            _KINDS[id(ctx.models)] = (weakref.ref(ctx.models), kinds)
+        known = _KINDS.get(id(ctx.models))
+        if known is None or known[0]() is not ctx.models:
+            known = (weakref.ref(ctx.models), {})
+            _KINDS[id(ctx.models)] = known
+        kinds = known[1]
         if name in kinds:
             return kinds[name]
     try:
@@ -147,7 +148,10 @@ def get_attention(ctx: AppContext, source: str, text: str | None, text_b: str | 
     kind, _, rest = source.partition(":")
     if kind == "logged":
         run, _, tag = rest.partition("/")
-        found = _RESULTS.get(("logged", str(ctx.logdir_path), run, tag), lambda: ctx.logdir.load(run, tag))
+        logdir = ctx.logdir
+        if logdir is None:
+            raise KeyError(f"no logdir to load the logged attention {rest!r} from")
+        found = _RESULTS.get(("logged", str(ctx.logdir_path), run, tag), lambda: logdir.load(run, tag))
         return found, []
     model = ctx.models[rest]
     text_b = text_b or None
