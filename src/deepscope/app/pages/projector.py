@@ -179,6 +179,8 @@ def layout(ctx: AppContext) -> Any:
                 ],
             ),
             dcc.Store(id="projector-selected"),
+            dcc.Store(id="projector-clicked"),
+            dcc.Store(id="projector-hovered"),
             dcc.Interval(id="projector-poll", interval=700, disabled=True),
         ],
     )
@@ -204,6 +206,8 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             return [], None
         steps = ctx.logdir.embedding_steps(run, tag)
         chosen = current if current in steps else (steps[-1] if steps else None)
+        if chosen is not None:
+            store.prefetch(run, tag, chosen)
         return [{"label": str(s), "value": s} for s in steps], chosen
 
     @app.callback(
@@ -226,10 +230,20 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             chosen = few[0] if few else columns[0]
         return columns, chosen
 
+    # The index of a clicked or hovered point is its customdata, sent binary-encoded; Dash's event
+    # data reads customdata from the undecoded figure, so the browser looks it up in plotly's own.
+    for event, target in (("clickData", "projector-clicked"), ("hoverData", "projector-hovered")):
+        app.clientside_callback(
+            _POINT_INDEX_JS,
+            Output(target, "data"),
+            Input("projector-graph", event),
+            prevent_initial_call=True,
+        )
+
     @app.callback(
         Output("projector-selected", "data"),
         Output("projector-search", "value"),
-        Input("projector-graph", "clickData"),
+        Input("projector-clicked", "data"),
         Input("projector-clear", "n_clicks"),
         Input("projector-run", "value"),
         Input("projector-tag", "value"),
@@ -238,7 +252,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     )
     def select(click: Any, _clear: Any, _run: Any, _tag: Any, search: Any) -> tuple:
         trigger = dash.ctx.triggered_id
-        if trigger == "projector-graph":
+        if trigger == "projector-clicked":
             index = _clicked(click)
             return (index, dash.no_update) if index is not None else (dash.no_update, dash.no_update)
         return None, "" if trigger == "projector-clear" else search
@@ -320,7 +334,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
 
     @app.callback(
         Output("projector-hover", "children"),
-        Input("projector-graph", "hoverData"),
+        Input("projector-hovered", "data"),
         State("projector-run", "value"),
         State("projector-tag", "value"),
         State("projector-step", "value"),
@@ -436,14 +450,28 @@ def _describe(projection: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in projection.options.items()) or projection.method
 
 
+_POINT_INDEX_JS = """
+function (event) {
+    const point = event && event.points && event.points[0];
+    if (!point) { return window.dash_clientside.no_update; }
+    let value = point.customdata;
+    if (typeof value !== "number") {
+        const gd = document.querySelector("#projector-graph .js-plotly-plot");
+        const trace = gd && gd._fullData && gd._fullData[point.curveNumber];
+        value = trace && trace.customdata ? trace.customdata[point.pointNumber] : undefined;
+    }
+    if (value === undefined || value === null) { return window.dash_clientside.no_update; }
+    return {index: Number(value), at: Date.now()};
+}
+"""
+
+
 def _clicked(event: Any) -> int | None:
-    try:
-        value = event["points"][0]["customdata"]
-    except (KeyError, IndexError, TypeError):
+    """The point index of a ``{"index": i, "at": time}`` event from the browser."""
+    value = event.get("index") if isinstance(event, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return int(value) if isinstance(value, (int, float)) else None
+    return int(value)
 
 
 def _describe_point(record: Any, index: int) -> str:
