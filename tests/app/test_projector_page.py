@@ -183,3 +183,69 @@ def test_background_tsne_reports_progress_and_finishes(logdir):
     projection = job.future.result(timeout=120)
     assert job.done and job.progress == pytest.approx(1.0)
     assert projection.method == "tsne" and projection.coords.shape == (300, 2)
+
+
+def test_saved_views_round_trip_in_the_run_folder(logdir):
+    from deepscope.app.pages._projector.views import VIEWS_FILE, list_views, save_view
+    from deepscope.errors import InvalidArgumentError
+
+    state = {"tag": "penultimate", "step": 3, "method": "pca", "dims": 2, "color": "label"}
+    state |= {"search": "label=square", "overlays": ["isolate"], "selected": 7, "camera": {"x": [0, 1], "y": [2, 3]}}
+    save_view(logdir, "cnn", "squares", state)
+    save_view(logdir, "cnn", "  all   points ", {**state, "search": ""})
+    views = save_view(logdir, "cnn", "squares", {**state, "selected": 9})  # same name: replaced
+    assert [v["name"] for v in views] == ["all points", "squares"]
+    assert list_views(logdir, "cnn") == views
+    assert views[1] == {"name": "squares", **state, "selected": 9}
+    assert (logdir / "cnn" / VIEWS_FILE).is_file()
+    with pytest.raises(InvalidArgumentError):
+        save_view(logdir, "cnn", "   ", state)
+    assert list_views(logdir, "no such run") == []
+
+
+@pytest.mark.browser
+def test_a_saved_view_restores_colour_search_selection_and_zoom(browser_page, live_server, logdir, plots_drew):
+    from tests.conftest import eventually
+
+    page = browser_page
+    _open(page, live_server(logdir), plots_drew)
+    page.fill("#projector-search", "label=circle")
+    page.press("#projector-search", "Enter")
+    page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".some(t => t.name.startsWith('matches'))"
+    )
+    page.evaluate(
+        "() => Plotly.relayout(document.querySelector('#projector-graph .js-plotly-plot'),"
+        " {'xaxis.range': [-1, 1], 'yaxis.range': [-2, 2]})"
+    )
+    page.fill("#projector-view-name", "circles zoomed")
+    page.click("#projector-save-view")
+    eventually(lambda: page.inner_text("#projector-view-note"), "Saved “circles zoomed” in run cnn.")
+    # change the state, then restore it from the saved view
+    page.fill("#projector-search", "")
+    page.press("#projector-search", "Enter")
+    page.evaluate(
+        "() => Plotly.relayout(document.querySelector('#projector-graph .js-plotly-plot'), {'xaxis.autorange': true,"
+        " 'yaxis.autorange': true})"
+    )
+    page.wait_for_function(
+        "() => !(document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".some(t => t.name.startsWith('matches'))"
+    )
+    page.click("#projector-views")
+    page.get_by_role("option", name="circles zoomed").click()
+    eventually(lambda: page.input_value("#projector-search"), "label=circle")
+    ranges = eventually(
+        lambda: page.evaluate(
+            "() => { const l = document.querySelector('#projector-graph .js-plotly-plot')._fullLayout;"
+            " return [l.xaxis.range, l.yaxis.range]; }"
+        ),
+        [[-1, 1], [-2, 2]],
+    )
+    assert ranges == [[-1, 1], [-2, 2]]
+    page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".some(t => t.name.startsWith('matches'))"
+    )
+    page.screenshot(path=str(logdir.parent / "projector-views.png"))

@@ -17,6 +17,7 @@ from dash import Input, Output, State, dcc, html
 
 from deepscope.app.components import field
 from deepscope.app.pages._projector.store import ProjectorStore
+from deepscope.app.pages._projector.views import list_views, save_view
 from deepscope.app.pickers import keep_choice, register_run_tag_pickers
 from deepscope.app.plugin import AppContext, Page
 from deepscope.app.series import SeriesSource
@@ -141,6 +142,30 @@ def layout(ctx: AppContext) -> Any:
                     html.Button("Clear selection", id="projector-clear", n_clicks=0, className="ds-button"),
                 ],
             ),
+            html.Div(
+                style={**_ROW, "marginTop": "12px"},
+                children=[
+                    field(
+                        "Saved views",
+                        dcc.Dropdown(
+                            id="projector-views",
+                            placeholder="(none saved in this run)",
+                            style={"width": "260px"},
+                        ),
+                    ),
+                    field(
+                        "Save this view as",
+                        dcc.Input(
+                            id="projector-view-name",
+                            type="text",
+                            placeholder="a name",
+                            style={"width": "200px"},
+                        ),
+                    ),
+                    html.Button("Save view", id="projector-save-view", n_clicks=0, className="ds-button"),
+                    html.Span(id="projector-view-note", className="ds-muted"),
+                ],
+            ),
             html.Div(id="projector-status", className="ds-muted", style={"margin": "10px 0 4px"}),
             html.Div(
                 style={"display": "flex", "gap": "16px", "alignItems": "flex-start"},
@@ -180,6 +205,8 @@ def layout(ctx: AppContext) -> Any:
             ),
             dcc.Store(id="projector-selected"),
             dcc.Store(id="projector-clicked"),
+            dcc.Store(id="projector-camera-now"),
+            dcc.Store(id="projector-camera"),
             dcc.Store(id="projector-hovered"),
             dcc.Interval(id="projector-poll", interval=700, disabled=True),
         ],
@@ -189,6 +216,7 @@ def layout(ctx: AppContext) -> Any:
 def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     if ctx.logdir is None:
         return
+    logdir = ctx.logdir
     source = SeriesSource.shared(ctx.logdir)
     store = _store(ctx)
     register_run_tag_pickers(app, source, "projector", "embeddings")
@@ -204,7 +232,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     def update_steps(run: str | None, tag: str | None, version: Any, current: Any) -> tuple:
         if run is None or tag is None:
             return [], None
-        steps = ctx.logdir.embedding_steps(run, tag)
+        steps = logdir.embedding_steps(run, tag)
         chosen = current if current in steps else (steps[-1] if steps else None)
         if chosen is not None:
             store.prefetch(run, tag, chosen)
@@ -224,7 +252,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         metadata = store.record(run, tag, step).metadata
         columns = [] if metadata is None else [str(c) for c in metadata.columns]
         chosen = keep_choice(current, columns)
-        if chosen is None and columns:
+        if chosen is None and metadata is not None and columns:
             # a column of few values (a label) colours best; free text would be one colour a point
             few = [c for c, n in zip(columns, metadata.nunique(), strict=True) if n <= MAX_CATEGORIES]
             chosen = few[0] if few else columns[0]
@@ -275,12 +303,80 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Output("projector-summary", "children"),
         Output("projector-poll", "disabled"),
         *[Input(state.component_id, state.component_property) for state in view_inputs],
+        Input("projector-camera", "data"),
         Input("projector-poll", "n_intervals"),
     )
     def draw(*values: Any) -> tuple:
         if dash.ctx.triggered_id == "projector-poll" and values[3] not in ("tsne", "umap"):
             return dash.no_update, dash.no_update, dash.no_update, True
-        return _render(store, *values[:-1], view=None)
+        return _render(store, *values[:-2], view=None, camera=values[-2])
+
+    # Saved views: the browser reads the camera (plotly's own layout), the server writes the view
+    # into the run's folder; choosing a saved view sets the controls and the camera back.
+    app.clientside_callback(
+        _CAMERA_JS,
+        Output("projector-camera-now", "data"),
+        Input("projector-save-view", "n_clicks"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output("projector-views", "options"),
+        Output("projector-view-note", "children"),
+        Input("projector-run", "value"),
+        Input("projector-camera-now", "data"),
+        State("projector-view-name", "value"),
+        *view_inputs[1:],
+    )
+    def update_views(run: Any, camera: Any, name: Any, *values: Any) -> tuple:
+        if run is None:
+            return [], ""
+        note = ""
+        if dash.ctx.triggered_id == "projector-camera-now":
+            state = dict(
+                zip(("tag", "step", "method", "dims", "color", "search", "overlays", "selected"), values, strict=True)
+            )
+            state["camera"] = camera.get("camera") if isinstance(camera, dict) else None
+            try:
+                save_view(logdir.path, run, name or "", state)
+                note = f"Saved “{' '.join(str(name).split())}” in run {run}."
+            except DeepscopeError as err:
+                note = f"Not saved: {err}"
+        views = list_views(logdir.path, run)
+        return [{"label": v["name"], "value": v["name"]} for v in views], note
+
+    @app.callback(
+        Output("projector-tag", "value", allow_duplicate=True),
+        Output("projector-step", "value", allow_duplicate=True),
+        Output("projector-method", "value"),
+        Output("projector-dims", "value"),
+        Output("projector-color", "value", allow_duplicate=True),
+        Output("projector-search", "value", allow_duplicate=True),
+        Output("projector-overlays", "value"),
+        Output("projector-selected", "data", allow_duplicate=True),
+        Output("projector-camera", "data"),
+        Input("projector-views", "value"),
+        State("projector-run", "value"),
+        prevent_initial_call=True,
+    )
+    def restore_view(name: Any, run: Any) -> tuple:
+        view = next((v for v in list_views(logdir.path, run) if v["name"] == name), None) if run else None
+        if view is None:
+            raise dash.exceptions.PreventUpdate
+        method = view.get("method") if view.get("method") in ("pca", "tsne", "umap") else "pca"
+        dims = 3 if view.get("dims") == 3 else 2
+        camera = {"camera": view.get("camera"), "for": f"{method}-{dims}", "name": name}
+        return (
+            view.get("tag") or dash.no_update,
+            view.get("step") if view.get("step") is not None else dash.no_update,
+            method,
+            dims,
+            view.get("color"),
+            view.get("search") or "",
+            [o for o in view.get("overlays") or [] if o in ("clusters", "isolate")],
+            view.get("selected") if isinstance(view.get("selected"), int) else None,
+            camera,
+        )
 
     # Zoom and pan re-render the density view only; a callback of its own, so that the
     # relayout events of every redraw never make Dash drop a pending redraw as stale.
@@ -362,8 +458,10 @@ def _render(
     selected: Any,
     *,
     view: Any,
+    camera: Any = None,
 ) -> tuple:
-    """(figure, status, summary, polling disabled) of the chosen view."""
+    """(figure, status, summary, polling disabled) of the chosen view; ``camera`` a saved view's
+    camera, applied while the projection shown is the one it was saved with."""
     if run is None or tag is None or step is None:
         return _empty("No embedding chosen."), "", "", True
     record = store.record(run, tag, step)
@@ -375,7 +473,7 @@ def _render(
     if method in ("tsne", "umap"):
         job = store.job(run, tag, step, method, dims)
         name = "t-SNE" if method == "tsne" else "UMAP"
-        if job.done:
+        if job.done and job.future is not None:
             try:
                 projection = job.future.result()
                 notes.append(f"{name} ({_describe(projection)}).")
@@ -404,7 +502,11 @@ def _render(
     near = None
     if isinstance(selected, int) and 0 <= selected < count:
         near = neighbors(record.vectors, selected, k=min(NEIGHBOURS, count - 1), exact=True).indices[0]
+    saved = _saved_camera(camera, f"{projection.method}-{dims}")
     if dims == 2 and count > INTERACTIVE_LIMIT:
+        if view is None and saved is not None:
+            view = _view({"xaxis.range[0]": saved["x"][0], "xaxis.range[1]": saved["x"][1],
+                          "yaxis.range[0]": saved["y"][0], "yaxis.range[1]": saved["y"][1]})  # fmt: skip
         figure, note = _density_or_points(projection, view, values, color, matches, selected, near)
         notes.append(note)
     else:
@@ -432,7 +534,44 @@ def _render(
             found = clusters(projection.coords, metadata=metadata)
             figure = clusters_figure(found, figure=figure)
             notes.append(f"{len(found.names)} clusters (HDBSCAN).")
+        if saved is not None:
+            # a new uirevision: plotly takes these ranges over the user's last zoom, then keeps
+            # the user's zoom again across the redraws of this view
+            revision = f"{projection.method}-{dims}-view-{camera.get('name')}"
+            if dims == 3 and isinstance(saved.get("scene"), dict):
+                figure.update_layout(scene_camera=saved["scene"], uirevision=revision)
+            elif dims == 2 and "x" in saved:
+                figure.update_layout(xaxis_range=saved["x"], yaxis_range=saved["y"], uirevision=revision)
     return figure, " ".join(notes), summary, not polling
+
+
+def _saved_camera(camera: Any, shown: str) -> dict[str, Any] | None:
+    """The camera of a restored view (``{"x": [a, b], "y": [c, d]}`` or ``{"scene": {...}}``) when
+    it was saved with the projection now shown."""
+    if not isinstance(camera, dict) or camera.get("for") != shown or not isinstance(camera.get("camera"), dict):
+        return None
+    saved = camera["camera"]
+    try:
+        if "x" in saved:
+            return {"x": [float(v) for v in saved["x"][:2]], "y": [float(v) for v in saved["y"][:2]]}
+    except (KeyError, TypeError, ValueError):
+        return None
+    return {"scene": saved["scene"]} if isinstance(saved.get("scene"), dict) else None
+
+
+_CAMERA_JS = """
+function (clicks) {
+    const gd = document.querySelector("#projector-graph .js-plotly-plot");
+    const layout = gd && gd._fullLayout;
+    let camera = null;
+    if (layout && layout.scene && layout.scene.camera && gd._fullData.some(t => t.type === "scatter3d")) {
+        camera = {scene: JSON.parse(JSON.stringify(layout.scene.camera))};
+    } else if (layout && layout.xaxis && layout.yaxis) {
+        camera = {x: layout.xaxis.range.slice(), y: layout.yaxis.range.slice()};
+    }
+    return {camera: camera, at: Date.now()};
+}
+"""
 
 
 def _empty(message: str) -> dict:

@@ -75,7 +75,7 @@ class ProjectorStore:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepscope-projector")
         self._warm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepscope-projector-warm")
 
-    def _key(self, run: str, tag: str, step: int | None) -> Hashable:
+    def _key(self, run: str, tag: str, step: int | None) -> tuple[Any, ...]:
         # A logged embedding never changes, so the run's other writes (scalars every half second
         # while it trains) must not evict it: it is known by its steps, not the run's signature.
         return (run, tag, step, tuple(self.logdir.embedding_steps(run, tag)))
