@@ -249,3 +249,45 @@ def test_a_saved_view_restores_colour_search_selection_and_zoom(browser_page, li
         ".some(t => t.name.startsWith('matches'))"
     )
     page.screenshot(path=str(logdir.parent / "projector-views.png"))
+
+
+@pytest.mark.browser
+def test_zooming_in_on_a_few_points_draws_their_thumbnails(browser_page, live_server, logdir, plots_drew):
+    page = browser_page
+    _open(page, live_server(logdir), plots_drew)
+    # a box around one point, small enough to hold only a few of the 300
+    wanted = page.evaluate(
+        """() => {
+            const gd = document.querySelector('#projector-graph .js-plotly-plot');
+            const t = gd._fullData[0], x = t.x[0], y = t.y[0];
+            const [a, b] = gd._fullLayout.xaxis.range, [c, d] = gd._fullLayout.yaxis.range;
+            const dx = (b - a) / 40, dy = (d - c) / 40;
+            let inside = 0;
+            for (const trace of gd._fullData) {
+                for (let i = 0; i < trace.x.length; i++) {
+                    if (Math.abs(trace.x[i] - x) <= dx && Math.abs(trace.y[i] - y) <= dy) inside++;
+                }
+            }
+            Plotly.relayout(gd, {'xaxis.range': [x - dx, x + dx], 'yaxis.range': [y - dy, y + dy]});
+            return inside;
+        }"""
+    )
+    assert 1 <= wanted <= projector.THUMBNAIL_LIMIT
+    page.wait_for_function(
+        "(n) => (document.querySelector('#projector-graph .js-plotly-plot')?.layout.images || []).length === n",
+        arg=wanted,
+    )
+    sources = page.evaluate(
+        "() => document.querySelector('#projector-graph .js-plotly-plot').layout.images.map(i => i.source)"
+    )
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "shown with their thumbnails" in page.inner_text("#projector-status")
+    assert page.locator("#projector-graph .layer-above image").count() == wanted  # drawn in the plot
+    page.screenshot(path=str(logdir.parent / "projector-thumbnails.png"))
+    page.evaluate(
+        "() => Plotly.relayout(document.querySelector('#projector-graph .js-plotly-plot'),"
+        " {'xaxis.autorange': true, 'yaxis.autorange': true})"
+    )
+    page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?.layout.images || []).length === 0"
+    )

@@ -30,6 +30,7 @@ __all__ = [
     "neighbors_figure",
     "density_figure",
     "MAX_CATEGORIES",
+    "thumbnail_images",
 ]
 
 #: a colour column with more distinct values than this is drawn on a sequential scale
@@ -348,3 +349,33 @@ def density_figure(image: DensityImage, *, x_title: str = "x", y_title: str = "y
         title=f"{image.count:,} points in view: density (log scale), rendered by {image.engine}",
     )
     return fig
+
+
+def thumbnail_images(
+    coords: np.ndarray,
+    indices: Sequence[int] | np.ndarray,
+    images: np.ndarray,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+) -> list[dict[str, Any]]:
+    """Layout images showing the thumbnails of the points ``indices`` at their 2-D ``coords``, each
+    a 24th of the view wide, for a plot zoomed in on a few points (``images`` [N, H, W, C])."""
+    width = (x_range[1] - x_range[0]) / 24
+    height = (y_range[1] - y_range[0]) / 18
+    return [
+        {
+            "source": image_src(images[int(i)]),
+            "xref": "x",
+            "yref": "y",
+            "x": float(coords[int(i), 0]),
+            "y": float(coords[int(i), 1]),
+            "sizex": width,
+            "sizey": height,
+            "xanchor": "center",
+            "yanchor": "middle",
+            "sizing": "contain",
+            "layer": "above",
+            "name": f"thumbnail {int(i)}",
+        }
+        for i in indices
+    ]

@@ -29,11 +29,14 @@ from deepscope.viz.embedding import (
     clusters_figure,
     density_figure,
     projection_figure,
+    thumbnail_images,
 )
 from deepscope.viz.images import image_src
 
 #: the most points drawn one by one; beyond, a density image (2-D) or a sample (3-D)
 INTERACTIVE_LIMIT = 100_000
+#: thumbnails are drawn in the plot when a zoomed 2-D view holds at most this many points
+THUMBNAIL_LIMIT = 200
 NEIGHBOURS = 10
 _ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 24px", "alignItems": "flex-end"}
 _METHODS = [
@@ -388,11 +391,12 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         prevent_initial_call=True,
     )
     def zoom(relayout: Any, *values: Any) -> tuple:
-        run, tag, step, _method, dims = values[:5]
+        run, tag, step, method, dims = values[:5]
         if run is None or tag is None or step is None or dims == 3 or not _is_view_change(relayout):
             raise dash.exceptions.PreventUpdate
-        if len(store.record(run, tag, step).vectors) <= INTERACTIVE_LIMIT:
-            raise dash.exceptions.PreventUpdate
+        record = store.record(run, tag, step)
+        if len(record.vectors) <= INTERACTIVE_LIMIT:
+            return _thumbnails(store, record, run, tag, step, method, _view(relayout))
         figure, status, _summary, _poll = _render(store, *values, view=_view(relayout))
         return figure, status
 
@@ -545,6 +549,25 @@ def _render(
     return figure, " ".join(notes), summary, not polling
 
 
+def _thumbnails(store: ProjectorStore, record: Any, run: Any, tag: Any, step: Any, method: Any, view: Any) -> tuple:
+    """A patch of the figure's layout images: the thumbnails of the points in a view holding at
+    most ``THUMBNAIL_LIMIT`` of them, none otherwise (and nothing to do without thumbnails)."""
+    if record.images is None:
+        raise dash.exceptions.PreventUpdate
+    projection = store.pca(run, tag, step, 2)
+    if method in ("tsne", "umap"):
+        job = store.job(run, tag, step, method, 2)
+        if job.done and job.future is not None and job.future.exception() is None:
+            projection = job.future.result()
+    patch = dash.Patch()
+    inside = None if view is None else np.flatnonzero(in_view(projection.coords, *view))
+    if inside is None or len(inside) > THUMBNAIL_LIMIT:
+        patch["layout"]["images"] = []
+        return patch, dash.no_update
+    patch["layout"]["images"] = thumbnail_images(projection.coords, inside, record.images, *view)
+    return patch, f"{len(inside)} points in view, shown with their thumbnails; zoom out to hide them."
+
+
 def _saved_camera(camera: Any, shown: str) -> dict[str, Any] | None:
     """The camera of a restored view (``{"x": [a, b], "y": [c, d]}`` or ``{"scene": {...}}``) when
     it was saved with the projection now shown."""
@@ -646,10 +669,14 @@ def _is_view_change(relayout: Any) -> bool:
 def _view(relayout: Any) -> tuple[tuple[float, float], tuple[float, float]] | None:
     if not isinstance(relayout, dict):
         return None
-    try:
-        x = (float(relayout["xaxis.range[0]"]), float(relayout["xaxis.range[1]"]))
-        y = (float(relayout["yaxis.range[0]"]), float(relayout["yaxis.range[1]"]))
-    except (KeyError, TypeError, ValueError):
+    try:  # a drag or scroll sends each end ("xaxis.range[0]"), a relayout call may send the pair
+        pairs = [
+            relayout.get(f"{axis}.range") or (relayout[f"{axis}.range[0]"], relayout[f"{axis}.range[1]"])
+            for axis in ("xaxis", "yaxis")
+        ]
+        x = (float(pairs[0][0]), float(pairs[0][1]))
+        y = (float(pairs[1][0]), float(pairs[1][1]))
+    except (KeyError, IndexError, TypeError, ValueError):
         return None
     return (min(x), max(x)), (min(y), max(y))
 
