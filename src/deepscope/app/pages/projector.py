@@ -336,9 +336,8 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             return [], ""
         note = ""
         if dash.ctx.triggered_id == "projector-camera-now":
-            state = dict(
-                zip(("tag", "step", "method", "dims", "color", "search", "overlays", "selected"), values, strict=True)
-            )
+            keys = ("tag", "step", "method", "dims", "color", "search", "overlays", "selected")
+            state: dict[str, Any] = dict(zip(keys, values, strict=True))
             state["camera"] = camera.get("camera") if isinstance(camera, dict) else None
             try:
                 save_view(logdir.path, run, name or "", state)
@@ -560,8 +559,8 @@ def _thumbnails(store: ProjectorStore, record: Any, run: Any, tag: Any, step: An
         if job.done and job.future is not None and job.future.exception() is None:
             projection = job.future.result()
     patch = dash.Patch()
-    inside = None if view is None else np.flatnonzero(in_view(projection.coords, *view))
-    if inside is None or len(inside) > THUMBNAIL_LIMIT:
+    inside = np.flatnonzero(in_view(projection.coords, *view)) if view is not None else None
+    if view is None or inside is None or len(inside) > THUMBNAIL_LIMIT:
         patch["layout"]["images"] = []
         return patch, dash.no_update
     patch["layout"]["images"] = thumbnail_images(projection.coords, inside, record.images, *view)
