@@ -291,3 +291,15 @@ def test_zooming_in_on_a_few_points_draws_their_thumbnails(browser_page, live_se
     page.wait_for_function(
         "() => (document.querySelector('#projector-graph .js-plotly-plot')?.layout.images || []).length === 0"
     )
+
+
+def test_view_ranges_and_saved_cameras_are_read_in_both_forms():
+    pair = {"xaxis.range": [2, 0], "yaxis.range": [1, 3]}
+    ends = {"xaxis.range[0]": 0, "xaxis.range[1]": 2, "yaxis.range[0]": 1, "yaxis.range[1]": 3}
+    assert projector._view(pair) == projector._view(ends) == ((0.0, 2.0), (1.0, 3.0))
+    assert projector._view({"xaxis.autorange": True}) is None
+    camera = {"camera": {"x": [0, 2], "y": [1, 3]}, "for": "pca-2", "name": "v"}
+    assert projector._saved_camera(camera, "pca-2") == {"x": [0.0, 2.0], "y": [1.0, 3.0]}
+    assert projector._saved_camera(camera, "tsne-2") is None  # saved with another projection
+    scene = {"camera": {"scene": {"eye": {"x": 1, "y": 1, "z": 1}}}, "for": "pca-3"}
+    assert projector._saved_camera(scene, "pca-3") == {"scene": {"eye": {"x": 1, "y": 1, "z": 1}}}

@@ -1,5 +1,7 @@
 """Projector: logged embeddings in 2-D or 3-D (PCA at once, t-SNE and UMAP in the background),
-coloured by metadata, searched, with a clicked point's nearest neighbours in the original space.
+coloured by metadata, searched, with a clicked point's nearest neighbours in the original space,
+thumbnails drawn in the plot when a zoomed view holds at most 200 points, and saved views
+(bookmarks of the controls, the selection and the camera) kept in the run.
 
 Up to 100,000 points are drawn as a WebGL scatter. Beyond that the 2-D view is a density image
 rendered on the server for the current zoom, and the points themselves come back once the view
@@ -359,18 +361,22 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Output("projector-camera", "data"),
         Input("projector-views", "value"),
         State("projector-run", "value"),
+        State("projector-tag", "value"),
+        State("projector-step", "value"),
         prevent_initial_call=True,
     )
-    def restore_view(name: Any, run: Any) -> tuple:
+    def restore_view(name: Any, run: Any, tag: Any, step: Any) -> tuple:
         view = next((v for v in list_views(logdir.path, run) if v["name"] == name), None) if run else None
         if view is None:
             raise dash.exceptions.PreventUpdate
         method = view.get("method") if view.get("method") in ("pca", "tsne", "umap") else "pca"
         dims = 3 if view.get("dims") == 3 else 2
         camera = {"camera": view.get("camera"), "for": f"{method}-{dims}", "name": name}
+        # an unchanged tag or step is not sent again: that would start the callbacks that clear the
+        # selection and recolour
         return (
-            view.get("tag") or dash.no_update,
-            view.get("step") if view.get("step") is not None else dash.no_update,
+            view["tag"] if view.get("tag") and view.get("tag") != tag else dash.no_update,
+            view["step"] if view.get("step") is not None and view.get("step") != step else dash.no_update,
             method,
             dims,
             view.get("color"),
