@@ -6,9 +6,13 @@
 - UMAP's start in a second process: two fresh processes each fit UMAP on 2,000 points, once with
   deepscope's on-disk numba cache and once with umap-learn as it comes;
 - neighbours of 200 queries among 100,000 points (exact) against scikit-learn;
-- a 1,000,000 x 2 density view (datashader or numpy) and the process's peak memory.
+- a 1,000,000 x 2 density view (datashader or numpy) and the process's peak memory;
+- the Projector page's first paint with 100,000 points in headless Chromium (the system
+  ``chromium`` driven by Playwright): from navigation until the WebGL scatter drew, on a fresh
+  server (reading the embedding and its PCA included) and on a second visit, with the size of the
+  figure sent (float32 coordinates and int32 point indices, binary-encoded).
 
-Run: ``.venv/bin/python bench/bench_embed.py [--tsne-points 10000] [--skip-umap]``
+Run: ``.venv/bin/python bench/bench_embed.py [--tsne-points 10000] [--skip-umap] [--only-paint]``
 """
 
 from __future__ import annotations
@@ -136,14 +140,80 @@ def bench_density() -> None:
     )
 
 
+_DREW = """() => {
+    const gd = document.querySelector('#projector-graph .js-plotly-plot');
+    return !!(gd && Array.isArray(gd._fullData) && gd._fullData.length > 0 && gd.querySelector('.main-svg')
+        && gd._fullData.some(t => t.type === 'scattergl'));
+}"""
+
+
+def bench_first_paint(points: int = 100_000) -> None:
+    import shutil
+    from pathlib import Path
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("first paint: skipped (playwright is not installed)")
+        return
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        print("first paint: skipped (no chromium on PATH)")
+        return
+    from deepscope.app import create_app
+    from deepscope.app.server import start_server
+    from deepscope.track import Run
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 10, points)
+    vectors = (rng.normal(scale=5, size=(10, 32))[truth] + rng.normal(size=(points, 32))).astype(np.float32)
+    with tempfile.TemporaryDirectory() as folder:
+        logdir = Path(folder) / "logs"
+        with Run(logdir, name="bench") as run:
+            labels = np.array([f"class {t}" for t in truth])
+            run.log_embedding("vectors", vectors, metadata={"label": labels, "id": np.arange(points)})
+        handle = start_server(create_app(logdir).server, host="127.0.0.1", port=0, threads=4)
+        times, sizes = [], []
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=chromium, headless=True, args=["--headless", "--no-sandbox", "--disable-gpu"]
+                )
+                for _ in range(2):
+                    page = browser.new_page(viewport={"width": 1280, "height": 800})
+                    start = time.perf_counter()
+                    page.goto(f"http://127.0.0.1:{handle.port}/projector")
+                    page.wait_for_function(_DREW, timeout=120_000)
+                    times.append(time.perf_counter() - start)
+                    sizes.append(
+                        page.evaluate(
+                            "() => Math.max(...performance.getEntriesByType('resource')"
+                            ".filter(e => e.name.includes('_dash-update-component')).map(e => e.decodedBodySize))"
+                        )
+                    )
+                    page.close()
+                browser.close()
+        finally:
+            handle.stop()
+    print(
+        f"Projector first paint, {points:,} points in headless Chromium (software WebGL): fresh server "
+        f"{times[0]:.2f} s, second visit {times[1]:.2f} s (target < 3 s); figure {sizes[0] / 2**20:.2f} MiB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tsne-points", type=int, default=3000)
     parser.add_argument("--skip-umap", action="store_true")
+    parser.add_argument("--only-paint", action="store_true", help="only the page's first paint")
     args = parser.parse_args()
+    if args.only_paint:
+        bench_first_paint()
+        return
     bench_pca()
     bench_neighbors()
     bench_density()
+    bench_first_paint()
     bench_tsne(args.tsne_points)
     if not args.skip_umap:
         bench_umap_start()

@@ -183,3 +183,123 @@ def test_background_tsne_reports_progress_and_finishes(logdir):
     projection = job.future.result(timeout=120)
     assert job.done and job.progress == pytest.approx(1.0)
     assert projection.method == "tsne" and projection.coords.shape == (300, 2)
+
+
+def test_saved_views_round_trip_in_the_run_folder(logdir):
+    from deepscope.app.pages._projector.views import VIEWS_FILE, list_views, save_view
+    from deepscope.errors import InvalidArgumentError
+
+    state = {"tag": "penultimate", "step": 3, "method": "pca", "dims": 2, "color": "label"}
+    state |= {"search": "label=square", "overlays": ["isolate"], "selected": 7, "camera": {"x": [0, 1], "y": [2, 3]}}
+    save_view(logdir, "cnn", "squares", state)
+    save_view(logdir, "cnn", "  all   points ", {**state, "search": ""})
+    views = save_view(logdir, "cnn", "squares", {**state, "selected": 9})  # same name: replaced
+    assert [v["name"] for v in views] == ["all points", "squares"]
+    assert list_views(logdir, "cnn") == views
+    assert views[1] == {"name": "squares", **state, "selected": 9}
+    assert (logdir / "cnn" / VIEWS_FILE).is_file()
+    with pytest.raises(InvalidArgumentError):
+        save_view(logdir, "cnn", "   ", state)
+    assert list_views(logdir, "no such run") == []
+
+
+@pytest.mark.browser
+def test_a_saved_view_restores_colour_search_selection_and_zoom(browser_page, live_server, logdir, plots_drew):
+    from tests.conftest import eventually
+
+    page = browser_page
+    _open(page, live_server(logdir), plots_drew)
+    page.fill("#projector-search", "label=circle")
+    page.press("#projector-search", "Enter")
+    page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".some(t => t.name.startsWith('matches'))"
+    )
+    page.evaluate(
+        "() => Plotly.relayout(document.querySelector('#projector-graph .js-plotly-plot'),"
+        " {'xaxis.range': [-1, 1], 'yaxis.range': [-2, 2]})"
+    )
+    page.fill("#projector-view-name", "circles zoomed")
+    page.click("#projector-save-view")
+    eventually(lambda: page.inner_text("#projector-view-note"), "Saved “circles zoomed” in run cnn.")
+    # change the state, then restore it from the saved view
+    page.fill("#projector-search", "")
+    page.press("#projector-search", "Enter")
+    page.evaluate(
+        "() => Plotly.relayout(document.querySelector('#projector-graph .js-plotly-plot'), {'xaxis.autorange': true,"
+        " 'yaxis.autorange': true})"
+    )
+    page.wait_for_function(
+        "() => !(document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".some(t => t.name.startsWith('matches'))"
+    )
+    page.click("#projector-views")
+    page.get_by_role("option", name="circles zoomed").click()
+    eventually(lambda: page.input_value("#projector-search"), "label=circle")
+    ranges = eventually(
+        lambda: page.evaluate(
+            "() => { const l = document.querySelector('#projector-graph .js-plotly-plot')._fullLayout;"
+            " return [l.xaxis.range, l.yaxis.range]; }"
+        ),
+        [[-1, 1], [-2, 2]],
+    )
+    assert ranges == [[-1, 1], [-2, 2]]
+    page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".some(t => t.name.startsWith('matches'))"
+    )
+    page.screenshot(path=str(logdir.parent / "projector-views.png"))
+
+
+@pytest.mark.browser
+def test_zooming_in_on_a_few_points_draws_their_thumbnails(browser_page, live_server, logdir, plots_drew):
+    page = browser_page
+    _open(page, live_server(logdir), plots_drew)
+    # a box around one point, small enough to hold only a few of the 300
+    wanted = page.evaluate(
+        """() => {
+            const gd = document.querySelector('#projector-graph .js-plotly-plot');
+            const t = gd._fullData[0], x = t.x[0], y = t.y[0];
+            const [a, b] = gd._fullLayout.xaxis.range, [c, d] = gd._fullLayout.yaxis.range;
+            const dx = (b - a) / 40, dy = (d - c) / 40;
+            let inside = 0;
+            for (const trace of gd._fullData) {
+                for (let i = 0; i < trace.x.length; i++) {
+                    if (Math.abs(trace.x[i] - x) <= dx && Math.abs(trace.y[i] - y) <= dy) inside++;
+                }
+            }
+            Plotly.relayout(gd, {'xaxis.range': [x - dx, x + dx], 'yaxis.range': [y - dy, y + dy]});
+            return inside;
+        }"""
+    )
+    assert 1 <= wanted <= projector.THUMBNAIL_LIMIT
+    page.wait_for_function(
+        "(n) => (document.querySelector('#projector-graph .js-plotly-plot')?.layout.images || []).length === n",
+        arg=wanted,
+    )
+    sources = page.evaluate(
+        "() => document.querySelector('#projector-graph .js-plotly-plot').layout.images.map(i => i.source)"
+    )
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "shown with their thumbnails" in page.inner_text("#projector-status")
+    assert page.locator("#projector-graph .layer-above image").count() == wanted  # drawn in the plot
+    page.screenshot(path=str(logdir.parent / "projector-thumbnails.png"))
+    page.evaluate(
+        "() => Plotly.relayout(document.querySelector('#projector-graph .js-plotly-plot'),"
+        " {'xaxis.autorange': true, 'yaxis.autorange': true})"
+    )
+    page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?.layout.images || []).length === 0"
+    )
+
+
+def test_view_ranges_and_saved_cameras_are_read_in_both_forms():
+    pair = {"xaxis.range": [2, 0], "yaxis.range": [1, 3]}
+    ends = {"xaxis.range[0]": 0, "xaxis.range[1]": 2, "yaxis.range[0]": 1, "yaxis.range[1]": 3}
+    assert projector._view(pair) == projector._view(ends) == ((0.0, 2.0), (1.0, 3.0))
+    assert projector._view({"xaxis.autorange": True}) is None
+    camera = {"camera": {"x": [0, 2], "y": [1, 3]}, "for": "pca-2", "name": "v"}
+    assert projector._saved_camera(camera, "pca-2") == {"x": [0.0, 2.0], "y": [1.0, 3.0]}
+    assert projector._saved_camera(camera, "tsne-2") is None  # saved with another projection
+    scene = {"camera": {"scene": {"eye": {"x": 1, "y": 1, "z": 1}}}, "for": "pca-3"}
+    assert projector._saved_camera(scene, "pca-3") == {"scene": {"eye": {"x": 1, "y": 1, "z": 1}}}

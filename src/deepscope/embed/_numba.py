@@ -53,7 +53,8 @@ def import_umap() -> Any:
         except ImportError as exc:
             raise MissingDependencyError("umap-learn", "embed", "UMAP projection") from exc
         os.environ.setdefault("NUMBA_CACHE_DIR", str(folder))
-        config.CACHE_DIR = str(folder)  # numba read the variable when it was imported
+        # numba read the variable when it was imported; its config module sets it at run time
+        config.CACHE_DIR = str(folder)  # pyright: ignore[reportAttributeAccessIssue]
         njit, jit = numba.njit, numba.jit
         numba.njit, numba.jit = _caching(njit), _caching(jit)
         try:

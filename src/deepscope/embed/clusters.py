@@ -141,10 +141,10 @@ def _hdbscan(points: np.ndarray, min_cluster_size: int, seed: int) -> np.ndarray
 
     limit = 20_000
     if len(points) <= limit:
-        return HDBSCAN(min_cluster_size=min_cluster_size, copy=True).fit_predict(points).astype(np.int64)
+        return HDBSCAN(min_cluster_size=min_cluster_size, copy=True).fit_predict(points).astype(np.int64)  # pyright: ignore[reportArgumentType]
     sample = np.random.default_rng(seed).choice(len(points), size=limit, replace=False)
     scaled = max(5, min_cluster_size * limit // len(points))
-    sample_labels = HDBSCAN(min_cluster_size=scaled, copy=True).fit_predict(points[sample])
+    sample_labels = HDBSCAN(min_cluster_size=scaled, copy=True).fit_predict(points[sample])  # pyright: ignore[reportArgumentType]
     nearest = NearestNeighbors(n_neighbors=1).fit(points[sample]).kneighbors(points)[1][:, 0]
     return sample_labels[nearest].astype(np.int64)
 

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -128,7 +128,7 @@ def _approximate(
     except ImportError as exc:
         raise MissingDependencyError("pynndescent", "embed", "approximate neighbours") from exc
     graph = pynndescent.NNDescent(array, metric=metric, n_neighbors=max(k + 1, 30), random_state=seed, n_jobs=-1)
-    found, distances = graph.neighbor_graph
+    found, distances = cast(tuple[np.ndarray, np.ndarray], graph.neighbor_graph)  # built by the fit above
     return _drop_self(queries, found[queries, : k + 1], distances[queries, : k + 1], k)
 
 

@@ -191,7 +191,7 @@ def _tsne(array: np.ndarray, dims: int, seed: int, progress: Progress | None, op
         callbacks = callback
     tsne = openTSNE.TSNE(
         n_components=dims,
-        perplexity=perplexity,
+        perplexity=perplexity,  # pyright: ignore[reportArgumentType]  (openTSNE annotates int, takes float)
         n_iter=n_iter,
         learning_rate=options.get("learning_rate", "auto"),
         # openTSNE's choice in 2-D: FFT-accelerated from 10,000 points, Barnes-Hut below

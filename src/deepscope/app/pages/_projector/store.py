@@ -23,22 +23,32 @@ _MAX_JOBS = 8
 
 
 class _LRU:
+    """The last ``size`` values made, each made once even when asked for by two threads at a time."""
+
     def __init__(self, size: int) -> None:
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._items: OrderedDict[Hashable, Future[Any]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
         with self._lock:
-            if key in self._items:
+            future = self._items.get(key)
+            mine = future is None
+            if future is None:
+                future = self._items[key] = Future()
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+            else:
                 self._items.move_to_end(key)
-                return self._items[key]
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
+        if mine:
+            try:
+                future.set_result(make())
+            except BaseException as err:
+                with self._lock:  # a failure is not kept: the next request tries again
+                    if self._items.get(key) is future:
+                        del self._items[key]
+                future.set_exception(err)
+        return future.result()
 
 
 class Job:
@@ -63,8 +73,9 @@ class ProjectorStore:
         self._jobs: dict[Hashable, Job] = {}
         self._jobs_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepscope-projector")
+        self._warm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepscope-projector-warm")
 
-    def _key(self, run: str, tag: str, step: int | None) -> Hashable:
+    def _key(self, run: str, tag: str, step: int | None) -> tuple[Any, ...]:
         # A logged embedding never changes, so the run's other writes (scalars every half second
         # while it trains) must not evict it: it is known by its steps, not the run's signature.
         return (run, tag, step, tuple(self.logdir.embedding_steps(run, tag)))
@@ -75,6 +86,11 @@ class ProjectorStore:
     def pca(self, run: str, tag: str, step: int | None, dims: int) -> Projection:
         key = (*self._key(run, tag, step), "pca", dims)
         return self._projections.get(key, lambda: project(self.record(run, tag, step).vectors, "pca", dims=dims))
+
+    def prefetch(self, run: str, tag: str, step: int | None) -> None:
+        """Start reading the embedding and its 2-D PCA in the background (the page's first view),
+        while the browser is still asking for the controls' values."""
+        self._warm.submit(self.pca, run, tag, step, 2)
 
     def job(self, run: str, tag: str, step: int | None, method: str, dims: int) -> Job:
         """The background t-SNE or UMAP of this embedding, started on first request."""
