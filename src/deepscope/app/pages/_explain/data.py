@@ -49,14 +49,14 @@ class Examples:
     class_names: list[str] | None
 
     def __len__(self) -> int:
-        return len(self.texts) if self.texts is not None else int(self._array.shape[0])
+        return len(self.texts) if self.texts is not None else int(self.images.shape[0])
 
     def rows(self, index: int) -> Any:
         """Example ``index`` as a batch of one, as the model takes it."""
-        return [self.texts[index]] if self.texts is not None else self._array[index : index + 1]
+        return [self.texts[index]] if self.texts is not None else self.images[index : index + 1]
 
     @property
-    def _array(self) -> np.ndarray:
+    def images(self) -> np.ndarray:
         """The inputs of image examples (exactly one of ``inputs`` and ``texts`` is set)."""
         return cast(np.ndarray, self.inputs)
 
