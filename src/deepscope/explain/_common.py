@@ -19,9 +19,10 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import numpy as np
+import pandas as pd
 import torch
 
 from deepscope.errors import (
@@ -166,7 +167,7 @@ def is_texts(inputs: Any) -> bool:
     )
 
 
-def _is_frame(inputs: Any) -> bool:
+def _is_frame(inputs: Any) -> TypeGuard[pd.DataFrame]:
     return hasattr(inputs, "iloc") and hasattr(inputs, "columns")
 
 
@@ -215,7 +216,7 @@ def to_numeric_array(inputs: Any, *, floating: bool) -> tuple[np.ndarray | torch
             inputs,
             hint="convert with .astype('float32'); scale uint8 images to [0, 1] first",
         )
-    if isinstance(inputs, np.ndarray) and kind not in "biuf":
+    if isinstance(inputs, np.ndarray) and inputs.dtype.kind not in "biuf":
         raise ArgumentTypeError("inputs", "numeric values", inputs)
     return inputs, names
 
@@ -322,9 +323,20 @@ class Task:
         return torch.arange(self.n, device=self.x.device)
 
     @property
+    def resolved_target(self) -> torch.Tensor:
+        """``target`` where it is resolved: methods read it after ``resolve_targets`` or
+        ``target_rows`` filled it in."""
+        return cast(torch.Tensor, self.target)
+
+    @property
+    def resolved_outputs(self) -> torch.Tensor:
+        """``outputs`` where they are known (set with the targets they resolved)."""
+        return cast(torch.Tensor, self.outputs)
+
+    @property
     def score(self) -> torch.Tensor:
         """The model's output for each example's target at its input."""
-        return selected(self.outputs, self.target)
+        return selected(self.resolved_outputs, self.resolved_target)
 
     def target_rows(self, rows: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
         """The targets of ``rows``. While they are deferred, ``outputs`` must be the model's
@@ -341,11 +353,12 @@ class Task:
             self.outputs = torch.zeros(shape, dtype=outputs.dtype, device=outputs.device)
             self._targets = torch.zeros(self.n, dtype=torch.long, device=outputs.device)
             self._seen = torch.zeros(self.n, dtype=torch.bool, device=outputs.device)
-        self.outputs[rows] = outputs.detach()
-        self._targets[rows] = found
-        self._seen[rows] = True
-        if bool(self._seen.all()):
-            self.target = self._targets
+        seen, targets = self._seen, cast(torch.Tensor, self._targets)  # all three are set together
+        self.resolved_outputs[rows] = outputs.detach()
+        targets[rows] = found
+        seen[rows] = True
+        if bool(seen.all()):
+            self.target = targets
         return found
 
     def gradient(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
@@ -374,7 +387,7 @@ class Task:
 
     def scores(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """The target output of each row at ``x``."""
-        return selected(self.predict(x, rows), self.target[rows])
+        return selected(self.predict(x, rows), self.resolved_target[rows])
 
     def bar(self, total: int, desc: str | None = None) -> tqdm:
         return progress_bar(total, self.progress, desc or self.method)
@@ -396,7 +409,7 @@ class Task:
         return Attribution(
             values=values,
             method=self.method,
-            target=self.target.cpu().numpy().astype(np.int64),
+            target=self.resolved_target.cpu().numpy().astype(np.int64),
             inputs=self.inputs,
             kind=self.kind,
             options=jsonable(options),
@@ -580,7 +593,7 @@ def predict_task(
             if task.kind == "tabular" and requested is None:
                 task.batch_size = max(task.batch_size, TABULAR_BATCH_SIZE)
             task.outputs = task.predict(task.x, task.rows)
-        task.target = resolve_targets(model, target, task.outputs)
+        task.target = resolve_targets(model, target, task.resolved_outputs)
         yield task
 
 

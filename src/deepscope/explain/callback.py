@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -123,12 +123,17 @@ class ProbeSet(Result):
     default_tag = PROBES_TAG
 
     def __len__(self) -> int:
-        return len(self.texts) if self.texts is not None else int(self.inputs.shape[0])
+        return len(self.texts) if self.texts is not None else int(self._array.shape[0])
 
     @property
     def examples(self) -> np.ndarray | list[str]:
         """What the model takes: the inputs, or the texts."""
-        return self.texts if self.texts is not None else self.inputs
+        return self.texts if self.texts is not None else self._array
+
+    @property
+    def _array(self) -> np.ndarray:
+        """The inputs of an array probe set (exactly one of ``inputs`` and ``texts`` is set)."""
+        return cast(np.ndarray, self.inputs)
 
     def class_name(self, index: int) -> str:
         names = self.class_names
@@ -214,7 +219,7 @@ class MapScores(Result):
     def example(self, index: int) -> dict[str, Any]:
         """The scores of one example, as plain Python values."""
         row = self.to_frame().iloc[int(index)].to_dict()
-        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+        return {str(k): (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
 
     def tag_or_default(self, tag: str | None) -> str:
         if tag:
@@ -340,7 +345,7 @@ class ExplainCallback:
         self.methods = _check_methods(methods)
         self.every = check_positive_int(every, "every")
         self.texts, self.inputs = _probe_examples(probe_inputs)
-        n = len(self.texts) if self.texts is not None else len(self.inputs)
+        n = len(self.texts) if self.texts is not None else len(cast(np.ndarray, self.inputs))
         self.labels = _per_probe(labels, n, "labels")
         self.masks = _masks(masks, self.inputs)
         self.target = target
@@ -353,7 +358,7 @@ class ExplainCallback:
 
     @property
     def probe_set(self) -> ProbeSet:
-        kind = "text" if self.texts is not None else _kind(self.inputs)
+        kind = "text" if self.texts is not None else _kind(cast(np.ndarray, self.inputs))
         return ProbeSet(
             kind=kind,
             inputs=self.inputs,

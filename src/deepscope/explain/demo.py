@@ -71,7 +71,7 @@ def log_explain_run(logdir: str | Path, *, progress: bool | None = False) -> str
             if row.status == "finished":
                 return EXPLAIN_RUN
             log.warning("replacing the unfinished demo run %s", EXPLAIN_RUN)
-            shutil.rmtree(row.path)
+            shutil.rmtree(str(row.path))
 
     _, test = zoo.splits(EXPLAIN_MODEL)
     rows = probe_indices(test.labels)
@@ -86,7 +86,11 @@ def log_explain_run(logdir: str | Path, *, progress: bool | None = False) -> str
             class_names=list(test.class_names),
             integrated_gradients={"n_steps": IG_STEPS},
         )
-        result = zoo.train(EXPLAIN_MODEL, run=run, progress=progress, on_epoch=callback, **EXPLAIN_HPARAMS)
+
+        def on_epoch(epoch: int, module: Any) -> None:
+            callback(epoch, module)  # the attributions it returns are logged to the run already
+
+        result = zoo.train(EXPLAIN_MODEL, run=run, progress=progress, on_epoch=on_epoch, **EXPLAIN_HPARAMS)
         with one_thread():  # a tiny model: more threads only wait on each other
             callback.log_scores(result.model, perturbations=SCORE_SAMPLES)
         run.log({f"test/{k}": float(v) for k, v in result.metrics.items() if k in ("accuracy", "loss")})

@@ -123,7 +123,7 @@ def deletion_insertion(
         progress=progress,
     ) as task:
         if output is None:
-            output = "probability" if task.outputs.shape[1] > 1 and task.model.module is not None else "raw"
+            output = "probability" if task.resolved_outputs.shape[1] > 1 and task.model.module is not None else "raw"
         check_choice(output, "output", ("probability", "raw"))
         x = task.x
         base = broadcast_value(0.0 if baseline is None else baseline, x, "baseline")
@@ -153,10 +153,11 @@ def deletion_insertion(
                     out = task.predict(rows, task.rows[example])
                     if output == "probability":
                         out = out.softmax(dim=1)
-                    value = selected(out, task.target[example]).double().cpu().numpy()
+                    value = selected(out, task.resolved_target[example]).double().cpu().numpy()
                     curves[curve][example.cpu().numpy(), step.cpu().numpy()] = value
                     bar.update(len(pair))
-    trapezoid = getattr(np, "trapezoid", None) or np.trapz
+    # numpy < 2 has only trapz (the installed numpy 2 stubs lack it)
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz  # pyright: ignore[reportAttributeAccessIssue]
     return Faithfulness(
         method=attribution.method,
         fractions=fractions,
@@ -268,6 +269,8 @@ def max_sensitivity(
     original = _check_attribution(first, "method").values.reshape(len(first), -1).astype(np.float64)
     norm = np.linalg.norm(original, axis=1)
     x = first.inputs
+    if x is None:
+        raise UnsupportedModelError("inputs", "numeric inputs (max_sensitivity perturbs them)", "texts")
     worst = np.zeros(len(first))
     for _ in range(n_samples):
         moved = x + rng.uniform(-radius, radius, size=x.shape).astype(x.dtype)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from math import comb
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -71,7 +71,7 @@ def kmeans(data: np.ndarray, k: int, seed: int = 0, n_init: int = 3, max_iter: i
         inertia = float(np.take_along_axis(distances, labels[:, None], axis=1).sum())
         if inertia < best_inertia:
             best, best_inertia = labels, inertia
-    return best
+    return cast(np.ndarray, best)  # set by the first of the n_init starts
 
 
 def summarize_background(data: np.ndarray, k: int | None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -169,14 +169,16 @@ def coalitions(n_features: int, n_samples: int, rng: np.random.Generator) -> tup
     return np.array(masks), np.array(weights)
 
 
-def _background(task: Task, background: Any, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _background(task: Task, background: Any, k: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     n_features = task.x.shape[1]
     if background is None:
         data = np.zeros((1, n_features))
     elif isinstance(background, (int, float)) and not isinstance(background, bool):
         data = np.full((1, n_features), float(background))
     else:
-        raw = background.to_numpy(dtype=np.float64) if hasattr(background, "iloc") else background
+        raw: Any = background
+        if hasattr(raw, "iloc"):  # a DataFrame or Series
+            raw = raw.to_numpy(dtype=np.float64)
         if isinstance(raw, torch.Tensor):
             raw = raw.detach().cpu().numpy()
         data = np.asarray(raw, dtype=np.float64)
@@ -279,6 +281,11 @@ class _Pending:
     masks: np.ndarray | None = None
     weights: np.ndarray | None = None
 
+    def coalitions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(varying, masks, weights) of an example that has coalitions to evaluate (only those
+        are pending: ``_prepare`` set all three)."""
+        return cast(np.ndarray, self.varying), cast(np.ndarray, self.masks), cast(np.ndarray, self.weights)
+
 
 def _prepare(
     task: Task,
@@ -313,12 +320,13 @@ def _evaluate(
     if not pending:
         return
     x = task.x
-    keep = np.zeros((sum(len(p.masks) for p in pending), x.shape[1]), dtype=bool)
+    keep = np.zeros((sum(len(p.coalitions()[1]) for p in pending), x.shape[1]), dtype=bool)
     owner = np.zeros(len(keep), dtype=np.int64)
     start = 0
     for p in pending:
-        stop = start + len(p.masks)
-        keep[start:stop, p.varying] = p.masks.astype(bool)
+        varying, masks, _ = p.coalitions()
+        stop = start + len(masks)
+        keep[start:stop, varying] = masks.astype(bool)
         owner[start:stop] = p.index
         start = stop
     owner_t = torch.as_tensor(owner, device=x.device)
@@ -326,11 +334,11 @@ def _evaluate(
     k = len(bg)
     hybrid = torch.where(keep_t[:, None, :], x[owner_t][:, None, :], bg[None]).reshape(-1, x.shape[1])
     rows = owner_t.repeat_interleave(k)
-    out = selected(task.predict(hybrid, rows), task.target[rows]).double()
+    out = selected(task.predict(hybrid, rows), task.resolved_target[rows]).double()
     coalition_values = (out.reshape(-1, k) * bg_w[None]).sum(dim=1).cpu().numpy()
     start = 0
     for p in pending:
-        stop = start + len(p.masks)
+        stop = start + len(p.coalitions()[1])
         values[p.index] = _solve(p, coalition_values[start:stop])
         start = stop
         bar.update(1)
@@ -339,13 +347,14 @@ def _evaluate(
 def _solve(p: _Pending, ey: np.ndarray) -> np.ndarray:
     """Weighted least squares with efficiency solved in: phi_last = (fx - fnull) - sum(others),
     so the regression is on z_j - z_last."""
-    masks, weights, gap = p.masks, p.weights, p.fx - p.fnull
+    varying, masks, weights = p.coalitions()
+    gap = p.fx - p.fnull
     last = masks[:, -1]
     y = ey - p.fnull - last * gap
     design = masks[:, :-1] - last[:, None]
     weighted = design * weights[:, None]
     solution = np.linalg.lstsq(design.T @ weighted, weighted.T @ y, rcond=None)[0]
     phi = p.phi.copy()
-    phi[p.varying[:-1]] = solution
-    phi[p.varying[-1]] = gap - solution.sum()
+    phi[varying[:-1]] = solution
+    phi[varying[-1]] = gap - solution.sum()
     return phi

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
@@ -57,7 +57,17 @@ def check_layer(task: Task, layer: Any) -> str:
     return layer
 
 
-def _layer_output(task: Task, x: torch.Tensor, rows: torch.Tensor, layer: str, grads: bool):
+@overload
+def _layer_output(
+    task: Task, x: torch.Tensor, rows: torch.Tensor, layer: str, grads: Literal[True]
+) -> tuple[torch.Tensor, torch.Tensor]: ...
+@overload
+def _layer_output(
+    task: Task, x: torch.Tensor, rows: torch.Tensor, layer: str, grads: Literal[False]
+) -> tuple[torch.Tensor, None]: ...
+def _layer_output(
+    task: Task, x: torch.Tensor, rows: torch.Tensor, layer: str, grads: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(layer output, its gradient of the target output or None) for one batch."""
     xb = x.detach().requires_grad_(grads)
     with task.model.capture([layer], grads=grads) as cap, torch.set_grad_enabled(grads):
@@ -70,6 +80,11 @@ def _layer_output(task: Task, x: torch.Tensor, rows: torch.Tensor, layer: str, g
     if acts is None or (grads and grad is None):
         raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
     return acts.detach(), None if grad is None else grad.detach()
+
+
+def _neuron_option(neuron: Any) -> list[int]:
+    """The ``neuron`` index (already checked by the core) as a list of ints, for the options."""
+    return [int(i) for i in (neuron if isinstance(neuron, (tuple, list)) else [neuron])]
 
 
 def _layer_result(task: Task, values: torch.Tensor, layer: str, **options: Any) -> Attribution:
@@ -171,7 +186,7 @@ def neuron_gradient(
     ) as task:
         layer = check_layer(task, layer)
         values = _neuron_gradient_core(task, task.x, task.rows, None, None, layer=layer, neuron=neuron)
-        index = [int(i) for i in (neuron if isinstance(neuron, (tuple, list)) else [neuron])]
+        index = _neuron_option(neuron)
         return task.finish(values, options={"layer": layer, "neuron": index})
 
 
@@ -264,7 +279,7 @@ def layer_integrated_gradients(
                 value[0] = scaled
                 with torch.enable_grad():
                     logits = as_2d_outputs(task.forward(task.x[example], task.rows[example]))
-                    out = selected(logits, task.target[example]).sum()
+                    out = selected(logits, task.resolved_target[example]).sum()
                     (grad,) = torch.autograd.grad(out, scaled)
                 total.index_add_(0, example, grad * w[step].view(shape))
                 bar.update(len(pair))
@@ -336,7 +351,7 @@ def neuron_integrated_gradients(
                 )
                 total.index_add_(0, example, grads * w[step].view(shape))
         values = total * difference if multiply_by_inputs else total
-        index = [int(i) for i in (neuron if isinstance(neuron, (tuple, list)) else [neuron])]
+        index = _neuron_option(neuron)
         return task.finish(
             values,
             options={
@@ -450,7 +465,7 @@ def neuron_conductance(
                 rows = examples.repeat_interleave(n_steps)
                 with task.model.capture([layer], grads=True) as cap, torch.enable_grad():
                     logits = as_2d_outputs(task.forward(scaled, rows))
-                    out = selected(logits, task.target[rows]).sum()
+                    out = selected(logits, task.resolved_target[rows]).sum()
                     torch.autograd.grad(out, scaled, retain_graph=True)
                     acts, grads = cap.activations.get(layer), cap.gradients.get(layer)
                     if acts is None or grads is None:
@@ -466,7 +481,7 @@ def neuron_conductance(
         values = torch.cat(parts)
         if multiply_by_inputs:
             values = values * (x - base)
-        index_list = [int(i) for i in (neuron if isinstance(neuron, (tuple, list)) else [neuron])]
+        index_list = _neuron_option(neuron)
         return task.finish(
             values,
             options={

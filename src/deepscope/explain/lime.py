@@ -15,7 +15,7 @@ Everything random comes from ``seed``, so the same call gives the same result.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -247,7 +247,7 @@ def _image(
 def _text(
     task: Task, rng: np.random.Generator, n_samples: int, kernel_width: float, alpha: float
 ) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
-    words = [text.split() for text in task.texts]
+    words = [text.split() for text in cast(list[str], task.texts)]  # a text task holds its texts
     width = max(1, max(len(w) for w in words))
     values = np.zeros((task.n, width))
     intercepts = np.zeros(task.n)
@@ -259,7 +259,7 @@ def _text(
             z = _masks(rng, n_samples, len(text_words), keep_one=True)
             texts = [" ".join(w for w, on in zip(text_words, row, strict=True) if on) for row in z]
             outputs = predict_texts(task.model, texts, task.batch_size)
-            target = task.target[i : i + 1].expand(len(texts)).to(outputs.device)
+            target = task.resolved_target[i : i + 1].expand(len(texts)).to(outputs.device)
             y = selected(outputs, target).double().cpu().numpy()
             values[i, : len(text_words)], intercepts[i] = _fit(z, y, kernel_width, alpha)
             bar.update(1)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -108,7 +108,7 @@ def noise_tunnel(
                 example = torch.arange(part.start, part.stop, device=x.device) // n_samples
                 noise = torch.randn((len(example), *x.shape[1:]), generator=gen, dtype=x.dtype)
                 noisy = noise.to(x.device).mul_(stdev).add_(x[example])
-                inner_base = rows_of(base, example) if baseline_kind == "per_example" else base
+                inner_base = rows_of(base, example) if baseline_kind == "per_example" and base is not None else base
                 maps = core(inner, noisy, task.rows[example], inner_base, gen, **method_options)
                 if total is None:
                     total = torch.zeros((n, *maps.shape[1:]), dtype=maps.dtype, device=maps.device)
@@ -117,13 +117,12 @@ def noise_tunnel(
                 if total_sq is not None:
                     total_sq.index_add_(0, example, maps * maps)
                 bar.update(len(example))
-        mean = total / n_samples
+        mean = cast(torch.Tensor, total) / n_samples  # n * n_samples >= 1: a batch ran
         if kind == "smoothgrad":
             values = mean
-        elif kind == "smoothgrad_sq":
-            values = total_sq / n_samples
         else:
-            values = total_sq / n_samples - mean * mean
+            mean_sq = cast(torch.Tensor, total_sq) / n_samples  # kept for every kind but smoothgrad
+            values = mean_sq if kind == "smoothgrad_sq" else mean_sq - mean * mean
         own = {"over": name, "kind": kind, "n_samples": n_samples, "stdev": stdev}
         return task.finish(values, options={**own, "method_options": method_options})
 

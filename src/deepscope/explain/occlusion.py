@@ -163,7 +163,7 @@ def occlusion(
                 total.index_add_(0, example, spread)
                 bar.update(len(pair))
         values = total / count
-        options = {"window": list(win), "stride": list(step)}
+        options: dict[str, Any] = {"window": list(win), "stride": list(step)}
         if isinstance(baseline, (int, float)):
             options["baseline"] = baseline
         return task.finish(values, options=options)

@@ -30,7 +30,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from deepscope.errors import InvalidArgumentError, NotFoundError
 from deepscope.explain.attribution import Attribution
@@ -93,12 +93,11 @@ def attribution_method(
 
     def register(function: F) -> F:
         own = _keyword_options(function)
-        if own is None:
-            wrapped: Callable[..., Attribution] = function
-        else:
+        wrapped: Callable[..., Attribution] = function
+        if own is not None:
 
             @functools.wraps(function)
-            def wrapped(model: Any, inputs: Any, *args: Any, **options: Any) -> Attribution:
+            def checked(model: Any, inputs: Any, *args: Any, **options: Any) -> Attribution:
                 for key in [k for k in options if k not in own]:
                     if key in SHARED_OPTIONS and options[key] is None:
                         del options[key]
@@ -111,10 +110,12 @@ def attribution_method(
                         )
                 return function(model, inputs, *args, **options)
 
+            wrapped = checked
+
         _METHODS[name] = MethodSpec(name, wrapped, core, baseline_kind, own[2:] if own is not None else ())
         for alias in aliases:
             _ALIASES[alias] = name
-        return wrapped  # type: ignore[return-value]
+        return cast(F, wrapped)  # functools.wraps keeps the signature F describes
 
     return register
 

@@ -116,8 +116,9 @@ def _layers(module: torch.nn.Module) -> list[str]:
 def _reinitialise(module: torch.nn.Module, seed: int) -> None:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if hasattr(module, "reset_parameters"):
-            module.reset_parameters()
+        reset = getattr(module, "reset_parameters", None)
+        if callable(reset):
+            reset()
         else:
             with torch.no_grad():
                 for p in module.parameters(recurse=False):

@@ -19,7 +19,7 @@ import contextlib
 import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -281,17 +281,17 @@ class Model:
 
     def input_embeddings(self) -> torch.nn.Embedding:
         """The token-embedding layer of a text model (``get_input_embeddings()`` where it exists)."""
-        self._require_module("input_embeddings")
-        getter = getattr(self.module, "get_input_embeddings", None)
+        module = self._require_module("input_embeddings")
+        getter = getattr(module, "get_input_embeddings", None)
         if callable(getter):
             with contextlib.suppress(NotImplementedError, AttributeError):
                 layer = getter()
                 if isinstance(layer, torch.nn.Embedding):
                     return layer
-        for layer in self.module.modules():
+        for layer in module.modules():
             if isinstance(layer, torch.nn.Embedding):
                 return layer
-        raise UnsupportedModelError("model", "a text model with a torch.nn.Embedding layer", describe(self.module))
+        raise UnsupportedModelError("model", "a text model with a torch.nn.Embedding layer", describe(module))
 
     def forward_embeddings(self, embeddings: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Logits computed from token embeddings [N, T, D], so gradients can flow to them.
@@ -392,9 +392,9 @@ class Model:
         >>> [(layer.name, layer.type, layer.output_shape) for layer in Model(net).layers()]
         [('0', 'Linear', (1, 3)), ('1', 'ReLU', (1, 3))]
         """
-        self._require_module("layers")
+        root = self._require_module("layers")
         probe = self._probe_input(example)
-        named = [(name, layer) for name, layer in self.module.named_modules() if name]
+        named = [(name, layer) for name, layer in root.named_modules() if name]
         shapes: dict[str, tuple[int, ...]] = {}
 
         def recorder(name: str) -> Callable[..., None]:
@@ -438,11 +438,11 @@ class Model:
         >>> cap.activations["0"].shape
         torch.Size([5, 3])
         """
-        self._require_module("capture")
+        module = self._require_module("capture")
         names = [layer_names] if isinstance(layer_names, str) else list(dict.fromkeys(layer_names))
         if not names:
             raise InvalidArgumentError("layer_names", "at least one layer name", layer_names)
-        modules = dict(self.module.named_modules())
+        modules = dict(module.named_modules())
         for name in names:
             if not isinstance(name, str) or name not in modules:
                 raise NotFoundError("layer", str(name), [key for key in modules if key])
@@ -485,11 +485,11 @@ class Model:
         """module(batch) (or module(**batch)) as logits, with forward errors made typed."""
         try:
             if isinstance(batch, Mapping):
-                output = self.module(**batch)
+                output = self._torch_module(**batch)
             elif self._takes_channels_last(batch):
-                output = self.module(batch.contiguous(memory_format=torch.channels_last))
+                output = self._torch_module(batch.contiguous(memory_format=torch.channels_last))
             else:
-                output = self.module(batch)
+                output = self._torch_module(batch)
         except RuntimeError as err:
             # Only plain RuntimeError: torch's subclasses (out of memory, ...) are not input errors.
             if type(err) is not RuntimeError:
@@ -522,18 +522,18 @@ class Model:
 
     def _probe_channels_last(self, batch: torch.Tensor) -> bool | None:
         """True or False, or None (decide later) when the batch fails in either layout."""
-        if not any(isinstance(m, torch.nn.Conv2d) for m in self.module.modules()):
+        if not any(isinstance(m, torch.nn.Conv2d) for m in self._torch_module.modules()):
             return False
         # Eval mode, no gradients and paused captures: the probe changes no running statistics
         # and records nothing.
         with self.eval_mode(), torch.no_grad(), captures_paused():
             try:
-                self.module(batch[:1].contiguous(memory_format=torch.channels_last))
+                self._torch_module(batch[:1].contiguous(memory_format=torch.channels_last))
                 return True
             except RuntimeError:
                 pass
             try:
-                self.module(batch[:1])
+                self._torch_module(batch[:1])
             except RuntimeError:
                 return None  # the batch itself is wrong; the real pass reports it
             return False
@@ -543,7 +543,7 @@ class Model:
         hint = f"the forward pass failed with: {err}"
         if _DTYPE_MESSAGE.search(str(err)):
             return ArgumentTypeError(argument, "values of the dtype the model takes", got, hint=hint)
-        layer = first_layer(self.module)
+        layer = first_layer(self._torch_module)
         expected = "a batch shaped as the model takes it"
         if layer is not self.module:
             expected += f" (its first layer is {layer!r})"
@@ -582,7 +582,7 @@ class Model:
             return {"input_ids": tensor, "attention_mask": torch.ones_like(tensor)}
         # Only a Sequential's first layer surely sees the inputs first, so only it is checked here;
         # other modules' mistakes surface as the forward's RuntimeError (see _forward_error).
-        check_first_layer(first_layer(self.module), tensor, inputs, argument)
+        check_first_layer(first_layer(self._torch_module), tensor, inputs, argument)
         return tensor
 
     def _encode(self, texts: Any, argument: str) -> dict[str, torch.Tensor]:
@@ -616,7 +616,7 @@ class Model:
         return batch.to(self.device)
 
     def _float_dtype(self) -> torch.dtype:
-        for parameter in self.module.parameters():
+        for parameter in self._torch_module.parameters():
             if parameter.is_floating_point():
                 return parameter.dtype
         return torch.get_default_dtype()
@@ -629,9 +629,9 @@ class Model:
         if self.kind == "huggingface":
             ids = torch.ones(1, 8, dtype=torch.long, device=self.device)
             return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-        layer = first_layer(self.module)
+        layer = first_layer(self._torch_module)
         if layer is self.module:  # not a Sequential: guess from the first registered leaf
-            leaves = [m for m in self.module.modules() if not list(m.children())]
+            leaves = [m for m in self._torch_module.modules() if not list(m.children())]
             layer = leaves[0] if leaves else layer
         shape: tuple[int, ...] | None = None
         if isinstance(layer, torch.nn.Linear):
@@ -660,13 +660,19 @@ class Model:
         last = list(self.module.modules())[-1]
         return isinstance(last, torch.nn.Sigmoid)
 
-    def _require_module(self, method: str) -> None:
+    def _require_module(self, method: str) -> torch.nn.Module:
         if self.module is None:
             raise UnsupportedModelError(
                 "model",
                 f"a torch.nn.Module or Hugging Face model for {method}()",
                 f"a plain callable ({self.name})",
             )
+        return self.module
+
+    @property
+    def _torch_module(self) -> torch.nn.Module:
+        """The wrapped module, on paths only a torch-backed model reaches (callables go through _fn)."""
+        return cast(torch.nn.Module, self.module)
 
     def _require_tokenizer(self, method: str) -> None:
         if self.tokenizer is None:

@@ -160,7 +160,8 @@ def image_figure(
         raise InvalidArgumentError("style", f"one of {', '.join(map(repr, STYLES))}", style)
     rows = _rows(attribution, index, max_examples)
     maps, colours = scale(attribution.map()[rows], mode)
-    has_inputs = attribution.inputs is not None and attribution.inputs.ndim == 4
+    inputs = attribution.inputs
+    has_inputs = inputs is not None and inputs.ndim == 4
     show_input = has_inputs and style != "heatmap"
     per_example = 2 if style == "side" and has_inputs else 1
     columns = min(len(rows), max(1, 6 // per_example)) * per_example
@@ -178,8 +179,8 @@ def image_figure(
     for i, row in enumerate(rows):
         slot = i * per_example
         r, c = slot // columns + 1, slot % columns + 1
-        if show_input:
-            fig.add_trace(go.Image(z=_picture(attribution.inputs[row]), hoverinfo="skip"), row=r, col=c)
+        if show_input and inputs is not None:
+            fig.add_trace(go.Image(z=_picture(inputs[row]), hoverinfo="skip"), row=r, col=c)
             if per_example == 2:
                 c += 1
         fig.add_trace(

@@ -10,7 +10,7 @@ scrub through the training steps; a live model (``ds.serve(..., models=...)``, o
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import dash
 from dash import ALL, MATCH, Input, Output, State, dcc, html
@@ -24,6 +24,7 @@ from deepscope.app.pages._explain.panels import (
     completeness,
     field,
     gallery_item,
+    html_attributes,
     map_panel,
     map_view,
     score_card,
@@ -136,7 +137,7 @@ def layout(ctx: AppContext) -> Any:
             html.Div(
                 id="explain-gallery",
                 role="group",
-                **{"aria-label": "examples"},
+                **html_attributes({"aria-label": "examples"}),
                 style={
                     "display": "flex",
                     "flexWrap": "wrap",
@@ -426,7 +427,8 @@ def _same(view: dict | None, shown: dict | None) -> bool:
 
 
 def _examples(ctx: AppContext, view: dict) -> data.Examples:
-    return data.examples(ctx, view["run"], view["model"], view["version"])
+    # a view (or a request made from one) exists only where examples were found (see _view)
+    return cast(data.Examples, data.examples(ctx, view["run"], view["model"], view["version"]))
 
 
 def _step(view: dict, position: Any) -> int | None:
@@ -488,7 +490,7 @@ def _panel(
         "step": step,
         "tag": tag,
     }
-    if tag is not None:
+    if tag is not None and contents is not None and step is not None:  # a tag implies both
         maps = data.result(ctx, view["run"], tag, view["version"])
         extra = completeness(maps, row)
         card, source = _logged_scores(ctx, view, contents, method, step, row, extra)
@@ -546,7 +548,7 @@ def _logged_scores(
 
 def _fill_scores(ctx: AppContext, request: dict) -> Any:
     """The score card of a live panel: its map (logged, or computed, both cached) scored now."""
-    examples = data.examples(ctx, request["run"], request["model"], request["version"])
+    examples = _examples(ctx, request)
     model = ctx.models[request["model"]]
     row, method = request["row"], request["method"]
     if request.get("tag"):

@@ -12,13 +12,16 @@ import logging
 import threading
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from deepscope.app.cache import Cache
 from deepscope.app.plugin import AppContext
 from deepscope.explain.callback import PROBES_TAG, ProbeSet, parse_step_tag
+
+if TYPE_CHECKING:
+    from deepscope.track import Logdir
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +49,16 @@ class Examples:
     class_names: list[str] | None
 
     def __len__(self) -> int:
-        return len(self.texts) if self.texts is not None else int(self.inputs.shape[0])
+        return len(self.texts) if self.texts is not None else int(self.images.shape[0])
 
     def rows(self, index: int) -> Any:
         """Example ``index`` as a batch of one, as the model takes it."""
-        return [self.texts[index]] if self.texts is not None else self.inputs[index : index + 1]
+        return [self.texts[index]] if self.texts is not None else self.images[index : index + 1]
+
+    @property
+    def images(self) -> np.ndarray:
+        """The inputs of image examples (exactly one of ``inputs`` and ``texts`` is set)."""
+        return cast(np.ndarray, self.inputs)
 
     def class_name(self, index: Any) -> str:
         if index is None:
@@ -105,10 +113,12 @@ def _read_contents(ctx: AppContext, run: str) -> RunContents:
         if parsed is None:
             continue
         family, method, step = parsed
-        if family == "maps" and type_path == ATTRIBUTION_TYPE:
-            found.maps.setdefault(method, {})[step] = tag
-        elif family == "outputs":
+        if family == "outputs":
             found.outputs[step] = tag
+        elif method is None:  # parse_step_tag names the method of every other family
+            continue
+        elif family == "maps" and type_path == ATTRIBUTION_TYPE:
+            found.maps.setdefault(method, {})[step] = tag
         elif family == "scores":
             found.scores.setdefault(method, {})[step] = tag
     return found
@@ -126,7 +136,8 @@ def logged_methods(ctx: AppContext, run: str, known_version: Any = None) -> list
 def result(ctx: AppContext, run: str, tag: str, known_version: Any = None) -> Any:
     """A logged result, cached by the logdir's version."""
     key = (str(ctx.logdir_path), run, tag, version(ctx, known_version))
-    return _RESULTS.get(key, lambda: ctx.logdir.result(run, tag))
+    # a logged result is asked for only where there is a logdir
+    return _RESULTS.get(key, lambda: cast("Logdir", ctx.logdir).result(run, tag))
 
 
 def explained_runs(ctx: AppContext, known_version: Any = None) -> list[str]:
@@ -151,10 +162,12 @@ def model_kind(ctx: AppContext, name: str | None) -> str | None:
     if not name or name not in ctx.models:
         return None
     with _KINDS_LOCK:
-        ref, kinds = _KINDS.get(id(ctx.models), (None, None))
-        if ref is None or ref() is not ctx.models:
-            kinds = {}
+        entry = _KINDS.get(id(ctx.models))
+        if entry is None or entry[0]() is not ctx.models:
+            kinds: dict[str, str | None] = {}
             _KINDS[id(ctx.models)] = (weakref.ref(ctx.models), kinds)
+        else:
+            kinds = entry[1]
         if name in kinds:
             return kinds[name]
     kind = _zoo_kind(ctx, name)
@@ -228,7 +241,7 @@ def examples(ctx: AppContext, run: str | None, model: str | None, known_version:
             class_names=probes.class_names,
         )
     kind = model_kind(ctx, model)
-    if kind is None:
+    if kind is None or model is None:  # model_kind is None without a model
         return None
     return _dataset_examples(ctx, run, model, kind)
 

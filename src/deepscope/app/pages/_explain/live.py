@@ -58,7 +58,7 @@ def _cached(cache: Cache, model: Any, key: tuple, make: Any) -> Any:
     ref, value = cache.get((id(model), *key), lambda: (weakref.ref(model), make()))
     if ref() is not model:
         value = make()
-        cache.items[(id(model), *key)] = (weakref.ref(model), value)
+        cache.put((id(model), *key), (weakref.ref(model), value))
     return value
 
 

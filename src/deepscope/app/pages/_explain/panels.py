@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 from dash import dcc, html
@@ -15,7 +16,7 @@ from deepscope.viz.attribution_map import TokenColours, method_label, thumbnail_
 ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 28px", "alignItems": "flex-end", "margin": "4px 0 12px"}
 SECTION = {"fontSize": "15px", "fontWeight": 650, "margin": "18px 0 6px"}
 NOTE = {"color": "#616E7C", "fontSize": "13px", "margin": "2px 0 8px"}
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}
+GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "responsive": True, "displayModeBar": False}
 _ACCENT = "#332288"
 _GOOD = "#117733"
 _BAD = "#882255"
@@ -87,6 +88,12 @@ def fmt(value: Any) -> str:
 # -- gallery ------------------------------------------------------------------------------------
 
 
+def html_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """HTML attributes with dashes (aria-*, data-*) as keywords of a dash component; typed as a
+    plain mapping, which the components' typed keywords accept."""
+    return attributes
+
+
 def gallery_item(examples: Examples, row: int, prediction: int | None, selected: bool) -> Any:
     """A button showing example ``row``: the image (or the text), its label and prediction."""
     label = examples.labels[row] if examples.labels is not None else None
@@ -94,7 +101,7 @@ def gallery_item(examples: Examples, row: int, prediction: int | None, selected:
     correct = None if label is None or prediction is None else int(label) == int(prediction)
     if examples.kind == "image":
         body: Any = html.Img(
-            src=thumbnail_src(examples.inputs[row]),
+            src=thumbnail_src(examples.images[row]),
             alt="",
             width=_THUMB,
             height=_THUMB,
@@ -102,7 +109,7 @@ def gallery_item(examples: Examples, row: int, prediction: int | None, selected:
         )
         width = f"{_THUMB + 16}px"
     else:
-        text = examples.texts[row]
+        text = cast(list[str], examples.texts)[row]  # text examples hold their texts
         body = html.Span(
             text if len(text) <= 90 else text[:87] + "…",
             style={"display": "block", "textAlign": "left", "fontSize": "13px", "width": "100%"},
@@ -117,7 +124,7 @@ def gallery_item(examples: Examples, row: int, prediction: int | None, selected:
         n_clicks=0,
         title=f"example {row}: {caption}",
         className="explain-thumb" + (" selected" if selected else ""),
-        **{"aria-pressed": "true" if selected else "false"},
+        **html_attributes({"aria-pressed": "true" if selected else "false"}),
         style={
             "border": f"2px solid {_ACCENT if selected else '#E4E7EB'}",
             "background": "#EBE9F6" if selected else "white",
@@ -165,6 +172,7 @@ def map_view(method: str, figure: Any = None, tokens: TokenColours | None = None
             className="explain-map",
             style={"height": f"{figure.layout.height}px"},
         )
+    tokens = cast(TokenColours, tokens)  # callers pass a figure or the tokens
     spans = [
         html.Span(
             token,
@@ -236,7 +244,7 @@ def map_panel(
         body.append(card)
     return html.Section(
         className="explain-panel",
-        **{"data-method": method},
+        **html_attributes({"data-method": method}),
         style={
             "border": "1px solid #E4E7EB",
             "borderRadius": "8px",
@@ -269,7 +277,9 @@ def score_slot(method: str, request: dict[str, Any]) -> Any:
     )
 
 
-def score_card(scores: dict[str, Any], extra: list[tuple[str, str, str]] = (), threshold: float | None = None) -> Any:
+def score_card(
+    scores: dict[str, Any], extra: Sequence[tuple[str, str, str]] = (), threshold: float | None = None
+) -> Any:
     """The scores of one example as a two-column list; hover a name for what it measures."""
     rows: list[Any] = []
     for column, label, better, meaning in SCORES:
@@ -300,7 +310,9 @@ def _score_row(label: str, value: Any, meaning: str, column: str) -> list[Any]:
             title=meaning,
             style={"color": "#52606D", "cursor": "help", "textDecoration": "underline dotted #CBD2D9"},
         ),
-        html.Dd(value, style={"margin": 0, "fontVariantNumeric": "tabular-nums"}, **{"data-score": column}),
+        html.Dd(
+            value, style={"margin": 0, "fontVariantNumeric": "tabular-nums"}, **html_attributes({"data-score": column})
+        ),
     ]
 
 
