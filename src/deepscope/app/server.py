@@ -508,7 +508,9 @@ def start_server(
     )
     from waitress.server import BaseWSGIServer, MultiSocketServer
 
-    for listener in [*socket_map.values(), server]:
+    # A single listener is both the server and an entry of its map: wrap each one once, or every
+    # connection would be counted twice and its slot never wholly given back.
+    for listener in dict.fromkeys([*socket_map.values(), server]):
         if isinstance(listener, BaseWSGIServer):
             listener.channel_class = _per_client_channel(listener.channel_class)
     if isinstance(server, MultiSocketServer):  # several sockets (localhost -> ::1 and 127.0.0.1)
