@@ -154,7 +154,7 @@ def test_stop_survives_a_trigger_that_is_already_closed(sample_logdir, monkeypat
     from waitress.server import BaseWSGIServer
 
     handle = ds.serve(sample_logdir, port=0, block=False)
-    trigger = next(d.trigger for d in handle._server._deepscope_map.values() if isinstance(d, BaseWSGIServer))
+    trigger = next(d.trigger for d in handle._socket_map.values() if isinstance(d, BaseWSGIServer))
 
     def closed_pipe(*args, **kwargs):
         raise OSError(9, "Bad file descriptor")

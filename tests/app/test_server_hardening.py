@@ -198,10 +198,35 @@ def test_one_client_cannot_hold_every_connection(live_server, sample_logdir, mon
             except (ConnectionResetError, BrokenPipeError):
                 closed = True
             assert closed
+        assert all(_still_open(sock) for sock in socks[:5])  # those within the bound are served
         for sock in socks:
             sock.close()
         time.sleep(0.5)
         assert fetch(f"http://127.0.0.1:{port}/_dash-layout")[0] == 200  # slots come back
+        # ...all of them, every time: a connection that leaked its slot would shut this client out
+        for _ in range(3):
+            again = [socket.create_connection(("127.0.0.1", port), timeout=20) for _ in range(5)]
+            socks += again
+            for sock in again:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            time.sleep(0.3)
+            assert all(_still_open(sock) for sock in again)
+            for sock in again:
+                sock.close()
+            time.sleep(0.3)
     finally:
         for sock in socks:
             sock.close()
+
+
+def _still_open(sock: socket.socket) -> bool:
+    """Whether the server keeps ``sock`` open: nothing to read yet, neither end-of-stream nor a reset."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.setblocking(True)

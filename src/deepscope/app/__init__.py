@@ -129,9 +129,9 @@ def create_app(
     server = flask.Flask("deepscope.app", static_folder=None)
     app = OfflineDash(
         "deepscope.app",
-        server=server,
+        server=server,  # pyright: ignore[reportArgumentType]  # dash's hint omits Flask, which it takes
         title="deepscope",
-        update_title=None,
+        update_title=None,  # pyright: ignore[reportArgumentType]  # hint says str; dash documents None
         assets_folder=str(ASSETS),
         use_pages=False,  # our routing; Dash would otherwise import app/pages/ as its own pages
         serve_locally=True,
@@ -203,6 +203,10 @@ def create_app(
 
 class OfflineDash(dash.Dash):
     """Dash that never points the browser at plotly.com (its update-check URL)."""
+
+    # Set by ``create_app``: what the app serves, for tests and embedding code.
+    deepscope_context: AppContext
+    deepscope_pages: list[Page]
 
     def _config(self) -> dict:
         config = super()._config()
@@ -317,6 +321,10 @@ def _error_alert(title: str, err: BaseException) -> Any:
     )
 
 
+# Dash takes dashed HTML attributes (aria-*, data-*) only through ``**kwargs``.
+_DISMISS_LABEL: dict[str, Any] = {"aria-label": "Dismiss"}
+
+
 def _show_error(err: Exception) -> None:
     """Dash's on_error hook: any callback that raises puts its error in the banner.
 
@@ -335,9 +343,7 @@ def _show_error(err: Exception) -> None:
         {
             "children": [
                 _error_alert(title, err),
-                html.Button(
-                    "×", id="app-error-close", className="ds-error-close", title="Dismiss", **{"aria-label": "Dismiss"}
-                ),
+                html.Button("×", id="app-error-close", className="ds-error-close", title="Dismiss", **_DISMISS_LABEL),
             ],
             "hidden": False,
         },

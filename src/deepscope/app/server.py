@@ -386,7 +386,12 @@ class LoopbackHostGuard:
 
 
 def _per_client_channel(base: type) -> type:
-    """waitress's channel class, closing a connection beyond MAX_CONNECTIONS_PER_CLIENT of its peer."""
+    """waitress's channel class, closing a connection beyond MAX_CONNECTIONS_PER_CLIENT of its peer.
+
+    Each call counts its own connections: make one class per listening server.
+    """
+    peers: dict[str, int] = {}  # open connections per peer address
+    peers_lock = threading.Lock()
 
     class PerClientChannel(base):  # type: ignore[misc, valid-type]
         _deepscope_peer: str | None = None
@@ -394,9 +399,9 @@ def _per_client_channel(base: type) -> type:
         def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
             super().__init__(server, sock, addr, adj, map)
             peer = str(addr[0]) if isinstance(addr, (tuple, list)) and addr else ""
-            with server._deepscope_peers_lock:
-                count = server._deepscope_peers.get(peer, 0) + 1
-                server._deepscope_peers[peer] = count
+            with peers_lock:
+                count = peers.get(peer, 0) + 1
+                peers[peer] = count
                 self._deepscope_peer = peer
             bounded = _BOUND_LOOPBACK_CLIENTS or not is_loopback(peer)
             if bounded and count > MAX_CONNECTIONS_PER_CLIENT:
@@ -407,12 +412,12 @@ def _per_client_channel(base: type) -> type:
         def del_channel(self, map: Any = None) -> None:
             peer, self._deepscope_peer = self._deepscope_peer, None
             if peer is not None:
-                with self.server._deepscope_peers_lock:
-                    left = self.server._deepscope_peers.get(peer, 1) - 1
+                with peers_lock:
+                    left = peers.get(peer, 1) - 1
                     if left > 0:
-                        self.server._deepscope_peers[peer] = left
+                        peers[peer] = left
                     else:
-                        self.server._deepscope_peers.pop(peer, None)
+                        peers.pop(peer, None)
             super().del_channel(map)
 
     return PerClientChannel
@@ -431,13 +436,14 @@ class ServerHandle:
     port: int
     _server: Any = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+    _socket_map: dict = field(default_factory=dict, repr=False)  # waitress's sockets, to close them
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving: close the sockets and wait for the serving thread to end."""
         from waitress import wasyncore
 
         server = self._server
-        socket_map = server._deepscope_map
+        socket_map = self._socket_map
 
         def close_all() -> None:
             wasyncore.close_all(socket_map, ignore_all=True)
@@ -448,7 +454,7 @@ class ServerHandle:
         if trigger is not None and self._thread.is_alive():
             # Close on the serving thread itself, so its poll loop is not racing the close.
             try:
-                trigger.pull_trigger(close_all)
+                trigger.pull_trigger(close_all)  # pyright: ignore[reportAttributeAccessIssue]  # stub: trigger is int
             except OSError:  # the trigger's pipe is already closed: the loop is ending anyway
                 pass
             else:
@@ -483,7 +489,7 @@ def start_server(
     threads: int = 8,
 ) -> ServerHandle:
     """Serve ``wsgi_app`` with waitress in a daemon thread; ``port=0`` picks a free port."""
-    from waitress import create_server
+    from waitress.server import create_server
 
     socket_map: dict = {}
     server = create_server(
@@ -500,17 +506,17 @@ def start_server(
         connection_limit=CONNECTION_LIMIT,
         cleanup_interval=5,
     )
-    server._deepscope_map = socket_map
-    from waitress.server import BaseWSGIServer
+    from waitress.server import BaseWSGIServer, MultiSocketServer
 
-    for listener in [*socket_map.values(), server]:
+    # A single listener is both the server and an entry of its map: wrap each one once, or every
+    # connection would be counted twice and its slot never wholly given back.
+    for listener in dict.fromkeys([*socket_map.values(), server]):
         if isinstance(listener, BaseWSGIServer):
             listener.channel_class = _per_client_channel(listener.channel_class)
-            listener._deepscope_peers = {}
-            listener._deepscope_peers_lock = threading.Lock()
-    effective_port = int(getattr(server, "effective_port", port) or port)
-    if not hasattr(server, "effective_port"):  # several sockets (localhost -> ::1 and 127.0.0.1)
+    if isinstance(server, MultiSocketServer):  # several sockets (localhost -> ::1 and 127.0.0.1)
         effective_port = int(server.effective_listen[0][1])
+    else:
+        effective_port = int(getattr(server, "effective_port", port) or port)  # waitress's stub omits it
     thread = threading.Thread(target=server.run, name=f"deepscope-server-{effective_port}", daemon=True)
     thread.start()
     url_host = f"[{host}]" if ":" in host else host
@@ -518,4 +524,4 @@ def start_server(
     if token:
         url += "?token=" + quote(token, safe="")
     log.info("deepscope dashboard at %s", url)
-    return ServerHandle(url=url, host=host, port=effective_port, _server=server, _thread=thread)
+    return ServerHandle(url=url, host=host, port=effective_port, _server=server, _thread=thread, _socket_map=socket_map)

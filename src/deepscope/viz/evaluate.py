@@ -6,7 +6,7 @@ Pure functions ``result -> plotly Figure``; nothing here computes a metric. Rate
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import plotly.graph_objects as go
@@ -96,7 +96,7 @@ def _error_bars(frame: Any, metric: str) -> dict[str, Any] | None:
 
 def slices_figure(result: Any, metric: str | None = None, **_: Any) -> go.Figure:
     """One dot per slice (with its interval), grouped and coloured by feature."""
-    metric = metric or result.metrics[0]
+    metric = cast(str, metric or result.metrics[0])
     if metric not in result.metrics:
         raise InvalidArgumentError("metric", f"one of {result.metrics}", metric)
     frame = result.frame

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -56,7 +56,7 @@ def module_label(module: str) -> str:
 def stat_values(stats: pd.DataFrame, stat: str) -> pd.Series:
     """The column to draw for ``stat``, derived where the debugger stores its parts."""
     if stat == "max_abs":
-        return np.maximum(stats["min"].abs(), stats["max"].abs())
+        return cast(pd.Series, np.maximum(stats["min"].abs(), stats["max"].abs()))  # a ufunc keeps the Series
     if stat == "nonfinite":
         return stats["nan"] + stats["pos_inf"] + stats["neg_inf"]
     if stat == "zero_fraction":

@@ -66,7 +66,7 @@ def agreement_figure(result: Any, **_: Any) -> go.Figure:
         horizontal_spacing=0.2,
         subplot_titles=("pairwise agreement", "accuracy on these examples"),
     )
-    heat.colorbar.x = 0.47
+    heat.update(colorbar={"x": 0.47})
     fig.add_trace(heat, row=1, col=1)
     colors = category_colors(names)
     fig.add_trace(

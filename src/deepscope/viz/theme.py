@@ -13,7 +13,8 @@ True
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from typing import TypeVar
 
 import numpy as np
 import plotly.graph_objects as go
@@ -30,6 +31,8 @@ __all__ = [
     "category_colors",
     "symmetric_range",
 ]
+
+K = TypeVar("K", bound=Hashable)
 
 # Paul Tol's "muted" qualitative scheme: nine colours distinguishable under the common forms of
 # colour blindness and readable as lines on white. Dark colours first so small sets stay legible.
@@ -109,7 +112,7 @@ def run_color(name: str) -> str:
     return PALETTE[int.from_bytes(digest, "big") % len(PALETTE)]
 
 
-def category_colors(categories: Iterable[object]) -> dict[object, str]:
+def category_colors(categories: Iterable[K]) -> dict[K, str]:
     """Palette colours for a fixed set of categories (classes, slices), in the order given.
 
     Unlike ``run_color`` this assigns colours by position, so the first nine categories never

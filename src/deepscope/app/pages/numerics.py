@@ -9,13 +9,16 @@ every module that produced NaN or Inf, from the first step it did.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from dash import Input, Output, dash_table, dcc, html
 
 from deepscope.app.plugin import AppContext, Page
 from deepscope.viz.numerics import STATS, health_heatmap, module_label
+
+if TYPE_CHECKING:
+    from deepscope.track import Logdir
 
 TABLE = "numerics"
 META = "numerics_first_nonfinite"
@@ -169,7 +172,7 @@ def _labelled(text: str, control: Any) -> Any:
 
 def _default_run(ctx: AppContext, runs: list[str]) -> str | None:
     """The first run with a non-finite alert, else the newest."""
-    if not runs:
+    if not runs or ctx.logdir is None:
         return None
     frame = ctx.logdir.runs()
     meta = {str(r): m for r, m in zip(frame["run"], frame["meta"], strict=True)}
@@ -196,7 +199,7 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
         if run is None or ctx.logdir is None:
             return {}, None, [], True, ["forward"], ""
         stats = ctx.logdir.table(run, TABLE)
-        first = _first(ctx, run)
+        first = _first(ctx.logdir, run)
         directions = [d for d in ("forward", "backward") if d in set(stats["direction"])] or ["forward"]
         direction = direction if direction in directions else directions[0]
         figure = health_heatmap(stats, stat or "max_abs", direction=direction, first=first)
@@ -212,8 +215,8 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
         return figure, first_offender(first, steps), records, bool(records), directions, summary
 
 
-def _first(ctx: AppContext, run: str) -> dict | None:
-    runs = ctx.logdir.runs()
+def _first(logdir: Logdir, run: str) -> Mapping[str, Any] | None:
+    runs = logdir.runs()
     for name, meta in zip(runs["run"], runs["meta"], strict=True):
         if str(name) == run and isinstance(meta, Mapping):
             value = meta.get(META)

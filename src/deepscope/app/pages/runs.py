@@ -21,7 +21,7 @@ from deepscope.app.plugin import AppContext, Page, always_active
 from deepscope.patterns import compile_filter
 
 # Column ids are positional ("hp0", "sc0"): hparam names and tags may hold any character.
-_BASE_COLUMNS = [
+_BASE_COLUMNS: list[dash_table.DataTable.Columns] = [
     {"id": "run", "name": ["", "Run"], "type": "text"},
     {"id": "status", "name": ["", "Status"], "type": "text"},
     {"id": "start", "name": ["", "Started"], "type": "text"},
@@ -205,7 +205,7 @@ def empty_state(ctx: AppContext) -> Any:
 class RunsTable:
     """The runs table as DataTable wants it, plus the texts the filter searches per run."""
 
-    columns: list[dict]
+    columns: list[dash_table.DataTable.Columns]
     rows: list[dict]
     tooltips: list[dict]
     haystacks: list[list[str]]
@@ -215,9 +215,10 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
     """The table for ``Logdir.runs()`` and ``Logdir.last_scalars()``, one row per run."""
     hparams = [h if isinstance(h, Mapping) else {} for h in runs["hparams"]]
     hparam_names = list(dict.fromkeys(k for h in hparams for k in h))
-    tags = sorted(set(last["tag"])) if last is not None and len(last) else []
+    tags: list[Any] = []
     last_by_run: dict[str, dict[str, tuple[Any, Any]]] = {}
-    if tags:
+    if last is not None and len(last):
+        tags = sorted(set(last["tag"]))
         for run, tag, step, value in zip(last["run"], last["tag"], last["step"], last["value"], strict=True):
             last_by_run.setdefault(str(run), {})[tag] = (step, value)
 
@@ -237,7 +238,7 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
     rows, tooltips, haystacks = [], [], []
     for (_, run), hp in zip(runs.iterrows(), hparams, strict=True):
         name = str(run["run"])
-        row = {
+        row: dict[str, Any] = {
             "id": name,
             "run": name,
             "status": str(run.get("status") or ""),
@@ -247,7 +248,7 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
         for i, key in enumerate(hparam_names):
             if key in hp:
                 row[f"hp{i}"] = _plain(hp[key]) if numeric[i] else _text(hp[key])
-        tips = {}
+        tips: dict[str, str] = {}
         problem = run.get("problem")
         if isinstance(problem, str) and problem:
             tips["status"] = problem  # why a run is damaged, or which of its fields are not JSON
@@ -293,7 +294,7 @@ def _text(value: Any) -> str:
     if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
         if math.isnan(value):
             return "NaN"
-        return ("inf" if value > 0 else "-inf") if math.isinf(value) else str(value)
+        return ("-inf" if value < 0 else "inf") if math.isinf(value) else str(value)
     if value is None or isinstance(value, (bool, np.bool_, numbers.Number)):
         return str(value)
     try:

@@ -323,7 +323,8 @@ def _table(comparison: Comparison, features: list[str], stats: list, colors: dic
             if i == 0 and histogram:
                 cells.append(html.Td(_spark(comparison, feature), rowSpan=span, style={**_CELL, "padding": "2px 8px"}))
             trs.append(html.Tr(cells))
-        bodies.append(html.Tbody(trs, style=_GROUP, **{"data-feature": feature}))
+        attributes: dict[str, Any] = {"data-feature": feature}  # Dash takes data-* only as **kwargs
+        bodies.append(html.Tbody(trs, style=_GROUP, **attributes))
     return html.Div(
         style={"overflowX": "auto"},
         children=html.Table(

@@ -80,17 +80,18 @@ def result_index(ctx: AppContext) -> pd.DataFrame:
     The page's dropdowns read it again at each version the shell polls (a training run writing
     scalars makes one every few seconds): only the runs that saved results are opened.
     """
-    if ctx.logdir is None:
+    logdir = ctx.logdir
+    if logdir is None:
         return pd.DataFrame(columns=["run", "tag", "type"])
 
     def read() -> pd.DataFrame:
         from deepscope.app.series import SeriesSource
 
-        source = SeriesSource.shared(ctx.logdir)  # result tags cached per run until it writes
+        source = SeriesSource.shared(logdir)  # result tags cached per run until it writes
         with_results = [run for run in source.run_names() if source.run_tags(run, "results")]
-        return _in_logged_order(ctx.logdir.result_index(with_results))
+        return _in_logged_order(logdir.result_index(with_results))
 
-    return _CACHE.get(("index", id(ctx.logdir), _version(ctx)), read)
+    return _CACHE.get(("index", id(logdir), _version(ctx)), read)
 
 
 def _in_logged_order(index: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +109,10 @@ def logged(ctx: AppContext, kind: str) -> list[tuple[str, str]]:
 
 
 def _result(ctx: AppContext, run: str, tag: str) -> Any:
-    return _CACHE.get(("result", id(ctx.logdir), run, tag, _version(ctx)), lambda: ctx.logdir.result(run, tag))
+    logdir = ctx.logdir
+    if logdir is None:
+        raise NotFoundError("run", run, [])
+    return _CACHE.get(("result", id(logdir), run, tag, _version(ctx)), lambda: logdir.result(run, tag))
 
 
 def has_data(ctx: AppContext) -> bool:
@@ -354,11 +358,10 @@ def _is_table_like(dataset: Any) -> bool:
 
 def load_table(ctx: AppContext, source: str) -> DiveTable:
     parts = parse(source)
-    if parts[0] == "table" and ctx.logdir is not None:
+    logdir = ctx.logdir
+    if parts[0] == "table" and logdir is not None:
         run, tag = parts[1], parts[2]
-        return _CACHE.get(
-            ("table", id(ctx.logdir), run, tag, _version(ctx)), lambda: _logged_table(ctx.logdir.table(run, tag))
-        )
+        return _CACHE.get(("table", id(logdir), run, tag, _version(ctx)), lambda: _logged_table(logdir.table(run, tag)))
     if parts[0] == "dataset" and parts[1] in ctx.datasets:
         dataset = ctx.datasets[parts[1]]
         return _CACHE.get(("dive", parts[1], id(dataset)), lambda: registered_table(dataset))
@@ -374,8 +377,9 @@ def _logged_table(frame: pd.DataFrame) -> DiveTable:
     images = None
     if len(frame) <= MAX_SPRITES:
         decoded = [decode_data_uri(uri) for uri in thumbnails]
-        if all(d is not None for d in decoded) and len({d.shape for d in decoded}) == 1:
-            images = np.stack(decoded)
+        arrays = [d for d in decoded if d is not None]
+        if len(arrays) == len(decoded) and len({a.shape for a in arrays}) == 1:
+            images = np.stack(arrays)
     return DiveTable(frame.drop(columns=[THUMBNAIL_COLUMN]), images=images, thumbnails=thumbnails)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from dash import dash_table, dcc, html
@@ -18,7 +18,7 @@ GOOD = "#117733"
 BAD = "#B42318"
 WARN = "#8A6100"
 BAD_SURFACE = "#FEF3F2"
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "responsive": True}
 
 _CELL = {
     "fontFamily": "var(--ds-font)",
@@ -57,7 +57,7 @@ def section(text: str, **kwargs: Any) -> Any:
     return html.H2(text, style=SECTION, **kwargs)
 
 
-def graph(id: str, figure: Any, config: dict | None = None, **kwargs: Any) -> Any:
+def graph(id: str, figure: Any, config: dcc.Graph.Config | None = None, **kwargs: Any) -> Any:
     return dcc.Graph(id=id, figure=figure, config=config or GRAPH_CONFIG, **kwargs)
 
 
@@ -69,7 +69,7 @@ def table(id: str, columns: list[dict], data: list[dict], *, page_size: int = 25
     """A DataTable in the page's style."""
     return dash_table.DataTable(
         id=id,
-        columns=columns,
+        columns=cast("list[dash_table.DataTable.Columns]", columns),  # each has an "id" and a "name"
         data=data,
         page_size=page_size,
         cell_selectable=False,

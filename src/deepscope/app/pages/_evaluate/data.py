@@ -122,12 +122,13 @@ def load(ctx: AppContext, key: str) -> Source:
     except (TypeError, ValueError) as err:
         raise InvalidArgumentError("source", "a source from the list", repr(key)) from err
     if kind == "table":
-        if ctx.logdir is None:
+        logdir = ctx.logdir
+        if logdir is None:
             raise InvalidArgumentError("source", "a logged table (the app has no logdir)", key)
-        version = ctx.logdir.version()
+        version = logdir.version()
         return _SOURCES.get(
             (id(ctx), key, version),
-            lambda: describe(key, f"{first} · {second}", first, ctx.logdir.table(first, second)),
+            lambda: describe(key, f"{first} · {second}", first, logdir.table(first, second)),
         )
     if kind == "live":
         return _SOURCES.get(
@@ -271,7 +272,7 @@ def _text_column(table: pd.DataFrame, inputs: list[str]) -> str | None:
         return "text"
     for column in strings:
         values = table[column].dropna().astype(str)
-        if len(values) and values.nunique() > 0.5 * len(values) and values.str.split().str.len().mean() >= 3:
+        if len(values) and values.nunique() > 0.5 * len(values) and values.str.split().map(len).mean() >= 3:
             return column
     return None
 

@@ -213,6 +213,8 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
     )
     def apply_rule(_n: int, rule: str | None, filter_text: str | None, key: str, model: str | None) -> tuple:
         source = data.load(ctx, key)
+        if source.text is None:  # the section is hidden then; a stale click can still arrive
+            return None, [], [], ui.note("Rewrite rules work on a text column.")
         if not model:
             return None, [], [], ui.note("Choose a live model (top of the page) to re-run on the rewrites.")
         live = ctx.models[model]

@@ -39,7 +39,7 @@ ERROR_BOX = {
     "overflowX": "auto",
 }
 NOTE = {"color": "#616E7C", "fontSize": "13px", "margin": "4px 0 8px"}
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "responsive": True}
 SELECTED_ROW = "#EBE9F6"
 
 _CELL = {
@@ -124,18 +124,22 @@ def table(
     )
 
 
-def records(frame: pd.DataFrame, *, row_ids: bool = True, digits: int = 4) -> tuple[list[dict], list[dict]]:
+def records(
+    frame: pd.DataFrame, *, row_ids: bool = True, digits: int = 4
+) -> tuple[list[dash_table.DataTable.Columns], list[dict]]:
     """DataTable ``columns`` and ``data`` for a frame: plain JSON values, floats rounded to
     ``digits`` significant digits (metrics read best with few; raw values need more).
 
     Column ids are positional (``c0``, ``c1``...) since column names may hold any character; the
     row id (``id``) is the index label as text, and ``_row`` shows it.
     """
-    columns = [{"id": "_row", "name": "#"}] if row_ids else []
-    columns += [
+    columns: list[dash_table.DataTable.Columns] = []
+    if row_ids:
+        columns.append({"id": "_row", "name": "#"})
+    columns.extend(
         {"id": f"c{i}", "name": str(name), "type": "numeric" if _is_numeric(frame[name]) else "text"}
         for i, name in enumerate(frame.columns)
-    ]
+    )
     values = [frame[name].tolist() for name in frame.columns]
     data = []
     for r, label in enumerate(frame.index):

@@ -245,7 +245,7 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         try:
             label, row = _example(source, selected, filter_text)
             edits = [h for h in (history or []) if h.get("example") == str(label)]
-            example: Any = source.table.index[source.position(label)]
+            example: Any = label
             what = f"example #{label}"
             if edits:
                 last = edits[-1]
@@ -361,7 +361,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _is_missing(example: Any, source: data.Source, column: str) -> bool:
-    value = example.get(column) if isinstance(example, dict) else source.table.at[example, column]
+    value: Any = example.get(column) if isinstance(example, dict) else source.table.at[example, column]
     return value is None or bool(pd.isna(value))
 
 
