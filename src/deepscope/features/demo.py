@@ -42,7 +42,7 @@ def log_features_run(logdir: str | Path, *, progress: bool = False) -> str:
                 if row.status == "finished":
                     return FEATURES_RUN
                 log.warning("replacing the unfinished demo run %s", FEATURES_RUN)
-                shutil.rmtree(row.path)
+                shutil.rmtree(str(row.path))
     model = zoo.get("shapes_cnn")
     _, test = zoo.splits("shapes_cnn")
     objective = objectives.channel(FEATURES_LAYER, FEATURES_CHANNELS[0], batch=0)

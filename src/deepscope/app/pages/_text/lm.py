@@ -38,7 +38,7 @@ ROW = {
 }
 NOTE = {"color": "#616E7C", "fontSize": "13px", "margin": "2px 0 8px"}
 RADIO = {"display": "flex", "gap": "14px"}
-GRAPH = {"config": {"displaylogo": False}}
+GRAPH: dcc.Graph.Config = {"displaylogo": False}
 DEFAULT_PROMPT = "the movie was"
 DEFAULT_WATCH = "good, bad"
 FACTOR_TEXTS = 12
@@ -80,7 +80,7 @@ def _graph(tab: TextTab, name: str, **style: Any) -> Any:
         type="dot",
         color="#332288",
         delay_show=300,
-        children=dcc.Graph(id=tab.id(name), style=style, **GRAPH),
+        children=dcc.Graph(id=tab.id(name), style=style, config=GRAPH),
     )
 
 
@@ -209,7 +209,8 @@ def _lens_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             raise PreventUpdate
         other = None
         if where == "logged":
-            lens, note = _logged_lens(ctx, *what, kind)
+            run, tag = what
+            lens, note = _logged_lens(ctx, run, tag, kind)
             disabled = True
         else:
             words = tuple(w.strip() for w in str(watch or "").split(",") if w.strip())

@@ -96,7 +96,10 @@ def parse(source: str | None) -> tuple[str, Any]:
 
 def load(ctx: AppContext, run: str, tag: str) -> Any:
     """A logged result (cached by run and tag)."""
-    return _LOGGED.get((id(ctx), run, tag), lambda: ctx.logdir.load(run, tag))
+    logdir = ctx.logdir
+    if logdir is None:
+        raise ValueError(f"ctx: no logdir to load {run!r}/{tag!r} from")
+    return _LOGGED.get((id(ctx), run, tag), lambda: logdir.load(run, tag))
 
 
 def tuned_lens_for(ctx: AppContext, model_name: str) -> TunedLens | None:
