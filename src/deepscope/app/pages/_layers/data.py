@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from deepscope import features
-from deepscope.app.cache import Cache
 from deepscope.app import live
+from deepscope.app.cache import Cache
 from deepscope.app.plugin import AppContext
 
 log = logging.getLogger(__name__)
