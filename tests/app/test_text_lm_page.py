@@ -107,8 +107,9 @@ def test_lens_tab_fits_a_tuned_lens_for_a_live_model_without_one(
     _wait_title(browser_page, "text-lens-grid", "Logit lens")
     browser_page.click("#text-lens-kind input[value=tuned]")
     # the logit lens stays while the fit runs in the background; the page then redraws with it
-    note = eventually(lambda: browser_page.inner_text("#text-lens-note"))
-    assert "fitting one now" in note or "fitted now" in note
+    eventually(
+        lambda: "fitting one now" in (note := browser_page.inner_text("#text-lens-note")) or "fitted now" in note
+    )
     _wait_title(browser_page, "text-lens-grid", "Tuned lens")
     note = browser_page.inner_text("#text-lens-note")
     assert f"fitted now for this model ({lm_sources.QUICK_TUNED_STEPS} steps" in note
