@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from deepscope import text, zoo
-from deepscope.app.pages._text import discover_tabs
+from deepscope.app.pages._text import discover_tabs, lm_sources
 from deepscope.app.pages._text import lm as lm_tabs
 from deepscope.app.plugin import AppContext, LazyModels
 from deepscope.datasets import reviews
 from deepscope.track import Run, open_logdir
+from tests.conftest import eventually
 
 SHOTS = os.environ.get("DEEPSCOPE_SCREENSHOTS")
 
@@ -93,6 +94,30 @@ def test_lens_tab_draws_and_switches_to_the_tuned_lens(
     _wait_title(browser_page, "text-lens-grid", "Tuned lens")
     assert "learned translator" in browser_page.inner_text("#text-lens-note")
     _shot(browser_page, "lens")
+
+
+@pytest.mark.browser
+def test_lens_tab_fits_a_tuned_lens_for_a_live_model_without_one(
+    browser_page, live_server, plots_drew, models, tmp_path
+) -> None:
+    lm = zoo.get("reviews_lm")  # a fresh object: the quick fit is kept per model object
+    (tmp_path / "empty").mkdir()
+    url = live_server(tmp_path / "empty", models={"reviews_lm": lm})
+    _open_tab(browser_page, url, "Lens", plots_drew, 3)
+    _wait_title(browser_page, "text-lens-grid", "Logit lens")
+    browser_page.click("#text-lens-kind input[value=tuned]")
+    # the logit lens stays while the fit runs in the background; the page then redraws with it
+    eventually(
+        lambda: "fitting one now" in (note := browser_page.inner_text("#text-lens-note")) or "fitted now" in note
+    )
+    _wait_title(browser_page, "text-lens-grid", "Tuned lens")
+    note = browser_page.inner_text("#text-lens-note")
+    assert f"fitted now for this model ({lm_sources.QUICK_TUNED_STEPS} steps" in note
+    assert "ds.text.fit_tuned_lens" in note
+    fitted, why = lm_sources.quick_tuned_lens(AppContext(None, None, LazyModels({"reviews_lm": lm})), "reviews_lm")
+    assert why == "" and fitted is not None and fitted.steps == lm_sources.QUICK_TUNED_STEPS
+    assert fitted.kl_after.mean() < fitted.kl_before.mean()  # the quick fit did learn
+    _shot(browser_page, "lens-fitted")
 
 
 @pytest.mark.browser

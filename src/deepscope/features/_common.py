@@ -46,8 +46,15 @@ def image_model(model: Any, method: str) -> Model:
     return wrapped
 
 
+def torch_module(model: Model) -> torch.nn.Module:
+    """The torch module of ``model`` (one that ``image_model`` accepted)."""
+    if model.module is None:
+        raise UnsupportedModelError("model", "a torch module (it needs gradients and layers)", model.name)
+    return model.module
+
+
 def check_layer(model: Model, name: Any) -> str:
-    layers = [layer for layer, _ in model.module.named_modules() if layer]
+    layers = [layer for layer, _ in torch_module(model).named_modules() if layer]
     if not isinstance(name, str) or name not in layers:
         raise NotFoundError("layer", str(name), layers)
     return name
@@ -62,7 +69,7 @@ def check_int(argument: str, value: Any, minimum: int = 0) -> int:
 
 
 def in_channels(model: Model) -> int:
-    for module in model.module.modules():
+    for module in torch_module(model).modules():
         if isinstance(module, torch.nn.Conv2d):
             return int(module.in_channels)
     raise UnsupportedModelError("model", "a CNN (a model with a Conv2d layer)", model.name)
@@ -83,7 +90,8 @@ def as_images(images: Any, argument: str, channels: int | None = None) -> np.nda
 def trace(model: Model, batch: torch.Tensor) -> list[Step]:
     """Every leaf layer's call on ``batch``, in the order they ran (no gradients)."""
     steps: list[Step] = []
-    names = {module: name for name, module in model.module.named_modules() if name}
+    module = torch_module(model)
+    names = {child: name for name, child in module.named_modules() if name}
     leaves = [m for m in names if not list(m.children())]
 
     def record(module: torch.nn.Module, args: Any, output: Any) -> None:
@@ -105,10 +113,12 @@ def trace(model: Model, batch: torch.Tensor) -> list[Step]:
         # the module itself, not Model.forward: the adapter's one-off layout probe would run the
         # layers twice
         with model.eval_mode(), torch.no_grad():
-            logits = as_logits(model.module(batch))
+            logits = as_logits(module(batch))
     finally:
         for handle in handles:
             handle.remove()
+    if logits is None:
+        raise UnsupportedModelError("model", "a model returning a tensor of logits", model.name)
     steps.append(
         Step(
             "softmax",
@@ -121,7 +131,9 @@ def trace(model: Model, batch: torch.Tensor) -> list[Step]:
 
 
 def _pair(value: Any) -> tuple[int, int]:
-    return (int(value[0]), int(value[1])) if isinstance(value, Sequence) else (int(value),) * 2
+    if isinstance(value, Sequence):
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
 
 
 def window(module: torch.nn.Module, axis: int, start: int, stop: int, size_in: int) -> tuple[int, int]:
@@ -157,6 +169,8 @@ def image_box(steps: list[Step], index: int, row: int, col: int) -> tuple[int, i
 
 def _whole(steps: list[Step]) -> tuple[int, int, int, int]:
     first = steps[0].input
+    if first is None:
+        raise UnsupportedModelError("model", "a first layer called with the image tensor", steps[0].name)
     return 0, 0, int(first.shape[2]) - 1, int(first.shape[3]) - 1
 
 

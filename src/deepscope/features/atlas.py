@@ -30,6 +30,7 @@ from deepscope.features._common import (
     check_layer,
     image_model,
     in_channels,
+    torch_module,
 )
 from deepscope.features.visualize import optimize
 from deepscope.model import Model
@@ -146,8 +147,14 @@ def _class_gradients(model: Model, layer: str, images: np.ndarray, n_classes: in
     read-out of which class a direction at the layer favours (Lucid's class attribution)."""
     x = torch.from_numpy(images).to(model.device)
     seen: list[torch.Tensor] = []
-    module = dict(model.module.named_modules())[layer]
-    handle = module.register_forward_hook(lambda m, args, out: seen.append(first_tensor(out)))
+    module = dict(torch_module(model).named_modules())[layer]
+
+    def keep(_module: torch.nn.Module, _args: Any, out: Any) -> None:
+        tensor = first_tensor(out)
+        if tensor is not None:
+            seen.append(tensor)
+
+    handle = module.register_forward_hook(keep)
     rows = []
     with model.eval_mode():
         try:

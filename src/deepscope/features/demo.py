@@ -26,8 +26,20 @@ FEATURES_LAYER = "relu3"
 FEATURES_CHANNELS = (0, 1, 2, 3, 4, 5)
 
 
-def log_features_run(logdir: str | Path, *, progress: bool = False) -> str:
-    """Log the features run into ``logdir`` (a finished one is kept); return its name."""
+def log_features_run(
+    logdir: str | Path,
+    *,
+    size: int = 32,
+    steps: int = 128,
+    atlas_points: int = 2000,
+    atlas_grid: int = 8,
+    progress: bool = False,
+) -> str:
+    """Log the features run into ``logdir`` (a finished one is kept); return its name.
+
+    ``size`` (pixels) and ``steps`` set every visualization (the atlas's cells take half the
+    steps); ``atlas_points`` and ``atlas_grid`` the atlas. Smaller values give a quicker run.
+    """
     from deepscope import features, zoo
     from deepscope.features import objectives
     from deepscope.track import Run, open_logdir
@@ -42,7 +54,7 @@ def log_features_run(logdir: str | Path, *, progress: bool = False) -> str:
                 if row.status == "finished":
                     return FEATURES_RUN
                 log.warning("replacing the unfinished demo run %s", FEATURES_RUN)
-                shutil.rmtree(row.path)
+                shutil.rmtree(str(row.path))
     model = zoo.get("shapes_cnn")
     _, test = zoo.splits("shapes_cnn")
     objective = objectives.channel(FEATURES_LAYER, FEATURES_CHANNELS[0], batch=0)
@@ -53,8 +65,8 @@ def log_features_run(logdir: str | Path, *, progress: bool = False) -> str:
             model,
             objective,
             batch=len(FEATURES_CHANNELS),
-            size=32,
-            steps=128,
+            size=size,
+            steps=steps,
             dataset=test,
             top_k=5,
             progress=progress,
@@ -63,8 +75,8 @@ def log_features_run(logdir: str | Path, *, progress: bool = False) -> str:
             model,
             objectives.channel(FEATURES_LAYER, 0),
             param="maco",
-            size=32,
-            steps=128,
+            size=size,
+            steps=steps,
             dataset=test,
             top_k=5,
             progress=progress,
@@ -73,12 +85,12 @@ def log_features_run(logdir: str | Path, *, progress: bool = False) -> str:
             model,
             test,
             FEATURES_LAYER,
-            n=2000,
-            grid=8,
+            n=atlas_points,
+            grid=atlas_grid,
             method="pca",
             min_count=5,
-            steps=64,
-            size=32,
+            steps=max(steps // 2, 1),
+            size=size,
             progress=progress,
         ).save(run)
         features.layer_maps(model, test.images[:1]).save(run)

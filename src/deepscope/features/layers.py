@@ -175,13 +175,15 @@ def unit_arithmetic(model: Any, input: Any, *, layer: str, channel: int, row: in
         col=col,
         previous=previous,
         value=value,
-        image_box=tuple(int(v) for v in box),
+        image_box=(int(box[0]), int(box[1]), int(box[2]), int(box[3])),
         class_names=list(wrapped.labels) if wrapped.labels else None,
         **fields,
     )
 
 
 def _arithmetic(step: Step, channel: int, row: int, col: int) -> dict[str, Any]:
+    if step.input is None:
+        raise UnsupportedModelError("layer", "a layer called with a tensor", step.name)
     module, x = step.module, step.input[0].double()
     none_box = (-1, -1, -1, -1)
     if isinstance(module, torch.nn.Conv2d):

@@ -66,7 +66,7 @@ class Objective:
 
     def __call__(self, activations: Mapping[str, torch.Tensor], n: int) -> torch.Tensor:
         """Scores [n] of a batch of ``n`` images."""
-        total = None
+        total: torch.Tensor | None = None
         for term in self.terms:
             values = term.scores(activations)
             if term.batch is not None:
@@ -77,6 +77,8 @@ class Objective:
                 values = values * mask
             values = term.weight * values
             total = values if total is None else total + values
+        if total is None:
+            raise InvalidArgumentError("objective", "at least one term", "an empty objective")
         return total
 
     def for_image(self, image: int) -> Objective:
@@ -137,6 +139,13 @@ def _check_index(argument: str, value: object) -> int | None:
     return int(value)
 
 
+def _channel_index(value: object) -> int:
+    index = _check_index("n", value)
+    if index is None:
+        raise InvalidArgumentError("n", "a channel index", value)
+    return index
+
+
 def _channel_of(layer_name: str, activation: torch.Tensor, n: int) -> torch.Tensor:
     if activation.ndim < 2:
         raise ShapeError(f"activations of {layer_name!r}", "[batch, channels, ...]", tuple(activation.shape))
@@ -147,9 +156,7 @@ def _channel_of(layer_name: str, activation: torch.Tensor, n: int) -> torch.Tens
 
 def channel(layer: str, n: int, *, batch: int | None = None) -> Objective:
     """The mean activation of channel ``n`` of ``layer`` over all positions."""
-    layer, n, batch = _check_layer(layer), _check_index("n", n), _check_index("batch", batch)
-    if n is None:
-        raise InvalidArgumentError("n", "a channel index", n)
+    layer, n, batch = _check_layer(layer), _channel_index(n), _check_index("batch", batch)
 
     def scores(acts: Mapping[str, torch.Tensor]) -> torch.Tensor:
         values = _channel_of(layer, acts[layer], n)
@@ -160,10 +167,8 @@ def channel(layer: str, n: int, *, batch: int | None = None) -> Objective:
 
 def neuron(layer: str, n: int, x: int | None = None, y: int | None = None, *, batch: int | None = None) -> Objective:
     """Channel ``n`` of ``layer`` at one position (column ``x``, row ``y``; the centre if None)."""
-    layer, n, batch = _check_layer(layer), _check_index("n", n), _check_index("batch", batch)
+    layer, n, batch = _check_layer(layer), _channel_index(n), _check_index("batch", batch)
     x, y = _check_index("x", x), _check_index("y", y)
-    if n is None:
-        raise InvalidArgumentError("n", "a channel index", n)
 
     def scores(acts: Mapping[str, torch.Tensor]) -> torch.Tensor:
         values = _channel_of(layer, acts[layer], n)

@@ -67,6 +67,13 @@ class LMParts:
         return self.unembed(hidden)
 
 
+def torch_module(model: Model) -> nn.Module:
+    """The torch module of a text model ``as_text_model`` accepted."""
+    if model.module is None:
+        raise UnsupportedModelError("model", "a PyTorch text model", f"a {model.kind} model")
+    return model.module
+
+
 def as_text_model(model: Any, method: str) -> Model:
     """``Model(model)`` with a module and a tokenizer, or a typed error naming ``model``."""
     model = Model(model)
@@ -203,7 +210,7 @@ def vocab_token_id(model: Model, token: Any, argument: str) -> int:
 def model_logits(model: Model, ids: torch.Tensor) -> torch.Tensor:
     """The model's own next-token logits ``[N, T, V]`` for ids ``[N, T]``."""
     mask = torch.ones_like(ids)
-    output = first_tensor(model.module(input_ids=ids, attention_mask=mask))
+    output = first_tensor(torch_module(model)(input_ids=ids, attention_mask=mask))
     if output is None or output.ndim != 3:
         raise UnsupportedModelError(
             "model",
@@ -319,7 +326,7 @@ def token_states(
             for start in range(0, len(texts), size):
                 batch = model.encode(texts[start : start + size])
                 store.clear()
-                model.module(**batch)
+                torch_module(model)(**batch)
                 if len(store) != len(modules) or any(
                     s is None or s.ndim != 3 or s.shape[:2] != batch["input_ids"].shape for s in store
                 ):

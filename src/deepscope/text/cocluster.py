@@ -32,6 +32,7 @@ from deepscope.text._lm import (
     recurrent_modules,
     token_states,
     token_strings,
+    torch_module,
 )
 
 __all__ = ["CoClusters", "cocluster"]
@@ -106,7 +107,7 @@ class CoClusters(Result):
 def _layer_module(model: Model, layer: Any) -> tuple[str, nn.Module]:
     """The module whose outputs ``[N, T, units]`` are the hidden states to co-cluster."""
     if isinstance(layer, str):
-        named = dict(model.module.named_modules())
+        named = dict(torch_module(model).named_modules())
         if layer not in named or not layer:
             raise InvalidArgumentError(
                 "layer",

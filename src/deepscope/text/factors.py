@@ -134,7 +134,13 @@ def neuron_factors(
             f"an integer in [1, {limit}] (at most the {matrix.shape[0]} tokens and {matrix.shape[1]} units)",
             n_components,
         )
-    nmf = NMF(n_components=int(n_components), init="nndsvda", random_state=seed, max_iter=max_iter)
+    # sklearn ships no stubs: pyright infers n_components's type from its default, "auto"
+    nmf = NMF(
+        n_components=int(n_components),  # pyright: ignore[reportArgumentType]
+        init="nndsvda",
+        random_state=seed,
+        max_iter=max_iter,
+    )
     weights = nmf.fit_transform(matrix)
     widths = [states[0][i].shape[1] for i in range(len(layers))]
     bounds = np.cumsum([0] + [len(t) for t in per_text])

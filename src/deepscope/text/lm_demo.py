@@ -34,11 +34,20 @@ def _slug(text: str) -> str:
     return "-".join("".join(c for c in w if c.isalnum()) or "p" for w in text.split())[:40]
 
 
-def log_text_lm_run(logdir: str | Path, *, progress: bool | None = False) -> str:
+def log_text_lm_run(
+    logdir: str | Path,
+    *,
+    tuned_steps: int = 100,
+    n_texts: int = 300,
+    max_new_tokens: int = 10,
+    progress: bool | None = False,
+) -> str:
     """Log the run ``reviews_lm-inside`` into ``logdir`` (a finished one is kept); return its name.
 
     Lenses (logit and tuned) and greedy generations for ``DEMO_PROMPTS``, the tuned lens itself,
     neuron factors over a dozen reviews, and co-clusters of ``reviews_gru``'s GRU states.
+    ``tuned_steps`` (the tuned lens's training), ``n_texts`` (the reviews the lens is fitted and
+    the states co-clustered on) and ``max_new_tokens`` (per generation) size the run.
     """
     from deepscope import zoo
     from deepscope.datasets import reviews
@@ -55,18 +64,18 @@ def log_text_lm_run(logdir: str | Path, *, progress: bool | None = False) -> str
     lm = zoo.get(LM_MODEL)
     gru = zoo.get(STATES_MODEL)
     texts = list(reviews(600, seed=11).texts)
-    fitting, held_out = texts[:300], texts[500:]
+    fitting, held_out = texts[:n_texts], texts[500:]
     show = bool(progress)
     with Run(logdir, name=TEXT_LM_RUN, hparams={"model": LM_MODEL}) as run:
-        tuned = fit_tuned_lens(lm, fitting, steps=100, progress=show)
+        tuned = fit_tuned_lens(lm, fitting, steps=tuned_steps, progress=show)
         tuned.save(run)
         for prompt in DEMO_PROMPTS:
             slug = _slug(prompt)
             logit_lens(lm, prompt, watch=WATCH).save(run, f"text/lens/{slug}/logit")
             logit_lens(lm, prompt, watch=WATCH, lens=tuned).save(run, f"text/lens/{slug}/tuned")
-            generate(lm, prompt, max_new_tokens=10, progress=show).save(run, f"text/generation/{slug}")
+            generate(lm, prompt, max_new_tokens=max_new_tokens, progress=show).save(run, f"text/generation/{slug}")
         neuron_factors(lm, held_out[:12], n_components=6, progress=show).save(run)
-        cocluster(gru, texts[:300], layer="gru", n_clusters=6, progress=show).save(run)
+        cocluster(gru, texts[:n_texts], layer="gru", n_clusters=6, progress=show).save(run)
         run.set_meta("zoo_model", _zoo_meta(LM_MODEL))
     log.info("logged the language-model demo run %s", TEXT_LM_RUN)
     return TEXT_LM_RUN

@@ -62,6 +62,8 @@ def visualization_figure(result: Any, *, max_examples: int = 6) -> go.Figure:
     titles = []
     for b in range(batch):
         titles.append(f"image {b}: {result.scores[b]:.3g}" if batch > 1 else f"optimised ({result.scores[b]:.3g})")
+        if examples is None:
+            continue
         for j in range(k):
             label = ""
             if examples.labels[b, j] >= 0:
@@ -77,6 +79,8 @@ def visualization_figure(result: Any, *, max_examples: int = 6) -> go.Figure:
     )
     for b in range(batch):
         fig.add_trace(go.Image(z=picture(result.images[b]), hoverinfo="skip"), row=b + 1, col=1)
+        if examples is None:
+            continue
         for j in range(k):
             fig.add_trace(go.Image(z=picture(examples.images[b, j]), hoverinfo="skip"), row=b + 1, col=j + 2)
             box = examples.boxes[b, j]

@@ -172,7 +172,7 @@ def receptive_field_figure(maps: Any, unit: Any) -> go.Figure:
         same = unit.kind in ("relu", "maxpool", "avgpool", "identity") and unit.channel < len(previous)
         prev_2d = previous[unit.channel] if same else previous.mean(axis=0)
     titles = ["image" + (" (whole image)" if unit.image_box[0] < 0 else "")]
-    if prev_2d is not None:
+    if prev_2d is not None and previous is not None:
         titles.append(
             f"{unit.previous}"
             + (

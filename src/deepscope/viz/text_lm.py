@@ -230,7 +230,7 @@ def generation_figure(generation: Any, *, step: int | None = None, per_row: int 
     underlined; each cell's ``customdata`` is its position (the page's click target)."""
     tokens = generation.tokens
     n = len(tokens)
-    n_steps = generation.n_generated
+    n_steps = int(generation.n_generated)
     if n_steps == 0:
         return _empty("Generation", "Nothing was generated (the prompt ended the text).")
     if step is None:

@@ -29,7 +29,7 @@ ROW = {"display": "flex", "gap": "16px", "flexWrap": "wrap", "alignItems": "flex
 SECTION = {"marginTop": "22px"}
 NOTE = {"color": "#52606D", "fontSize": "13px", "margin": "6px 0"}
 SKIPPED = ("Flatten", "Dropout", "Identity")  # layers that change no value a user would look at
-_GRAPH = {"displaylogo": False, "displayModeBar": False}
+_GRAPH: dcc.Graph.Config = {"displaylogo": False, "displayModeBar": False}
 
 
 def is_active(ctx: AppContext) -> bool:

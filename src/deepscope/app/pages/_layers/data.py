@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from deepscope import features
+from deepscope.app import live
 from deepscope.app.cache import Cache
-from deepscope.app.pages._explain import data as explain_data
 from deepscope.app.plugin import AppContext
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ RESULT_TYPES = {
     "deepscope.features.atlas:Atlas": "atlas",
     "deepscope.features.layers:LayerMaps": "layer maps",
 }
-MODEL_ERRORS = explain_data.MODEL_ERRORS
+MODEL_ERRORS = live.MODEL_ERRORS
 
 _MAPS = Cache(32)
 _UNITS = Cache(128)
@@ -31,14 +31,14 @@ _RESULTS = Cache(16)
 
 def live_models(ctx: AppContext) -> list[str]:
     """Registered image models (with a 2-D convolution)."""
-    return [name for name in explain_data.live_models(ctx) if explain_data.model_kind(ctx, name) == "image"]
+    return live.live_models(ctx, "image")
 
 
-def examples(ctx: AppContext, model: str | None) -> explain_data.Examples | None:
+def examples(ctx: AppContext, model: str | None) -> live.Examples | None:
     """Examples for a live model: a registered image dataset, or its zoo run's held-out split."""
-    if not model:
+    if not model or live.model_kind(ctx, model) != "image":
         return None
-    return explain_data.examples(ctx, None, model) or explain_data.examples(ctx, model, model)
+    return live.dataset_examples(ctx, None, model, "image")
 
 
 def decode_upload(contents: str, like: np.ndarray) -> np.ndarray:
@@ -59,7 +59,7 @@ def decode_upload(contents: str, like: np.ndarray) -> np.ndarray:
 def image_for(ctx: AppContext, model: str, example: Any, upload: str | None) -> tuple[str, np.ndarray]:
     """(cache key, image [1, C, H, W]) of the chosen example or the uploaded image."""
     found = examples(ctx, model)
-    if found is None:
+    if found is None or found.inputs is None:
         raise ValueError(f"no examples for the model {model!r}: register an image dataset")
     if upload:
         return f"upload:{hash(upload)}", decode_upload(upload, found.inputs[0])
@@ -110,4 +110,7 @@ def logged(ctx: AppContext, version: Any = None) -> list[dict]:
 
 
 def result(ctx: AppContext, run: str, tag: str, version: Any = None) -> Any:
-    return _RESULTS.get((str(ctx.logdir_path), run, tag, version), lambda: ctx.logdir.result(run, tag))
+    logdir = ctx.logdir
+    if logdir is None:
+        raise ValueError(f"ctx: no logdir to read the result {run!r}/{tag!r} from")
+    return _RESULTS.get((str(ctx.logdir_path), run, tag, version), lambda: logdir.result(run, tag))

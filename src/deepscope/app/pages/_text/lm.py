@@ -38,7 +38,7 @@ ROW = {
 }
 NOTE = {"color": "#616E7C", "fontSize": "13px", "margin": "2px 0 8px"}
 RADIO = {"display": "flex", "gap": "14px"}
-GRAPH = {"config": {"displaylogo": False}}
+GRAPH: dcc.Graph.Config = {"displaylogo": False}
 DEFAULT_PROMPT = "the movie was"
 DEFAULT_WATCH = "good, bad"
 FACTOR_TEXTS = 12
@@ -80,7 +80,7 @@ def _graph(tab: TextTab, name: str, **style: Any) -> Any:
         type="dot",
         color="#332288",
         delay_show=300,
-        children=dcc.Graph(id=tab.id(name), style=style, **GRAPH),
+        children=dcc.Graph(id=tab.id(name), style=style, config=GRAPH),
     )
 
 
@@ -159,6 +159,8 @@ def _lens_layout(ctx: AppContext) -> Any:
                 ],
             ),
             html.P(id=tab.id("note"), style=NOTE),
+            # ticks while a tuned lens is fitted for a live model, then redraws with it
+            dcc.Interval(id=tab.id("poll"), interval=1000, disabled=True),
             _graph(tab, "grid"),
             html.Div(
                 style={
@@ -198,37 +200,36 @@ def _lens_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Output(tab.id("note"), "children"),
         Output(tab.id("text"), "disabled"),
         Output(tab.id("watch"), "disabled"),
+        Output(tab.id("poll"), "disabled"),
         Input(tab.id("source"), "value"),
         Input(tab.id("text"), "value"),
         Input(tab.id("watch"), "value"),
         Input(tab.id("kind"), "value"),
+        Input(tab.id("poll"), "n_intervals"),
     )
-    def draw(source: str | None, text: str | None, watch: str | None, kind: str) -> tuple:
+    def draw(source: str | None, text: str | None, watch: str | None, kind: str, _ticks: Any) -> tuple:
         where, what = sources.parse(source)
         if where == "none":
             raise PreventUpdate
         other = None
+        fitting = False
         if where == "logged":
-            lens, note = _logged_lens(ctx, *what, kind)
+            if dash.ctx.triggered_id == tab.id("poll"):
+                raise PreventUpdate
+            run, tag = what
+            lens, note = _logged_lens(ctx, run, tag, kind)
             disabled = True
         else:
             words = tuple(w.strip() for w in str(watch or "").split(",") if w.strip())
-            tuned = kind == "tuned"
-            if tuned and sources.tuned_lens_for(ctx, ctx.models[what].name) is None:
-                note = (
-                    "No tuned lens is logged for this model (fit one with "
-                    "ds.text.fit_tuned_lens(model, texts).save(run)); showing the logit lens."
-                )
-                tuned = False
-            else:
-                note = (
-                    "Tuned lens: each layer read through its learned translator."
-                    if tuned
-                    else ("Logit lens: each layer read through the final norm and unembedding.")
-                )
+            tuned = None
+            note = "Logit lens: each layer read through the final norm and unembedding."
+            if kind == "tuned":
+                tuned, note, fitting = _live_tuned(ctx, what)
+            if fitting and dash.ctx.triggered_id == tab.id("poll"):
+                raise PreventUpdate  # still fitting: the logit lens drawn before stays
             prompt = str(text or DEFAULT_PROMPT)
             lens = sources.live_lens(ctx, what, prompt, words, tuned)
-            other = sources.live_lens(ctx, what, prompt, words, False) if tuned else None
+            other = sources.live_lens(ctx, what, prompt, words) if tuned is not None else None
             disabled = False
         return (
             lens_grid_figure(lens),
@@ -237,7 +238,30 @@ def _lens_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             note,
             disabled,
             disabled,
+            not fitting,
         )
+
+
+def _live_tuned(ctx: AppContext, name: str) -> tuple[Any, str, bool]:
+    """(tuned lens or None, the note, whether one is being fitted) for a live model: the logged
+    tuned lens of a model of this name, else one fitted now in the background."""
+    translated = "each layer read through its learned translator."
+    logged = sources.tuned_lens_for(ctx, ctx.models[name].name)
+    if logged is not None:
+        return logged, f"Tuned lens: {translated}", False
+    quick, why = sources.quick_tuned_lens(ctx, name)
+    size = f"{sources.QUICK_TUNED_STEPS} steps on {sources.QUICK_TUNED_TEXTS} reviews"
+    how = "ds.text.fit_tuned_lens(model, texts).save(run) logs a better one for this page"
+    if quick is not None:
+        return quick, f"Tuned lens fitted now for this model ({size}, a quick fit; {how}): {translated}", False
+    if why == "fitting":
+        note = (
+            f"No tuned lens is logged for this model: fitting one now ({size}); "
+            "showing the logit lens until it is ready."
+        )
+        return None, note, True
+    note = f"No tuned lens is logged for this model and fitting one failed ({why}); showing the logit lens. {how}."
+    return None, note, False
 
 
 # -- Generate -----------------------------------------------------------------------------------

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from deepscope.app.cache import Cache
 from deepscope.app.plugin import AppContext
+from deepscope.datasets import reviews
 from deepscope.model import Model
 from deepscope.text import (
     CoClusters,
@@ -21,6 +23,7 @@ from deepscope.text import (
     NeuronFactors,
     TunedLens,
     cocluster,
+    fit_tuned_lens,
     generate,
     logit_lens,
     neuron_factors,
@@ -39,6 +42,12 @@ COCLUSTERS = class_path(CoClusters)
 _RESULTS = Cache(64)
 _LOGGED = Cache(64)
 _LOCK = threading.Lock()  # one computation at a time: the lenses hook the model's blocks
+# A tuned lens fitted on demand for a live model without a logged one: a quick fit, in the background.
+QUICK_TUNED_STEPS = 40
+QUICK_TUNED_TEXTS = 64
+_FITTER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepscope-tuned-lens")
+_FITS: dict[int, tuple[Any, Future]] = {}  # id(model) -> (model, its fit)
+_FITS_LOCK = threading.Lock()
 
 
 def live_models(ctx: AppContext, kind: str) -> list[str]:
@@ -96,7 +105,10 @@ def parse(source: str | None) -> tuple[str, Any]:
 
 def load(ctx: AppContext, run: str, tag: str) -> Any:
     """A logged result (cached by run and tag)."""
-    return _LOGGED.get((id(ctx), run, tag), lambda: ctx.logdir.load(run, tag))
+    logdir = ctx.logdir
+    if logdir is None:
+        raise ValueError(f"ctx: no logdir to load {run!r}/{tag!r} from")
+    return _LOGGED.get((id(ctx), run, tag), lambda: logdir.load(run, tag))
 
 
 def tuned_lens_for(ctx: AppContext, model_name: str) -> TunedLens | None:
@@ -108,6 +120,31 @@ def tuned_lens_for(ctx: AppContext, model_name: str) -> TunedLens | None:
     return None
 
 
+def quick_tuned_lens(ctx: AppContext, name: str) -> tuple[TunedLens | None, str]:
+    """A tuned lens fitted now for the live model ``name``: ``(lens, "")`` once fitted, else
+    ``(None, why)`` (``"fitting"`` while it runs, the error when it failed). The first call starts
+    the fit (``QUICK_TUNED_STEPS`` steps on ``QUICK_TUNED_TEXTS`` reviews) in the background."""
+    model = ctx.models[name]
+    with _FITS_LOCK:
+        entry = _FITS.get(id(model))
+        if entry is None or entry[0] is not model:
+            entry = (model, _FITTER.submit(_fit_quick, model))
+            _FITS[id(model)] = entry
+    future = entry[1]
+    if not future.done():
+        return None, "fitting"
+    error = future.exception()
+    if error is not None:
+        return None, str(error)
+    return future.result(), ""
+
+
+def _fit_quick(model: Any) -> TunedLens:
+    texts = list(reviews(QUICK_TUNED_TEXTS, seed=5).texts)
+    with _LOCK:
+        return fit_tuned_lens(model, texts, steps=QUICK_TUNED_STEPS, progress=False)
+
+
 def _computed(key: tuple, make: Any) -> Any:
     def run() -> Any:
         with _LOCK:
@@ -116,9 +153,12 @@ def _computed(key: tuple, make: Any) -> Any:
     return _RESULTS.get(key, run)
 
 
-def live_lens(ctx: AppContext, name: str, text: str, watch: tuple[str, ...], tuned: bool) -> LogitLens:
+def live_lens(
+    ctx: AppContext, name: str, text: str, watch: tuple[str, ...], lens: TunedLens | None = None
+) -> LogitLens:
+    """The logit lens of ``text`` through the live model ``name`` (read through ``lens`` when
+    given: a tuned lens)."""
     model = ctx.models[name]
-    lens = tuned_lens_for(ctx, model.name) if tuned else None
     return _computed(
         ("lens", id(model), text, watch, id(lens)),
         lambda: logit_lens(model, text, top_k=5, watch=list(watch) or None, lens=lens),
