@@ -12,6 +12,8 @@ demo: setup
 
 test: setup
 	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff format --check src tests bench
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 2 --dist loadgroup
 	$(PY) -m pytest --doctest-modules src -q
 
