@@ -15,6 +15,7 @@ the unembedding is ``get_output_embeddings()``.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -220,8 +221,19 @@ def model_logits(model: Model, ids: torch.Tensor) -> torch.Tensor:
     return output
 
 
+# Hooks see every forward pass of their module, from any thread: two threads reading one model
+# (the dashboard draws a lens while a tuned lens is fitted in the background) would each capture
+# the other's pass. One lock keeps hooked passes apart.
+_HOOKED_PASS = threading.RLock()
+
+
 @contextlib.contextmanager
 def _hooks(modules: Sequence[nn.Module], store: list[Any], pre_first: bool) -> Iterator[None]:
+    with _HOOKED_PASS:
+        yield from _hooked(modules, store, pre_first)
+
+
+def _hooked(modules: Sequence[nn.Module], store: list[Any], pre_first: bool) -> Iterator[None]:
     handles = []
     if pre_first:
 
