@@ -223,7 +223,7 @@ def model_logits(model: Model, ids: torch.Tensor) -> torch.Tensor:
 
 # Hooks see every forward pass of their module, from any thread: two threads reading one model
 # (the dashboard draws a lens while a tuned lens is fitted in the background) would each capture
-# the other's pass. One lock keeps hooked passes apart.
+# the other's pass. Hooks record only their own thread's pass, and one lock keeps hooked passes apart.
 _HOOKED_PASS = threading.RLock()
 
 
@@ -234,17 +234,21 @@ def _hooks(modules: Sequence[nn.Module], store: list[Any], pre_first: bool) -> I
 
 
 def _hooked(modules: Sequence[nn.Module], store: list[Any], pre_first: bool) -> Iterator[None]:
+    owner = threading.get_ident()
     handles = []
     if pre_first:
 
         def pre(module: nn.Module, args: Any, kwargs: Any) -> None:
+            if threading.get_ident() != owner:
+                return
             tensor = args[0] if args else first_tensor(kwargs)
             store.append(tensor)
 
         handles.append(modules[0].register_forward_pre_hook(pre, with_kwargs=True))
 
     def post(module: nn.Module, args: Any, output: Any) -> None:
-        store.append(first_tensor(output))
+        if threading.get_ident() == owner:
+            store.append(first_tensor(output))
 
     handles.extend(m.register_forward_hook(post) for m in modules)
     try:
