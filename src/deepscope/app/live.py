@@ -62,6 +62,13 @@ class Examples:
             raise IndexError(f"index: these examples hold no inputs, got {index}")
         return self.inputs[index : index + 1]
 
+    @property
+    def images(self) -> np.ndarray:
+        """The inputs of image examples (exactly one of ``inputs`` and ``texts`` is set)."""
+        if self.inputs is None:
+            raise IndexError("images: these examples are texts, not images")
+        return self.inputs
+
     def class_name(self, index: Any) -> str:
         if index is None:
             return "?"

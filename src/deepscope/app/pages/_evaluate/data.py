@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from deepscope.app.cache import Cache
+from deepscope.app.live import MODEL_ERRORS as MODEL_ERRORS  # what the views catch from a model
 from deepscope.app.plugin import AppContext
 from deepscope.errors import InvalidArgumentError, UnsupportedModelError
 from deepscope.evaluate.predictions import predictions
@@ -28,9 +29,6 @@ from deepscope.evaluate.side_by_side import input_columns
 log = logging.getLogger(__name__)
 
 _CACHE_SIZE = 8
-# What a registered model (user code) may raise on inputs it does not take; the view shows it in
-# place and the page goes on. deepscope's own errors are ValueErrors and TypeErrors too.
-MODEL_ERRORS = (ValueError, TypeError, KeyError, IndexError, RuntimeError, OSError)
 _MAX_CATEGORIES = 30
 
 

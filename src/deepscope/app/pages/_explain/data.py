@@ -9,14 +9,11 @@ moving a control does not read the store again and a new epoch shows up on the n
 from __future__ import annotations
 
 import logging
-import threading
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-
 from deepscope.app.cache import Cache
+from deepscope.app.live import MODEL_ERRORS, Examples, dataset_examples, live_models, model_kind
 from deepscope.app.plugin import AppContext
 from deepscope.explain.callback import PROBES_TAG, ProbeSet, parse_step_tag
 
@@ -25,46 +22,26 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GALLERY_SIZE = 48  # examples drawn from a dataset when a run logged no probe set
+__all__ = [  # the live-model helpers come from deepscope.app.live, shared with other pages
+    "ATTRIBUTION_TYPE",
+    "MODEL_ERRORS",
+    "Examples",
+    "RunContents",
+    "contents",
+    "examples",
+    "explained_runs",
+    "live_models",
+    "logged_methods",
+    "model_kind",
+    "result",
+    "version",
+]
+
 ATTRIBUTION_TYPE = "deepscope.explain.attribution:Attribution"
-# What a registered model (user code) may raise on inputs it does not take; shown in place.
-MODEL_ERRORS = (ValueError, TypeError, KeyError, IndexError, RuntimeError, OSError)
 
 
 _RESULTS = Cache(96)
 _INDEX = Cache(32)
-
-
-@dataclass(frozen=True, eq=False)
-class Examples:
-    """The examples the page shows: inputs (images) or texts, with what is known about them."""
-
-    key: str  # identifies them in caches
-    origin: str  # for the page: where they come from
-    kind: str  # "image" | "text"
-    inputs: np.ndarray | None
-    texts: list[str] | None
-    labels: np.ndarray | None
-    masks: np.ndarray | None
-    class_names: list[str] | None
-
-    def __len__(self) -> int:
-        return len(self.texts) if self.texts is not None else int(self.images.shape[0])
-
-    def rows(self, index: int) -> Any:
-        """Example ``index`` as a batch of one, as the model takes it."""
-        return [self.texts[index]] if self.texts is not None else self.images[index : index + 1]
-
-    @property
-    def images(self) -> np.ndarray:
-        """The inputs of image examples (exactly one of ``inputs`` and ``texts`` is set)."""
-        return cast(np.ndarray, self.inputs)
-
-    def class_name(self, index: Any) -> str:
-        if index is None:
-            return "?"
-        names = self.class_names
-        return names[int(index)] if names and 0 <= int(index) < len(names) else str(int(index))
 
 
 @dataclass(frozen=True)
@@ -150,78 +127,6 @@ def explained_runs(ctx: AppContext, known_version: Any = None) -> list[str]:
     return logged + live
 
 
-# -- live models --------------------------------------------------------------------------------
-
-_KINDS: dict[int, tuple[weakref.ref, dict[str, str | None]]] = {}
-_KINDS_LOCK = threading.Lock()
-
-
-def model_kind(ctx: AppContext, name: str | None) -> str | None:
-    """``"image"`` or ``"text"`` when the registered model ``name`` is such a classifier, else
-    None. Zoo models of a run are told by the run's meta without loading them."""
-    if not name or name not in ctx.models:
-        return None
-    with _KINDS_LOCK:
-        entry = _KINDS.get(id(ctx.models))
-        if entry is None or entry[0]() is not ctx.models:
-            kinds: dict[str, str | None] = {}
-            _KINDS[id(ctx.models)] = (weakref.ref(ctx.models), kinds)
-        else:
-            kinds = entry[1]
-        if name in kinds:
-            return kinds[name]
-    kind = _zoo_kind(ctx, name)
-    if kind is None:
-        try:
-            kind = _module_kind(ctx.models[name])
-        except MODEL_ERRORS:
-            log.exception("live model %r could not be loaded", name)
-            kind = None
-    with _KINDS_LOCK:
-        kinds[name] = kind
-    return kind
-
-
-def _zoo_kind(ctx: AppContext, name: str) -> str | None:
-    spec = zoo_spec(ctx, name)
-    if spec is None or spec.task != "classification":
-        return None
-    return {"shapes": "image", "digits": "image", "reviews": "text"}.get(spec.source)
-
-
-def zoo_spec(ctx: AppContext, run: str | None) -> Any:
-    """The zoo entry the run ``run`` trained (its ``zoo_model`` meta), or None."""
-    if ctx.logdir is None or not run:
-        return None
-    runs = ctx.logdir.runs()
-    rows = runs[runs["run"] == run]
-    meta = rows["meta"].iloc[0] if len(rows) else None
-    name = meta.get("zoo_model", {}).get("name") if isinstance(meta, dict) else None
-    if not isinstance(name, str):
-        return None
-    from deepscope.zoo.specs import SPECS
-
-    return SPECS.get(name)
-
-
-def _module_kind(model: Any) -> str | None:
-    module = getattr(model, "module", None)
-    if module is None:
-        return None
-    if getattr(model, "is_text", False):
-        return "text"
-    import torch
-
-    if any(isinstance(m, torch.nn.Conv2d) for m in module.modules()):
-        return "image"
-    return None
-
-
-def live_models(ctx: AppContext) -> list[str]:
-    """Registered models the page can explain (image and text classifiers)."""
-    return [name for name in ctx.models if model_kind(ctx, name) is not None]
-
-
 # -- examples -----------------------------------------------------------------------------------
 
 
@@ -243,59 +148,4 @@ def examples(ctx: AppContext, run: str | None, model: str | None, known_version:
     kind = model_kind(ctx, model)
     if kind is None or model is None:  # model_kind is None without a model
         return None
-    return _dataset_examples(ctx, run, model, kind)
-
-
-def _dataset_examples(ctx: AppContext, run: str | None, model: str, kind: str) -> Examples | None:
-    for name, dataset in ctx.datasets.items():
-        found = _from_dataset(dataset, kind, f"dataset {name!r}", f"dataset:{name}")
-        if found is not None:
-            return found
-    spec = zoo_spec(ctx, run) or zoo_spec(ctx, model)
-    if spec is None:
-        return None
-    _, test = _split(spec.name)
-    return _from_dataset(test, kind, f"the held-out split of {spec.name}", f"zoo:{spec.name}")
-
-
-_SPLITS = Cache(4)
-
-
-def _split(name: str) -> Any:
-    from deepscope import zoo
-
-    return _SPLITS.get(name, lambda: zoo.splits(name))
-
-
-def _from_dataset(dataset: Any, kind: str, origin: str, key: str) -> Examples | None:
-    images = getattr(dataset, "images", None)
-    texts = getattr(dataset, "texts", None)
-    labels = getattr(dataset, "labels", None)
-    names = getattr(dataset, "class_names", None)
-    rows = slice(0, GALLERY_SIZE)
-    labels = np.asarray(labels)[rows] if labels is not None else None
-    names = [str(n) for n in names] if names is not None else None
-    if kind == "image" and isinstance(images, np.ndarray) and images.ndim == 4:
-        masks = getattr(dataset, "masks", None)
-        return Examples(
-            key=key,
-            origin=f"the first {len(images[rows])} examples of {origin}",
-            kind="image",
-            inputs=images[rows],
-            texts=None,
-            labels=labels,
-            masks=np.asarray(masks)[rows] if masks is not None else None,
-            class_names=names,
-        )
-    if kind == "text" and isinstance(texts, list) and texts:
-        return Examples(
-            key=key,
-            origin=f"the first {len(texts[rows])} examples of {origin}",
-            kind="text",
-            inputs=None,
-            texts=list(texts[rows]),
-            labels=labels,
-            masks=None,
-            class_names=names,
-        )
-    return None
+    return dataset_examples(ctx, run, model, kind)
