@@ -133,3 +133,25 @@ def test_data_figures_show_markup_in_names_and_categories_as_text():
     for raw in ("<b>num</b>", "<a href", "<i>train</i>"):
         assert raw not in figure
     assert escape("<b>num</b>") in figure and escape("<i>train</i>") in figure
+
+
+def test_hparams_figures_show_markup_and_templates_in_values_as_text():
+    import deepscope as ds
+
+    hostile = '<b>adam</b> "%{x}"'
+    frame = pd.DataFrame({"optimizer": [hostile, "sgd", "sgd", hostile], "accuracy": [0.1, 0.5, 0.7, 0.9]})
+    figure = json.dumps(ds.hparams.parallel_coordinates(frame).figure().to_plotly_json(), default=str)
+    assert "<b>adam" not in figure and "%{x}" not in figure
+    assert escape(hostile).replace('"', '\\"') in figure or escape(hostile) in figure
+
+
+def test_numerics_heatmap_hover_shows_module_names_as_text():
+    from deepscope.viz.numerics import health_heatmap
+
+    module = "<b>enc</b>.%{z}"
+    stats = pd.DataFrame(
+        {"step": [0, 1], "module": [module, module], "min": [-1.0, -2.0], "max": [1.0, 2.0], "mean": [0.0, 0.0],
+         "std": [1.0, 1.0], "nan": [0, 0], "pos_inf": [0, 0], "neg_inf": [0, 0], "zeros": [0, 0], "numel": [4, 4]}
+    )  # fmt: skip
+    figure = json.dumps(health_heatmap(stats).to_plotly_json(), default=str)
+    assert "<b>enc" not in figure and ".%{z}" not in figure

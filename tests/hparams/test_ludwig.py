@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -132,7 +133,7 @@ def test_with_no_scalars_the_figure_says_what_is_missing_instead_of_empty_axes(t
     figure = ds.hparams.learning_curves(tmp_path / "logs").figure()
     assert len(figure.data) == 0
     assert not figure.layout.xaxis.visible and not figure.layout.yaxis.visible
-    message = figure.layout.annotations[0].text.replace("<br>", " ")
+    message = html.unescape(figure.layout.annotations[0].text.replace("<br>", " "))  # plotly decodes the entities
     assert "logged no scalars" in message and "run.log({'train/loss'" in message
 
 

@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 from plotly.colors import sequential
 from plotly.subplots import make_subplots
 
+from deepscope.escape import escape
 from deepscope.hparams.ludwig import UNSPLIT, HyperoptReport, LearningCurves, PerformanceComparison
 from deepscope.hparams.parallel import MISSING, ParallelCoordinates, parallel_coordinates
 from deepscope.hparams.table import CATEGORICAL, LOG_NUMERIC, NUMERIC, HParamTable
@@ -64,7 +65,7 @@ def color_scale(axis: Axis) -> tuple[np.ndarray, list[list[Any]], dict[str, Any]
     infinities a grey band at the bottom of the scale, labelled.
     """
     positions = np.asarray(axis.positions, dtype=float)
-    title = {"text": _escape(_short(axis.label, 24)), "side": "right"}
+    title = {"text": escape(_short(axis.label, 24)), "side": "right"}
     if axis.kind == CATEGORICAL:
         n = max(len(axis.categories), 1)
         colors = _category_colors(axis.categories)
@@ -75,7 +76,7 @@ def color_scale(axis: Axis) -> tuple[np.ndarray, list[list[Any]], dict[str, Any]
         colorbar = {
             "title": title,
             "tickvals": [(i + 0.5) / n for i in shown],
-            "ticktext": [_escape(_short(axis.categories[i])) for i in shown],
+            "ticktext": [escape(_short(axis.categories[i])) for i in shown],
         }
         return (positions + 0.5) / n, scale or [[0, PALETTE[0]], [1, PALETTE[0]]], colorbar
 
@@ -96,7 +97,7 @@ def color_scale(axis: Axis) -> tuple[np.ndarray, list[list[Any]], dict[str, Any]
     colorbar = {
         "title": title,
         "tickvals": [base + (1 - base) * (v - lo) / span for v, _ in ticks],
-        "ticktext": [_escape(t) for _, t in ticks],
+        "ticktext": [escape(t) for _, t in ticks],
     }
     if slots:
         colorbar["tickvals"].append(0.03)
@@ -160,13 +161,13 @@ def parallel_figure(
     for axis in axes:
         dimension: dict[str, Any] = {
             "name": axis.name,
-            "label": _escape(_short(axis.label, 24)),
+            "label": escape(_short(axis.label, 24)),
             "values": axis.positions,
             "range": list(axis.range),
         }
         if axis.tickvals:
             dimension["tickvals"] = axis.tickvals
-            dimension["ticktext"] = [_escape(t) for t in axis.ticktext]
+            dimension["ticktext"] = [escape(t) for t in axis.ticktext]
         if constraints.get(axis.name):
             dimension["constraintrange"] = constraints[axis.name]
         dimensions.append(dimension)
@@ -248,9 +249,9 @@ def scatter_figure(
 
 
 def _cartesian_axis(axis: Axis) -> dict[str, Any]:
-    spec: dict[str, Any] = {"title": {"text": _escape(axis.label)}, "zeroline": False}
+    spec: dict[str, Any] = {"title": {"text": escape(axis.label)}, "zeroline": False}
     if axis.tickvals:
-        spec.update(tickmode="array", tickvals=axis.tickvals, ticktext=[_escape(t) for t in axis.ticktext])
+        spec.update(tickmode="array", tickvals=axis.tickvals, ticktext=[escape(t) for t in axis.ticktext])
     if axis.kind == CATEGORICAL:
         spec.update(range=[axis.range[0], axis.range[1]], showgrid=False)
     return spec
@@ -266,9 +267,9 @@ def _jitter(axis: Axis) -> np.ndarray:
 
 
 def _hover(name: str, axes: Sequence[Axis], i: int) -> str:
-    lines = [f"<b>{_escape(name)}</b>"]
+    lines = [f"<b>{escape(name)}</b>"]
     for axis in {a.name: a for a in axes}.values():
-        lines.append(f"{_escape(axis.name)}: {_escape(_value_text(axis, i))}")
+        lines.append(f"{escape(axis.name)}: {escape(_value_text(axis, i))}")
     return "<br>".join(lines)
 
 
@@ -317,7 +318,7 @@ def learning_curves_figure(result: LearningCurves, *, height: int = 420) -> go.F
     if curves.empty:
         text = message or f"Nothing to draw: no points of {metric}."
         figure.add_annotation(
-            text="<br>".join(_escape(line) for line in textwrap.wrap(text, 72)),
+            text="<br>".join(escape(line) for line in textwrap.wrap(text, 72)),
             xref="paper",
             yref="paper",
             x=0.5,
@@ -341,17 +342,17 @@ def learning_curves_figure(result: LearningCurves, *, height: int = 420) -> go.F
             # One legend entry per run (clicking it hides all its splits); dashes tell the splits.
             figure.add_trace(go.Scatter(
                 x=points["step"], y=points["value"], mode="lines+markers" if len(points) < 30 else "lines",
-                name=_escape(run), legendgroup=str(run), showlegend=first,
+                name=escape(run), legendgroup=str(run), showlegend=first,
                 line={"color": run_color(str(run)), "dash": dashes.get(split, "dashdot"), "width": 2},
                 marker={"size": 5},
-                hovertemplate=f"{_escape(run)} · {split}<br>step %{{x}}<br>{_escape(metric)} %{{y:.4g}}<extra></extra>",
+                hovertemplate=f"{escape(run)} · {split}<br>step %{{x}}<br>{escape(metric)} %{{y:.4g}}<extra></extra>",
             ))  # fmt: skip
             first = False
     if as_logged:
-        title = f"{_escape(metric)} as logged, a line per run"
+        title = f"{escape(metric)} as logged, a line per run"
         legend = "run"
     else:
-        title = f"Learning curves: {_escape(metric)}"
+        title = f"Learning curves: {escape(metric)}"
         styles = ", ".join(f"{_DASH_WORD.get(dashes.get(s, 'dashdot'))} {s}" for s in splits)
         legend = f"run<br><sub>{styles}</sub>"
     figure.update_layout(
@@ -361,7 +362,7 @@ def learning_curves_figure(result: LearningCurves, *, height: int = 420) -> go.F
         hovermode="closest",
     )  # fmt: skip
     figure.update_xaxes(title_text="step")
-    figure.update_yaxes(title_text=_escape(metric))
+    figure.update_yaxes(title_text=escape(metric))
     return figure
 
 
@@ -380,7 +381,7 @@ def compare_performance_figure(result: PerformanceComparison, *, columns: int = 
     # Each row of panels gets room for its slanted run names below it, whatever the row count.
     height = max(COMPARE_HEIGHT, COMPARE_ROW_HEIGHT * rows + 80)
     figure = make_subplots(
-        rows=rows, cols=cols, subplot_titles=[_escape(_short(m, 40)) for m in metrics] or None,
+        rows=rows, cols=cols, subplot_titles=[escape(_short(m, 40)) for m in metrics] or None,
         horizontal_spacing=0.08, vertical_spacing=min(0.4, 170 / height) if rows > 1 else 0.1,
     )  # fmt: skip
     # Beside a few bars their values fit as labels; beside many they overlap, so only the
@@ -406,7 +407,7 @@ def compare_performance_figure(result: PerformanceComparison, *, columns: int = 
             text=[t if label_all or not f else "" for t, f in zip(shown, finite, strict=True)],
             customdata=shown,
             textposition="outside", cliponaxis=False, showlegend=False, textfont={"size": 11},
-            hovertemplate="%{x}<br>" + _escape(metric) + " %{customdata}<extra></extra>",
+            hovertemplate="%{x}<br>" + escape(metric) + " %{customdata}<extra></extra>",
         ), row=row, col=col)  # fmt: skip
         note = "lower is better" if goal == "min" else "higher is better"
         figure.update_yaxes(title_text=note, title_font={"size": 11}, rangemode="tozero", row=row, col=col)
@@ -452,11 +453,11 @@ def hyperopt_figure(report: HyperoptReport, *, columns: int = 3) -> go.Figure:
                 marker={"color": PALETTE[1], "size": 16, "symbol": "star", "line": {"width": 1, "color": "#1F2933"}},
                 hovertext=[hover[best]], hoverinfo="text",
             ), row=row, col=col)  # fmt: skip
-        figure.update_xaxes(title_text=_escape(axis.label), row=row, col=col, **_ticks(axis))
-        figure.update_yaxes(title_text=_escape(target.label) if col == 1 else None, row=row, col=col, **_ticks(target))
+        figure.update_xaxes(title_text=escape(axis.label), row=row, col=col, **_ticks(axis))
+        figure.update_yaxes(title_text=escape(target.label) if col == 1 else None, row=row, col=col, **_ticks(target))
     figure.update_layout(
         template=TEMPLATE_NAME, height=max(HYPEROPT_HEIGHT, 300 * rows),
-        title={"text": f"{_escape(target.name)} against each hyper-parameter"},
+        title={"text": f"{escape(target.name)} against each hyper-parameter"},
         legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"},
     )  # fmt: skip
     return figure
@@ -465,7 +466,7 @@ def hyperopt_figure(report: HyperoptReport, *, columns: int = 3) -> go.Figure:
 def _ticks(axis: Axis) -> dict[str, Any]:
     spec: dict[str, Any] = {"zeroline": False}
     if axis.tickvals:
-        spec.update(tickmode="array", tickvals=axis.tickvals, ticktext=[_escape(t) for t in axis.ticktext])
+        spec.update(tickmode="array", tickvals=axis.tickvals, ticktext=[escape(t) for t in axis.ticktext])
     if axis.kind == CATEGORICAL:
         spec.update(range=list(axis.range), showgrid=False)
     return spec
@@ -475,8 +476,3 @@ def _nonfinite(value: float) -> str:
     if math.isnan(value):
         return "NaN"
     return "inf" if value > 0 else "-inf"
-
-
-def _escape(text: Any) -> str:
-    """Plotly renders a subset of HTML in titles and hover text: show user strings literally."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -26,6 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from deepscope.errors import InvalidArgumentError
+from deepscope.escape import escape
 from deepscope.viz.theme import DIVERGING, SEQUENTIAL, TEMPLATE_NAME
 
 __all__ = ["STATS", "health_heatmap", "module_label"]
@@ -105,9 +106,9 @@ def health_heatmap(
         grid[pick["r"].to_numpy(), pick["c"].to_numpy()] = pick["v"].to_numpy()
     x = bins[:, 0] if len(bins) == len(steps) else (bins[:, 0] + bins[:, 1]) / 2
     step_text = [f"{a}" if a == b else f"{a}–{b}" for a, b in bins]
-    labels = [module_label(m) for m in modules]
+    labels = [escape(module_label(m)) for m in modules]  # tick labels render markup
     colour, scale, colorbar, zrange = _colour(grid, kind, label)
-    hover = np.array([[f"{_escape(labels[r])}<br>step {step_text[c]}<br>{label}: "
+    hover = np.array([[f"{labels[r]}<br>step {step_text[c]}<br>{label}: "
                        f"{_number(grid[r, c])}{'<br><b>NaN/Inf present</b>' if flagged[r, c] else ''}"
                        for c in range(len(bins))] for r in range(len(modules))])  # fmt: skip
     figure = go.Figure(
@@ -127,7 +128,7 @@ def health_heatmap(
     if first and first.get("direction", "forward") == direction and first.get("module") in row_of:
         fx = x[max(int(np.searchsorted(bins[:, 0], int(first["step"]), side="right")) - 1, 0)]
         figure.add_trace(go.Scatter(
-            x=[fx], y=[module_label(first["module"])], mode="markers", name="first non-finite value",
+            x=[fx], y=[escape(module_label(first["module"]))], mode="markers", name="first non-finite value",
             marker={"symbol": "circle-open", "size": 20, "color": "#1F2933", "line": {"width": 3}},
             hoverinfo="skip",
         ))  # fmt: skip
@@ -177,7 +178,3 @@ def _colour(grid: np.ndarray, kind: str, label: str) -> tuple[np.ndarray, Any, d
 
 def _number(value: float) -> str:
     return "no finite values" if math.isnan(value) else f"{value:.4g}"
-
-
-def _escape(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -7,7 +7,6 @@ results are cached, so switching tabs on the same text computes nothing twice.
 
 from __future__ import annotations
 
-import html as html_escape
 from typing import Any
 
 import dash
@@ -20,6 +19,7 @@ from deepscope.app.pages._text import attention_data as data
 from deepscope.app.pickers import keep_choice
 from deepscope.app.plugin import AppContext
 from deepscope.errors import DeepscopeError
+from deepscope.escape import escape
 from deepscope.viz.text_attention import (
     head_summary_figure,
     head_view_figure,
@@ -37,7 +37,7 @@ _FAILURES = (DeepscopeError, KeyError, RuntimeError, ValueError, TypeError, OSEr
 
 def _empty(message: str) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=html_escape.escape(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.add_annotation(text=escape(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.update_layout(height=160, template="deepscope")
