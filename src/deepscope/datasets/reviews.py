@@ -10,7 +10,6 @@ The mix is built so that a small model trained on it makes systematic, findable 
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -18,6 +17,7 @@ import pandas as pd
 
 from deepscope.datasets.containers import TextDataset, check_count, check_seed
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.validation import check_number
 
 __all__ = ["reviews", "PHENOMENA", "DEFAULT_MIX", "POSITIVE_NAMES", "NEGATIVE_NAMES", "NAME_BIAS"]
 
@@ -232,9 +232,7 @@ def _check_mix(mix: Mapping[str, float] | None) -> dict[str, float]:
         raise InvalidArgumentError("mix", f"phenomena among {PHENOMENA}", unknown)
     weights = {}
     for key, value in mix.items():
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
-            raise InvalidArgumentError("mix", "non-negative weights", {key: value})
-        weights[key] = float(value)
+        weights[key] = check_number(value, "mix", low=0, hint=f"the weight of {key!r}")
     if sum(weights.values()) <= 0:
         raise InvalidArgumentError("mix", "at least one positive weight", dict(mix))
     return weights

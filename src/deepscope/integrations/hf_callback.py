@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any, cast
 
-from deepscope.errors import InvalidArgumentError, MissingDependencyError
+from deepscope.errors import MissingDependencyError
 from deepscope.integrations._common import (
     check_run,
     flat_hparams,
@@ -17,6 +17,7 @@ from deepscope.integrations._common import (
     scalars,
     set_hparams,
 )
+from deepscope.validation import check_int
 
 try:
     from transformers import TrainerCallback
@@ -55,10 +56,7 @@ class DeepscopeCallback(TrainerCallback):
         else:
             self.run = check_run(run_or_logdir, "run_or_logdir")
             self.logdir = None
-        if histogram_every is not None and (
-            isinstance(histogram_every, bool) or not isinstance(histogram_every, int) or histogram_every < 1
-        ):
-            raise InvalidArgumentError("histogram_every", "a positive integer or None", histogram_every)
+        histogram_every = check_int(histogram_every, "histogram_every", low=1, allow_none=True)
         self.name = name
         self.histograms = bool(histograms)
         self.histogram_every = histogram_every

@@ -13,8 +13,9 @@ from argparse import Namespace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError, MissingDependencyError
+from deepscope.errors import ArgumentTypeError, MissingDependencyError
 from deepscope.integrations._common import flat_hparams, log_parameter_histograms, scalars
+from deepscope.validation import check_int
 
 if TYPE_CHECKING:  # one declaration for the checker; lightning re-exports these without __all__
     from lightning.pytorch.loggers.logger import Logger, rank_zero_experiment  # pyright: ignore[reportPrivateImportUsage]
@@ -62,8 +63,7 @@ class DeepscopeLogger(Logger):
             raise ArgumentTypeError("logdir", "a folder path", logdir)
         if name is not None and not isinstance(name, str):
             raise ArgumentTypeError("name", "a run name (string) or None", name)
-        if isinstance(histogram_every, bool) or not isinstance(histogram_every, int) or histogram_every < 1:
-            raise InvalidArgumentError("histogram_every", "a positive integer", histogram_every)
+        histogram_every = check_int(histogram_every, "histogram_every", low=1)
         self._logdir = Path(logdir)
         # Lightning asks for the name before anything is logged, so pick it now rather than
         # letting the Run choose it.

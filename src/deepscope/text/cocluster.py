@@ -34,6 +34,7 @@ from deepscope.text._lm import (
     token_strings,
     torch_module,
 )
+from deepscope.validation import check_int
 
 __all__ = ["CoClusters", "cocluster"]
 
@@ -159,8 +160,7 @@ def cocluster(
     texts = check_texts(texts)
     name, module = _layer_module(model, layer)
     for value, argument, minimum in ((min_count, "min_count", 1), (max_words, "max_words", 2)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise InvalidArgumentError(argument, f"an integer >= {minimum}", value)
+        check_int(value, argument, low=minimum)
     ids, states = token_states(model, texts, [module], batch_size=batch_size, progress=progress, desc="co-clusters")
     special = set(getattr(model.tokenizer, "all_special_ids", []) or [])
     counts = Counter(int(i) for row in ids for i in row if int(i) not in special)

@@ -28,6 +28,7 @@ from deepscope.explain._common import progress_bar
 from deepscope.model import Model
 from deepscope.result import Result
 from deepscope.text._lm import as_text_model, encode_prompt, lm_parts, model_logits, token_strings
+from deepscope.validation import check_int
 
 __all__ = ["Generation", "generate", "ATTRIBUTION_METHODS"]
 
@@ -115,11 +116,7 @@ def _check_temperature(temperature: Any) -> float:
 
 
 def _check_count(value: Any, argument: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ArgumentTypeError(argument, f"an integer >= {minimum}", value)
-    if value < minimum:
-        raise InvalidArgumentError(argument, f"an integer >= {minimum}", value)
-    return int(value)
+    return check_int(value, argument, low=minimum)
 
 
 def _eos_id(model: Model) -> int | None:

@@ -23,7 +23,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.errors import InvalidArgumentError
 from deepscope.explain._common import progress_bar
 from deepscope.result import Result
 from deepscope.text._lm import (
@@ -35,6 +35,7 @@ from deepscope.text._lm import (
     lm_parts,
     run_with_hidden,
 )
+from deepscope.validation import check_int
 
 __all__ = ["TunedLens", "fit_tuned_lens"]
 
@@ -140,11 +141,7 @@ class TunedLens(Result):
 
 
 def _check_int(value: Any, argument: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ArgumentTypeError(argument, f"an integer >= {minimum}", value)
-    if value < minimum:
-        raise InvalidArgumentError(argument, f"an integer >= {minimum}", value)
-    return int(value)
+    return check_int(value, argument, low=minimum)
 
 
 def collect_states(parts: LMParts, texts: list[str]) -> tuple[list[torch.Tensor], torch.Tensor]:

@@ -24,7 +24,8 @@ from typing import cast
 
 import numpy as np
 
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError, ShapeError
+from deepscope.errors import InvalidArgumentError, ShapeError
+from deepscope.validation import check_int
 
 __all__ = ["Downsampled", "downsample", "minmax_indices"]
 
@@ -166,10 +167,7 @@ def _max_points(width: int | None, max_points: int | None, points_per_pixel: int
 
 
 def _check_int(name: str, value: object, low: int, why: str | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ArgumentTypeError(name, "an integer", value)
-    if value < low:
-        raise InvalidArgumentError(name, f"an integer >= {low}", value, why)
+    check_int(value, name, low=low, hint=why)
 
 
 def _as_1d(name: str, values: Sequence[float] | np.ndarray, keep_integers: bool = False) -> np.ndarray:

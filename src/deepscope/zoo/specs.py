@@ -8,7 +8,6 @@ the ``seed`` of ``zoo.train`` only sets initialisation, dropout and batch order.
 from __future__ import annotations
 
 import functools
-import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -18,6 +17,7 @@ from torch import nn
 
 from deepscope import datasets
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
+from deepscope.validation import check_int, check_number
 from deepscope.zoo.tabular import TabularEncoder, TabularMLP
 from deepscope.zoo.text import CausalLM, GRUClassifier, TransformerClassifier
 from deepscope.zoo.tokenizer import WordTokenizer
@@ -331,13 +331,9 @@ def resolve_hparams(entry: Spec, hparams: Mapping[str, Any]) -> dict[str, Any]:
     resolved = dict(entry.defaults)
     for key, value in hparams.items():
         if key in _POSITIVE_INTS:
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-                raise InvalidArgumentError(key, "a positive integer", value)
-            value = int(value)
-        elif isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise InvalidArgumentError(key, "a number", value)
+            value = check_int(value, key, low=1)
         else:
-            value = float(value)
+            value = check_number(value, key)
             if key == "lr" and not value > 0:
                 raise InvalidArgumentError(key, "a positive learning rate", value)
             if key == "dropout" and not 0.0 <= value < 1.0:
