@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import html
+from dash import dcc, html
 
 __all__ = ["FIELD", "LABEL", "field"]
 
@@ -25,3 +25,10 @@ LABEL = {
 def field(label: str, control: Any, html_for: str | None = None, **style: Any) -> Any:
     """A control with its label above it (``html_for``: the control's id, for screen readers)."""
     return html.Div(style={**FIELD, **style}, children=[html.Label(label, htmlFor=html_for, style=LABEL), control])
+
+
+def input_field(label: str, control_id: str, value: Any, *, width: str, **props: Any) -> Any:
+    """A labelled ``dcc.Input`` that reports its value when the user presses Enter or leaves it."""
+    return field(
+        label, dcc.Input(id=control_id, value=value, debounce=True, style={"width": width}, **props), control_id
+    )

@@ -13,7 +13,7 @@ import dash
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html, no_update
 
-from deepscope.app.components import field
+from deepscope.app.components import field, input_field
 from deepscope.app.pages._text import TextTab
 from deepscope.app.pages._text import attention_data as data
 from deepscope.app.pickers import keep_choice
@@ -76,24 +76,12 @@ def _source_row(
             ),
             tab.id("source"),
         ),
-        field(
-            "Text",
-            dcc.Input(id=tab.id("text"), value=data.DEFAULT_TEXT, debounce=True, style={"width": "420px"}),
-            tab.id("text"),
-        ),
+        input_field("Text", tab.id("text"), data.DEFAULT_TEXT, width="420px"),
     ]
     if second:
         controls.append(
-            field(
-                "Text B (or target, for encoder-decoders)",
-                dcc.Input(
-                    id=tab.id("text-b"),
-                    value="",
-                    debounce=True,
-                    placeholder="optional",
-                    style={"width": "260px"},
-                ),
-                tab.id("text-b"),
+            input_field(
+                "Text B (or target, for encoder-decoders)", tab.id("text-b"), "", width="260px", placeholder="optional"
             )
         )
     return html.Div(style=ROW, children=controls)

@@ -12,7 +12,7 @@ import dash
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from deepscope.app.components import field
+from deepscope.app.components import field, input_field
 from deepscope.app.pages._text import TextTab
 from deepscope.app.pages._text import lm_sources as sources
 from deepscope.app.plugin import AppContext
@@ -124,26 +124,8 @@ def _lens_layout(ctx: AppContext) -> Any:
                 style=ROW,
                 children=[
                     _source_field(tab, sources.options(ctx, sources.LENS, "lm")),
-                    field(
-                        "Text",
-                        dcc.Input(
-                            id=tab.id("text"),
-                            value=DEFAULT_PROMPT,
-                            debounce=True,
-                            style={"width": "280px"},
-                        ),
-                        tab.id("text"),
-                    ),
-                    field(
-                        "Watch tokens (comma-separated)",
-                        dcc.Input(
-                            id=tab.id("watch"),
-                            value=DEFAULT_WATCH,
-                            debounce=True,
-                            style={"width": "200px"},
-                        ),
-                        tab.id("watch"),
-                    ),
+                    input_field("Text", tab.id("text"), DEFAULT_PROMPT, width="280px"),
+                    input_field("Watch tokens (comma-separated)", tab.id("watch"), DEFAULT_WATCH, width="200px"),
                     field(
                         "Lens",
                         _radio(
@@ -279,30 +261,8 @@ def _generate_layout(ctx: AppContext) -> Any:
                 style=ROW,
                 children=[
                     _source_field(tab, sources.options(ctx, sources.GENERATION, "lm")),
-                    field(
-                        "Prompt",
-                        dcc.Input(
-                            id=tab.id("prompt"),
-                            value=DEFAULT_PROMPT,
-                            debounce=True,
-                            style={"width": "280px"},
-                        ),
-                        tab.id("prompt"),
-                    ),
-                    field(
-                        "New tokens",
-                        dcc.Input(
-                            id=tab.id("length"),
-                            type="number",
-                            min=1,
-                            max=40,
-                            step=1,
-                            value=8,
-                            debounce=True,
-                            style={"width": "80px"},
-                        ),
-                        tab.id("length"),
-                    ),
+                    input_field("Prompt", tab.id("prompt"), DEFAULT_PROMPT, width="280px"),
+                    input_field("New tokens", tab.id("length"), 8, width="80px", type="number", min=1, max=40, step=1),
                     field(
                         "Attribution",
                         _radio(
@@ -438,20 +398,7 @@ def _factors_layout(ctx: AppContext) -> Any:
                 style=ROW,
                 children=[
                     _source_field(tab, sources.options(ctx, sources.FACTORS, "lm")),
-                    field(
-                        "Factors",
-                        dcc.Input(
-                            id=tab.id("components"),
-                            type="number",
-                            min=1,
-                            max=32,
-                            step=1,
-                            value=6,
-                            debounce=True,
-                            style={"width": "80px"},
-                        ),
-                        tab.id("components"),
-                    ),
+                    input_field("Factors", tab.id("components"), 6, width="80px", type="number", min=1, max=32, step=1),
                     field(
                         "Layers",
                         dcc.Dropdown(
@@ -553,19 +500,15 @@ def _cocluster_layout(ctx: AppContext) -> Any:
                 style=ROW,
                 children=[
                     _source_field(tab, sources.options(ctx, sources.COCLUSTERS, "states")),
-                    field(
+                    input_field(
                         "Clusters",
-                        dcc.Input(
-                            id=tab.id("clusters"),
-                            type="number",
-                            min=2,
-                            max=20,
-                            step=1,
-                            value=DEFAULT_CLUSTERS,
-                            debounce=True,
-                            style={"width": "80px"},
-                        ),
                         tab.id("clusters"),
+                        DEFAULT_CLUSTERS,
+                        width="80px",
+                        type="number",
+                        min=2,
+                        max=20,
+                        step=1,
                     ),
                     field(
                         "Layer",
