@@ -36,6 +36,8 @@ from pathlib import Path
 import plotly.offline
 import torch
 
+from _results import Results
+
 TEXT = (
     "the movie was not good , but the acting was great and the music was not bad at all "
     "although the plot wasn't very interesting and i would not watch it again"
@@ -267,12 +269,32 @@ def main() -> None:
         )
         if paints.get("bertviz") is None:
             print("  BertViz loads require.js, d3 and jQuery from cdnjs: offline it never paints")
+    results = Results(
+        "bench_attention",
+        f"BERT-base-sized encoder from a config (random weights), {n_layers} x {n_heads} heads, {n} tokens; "
+        "first paint in headless Chromium with plotly.js inlined",
+    )
+    for name in ("head", "model"):
+        paint = paints.get(name)
+        if paint is not None and base is not None:
+            results.add(f"{name} view first paint (plotly.js alone)", ours=paint / 1000, peer=base / 1000,
+                        peer_name="plotly.js alone", peer_package="plotly")  # fmt: skip
+    if bertviz is not None:
+        size, _, layers = bertviz
+        which = "last layer" if len(layers) == 1 else "all layers"
+        results.add(f"head view payload vs BertViz head_view ({which})", ours=len(head_json) / 1e6, peer=size / 1e6,
+                    peer_name="bertviz", peer_package="bertviz", quantity="payload", unit="MB")  # fmt: skip
+        if paints.get("bertviz") is None:
+            results.note("BertViz loads require.js, d3 and jQuery from a CDN: offline it never paints")
     head_ok = paints.get("head") is not None and paints["head"] < 2000
     model_ok = paints.get("model") is not None and paints["model"] < 5000
     print(
         f"\ntargets: head view < 2 s: {'met' if head_ok else 'NOT met'}, "
         f"model view < 5 s: {'met' if model_ok else 'NOT met'}"
     )
+    results.note(f"head view < 2 s: {'met' if head_ok else 'NOT met'}")
+    results.note(f"model view < 5 s: {'met' if model_ok else 'NOT met'}")
+    results.write()
     shutil.rmtree(folder, ignore_errors=True)
     sys.stdout.flush()
 

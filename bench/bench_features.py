@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 import deepscope as ds
+from _results import Results
 from deepscope.features import objectives as obj
 
 LAYER, CHANNEL = "relu3", 2
@@ -136,6 +137,14 @@ def main() -> None:
     print(f"  deepscope  {ours_s:7.2f} s   objective {ours.scores[0]:.3f}")
     print(f"  lucent-def {peer_s:7.2f} s   objective {peer_value:.3f}  (plain-torch re-statement)")
     print(f"  time ratio deepscope / lucent = {ours_s / peer_s:.2f}")
+    results = Results("bench_features", f"shapes_cnn channel {LAYER}:{CHANNEL}, 64x64 image, {steps} steps, 2 threads")
+    results.add(
+        "channel visualization (Lucent's render_vis restated in plain torch)",
+        ours=ours_s,
+        peer=peer_s,
+        peer_name="lucent restatement",
+        peer_package=None,
+    )
 
     grid = 10 if args.quick else 20
     for method in ("pca", "umap"):
@@ -156,6 +165,8 @@ def main() -> None:
             f"{int(atlas.counts.sum())} of {len(atlas.points)} points in kept cells "
             "(Lucent has no atlas: no peer)"
         )
+        results.note(f"activation atlas {grid}x{grid} ({method}): {took:.2f} s (Lucent has no atlas: no peer)")
+    results.write()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 
+from _results import Results
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -59,6 +61,17 @@ def main() -> int:
     for name, a, b in zip(layers, logit, tuned_kl, strict=True):
         ratio = f"{a / b:12.1f}" if b > 1e-9 else f"{'-':>12}"
         print(f"{name:<12} {a:11.4f} {b:11.4f} {ratio}")
+    results = Results(
+        "bench_tuned_lens",
+        f"reviews_lm, {args.layers} blocks, {args.steps} fitting steps; mean KL (nats) to the final "
+        f"distribution over {tokens} held-out tokens; peer = the logit lens",
+    )
+    for name, a, b in zip(layers, logit, tuned_kl, strict=True):
+        if b <= 1e-9:  # the last layer reads the final distribution itself: 0 on both sides
+            continue
+        results.add(
+            f"KL at {name}", ours=b, peer=a, peer_name="logit lens", peer_package=None, quantity="KL", unit="nats"
+        )
     middle = slice(1, len(layers) - 1)
     lower = bool(np.all(tuned_kl[middle] < logit[middle]))
     print(f"tuned lens lower than the logit lens at every middle layer: {'OK' if lower else 'NO'}")
@@ -67,6 +80,10 @@ def main() -> int:
         f"reading one text: logit lens {per['logit']:.1f} ms, tuned lens {per['tuned']:.1f} ms "
         f"(ratio {per['tuned'] / per['logit']:.2f})"
     )
+    results.add("reading one text", ours=per["tuned"] / 1000, peer=per["logit"] / 1000, peer_name="logit lens",
+                peer_package=None)  # fmt: skip
+    results.note(f"tuned lens lower than the logit lens at every middle layer: {'yes' if lower else 'NO'}")
+    results.write()
     return 0 if lower else 1
 
 
