@@ -14,7 +14,7 @@ import torch
 import deepscope as ds
 from deepscope.errors import InvalidArgumentError
 from deepscope.explain import registry
-from deepscope.explain._common import gradient_task
+from deepscope.explain._task import gradient_task
 
 UNUSED = [
     ("saliency", "baseline"),

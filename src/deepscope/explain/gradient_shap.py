@@ -19,16 +19,9 @@ import numpy as np
 import torch
 
 from deepscope.errors import InvalidArgumentError, ShapeError, describe
-from deepscope.explain._common import (
-    Task,
-    batches,
-    broadcast_value,
-    check_positive_int,
-    generator,
-    gradient_task,
-    image_baseline,
-    resolve_seed,
-)
+from deepscope.explain._inputs import broadcast_value
+from deepscope.explain._task import Task, batches, generator, gradient_task, image_baseline
+from deepscope.explain._validate import check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
 

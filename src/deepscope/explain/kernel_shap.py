@@ -25,14 +25,9 @@ import numpy as np
 import torch
 
 from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelError, describe
-from deepscope.explain._common import (
-    Task,
-    check_positive_int,
-    deprecated_alias,
-    predict_task,
-    resolve_seed,
-    selected,
-)
+from deepscope.explain._inputs import selected
+from deepscope.explain._task import Task, predict_task
+from deepscope.explain._validate import check_positive_int, deprecated_alias, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
 

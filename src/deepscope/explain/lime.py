@@ -21,16 +21,9 @@ import numpy as np
 import torch
 
 from deepscope.errors import InvalidArgumentError
-from deepscope.explain._common import (
-    Task,
-    batches,
-    broadcast_value,
-    check_positive_int,
-    predict_task,
-    predict_texts,
-    resolve_seed,
-    selected,
-)
+from deepscope.explain._inputs import broadcast_value, predict_texts, selected
+from deepscope.explain._task import Task, batches, predict_task
+from deepscope.explain._validate import check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
 
