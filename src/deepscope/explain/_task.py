@@ -36,6 +36,7 @@ from deepscope.explain._inputs import (
     selected,
     to_numeric_array,
 )
+from deepscope.explain._multi import PreparedInputs
 from deepscope.explain._validate import TABULAR_BATCH_SIZE, check_feature_names, jsonable, resolve_batch_size
 from deepscope.progress import tqdm
 
@@ -227,7 +228,11 @@ def gradient_task(
     _require_module(model, method)
     batch_size = resolve_batch_size(model, batch_size)
     with model.eval_mode():
-        if is_texts(inputs) and getattr(model, "is_text", False):
+        if isinstance(inputs, PreparedInputs):
+            x = inputs.x(model)
+            names = inputs.feature_names()
+            task = _array_task(model, method, x, inputs.forward(model), batch_size, progress, feature_names, names)
+        elif is_texts(inputs) and getattr(model, "is_text", False):
             texts = [inputs] if isinstance(inputs, str) else list(inputs)
             encoded = model.encode(texts)
             ids, mask = encoded["input_ids"], encoded.get("attention_mask")
@@ -306,7 +311,14 @@ def predict_task(
     batch_size = resolve_batch_size(model, batch_size)
     module = getattr(model, "module", None)
     with model.eval_mode():
-        if is_texts(inputs):
+        if isinstance(inputs, PreparedInputs):
+            x = inputs.x(model)
+            names = inputs.feature_names()
+            task = _array_task(model, method, x, inputs.forward(model), batch_size, progress, feature_names, names)
+            if task.kind == "tabular" and requested is None:
+                task.batch_size = max(task.batch_size, TABULAR_BATCH_SIZE)
+            task.outputs = task.predict(task.x, task.rows)
+        elif is_texts(inputs):
             texts = [inputs] if isinstance(inputs, str) else list(inputs)
             outputs = predict_texts(model, texts, batch_size)
             task = Task(
