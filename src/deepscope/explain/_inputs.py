@@ -132,7 +132,12 @@ def as_2d_outputs(outputs: Any) -> torch.Tensor:
     if outputs.ndim == 1:
         outputs = outputs.unsqueeze(1)
     if outputs.ndim != 2:
-        raise ShapeError("model", "outputs of shape [N, C] (one row of scores per example)", outputs)
+        raise ShapeError(
+            "model",
+            "outputs of shape [N, C] (one row of scores per example)",
+            outputs,
+            hint="for outputs of more dimensions, name one with a tuple target=(i, j, ...)",
+        )
     return outputs if outputs.is_floating_point() else outputs.double()
 
 

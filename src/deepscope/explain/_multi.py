@@ -6,9 +6,9 @@ A method works on one float tensor ``x`` [N, ...]. Calls that do not fit it dire
 - a tuple of inputs (each [N, ...], with its own baselines and feature masks): ``x`` is their
   concatenation, one flat float row per example [N, F1 + F2 + ...]; the model sees them split,
   reshaped and in their own dtypes again. The gradient of the flat row is the concatenated
-  gradients, so every gradient method works unchanged; feature masks are offset per input (a
-  label names a group within its own input) and concatenated. Occlusion slides each input's
-  window over that input alone, the other inputs as they are (as Captum).
+  gradients, so every gradient method works unchanged; feature masks are concatenated (a label
+  names one group across every input, as Captum; default: every number its own feature).
+  Occlusion slides each input's window over that input alone, the others as they are (as Captum).
 - ``additional_forward_args``: passed to the model after the inputs on every forward pass; a
   tensor whose first dimension is the number of examples is indexed with the rows of each pass
   (as Captum expands it over steps and perturbations), anything else is passed unchanged.
@@ -101,6 +101,14 @@ class PreparedInputs:
     @property
     def n(self) -> int:
         return int(self.parts[0].shape[0])
+
+    @property
+    def rows_matter(self) -> bool:
+        """Whether the model's outputs for a row of ``x`` depend on which example it belongs to
+        (other inputs or additional arguments are taken from the example)."""
+        return any(isinstance(a, torch.Tensor) and a.ndim > 0 and a.shape[0] == self.n for a in self.args) or (
+            self.active is not None and len(self.parts) > 1
+        )
 
     @property
     def shapes(self) -> list[tuple[int, ...]]:
@@ -266,38 +274,40 @@ def _flat_rows(values: list[Any], prepared: PreparedInputs, argument: str, *, fi
 
 
 def _flat_masks(value: Any, prepared: PreparedInputs) -> torch.Tensor:
-    """Feature masks of each input, offset so labels never meet across inputs, as [1 or N, F]."""
-    masks = (
-        _per_input(value, len(prepared.parts), "feature_mask") if value is not None else [None] * len(prepared.parts)
-    )
-    flat: list[torch.Tensor] = []
-    offset = 0
+    """Feature masks of each input as [1 or N, F]. A label names one group across all inputs (as
+    Captum: equal labels in two inputs are one feature); an input without a mask (None) has each
+    number as its own feature, labelled after every given label."""
+    k = len(prepared.parts)
+    masks = _per_input(value, k, "feature_mask") if value is not None else [None] * k
+    flat: list[torch.Tensor | None] = []
     for i, (mask, shape, size) in enumerate(zip(masks, prepared.shapes, prepared.sizes, strict=True)):
         name = f"feature_mask[{i}]" if prepared.given_tuple else "feature_mask"
         if mask is None:
-            labels = torch.arange(size).reshape(1, size)
-        else:
-            tensor = _as_tensor(mask, name) if not (isinstance(mask, torch.Tensor) and mask.ndim == 0) else mask
-            if tensor.dtype == torch.bool or (
-                tensor.is_floating_point() and not bool((tensor == tensor.round()).all())
-            ):
-                raise ShapeError(name, "integer group labels", describe(mask))
-            tensor = tensor.long()
-            if tuple(tensor.shape) == shape:
-                tensor = tensor.unsqueeze(0)
-            if tuple(tensor.shape[1:]) != shape or tensor.shape[0] not in (1, prepared.n):
-                raise ShapeError(
-                    name,
-                    f"integer labels of the input's example shape {list(shape)}, or one mask per example "
-                    f"[{prepared.n}, {', '.join(map(str, shape))}]",
-                    describe(mask),
-                )
-            _, inverse = torch.unique(tensor, return_inverse=True)
-            labels = inverse.reshape(len(tensor), size)
-        flat.append(labels + offset)
-        offset += int(labels.max()) + 1
-    rows = max(len(t) for t in flat)
-    return torch.cat([t.expand(rows, -1) for t in flat], dim=1)
+            flat.append(None)
+            continue
+        tensor = _as_tensor(mask, name) if not (isinstance(mask, torch.Tensor) and mask.ndim == 0) else mask
+        fractional = tensor.is_floating_point() and not bool((tensor == tensor.round()).all())
+        if tensor.dtype == torch.bool or fractional:
+            raise ShapeError(name, "integer group labels", describe(mask))
+        tensor = tensor.long()
+        if tuple(tensor.shape) == shape:
+            tensor = tensor.unsqueeze(0)
+        if tuple(tensor.shape[1:]) != shape or tensor.shape[0] not in (1, prepared.n):
+            raise ShapeError(
+                name,
+                f"integer labels of the input's example shape {list(shape)}, or one mask per example "
+                f"[{prepared.n}, {', '.join(map(str, shape))}]",
+                describe(mask),
+            )
+        flat.append(tensor.reshape(len(tensor), size))
+    start = max((int(t.max()) + 1 for t in flat if t is not None), default=0)
+    for i, size in enumerate(prepared.sizes):
+        if flat[i] is None:
+            flat[i] = torch.arange(start, start + size).reshape(1, size)
+            start += size
+    done = [t for t in flat if t is not None]
+    rows = max(len(t) for t in done)
+    return torch.cat([t.expand(rows, -1) for t in done], dim=1)
 
 
 def _call_baseline(baseline: Any, inputs: Any) -> Any:

@@ -86,6 +86,9 @@ class Task:
     tokens: list[list[str]] | None = None
     attention_mask: torch.Tensor | None = None
     target_spec: Any = None  # the user's target, normalized, while ``target`` is deferred
+    # whether forward(x, rows) depends on rows beyond x (text masks, other inputs, extra arguments):
+    # then a reference input is evaluated once per example, not once for all
+    rows_matter: bool = False
     _seen: torch.Tensor | None = None
     _targets: torch.Tensor | None = None
 
@@ -232,6 +235,7 @@ def gradient_task(
             x = inputs.x(model)
             names = inputs.feature_names()
             task = _array_task(model, method, x, inputs.forward(model), batch_size, progress, feature_names, names)
+            task.rows_matter = inputs.rows_matter
         elif is_texts(inputs) and getattr(model, "is_text", False):
             texts = [inputs] if isinstance(inputs, str) else list(inputs)
             encoded = model.encode(texts)
@@ -315,6 +319,7 @@ def predict_task(
             x = inputs.x(model)
             names = inputs.feature_names()
             task = _array_task(model, method, x, inputs.forward(model), batch_size, progress, feature_names, names)
+            task.rows_matter = inputs.rows_matter
             if task.kind == "tabular" and requested is None:
                 task.batch_size = max(task.batch_size, TABULAR_BATCH_SIZE)
             task.outputs = task.predict(task.x, task.rows)

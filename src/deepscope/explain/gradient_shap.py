@@ -91,10 +91,11 @@ def gradient_shap(
 
 def _expected_output(task: Task, references: torch.Tensor) -> torch.Tensor:
     """E_k f(reference_k)[target_i] for each example i."""
-    if task.kind != "text":
+    if task.kind != "text" and not task.rows_matter:
         outputs = task.predict(references, torch.zeros(len(references), dtype=torch.long))
         return outputs[:, task.target].mean(dim=0)
-    # text: the reference embeddings are read under each example's attention mask
+    # text: the reference embeddings are read under each example's attention mask (and each
+    # example's own other inputs and forward arguments)
     total = torch.zeros(task.n, dtype=task.x.dtype, device=task.x.device)
     k = len(references)
     for part in batches(task.n * k, task.batch_size):

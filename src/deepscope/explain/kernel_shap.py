@@ -239,8 +239,13 @@ def kernel_shap(
         bg = torch.as_tensor(rows, dtype=x.dtype, device=x.device)
         bg_w = torch.as_tensor(row_weights, dtype=torch.float64, device=x.device)
         # E[f(background)] for every class, then each example's target
-        null = (task.predict(bg, torch.zeros(len(bg), dtype=torch.long)).double() * bg_w[:, None]).sum(0)
-        expected = null[task.target]
+        if task.rows_matter:  # each example's own other inputs and forward arguments
+            rows = task.rows.repeat_interleave(len(bg))
+            out = selected(task.predict(bg.repeat(task.n, 1), rows), task.resolved_target[rows]).double()
+            expected = (out.view(task.n, len(bg)) * bg_w[None]).sum(1)
+        else:
+            null = (task.predict(bg, torch.zeros(len(bg), dtype=torch.long)).double() * bg_w[:, None]).sum(0)
+            expected = null[task.target]
         fx = task.score.double()
         values = np.zeros((task.n, n_features))
         pending: list[_Pending] = []
