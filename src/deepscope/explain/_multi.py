@@ -118,6 +118,17 @@ class PreparedInputs:
     def sizes(self) -> list[int]:
         return [int(np.prod(s)) if s else 1 for s in self.shapes]
 
+    def check_floating(self) -> None:
+        """A typed error where a gradient method would differentiate integer or boolean inputs."""
+        for i, part in enumerate(self.parts):
+            if not part.is_floating_point() and (self.active is None or i == self.active):
+                raise ArgumentTypeError(
+                    f"inputs[{i}]" if self.given_tuple else "inputs",
+                    "floating-point values (gradients need continuous inputs)",
+                    describe(part),
+                    hint="integer and boolean inputs are kept as they are by perturbation methods only",
+                )
+
     def float_dtype(self, model: Any) -> torch.dtype:
         module = getattr(model, "module", None)
         if module is None:
@@ -426,7 +437,14 @@ def prepare_call(
         return function(model, inputs, **options)
     prepared = _prepare_inputs(inputs, args)
     adapter = as_model(model)
-    shape = prepared.output_shape(adapter)
+    try:
+        shape = prepared.output_shape(adapter)
+    except ShapeError:
+        if args is not None or prepared.given_tuple or prepared.parts[0].is_floating_point():
+            raise
+        # integer inputs the model does not take as they are: the method's own checks and
+        # conversions (gradient methods reject them, perturbation methods pass floats)
+        return function(model, inputs, **options)
     if "target" in options:
         options["target"] = _target_index(target, shape, prepared.n)
     if windows and prepared.active is None:

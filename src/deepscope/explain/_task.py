@@ -232,6 +232,7 @@ def gradient_task(
     batch_size = resolve_batch_size(model, batch_size)
     with model.eval_mode():
         if isinstance(inputs, PreparedInputs):
+            inputs.check_floating()
             x = inputs.x(model)
             names = inputs.feature_names()
             task = _array_task(model, method, x, inputs.forward(model), batch_size, progress, feature_names, names)
