@@ -75,17 +75,15 @@ def test_other_row_counts_are_the_deprecated_background(linear, data):
             ds.explain.attribute(linear, x, method, baseline=b, background=b)
 
 
-def _call(method: str):
-    extra = {"n_samples": 4} if method in ("shapley_sampling", "lime", "gradient_shap") else {}
+def _call(method: str) -> dict[str, object]:
+    extra: dict[str, object] = {"n_samples": 4} if method in ("shapley_sampling", "lime", "gradient_shap") else {}
     if method.startswith("layer_"):
         extra["layer"] = "0"
     return extra
 
 
 BASELINE_METHODS = sorted(
-    m
-    for m in methods()
-    if "baseline" in (accepted_options(m) or ()) and "neuron" not in (accepted_options(m) or ())
+    m for m in methods() if "baseline" in (accepted_options(m) or ()) and "neuron" not in (accepted_options(m) or ())
 )
 
 

@@ -14,6 +14,8 @@ from captum.attr import (
     GuidedBackprop,
     InputXGradient,
     IntegratedGradients,
+    LayerGradCam,
+    LayerIntegratedGradients,
     Occlusion,
     Saliency,
     ShapleyValueSampling,
@@ -252,7 +254,9 @@ def test_scalar_examples():
     x = torch.tensor([0.5, -1.0, 2.0])
     got = ds.explain.saliency(model, x, target=1)
     assert got.values.shape == (3,)
-    np.testing.assert_allclose(got.values, model[1].weight[1, 0].item(), atol=1e-6)
+    linear = model[1]
+    assert isinstance(linear, torch.nn.Linear)
+    np.testing.assert_allclose(got.values, linear.weight[1, 0].item(), atol=1e-6)
     ablated = ds.explain.feature_ablation(model, x, target=1, baseline=0.5)
     expected = FeatureAblation(model).attribute(x, target=1, baselines=0.5)
     assert ablated.values.shape == (3,)
@@ -320,3 +324,56 @@ def test_result_round_trip(tmp_path, inputs, scale):
     assert back.input_shapes == [[3], [2, 2]]
     for mine, theirs in zip(got.per_input(), back.per_input(), strict=True):
         np.testing.assert_array_equal(mine, theirs)
+
+
+class ImageAndTable(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(4)
+        self.conv = torch.nn.Conv2d(2, 3, 3, padding=1)
+        self.relu = torch.nn.ReLU()
+        self.side = torch.nn.Linear(2, 3)
+
+    def forward(self, image: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.conv(image)).mean(dim=(2, 3)) + self.side(table)
+
+
+def test_grad_cam_takes_the_image_of_a_tuple():
+    model = ImageAndTable()
+    image, table = torch.randn(2, 2, 6, 6), torch.randn(2, 2)
+    got = ds.explain.grad_cam(model, (table, image)[::-1], target=1, layer="conv", interpolate=None, relu=False)
+    expected = LayerGradCam(model, model.conv).attribute((image, table), target=1)
+    assert isinstance(expected, torch.Tensor)
+    assert np.abs(got.values - expected.detach().numpy()).max() <= TOL
+    assert got.options["input"] == 0
+    layer_ig = ds.explain.layer_integrated_gradients(model, (image, table), target=1, layer="conv", n_steps=8)
+    theirs = LayerIntegratedGradients(model, model.conv).attribute(
+        (image, table), target=1, n_steps=8, method="gausslegendre"
+    )
+    assert isinstance(theirs, torch.Tensor)
+    assert np.abs(layer_ig.values - theirs.detach().numpy()).max() <= TOL
+
+
+def test_noise_tunnel_of_a_tuple(inputs, scale):
+    model = TwoInputs()
+    got = ds.explain.attribute(
+        model, inputs, "smoothgrad", over="saliency", stdev=0.0, n_samples=2, target=1, additional_forward_args=(scale,)
+    )
+    plain = ds.explain.saliency(model, inputs, target=1, additional_forward_args=(scale,))
+    np.testing.assert_allclose(got.values, plain.values, atol=1e-6)
+    assert [v.shape for v in got.per_input()] == [(N, 3), (N, 2, 2)]
+    direct = ds.explain.noise_tunnel(
+        "integrated_gradients",
+        model,
+        inputs,
+        stdev=0.0,
+        n_samples=2,
+        target=1,
+        n_steps=8,
+        baseline=(0.0, torch.zeros(2, 2)),
+        additional_forward_args=(scale,),
+    )
+    ig = ds.explain.integrated_gradients(
+        model, inputs, target=1, n_steps=8, baseline=(0.0, torch.zeros(2, 2)), additional_forward_args=(scale,)
+    )
+    np.testing.assert_allclose(direct.values, ig.values, atol=1e-6)

@@ -46,6 +46,13 @@ def input_kind(x: torch.Tensor | np.ndarray) -> str:
 def to_numeric_array(inputs: Any, *, floating: bool) -> tuple[np.ndarray | torch.Tensor, list[str] | None]:
     """Arrays and tensors as given, frames as their values; the frame's column names."""
     names = None
+    if isinstance(inputs, tuple) and not is_texts(inputs):
+        raise ArgumentTypeError(
+            "inputs",
+            "one array, tensor or DataFrame here",
+            f"a tuple of {len(inputs)}",
+            hint="a tuple of several inputs is taken by the attribution methods (ds.explain.<method>)",
+        )
     if _is_frame(inputs):
         names = [str(c) for c in inputs.columns]
         kinds = {dtype.kind for dtype in inputs.dtypes}

@@ -35,10 +35,11 @@ tuple of inputs are stored flat, [N, F1 + F2 + ...], with ``input_shapes``).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import torch
@@ -55,7 +56,9 @@ from deepscope.explain._inputs import as_model, is_texts
 from deepscope.explain.attribution import Attribution
 from deepscope.model.hooks import as_logits
 
-__all__ = ["PreparedInputs", "prepare_call"]
+__all__ = ["PreparedInputs", "prepare_call", "any_inputs"]
+
+F = TypeVar("F", bound=Callable[..., Attribution])
 
 
 def _is_frame(value: Any) -> bool:
@@ -419,10 +422,13 @@ def prepare_call(
     options: dict[str, Any],
     *,
     windows: bool = False,
+    spatial: bool = False,
 ) -> Attribution:
     """Run ``function(model, inputs, **options)`` with inputs of any shape Captum takes (see the
     module docstring); a call that fits the method as it is runs unchanged. ``windows``: the
     method slides windows over each input (occlusion), so a tuple's inputs are taken one by one.
+    ``spatial``: the method's maps are drawn over an image (Grad-CAM), so of a tuple the first
+    image input [N, C, H, W] is the one attributed to (the others pass as they are).
     """
     args = options.pop("additional_forward_args", None)
     baseline = options.get("baseline")
@@ -447,12 +453,31 @@ def prepare_call(
         return function(model, inputs, **options)
     if "target" in options:
         options["target"] = _target_index(target, shape, prepared.n)
+    if spatial and prepared.given_tuple:
+        images = [i for i, p in enumerate(prepared.parts) if p.ndim == 4]
+        prepared.active = images[0] if images else 0
+        result = function(adapter, prepared, **options)
+        return replace(_finish(result, prepared, shape), options={**result.options, "input": prepared.active})
     if windows and prepared.active is None:
         result = _per_input_run(function, adapter, prepared, options)
     else:
         _flatten_options(prepared, options)
         result = function(adapter, prepared, **options)
     return _finish(result, prepared, shape)
+
+
+def any_inputs(function: F) -> F:
+    """``function(first, model, inputs, **options)`` (as ``noise_tunnel``) with inputs of any
+    shape Captum takes, as the registered methods have them."""
+
+    @functools.wraps(function)
+    def run(first: Any, model: Any, inputs: Any, **options: Any) -> Attribution:
+        def call(model: Any, inputs: Any, **options: Any) -> Attribution:
+            return function(first, model, inputs, **options)
+
+        return prepare_call(call, model, inputs, options)
+
+    return cast(F, run)
 
 
 def _flatten_options(prepared: PreparedInputs, options: dict[str, Any]) -> None:

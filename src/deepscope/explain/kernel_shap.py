@@ -288,7 +288,8 @@ def _pairing(task: Task, baseline: Any, background: Any) -> tuple[Any, torch.Ten
         raise InvalidArgumentError("baseline", "not given with background", describe(baseline), hint="give one of them")
     if isinstance(baseline, (int, float, np.integer, np.floating)) and not isinstance(baseline, bool):
         return baseline, None
-    raw = baseline.to_numpy(dtype=np.float64) if hasattr(baseline, "iloc") else baseline
+    raw: Any = baseline
+    raw = raw.to_numpy(dtype=np.float64) if hasattr(raw, "iloc") else raw
     tensor = torch.as_tensor(raw.detach().cpu().numpy() if isinstance(raw, torch.Tensor) else np.asarray(raw))
     n_features = task.x.shape[1]
     if tensor.ndim == 1 and len(tensor) == n_features:

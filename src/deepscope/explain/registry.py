@@ -101,6 +101,7 @@ def attribution_method(
     def register(function: F) -> F:
         own = _keyword_options(function)
         windows = own is not None and "window" in own
+        spatial = own is not None and "interpolate" in own
 
         @functools.wraps(function)
         def checked(model: Any, inputs: Any, *args: Any, **options: Any) -> Attribution:
@@ -117,7 +118,7 @@ def attribution_method(
                         )
             if args:
                 return function(model, inputs, *args, **options)
-            return prepare_call(function, model, inputs, options, windows=windows)
+            return prepare_call(function, model, inputs, options, windows=windows, spatial=spatial)
 
         options = (*own[2:], "additional_forward_args") if own is not None else ()
         _METHODS[name] = MethodSpec(name, checked, core, baseline_kind, options)
