@@ -377,3 +377,50 @@ def test_noise_tunnel_of_a_tuple(inputs, scale):
         model, inputs, target=1, n_steps=8, baseline=(0.0, torch.zeros(2, 2)), additional_forward_args=(scale,)
     )
     np.testing.assert_allclose(direct.values, ig.values, atol=1e-6)
+
+
+ONE_ELEMENT = {
+    "saliency": {},
+    "integrated_gradients": {"n_steps": 4},
+    "gradient_x_input": {},
+    "guided_backprop": {},
+    "deconvolution": {},
+    "gradient_shap": {"n_samples": 3},
+    "smoothgrad": {"over": "saliency", "n_samples": 2},
+    "occlusion": {},
+    "feature_ablation": {},
+    "shapley_sampling": {"n_samples": 2},
+    "kernel_shap": {},
+    "lime": {"n_samples": 20},
+    "layer_integrated_gradients": {"layer": "0", "n_steps": 4},
+    "layer_gradient_x_activation": {"layer": "0"},
+    "layer_conductance": {"layer": "0", "n_steps": 4},
+}
+
+
+@pytest.mark.parametrize("method", sorted(ONE_ELEMENT))
+def test_a_one_element_target_applies_to_every_example(method):
+    torch.manual_seed(5)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3))
+    x = torch.randn(3, 3)
+    every = ds.explain.attribute(net, x, method, target=2, **ONE_ELEMENT[method])
+    for one in ([2], torch.tensor([2]), np.array([2])):
+        got = ds.explain.attribute(net, x, method, target=one, **ONE_ELEMENT[method])
+        assert got.target.tolist() == [2, 2, 2]
+        np.testing.assert_allclose(got.values, every.values, atol=1e-6)
+
+
+def test_a_single_integer_input_keeps_its_dtype():
+    class Bag(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(6)
+            self.embed = torch.nn.EmbeddingBag(10, 2)
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            return self.embed(ids)
+
+    model, ids = Bag(), torch.tensor([[1, 2, 3], [4, 5, 6]])
+    got = ds.explain.occlusion(model, ids, target=1, window=1, baseline=0)
+    expected = Occlusion(model).attribute(ids, sliding_window_shapes=(1,), target=1, baselines=0)
+    assert np.abs(got.values - expected.numpy()).max() <= TOL
