@@ -156,7 +156,11 @@ class PreparedInputs:
     def feature_names(self) -> list[str] | None:
         if self.active is not None or not self.given_tuple:
             return None
-        return [f"input{i}[{j}]" for i, size in enumerate(self.sizes) for j in range(size)]
+        names = []
+        for i, shape in enumerate(self.shapes):
+            for where in np.ndindex(*shape) if shape else [()]:
+                names.append(f"input{i}[{','.join(map(str, where))}]")
+        return names
 
     def _extra(self, rows: torch.Tensor) -> tuple[Any, ...]:
         """additional_forward_args for ``rows``: tensors with one row per example are indexed."""
@@ -221,16 +225,9 @@ class PreparedInputs:
                 given = [p[index] for p in parts]
                 given[self.active] = xb.reshape(b, *shapes[self.active])
             for i, (piece, original) in enumerate(zip(given, parts, strict=True)):
-                if original.is_floating_point() or not (self.active is None or i == self.active):
-                    continue
-                if piece.requires_grad:
-                    raise ArgumentTypeError(
-                        f"inputs[{i}]" if self.given_tuple else "inputs",
-                        "floating-point values (gradients need continuous inputs)",
-                        describe(original),
-                        hint="integer and boolean inputs are kept as they are by perturbation methods only",
-                    )
-                given[i] = (piece != 0) if original.dtype == torch.bool else piece.round().to(original.dtype)
+                # integer and boolean inputs back in their dtype (gradient tasks refuse them)
+                if not original.is_floating_point() and (self.active is None or i == self.active):
+                    given[i] = (piece != 0) if original.dtype == torch.bool else piece.round().to(original.dtype)
             return self._call(model, given, rows).reshape(b, -1)
 
         return forward
