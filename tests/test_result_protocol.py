@@ -52,6 +52,7 @@ def _attribution() -> Attribution:
         score=np.array([0.2, 0.9, 0.4]),
         feature_names=["a", "b", "c", "d"],
         labels=["no", "yes"],
+        input_shapes=[[1], [3]],
     )
 
 

@@ -35,6 +35,9 @@ class Attribution(Result):
     - ``base_value``: the reference output the values add up from (KernelSHAP: E[f(background)];
       LIME: the surrogate's intercept), for waterfall charts.
     - ``kind``: ``image``, ``text``, ``tabular`` or ``array``.
+    - ``input_shapes``: for a tuple of inputs, each input's example shape; ``values`` and
+      ``inputs`` then hold every input's numbers flat, side by side ([N, F1 + F2 + ...]), and
+      ``per_input()`` gives one attribution array per input, [N, *shape].
     """
 
     values: np.ndarray
@@ -50,6 +53,7 @@ class Attribution(Result):
     texts: list[str] | None = None
     feature_names: list[str] | None = None
     labels: list[str] | None = None
+    input_shapes: list[list[int]] | None = None
 
     default_tag = "explain"
     #: image overlays, token highlights, or bar / waterfall / beeswarm; ``mode`` is ``"signed"``
@@ -88,6 +92,38 @@ class Attribution(Result):
             base_value=pick(self.base_value),
             tokens=pick(self.tokens),
             texts=pick(self.texts),
+        )
+
+    def per_input(self, field: str = "values") -> tuple[np.ndarray, ...]:
+        """One array per input, [N, *shape] (``field``: ``"values"`` or ``"inputs"``); a single
+        input gives a tuple of one.
+
+        >>> a = Attribution(values=np.arange(10.0).reshape(2, 5), method="saliency",
+        ...                 target=np.array([0, 0]), input_shapes=[[3], [1, 2]])
+        >>> [v.shape for v in a.per_input()]
+        [(2, 3), (2, 1, 2)]
+        """
+        if field not in ("values", "inputs"):
+            raise InvalidArgumentError("field", "'values' or 'inputs'", field)
+        array = self.values if field == "values" else self.inputs
+        if array is None:
+            raise InvalidArgumentError("field", "a field this attribution holds", field)
+        if self.input_shapes is None:
+            return (array,)
+        n = len(array)
+        flat = array.reshape(n, -1)
+        sizes = [int(np.prod(s)) for s in self.input_shapes]
+        if flat.shape[1] != sum(sizes):
+            raise InvalidArgumentError(
+                "input_shapes",
+                f"shapes of {flat.shape[1]} numbers per example in all (as {field} holds)",
+                self.input_shapes,
+                hint="this method's values are not in input space (a layer's), so they are not split",
+            )
+        bounds = np.cumsum([0, *sizes])
+        return tuple(
+            flat[:, a:b].reshape(n, *shape)
+            for a, b, shape in zip(bounds[:-1], bounds[1:], self.input_shapes, strict=True)
         )
 
     def map(self) -> np.ndarray:

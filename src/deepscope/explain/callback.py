@@ -43,7 +43,8 @@ from deepscope.errors import (
     UnsupportedModelError,
     describe,
 )
-from deepscope.explain._common import check_method_options, check_positive_int, is_texts
+from deepscope.explain._inputs import is_texts
+from deepscope.explain._validate import check_method_options, check_positive_int
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.faithfulness import (
     Faithfulness,

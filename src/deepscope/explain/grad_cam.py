@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from deepscope.errors import InvalidArgumentError, NotFoundError, UnsupportedModelError
-from deepscope.explain._common import Task, as_2d_outputs, batches, gradient_task, selected
+from deepscope.explain._inputs import as_2d_outputs, selected
+from deepscope.explain._task import Task, batches, gradient_task
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
 

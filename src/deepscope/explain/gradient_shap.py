@@ -19,16 +19,9 @@ import numpy as np
 import torch
 
 from deepscope.errors import InvalidArgumentError, ShapeError, describe
-from deepscope.explain._common import (
-    Task,
-    batches,
-    broadcast_value,
-    check_positive_int,
-    generator,
-    gradient_task,
-    image_baseline,
-    resolve_seed,
-)
+from deepscope.explain._inputs import broadcast_value
+from deepscope.explain._task import Task, batches, generator, gradient_task, image_baseline
+from deepscope.explain._validate import check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
 
@@ -98,10 +91,11 @@ def gradient_shap(
 
 def _expected_output(task: Task, references: torch.Tensor) -> torch.Tensor:
     """E_k f(reference_k)[target_i] for each example i."""
-    if task.kind != "text":
+    if task.kind != "text" and not task.rows_matter:
         outputs = task.predict(references, torch.zeros(len(references), dtype=torch.long))
         return outputs[:, task.target].mean(dim=0)
-    # text: the reference embeddings are read under each example's attention mask
+    # text: the reference embeddings are read under each example's attention mask (and each
+    # example's own other inputs and forward arguments)
     total = torch.zeros(task.n, dtype=task.x.dtype, device=task.x.device)
     k = len(references)
     for part in batches(task.n * k, task.batch_size):

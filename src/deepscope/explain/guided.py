@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from deepscope.explain._common import Task, gradient_task, log
+from deepscope.explain._task import Task, gradient_task, log
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.grad_cam import _grad_cam_core, resolve_layer
 from deepscope.explain.registry import attribution_core, attribution_method

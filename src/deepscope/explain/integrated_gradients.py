@@ -19,16 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepscope.explain._common import (
-    Task,
-    batches,
-    check_choice,
-    check_positive_int,
-    deprecated_alias,
-    gradient_task,
-    image_baseline,
-    rows_of,
-)
+from deepscope.explain._inputs import rows_of
+from deepscope.explain._task import Task, batches, gradient_task, image_baseline
+from deepscope.explain._validate import check_choice, check_positive_int, deprecated_alias
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
 

@@ -25,14 +25,9 @@ import numpy as np
 import torch
 
 from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelError, describe
-from deepscope.explain._common import (
-    Task,
-    check_positive_int,
-    deprecated_alias,
-    predict_task,
-    resolve_seed,
-    selected,
-)
+from deepscope.explain._inputs import selected
+from deepscope.explain._task import Task, predict_task
+from deepscope.explain._validate import check_positive_int, deprecated_alias, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
 
@@ -210,13 +205,16 @@ def kernel_shap(
 ) -> Attribution:
     """Shapley values of each feature of tabular inputs [N, F] (arrays or DataFrames).
 
-    ``background``: reference rows [K, F] (``baseline=`` is a deprecated alias for it); default
-    one row of zeros. More than ``n_background`` rows are summarized by k-means (None: never). ``n_samples``:
+    ``background``: reference rows [K, F], a background sample the coalitions are filled from;
+    default one row of zeros. ``baseline`` (Captum's ``baselines``): a number or one row (a
+    background of that row), or one row per example [N, F]: example i is then explained against
+    its own baseline row i alone (Captum's pairing rule; ``base_value`` is f(baseline_i)). Other
+    row counts as ``baseline`` are a deprecated alias of ``background``. More than
+    ``n_background`` background rows are summarized by k-means (None: never). ``n_samples``:
     coalitions per example, default 2 F + 2048 (shap's "auto"); with 2^F - 2 or more every
     coalition is used and the values are exact. Features equal to every background row get 0.
     ``base_value`` is E[f(background)] and ``delta`` the (zero up to rounding) efficiency gap.
     """
-    background = deprecated_alias(baseline, "baseline", background, "background", None)
     seed = resolve_seed(seed)
     if n_background is not None:
         n_background = check_positive_int(n_background, "n_background")
@@ -239,13 +237,24 @@ def kernel_shap(
             )
         n_features = task.x.shape[1]
         budget = 2 * n_features + 2048 if n_samples is None else check_positive_int(n_samples, "n_samples")
+        background, paired = _pairing(task, baseline, background)
+        if paired is not None:
+            values, expected = _paired(task, paired, budget, rng)
+            efficiency = values.sum(axis=1) - (task.score.double() - expected).cpu().numpy()
+            options = {"n_samples": budget, "paired": True}
+            return task.finish(values, options=options, base_value=expected.cpu().numpy(), delta=efficiency)
         rows, row_weights = _background(task, background, n_background, seed)
         x = task.x
         bg = torch.as_tensor(rows, dtype=x.dtype, device=x.device)
         bg_w = torch.as_tensor(row_weights, dtype=torch.float64, device=x.device)
         # E[f(background)] for every class, then each example's target
-        null = (task.predict(bg, torch.zeros(len(bg), dtype=torch.long)).double() * bg_w[:, None]).sum(0)
-        expected = null[task.target]
+        if task.rows_matter:  # each example's own other inputs and forward arguments
+            which = task.rows.repeat_interleave(len(bg))
+            out = selected(task.predict(bg.repeat(task.n, 1), which), task.resolved_target[which]).double()
+            expected = (out.view(task.n, len(bg)) * bg_w[None]).sum(1)
+        else:
+            null = (task.predict(bg, torch.zeros(len(bg), dtype=torch.long)).double() * bg_w[:, None]).sum(0)
+            expected = null[task.target]
         fx = task.score.double()
         values = np.zeros((task.n, n_features))
         pending: list[_Pending] = []
@@ -267,6 +276,47 @@ def kernel_shap(
         efficiency = values.sum(axis=1) - (fx - expected).cpu().numpy()
         options = {"n_samples": budget, "n_background": len(rows)}
         return task.finish(values, options=options, base_value=expected.cpu().numpy(), delta=efficiency)
+
+
+def _pairing(task: Task, baseline: Any, background: Any) -> tuple[Any, torch.Tensor | None]:
+    """(background, per-example baselines): ``baseline`` with one row per example is paired with
+    the examples (Captum's rule); a number or one row is a background of one row; other row
+    counts are the deprecated alias of ``background``."""
+    if baseline is None:
+        return background, None
+    if background is not None:
+        raise InvalidArgumentError("baseline", "not given with background", describe(baseline), hint="give one of them")
+    if isinstance(baseline, (int, float, np.integer, np.floating)) and not isinstance(baseline, bool):
+        return baseline, None
+    raw: Any = baseline
+    raw = raw.to_numpy(dtype=np.float64) if hasattr(raw, "iloc") else raw
+    tensor = torch.as_tensor(raw.detach().cpu().numpy() if isinstance(raw, torch.Tensor) else np.asarray(raw))
+    n_features = task.x.shape[1]
+    if tensor.ndim == 1 and len(tensor) == n_features:
+        return tensor.numpy(), None
+    if tensor.ndim == 2 and tensor.shape[1] == n_features and len(tensor) == task.n and task.n > 1:
+        return None, tensor.to(device=task.x.device, dtype=task.x.dtype)
+    return deprecated_alias(baseline, "baseline", None, "background", None), None
+
+
+def _paired(
+    task: Task, baselines: torch.Tensor, budget: int, rng: np.random.Generator
+) -> tuple[np.ndarray, torch.Tensor]:
+    """(values, f(baseline_i)) with example i's coalitions filled from its own baseline row."""
+    expected = task.scores(baselines, task.rows).double()
+    fx = task.score.double()
+    values = np.zeros((task.n, task.x.shape[1]))
+    weight = torch.ones(1, dtype=torch.float64, device=task.x.device)
+    with task.bar(task.n) as bar:
+        for i in range(task.n):
+            bg = baselines[i : i + 1]
+            item = _prepare(task, i, bg, float(fx[i]), float(expected[i]), budget, rng)
+            if item.masks is None:
+                values[i] = item.phi
+                bar.update(1)
+                continue
+            _evaluate(task, [item], bg, weight, values, bar)
+    return values, expected
 
 
 @dataclass

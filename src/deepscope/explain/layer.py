@@ -23,15 +23,8 @@ import numpy as np
 import torch
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
-from deepscope.explain._common import (
-    Task,
-    as_2d_outputs,
-    batches,
-    gradient_task,
-    image_baseline,
-    rows_of,
-    selected,
-)
+from deepscope.explain._inputs import as_2d_outputs, rows_of, selected
+from deepscope.explain._task import Task, batches, gradient_task, image_baseline
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.integrated_gradients import integration_steps
 from deepscope.explain.registry import attribution_core, attribution_method

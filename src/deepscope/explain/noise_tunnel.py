@@ -25,17 +25,10 @@ import torch
 
 from deepscope.errors import InvalidArgumentError
 from deepscope.explain import registry
-from deepscope.explain._common import (
-    batches,
-    check_choice,
-    check_method_options,
-    check_positive_int,
-    generator,
-    gradient_task,
-    image_baseline,
-    resolve_seed,
-    rows_of,
-)
+from deepscope.explain._inputs import rows_of
+from deepscope.explain._multi import any_inputs
+from deepscope.explain._task import batches, generator, gradient_task, image_baseline
+from deepscope.explain._validate import check_choice, check_method_options, check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.gradient_shap import baseline_distribution
 
@@ -48,6 +41,7 @@ NOISE_TUNNEL_KINDS = ("smoothgrad", "smoothgrad_sq", "vargrad")
 _PASSED = ("model", "inputs", "target", "baseline", "batch_size", "seed", "progress", "feature_names")
 
 
+@any_inputs
 def noise_tunnel(
     method: str | Callable[..., Attribution],
     model: Any,

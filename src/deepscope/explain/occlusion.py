@@ -27,7 +27,8 @@ from deepscope.errors import (
     ShapeError,
     UnsupportedModelError,
 )
-from deepscope.explain._common import batches, broadcast_value, predict_task, rows_of
+from deepscope.explain._inputs import broadcast_value, rows_of
+from deepscope.explain._task import batches, predict_task
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
 

@@ -10,6 +10,10 @@ Every method has one call shape, written here once::
 - ``batch_size``: rows per forward/backward pass (None: the model's).
 - ``seed``: the random draws of sampling methods.
 - ``progress``: a tqdm bar (None: only for long work).
+- ``additional_forward_args``: passed to the model after the inputs on every forward pass.
+
+``inputs`` may be a tuple of inputs (one attribution per input: ``Attribution.per_input()``),
+each with its own baselines and feature masks given as tuples; see ``deepscope.explain._multi``.
 
 A method declares which of these it uses by its own keyword parameters and registers itself
 where it is defined, with ``@attribution_method(name)``; its core, where composable, with
@@ -33,6 +37,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
 from deepscope.errors import InvalidArgumentError, NotFoundError
+from deepscope.explain._multi import prepare_call
 from deepscope.explain.attribution import Attribution
 
 __all__ = [
@@ -89,16 +94,19 @@ def attribution_method(
     The returned function checks its keywords: a shared option (``SHARED_OPTIONS``) that the
     method does not take is dropped when None and an error otherwise; ``core`` makes the method
     composable by ``noise_tunnel`` (``baseline_kind``: how the tunnel prepares its baseline).
+    It also takes inputs of any shape Captum takes (a tuple of inputs, ``additional_forward_args``,
+    scalar examples, integer inputs, tuple targets, callable baselines: ``explain._multi``).
     """
 
     def register(function: F) -> F:
         own = _keyword_options(function)
-        wrapped: Callable[..., Attribution] = function
-        if own is not None:
+        windows = own is not None and "window" in own
+        spatial = own is not None and "interpolate" in own
 
-            @functools.wraps(function)
-            def checked(model: Any, inputs: Any, *args: Any, **options: Any) -> Attribution:
-                for key in [k for k in options if k not in own]:
+        @functools.wraps(function)
+        def checked(model: Any, inputs: Any, *args: Any, **options: Any) -> Attribution:
+            if own is not None:
+                for key in [k for k in options if k not in own and k != "additional_forward_args"]:
                     if key in SHARED_OPTIONS and options[key] is None:
                         del options[key]
                     else:
@@ -108,14 +116,15 @@ def attribution_method(
                             options[key],
                             hint=f"{name} does not use {key}",
                         )
+            if args:
                 return function(model, inputs, *args, **options)
+            return prepare_call(function, model, inputs, options, windows=windows, spatial=spatial)
 
-            wrapped = checked
-
-        _METHODS[name] = MethodSpec(name, wrapped, core, baseline_kind, own[2:] if own is not None else ())
+        options = (*own[2:], "additional_forward_args") if own is not None else ()
+        _METHODS[name] = MethodSpec(name, checked, core, baseline_kind, options)
         for alias in aliases:
             _ALIASES[alias] = name
-        return cast(F, wrapped)  # functools.wraps keeps the signature F describes
+        return cast(F, checked)  # functools.wraps keeps the signature F describes
 
     return register
 

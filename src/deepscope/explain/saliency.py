@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from deepscope.explain._common import Task, gradient_task
+from deepscope.explain._task import Task, gradient_task
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
 

@@ -23,16 +23,8 @@ import numpy as np
 import torch
 
 from deepscope.errors import InvalidArgumentError, NotFoundError
-from deepscope.explain._common import (
-    as_2d_outputs,
-    as_model,
-    check_method_options,
-    is_texts,
-    jsonable,
-    resolve_seed,
-    resolve_targets,
-    to_numeric_array,
-)
+from deepscope.explain._inputs import as_2d_outputs, as_model, is_texts, resolve_targets, to_numeric_array
+from deepscope.explain._validate import check_method_options, jsonable, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.result import Result
 

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, UnsupportedModelError
-from deepscope.explain._common import progress_bar
+from deepscope.explain._task import progress_bar
 from deepscope.model import Model
 from deepscope.model.hooks import first_tensor
 

@@ -24,7 +24,7 @@ from torch import nn
 
 from deepscope import explain
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
-from deepscope.explain._common import progress_bar
+from deepscope.explain._task import progress_bar
 from deepscope.model import Model
 from deepscope.result import Result
 from deepscope.text._lm import as_text_model, encode_prompt, lm_parts, model_logits, token_strings

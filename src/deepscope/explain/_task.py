@@ -1,12 +1,11 @@
-"""Shared plumbing of the attribution methods: inputs, targets, baselines, batches and results.
+"""The task every attribution method runs in: the model, its inputs and targets, and batches.
 
 Every method runs inside a *task*: the model in eval mode, the inputs as a float tensor in the
 space attributions are taken in (images and tables as given, text as its input embeddings), the
 target class of each example and the batch size. Gradient methods use ``gradient_task``,
 model-agnostic ones (occlusion, LIME, KernelSHAP) ``predict_task``.
 
->>> import torch
->>> from deepscope.explain._common import batches
+>>> from deepscope.explain._task import batches
 >>> [(s.start, s.stop) for s in batches(5, 2)]
 [(0, 2), (2, 4), (4, 5)]
 """
@@ -15,121 +14,43 @@ from __future__ import annotations
 
 import logging
 import sys
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeGuard, cast
+from typing import Any, cast
 
 import numpy as np
-import pandas as pd
 import torch
 
-from deepscope.errors import (
-    ArgumentTypeError,
-    InvalidArgumentError,
-    ShapeError,
-    UnsupportedModelError,
-    describe,
+from deepscope.errors import ArgumentTypeError, InvalidArgumentError, UnsupportedModelError, describe
+from deepscope.explain._inputs import (
+    _text_tokens,
+    as_2d_outputs,
+    as_model,
+    broadcast_value,
+    compact_tokens,
+    input_kind,
+    is_texts,
+    predict_texts,
+    resolve_targets,
+    selected,
+    to_numeric_array,
 )
+from deepscope.explain._multi import PreparedInputs
+from deepscope.explain._validate import TABULAR_BATCH_SIZE, check_feature_names, jsonable, resolve_batch_size
 from deepscope.progress import tqdm
 
 log = logging.getLogger("deepscope.explain")
 
-DEFAULT_BATCH_SIZE = 64
-# Rows of a table are small: model-agnostic methods evaluate at least this many per call by
-# default (KernelSHAP and LIME evaluate thousands of perturbed rows per example).
-TABULAR_BATCH_SIZE = 16384
-DEFAULT_SEED = 0
 
 # Forward function of a task: (inputs in attribution space, their example rows) -> outputs [B, C].
 ForwardFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def as_model(model: Any) -> Any:
-    """``deepscope.Model(model)``: the one adapter every method works through."""
-    from deepscope.model import Model
-
-    return Model(model)
 
 
 def batches(n: int, size: int) -> Iterator[slice]:
     """Consecutive slices of at most ``size`` covering ``range(n)``."""
     for start in range(0, n, size):
         yield slice(start, min(start + size, n))
-
-
-def check_positive_int(value: Any, argument: str, minimum: int = 1) -> int:
-    """``value`` as an int of at least ``minimum``, or a typed error naming ``argument``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ArgumentTypeError(argument, f"an integer >= {minimum}", value)
-    if value < minimum:
-        raise InvalidArgumentError(argument, f"an integer >= {minimum}", value)
-    return int(value)
-
-
-def check_choice(value: Any, argument: str, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise InvalidArgumentError(argument, "one of " + ", ".join(repr(c) for c in choices), value)
-    return value
-
-
-def deprecated_alias(old: Any, old_name: str, new: Any, new_name: str, default: Any) -> Any:
-    """``new``, or ``old`` (with a DeprecationWarning) where the old name was used instead."""
-    if old is None:
-        return new
-    given = new != default if isinstance(new, str) else new is not default
-    if given and not (new is old or (isinstance(new, str) and new == old)):
-        raise InvalidArgumentError(
-            old_name,
-            f"not given with {new_name} (its new name)",
-            old,
-            hint=f"give {new_name}={new!r} only",
-        )
-    warnings.warn(f"{old_name}= is deprecated here; use {new_name}={old!r}", DeprecationWarning, stacklevel=4)
-    return old
-
-
-def check_method_options(
-    options: Any,
-    argument: str = "method_options",
-    *,
-    caller: str = "the score",
-    passed: Sequence[str] = ("model", "inputs", "target"),
-) -> dict[str, Any]:
-    """The options a score passes on to the attribution method it recomputes, as a new dict.
-
-    They travel apart from the score's own arguments, so a method option named like one of them
-    (``n_samples`` of SmoothGrad and of max-sensitivity) reaches the method. ``caller`` gives the
-    method the arguments named in ``passed`` itself (a score: model, inputs and target); an
-    option of those names is an error.
-    """
-    if options is None:
-        return {}
-    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
-        raise ArgumentTypeError(argument, "a dict of the method's options by name, or None", options)
-    for key in passed:
-        if key in options:
-            hint = f"{caller} passes {key} to the method itself"
-            if key not in ("model", "inputs"):
-                hint += f"; give {key}= to {caller}"
-            raise InvalidArgumentError(f"{argument}[{key!r}]", "no option of this name", key, hint=hint)
-    return dict(options)
-
-
-def resolve_batch_size(model: Any, batch_size: Any) -> int:
-    if batch_size is None:
-        batch_size = getattr(model, "batch_size", None) or DEFAULT_BATCH_SIZE
-    return check_positive_int(batch_size, "batch_size")
-
-
-def resolve_seed(seed: Any) -> int:
-    """The seed to use: ``None`` means the fixed default, so results are reproducible."""
-    if seed is None:
-        return DEFAULT_SEED
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ArgumentTypeError("seed", "an integer or None", seed)
-    return int(seed)
 
 
 def generator(seed: int) -> torch.Generator:
@@ -144,152 +65,6 @@ def progress_bar(total: int, progress: bool | None, desc: str) -> tqdm:
         raise ArgumentTypeError("progress", "True, False or None (automatic)", progress)
     show = progress if progress is not None else sys.stderr.isatty()
     return tqdm(total=total, desc=desc, disable=not show, leave=False, delay=0 if progress else 1.0)
-
-
-def jsonable(value: Any) -> Any:
-    """Options as plain JSON values (tuples to lists, numpy scalars to Python, others by name)."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (np.ndarray, torch.Tensor)):
-        return f"array of shape {list(value.shape)}"
-    return getattr(value, "__name__", type(value).__name__)
-
-
-def is_texts(inputs: Any) -> bool:
-    return isinstance(inputs, str) or (
-        isinstance(inputs, (list, tuple)) and len(inputs) > 0 and all(isinstance(t, str) for t in inputs)
-    )
-
-
-def _is_frame(inputs: Any) -> TypeGuard[pd.DataFrame]:
-    return hasattr(inputs, "iloc") and hasattr(inputs, "columns")
-
-
-def input_kind(x: torch.Tensor | np.ndarray) -> str:
-    """``image`` for [N, C, H, W], ``tabular`` for [N, F], ``array`` for anything else."""
-    return {4: "image", 2: "tabular"}.get(x.ndim, "array")
-
-
-def to_numeric_array(inputs: Any, *, floating: bool) -> tuple[np.ndarray | torch.Tensor, list[str] | None]:
-    """Arrays and tensors as given, frames as their values; the frame's column names."""
-    names = None
-    if _is_frame(inputs):
-        names = [str(c) for c in inputs.columns]
-        kinds = {dtype.kind for dtype in inputs.dtypes}
-        if not kinds <= set("biuf"):
-            bad = [str(c) for c, d in zip(inputs.columns, inputs.dtypes, strict=True) if d.kind not in "biuf"]
-            raise ArgumentTypeError(
-                "inputs",
-                "a DataFrame of numeric columns",
-                f"non-numeric columns {bad}",
-                hint="encode categorical columns as numbers first",
-            )
-        inputs = inputs.to_numpy(dtype=np.float64)
-    elif isinstance(inputs, torch.Tensor):
-        inputs = inputs.detach()
-    elif not isinstance(inputs, np.ndarray):
-        try:
-            inputs = np.asarray(inputs)
-        except ValueError as err:
-            raise ShapeError("inputs", "a rectangular batch of numbers", describe(inputs)) from err
-    if inputs.ndim < 2:
-        raise ShapeError(
-            "inputs",
-            "a batch with the examples along the first dimension (at least 2-D)",
-            inputs,
-            hint="add a batch dimension, e.g. x[None]",
-        )
-    if len(inputs) == 0:
-        raise InvalidArgumentError("inputs", "at least one example", inputs)
-    kind = inputs.dtype.kind if isinstance(inputs, np.ndarray) else None
-    is_float = inputs.is_floating_point() if isinstance(inputs, torch.Tensor) else kind == "f"
-    if floating and not is_float:
-        raise ArgumentTypeError(
-            "inputs",
-            "floating-point values (gradients need continuous inputs)",
-            inputs,
-            hint="convert with .astype('float32'); scale uint8 images to [0, 1] first",
-        )
-    if isinstance(inputs, np.ndarray) and inputs.dtype.kind not in "biuf":
-        raise ArgumentTypeError("inputs", "numeric values", inputs)
-    return inputs, names
-
-
-def check_feature_names(names: Any, n_features: int, default: list[str] | None) -> list[str] | None:
-    if names is None:
-        return default
-    if isinstance(names, str) or len(names) != n_features:
-        raise InvalidArgumentError("feature_names", f"{n_features} names (one per feature)", describe(names))
-    return [str(n) for n in names]
-
-
-def resolve_targets(model: Any, target: Any, outputs: torch.Tensor) -> torch.Tensor:
-    """One class index per example for ``outputs`` [N, C] (None: each row's argmax), checked
-    by the model adapter (a ``TargetError`` naming ``target`` when out of range)."""
-    indices = model.resolve_target(target, outputs)
-    indices = torch.as_tensor(indices, dtype=torch.long, device=outputs.device).reshape(-1)
-    if indices.numel() == 1 and outputs.shape[0] > 1:
-        indices = indices.expand(outputs.shape[0]).clone()
-    return indices
-
-
-def as_2d_outputs(outputs: Any) -> torch.Tensor:
-    """Model outputs as a float tensor [N, C] (a single output per example becomes C = 1)."""
-    if not isinstance(outputs, torch.Tensor):
-        outputs = getattr(outputs, "logits", outputs)
-        outputs = torch.as_tensor(np.asarray(outputs))
-    if outputs.ndim == 1:
-        outputs = outputs.unsqueeze(1)
-    if outputs.ndim != 2:
-        raise ShapeError("model", "outputs of shape [N, C] (one row of scores per example)", outputs)
-    return outputs if outputs.is_floating_point() else outputs.double()
-
-
-def selected(outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``outputs[i, target[i]]`` for each row."""
-    return outputs.gather(1, target.view(-1, 1)).squeeze(1)
-
-
-def rows_of(baseline: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """The baseline of each row: a shared baseline ([1, ...]) as is, a per-example one indexed."""
-    return baseline if baseline.shape[0] == 1 else baseline[rows]
-
-
-def broadcast_value(value: Any, x: torch.Tensor, argument: str) -> torch.Tensor:
-    """A scalar, one example's shape, or one per example, as a tensor [1 or N, *x.shape[1:]]."""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return torch.full((1, *x.shape[1:]), float(value), dtype=x.dtype, device=x.device)
-    if _is_frame(value):
-        value = value.to_numpy(dtype=np.float64)
-    try:
-        tensor = torch.as_tensor(value if isinstance(value, torch.Tensor) else np.asarray(value))
-    except (TypeError, ValueError) as err:
-        raise ArgumentTypeError(argument, "a number or an array", describe(value)) from err
-    if (
-        tensor.dtype.is_complex
-        or tensor.dtype == torch.bool
-        or not (tensor.is_floating_point() or tensor.dtype in (torch.int32, torch.int64, torch.uint8))
-    ):
-        raise ArgumentTypeError(argument, "a number or a numeric array", describe(value))
-    tensor = tensor.detach().to(device=x.device, dtype=x.dtype)
-    example = tuple(x.shape[1:])
-    if tensor.ndim == 0:
-        return tensor.reshape(1, *[1] * len(example)).expand(1, *example).clone()
-    if tuple(tensor.shape) == example:
-        return tensor.unsqueeze(0)
-    if tuple(tensor.shape[1:]) == example and tensor.shape[0] in (1, x.shape[0]):
-        return tensor
-    raise ShapeError(
-        argument,
-        f"a number, one example's shape {list(example)}, or one per example {[x.shape[0], *example]}",
-        describe(value),
-    )
 
 
 @dataclass
@@ -311,6 +86,9 @@ class Task:
     tokens: list[list[str]] | None = None
     attention_mask: torch.Tensor | None = None
     target_spec: Any = None  # the user's target, normalized, while ``target`` is deferred
+    # whether forward(x, rows) depends on rows beyond x (text masks, other inputs, extra arguments):
+    # then a reference input is evaluated once per example, not once for all
+    rows_matter: bool = False
     _seen: torch.Tensor | None = None
     _targets: torch.Tensor | None = None
 
@@ -422,16 +200,6 @@ class Task:
         )
 
 
-def compact_tokens(values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Per-token values moved to the front of each row (padding dropped, zeros after)."""
-    mask = attention_mask.bool()
-    out = torch.zeros_like(values)
-    for i in range(values.shape[0]):
-        kept = values[i][mask[i]]
-        out[i, : len(kept)] = kept
-    return out
-
-
 def _require_module(model: Any, method: str) -> None:
     if getattr(model, "module", None) is None:
         raise UnsupportedModelError(
@@ -440,21 +208,6 @@ def _require_module(model: Any, method: str) -> None:
             f"a {getattr(model, 'kind', type(model).__name__)} model",
             hint=f"{method} takes gradients; use occlusion, lime or kernel_shap for a plain callable",
         )
-
-
-def _text_tokens(model: Any, texts: list[str], ids: torch.Tensor, mask: torch.Tensor) -> list[list[str]]:
-    """The tokens each text became, aligned with the unpadded positions of ``ids``."""
-    lengths = mask.sum(dim=1).tolist()
-    try:
-        tokens = [list(map(str, t)) for t in model.tokens(texts)]
-    except (AttributeError, NotImplementedError, TypeError):
-        tokens = None
-    if tokens is not None and [len(t) for t in tokens] == lengths:
-        return tokens
-    tokenizer = model.tokenizer
-    return [
-        [str(t) for t in tokenizer.convert_ids_to_tokens(ids[i][mask[i].bool()].tolist())] for i in range(len(texts))
-    ]
 
 
 @contextmanager
@@ -478,7 +231,13 @@ def gradient_task(
     _require_module(model, method)
     batch_size = resolve_batch_size(model, batch_size)
     with model.eval_mode():
-        if is_texts(inputs) and getattr(model, "is_text", False):
+        if isinstance(inputs, PreparedInputs):
+            inputs.check_floating()
+            x = inputs.x(model)
+            names = inputs.feature_names()
+            task = _array_task(model, method, x, inputs.forward(model), batch_size, progress, feature_names, names)
+            task.rows_matter = inputs.rows_matter
+        elif is_texts(inputs) and getattr(model, "is_text", False):
             texts = [inputs] if isinstance(inputs, str) else list(inputs)
             encoded = model.encode(texts)
             ids, mask = encoded["input_ids"], encoded.get("attention_mask")
@@ -557,7 +316,15 @@ def predict_task(
     batch_size = resolve_batch_size(model, batch_size)
     module = getattr(model, "module", None)
     with model.eval_mode():
-        if is_texts(inputs):
+        if isinstance(inputs, PreparedInputs):
+            x = inputs.x(model)
+            names = inputs.feature_names()
+            task = _array_task(model, method, x, inputs.forward(model), batch_size, progress, feature_names, names)
+            task.rows_matter = inputs.rows_matter
+            if task.kind == "tabular" and requested is None:
+                task.batch_size = max(task.batch_size, TABULAR_BATCH_SIZE)
+            task.outputs = task.predict(task.x, task.rows)
+        elif is_texts(inputs):
             texts = [inputs] if isinstance(inputs, str) else list(inputs)
             outputs = predict_texts(model, texts, batch_size)
             task = Task(
@@ -631,12 +398,6 @@ def _array_task(
 
 def _no_forward(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     raise UnsupportedModelError("inputs", "tensor inputs for this step", "texts")
-
-
-def predict_texts(model: Any, texts: list[str], batch_size: int) -> torch.Tensor:
-    """Model outputs [N, C] for texts (any text model or callable)."""
-    out = model.predict(list(texts), batch_size=batch_size, progress=False)
-    return as_2d_outputs(np.asarray(out, dtype=np.float64) if not isinstance(out, torch.Tensor) else out)
 
 
 def image_baseline(task: Task, baseline: Any, argument: str = "baseline") -> torch.Tensor:
