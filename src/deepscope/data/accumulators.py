@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from deepscope.data.sketches import Distinct, Quantiles, TopValues
+from deepscope.data.sketches import Distinct, Quantiles, TopValues, hash_strings
 
 # pyarrow.compute makes most of its functions at import, so its stubs lack them: those calls carry
 # a targeted pyright ignore.
@@ -37,9 +37,6 @@ __all__ = [
     "classify",
     "merge_states",
 ]
-
-_INT64_LIMIT = float(2**63)
-
 
 def classify(arrow_type: pa.DataType) -> tuple[str, str, str | None]:
     """(kind, type label, reason if unsupported) for an Arrow type.
@@ -173,29 +170,49 @@ class NumericValues:
         n = int(values.size)
         if n == 0:
             return
-        # One sort gives the distinct values and their counts; the moments, extremes and zeros
-        # then come from those (few, for most columns) instead of further passes over the batch.
-        unique, counts, ordered = _unique_counts(values)
-        points = unique.astype(np.float64, copy=False)
+        counted = _count_integers(values)
+        if counted is None:
+            self._update_sorted(np.sort(values))
+            return
+        # Few distinct integers: the moments, extremes and zeros come from the counts.
+        unique, counts = counted
+        points = unique.astype(np.float64)
         weights = counts.astype(np.float64)
         shift = _SHIFT if max(abs(float(points[0])), abs(float(points[-1]))) > _BIG else 0
         if shift:
             points = np.ldexp(points, -shift)
         mean = float(points @ weights) / n
         deviations = points - mean
-        m2 = float((deviations * deviations) @ weights)
-        self._merge_moments(n, math.ldexp(mean, shift), m2, shift)
-        low, high = unique[0].item(), unique[-1].item()
-        self.min = low if self.min is None else min(self.min, low)
-        self.max = high if self.max is None else max(self.max, high)
+        self._merge_moments(n, math.ldexp(mean, shift), float((deviations * deviations) @ weights), shift)
+        self._extremes(unique[0].item(), unique[-1].item())
         at_zero = int(np.searchsorted(unique, 0))
         if at_zero < unique.size and unique[at_zero] == 0:
             self.zeros += int(counts[at_zero])
-        if unique.dtype.kind == "f" and self.integral:
-            self.integral = bool(np.array_equal(points, np.trunc(points)))
+        self.quantiles.update(None, (unique, counts))
+        self.distinct.update_numbers(unique)
+
+    def _update_sorted(self, ordered: np.ndarray) -> None:
+        n = int(ordered.size)
+        low, high = ordered[0].item(), ordered[-1].item()
+        points = ordered.astype(np.float64, copy=False)
+        shift = _SHIFT if max(abs(float(low)), abs(float(high))) > _BIG else 0
+        if shift:
+            points = np.ldexp(points, -shift)
+        mean = float(points.sum()) / n
+        deviations = points - mean
+        self._merge_moments(n, math.ldexp(mean, shift), float(deviations @ deviations), shift)
+        self._extremes(low, high)
+        if low <= 0 <= high:
+            self.zeros += int(np.searchsorted(ordered, 0, "right") - np.searchsorted(ordered, 0, "left"))
+        if ordered.dtype.kind == "f" and self.integral:
+            self.integral = bool(np.array_equal(ordered, np.trunc(ordered)))
         # KLL takes sorted input twice as fast as shuffled, and its error bound holds for any order.
-        self.quantiles.update(ordered, (unique, counts))
-        self.distinct.update_many(_distinct_values(unique))
+        self.quantiles.update_sorted(ordered)
+        self.distinct.update_numbers(ordered)
+
+    def _extremes(self, low: float, high: float) -> None:
+        self.min = low if self.min is None else min(self.min, low)
+        self.max = high if self.max is None else max(self.max, high)
 
     def _merge_moments(self, n: int, mean: float, m2: float, m2_shift: int = 0) -> None:
         """Chan et al.'s parallel update, in units of 2**shift when the values are huge."""
@@ -279,36 +296,17 @@ def _unscaled(value: float, shift: int) -> float:
         return math.copysign(np.finfo(np.float64).max, value)
 
 
-def _unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Sorted distinct values, their counts, and the sorted values (one sort for all three).
-
-    Integers spanning a range no wider than a few times their number are counted without a sort
-    (``bincount``, linear time); their sorted values are then left out (None): the quantile
-    sketch rebuilds them from the counts if it needs them.
-    """
-    if values.dtype.kind in "iu":
-        low, high = values.min(), values.max()
-        if int(high) - int(low) < 4 * values.size:
-            counts = np.bincount(values - low)
-            present = np.flatnonzero(counts)
-            return present.astype(values.dtype) + low, counts[present], None
-    ordered = np.sort(values)
-    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
-    return ordered[starts], np.diff(np.append(starts, ordered.size)), ordered
-
-
-def _distinct_values(unique: np.ndarray) -> list:
-    """Distinct values as Python numbers for the distinct-count sketch; integral floats as ints.
-
-    Hashing 3.0 and 3 alike keeps distinct counts right when one part of a dataset stored a
-    column as float (pandas does when it has missing values) and another as int.
-    """
-    if unique.dtype.kind in "iu":
-        return unique.tolist()
-    whole = (unique == np.trunc(unique)) & (np.abs(unique) < _INT64_LIMIT)
-    if whole.all():
-        return unique.astype(np.int64).tolist()
-    return unique[whole].astype(np.int64).tolist() + unique[~whole].tolist()
+def _count_integers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Sorted distinct values and their counts for integers spanning a range no wider than a few
+    times their number (``bincount``, linear time); None for other values (they are sorted)."""
+    if values.dtype.kind not in "iu":
+        return None
+    low, high = values.min(), values.max()
+    if int(high) - int(low) >= 4 * values.size:
+        return None
+    counts = np.bincount(values - low)
+    present = np.flatnonzero(counts)
+    return present.astype(values.dtype) + low, counts[present]
 
 
 class StringValues:
@@ -341,9 +339,9 @@ class StringValues:
         low, high = int(lengths.min()), int(lengths.max())
         self.min_length = low if self.min_length is None else min(self.min_length, low)
         self.max_length = high if self.max_length is None else max(self.max_length, high)
-        distinct = values.to_pylist()
-        self.top.update_counts(distinct, frequency.tolist())
-        self.distinct.update_many(distinct)
+        hashes = hash_strings(values)
+        self.top.update_counts(values, frequency, hashes)
+        self.distinct.update_hashes(hashes)
 
     def merge(self, other: StringValues) -> None:
         self.count += other.count

@@ -36,7 +36,8 @@ from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundEr
 __all__ = ["Profile", "FeatureProfile", "profile", "DECILES", "FORMAT_VERSION"]
 
 DECILES = tuple(round(0.1 * i, 1) for i in range(1, 10))
-FORMAT_VERSION = 1
+# 2: distinct counts are HyperLogLog registers and top values a Misra-Gries summary (deepscope's own).
+FORMAT_VERSION = 2
 _ENGINES = ("auto", "local", "dask")
 _THREADS = max(1, min(8, os.cpu_count() or 1))
 
@@ -349,6 +350,13 @@ class Profile(FileResult):
                 f"profile format version {FORMAT_VERSION} or older",
                 data.get("version"),
                 hint="upgrade deepscope to read it",
+            )
+        if data.get("version", 0) < FORMAT_VERSION:
+            raise InvalidArgumentError(
+                "data",
+                f"profile format version {FORMAT_VERSION}",
+                data.get("version"),
+                hint="its sketches come from an older deepscope; profile the data again",
             )
         return cls(name=str(data["name"]), rows=int(data["rows"]), columns=dict(data["columns"]))
 

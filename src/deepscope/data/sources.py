@@ -371,15 +371,44 @@ def _parquet_file(path: Path, read_dictionary: list[str] | None = None):
 def _read_files(paths: list[Path], formats: list[str], batch_size: int) -> Iterator[pa.RecordBatch]:
     for path, fmt in zip(paths, formats, strict=True):
         if fmt == "parquet":
-            schema = _parquet_file(path).schema_arrow
-            _check_unique_names(schema.names)
-            # Strings come out dictionary-encoded, as Parquet mostly stores them: decoding is
-            # cheaper and values are counted on integer codes.
-            reader = _parquet_file(path, [f.name for f in schema if _is_plain_string(f.type)])
+            plain = _parquet_file(path)
+            _check_unique_names(plain.schema_arrow.names)
+            encoded = _dictionary_strings(plain)
+            reader = _parquet_file(path, encoded) if encoded else plain
             batches = _parquet_batches(reader, batch_size)
         else:
             batches = _csv_batches(path, batch_size)
         yield from _wrap_errors(batches, str(path))
+
+
+def _dictionary_strings(reader: Any) -> list[str]:
+    """String columns that Parquet stores dictionary-encoded throughout: read as dictionaries,
+    they decode faster and their values are counted on integer codes. A column whose dictionary
+    outgrew the writer's limit fell back to plain pages; building an Arrow dictionary for it
+    would hash every value, so it is read as plain strings."""
+    strings = {f.name for f in reader.schema_arrow if _is_plain_string(f.type)}
+    if not strings:
+        return []
+    metadata = reader.metadata
+    encoded = set(strings)
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for index in range(row_group.num_columns):
+            chunk = row_group.column(index)
+            name = chunk.path_in_schema
+            if name not in encoded:
+                continue
+            if not chunk.has_dictionary_page:
+                encoded.discard(name)
+                continue
+            dictionary = chunk.data_page_offset - chunk.dictionary_page_offset
+            # Codes take at most a few bytes a row; plain fallback pages take the strings' bytes.
+            if chunk.total_uncompressed_size - dictionary > _CODE_BYTES_PER_ROW * max(row_group.num_rows, 1):
+                encoded.discard(name)
+    return [f.name for f in reader.schema_arrow if f.name in encoded]
+
+
+_CODE_BYTES_PER_ROW = 8
 
 
 def _parquet_batches(reader: Any, batch_size: int) -> Iterator[pa.RecordBatch]:
