@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from deepscope.data.sketches import Distinct, Quantiles, TopValues, hash_strings
+from deepscope.data.sketches import Distinct, Quantiles, TopValues, hash_strings, indices
 
 # pyarrow.compute makes most of its functions at import, so its stubs lack them: those calls carry
 # a targeted pyright ignore.
@@ -108,15 +108,15 @@ def _to_numpy(array: pa.Array, label: str) -> np.ndarray:
     t = array.type
     if label in ("datetime", "date", "duration"):
         if pa.types.is_date32(t):
-            return array.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.float64) * 86400.0
+            return numpy_values(array).astype(np.float64) * 86400.0
         if pa.types.is_date64(t):
-            return array.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64) / 1e3
+            return numpy_values(array).astype(np.float64) / 1e3
         unit = getattr(t, "unit", "s")
         per_second = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]
-        return array.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64) / per_second
+        return numpy_values(array).astype(np.float64) / per_second
     if pa.types.is_decimal(t) or pa.types.is_float16(t):
         array = array.cast(pa.float64())
-    values = array.to_numpy(zero_copy_only=False)
+    values = numpy_values(array)
     if values.dtype.kind == "u":
         values = values.astype(np.int64) if values.dtype.itemsize < 8 else values.astype(np.float64)
     elif values.dtype.kind == "i" and values.dtype != np.int64:
@@ -124,6 +124,33 @@ def _to_numpy(array: pa.Array, label: str) -> np.ndarray:
     elif values.dtype.kind == "f" and values.dtype != np.float64:
         values = values.astype(np.float64)
     return values
+
+
+def numpy_values(array: pa.Array) -> np.ndarray:
+    """The values of a null-free Arrow array of fixed-width numbers, times or booleans, as a
+    read-only numpy view of its buffer (booleans unpacked).
+
+    ``Array.to_numpy`` imports pandas on first use (a quarter second on a first profile).
+    """
+    t = array.type
+    n, offset = len(array), array.offset
+    data = array.buffers()[1]
+    if pa.types.is_boolean(t):
+        if data is None or n == 0:
+            return np.zeros(0, bool)
+        start = offset // 8
+        bits = np.unpackbits(np.frombuffer(data, np.uint8)[start : (offset + n + 7) // 8 + 1], bitorder="little")
+        return bits[offset - 8 * start : offset - 8 * start + n].astype(bool)
+    if pa.types.is_floating(t):
+        kind = "f"
+    elif pa.types.is_unsigned_integer(t):
+        kind = "u"
+    else:  # signed integers and the temporal types stored as them
+        kind = "i"
+    dtype = np.dtype(f"{kind}{t.bit_width // 8}")
+    if data is None or n == 0:
+        return np.zeros(0, dtype)
+    return np.frombuffer(data, dtype)[offset : offset + n]
 
 
 class NumericValues:
@@ -327,13 +354,13 @@ class StringValues:
             values, frequency = _dictionary_counts(array)
         else:
             counts = pc.value_counts(array)  # pyright: ignore[reportAttributeAccessIssue]
-            values, frequency = counts.field("values"), counts.field("counts").to_numpy()
+            values, frequency = counts.field("values"), numpy_values(counts.field("counts"))
         if values.null_count:  # counting on the array with its nulls saves a copy of it
             keep = values.is_valid()
-            values, frequency = values.filter(keep), frequency[keep.to_numpy(zero_copy_only=False)]
+            values, frequency = values.filter(keep), frequency[numpy_values(keep)]
         if not len(values):
             return
-        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)  # pyright: ignore[reportAttributeAccessIssue]
+        lengths = numpy_values(pc.utf8_length(values))  # pyright: ignore[reportAttributeAccessIssue]
         self.count += int(frequency.sum())
         self.total_length += int(lengths @ frequency)
         low, high = int(lengths.min()), int(lengths.max())
@@ -380,13 +407,18 @@ def _dictionary_counts(array: pa.DictionaryArray) -> tuple[pa.Array, np.ndarray]
     Counted with ``bincount`` on the integer codes (twice as fast as hashing them); only the
     entries that occur are decoded.
     """
-    indices = array.indices
-    codes = (indices.fill_null(0) if indices.null_count else indices).to_numpy(zero_copy_only=False)
-    counts = np.bincount(codes, minlength=len(array.dictionary))
-    if indices.null_count:
-        counts[0] -= indices.null_count
+    codes = array.indices
+    values = np.frombuffer(codes.buffers()[1], dtype=_INDEX_TYPES[str(codes.type)])[codes.offset : codes.offset + len(codes)]
+    if codes.null_count:  # the code under a null is unspecified: count it as 0, then take it back
+        values = np.where(numpy_values(codes.is_valid()), values, 0)
+    counts = np.bincount(values, minlength=len(array.dictionary))
+    if codes.null_count:
+        counts[0] -= codes.null_count
     used = np.flatnonzero(counts)
-    return array.dictionary.take(pa.array(used)), counts[used]
+    return array.dictionary.take(indices(used)), counts[used]
+
+
+_INDEX_TYPES = {f"{sign}int{bits}": np.dtype(f"{sign[:1] or 'i'}{bits // 8}") for sign in ("", "u") for bits in (8, 16, 32, 64)}
 
 
 class BoolValues:
@@ -483,7 +515,7 @@ class ColumnAccumulator:
             return
         present = array.drop_null() if array.null_count else array
         if self.kind == "list":
-            lengths = pc.list_value_length(present).to_numpy(zero_copy_only=False).astype(np.int64)  # pyright: ignore[reportAttributeAccessIssue]
+            lengths = numpy_values(pc.list_value_length(present)).astype(np.int64)  # pyright: ignore[reportAttributeAccessIssue]
             cast(NumericValues, self.per_example).update(lengths)  # made by _adopt
             flat = pc.list_flatten(present)  # pyright: ignore[reportAttributeAccessIssue]
             flat = flat.drop_null() if flat.null_count else flat

@@ -17,14 +17,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import pandas as pd
 
 from deepscope.data._files import FileResult
 from deepscope.data.accumulators import TableAccumulator
@@ -32,6 +32,9 @@ from deepscope.data.distributed import accumulate_dask, accumulate_frame
 from deepscope.data.sketches import Distinct, Quantiles, TopValues
 from deepscope.data.sources import DEFAULT_BATCH_SIZE, is_dask, open_source
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
+
+if TYPE_CHECKING:  # pandas loads only when a frame is asked for: profiling a file never needs it
+    import pandas as pd
 
 __all__ = ["Profile", "FeatureProfile", "profile", "DECILES", "FORMAT_VERSION"]
 
@@ -232,7 +235,7 @@ class FeatureProfile:
             "min": _num(self.min),
             "median": self.median,
             "max": _num(self.max),
-            "unique": self.unique if self.unique is not None else pd.NA,
+            "unique": self.unique if self.unique is not None else _pandas().NA,
             "infinite": self.infinite,
             "avg_length": self.avg_length,
             "top": top[0],
@@ -293,6 +296,8 @@ class Profile(FileResult):
     def to_frame(self) -> pd.DataFrame:
         """One row per feature: ``feature, type, count, missing, mean, std, zeros, min, median,
         max, unique`` and more; ``missing`` is a fraction of rows, ``zeros`` of present values."""
+        import pandas as pd
+
         rows = [self[f].to_row() for f in self.columns]
         columns = [
             "feature",
@@ -463,7 +468,7 @@ def _accumulate_dask_locally(source: Any, batch_size: int) -> TableAccumulator:
 
 
 def _progress(progress: bool | None, total: int | None, label: str):
-    if progress is False:
+    if progress is False or (progress is None and not _on_terminal()):
         return None
     from deepscope.progress import tqdm
 
@@ -474,3 +479,15 @@ def _progress(progress: bool | None, total: int | None, label: str):
         desc=f"profile {label}",
         disable=None if progress is None else not progress,
     )
+
+
+def _pandas() -> Any:
+    import pandas as pd
+
+    return pd
+
+
+def _on_terminal() -> bool:
+    """Whether a progress bar would show (tqdm shows one only on a terminal when not told)."""
+    stream = sys.stderr
+    return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())

@@ -295,7 +295,7 @@ class Distinct:
         strings = [v for v in values if isinstance(v, str)]
         numbers = [v for v in values if not isinstance(v, str)]
         if strings:
-            self.update_strings(pa.array(strings, type=pa.large_string()))
+            self.update_strings(_strings(strings))
         if numbers:
             self.update_numbers(np.asarray(numbers, dtype=np.float64))
 
@@ -389,7 +389,7 @@ class TopValues:
     """
 
     def __init__(self, values: Any = None, counts: np.ndarray | None = None, offset: int = 0, total: int = 0):
-        self.values: Any = values if values is not None else pa.array([], type=pa.large_string())
+        self.values: Any = values if values is not None else pa.nulls(0, pa.large_string())
         self.counts = counts if counts is not None else np.zeros(0, np.int64)
         self.hashes = hash_strings(self.values)
         self.offset = int(offset)
@@ -399,7 +399,7 @@ class TopValues:
         """Add distinct values (an Arrow string array without nulls, or a list of str) with their
         counts in the batch; ``hashes``: their ``hash_strings`` when the caller has them."""
         if not isinstance(values, (pa.Array, pa.ChunkedArray)):
-            values = pa.array(list(values), type=pa.large_string())
+            values = _strings(list(values))
         counts = np.asarray(counts, dtype=np.int64)
         if hashes is None:
             hashes = hash_strings(values)
@@ -412,7 +412,7 @@ class TopValues:
             dropped = np.ones(counts.size, bool)
             dropped[keep] = False
             offset += int(counts[dropped].max())
-            values, counts, hashes = values.take(pa.array(keep)), counts[keep], hashes[keep]
+            values, counts, hashes = values.take(indices(keep)), counts[keep], hashes[keep]
         if values.type != pa.large_string():
             values = values.cast(pa.large_string())
         keys = np.concatenate([self.hashes, hashes])
@@ -424,7 +424,7 @@ class TopValues:
             offset += int(summed[order[: unique.size - TOP_CAPACITY]].max())
             kept = order[unique.size - TOP_CAPACITY :]
             unique, first, summed = unique[kept], first[kept], summed[kept]
-        self.values = pa.concat_arrays([self.values, values]).take(pa.array(first))
+        self.values = pa.concat_arrays([self.values, values]).take(indices(first))
         self.counts, self.hashes = summed, unique
         self.offset = offset
         self.total += total
@@ -458,7 +458,7 @@ class TopValues:
                 "profile", "top-value summaries of this deepscope version", text[:16] + "...", hint=_REPROFILE
             )
         data = json.loads(zlib.decompress(_decode(text[len(_TOP_PREFIX) :])).decode("utf-8"))
-        values = pa.array(data["v"], type=pa.large_string())
+        values = _strings(data["v"])
         return cls(values, np.asarray(data["c"], dtype=np.int64), data["o"], data["n"])
 
     def __reduce__(self):
@@ -467,6 +467,26 @@ class TopValues:
 
 TOP_CAPACITY = 3072
 _TOP_PREFIX = "top1:"
+
+
+def indices(positions: np.ndarray) -> pa.Array:
+    """An Arrow int64 array of positions for ``take``, built from the numpy buffer.
+
+    (``pa.array`` imports pandas on its first call, a quarter second that profiling a file
+    otherwise never pays.)
+    """
+    positions = np.ascontiguousarray(positions, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), positions.size, [None, pa.py_buffer(positions)])
+
+
+def _strings(values: list[str]) -> pa.Array:
+    """A large_string Arrow array of Python strings, without ``pa.array`` (see ``indices``)."""
+    encoded = [v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.large_string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
 
 
 # Vectorised 64-bit hashes: numbers (integral floats hash as ints) and Arrow strings.

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, ShapeError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Stream",
@@ -79,9 +82,12 @@ def open_source(source: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, name: str 
     """A ``Stream`` of record batches for any source ``profile`` accepts (not Dask)."""
     if _is_path_source(source):
         return _file_stream(source, batch_size, name)
-    if isinstance(source, pd.Series):
+    # pandas loads only for pandas input (a quarter second): a source cannot be a pandas object
+    # unless pandas was imported already.
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(source, pd.Series):
         source = source.to_frame(name=str(source.name) if source.name is not None else "value")
-    if isinstance(source, pd.DataFrame):
+    if pd is not None and isinstance(source, pd.DataFrame):
         table, notes = table_from_pandas(source)
         return _table_stream(table, batch_size, name or "dataframe", notes)
     if isinstance(source, pa.RecordBatch):
@@ -98,7 +104,7 @@ def open_source(source: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, name: str 
             name or "dataset", _wrap_errors(source.to_batches(batch_size=batch_size), "dataset"), total_rows=None
         )
     if isinstance(source, dict):
-        table, notes = table_from_pandas(pd.DataFrame(source))
+        table, notes = table_from_pandas(_pandas().DataFrame(source))
         return _table_stream(table, batch_size, name or "dict", notes)
     images = getattr(source, "images", None)
     if images is not None and hasattr(source, "labels"):  # deepscope's ImageDataset
@@ -123,11 +129,11 @@ def open_source(source: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, name: str 
         if array.ndim in (3, 4):
             return _table_stream(images_table(array), batch_size, name or "images", {})
         if array.ndim == 2:
-            frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+            frame = _pandas().DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
             table, notes = table_from_pandas(frame)
             return _table_stream(table, batch_size, name or "array", notes)
         if array.ndim == 1:
-            table, notes = table_from_pandas(pd.DataFrame({"value": array}))
+            table, notes = table_from_pandas(_pandas().DataFrame({"value": array}))
             return _table_stream(table, batch_size, name or "array", notes)
         raise InvalidArgumentError("source", "a 1-D or 2-D array of values or a 3-D/4-D array of images", array)
     if isinstance(source, (list, tuple)) and source:
@@ -200,6 +206,12 @@ def _rebatch(reader: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[pa.R
                 yield batch.slice(start, batch_size)
 
 
+def _pandas() -> Any:
+    import pandas as pd
+
+    return pd
+
+
 def table_from_pandas(frame: pd.DataFrame) -> tuple[pa.Table, dict[str, list[str]]]:
     """Convert a DataFrame column by column; an object column of mixed types becomes text.
 
@@ -213,7 +225,7 @@ def table_from_pandas(frame: pd.DataFrame) -> tuple[pa.Table, dict[str, list[str
         try:
             arrays.append(pa.array(column, from_pandas=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
-            kind = pd.api.types.infer_dtype(column, skipna=True)
+            kind = _pandas().api.types.infer_dtype(column, skipna=True)
             # pandas converts each value with str() in C; nulls stay missing.
             text = column.astype("string")
             arrays.append(pa.array(text, from_pandas=True, type=pa.large_string()))
@@ -290,7 +302,7 @@ def texts_table(texts: Any) -> pa.Table:
     """The texts with derived ``length`` (characters) and ``tokens`` (whitespace-separated words)."""
     try:
         array = pa.array(
-            list(texts) if not isinstance(texts, pd.Series) else texts, type=pa.large_string(), from_pandas=True
+            texts if _is_series(texts) else list(texts), type=pa.large_string(), from_pandas=True
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as error:
         raise ArgumentTypeError("source", "a list of strings", texts, hint=str(error)) from None
@@ -298,6 +310,11 @@ def texts_table(texts: Any) -> pa.Table:
     lengths = pc.utf8_length(array)  # pyright: ignore[reportAttributeAccessIssue]
     tokens = pc.count_substring_regex(array, r"\S+")  # pyright: ignore[reportAttributeAccessIssue]
     return pa.table({"text": array, "length": lengths.cast(pa.int64()), "tokens": tokens.cast(pa.int64())})
+
+
+def _is_series(value: Any) -> bool:
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, pd.Series)
 
 
 def resolve_paths(source: str | os.PathLike | list | tuple) -> list[Path]:
