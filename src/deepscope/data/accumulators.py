@@ -21,12 +21,8 @@ from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from deepscope.data.sketches import Distinct, Quantiles, TopValues, hash_strings, indices
-
-# pyarrow.compute makes most of its functions at import, so its stubs lack them: those calls carry
-# a targeted pyright ignore.
+from deepscope.data.sketches import Distinct, Quantiles, TopValues, arrow, cast_to, hash_strings, indices
 
 __all__ = [
     "ColumnAccumulator",
@@ -37,6 +33,7 @@ __all__ = [
     "classify",
     "merge_states",
 ]
+
 
 def classify(arrow_type: pa.DataType) -> tuple[str, str, str | None]:
     """(kind, type label, reason if unsupported) for an Arrow type.
@@ -115,7 +112,7 @@ def _to_numpy(array: pa.Array, label: str) -> np.ndarray:
         per_second = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]
         return numpy_values(array).astype(np.float64) / per_second
     if pa.types.is_decimal(t) or pa.types.is_float16(t):
-        array = array.cast(pa.float64())
+        array = cast_to(array, pa.float64())
     values = numpy_values(array)
     if values.dtype.kind == "u":
         values = values.astype(np.int64) if values.dtype.itemsize < 8 else values.astype(np.float64)
@@ -353,14 +350,14 @@ class StringValues:
         if pa.types.is_dictionary(array.type):
             values, frequency = _dictionary_counts(array)
         else:
-            counts = pc.value_counts(array)  # pyright: ignore[reportAttributeAccessIssue]
+            counts = arrow("value_counts", array)
             values, frequency = counts.field("values"), numpy_values(counts.field("counts"))
         if values.null_count:  # counting on the array with its nulls saves a copy of it
-            keep = values.is_valid()
-            values, frequency = values.filter(keep), frequency[numpy_values(keep)]
+            keep = arrow("is_valid", values)
+            values, frequency = arrow("filter", values, keep), frequency[numpy_values(keep)]
         if not len(values):
             return
-        lengths = numpy_values(pc.utf8_length(values))  # pyright: ignore[reportAttributeAccessIssue]
+        lengths = numpy_values(arrow("utf8_length", values))
         self.count += int(frequency.sum())
         self.total_length += int(lengths @ frequency)
         low, high = int(lengths.min()), int(lengths.max())
@@ -408,17 +405,14 @@ def _dictionary_counts(array: pa.DictionaryArray) -> tuple[pa.Array, np.ndarray]
     entries that occur are decoded.
     """
     codes = array.indices
-    values = np.frombuffer(codes.buffers()[1], dtype=_INDEX_TYPES[str(codes.type)])[codes.offset : codes.offset + len(codes)]
+    values = numpy_values(codes)  # the raw buffer, nulls' slots included
     if codes.null_count:  # the code under a null is unspecified: count it as 0, then take it back
-        values = np.where(numpy_values(codes.is_valid()), values, 0)
+        values = np.where(numpy_values(arrow("is_valid", codes)), values, 0)
     counts = np.bincount(values, minlength=len(array.dictionary))
     if codes.null_count:
         counts[0] -= codes.null_count
     used = np.flatnonzero(counts)
-    return array.dictionary.take(indices(used)), counts[used]
-
-
-_INDEX_TYPES = {f"{sign}int{bits}": np.dtype(f"{sign[:1] or 'i'}{bits // 8}") for sign in ("", "u") for bits in (8, 16, 32, 64)}
+    return arrow("take", array.dictionary, indices(used)), counts[used]
 
 
 class BoolValues:
@@ -432,7 +426,7 @@ class BoolValues:
 
     def update_array(self, array: pa.Array, label: str) -> None:
         self.count += len(array)
-        self.true += int(pc.sum(array).as_py() or 0)  # pyright: ignore[reportAttributeAccessIssue]
+        self.true += int(arrow("sum", array).as_py() or 0)
 
     def merge(self, other: BoolValues) -> None:
         self.count += other.count
@@ -513,12 +507,12 @@ class ColumnAccumulator:
         if self.kind == "string":
             cast(StringValues, self.values).update_array(array, label)  # made by _adopt
             return
-        present = array.drop_null() if array.null_count else array
+        present = arrow("drop_null", array) if array.null_count else array
         if self.kind == "list":
-            lengths = numpy_values(pc.list_value_length(present)).astype(np.int64)  # pyright: ignore[reportAttributeAccessIssue]
+            lengths = numpy_values(arrow("list_value_length", present)).astype(np.int64)
             cast(NumericValues, self.per_example).update(lengths)  # made by _adopt
-            flat = pc.list_flatten(present)  # pyright: ignore[reportAttributeAccessIssue]
-            flat = flat.drop_null() if flat.null_count else flat
+            flat = arrow("list_flatten", present)
+            flat = arrow("drop_null", flat) if flat.null_count else flat
             inner_kind, inner_label, _ = classify(flat.type)
             if inner_kind == "null":
                 return

@@ -28,6 +28,7 @@ from typing import Any, Protocol, cast
 import datasketches
 import numpy as np
 import pyarrow as pa
+import pyarrow._compute as _kernels  # pyright: ignore[reportMissingModuleSource]
 
 from deepscope.errors import InvalidArgumentError
 
@@ -255,7 +256,6 @@ def _pour(sketch: _KllSketch, values: np.ndarray, counts: np.ndarray, chunk: int
         start = stop
 
 
-
 class Distinct:
     """HyperLogLog distinct count over 64-bit hashes: 2**14 one-byte registers, updated vectorised.
 
@@ -412,9 +412,9 @@ class TopValues:
             dropped = np.ones(counts.size, bool)
             dropped[keep] = False
             offset += int(counts[dropped].max())
-            values, counts, hashes = values.take(indices(keep)), counts[keep], hashes[keep]
+            values, counts, hashes = arrow("take", values, indices(keep)), counts[keep], hashes[keep]
         if values.type != pa.large_string():
-            values = values.cast(pa.large_string())
+            values = cast_to(values, pa.large_string())
         keys = np.concatenate([self.hashes, hashes])
         unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         summed = np.zeros(unique.size, np.int64)
@@ -424,7 +424,7 @@ class TopValues:
             offset += int(summed[order[: unique.size - TOP_CAPACITY]].max())
             kept = order[unique.size - TOP_CAPACITY :]
             unique, first, summed = unique[kept], first[kept], summed[kept]
-        self.values = pa.concat_arrays([self.values, values]).take(indices(first))
+        self.values = arrow("take", pa.concat_arrays([self.values, values]), indices(first))
         self.counts, self.hashes = summed, unique
         self.offset = offset
         self.total += total
@@ -467,6 +467,22 @@ class TopValues:
 
 TOP_CAPACITY = 3072
 _TOP_PREFIX = "top1:"
+
+
+def arrow(function: str, *args: Any, options: Any = None) -> Any:
+    """Call an Arrow compute kernel by name.
+
+    ``pyarrow.compute`` builds a Python wrapper for each of its hundreds of functions when imported
+    (about a tenth of a second, a third of a first profile's imports); the kernels themselves need
+    none of that. Arrow's array methods (``take``, ``filter``, ``cast``...) import it, so the
+    profile path calls kernels through this instead.
+    """
+    return _kernels.call_function(function, list(args), options)
+
+
+def cast_to(values: Any, target: pa.DataType) -> Any:
+    """``values.cast(target)`` through ``arrow``."""
+    return arrow("cast", values, options=_kernels.CastOptions(target))
 
 
 def indices(positions: np.ndarray) -> pa.Array:
@@ -537,7 +553,7 @@ def hash_strings(values: Any) -> np.ndarray:
     if n == 0:
         return np.zeros(0, np.uint64)
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        values = values.cast(pa.large_string())  # string views
+        values = cast_to(values, pa.large_string())  # string views
     wide = pa.types.is_large_string(values.type)
     buffers = values.buffers()
     offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32)[values.offset : values.offset + n + 1]

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, ShapeError
 
@@ -301,11 +300,11 @@ def _pixel_scale(dtype: np.dtype) -> float:
 def texts_table(texts: Any) -> pa.Table:
     """The texts with derived ``length`` (characters) and ``tokens`` (whitespace-separated words)."""
     try:
-        array = pa.array(
-            texts if _is_series(texts) else list(texts), type=pa.large_string(), from_pandas=True
-        )
+        array = pa.array(texts if _is_series(texts) else list(texts), type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as error:
         raise ArgumentTypeError("source", "a list of strings", texts, hint=str(error)) from None
+    import pyarrow.compute as pc  # loads in a tenth of a second: only texts need it here
+
     # pyarrow.compute makes these functions at import, so its stubs lack them.
     lengths = pc.utf8_length(array)  # pyright: ignore[reportAttributeAccessIssue]
     tokens = pc.count_substring_regex(array, r"\S+")  # pyright: ignore[reportAttributeAccessIssue]
