@@ -19,7 +19,6 @@ and rebuilt on another machine.
 from __future__ import annotations
 
 import base64
-import json
 import math
 import zlib
 from collections.abc import Sequence
@@ -212,8 +211,8 @@ class Quantiles:
         if self._exact is not None:
             values, counts = self._exact
             return {
-                "values": _encode(zlib.compress(values.astype("<f8").tobytes())),
-                "counts": _encode(zlib.compress(counts.astype("<i8").tobytes())),
+                "values": _encode(zlib.compress(values.astype("<f8").tobytes(), _ZLIB_LEVEL)),
+                "counts": _encode(zlib.compress(counts.astype("<i8").tobytes(), _ZLIB_LEVEL)),
             }
         return {"kll": _encode(self._kll.serialize())}
 
@@ -312,7 +311,7 @@ class Distinct:
         return estimate * (1 - error), estimate * (1 + error)
 
     def to_text(self) -> str:
-        return _HLL_PREFIX + _encode(zlib.compress(self.registers.tobytes()))
+        return _HLL_PREFIX + _encode(zlib.compress(self.registers.tobytes(), _ZLIB_LEVEL))
 
     @classmethod
     def from_text(cls, text: str) -> Distinct:
@@ -448,8 +447,22 @@ class TopValues:
         return int(self.counts.size)
 
     def to_text(self) -> str:
-        data = {"v": self.values.to_pylist(), "c": self.counts.tolist(), "o": self.offset, "n": self.total}
-        return _TOP_PREFIX + _encode(zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8")))
+        # Header (items, offset, total), counts, string offsets, then the UTF-8 bytes: Arrow's own
+        # layout, so reading it back builds the array from buffers without a Python string each.
+        values = self.values
+        n = len(values)
+        buffers = values.buffers()
+        offsets = (
+            np.frombuffer(buffers[1], np.int64)[values.offset : values.offset + n + 1] if n else np.zeros(1, np.int64)
+        )
+        data = buffers[2].to_pybytes()[int(offsets[0]) : int(offsets[-1])] if n and buffers[2] is not None else b""
+        parts = [
+            np.array([n, self.offset, self.total], "<i8").tobytes(),
+            self.counts.astype("<i8").tobytes(),
+            (offsets - offsets[0]).astype("<i8").tobytes(),
+            data,
+        ]
+        return _TOP_PREFIX + _encode(zlib.compress(b"".join(parts), _ZLIB_LEVEL))
 
     @classmethod
     def from_text(cls, text: str) -> TopValues:
@@ -457,9 +470,13 @@ class TopValues:
             raise InvalidArgumentError(
                 "profile", "top-value summaries of this deepscope version", text[:16] + "...", hint=_REPROFILE
             )
-        data = json.loads(zlib.decompress(_decode(text[len(_TOP_PREFIX) :])).decode("utf-8"))
-        values = _strings(data["v"])
-        return cls(values, np.asarray(data["c"], dtype=np.int64), data["o"], data["n"])
+        raw = zlib.decompress(_decode(text[len(_TOP_PREFIX) :]))
+        n, offset, total = (int(v) for v in np.frombuffer(raw[:24], "<i8"))
+        counts = np.frombuffer(raw[24 : 24 + 8 * n], "<i8").astype(np.int64)
+        offsets = np.frombuffer(raw[24 + 8 * n : 32 + 16 * n], "<i8").astype(np.int64)
+        data = raw[32 + 16 * n :]
+        values = pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+        return cls(values, counts, offset, total)
 
     def __reduce__(self):
         return (TopValues.from_text, (self.to_text(),))
@@ -467,6 +484,7 @@ class TopValues:
 
 TOP_CAPACITY = 3072
 _TOP_PREFIX = "top1:"
+_ZLIB_LEVEL = 1  # the fastest: a profile's text is written once per profile, at most tens of KB a feature
 
 
 def arrow(function: str, *args: Any, options: Any = None) -> Any:
