@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -443,17 +444,33 @@ def _accumulate_local(source: Any, batch_size: int, progress: bool | None) -> tu
     acc = TableAccumulator(stream.notes, stream.plain_strings)
     bar = _progress(progress, stream.total_rows, stream.name)
     batches = iter(stream.batches)
-    # One thread reads and decodes the next batch while the others profile this one's columns.
-    with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(_THREADS) as workers:
-        upcoming = reader.submit(next, batches, None)
+    batch = next(batches, None)
+    if batch is None:
+        if bar is not None:
+            bar.close()
+        return acc, stream.name
+    # One thread reads and decodes the next batch while others profile this one's columns. Threads
+    # cost a few milliseconds to start: none for a single batch, and no pool for a single column.
+    single = stream.total_rows is not None and stream.total_rows <= batch.num_rows
+    columns = batch.num_columns
+    with (
+        ThreadPoolExecutor(1) if not single else nullcontext() as reader,
+        ThreadPoolExecutor(min(_THREADS, columns)) if columns > 1 else nullcontext() as workers,
+    ):
+        upcoming = reader.submit(next, batches, None) if reader is not None else None
         try:
-            while (batch := upcoming.result()) is not None:
-                upcoming = reader.submit(next, batches, None)
+            while batch is not None:
                 acc.update(batch, pool=workers)
                 if bar is not None:
                     bar.update(batch.num_rows)
+                if upcoming is None:
+                    batch = next(batches, None)
+                else:
+                    batch = upcoming.result()
+                    upcoming = reader.submit(next, batches, None) if batch is not None else None
         finally:
-            upcoming.cancel()
+            if upcoming is not None:
+                upcoming.cancel()
             if bar is not None:
                 bar.close()
     return acc, stream.name
