@@ -59,8 +59,10 @@ def typed_profile(typed_parquet):
     return profile(typed_parquet, batch_size=10_000)
 
 
-def _duck(path: str, sql: str):
-    return duckdb.connect().execute(sql.replace("FILE", f"read_parquet('{path}')")).fetchone()
+def _duck(path: str, sql: str) -> tuple:
+    row = duckdb.connect().execute(sql.replace("FILE", f"read_parquet('{path}')")).fetchone()
+    assert row is not None
+    return row
 
 
 @pytest.mark.parametrize("column", ["lognormal", "bimodal", "zero_inflated", "poisson", "wide_int"])

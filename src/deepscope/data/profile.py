@@ -19,7 +19,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -463,10 +463,10 @@ def _accumulate_local(source: Any, batch_size: int, progress: bool | None) -> tu
                 acc.update(batch, pool=workers)
                 if bar is not None:
                     bar.update(batch.num_rows)
-                if upcoming is None:
+                if reader is None:
                     batch = next(batches, None)
                 else:
-                    batch = upcoming.result()
+                    batch = cast(Future, upcoming).result()  # submitted whenever there is a reader
                     upcoming = reader.submit(next, batches, None) if batch is not None else None
         finally:
             if upcoming is not None:
