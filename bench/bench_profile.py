@@ -414,7 +414,7 @@ def bench_matrix(sizes: list[int]) -> None:
         "deepscope at most 0.5x DuckDB's time, is a ratio of 2 or more)",
     )
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; time ratio deepscope / DuckDB (target <= 0.5)")
-    header = f"{'column type':<28}" + "".join(f"{f'{r:,} first':>16}{f'{r:,} warm':>16}" for r in sizes)
+    header = f"{'column type':<28}" + "".join(f"{f'{r:,} first':>18}{f'{r:,} warm':>18}" for r in sizes)
     print(header)
     matrix: dict[str, list[str]] = {kind: [] for kind in COLUMN_TYPES}
     worst = 0.0
@@ -443,7 +443,7 @@ def bench_matrix(sizes: list[int]) -> None:
             )
     print(header)
     for kind, cells in matrix.items():
-        print(f"{kind:<28}" + "".join(f"{c:>16}" for c in cells))
+        print(f"{kind:<28}" + "".join(f"{c:>18}" for c in cells))
     met = worst <= 0.5
     record.note(
         f"worst cell: deepscope takes {worst:.2f}x DuckDB's time; the 0.5x target is "
