@@ -1,13 +1,25 @@
-"""Benchmark: profiling a 1,000,000-row x 20-column Parquet file, deepscope against its peers.
+"""Benchmark: profiling Parquet files, deepscope against DuckDB, ydata-profiling and others.
 
-Side by side in one run: deepscope's ``profile`` (streaming, sketches), DuckDB's ``SUMMARIZE``
-and pandas' ``describe`` (in this process), whylogs and ydata-profiling (minimal mode), each in
-its own virtualenv under /tmp and timed in a subprocess, because their pins (numpy<2, older
-pandas) do not fit the project's environment. A peer that cannot be installed is reported as
-unavailable with the reason, and the rest carries on. Also measures deepscope's peak RSS on a
-10,000,000-row file in a separate process (``--large``).
+Parts (each writes its own section of bench/results.md):
 
-Run: ``.venv/bin/python bench/bench_profile.py [--rows 1000000] [--large] [--no-peers]``
+- ``bench_profile`` (default): the matrix of time ratios deepscope / DuckDB, one Parquet file per
+  column type (lognormal floats with 3% nulls, bimodal and zero-inflated floats, Poisson and
+  wide-range integers, strings of 50 values, string ids with 30,000+ distinct values, a
+  dictionary (categorical) column, booleans, timestamps, an all-null column) at 100k and 1M rows
+  (``--sizes`` adds 10M): ``ds.data.profile(path)`` against ``SUMMARIZE`` on the same file, the
+  first call (a fresh process: imports and the call) and warm (median of repeats, in one process).
+  Target (issue 16): at most 0.5 on every cell.
+- ``bench_profile_ydata`` (``--ydata``): the job a user runs, Parquet file to HTML report, on both
+  sides: ``deepscope profile FILE -o report.html`` against reading the file with pandas and
+  ``ProfileReport(df, minimal=True).to_file(...)``, each in a fresh process.
+- ``bench_profile_dask`` (``--dask``): 100M generated rows profiled on a Dask LocalCluster of two
+  workers with a memory limit each; rows per second and the workers' peak memory.
+- ``bench_profile_wide`` (``--wide``): a 1,000,000-row x 20-column file against DuckDB, pandas
+  ``describe``, whylogs and ydata-profiling (those two in virtualenvs of their own under /tmp,
+  their pins do not fit the project's; ``--no-peers`` skips them), ``--large`` adds peak RSS on 10M rows.
+
+Run: ``PYTHONPATH=src .venv/bin/python bench/bench_profile.py [--sizes 100000,1000000,10000000]
+[--ydata] [--dask] [--wide]``
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -133,7 +146,7 @@ PEERS = {
         """,
     },
     "ydata-profiling": {
-        "packages": ["ydata-profiling", "pyarrow", "setuptools<81"],
+        "packages": ["ydata-profiling", "pyarrow", "setuptools<81"],  # also run by bench_ydata
         "script": """
             import sys, time
             import pyarrow.parquet as pq
@@ -218,13 +231,7 @@ def peak_rss_of_profile(path: Path) -> float:
     return float(rss)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--no-peers", action="store_true", help="skip whylogs and ydata-profiling")
-    parser.add_argument("--large", action="store_true", help="also measure peak RSS on 10,000,000 rows")
-    args = parser.parse_args()
-
+def bench_wide(args: argparse.Namespace) -> None:
     path = make_parquet(WORKDIR / f"bench_{args.rows}.parquet", args.rows)
     print(
         f"file: {path} ({path.stat().st_size / 2**20:.0f} MiB, {args.rows:,} rows x 20 columns), {os.cpu_count()} cores"
@@ -257,7 +264,7 @@ def main() -> None:
                 f"{tool:<20}{seconds[0]:>9.2f}{seconds[1]:>9.2f}{seconds[0] / wall:>11.1f}x{seconds[1] / cpu:>10.1f}x"
             )
     record = Results(
-        "bench_profile", f"{args.rows:,}-row x 20-column Parquet file ({path.stat().st_size / 2**20:.0f} MiB)"
+        "bench_profile_wide", f"{args.rows:,}-row x 20-column Parquet file ({path.stat().st_size / 2**20:.0f} MiB)"
     )
     packages = {"duckdb SUMMARIZE": "duckdb", "pandas describe": "pandas"}
     for tool, seconds in results.items():
@@ -298,6 +305,299 @@ def main() -> None:
         record.note(f"peak RSS profiling 10,000,000 rows: {summary['peak RSS MiB, 10M rows']:.0f} MiB")
     record.write()
     print(json.dumps(summary))
+
+
+# --- the matrix: one column type per file, deepscope against DuckDB's SUMMARIZE -------------------
+
+COLUMN_TYPES = (
+    "float lognormal (3% null)",
+    "float bimodal",
+    "float zero-inflated",
+    "int Poisson",
+    "int wide range",
+    "string, 50 values",
+    "string ids (30k+ distinct)",
+    "categorical (dictionary)",
+    "bool",
+    "timestamp",
+    "all null",
+)
+CHUNK_ROWS = 1 << 20  # rows generated and written at a time (one row group each)
+
+
+def _column(kind: str, n: int, rng: np.random.Generator, rows: int) -> pa.Array:
+    """``n`` values of one column type (the ids' pool grows with the file: rows / 10, at least 30,000)."""
+    if kind.startswith("float lognormal"):
+        return pa.array(rng.lognormal(0.0, 1.0, n), mask=rng.random(n) < 0.03)
+    if kind == "float bimodal":
+        return pa.array(np.where(rng.random(n) < 0.4, rng.normal(-3.0, 1.0, n), rng.normal(4.0, 0.5, n)))
+    if kind == "float zero-inflated":
+        return pa.array(np.where(rng.random(n) < 0.6, 0.0, rng.exponential(5.0, n)))
+    if kind == "int Poisson":
+        return pa.array(rng.poisson(4.0, n).astype(np.int64))
+    if kind == "int wide range":
+        return pa.array(rng.integers(-(10**12), 10**12, n))
+    if kind == "string, 50 values":
+        return pa.array(np.array([f"category-{i:02d}" for i in range(50)])[rng.integers(0, 50, n)])
+    if kind.startswith("string ids"):
+        import pyarrow.compute as pc
+
+        numbers = pa.array(rng.integers(0, max(30_000, rows // 10), n)).cast(pa.string())
+        padded = pc.utf8_lpad(numbers, width=8, padding="0")  # pyright: ignore[reportAttributeAccessIssue]
+        return pc.binary_join_element_wise("id-", padded, "")  # pyright: ignore[reportAttributeAccessIssue]
+    if kind.startswith("categorical"):
+        labels = pa.array([f"label {i}" for i in range(200)])
+        return pa.DictionaryArray.from_arrays(pa.array(rng.integers(0, 200, n).astype(np.int32)), labels)
+    if kind == "bool":
+        return pa.array(rng.random(n) < 0.3, mask=rng.random(n) < 0.01)
+    if kind == "timestamp":
+        return pa.array(rng.integers(1_600_000_000_000_000, 1_700_000_000_000_000, n), type=pa.timestamp("us"))
+    if kind == "all null":
+        return pa.nulls(n, pa.float64())
+    raise ValueError(kind)
+
+
+def make_column_file(kind: str, rows: int) -> Path:
+    slug = "".join(c if c.isalnum() else "_" for c in kind).strip("_")
+    path = WORKDIR / "types" / f"{slug}_{rows}.parquet"
+    if path.exists() and pq.ParquetFile(path).metadata.num_rows == rows:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    writer = None
+    try:
+        for start in range(0, rows, CHUNK_ROWS):
+            table = pa.table({"x": _column(kind, min(CHUNK_ROWS, rows - start), rng, rows)})
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table, row_group_size=CHUNK_ROWS)
+    finally:
+        if writer is not None:
+            writer.close()
+    return path
+
+
+_FIRST_CALL = {
+    "deepscope": "import deepscope as ds\nds.data.profile({path!r})",
+    "duckdb": "import duckdb\nduckdb.sql(\"SUMMARIZE SELECT * FROM read_parquet('{path}')\").fetchall()",
+}
+
+
+def first_call(tool: str, path: Path) -> float:
+    """Seconds of a fresh process's imports and first call (the interpreter's start left out)."""
+    code = "import time\nstart = time.perf_counter()\n" + _FIRST_CALL[tool].format(path=str(path))
+    code += "\nprint(time.perf_counter() - start)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(result.stdout.split()[-1])
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def bench_matrix(sizes: list[int]) -> None:
+    import duckdb
+
+    import deepscope as ds
+
+    con = duckdb.connect()
+    record = Results(
+        "bench_profile",
+        "one Parquet file per column type; `ds.data.profile(path)` against DuckDB `SUMMARIZE` on the same "
+        "file; first call = a fresh process's imports and call (median of 3 processes), warm = median of "
+        "5 calls in one process (2 at 10M rows); ratio here = DuckDB / deepscope (issue 16's target, "
+        "deepscope at most 0.5x DuckDB's time, is a ratio of 2 or more)",
+    )
+    print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; time ratio deepscope / DuckDB (target <= 0.5)")
+    header = f"{'column type':<28}" + "".join(f"{f'{r:,} first':>18}{f'{r:,} warm':>18}" for r in sizes)
+    print(header)
+    matrix: dict[str, list[str]] = {kind: [] for kind in COLUMN_TYPES}
+    worst = 0.0
+    for rows in sizes:
+        repeat = 2 if rows >= 5_000_000 else 5
+        for kind in COLUMN_TYPES:
+            path = make_column_file(kind, rows)
+            path.read_bytes()  # both tools read it from the page cache
+            query = f"SUMMARIZE SELECT * FROM read_parquet('{path}')"
+            firsts = {tool: [] for tool in _FIRST_CALL}
+            for _ in range(3):  # interleaved, so both see the same load
+                for tool in _FIRST_CALL:
+                    firsts[tool].append(first_call(tool, path))
+            ds.data.profile(str(path))
+            con.sql(query).fetchall()
+            ours = median_time(lambda path=path: ds.data.profile(str(path)), repeat)
+            theirs = median_time(lambda query=query: con.sql(query).fetchall(), repeat)
+            ours_first, theirs_first = float(np.median(firsts["deepscope"])), float(np.median(firsts["duckdb"]))
+            for label, a, b in (("first call", ours_first, theirs_first), ("warm", ours, theirs)):
+                record.add(f"{kind}, {rows:,} rows, {label}", ours=a, peer=b, peer_name="duckdb", peer_package="duckdb")
+                worst = max(worst, a / b)
+            matrix[kind] += [f"{ours_first / theirs_first:.2f}", f"{ours / theirs:.2f}"]
+            print(
+                f"  {kind}, {rows:,} rows: first {ours_first:.3f} s vs {theirs_first:.3f} s; "
+                f"warm {ours:.4f} s vs {theirs:.4f} s"
+            )
+    print(header)
+    for kind, cells in matrix.items():
+        print(f"{kind:<28}" + "".join(f"{c:>18}" for c in cells))
+    met = worst <= 0.5
+    record.note(
+        f"worst cell: deepscope takes {worst:.2f}x DuckDB's time; the 0.5x target is "
+        + ("met on every cell" if met else "not met on every cell (cells with a ratio under 2.00x miss it)")
+    )
+    record.write()
+
+
+# --- ydata-profiling end to end: file to HTML report --------------------------------------------
+
+
+def _mixed_table(rows: int) -> pa.Table:
+    rng = np.random.default_rng(1)
+    kinds = [k for k in COLUMN_TYPES if k != "all null"]
+    return pa.table({f"c{i}_{k.split()[0]}": _column(k, rows, rng, rows) for i, k in enumerate(kinds)})
+
+
+def bench_ydata(rows: int) -> None:
+    path = WORKDIR / f"mixed_{rows}.parquet"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(_mixed_table(rows), path)
+    record = Results(
+        "bench_profile_ydata",
+        f"{rows:,}-row x 10-column Parquet file (the matrix's column types) to an HTML report, each side in a fresh "
+        "process: `deepscope profile FILE -o report.html` against `pd.read_parquet` + "
+        "`ProfileReport(df, minimal=True).to_file(...)`",
+    )
+    # ydata-profiling pins older numpy, pandas and scipy than the project's: it runs in a virtualenv
+    # of its own (installed on first use), never in the project's.
+    python, why = peer_venv("ydata-profiling")
+    if python is None:
+        print(f"ydata-profiling could not be installed ({why}); skipping the end-to-end comparison")
+        record.note(f"ydata-profiling unavailable: {why}")
+        record.write()
+        return
+    out = WORKDIR / "reports"
+    out.mkdir(parents=True, exist_ok=True)
+    # What the `deepscope` console script runs.
+    cli = "import sys\nfrom deepscope.cli import main\nsys.exit(main(sys.argv[1:]))"
+    ours_cmd = [sys.executable, "-c", cli, "profile", str(path), "-o", str(out / "deepscope.html")]
+    ydata_code = textwrap.dedent(f"""
+        import pandas as pd
+        from ydata_profiling import ProfileReport
+        frame = pd.read_parquet({str(path)!r})
+        ProfileReport(frame, minimal=True, progress_bar=False).to_file({str(out / "ydata.html")!r})
+    """)
+    theirs_cmd = [str(python), "-c", ydata_code]
+    times: dict[str, list[float]] = {"deepscope": [], "ydata": []}
+    for _ in range(2):
+        for name, cmd in (("deepscope", ours_cmd), ("ydata", theirs_cmd)):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, text=True)
+            times[name].append(time.perf_counter() - start)
+    ours, theirs = min(times["deepscope"]), min(times["ydata"])
+    print(f"file to HTML report, {rows:,} rows: deepscope {ours:.2f} s, ydata-profiling (minimal) {theirs:.2f} s, ")
+    print(f"  ratio deepscope / ydata {ours / theirs:.2f} (ydata / deepscope {theirs / ours:.1f}x)")
+    record.add(
+        "file to HTML report (whole process)",
+        ours=ours,
+        peer=theirs,
+        peer_name="ydata-profiling (minimal)",
+        peer_package=None,
+        peer_version=peer_version("ydata-profiling"),
+    )
+    record.write()
+
+
+# --- 100M rows on a Dask LocalCluster -----------------------------------------------------------
+
+_REGIONS = None
+
+
+def _dask_partition(seed: int, rows: int):
+    import pandas as pd
+
+    global _REGIONS
+    if _REGIONS is None:
+        _REGIONS = pd.CategoricalDtype([f"region-{i}" for i in range(50)])
+    rng = np.random.default_rng(seed)
+    # The cheapest generators numpy has: the partitions are made on the workers, inside the timing.
+    return pd.DataFrame(
+        {
+            "amount": rng.random(rows) * 1000.0,
+            "count": rng.integers(0, 20, rows),
+            "score": rng.standard_normal(rows),
+            "flag": rng.random(rows) < 0.3,
+            "region": pd.Categorical.from_codes(rng.integers(0, 50, rows), dtype=_REGIONS),
+        }
+    )
+
+
+def _peak_rss_kib() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def bench_dask(rows: int, workers: int = 2, memory_limit: str = "2GiB") -> None:
+    import dask.dataframe as dd
+    from dask.distributed import Client, LocalCluster
+
+    import deepscope as ds
+
+    per_partition = 1_000_000
+    parts = [(seed, min(per_partition, rows - start)) for seed, start in enumerate(range(0, rows, per_partition))]
+    meta = _dask_partition(0, 0)
+    frame = dd.from_map(lambda part: _dask_partition(*part), parts, meta=meta)
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit=memory_limit, processes=True) as cluster,
+        Client(cluster) as client,
+    ):
+        start = time.perf_counter()
+        profile = ds.data.profile(frame, engine="dask")
+        elapsed = time.perf_counter() - start
+        peaks = cast(dict, client.run(_peak_rss_kib))
+    peak = max(peaks.values()) / 1024
+    assert profile.rows == rows
+    print(
+        f"Dask LocalCluster ({workers} workers, 1 thread and {memory_limit} each): {rows:,} rows x 5 columns "
+        f"(generated on the workers) in {elapsed:.1f} s = {rows / elapsed:,.0f} rows/s; peak worker RSS {peak:.0f} MiB"
+    )
+    record = Results(
+        "bench_profile_dask",
+        f"{rows:,} generated rows x 5 columns (float, int, float, bool, categorical) in partitions of "
+        f"{per_partition:,}, profiled on a Dask LocalCluster of {workers} worker processes (1 thread, "
+        f"{memory_limit} memory limit each)",
+    )
+    record.note(f"{rows / elapsed:,.0f} rows/s ({elapsed:.1f} s for {rows:,} rows, generation on the workers included)")
+    record.note(f"peak resident memory of a worker: {peak:.0f} MiB (limit {memory_limit})")
+    record.write()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="rows per file of the matrix, comma-separated")
+    parser.add_argument("--no-matrix", action="store_true", help="skip the matrix of column types")
+    parser.add_argument("--ydata", action="store_true", help="file to HTML report against ydata-profiling")
+    parser.add_argument("--ydata-rows", type=int, default=100_000)
+    parser.add_argument("--dask", action="store_true", help="100M rows on a Dask LocalCluster (minutes)")
+    parser.add_argument("--dask-rows", type=int, default=100_000_000)
+    parser.add_argument("--wide", action="store_true", help="the 20-column file against DuckDB, pandas and peers")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the --wide file")
+    parser.add_argument("--no-peers", action="store_true", help="--wide: skip whylogs and ydata-profiling")
+    parser.add_argument("--large", action="store_true", help="--wide: also peak RSS on 10,000,000 rows")
+    args = parser.parse_args()
+    if not args.no_matrix:
+        bench_matrix([int(s) for s in args.sizes.split(",") if s])
+    if args.ydata:
+        bench_ydata(args.ydata_rows)
+    if args.dask:
+        bench_dask(args.dask_rows)
+    if args.wide:
+        bench_wide(args)
 
 
 if __name__ == "__main__":

@@ -25,11 +25,12 @@ JSON-able values) that mixes in :class:`Result`. It then answers the same five c
 from __future__ import annotations
 
 import importlib
-from typing import Any, ClassVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from deepscope.errors import InvalidArgumentError
+
+if TYPE_CHECKING:  # pandas only names a return type here; importing it costs a quarter second
+    import pandas as pd
 
 __all__ = ["Result"]
 

@@ -21,12 +21,8 @@ from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from deepscope.data.sketches import Distinct, Quantiles, TopValues
-
-# pyarrow.compute makes most of its functions at import, so its stubs lack them: those calls carry
-# a targeted pyright ignore.
+from deepscope.data.sketches import Distinct, Quantiles, TopValues, arrow, cast_to, hash_strings, indices
 
 __all__ = [
     "ColumnAccumulator",
@@ -37,8 +33,6 @@ __all__ = [
     "classify",
     "merge_states",
 ]
-
-_INT64_LIMIT = float(2**63)
 
 
 def classify(arrow_type: pa.DataType) -> tuple[str, str, str | None]:
@@ -111,15 +105,15 @@ def _to_numpy(array: pa.Array, label: str) -> np.ndarray:
     t = array.type
     if label in ("datetime", "date", "duration"):
         if pa.types.is_date32(t):
-            return array.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.float64) * 86400.0
+            return numpy_values(array).astype(np.float64) * 86400.0
         if pa.types.is_date64(t):
-            return array.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64) / 1e3
+            return numpy_values(array).astype(np.float64) / 1e3
         unit = getattr(t, "unit", "s")
         per_second = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]
-        return array.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64) / per_second
+        return numpy_values(array).astype(np.float64) / per_second
     if pa.types.is_decimal(t) or pa.types.is_float16(t):
-        array = array.cast(pa.float64())
-    values = array.to_numpy(zero_copy_only=False)
+        array = cast_to(array, pa.float64())
+    values = numpy_values(array)
     if values.dtype.kind == "u":
         values = values.astype(np.int64) if values.dtype.itemsize < 8 else values.astype(np.float64)
     elif values.dtype.kind == "i" and values.dtype != np.int64:
@@ -127,6 +121,33 @@ def _to_numpy(array: pa.Array, label: str) -> np.ndarray:
     elif values.dtype.kind == "f" and values.dtype != np.float64:
         values = values.astype(np.float64)
     return values
+
+
+def numpy_values(array: pa.Array) -> np.ndarray:
+    """The values of a null-free Arrow array of fixed-width numbers, times or booleans, as a
+    read-only numpy view of its buffer (booleans unpacked).
+
+    ``Array.to_numpy`` imports pandas on first use (a quarter second on a first profile).
+    """
+    t = array.type
+    n, offset = len(array), array.offset
+    data = array.buffers()[1]
+    if pa.types.is_boolean(t):
+        if data is None or n == 0:
+            return np.zeros(0, bool)
+        start = offset // 8
+        bits = np.unpackbits(np.frombuffer(data, np.uint8)[start : (offset + n + 7) // 8 + 1], bitorder="little")
+        return bits[offset - 8 * start : offset - 8 * start + n].astype(bool)
+    if pa.types.is_floating(t):
+        kind = "f"
+    elif pa.types.is_unsigned_integer(t):
+        kind = "u"
+    else:  # signed integers and the temporal types stored as them
+        kind = "i"
+    dtype = np.dtype(f"{kind}{t.bit_width // 8}")
+    if data is None or n == 0:
+        return np.zeros(0, dtype)
+    return np.frombuffer(data, dtype)[offset : offset + n]
 
 
 class NumericValues:
@@ -173,29 +194,49 @@ class NumericValues:
         n = int(values.size)
         if n == 0:
             return
-        # One sort gives the distinct values and their counts; the moments, extremes and zeros
-        # then come from those (few, for most columns) instead of further passes over the batch.
-        unique, counts, ordered = _unique_counts(values)
-        points = unique.astype(np.float64, copy=False)
+        counted = _count_integers(values)
+        if counted is None:
+            self._update_sorted(np.sort(values))
+            return
+        # Few distinct integers: the moments, extremes and zeros come from the counts.
+        unique, counts = counted
+        points = unique.astype(np.float64)
         weights = counts.astype(np.float64)
         shift = _SHIFT if max(abs(float(points[0])), abs(float(points[-1]))) > _BIG else 0
         if shift:
             points = np.ldexp(points, -shift)
         mean = float(points @ weights) / n
         deviations = points - mean
-        m2 = float((deviations * deviations) @ weights)
-        self._merge_moments(n, math.ldexp(mean, shift), m2, shift)
-        low, high = unique[0].item(), unique[-1].item()
-        self.min = low if self.min is None else min(self.min, low)
-        self.max = high if self.max is None else max(self.max, high)
+        self._merge_moments(n, math.ldexp(mean, shift), float((deviations * deviations) @ weights), shift)
+        self._extremes(unique[0].item(), unique[-1].item())
         at_zero = int(np.searchsorted(unique, 0))
         if at_zero < unique.size and unique[at_zero] == 0:
             self.zeros += int(counts[at_zero])
-        if unique.dtype.kind == "f" and self.integral:
-            self.integral = bool(np.array_equal(points, np.trunc(points)))
+        self.quantiles.update(None, (unique, counts))
+        self.distinct.update_numbers(unique)
+
+    def _update_sorted(self, ordered: np.ndarray) -> None:
+        n = int(ordered.size)
+        low, high = ordered[0].item(), ordered[-1].item()
+        points = ordered.astype(np.float64, copy=False)
+        shift = _SHIFT if max(abs(float(low)), abs(float(high))) > _BIG else 0
+        if shift:
+            points = np.ldexp(points, -shift)
+        mean = float(points.sum()) / n
+        deviations = points - mean
+        self._merge_moments(n, math.ldexp(mean, shift), float(deviations @ deviations), shift)
+        self._extremes(low, high)
+        if low <= 0 <= high:
+            self.zeros += int(np.searchsorted(ordered, 0, "right") - np.searchsorted(ordered, 0, "left"))
+        if ordered.dtype.kind == "f" and self.integral:
+            self.integral = bool(np.array_equal(ordered, np.trunc(ordered)))
         # KLL takes sorted input twice as fast as shuffled, and its error bound holds for any order.
-        self.quantiles.update(ordered, (unique, counts))
-        self.distinct.update_many(_distinct_values(unique))
+        self.quantiles.update_sorted(ordered)
+        self.distinct.update_numbers(ordered)
+
+    def _extremes(self, low: float, high: float) -> None:
+        self.min = low if self.min is None else min(self.min, low)
+        self.max = high if self.max is None else max(self.max, high)
 
     def _merge_moments(self, n: int, mean: float, m2: float, m2_shift: int = 0) -> None:
         """Chan et al.'s parallel update, in units of 2**shift when the values are huge."""
@@ -279,36 +320,17 @@ def _unscaled(value: float, shift: int) -> float:
         return math.copysign(np.finfo(np.float64).max, value)
 
 
-def _unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Sorted distinct values, their counts, and the sorted values (one sort for all three).
-
-    Integers spanning a range no wider than a few times their number are counted without a sort
-    (``bincount``, linear time); their sorted values are then left out (None): the quantile
-    sketch rebuilds them from the counts if it needs them.
-    """
-    if values.dtype.kind in "iu":
-        low, high = values.min(), values.max()
-        if int(high) - int(low) < 4 * values.size:
-            counts = np.bincount(values - low)
-            present = np.flatnonzero(counts)
-            return present.astype(values.dtype) + low, counts[present], None
-    ordered = np.sort(values)
-    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
-    return ordered[starts], np.diff(np.append(starts, ordered.size)), ordered
-
-
-def _distinct_values(unique: np.ndarray) -> list:
-    """Distinct values as Python numbers for the distinct-count sketch; integral floats as ints.
-
-    Hashing 3.0 and 3 alike keeps distinct counts right when one part of a dataset stored a
-    column as float (pandas does when it has missing values) and another as int.
-    """
-    if unique.dtype.kind in "iu":
-        return unique.tolist()
-    whole = (unique == np.trunc(unique)) & (np.abs(unique) < _INT64_LIMIT)
-    if whole.all():
-        return unique.astype(np.int64).tolist()
-    return unique[whole].astype(np.int64).tolist() + unique[~whole].tolist()
+def _count_integers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Sorted distinct values and their counts for integers spanning a range no wider than a few
+    times their number (``bincount``, linear time); None for other values (they are sorted)."""
+    if values.dtype.kind not in "iu":
+        return None
+    low, high = values.min(), values.max()
+    if int(high) - int(low) >= 4 * values.size:
+        return None
+    counts = np.bincount(values - low)
+    present = np.flatnonzero(counts)
+    return present.astype(values.dtype) + low, counts[present]
 
 
 class StringValues:
@@ -328,22 +350,22 @@ class StringValues:
         if pa.types.is_dictionary(array.type):
             values, frequency = _dictionary_counts(array)
         else:
-            counts = pc.value_counts(array)  # pyright: ignore[reportAttributeAccessIssue]
-            values, frequency = counts.field("values"), counts.field("counts").to_numpy()
+            counts = arrow("value_counts", array)
+            values, frequency = counts.field("values"), numpy_values(counts.field("counts"))
         if values.null_count:  # counting on the array with its nulls saves a copy of it
-            keep = values.is_valid()
-            values, frequency = values.filter(keep), frequency[keep.to_numpy(zero_copy_only=False)]
+            keep = arrow("is_valid", values)
+            values, frequency = arrow("filter", values, keep), frequency[numpy_values(keep)]
         if not len(values):
             return
-        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)  # pyright: ignore[reportAttributeAccessIssue]
+        lengths = numpy_values(arrow("utf8_length", values))
         self.count += int(frequency.sum())
         self.total_length += int(lengths @ frequency)
         low, high = int(lengths.min()), int(lengths.max())
         self.min_length = low if self.min_length is None else min(self.min_length, low)
         self.max_length = high if self.max_length is None else max(self.max_length, high)
-        distinct = values.to_pylist()
-        self.top.update_counts(distinct, frequency.tolist())
-        self.distinct.update_many(distinct)
+        hashes = hash_strings(values)
+        self.top.update_counts(values, frequency, hashes)
+        self.distinct.update_hashes(hashes)
 
     def merge(self, other: StringValues) -> None:
         self.count += other.count
@@ -382,13 +404,15 @@ def _dictionary_counts(array: pa.DictionaryArray) -> tuple[pa.Array, np.ndarray]
     Counted with ``bincount`` on the integer codes (twice as fast as hashing them); only the
     entries that occur are decoded.
     """
-    indices = array.indices
-    codes = (indices.fill_null(0) if indices.null_count else indices).to_numpy(zero_copy_only=False)
-    counts = np.bincount(codes, minlength=len(array.dictionary))
-    if indices.null_count:
-        counts[0] -= indices.null_count
+    codes = array.indices
+    values = numpy_values(codes)  # the raw buffer, nulls' slots included
+    if codes.null_count:  # the code under a null is unspecified: count it as 0, then take it back
+        values = np.where(numpy_values(arrow("is_valid", codes)), values, 0)
+    counts = np.bincount(values, minlength=len(array.dictionary))
+    if codes.null_count:
+        counts[0] -= codes.null_count
     used = np.flatnonzero(counts)
-    return array.dictionary.take(pa.array(used)), counts[used]
+    return arrow("take", array.dictionary, indices(used)), counts[used]
 
 
 class BoolValues:
@@ -402,7 +426,7 @@ class BoolValues:
 
     def update_array(self, array: pa.Array, label: str) -> None:
         self.count += len(array)
-        self.true += int(pc.sum(array).as_py() or 0)  # pyright: ignore[reportAttributeAccessIssue]
+        self.true += int(arrow("sum", array).as_py() or 0)
 
     def merge(self, other: BoolValues) -> None:
         self.count += other.count
@@ -483,12 +507,12 @@ class ColumnAccumulator:
         if self.kind == "string":
             cast(StringValues, self.values).update_array(array, label)  # made by _adopt
             return
-        present = array.drop_null() if array.null_count else array
+        present = arrow("drop_null", array) if array.null_count else array
         if self.kind == "list":
-            lengths = pc.list_value_length(present).to_numpy(zero_copy_only=False).astype(np.int64)  # pyright: ignore[reportAttributeAccessIssue]
+            lengths = numpy_values(arrow("list_value_length", present)).astype(np.int64)
             cast(NumericValues, self.per_example).update(lengths)  # made by _adopt
-            flat = pc.list_flatten(present)  # pyright: ignore[reportAttributeAccessIssue]
-            flat = flat.drop_null() if flat.null_count else flat
+            flat = arrow("list_flatten", present)
+            flat = arrow("drop_null", flat) if flat.null_count else flat
             inner_kind, inner_label, _ = classify(flat.type)
             if inner_kind == "null":
                 return

@@ -7,13 +7,14 @@ never rows. With a ``dask.distributed`` client active the work runs on its clust
 from __future__ import annotations
 
 import os
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from deepscope.data.accumulators import ColumnAccumulator, TableAccumulator, merge_states
 from deepscope.data.sources import open_source, resolve_paths
 from deepscope.errors import ArgumentTypeError, MissingDependencyError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["accumulate_dask", "accumulate_frame", "partition_state"]
 

@@ -17,14 +17,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import pandas as pd
 
 from deepscope.data._files import FileResult
 from deepscope.data.accumulators import TableAccumulator
@@ -33,10 +34,14 @@ from deepscope.data.sketches import Distinct, Quantiles, TopValues
 from deepscope.data.sources import DEFAULT_BATCH_SIZE, is_dask, open_source
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
 
+if TYPE_CHECKING:  # pandas loads only when a frame is asked for: profiling a file never needs it
+    import pandas as pd
+
 __all__ = ["Profile", "FeatureProfile", "profile", "DECILES", "FORMAT_VERSION"]
 
 DECILES = tuple(round(0.1 * i, 1) for i in range(1, 10))
-FORMAT_VERSION = 1
+# 2: distinct counts are HyperLogLog registers and top values a Misra-Gries summary (deepscope's own).
+FORMAT_VERSION = 2
 _ENGINES = ("auto", "local", "dask")
 _THREADS = max(1, min(8, os.cpu_count() or 1))
 
@@ -231,7 +236,7 @@ class FeatureProfile:
             "min": _num(self.min),
             "median": self.median,
             "max": _num(self.max),
-            "unique": self.unique if self.unique is not None else pd.NA,
+            "unique": self.unique if self.unique is not None else _pandas().NA,
             "infinite": self.infinite,
             "avg_length": self.avg_length,
             "top": top[0],
@@ -292,6 +297,8 @@ class Profile(FileResult):
     def to_frame(self) -> pd.DataFrame:
         """One row per feature: ``feature, type, count, missing, mean, std, zeros, min, median,
         max, unique`` and more; ``missing`` is a fraction of rows, ``zeros`` of present values."""
+        import pandas as pd
+
         rows = [self[f].to_row() for f in self.columns]
         columns = [
             "feature",
@@ -349,6 +356,13 @@ class Profile(FileResult):
                 f"profile format version {FORMAT_VERSION} or older",
                 data.get("version"),
                 hint="upgrade deepscope to read it",
+            )
+        if data.get("version", 0) < FORMAT_VERSION:
+            raise InvalidArgumentError(
+                "data",
+                f"profile format version {FORMAT_VERSION}",
+                data.get("version"),
+                hint="its sketches come from an older deepscope; profile the data again",
             )
         return cls(name=str(data["name"]), rows=int(data["rows"]), columns=dict(data["columns"]))
 
@@ -430,17 +444,33 @@ def _accumulate_local(source: Any, batch_size: int, progress: bool | None) -> tu
     acc = TableAccumulator(stream.notes, stream.plain_strings)
     bar = _progress(progress, stream.total_rows, stream.name)
     batches = iter(stream.batches)
-    # One thread reads and decodes the next batch while the others profile this one's columns.
-    with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(_THREADS) as workers:
-        upcoming = reader.submit(next, batches, None)
+    batch = next(batches, None)
+    if batch is None:
+        if bar is not None:
+            bar.close()
+        return acc, stream.name
+    # One thread reads and decodes the next batch while others profile this one's columns. Threads
+    # cost a few milliseconds to start: none for a single batch, and no pool for a single column.
+    single = stream.total_rows is not None and stream.total_rows <= batch.num_rows
+    columns = batch.num_columns
+    with (
+        ThreadPoolExecutor(1) if not single else nullcontext() as reader,
+        ThreadPoolExecutor(min(_THREADS, columns)) if columns > 1 else nullcontext() as workers,
+    ):
+        upcoming = reader.submit(next, batches, None) if reader is not None else None
         try:
-            while (batch := upcoming.result()) is not None:
-                upcoming = reader.submit(next, batches, None)
+            while batch is not None:
                 acc.update(batch, pool=workers)
                 if bar is not None:
                     bar.update(batch.num_rows)
+                if reader is None:
+                    batch = next(batches, None)
+                else:
+                    batch = cast(Future, upcoming).result()  # submitted whenever there is a reader
+                    upcoming = reader.submit(next, batches, None) if batch is not None else None
         finally:
-            upcoming.cancel()
+            if upcoming is not None:
+                upcoming.cancel()
             if bar is not None:
                 bar.close()
     return acc, stream.name
@@ -455,7 +485,7 @@ def _accumulate_dask_locally(source: Any, batch_size: int) -> TableAccumulator:
 
 
 def _progress(progress: bool | None, total: int | None, label: str):
-    if progress is False:
+    if progress is False or (progress is None and not _on_terminal()):
         return None
     from deepscope.progress import tqdm
 
@@ -466,3 +496,15 @@ def _progress(progress: bool | None, total: int | None, label: str):
         desc=f"profile {label}",
         disable=None if progress is None else not progress,
     )
+
+
+def _pandas() -> Any:
+    import pandas as pd
+
+    return pd
+
+
+def _on_terminal() -> bool:
+    """Whether a progress bar would show (tqdm shows one only on a terminal when not told)."""
+    stream = sys.stderr
+    return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, ShapeError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Stream",
@@ -79,9 +81,12 @@ def open_source(source: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, name: str 
     """A ``Stream`` of record batches for any source ``profile`` accepts (not Dask)."""
     if _is_path_source(source):
         return _file_stream(source, batch_size, name)
-    if isinstance(source, pd.Series):
+    # pandas loads only for pandas input (a quarter second): a source cannot be a pandas object
+    # unless pandas was imported already.
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(source, pd.Series):
         source = source.to_frame(name=str(source.name) if source.name is not None else "value")
-    if isinstance(source, pd.DataFrame):
+    if pd is not None and isinstance(source, pd.DataFrame):
         table, notes = table_from_pandas(source)
         return _table_stream(table, batch_size, name or "dataframe", notes)
     if isinstance(source, pa.RecordBatch):
@@ -98,7 +103,7 @@ def open_source(source: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, name: str 
             name or "dataset", _wrap_errors(source.to_batches(batch_size=batch_size), "dataset"), total_rows=None
         )
     if isinstance(source, dict):
-        table, notes = table_from_pandas(pd.DataFrame(source))
+        table, notes = table_from_pandas(_pandas().DataFrame(source))
         return _table_stream(table, batch_size, name or "dict", notes)
     images = getattr(source, "images", None)
     if images is not None and hasattr(source, "labels"):  # deepscope's ImageDataset
@@ -123,11 +128,11 @@ def open_source(source: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, name: str 
         if array.ndim in (3, 4):
             return _table_stream(images_table(array), batch_size, name or "images", {})
         if array.ndim == 2:
-            frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+            frame = _pandas().DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
             table, notes = table_from_pandas(frame)
             return _table_stream(table, batch_size, name or "array", notes)
         if array.ndim == 1:
-            table, notes = table_from_pandas(pd.DataFrame({"value": array}))
+            table, notes = table_from_pandas(_pandas().DataFrame({"value": array}))
             return _table_stream(table, batch_size, name or "array", notes)
         raise InvalidArgumentError("source", "a 1-D or 2-D array of values or a 3-D/4-D array of images", array)
     if isinstance(source, (list, tuple)) and source:
@@ -200,6 +205,12 @@ def _rebatch(reader: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[pa.R
                 yield batch.slice(start, batch_size)
 
 
+def _pandas() -> Any:
+    import pandas as pd
+
+    return pd
+
+
 def table_from_pandas(frame: pd.DataFrame) -> tuple[pa.Table, dict[str, list[str]]]:
     """Convert a DataFrame column by column; an object column of mixed types becomes text.
 
@@ -213,7 +224,7 @@ def table_from_pandas(frame: pd.DataFrame) -> tuple[pa.Table, dict[str, list[str
         try:
             arrays.append(pa.array(column, from_pandas=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
-            kind = pd.api.types.infer_dtype(column, skipna=True)
+            kind = _pandas().api.types.infer_dtype(column, skipna=True)
             # pandas converts each value with str() in C; nulls stay missing.
             text = column.astype("string")
             arrays.append(pa.array(text, from_pandas=True, type=pa.large_string()))
@@ -289,15 +300,20 @@ def _pixel_scale(dtype: np.dtype) -> float:
 def texts_table(texts: Any) -> pa.Table:
     """The texts with derived ``length`` (characters) and ``tokens`` (whitespace-separated words)."""
     try:
-        array = pa.array(
-            list(texts) if not isinstance(texts, pd.Series) else texts, type=pa.large_string(), from_pandas=True
-        )
+        array = pa.array(texts if _is_series(texts) else list(texts), type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as error:
         raise ArgumentTypeError("source", "a list of strings", texts, hint=str(error)) from None
+    import pyarrow.compute as pc  # loads in a tenth of a second: only texts need it here
+
     # pyarrow.compute makes these functions at import, so its stubs lack them.
     lengths = pc.utf8_length(array)  # pyright: ignore[reportAttributeAccessIssue]
     tokens = pc.count_substring_regex(array, r"\S+")  # pyright: ignore[reportAttributeAccessIssue]
     return pa.table({"text": array, "length": lengths.cast(pa.int64()), "tokens": tokens.cast(pa.int64())})
+
+
+def _is_series(value: Any) -> bool:
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, pd.Series)
 
 
 def resolve_paths(source: str | os.PathLike | list | tuple) -> list[Path]:
@@ -371,15 +387,44 @@ def _parquet_file(path: Path, read_dictionary: list[str] | None = None):
 def _read_files(paths: list[Path], formats: list[str], batch_size: int) -> Iterator[pa.RecordBatch]:
     for path, fmt in zip(paths, formats, strict=True):
         if fmt == "parquet":
-            schema = _parquet_file(path).schema_arrow
-            _check_unique_names(schema.names)
-            # Strings come out dictionary-encoded, as Parquet mostly stores them: decoding is
-            # cheaper and values are counted on integer codes.
-            reader = _parquet_file(path, [f.name for f in schema if _is_plain_string(f.type)])
+            plain = _parquet_file(path)
+            _check_unique_names(plain.schema_arrow.names)
+            encoded = _dictionary_strings(plain)
+            reader = _parquet_file(path, encoded) if encoded else plain
             batches = _parquet_batches(reader, batch_size)
         else:
             batches = _csv_batches(path, batch_size)
         yield from _wrap_errors(batches, str(path))
+
+
+def _dictionary_strings(reader: Any) -> list[str]:
+    """String columns that Parquet stores dictionary-encoded throughout: read as dictionaries,
+    they decode faster and their values are counted on integer codes. A column whose dictionary
+    outgrew the writer's limit fell back to plain pages; building an Arrow dictionary for it
+    would hash every value, so it is read as plain strings."""
+    strings = {f.name for f in reader.schema_arrow if _is_plain_string(f.type)}
+    if not strings:
+        return []
+    metadata = reader.metadata
+    encoded = set(strings)
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for index in range(row_group.num_columns):
+            chunk = row_group.column(index)
+            name = chunk.path_in_schema
+            if name not in encoded:
+                continue
+            if not chunk.has_dictionary_page:
+                encoded.discard(name)
+                continue
+            dictionary = chunk.data_page_offset - chunk.dictionary_page_offset
+            # Codes take at most a few bytes a row; plain fallback pages take the strings' bytes.
+            if chunk.total_uncompressed_size - dictionary > _CODE_BYTES_PER_ROW * max(row_group.num_rows, 1):
+                encoded.discard(name)
+    return [f.name for f in reader.schema_arrow if f.name in encoded]
+
+
+_CODE_BYTES_PER_ROW = 8
 
 
 def _parquet_batches(reader: Any, batch_size: int) -> Iterator[pa.RecordBatch]:
