@@ -27,12 +27,14 @@ import torch
 from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelError, describe
 from deepscope.explain._common import (
     Task,
+    batches,
     check_positive_int,
     deprecated_alias,
     predict_task,
     resolve_seed,
     selected,
 )
+from deepscope.explain._groups import check_return_input_shape, feature_groups, per_group_values, spread
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
 
@@ -170,11 +172,13 @@ def coalitions(n_features: int, n_samples: int, rng: np.random.Generator) -> tup
 
 
 def _background(task: Task, background: Any, k: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    n_features = task.x.shape[1]
+    """(rows [K, D] flattened, weights [K]) of the background: rows of the example's shape."""
+    example = tuple(task.x.shape[1:])
+    n_numbers = int(np.prod(example))
     if background is None:
-        data = np.zeros((1, n_features))
+        data = np.zeros((1, n_numbers))
     elif isinstance(background, (int, float)) and not isinstance(background, bool):
-        data = np.full((1, n_features), float(background))
+        data = np.full((1, n_numbers), float(background))
     else:
         raw: Any = background
         if hasattr(raw, "iloc"):  # a DataFrame or Series
@@ -182,14 +186,16 @@ def _background(task: Task, background: Any, k: int | None, seed: int) -> tuple[
         if isinstance(raw, torch.Tensor):
             raw = raw.detach().cpu().numpy()
         data = np.asarray(raw, dtype=np.float64)
-        if data.ndim == 1:
+        if data.shape == example:
             data = data[None]
-        if data.ndim != 2 or data.shape[1] != n_features or len(data) == 0:
+        if data.ndim != len(example) + 1 or data.shape[1:] != example or len(data) == 0:
+            shape = ", ".join(map(str, example))
             raise ShapeError(
                 "background",
-                f"rows of {n_features} features, shaped [K, {n_features}]",
+                f"rows of the example's shape, shaped [K, {shape}]",
                 describe(background),
             )
+        data = data.reshape(len(data), n_numbers)
     return summarize_background(data, k, seed)
 
 
@@ -206,6 +212,9 @@ def kernel_shap(
     background: Any = None,
     n_samples: int | None = None,
     n_background: int | None = 10,
+    feature_mask: Any = None,
+    return_input_shape: bool = True,
+    perturbations_per_eval: int | None = None,
     feature_names: list[str] | None = None,
 ) -> Attribution:
     """Shapley values of each feature of tabular inputs [N, F] (arrays or DataFrames).
@@ -215,11 +224,21 @@ def kernel_shap(
     coalitions per example, default 2 F + 2048 (shap's "auto"); with 2^F - 2 or more every
     coalition is used and the values are exact. Features equal to every background row get 0.
     ``base_value`` is E[f(background)] and ``delta`` the (zero up to rounding) efficiency gap.
+
+    ``feature_mask``: group labels (one example's shape, ``[1, ...]`` or one mask per example):
+    the features are the groups (F is their count), and inputs of any shape (images:
+    superpixels) may be explained, with background rows of the example's shape.
+    ``return_input_shape=False`` gives one value per group [N, G]. ``perturbations_per_eval``:
+    coalitions per model call (each evaluated on every background row; overrides
+    ``batch_size``, which counts model rows, for them).
     """
     background = deprecated_alias(baseline, "baseline", background, "background", None)
     seed = resolve_seed(seed)
+    return_input_shape = check_return_input_shape(return_input_shape)
     if n_background is not None:
         n_background = check_positive_int(n_background, "n_background")
+    if perturbations_per_eval is not None:
+        perturbations_per_eval = check_positive_int(perturbations_per_eval, "perturbations_per_eval")
     rng = np.random.default_rng(seed)
     with predict_task(
         model,
@@ -230,29 +249,40 @@ def kernel_shap(
         progress=progress,
         feature_names=feature_names,
     ) as task:
-        if task.kind != "tabular":
+        if task.kind == "text" or (task.kind != "tabular" and feature_mask is None):
             raise UnsupportedModelError(
                 "inputs",
-                "tabular inputs [N, F] (an array or a DataFrame)",
+                "tabular inputs [N, F] (an array or a DataFrame), or any arrays with a feature_mask",
                 f"{task.kind} inputs",
-                hint="use lime for images and text",
+                hint="use lime for text; give feature_mask (e.g. superpixels) for images",
             )
-        n_features = task.x.shape[1]
-        budget = 2 * n_features + 2048 if n_samples is None else check_positive_int(n_samples, "n_samples")
+        if feature_mask is None and not return_input_shape:
+            raise InvalidArgumentError(
+                "return_input_shape", "True unless feature_mask is given (values per group)", return_input_shape
+            )
+        groups, n_groups = feature_groups(task, feature_mask)
+        shape = tuple(task.x.shape[1:])
+        groups = groups.reshape(len(groups), -1)
+        budget = 2 * n_groups + 2048 if n_samples is None else check_positive_int(n_samples, "n_samples")
         rows, row_weights = _background(task, background, n_background, seed)
-        x = task.x
+        x = task.x.reshape(task.n, -1)
         bg = torch.as_tensor(rows, dtype=x.dtype, device=x.device)
         bg_w = torch.as_tensor(row_weights, dtype=torch.float64, device=x.device)
         # E[f(background)] for every class, then each example's target
-        null = (task.predict(bg, torch.zeros(len(bg), dtype=torch.long)).double() * bg_w[:, None]).sum(0)
+        bg_rows = torch.zeros(len(bg), dtype=torch.long)
+        null = (task.predict(bg.reshape(len(bg), *shape), bg_rows).double() * bg_w[:, None]).sum(0)
         expected = null[task.target]
         fx = task.score.double()
-        values = np.zeros((task.n, n_features))
+        values = np.zeros((task.n, n_groups))
+        if perturbations_per_eval is not None:
+            task.batch_size = perturbations_per_eval * len(bg)
+        limit = task.batch_size
         pending: list[_Pending] = []
         waiting = 0  # hybrid rows of the pending examples
         with task.bar(task.n) as bar:
             for i in range(task.n):
-                item = _prepare(task, i, bg, float(fx[i]), float(expected[i]), budget, rng)
+                own = groups[i if len(groups) > 1 else 0]
+                item = _prepare(x[i], own, n_groups, bg, float(fx[i]), float(expected[i]), budget, rng, i)
                 if item.masks is None:
                     values[i] = item.phi
                     bar.update(1)
@@ -260,18 +290,28 @@ def kernel_shap(
                 pending.append(item)
                 waiting += len(item.masks) * len(bg)
                 # evaluate several examples' coalitions together: fewer, larger model calls
-                if waiting >= task.batch_size:
-                    _evaluate(task, pending, bg, bg_w, values, bar)
+                if waiting >= limit:
+                    _evaluate(task, pending, x, groups, bg, bg_w, values, bar, limit)
                     pending, waiting = [], 0
-            _evaluate(task, pending, bg, bg_w, values, bar)
+            _evaluate(task, pending, x, groups, bg, bg_w, values, bar, limit)
         efficiency = values.sum(axis=1) - (fx - expected).cpu().numpy()
-        options = {"n_samples": budget, "n_background": len(rows)}
-        return task.finish(values, options=options, base_value=expected.cpu().numpy(), delta=efficiency)
+        options: dict[str, Any] = {"n_samples": budget, "n_background": len(rows)}
+        if feature_mask is not None:
+            options.update(feature_mask=True, return_input_shape=return_input_shape)
+        if perturbations_per_eval is not None:
+            options["perturbations_per_eval"] = perturbations_per_eval
+        per_group = torch.as_tensor(values)
+        if not return_input_shape:
+            per_group_values(task, feature_mask)
+            result = per_group
+        else:
+            result = spread(groups.reshape(len(groups), *shape).cpu(), per_group, shape)
+        return task.finish(result.numpy(), options=options, base_value=expected.cpu().numpy(), delta=efficiency)
 
 
 @dataclass
 class _Pending:
-    """One example on its way: its coalitions over the features that vary, or its values."""
+    """One example on its way: its coalitions over the groups that vary, or its values."""
 
     index: int
     phi: np.ndarray
@@ -288,17 +328,20 @@ class _Pending:
 
 
 def _prepare(
-    task: Task,
-    i: int,
+    x: torch.Tensor,
+    groups: torch.Tensor,
+    n_groups: int,
     bg: torch.Tensor,
     fx: float,
     fnull: float,
     budget: int,
     rng: np.random.Generator,
+    index: int,
 ) -> _Pending:
-    x = task.x[i]
-    varying = np.flatnonzero((bg != x).any(dim=0).cpu().numpy())
-    item = _Pending(i, np.zeros(x.shape[0]), fx, fnull)
+    """``x`` [D] flattened and ``groups`` [D] its group labels 0..G-1."""
+    differs = (bg != x).any(dim=0)
+    varying = np.unique(groups[differs].cpu().numpy())
+    item = _Pending(index, np.zeros(n_groups), fx, fnull)
     if len(varying) == 1:  # efficiency alone decides
         item.phi[varying[0]] = fx - fnull
     if len(varying) >= 2:
@@ -310,17 +353,20 @@ def _prepare(
 def _evaluate(
     task: Task,
     pending: list[_Pending],
+    x: torch.Tensor,
+    groups: torch.Tensor,
     bg: torch.Tensor,
     bg_w: torch.Tensor,
     values: np.ndarray,
     bar: Any,
+    limit: int,
 ) -> None:
     """E over the background of f(x on the coalition, background elsewhere) for every mask of
     the pending examples, then each example's constrained weighted least squares."""
     if not pending:
         return
-    x = task.x
-    keep = np.zeros((sum(len(p.coalitions()[1]) for p in pending), x.shape[1]), dtype=bool)
+    n_groups = values.shape[1]
+    keep = np.zeros((sum(len(p.coalitions()[1]) for p in pending), n_groups), dtype=bool)
     owner = np.zeros(len(keep), dtype=np.int64)
     start = 0
     for p in pending:
@@ -330,11 +376,19 @@ def _evaluate(
         owner[start:stop] = p.index
         start = stop
     owner_t = torch.as_tensor(owner, device=x.device)
-    keep_t = torch.as_tensor(keep, device=x.device)
+    keep_groups = torch.as_tensor(keep, device=x.device)
     k = len(bg)
-    hybrid = torch.where(keep_t[:, None, :], x[owner_t][:, None, :], bg[None]).reshape(-1, x.shape[1])
-    rows = owner_t.repeat_interleave(k)
-    out = selected(task.predict(hybrid, rows), task.resolved_target[rows]).double()
+    shape = tuple(task.x.shape[1:])
+    out = torch.empty(len(keep) * k, dtype=torch.float64, device=x.device)
+    per_call = max(1, limit // k)  # coalitions per model call
+    for part in batches(len(keep), per_call):
+        own = owner_t[part]
+        where = groups[own] if len(groups) > 1 else groups.expand(len(own), -1)
+        keep_t = torch.gather(keep_groups[part], 1, where)  # [P, D]: numbers the coalition keeps
+        hybrid = torch.where(keep_t[:, None, :], x[own][:, None, :], bg[None]).reshape(-1, *shape)
+        rows = own.repeat_interleave(k)
+        predicted = selected(task.predict(hybrid, rows), task.resolved_target[rows]).double()
+        out[part.start * k : part.stop * k] = predicted
     coalition_values = (out.reshape(-1, k) * bg_w[None]).sum(dim=1).cpu().numpy()
     start = 0
     for p in pending:
