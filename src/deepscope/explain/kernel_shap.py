@@ -239,6 +239,10 @@ def kernel_shap(
         n_background = check_positive_int(n_background, "n_background")
     if perturbations_per_eval is not None:
         perturbations_per_eval = check_positive_int(perturbations_per_eval, "perturbations_per_eval")
+    if feature_mask is None and not return_input_shape:
+        raise InvalidArgumentError(
+            "return_input_shape", "True unless feature_mask is given (values per group)", return_input_shape
+        )
     rng = np.random.default_rng(seed)
     with predict_task(
         model,
@@ -255,10 +259,6 @@ def kernel_shap(
                 "tabular inputs [N, F] (an array or a DataFrame), or any arrays with a feature_mask",
                 f"{task.kind} inputs",
                 hint="use lime for text; give feature_mask (e.g. superpixels) for images",
-            )
-        if feature_mask is None and not return_input_shape:
-            raise InvalidArgumentError(
-                "return_input_shape", "True unless feature_mask is given (values per group)", return_input_shape
             )
         groups, n_groups = feature_groups(task, feature_mask)
         shape = tuple(task.x.shape[1:])

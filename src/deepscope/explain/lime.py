@@ -149,7 +149,7 @@ def lime(
     seed: int | None = None,
     progress: bool | None = None,
     n_samples: int = 1000,
-    kernel_width: float = 0.25,
+    kernel_width: float | None = None,
     alpha: float = 0.01,
     n_segments: int = 50,
     compactness: float | None = None,
@@ -169,6 +169,9 @@ def lime(
     [N, 1, H, W]. ``base_value`` is the surrogate's intercept. The surrogate is fit to the raw
     model outputs (logits, or what a callable returns). ``alpha``: the ridge penalty, light by
     default so a linear model's local coefficients come out exact (lime's is 1.0).
+    ``kernel_width``: of the exponential kernel on the cosine distance; default 0.25 for images
+    and texts (lime's) and 1.0 for tables and arrays (Captum's: with few features, a narrow
+    kernel leaves the intercept to nearly weightless samples and biases the coefficients).
 
     Superpixels: scikit-image's ``segmentation`` (``"slic"``, ``"quickshift"`` or
     ``"felzenszwalb"``) with ``n_segments`` and ``compactness`` (slic) and
@@ -184,7 +187,9 @@ def lime(
     return_input_shape = check_return_input_shape(return_input_shape)
     if perturbations_per_eval is not None:
         perturbations_per_eval = check_positive_int(perturbations_per_eval, "perturbations_per_eval")
-    positive = [("kernel_width", kernel_width), ("alpha", alpha)]
+    positive: list[tuple[str, Any]] = [("alpha", alpha)]
+    if kernel_width is not None:
+        positive.append(("kernel_width", kernel_width))
     if compactness is not None:
         positive.append(("compactness", compactness))
     for name, value in positive:
@@ -193,7 +198,6 @@ def lime(
     if segmentation_options is not None and not isinstance(segmentation_options, Mapping):
         raise ArgumentTypeError("segmentation_options", "a dict of scikit-image options, or None", segmentation_options)
     rng = np.random.default_rng(resolve_seed(seed))
-    options: dict[str, Any] = {"n_samples": n_samples, "kernel_width": kernel_width, "alpha": alpha}
     with predict_task(
         model,
         inputs,
@@ -203,6 +207,9 @@ def lime(
         progress=progress,
         feature_names=feature_names,
     ) as task:
+        if kernel_width is None:
+            kernel_width = 0.25 if task.kind in ("image", "text") else 1.0
+        options: dict[str, Any] = {"n_samples": n_samples, "kernel_width": kernel_width, "alpha": alpha}
         if perturbations_per_eval is not None:
             task.batch_size = perturbations_per_eval
             options["perturbations_per_eval"] = perturbations_per_eval
