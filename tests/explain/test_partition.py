@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import deepscope as ds
-from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelError
+from deepscope.errors import InvalidArgumentError, ShapeError
 from deepscope.explain.partition import balanced_tree, grid_tree
 
 shap = pytest.importorskip("shap")
@@ -47,6 +47,24 @@ def test_tabular_agrees_with_shap_partition_explainer(data):
         interactions, x, background=background, clustering=masker.clustering, max_evals=12
     )
     assert np.abs(cheap.delta).max() < 1e-8 and not np.allclose(cheap.values, ours.values)
+
+    # texts: shap's Text masker (words at \\W+, masked ones as "...") and its clustering of each text
+    def sentiment(texts: list[str]) -> np.ndarray:
+        score = np.array(
+            [t.count("good") * 2.0 - t.count("bad") * 3.0 + 0.5 * t.count("not") * t.count("good") for t in texts]
+        )
+        return np.stack([-score, score + 0.1 * np.array([t.count("...") for t in texts])], axis=1)
+
+    texts = ["a good film, but bad acting", "not good at all"]
+    text_masker = shap.maskers.Text()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = shap.PartitionExplainer(sentiment, text_masker)(texts, max_evals=2000, silent=True)
+    ours = ds.explain.partition_shap(sentiment, texts, target=1, clustering=text_masker.clustering, max_evals=2000)
+    assert ours.tokens == [["a", "good", "film,", "but", "bad", "acting"], ["not", "good", "at", "all"]]
+    for i in range(len(texts)):
+        np.testing.assert_allclose(ours.values[i, : len(ours.tokens[i])], theirs.values[i][:, 1], atol=1e-8)
+    np.testing.assert_allclose(ours.base_value, theirs.base_values[:, 1], atol=1e-8)
 
 
 @pytest.mark.slow  # shap compiles its image masker's numba kernels (about 30 s)
@@ -110,5 +128,22 @@ def test_groups_and_checks(data):
         ds.explain.partition_shap(interactions, x, feature_mask=np.zeros(5, dtype=int))
     with pytest.raises(InvalidArgumentError, match="max_evals"):
         ds.explain.partition_shap(interactions, x, max_evals=1)
-    with pytest.raises(UnsupportedModelError, match="inputs"):
-        ds.explain.partition_shap(lambda t: np.zeros((len(t), 2)), ["a text"])
+    with pytest.raises(InvalidArgumentError, match="feature_mask"):
+        ds.explain.partition_shap(lambda t: np.zeros((len(t), 2)), ["a text"], feature_mask=np.zeros(2, dtype=int))
+
+
+def test_text_words_default_tree_and_masked_text():
+    from deepscope.explain.partition import masked_text, word_segments
+
+    segments = word_segments("not good, at all")
+    # as shap's Text masker: a masked word takes its separator with it
+    assert masked_text(segments, np.array([True, False, False, True]), "...", True) == "not ...all"
+    assert masked_text(segments, np.array([True, False, False, True]), "...", False) == "not ... ...all"
+
+    def counts(texts: list[str]) -> np.ndarray:  # additive in the words: Owen values are the terms
+        score = np.array([2.0 * t.count("good") - 3.0 * t.count("bad") for t in texts])
+        return np.stack([-score, score], axis=1)
+
+    result = ds.explain.partition_shap(counts, ["good and bad", "bad bad"], target=1)
+    np.testing.assert_allclose(result.values, [[2.0, 0.0, -3.0], [-3.0, -3.0, 0.0]], atol=1e-12)
+    assert result.kind == "text" and result.tokens[1] == ["bad", "bad"]

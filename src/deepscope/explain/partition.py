@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from typing import Any
+import re
+from typing import Any, cast
 
 import numpy as np
 import torch
 
-from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelError, describe
-from deepscope.explain._common import Task, check_positive_int, predict_task, resolve_seed
+from deepscope.errors import InvalidArgumentError, ShapeError, describe
+from deepscope.explain._common import Task, check_positive_int, predict_task, predict_texts, resolve_seed
 from deepscope.explain._groups import (
     broadcast_mask,
     check_return_input_shape,
@@ -39,7 +40,7 @@ from deepscope.explain.attribution import Attribution
 from deepscope.explain.kernel_shap import _background
 from deepscope.explain.registry import attribution_method
 
-__all__ = ["partition_shap", "balanced_tree", "grid_tree", "correlation_tree"]
+__all__ = ["partition_shap", "balanced_tree", "grid_tree", "correlation_tree", "word_segments"]
 
 
 def balanced_tree(n_features: int) -> np.ndarray:
@@ -139,6 +140,8 @@ def partition_shap(
     return_input_shape: bool = True,
     n_background: int | None = 100,
     seed: int | None = None,
+    mask_token: str = "...",
+    collapse_mask_token: bool = True,
     feature_names: list[str] | None = None,
 ) -> Attribution:
     """Owen values of each feature over ``clustering`` (SHAP's PartitionExplainer).
@@ -153,6 +156,13 @@ def partition_shap(
     500 (the exact Owen values need about 2 G log G on a balanced tree). ``feature_mask`` and
     ``return_input_shape`` as in ``kernel_shap``. ``base_value`` is f(everything masked) and
     ``delta`` the efficiency gap (zero up to rounding).
+
+    Texts: the features are the words as shap's Text masker splits them (at ``\\W+``, each
+    word with the separator after it); a masked word becomes ``mask_token`` (consecutive ones
+    collapsed into one with ``collapse_mask_token``), as ``shap.maskers.Text()`` does.
+    ``clustering`` may then be a function of the text (a shap Text masker's ``clustering``);
+    default a balanced tree over the words in order. Values are one per word [N, W] (``tokens``
+    holds the words).
     """
     if baseline is not None and background is not None:
         raise InvalidArgumentError("baseline", "not given with background (its other name)", baseline)
@@ -175,12 +185,13 @@ def partition_shap(
         feature_names=feature_names,
     ) as task:
         if task.kind == "text":
-            raise UnsupportedModelError(
-                "inputs",
-                "tables, images or arrays (masked features take background values)",
-                "texts",
-                hint="use lime or kernel_shap for text",
-            )
+            if feature_mask is not None or background is not None:
+                raise InvalidArgumentError(
+                    "feature_mask" if feature_mask is not None else "background",
+                    "None for texts (words are the features; a masked word becomes mask_token)",
+                    "a value",
+                )
+            return _texts(task, clustering, max_evals, mask_token, collapse_mask_token, options_of(max_evals))
         shape = tuple(task.x.shape[1:])
         mask = broadcast_mask(task, feature_mask)
         if mask is None and task.kind == "image":
@@ -309,3 +320,79 @@ def _lower_credit(credit: np.ndarray, tree: np.ndarray, m: int) -> np.ndarray:
         total[left] += total[node] * sizes[left] / sizes[node]
         total[right] += total[node] * sizes[right] / sizes[node]
     return total[:m]
+
+
+def options_of(max_evals: int) -> dict[str, Any]:
+    return {"max_evals": max_evals}
+
+
+def word_segments(text: str) -> list[str]:
+    """The words of ``text`` with the separator after each, as shap's Text masker's default
+    tokenizer splits it (``\\W+``).
+
+    >>> word_segments("not good, at all")
+    ['not ', 'good, ', 'at ', 'all']
+    """
+    spans, position = [], 0
+    for match in re.finditer(r"\W+", text):
+        start, end = match.span(0)
+        spans.append((position, start))
+        position = end
+    if position != len(text):
+        spans.append((position, len(text)))
+    parts = [text[spans[i][0] : max(spans[i][1], spans[i + 1][0])] for i in range(len(spans) - 1)]
+    if spans:
+        parts.append(text[spans[-1][0] : spans[-1][1]])
+    return parts
+
+
+def masked_text(segments: list[str], keep: np.ndarray, mask_token: str, collapse: bool) -> str:
+    """The text with the words not kept replaced by ``mask_token`` (shap's Text masker)."""
+    parts, previous_masked = [], False
+    for segment, on in zip(segments, keep, strict=True):
+        if on:
+            parts.append(segment)
+            previous_masked = False
+        elif not collapse or not previous_masked:
+            parts.append(" " + mask_token)
+            previous_masked = True
+    return re.sub(r"[\s]+", " ", "".join(parts)).strip()
+
+
+def _texts(
+    task: Task,
+    clustering: Any,
+    max_evals: int,
+    mask_token: str,
+    collapse: bool,
+    options: dict[str, Any],
+) -> Attribution:
+    texts = cast(list[str], task.texts)  # a text task holds its texts
+    words = [word_segments(text) for text in texts]
+    width = max(1, max(len(w) for w in words))
+    values = np.zeros((task.n, width))
+    base = np.zeros(task.n)
+    with task.bar(task.n) as bar:
+        for i, (text, segments) in enumerate(zip(texts, words, strict=True)):
+            m = len(segments)
+            target = int(task.resolved_target[i])
+
+            def evaluate(masks: np.ndarray, segments: list[str] = segments, target: int = target) -> np.ndarray:
+                batch = [masked_text(segments, keep, mask_token, collapse) for keep in masks]
+                return predict_texts(task.model, batch, task.batch_size)[:, target].double().cpu().numpy()
+
+            if m == 0:
+                bar.update(1)
+                continue
+            if m == 1:
+                f00, f11 = evaluate(np.array([[False], [True]]))
+                values[i, 0], base[i] = f11 - f00, f00
+                bar.update(1)
+                continue
+            given = clustering(text) if callable(clustering) else clustering
+            tree = balanced_tree(m) if given is None else _check_clustering(given, m)
+            values[i, :m], base[i] = _owen(evaluate, tree, m, max_evals, task.batch_size)
+            bar.update(1)
+    task.tokens = [[w.strip() for w in segments] for segments in words]
+    delta = values.sum(axis=1) - (task.score.double().cpu().numpy() - base)
+    return task.finish(values, options=options, base_value=base, delta=delta)
