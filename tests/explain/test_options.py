@@ -210,7 +210,32 @@ def test_inner_batch_sizes_do_not_change_results(small_cnn, pictures, tanh_mlp):
     c = ds.explain.noise_tunnel("ig", tanh_mlp, x, n_samples=5, stdev=0.0, n_steps=4, nt_samples_batch_size=2)
     d = ds.explain.integrated_gradients(tanh_mlp, x, n_steps=4)
     np.testing.assert_allclose(c.values, d.values, atol=1e-6)
+    for method in ("feature_ablation", "shapley_sampling"):
+        one = ds.explain.attribute(small_cnn, pictures, method, feature_mask=MASK, perturbations_per_eval=1)
+        many = ds.explain.attribute(small_cnn, pictures, method, feature_mask=MASK, perturbations_per_eval=4)
+        np.testing.assert_allclose(one.values, many.values, atol=1e-6)
     with pytest.raises(InvalidArgumentError, match="perturbations_per_eval"):
         ds.explain.occlusion(small_cnn, pictures, perturbations_per_eval=0)
+    with pytest.raises(InvalidArgumentError, match="perturbations_per_eval"):
+        ds.explain.feature_ablation(small_cnn, pictures, perturbations_per_eval=0)
     with pytest.raises(InvalidArgumentError, match="nt_samples_batch_size"):
         ds.explain.noise_tunnel("saliency", tanh_mlp, x, nt_samples_batch_size=0)
+
+
+def test_new_results_save_and_load_back(tmp_path, small_cnn, pictures, tanh_mlp):
+    x = torch.rand(2, 5, generator=torch.Generator().manual_seed(4))
+    results = {
+        "tunnel": ds.explain.noise_tunnel("ig", tanh_mlp, x, n_samples=3, n_steps=4),  # delta [N, n_samples]
+        "groups": ds.explain.occlusion(small_cnn, pictures, feature_mask=MASK, return_input_shape=False),
+        "partition": ds.explain.partition_shap(small_cnn, pictures, target=0, max_evals=40),
+    }
+    with ds.Run(tmp_path, name="r") as run:
+        tags = {name: result.save(run, f"explain/{name}") for name, result in results.items()}
+    logdir = ds.open_logdir(tmp_path)
+    for name, result in results.items():
+        loaded = logdir.result("r", tags[name])
+        np.testing.assert_array_equal(loaded.values, result.values)
+        assert loaded.kind == result.kind and loaded.options == result.options
+        if result.delta is not None:
+            np.testing.assert_array_equal(loaded.delta, result.delta)
+    assert results["groups"].to_frame().columns.tolist() == [f"group {g}" for g in range(4)]
