@@ -105,7 +105,9 @@ def test_gradient_shap_draws_come_from_method_options(mlp, table):
         )
     finally:
         handle.remove()
-    assert sum(rows) == len(table) + len(table) * 2 * 5  # the targets' forward pass, then draws
+    # the targets' forward pass, E[f(reference)] (one zero reference), the draws, and each noisy
+    # input's output for the convergence delta
+    assert sum(rows) == len(table) + 1 + len(table) * 2 * 5 + len(table) * 2
     assert result.options["n_samples"] == 2
     assert result.options["method_options"] == {"n_samples": 5}
 

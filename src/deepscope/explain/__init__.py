@@ -45,6 +45,7 @@ from deepscope.explain.lime import lime
 from deepscope.explain.localization import energy_in_mask, pointing_game
 from deepscope.explain.noise_tunnel import noise_tunnel
 from deepscope.explain.occlusion import occlusion
+from deepscope.explain.partition import partition_shap
 from deepscope.explain.registry import attribute, get_method, methods, register_method
 from deepscope.explain.saliency import saliency
 from deepscope.explain.sanity import SanityCheck, sanity_check
@@ -85,6 +86,7 @@ __all__ = [
     "methods",
     "noise_tunnel",
     "occlusion",
+    "partition_shap",
     "pointing_game",
     "register_method",
     "saliency",

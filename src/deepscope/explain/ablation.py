@@ -4,7 +4,8 @@ A *feature* is one number of an example, or, with ``feature_mask``, a group of n
 the same label (superpixels, feature sets): integers of the example's shape, ``[1, ...]`` or
 one mask per example ``[N, ...]``. A feature that is *absent* takes the ``baseline`` value
 (a number, one example's shape, or one per example; default 0). Every number of a group gets
-the group's value, as in Captum.
+the group's value, as in Captum. ``perturbations_per_eval`` (Captum's option): perturbed
+copies of each example per model call (default: ``batch_size`` copies in all per call).
 
 - ``feature_ablation``: f(x) - f(x with the feature absent) (Captum's FeatureAblation).
 - ``shapley_exact``: the Shapley values of the features, every coalition evaluated (at most
@@ -100,8 +101,13 @@ def _spread(task: Task, groups: torch.Tensor, per_group: torch.Tensor) -> torch.
     return torch.gather(per_group, 1, where).reshape(task.x.shape)
 
 
-def _start(task: Task, baseline: Any, feature_mask: Any) -> tuple[torch.Tensor, torch.Tensor, int]:
+def _start(
+    task: Task, baseline: Any, feature_mask: Any, perturbations_per_eval: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor, int]:
     _check_inputs(task)
+    if perturbations_per_eval is not None:
+        # Captum's option: perturbed copies of each example per model call
+        task.batch_size = check_positive_int(perturbations_per_eval, "perturbations_per_eval") * task.n
     base = broadcast_value(0.0 if baseline is None else baseline, task.x, "baseline")
     groups, n_groups = feature_groups(task, feature_mask)
     return base.to(task.x.dtype), groups, n_groups
@@ -124,6 +130,7 @@ def feature_ablation(
     batch_size: int | None = None,
     progress: bool | None = None,
     feature_mask: Any = None,
+    perturbations_per_eval: int | None = None,
     feature_names: list[str] | None = None,
 ) -> Attribution:
     """f(x)[target] - f(x with each feature replaced by ``baseline``). Works with any model."""
@@ -136,7 +143,7 @@ def feature_ablation(
         progress=progress,
         feature_names=feature_names,
     ) as task:
-        base, groups, g = _start(task, baseline, feature_mask)
+        base, groups, g = _start(task, baseline, feature_mask, perturbations_per_eval)
         pairs = torch.arange(task.n * g, device=task.x.device)
         example, feature = pairs // g, pairs % g
         present = torch.ones((len(pairs), g), dtype=torch.bool, device=task.x.device)
@@ -157,6 +164,7 @@ def shapley_exact(
     batch_size: int | None = None,
     progress: bool | None = None,
     feature_mask: Any = None,
+    perturbations_per_eval: int | None = None,
     feature_names: list[str] | None = None,
 ) -> Attribution:
     """Exact Shapley values of each feature (every one of the 2^G coalitions evaluated).
@@ -172,7 +180,7 @@ def shapley_exact(
         progress=progress,
         feature_names=feature_names,
     ) as task:
-        base, groups, g = _start(task, baseline, feature_mask)
+        base, groups, g = _start(task, baseline, feature_mask, perturbations_per_eval)
         if g > MAX_EXACT_FEATURES:
             raise InvalidArgumentError(
                 "feature_mask",
@@ -221,6 +229,7 @@ def shapley_sampling(
     progress: bool | None = None,
     n_samples: int = 25,
     feature_mask: Any = None,
+    perturbations_per_eval: int | None = None,
     feature_names: list[str] | None = None,
 ) -> Attribution:
     """Shapley values estimated over ``n_samples`` random feature orderings per example.
@@ -240,7 +249,7 @@ def shapley_sampling(
         progress=progress,
         feature_names=feature_names,
     ) as task:
-        base, groups, g = _start(task, baseline, feature_mask)
+        base, groups, g = _start(task, baseline, feature_mask, perturbations_per_eval)
         device = task.x.device
         n = task.n
         orders = torch.as_tensor(

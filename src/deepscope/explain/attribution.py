@@ -31,7 +31,8 @@ class Attribution(Result):
       row's tokens first, zeros after).
     - ``target``: the class index explained for each example; ``score`` the model's output for it.
     - ``delta``: integrated gradients' convergence delta per example, sum(values) - (f(x) -
-      f(baseline)); other methods with a completeness property set it too.
+      f(baseline)); other methods with a completeness property set it too. A noise tunnel over
+      such a method gives one per noisy input [N, n_samples] (Captum's NoiseTunnel delta).
     - ``base_value``: the reference output the values add up from (KernelSHAP: E[f(background)];
       LIME: the surrogate's intercept), for waterfall charts.
     - ``kind``: ``image``, ``text``, ``tabular`` or ``array``.

@@ -23,6 +23,7 @@ from deepscope.explain._inputs import broadcast_value
 from deepscope.explain._task import Task, batches, generator, gradient_task, image_baseline
 from deepscope.explain._validate import check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
+from deepscope.explain.integrated_gradients import _check_flag
 from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = ["gradient_shap", "baseline_distribution"]
@@ -58,6 +59,7 @@ def gradient_shap(
     progress: bool | None = None,
     n_samples: int = 20,
     stdev: float = 0.0,
+    multiply_by_inputs: bool = True,
     feature_names: list[str] | None = None,
 ) -> Attribution:
     """Expected gradients over ``baseline``: reference examples [K, ...] (a background sample).
@@ -65,8 +67,12 @@ def gradient_shap(
     ``n_samples`` draws per example; ``stdev`` adds Gaussian noise to the input of each draw.
     ``base_value`` is E[f(baseline)] for each example's target and ``delta`` the completeness gap
     sum(values) - (f(x) - E[f(baseline)]), which shrinks as ``n_samples`` grows.
+    ``multiply_by_inputs=False`` gives global attributions (Captum's option): the mean gradient
+    at the drawn points, not multiplied by (input - baseline); ``delta`` is then None (global
+    attributions promise no completeness).
     """
     n_samples = _check_options(n_samples, stdev)
+    multiply_by_inputs = _check_flag(multiply_by_inputs, "multiply_by_inputs")
     gen = generator(resolve_seed(seed))
     with gradient_task(
         model,
@@ -78,12 +84,24 @@ def gradient_shap(
         feature_names=feature_names,
     ) as task:
         references = baseline_distribution(task, baseline)
-        values = _core(task, task.x, task.rows, references, gen, n_samples=n_samples, stdev=stdev)
+        values = _core(
+            task,
+            task.x,
+            task.rows,
+            references,
+            gen,
+            n_samples=n_samples,
+            stdev=stdev,
+            multiply_by_inputs=multiply_by_inputs,
+        )
         expected = _expected_output(task, references)
-        delta = values.sum(dim=tuple(range(1, values.ndim))) - (task.score - expected)
+        delta = values.sum(dim=tuple(range(1, values.ndim))) - (task.score - expected) if multiply_by_inputs else None
+        options: dict[str, Any] = {"n_samples": n_samples, "stdev": stdev}
+        if not multiply_by_inputs:
+            options["multiply_by_inputs"] = False
         return task.finish(
             values,
-            options={"n_samples": n_samples, "stdev": stdev},
+            options=options,
             delta=delta,
             base_value=expected,
         )
@@ -122,8 +140,10 @@ def _core(
     *,
     n_samples: int = 20,
     stdev: float = 0.0,
+    multiply_by_inputs: bool = True,
 ) -> torch.Tensor:
     n_samples = _check_options(n_samples, stdev)  # noise_tunnel passes its method_options here
+    multiply_by_inputs = _check_flag(multiply_by_inputs, "multiply_by_inputs")
     if references is None:
         references = torch.zeros_like(x[:1])
     gen = gen if gen is not None else generator(0)
@@ -142,6 +162,6 @@ def _core(
                 point = point + stdev * noise.to(x.device)
             start = references[pick]
             grads = task.gradient(start + alpha * (point - start), rows[example])
-            total.index_add_(0, example, grads * (point - start))
+            total.index_add_(0, example, grads * (point - start) if multiply_by_inputs else grads)
             bar.update(m)
     return total / n_samples

@@ -14,11 +14,13 @@ True
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 
+from deepscope.errors import ArgumentTypeError
 from deepscope.explain._inputs import rows_of
 from deepscope.explain._task import Task, batches, gradient_task, image_baseline
 from deepscope.explain._validate import check_choice, check_positive_int, deprecated_alias
@@ -76,6 +78,8 @@ def integrated_gradients(
     progress: bool | None = None,
     n_steps: int = 50,
     integration: str = "gausslegendre",
+    multiply_by_inputs: bool = True,
+    internal_batch_size: int | None = None,
     feature_names: list[str] | None = None,
     method: str | None = None,
 ) -> Attribution:
@@ -88,9 +92,18 @@ def integrated_gradients(
     ``delta`` of the result
     is sum(values) - (f(x) - f(baseline)) per example: the closer to zero, the better the
     approximation (raise ``n_steps`` when it is not).
+
+    ``multiply_by_inputs=False`` gives global attributions (Captum's option): the path integral
+    of the gradient alone, not multiplied by (x - baseline); ``delta`` is then that of the local
+    attributions, sum(values * (x - baseline)) - (f(x) - f(baseline)). ``internal_batch_size``:
+    (example, step) pairs per forward/backward pass (Captum's option; default ``batch_size``,
+    which also sizes the passes at the inputs and the baseline).
     """
     integration = deprecated_alias(method, "method", integration, "integration", "gausslegendre")
     integration_steps(n_steps, integration)  # check the options before any work
+    multiply_by_inputs = _check_flag(multiply_by_inputs, "multiply_by_inputs")
+    if internal_batch_size is not None:
+        internal_batch_size = check_positive_int(internal_batch_size, "internal_batch_size")
     with gradient_task(
         model,
         inputs,
@@ -101,13 +114,29 @@ def integrated_gradients(
         feature_names=feature_names,
     ) as task:
         base = image_baseline(task, baseline)
-        values = _core(task, task.x, task.rows, base, None, n_steps=n_steps, integration=integration)
+        inner = task if internal_batch_size is None else replace(task, batch_size=internal_batch_size)
+        values = _core(
+            inner,
+            task.x,
+            task.rows,
+            base,
+            None,
+            n_steps=n_steps,
+            integration=integration,
+            multiply_by_inputs=multiply_by_inputs,
+        )
+        local = values if multiply_by_inputs else values * (task.x - base)
         reduce = tuple(range(1, values.ndim))
         start = task.scores(base.expand_as(task.x), task.rows)
-        delta = values.sum(dim=reduce) - (task.score - start)
+        delta = local.sum(dim=reduce) - (task.score - start)
+        options: dict[str, Any] = {"n_steps": n_steps, "integration": integration}
+        if not multiply_by_inputs:
+            options["multiply_by_inputs"] = False
+        if internal_batch_size is not None:
+            options["internal_batch_size"] = internal_batch_size
         return task.finish(
             values,
-            options={"n_steps": n_steps, "integration": integration},
+            options=options,
             delta=delta,
             base_value=start,
         )
@@ -123,9 +152,11 @@ def _core(
     *,
     n_steps: int = 50,
     integration: str = "gausslegendre",
+    multiply_by_inputs: bool = True,
     method: str | None = None,
 ) -> torch.Tensor:
     integration = deprecated_alias(method, "method", integration, "integration", "gausslegendre")
+    multiply_by_inputs = _check_flag(multiply_by_inputs, "multiply_by_inputs")
     weights, alphas = integration_steps(n_steps, integration)
     if baseline is None:
         baseline = torch.zeros_like(x[:1])
@@ -143,4 +174,10 @@ def _core(
             grads = task.gradient(scaled, rows[example])
             total.index_add_(0, example, grads * weights_t[step].view(shape))
             bar.update(len(pair))
-    return total * difference
+    return total * difference if multiply_by_inputs else total
+
+
+def _check_flag(value: Any, argument: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(argument, "True or False", value)
+    return bool(value)

@@ -25,8 +25,9 @@ import numpy as np
 import torch
 
 from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelError, describe
+from deepscope.explain._groups import check_return_input_shape, feature_groups, per_group_values, spread
 from deepscope.explain._inputs import selected
-from deepscope.explain._task import Task, predict_task
+from deepscope.explain._task import Task, batches, predict_task
 from deepscope.explain._validate import check_positive_int, deprecated_alias, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
@@ -165,11 +166,13 @@ def coalitions(n_features: int, n_samples: int, rng: np.random.Generator) -> tup
 
 
 def _background(task: Task, background: Any, k: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    n_features = task.x.shape[1]
+    """(rows [K, D] flattened, weights [K]) of the background: rows of the example's shape."""
+    example = tuple(task.x.shape[1:])
+    n_numbers = int(np.prod(example))
     if background is None:
-        data = np.zeros((1, n_features))
+        data = np.zeros((1, n_numbers))
     elif isinstance(background, (int, float)) and not isinstance(background, bool):
-        data = np.full((1, n_features), float(background))
+        data = np.full((1, n_numbers), float(background))
     else:
         raw: Any = background
         if hasattr(raw, "iloc"):  # a DataFrame or Series
@@ -177,14 +180,16 @@ def _background(task: Task, background: Any, k: int | None, seed: int) -> tuple[
         if isinstance(raw, torch.Tensor):
             raw = raw.detach().cpu().numpy()
         data = np.asarray(raw, dtype=np.float64)
-        if data.ndim == 1:
+        if data.shape == example:
             data = data[None]
-        if data.ndim != 2 or data.shape[1] != n_features or len(data) == 0:
+        if data.ndim != len(example) + 1 or data.shape[1:] != example or len(data) == 0:
+            shape = ", ".join(map(str, example))
             raise ShapeError(
                 "background",
-                f"rows of {n_features} features, shaped [K, {n_features}]",
+                f"rows of the example's shape, shaped [K, {shape}]",
                 describe(background),
             )
+        data = data.reshape(len(data), n_numbers)
     return summarize_background(data, k, seed)
 
 
@@ -201,23 +206,37 @@ def kernel_shap(
     background: Any = None,
     n_samples: int | None = None,
     n_background: int | None = 10,
+    feature_mask: Any = None,
+    return_input_shape: bool = True,
+    perturbations_per_eval: int | None = None,
     feature_names: list[str] | None = None,
 ) -> Attribution:
     """Shapley values of each feature of tabular inputs [N, F] (arrays or DataFrames).
 
-    ``background``: reference rows [K, F], a background sample the coalitions are filled from;
-    default one row of zeros. ``baseline`` (Captum's ``baselines``): a number or one row (a
-    background of that row), or one row per example [N, F]: example i is then explained against
-    its own baseline row i alone (Captum's pairing rule; ``base_value`` is f(baseline_i)). Other
-    row counts as ``baseline`` are a deprecated alias of ``background``. More than
-    ``n_background`` background rows are summarized by k-means (None: never). ``n_samples``:
+    ``background``: reference rows [K, F] (``baseline=`` is a deprecated alias for it); default
+    one row of zeros. More than ``n_background`` rows are summarized by k-means (None: never). ``n_samples``:
     coalitions per example, default 2 F + 2048 (shap's "auto"); with 2^F - 2 or more every
     coalition is used and the values are exact. Features equal to every background row get 0.
     ``base_value`` is E[f(background)] and ``delta`` the (zero up to rounding) efficiency gap.
+
+    ``feature_mask``: group labels (one example's shape, ``[1, ...]`` or one mask per example):
+    the features are the groups (F is their count), and inputs of any shape (images:
+    superpixels) may be explained, with background rows of the example's shape.
+    ``return_input_shape=False`` gives one value per group [N, G]. ``perturbations_per_eval``:
+    coalitions per model call (each evaluated on every background row; overrides
+    ``batch_size``, which counts model rows, for them).
     """
+    background = deprecated_alias(baseline, "baseline", background, "background", None)
     seed = resolve_seed(seed)
+    return_input_shape = check_return_input_shape(return_input_shape)
     if n_background is not None:
         n_background = check_positive_int(n_background, "n_background")
+    if perturbations_per_eval is not None:
+        perturbations_per_eval = check_positive_int(perturbations_per_eval, "perturbations_per_eval")
+    if feature_mask is None and not return_input_shape:
+        raise InvalidArgumentError(
+            "return_input_shape", "True unless feature_mask is given (values per group)", return_input_shape
+        )
     rng = np.random.default_rng(seed)
     with predict_task(
         model,
@@ -228,40 +247,36 @@ def kernel_shap(
         progress=progress,
         feature_names=feature_names,
     ) as task:
-        if task.kind != "tabular":
+        if task.kind == "text" or (task.kind != "tabular" and feature_mask is None):
             raise UnsupportedModelError(
                 "inputs",
-                "tabular inputs [N, F] (an array or a DataFrame)",
+                "tabular inputs [N, F] (an array or a DataFrame), or any arrays with a feature_mask",
                 f"{task.kind} inputs",
-                hint="use lime for images and text",
+                hint="use lime for text; give feature_mask (e.g. superpixels) for images",
             )
-        n_features = task.x.shape[1]
-        budget = 2 * n_features + 2048 if n_samples is None else check_positive_int(n_samples, "n_samples")
-        background, paired = _pairing(task, baseline, background)
-        if paired is not None:
-            values, expected = _paired(task, paired, budget, rng)
-            efficiency = values.sum(axis=1) - (task.score.double() - expected).cpu().numpy()
-            options = {"n_samples": budget, "paired": True}
-            return task.finish(values, options=options, base_value=expected.cpu().numpy(), delta=efficiency)
+        groups, n_groups = feature_groups(task, feature_mask)
+        shape = tuple(task.x.shape[1:])
+        groups = groups.reshape(len(groups), -1)
+        budget = 2 * n_groups + 2048 if n_samples is None else check_positive_int(n_samples, "n_samples")
         rows, row_weights = _background(task, background, n_background, seed)
-        x = task.x
+        x = task.x.reshape(task.n, -1)
         bg = torch.as_tensor(rows, dtype=x.dtype, device=x.device)
         bg_w = torch.as_tensor(row_weights, dtype=torch.float64, device=x.device)
         # E[f(background)] for every class, then each example's target
-        if task.rows_matter:  # each example's own other inputs and forward arguments
-            which = task.rows.repeat_interleave(len(bg))
-            out = selected(task.predict(bg.repeat(task.n, 1), which), task.resolved_target[which]).double()
-            expected = (out.view(task.n, len(bg)) * bg_w[None]).sum(1)
-        else:
-            null = (task.predict(bg, torch.zeros(len(bg), dtype=torch.long)).double() * bg_w[:, None]).sum(0)
-            expected = null[task.target]
+        bg_rows = torch.zeros(len(bg), dtype=torch.long)
+        null = (task.predict(bg.reshape(len(bg), *shape), bg_rows).double() * bg_w[:, None]).sum(0)
+        expected = null[task.target]
         fx = task.score.double()
-        values = np.zeros((task.n, n_features))
+        values = np.zeros((task.n, n_groups))
+        if perturbations_per_eval is not None:
+            task.batch_size = perturbations_per_eval * len(bg)
+        limit = task.batch_size
         pending: list[_Pending] = []
         waiting = 0  # hybrid rows of the pending examples
         with task.bar(task.n) as bar:
             for i in range(task.n):
-                item = _prepare(task, i, bg, float(fx[i]), float(expected[i]), budget, rng)
+                own = groups[i if len(groups) > 1 else 0]
+                item = _prepare(x[i], own, n_groups, bg, float(fx[i]), float(expected[i]), budget, rng, i)
                 if item.masks is None:
                     values[i] = item.phi
                     bar.update(1)
@@ -269,59 +284,28 @@ def kernel_shap(
                 pending.append(item)
                 waiting += len(item.masks) * len(bg)
                 # evaluate several examples' coalitions together: fewer, larger model calls
-                if waiting >= task.batch_size:
-                    _evaluate(task, pending, bg, bg_w, values, bar)
+                if waiting >= limit:
+                    _evaluate(task, pending, x, groups, bg, bg_w, values, bar, limit)
                     pending, waiting = [], 0
-            _evaluate(task, pending, bg, bg_w, values, bar)
+            _evaluate(task, pending, x, groups, bg, bg_w, values, bar, limit)
         efficiency = values.sum(axis=1) - (fx - expected).cpu().numpy()
-        options = {"n_samples": budget, "n_background": len(rows)}
-        return task.finish(values, options=options, base_value=expected.cpu().numpy(), delta=efficiency)
-
-
-def _pairing(task: Task, baseline: Any, background: Any) -> tuple[Any, torch.Tensor | None]:
-    """(background, per-example baselines): ``baseline`` with one row per example is paired with
-    the examples (Captum's rule); a number or one row is a background of one row; other row
-    counts are the deprecated alias of ``background``."""
-    if baseline is None:
-        return background, None
-    if background is not None:
-        raise InvalidArgumentError("baseline", "not given with background", describe(baseline), hint="give one of them")
-    if isinstance(baseline, (int, float, np.integer, np.floating)) and not isinstance(baseline, bool):
-        return baseline, None
-    raw: Any = baseline
-    raw = raw.to_numpy(dtype=np.float64) if hasattr(raw, "iloc") else raw
-    tensor = torch.as_tensor(raw.detach().cpu().numpy() if isinstance(raw, torch.Tensor) else np.asarray(raw))
-    n_features = task.x.shape[1]
-    if tensor.ndim == 1 and len(tensor) == n_features:
-        return tensor.numpy(), None
-    if tensor.ndim == 2 and tensor.shape[1] == n_features and len(tensor) == task.n and task.n > 1:
-        return None, tensor.to(device=task.x.device, dtype=task.x.dtype)
-    return deprecated_alias(baseline, "baseline", None, "background", None), None
-
-
-def _paired(
-    task: Task, baselines: torch.Tensor, budget: int, rng: np.random.Generator
-) -> tuple[np.ndarray, torch.Tensor]:
-    """(values, f(baseline_i)) with example i's coalitions filled from its own baseline row."""
-    expected = task.scores(baselines, task.rows).double()
-    fx = task.score.double()
-    values = np.zeros((task.n, task.x.shape[1]))
-    weight = torch.ones(1, dtype=torch.float64, device=task.x.device)
-    with task.bar(task.n) as bar:
-        for i in range(task.n):
-            bg = baselines[i : i + 1]
-            item = _prepare(task, i, bg, float(fx[i]), float(expected[i]), budget, rng)
-            if item.masks is None:
-                values[i] = item.phi
-                bar.update(1)
-                continue
-            _evaluate(task, [item], bg, weight, values, bar)
-    return values, expected
+        options: dict[str, Any] = {"n_samples": budget, "n_background": len(rows)}
+        if feature_mask is not None:
+            options.update(feature_mask=True, return_input_shape=return_input_shape)
+        if perturbations_per_eval is not None:
+            options["perturbations_per_eval"] = perturbations_per_eval
+        per_group = torch.as_tensor(values)
+        if not return_input_shape:
+            per_group_values(task, feature_mask)
+            result = per_group
+        else:
+            result = spread(groups.reshape(len(groups), *shape).cpu(), per_group, shape)
+        return task.finish(result.numpy(), options=options, base_value=expected.cpu().numpy(), delta=efficiency)
 
 
 @dataclass
 class _Pending:
-    """One example on its way: its coalitions over the features that vary, or its values."""
+    """One example on its way: its coalitions over the groups that vary, or its values."""
 
     index: int
     phi: np.ndarray
@@ -338,17 +322,20 @@ class _Pending:
 
 
 def _prepare(
-    task: Task,
-    i: int,
+    x: torch.Tensor,
+    groups: torch.Tensor,
+    n_groups: int,
     bg: torch.Tensor,
     fx: float,
     fnull: float,
     budget: int,
     rng: np.random.Generator,
+    index: int,
 ) -> _Pending:
-    x = task.x[i]
-    varying = np.flatnonzero((bg != x).any(dim=0).cpu().numpy())
-    item = _Pending(i, np.zeros(x.shape[0]), fx, fnull)
+    """``x`` [D] flattened and ``groups`` [D] its group labels 0..G-1."""
+    differs = (bg != x).any(dim=0)
+    varying = np.unique(groups[differs].cpu().numpy())
+    item = _Pending(index, np.zeros(n_groups), fx, fnull)
     if len(varying) == 1:  # efficiency alone decides
         item.phi[varying[0]] = fx - fnull
     if len(varying) >= 2:
@@ -360,17 +347,20 @@ def _prepare(
 def _evaluate(
     task: Task,
     pending: list[_Pending],
+    x: torch.Tensor,
+    groups: torch.Tensor,
     bg: torch.Tensor,
     bg_w: torch.Tensor,
     values: np.ndarray,
     bar: Any,
+    limit: int,
 ) -> None:
     """E over the background of f(x on the coalition, background elsewhere) for every mask of
     the pending examples, then each example's constrained weighted least squares."""
     if not pending:
         return
-    x = task.x
-    keep = np.zeros((sum(len(p.coalitions()[1]) for p in pending), x.shape[1]), dtype=bool)
+    n_groups = values.shape[1]
+    keep = np.zeros((sum(len(p.coalitions()[1]) for p in pending), n_groups), dtype=bool)
     owner = np.zeros(len(keep), dtype=np.int64)
     start = 0
     for p in pending:
@@ -380,11 +370,19 @@ def _evaluate(
         owner[start:stop] = p.index
         start = stop
     owner_t = torch.as_tensor(owner, device=x.device)
-    keep_t = torch.as_tensor(keep, device=x.device)
+    keep_groups = torch.as_tensor(keep, device=x.device)
     k = len(bg)
-    hybrid = torch.where(keep_t[:, None, :], x[owner_t][:, None, :], bg[None]).reshape(-1, x.shape[1])
-    rows = owner_t.repeat_interleave(k)
-    out = selected(task.predict(hybrid, rows), task.resolved_target[rows]).double()
+    shape = tuple(task.x.shape[1:])
+    out = torch.empty(len(keep) * k, dtype=torch.float64, device=x.device)
+    per_call = max(1, limit // k)  # coalitions per model call
+    for part in batches(len(keep), per_call):
+        own = owner_t[part]
+        where = groups[own] if len(groups) > 1 else groups.expand(len(own), -1)
+        keep_t = torch.gather(keep_groups[part], 1, where)  # [P, D]: numbers the coalition keeps
+        hybrid = torch.where(keep_t[:, None, :], x[own][:, None, :], bg[None]).reshape(-1, *shape)
+        rows = own.repeat_interleave(k)
+        predicted = selected(task.predict(hybrid, rows), task.resolved_target[rows]).double()
+        out[part.start * k : part.stop * k] = predicted
     coalition_values = (out.reshape(-1, k) * bg_w[None]).sum(dim=1).cpu().numpy()
     start = 0
     for p in pending:

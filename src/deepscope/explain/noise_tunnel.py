@@ -30,7 +30,7 @@ from deepscope.explain._multi import any_inputs
 from deepscope.explain._task import batches, generator, gradient_task, image_baseline
 from deepscope.explain._validate import check_choice, check_method_options, check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
-from deepscope.explain.gradient_shap import baseline_distribution
+from deepscope.explain.gradient_shap import _expected_output, baseline_distribution
 
 __all__ = ["noise_tunnel", "NOISE_TUNNEL_KINDS"]
 
@@ -38,6 +38,9 @@ NOISE_TUNNEL_KINDS = ("smoothgrad", "smoothgrad_sq", "vargrad")
 
 # The inner method runs on the tunnel's inputs, targets, baseline, batches, generator and
 # progress bar: these are the tunnel's to set, not options of the inner method.
+# Methods whose maps add up to f(x) - f(baseline): the tunnel reports their convergence delta.
+_COMPLETE = ("integrated_gradients", "gradient_shap")
+
 _PASSED = ("model", "inputs", "target", "baseline", "batch_size", "seed", "progress", "feature_names")
 
 
@@ -57,6 +60,7 @@ def noise_tunnel(
     progress: bool | None = None,
     feature_names: list[str] | None = None,
     method_options: Mapping[str, Any] | None = None,
+    nt_samples_batch_size: int | None = None,
     **options: Any,
 ) -> Attribution:
     """``method`` (a gradient method, by name or function) averaged over noisy inputs.
@@ -71,11 +75,20 @@ def noise_tunnel(
     ``"noise_tunnel"``; ``options["over"]`` names the inner method and
     ``options["method_options"]`` holds its options. Any method registered with a core
     (``registry.attribution_core``) can be wrapped.
+
+    ``nt_samples_batch_size``: noisy copies of each example per chunk (Captum's option; default:
+    ``batch_size`` noisy inputs per chunk). Over a method with a completeness property
+    (integrated gradients; gradient SHAP unless ``multiply_by_inputs=False``), ``delta`` holds
+    the convergence delta of each noisy input [N, n_samples], as Captum's NoiseTunnel returns
+    with ``return_convergence_delta=True``: sum(map) - (f(noisy x) - f(baseline)), with
+    E[f(baseline)] for gradient SHAP.
     """
     name, core, baseline_kind = registry.gradient_core(method)
     method_options = _inner_options(name, core, method_options, options)
     check_choice(kind, "kind", NOISE_TUNNEL_KINDS)
     n_samples = check_positive_int(n_samples, "n_samples")
+    if nt_samples_batch_size is not None:
+        nt_samples_batch_size = check_positive_int(nt_samples_batch_size, "nt_samples_batch_size")
     if isinstance(stdev, bool) or not isinstance(stdev, (int, float)) or stdev < 0:
         raise InvalidArgumentError("stdev", "a non-negative number", stdev)
     gen = generator(resolve_seed(seed))
@@ -97,8 +110,16 @@ def noise_tunnel(
         inner = replace(task, progress=False)
         x, n = task.x, task.n
         total = total_sq = None
+        complete = name in _COMPLETE and method_options.get("multiply_by_inputs", True) is True
+        deltas = torch.zeros(n * n_samples, dtype=task.score.dtype, device=x.device) if complete else None
+        start_score = None
+        if complete and baseline_kind == "distribution":
+            start_score = _expected_output(task, cast(torch.Tensor, base))
+        elif complete:
+            start_score = task.scores(cast(torch.Tensor, base).expand_as(x), task.rows)
+        chunk = task.batch_size if nt_samples_batch_size is None else nt_samples_batch_size * n
         with task.bar(n * n_samples, f"noise_tunnel({name})") as bar:
-            for part in batches(n * n_samples, task.batch_size):
+            for part in batches(n * n_samples, chunk):
                 example = torch.arange(part.start, part.stop, device=x.device) // n_samples
                 noise = torch.randn((len(example), *x.shape[1:]), generator=gen, dtype=x.dtype)
                 noisy = noise.to(x.device).mul_(stdev).add_(x[example])
@@ -108,6 +129,9 @@ def noise_tunnel(
                     total = torch.zeros((n, *maps.shape[1:]), dtype=maps.dtype, device=maps.device)
                     total_sq = torch.zeros_like(total) if kind != "smoothgrad" else None
                 total.index_add_(0, example, maps)
+                if deltas is not None:
+                    reached = task.scores(noisy, task.rows[example]) - cast(torch.Tensor, start_score)[example]
+                    deltas[part] = maps.sum(dim=tuple(range(1, maps.ndim))).to(deltas.dtype) - reached
                 if total_sq is not None:
                     total_sq.index_add_(0, example, maps * maps)
                 bar.update(len(example))
@@ -117,8 +141,11 @@ def noise_tunnel(
         else:
             mean_sq = cast(torch.Tensor, total_sq) / n_samples  # kept for every kind but smoothgrad
             values = mean_sq if kind == "smoothgrad_sq" else mean_sq - mean * mean
-        own = {"over": name, "kind": kind, "n_samples": n_samples, "stdev": stdev}
-        return task.finish(values, options={**own, "method_options": method_options})
+        own: dict[str, Any] = {"over": name, "kind": kind, "n_samples": n_samples, "stdev": stdev}
+        if nt_samples_batch_size is not None:
+            own["nt_samples_batch_size"] = nt_samples_batch_size
+        delta = None if deltas is None else deltas.view(n, n_samples)
+        return task.finish(values, options={**own, "method_options": method_options}, delta=delta)
 
 
 def _inner_options(

@@ -2,7 +2,9 @@
 baseline, and credit the drop in the target output to the covered features.
 
 Each feature's value is the mean drop over the windows that covered it, as in Captum. Occluded
-copies are evaluated ``batch_size`` at a time.
+copies are evaluated ``batch_size`` at a time (``perturbations_per_eval`` per example, as Captum's
+option, when given). With ``feature_mask`` the windows are the mask's groups (superpixels,
+feature sets): each group is occluded once, as Captum's FeatureAblation does.
 
 >>> import torch, deepscope as ds
 >>> net = torch.nn.Linear(4, 1, bias=False)
@@ -27,8 +29,15 @@ from deepscope.errors import (
     ShapeError,
     UnsupportedModelError,
 )
+from deepscope.explain._groups import (
+    check_return_input_shape,
+    feature_groups,
+    per_group_values,
+    spread,
+)
 from deepscope.explain._inputs import broadcast_value, rows_of
-from deepscope.explain._task import batches, predict_task
+from deepscope.explain._task import Task, batches, predict_task
+from deepscope.explain._validate import check_positive_int
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
 
@@ -97,6 +106,9 @@ def occlusion(
     progress: bool | None = None,
     window: int | Sequence[int] | None = None,
     stride: int | Sequence[int] | None = None,
+    feature_mask: Any = None,
+    return_input_shape: bool = True,
+    perturbations_per_eval: int | None = None,
     feature_names: list[str] | None = None,
 ) -> Attribution:
     """f(x)[target] - f(x with a window replaced by ``baseline``), averaged per feature.
@@ -106,9 +118,27 @@ def occlusion(
     or one feature. ``stride`` defaults to half the window (at least 1) and may not exceed it.
     ``baseline``: a number, one example's shape, or one per example. ``batch_size``: occluded
     copies per model call (default: the number of examples, at most the model's batch size;
-    tables: the model's batch size, at least 16384 rows). Works with any
-    model, plain callables included.
+    tables: the model's batch size, at least 16384 rows). ``perturbations_per_eval``: occluded
+    copies of each example per model call (Captum's option; overrides ``batch_size`` for them).
+    ``feature_mask``: group labels (one example's shape, ``[1, ...]`` or one per example) to
+    occlude group by group instead of windows (not with ``window``/``stride``);
+    ``return_input_shape=False`` then gives one value per group [N, G]. Works with any model,
+    plain callables included.
     """
+    return_input_shape = check_return_input_shape(return_input_shape)
+    if perturbations_per_eval is not None:
+        perturbations_per_eval = check_positive_int(perturbations_per_eval, "perturbations_per_eval")
+    if feature_mask is not None and (window is not None or stride is not None):
+        raise InvalidArgumentError(
+            "feature_mask",
+            "no window or stride with it (the mask's groups are the windows)",
+            "feature_mask with "
+            + " and ".join(n for n, v in (("window", window), ("stride", stride)) if v is not None),
+        )
+    if feature_mask is None and not return_input_shape:
+        raise InvalidArgumentError(
+            "return_input_shape", "True unless feature_mask is given (values per group)", return_input_shape
+        )
     with predict_task(
         model,
         inputs,
@@ -125,10 +155,14 @@ def occlusion(
                 "texts",
                 hint="use lime for text, or a gradient method (per-token attributions)",
             )
-        if batch_size is None and task.kind != "tabular":
+        if perturbations_per_eval is not None:
+            task.batch_size = perturbations_per_eval * task.n
+        elif batch_size is None and task.kind != "tabular":
             # one occluded copy per example per pass by default (as Captum), at most the
             # model's batch size: memory never above Captum's default
             task.batch_size = min(task.batch_size, task.n)
+        if feature_mask is not None:
+            return _by_groups(task, baseline, feature_mask, return_input_shape, perturbations_per_eval)
         x = task.x
         shape = tuple(x.shape[1:])
         if window is None:
@@ -165,6 +199,38 @@ def occlusion(
                 bar.update(len(pair))
         values = total / count
         options: dict[str, Any] = {"window": list(win), "stride": list(step)}
+        if perturbations_per_eval is not None:
+            options["perturbations_per_eval"] = perturbations_per_eval
         if isinstance(baseline, (int, float)):
             options["baseline"] = baseline
         return task.finish(values, options=options)
+
+
+def _by_groups(
+    task: Task, baseline: Any, feature_mask: Any, return_input_shape: bool, perturbations_per_eval: int | None
+) -> Attribution:
+    """Occlude each group of ``feature_mask`` in turn: f(x) - f(x with the group at the baseline)."""
+    x = task.x
+    groups, g = feature_groups(task, feature_mask)
+    base = broadcast_value(0.0 if baseline is None else baseline, x, "baseline")
+    score = task.score
+    drops = torch.empty(task.n * g, dtype=score.dtype, device=x.device)
+    shape = tuple(x.shape[1:])
+    with task.bar(task.n * g) as bar:
+        for part in batches(task.n * g, task.batch_size):
+            pair = torch.arange(part.start, part.stop, device=x.device)
+            example, group = pair // g, pair % g
+            where = groups[example] if groups.shape[0] > 1 else groups.expand(len(pair), *shape)
+            occluded = torch.where(where == group.view(-1, *[1] * len(shape)), rows_of(base, example), x[example])
+            drops[part] = score[example] - task.scores(occluded, task.rows[example])
+            bar.update(len(pair))
+    per_group = drops.view(task.n, g)
+    options: dict[str, Any] = {"feature_mask": True, "return_input_shape": return_input_shape}
+    if perturbations_per_eval is not None:
+        options["perturbations_per_eval"] = perturbations_per_eval
+    if isinstance(baseline, (int, float)):
+        options["baseline"] = baseline
+    if not return_input_shape:
+        per_group_values(task, feature_mask)
+        return task.finish(per_group, options=options)
+    return task.finish(spread(groups, per_group, shape), options=options)
