@@ -4,8 +4,9 @@ A :class:`SeriesSource` answers the dashboard's questions (which runs and tags, 
 chart) through a small LRU cache keyed by the logdir's ``version()``, so a chart update that only
 changes the smoothing or the x axis does not read the store again, and a write shows up on the
 next version. Each chart is smoothed (TensorBoard's debiased EMA) on every point, then
-downsampled to about two points per pixel per series with min/max buckets, keeping NaN and Inf
-points as markers.
+downsampled to at most ``points_per_pixel`` points per pixel per series with min/max buckets,
+keeping NaN and Inf points as markers. Name filters (``match_names``) are ``deepscope.patterns``'
+RE2 matcher.
 
 >>> import tempfile, deepscope as ds
 >>> from deepscope.app.series import SeriesSource, match_names
@@ -25,10 +26,9 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import threading
 import weakref
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +38,7 @@ import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirError
 from deepscope.lru import LRUCache
+from deepscope.patterns import NameMatch, match_names
 from deepscope.track import _db, _paths
 from deepscope.track.charts import ChartData, HistogramSeries, SeriesData
 from deepscope.track.downsample import downsample
@@ -63,43 +64,6 @@ XAXES = ("step", "relative", "wall")
 DISTRIBUTION_LEVELS = (0.0, 6.68, 15.87, 30.85, 50.0, 69.15, 84.13, 93.32, 100.0)
 ROBUST_QUANTILES = (2.0, 98.0)  # the y range that "ignore outliers" keeps
 MARKER_SPACING = 8  # pixels between NaN/Inf markers of one kind of one run, at least
-
-
-# -- name filters -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NameMatch:
-    """The names a filter kept, and a message when the pattern was not a valid regex."""
-
-    names: list[str]
-    message: str = ""
-
-
-def match_names(names: Iterable[str], pattern: str | None) -> NameMatch:
-    """Names that contain a match of ``pattern``, a case-insensitive regular expression.
-
-    An empty pattern keeps every name. A pattern that is not a valid regex is matched as plain
-    text, and the message says so (the page shows it), so typing ``lr=0.1(`` never breaks a page.
-
-    >>> match_names(["train/loss", "val/loss", "val/acc"], "val/.*loss").names
-    ['val/loss']
-    >>> match_names(["a(b"], "a(").message.startswith("Not a valid regular expression")
-    True
-    """
-    names = list(names)
-    if pattern is not None and not isinstance(pattern, str):
-        raise ArgumentTypeError("pattern", "a regular expression (text) or None", pattern)
-    pattern = (pattern or "").strip()
-    if not pattern:
-        return NameMatch(names)
-    message = ""
-    try:
-        regex = re.compile(pattern, re.IGNORECASE)
-    except re.error as err:
-        regex = re.compile(re.escape(pattern), re.IGNORECASE)
-        message = f"Not a valid regular expression ({err}); matching it as plain text."
-    return NameMatch([name for name in names if regex.search(name)], message)
 
 
 # -- scalar charts ------------------------------------------------------------------------------
@@ -534,7 +498,7 @@ class SeriesSource:
         ``smoothing``: TensorBoard's smoothing weight in [0, 1) (0: no smoothed line).
         ``xaxis``: "step", "relative" (seconds since the series' first point) or "wall" (epoch
         seconds). ``width``: the chart's width in pixels; each raw line keeps at most
-        ``points_per_pixel * width`` points and each smoothed line half that, their extremes
+        ``points_per_pixel * width`` points and each smoothed line ``width`` (half that at 2 or 3), their extremes
         among them.
         """
         if not isinstance(tag, str):
