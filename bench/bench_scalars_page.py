@@ -78,6 +78,43 @@ def build_logdir(runs: int, tags: int, steps: int, *, rebuild: bool = False) -> 
     return folder
 
 
+def _write_small_runs(args: tuple[str, list[int]]) -> int:
+    from deepscope.track import Run
+
+    folder, indices = args
+    steps = np.arange(50, dtype=np.int64)
+    for index in indices:
+        rng = np.random.default_rng(index)
+        arch = ("cnn", "mlp", "vit")[index % 3]
+        hparams = {"lr": float(10 ** rng.uniform(-4, -1)), "seed": index, "arch": arch, "width": 2 ** (4 + index % 4)}
+        run = Run(folder, name=f"{arch}-{index:05d}", hparams=hparams)
+        wall = 1.7e9 + index * 60.0 + steps * 0.1
+        run._add_scalar_chunk("train/loss", steps, wall, 2.0 * np.exp(-steps / 20) + rng.normal(0, 0.05, steps.size))
+        run._add_scalar_chunk("val/accuracy", steps, wall, 1 - np.exp(-steps / 30) + rng.normal(0, 0.02, steps.size))
+        run.finish()
+    return len(indices)
+
+
+def build_runs_logdir(runs: int, *, rebuild: bool = False) -> Path:
+    """A logdir of many small runs (hparams, two tags of 50 steps) for the Runs page, written once."""
+    folder = CACHE_ROOT / f"deepscope-bench-runs-page-{runs}"
+    marker = folder / ".complete"
+    if marker.exists() and not rebuild:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    start = time.perf_counter()
+    batches = [(str(folder), list(range(i, min(i + 100, runs)))) for i in range(0, runs, 100)]
+    done = 0
+    with multiprocessing.get_context("spawn").Pool(WRITE_WORKERS) as pool:
+        for count in pool.imap_unordered(_write_small_runs, batches):
+            done += count
+            print(f"\r  writing runs: {done}/{runs}", end="", flush=True)
+    print(f"\r  wrote {runs:,} small runs in {time.perf_counter() - start:.1f} s")
+    marker.write_text("done")
+    return folder
+
+
 def _percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
