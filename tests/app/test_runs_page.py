@@ -86,6 +86,9 @@ def test_filter_matches_names_and_hparams_as_regex_or_text():
     assert "Not a valid regular expression" in message
     keep, message = match_runs([["a(b"]], "a(")
     assert keep == [True] and "plain text" in message
+    # Each text of a run is matched on its own: anchors hold per text, nothing reaches across two.
+    assert match_runs([["ab", "cd"]], "b$")[0] == [True] and match_runs([["ab", "cd"]], "^c")[0] == [True]
+    assert match_runs([["ab", "cd"]], "b.c")[0] == [False] and match_runs([["ab", "cd"]], "b(")[0] == [False]
 
 
 @pytest.fixture

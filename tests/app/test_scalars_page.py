@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -329,8 +330,14 @@ def test_charts_grow_so_the_hover_lists_every_run():
     assert scalars_figure_json(chart(3))["layout"]["height"] == 300
     tall = scalars_figure_json(chart(20))
     assert tall["layout"]["height"] >= 19 * 20 + 60
-    raw = [t for t in tall["data"] if t.get("hoverinfo") == "skip"]
-    assert all(t["line"]["color"].endswith(",0.125)") for t in raw)  # fainter when crowded
+    raw = [t for t in scalars_figure_json(chart(8))["data"] if t.get("hoverinfo") == "skip"]
+    assert len(raw) == 8 and all(t["line"]["color"].endswith(",0.198)") for t in raw)  # fainter when crowded
+    # Beyond ten runs, the raw series are one grey layer: each run's points, a gap between runs.
+    (layer,) = [t for t in tall["data"] if t.get("hoverinfo") == "skip"]
+    assert layer["line"]["color"].startswith("rgba(82,96,109,")
+    assert layer["connectgaps"] is False
+    y = np.frombuffer(base64.b64decode(layer["y"]["bdata"]), "<f4")
+    assert y.size == 2 * 20 and np.isnan(y[1::2]).all() and (y[::2] == 1).all()
 
 
 def test_a_single_point_series_is_drawn_as_a_marker(tmp_path):

@@ -365,6 +365,11 @@ class SeriesSource:
             return ("version", self.version(version))
         return signature
 
+    def run_signatures(self, runs: Sequence[str], version: int | None = None) -> tuple:
+        """What changes whenever one of ``runs`` commits: each run's :func:`run_signature`."""
+        version = self.version(version)
+        return tuple((run, self._signature(run, version)) for run in runs)
+
     # -- listings ---------------------------------------------------------------------------
 
     def run_names(self, version: int | None = None) -> list[str]:

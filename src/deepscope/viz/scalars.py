@@ -71,6 +71,10 @@ HOVER_ROW = 19  # pixels per run in the hover label (11 px text)
 RAW_OPACITY = 0.25  # of the raw series behind the smoothed one, for up to RAW_FULL_RUNS runs
 RAW_FULL_RUNS = 5
 RAW_MIN_OPACITY = 0.08
+# Above this many runs the raw series are one grey layer: faded to near-invisibility their
+# colours cannot be told apart, and a trace per run would double what the browser draws.
+RAW_LAYER_RUNS = 10
+RAW_LAYER_COLOR = "rgba(82,96,109,0.18)"
 # Markers for values a line cannot show: where on the chart (0 = bottom, 1 = top) and how.
 _NONFINITE = {
     "+inf": ("+Inf", 0.97, "triangle-up"),
@@ -173,10 +177,13 @@ def scalars_figure_json(
     crowd = max(len(data.series), RAW_FULL_RUNS)
     raw_opacity = max(RAW_MIN_OPACITY, RAW_OPACITY * (RAW_FULL_RUNS / crowd) ** 0.5)
     traces: list[dict] = []
+    layered = smoothed and len(data.series) > RAW_LAYER_RUNS
+    if layered:
+        traces.append(_raw_layer(data, unit))
     for series in data.series:
         color = palette[series.run]
         name = escape(series.run if len(series.run) <= 40 else series.run[:37] + "…")
-        if smoothed:
+        if smoothed and not layered:
             traces.append(
                 {
                     "type": "scatter",
@@ -254,6 +261,32 @@ def scalars_figure_json(
             }
         )
     return {"data": traces, "layout": layout}
+
+
+def _raw_layer(data: ChartData, unit: float) -> dict:
+    """Every run's raw series as one faint grey trace, the lines apart by a gap (NaN) between them."""
+    xs, ys = [], []
+    for series in data.series:
+        x = series.x.astype(np.float64)
+        if data.xaxis == "wall":
+            x = x * 1000.0
+        elif data.xaxis == "relative":
+            x = x / unit
+        xs += [x, np.array([np.nan])]
+        ys += [series.y, np.array([np.nan])]
+    x = np.concatenate(xs) if xs else np.zeros(0)
+    y = np.concatenate(ys) if ys else np.zeros(0)
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "name": "raw",
+        "showlegend": False,
+        "x": typed_array(x, np.float64),
+        "y": typed_array(y, np.float32),
+        "connectgaps": False,
+        "line": {"color": RAW_LAYER_COLOR, "width": 1},
+        "hoverinfo": "skip",
+    }
 
 
 def _xtitle(xaxis: str, unit_name: str) -> str:

@@ -14,6 +14,7 @@ shell's logdir version, so they update while a run writes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -43,6 +44,7 @@ CSV = "scalars-csv"
 JSON = "scalars-json"
 DOWNLOAD = "scalars-download"
 BOX = "scalars-box"  # a chart's box: sized before the graph's code loads, so cards have their height
+DRAWN = "scalars-drawn"  # a card's store: what its chart was drawn from (to skip a redraw of the same)
 SEEN = "scalars-seen"  # a card's store: True once the card came into view (its chart then draws)
 
 # Watches the cards of the grid and marks each seen when it comes within a screen's reach of the
@@ -257,6 +259,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     @app.callback(
         Output({"type": CHART, "tag": MATCH}, "figure"),
         Output({"type": BOX, "tag": MATCH}, "style"),
+        Output({"type": DRAWN, "tag": MATCH}, "data"),
         Input({"type": SEEN, "tag": MATCH}, "data"),
         Input("scalars-runs", "data"),
         Input("scalars-smoothing", "value"),
@@ -266,6 +269,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("app-logdir-version", "data"),
         State({"type": CHART, "tag": MATCH}, "id"),
         State({"type": BOX, "tag": MATCH}, "style"),
+        State({"type": DRAWN, "tag": MATCH}, "data"),
         prevent_initial_call=True,
     )
     def update_chart(
@@ -278,10 +282,19 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         version: Any,
         chart_id: dict,
         style: dict | None,
+        drawn: str | None,
     ) -> tuple:
         if not seen or runs is None:
             raise PreventUpdate  # not in view yet: drawn when it scrolls in
         version = source.version(version)
+        # A new logdir version in which none of the shown runs wrote draws the same chart again:
+        # skip it (each redraw of a crowded chart costs the browser a tenth of a second or more).
+        stamp = hashlib.blake2b(
+            repr((runs, smoothing, xaxis, yscale, outliers, source.run_signatures(runs, version))).encode(),
+            digest_size=12,
+        ).hexdigest()
+        if stamp == drawn:
+            raise PreventUpdate
         data = source.chart(
             chart_id["tag"],
             runs,
@@ -298,7 +311,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             colors=run_colors(source.run_names(version)),
         )
         # The graph fills its box: give the box the figure's height.
-        return figure, fit_box(figure["layout"]["height"], style)
+        return figure, fit_box(figure["layout"]["height"], style), stamp
 
     @app.callback(
         Output({"type": DOWNLOAD, "tag": MATCH}, "data"),
@@ -362,6 +375,7 @@ def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
         **{"data-scalars-tag": tag},
         children=[
             dcc.Store(id={"type": SEEN, "tag": tag}, data=False),
+            dcc.Store(id={"type": DRAWN, "tag": tag}),
             html.Div(
                 style={"display": "flex", "alignItems": "center", "gap": "6px"},
                 children=[
