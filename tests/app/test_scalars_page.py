@@ -112,8 +112,15 @@ def test_a_chart_per_tag_with_every_run_in_its_colour(browser_page, live_server,
     assert set(lines) == set(RUNS)
     for run, trace in lines.items():
         assert trace["color"] == run_colors(RUNS)[run]  # by the run's place among the logdir's runs
-    # Smoothing 0.6 by default: the drawn line is TensorBoard's smoothing of every point.
-    np.testing.assert_allclose(lines["cnn-a"]["y"], smooth(_values("cnn-a"), 0.6), rtol=1e-6)
+    # Smoothing 0.6 by default: the drawn line is TensorBoard's smoothing of every point, at half
+    # a point per pixel (its extremes among them).
+    steps = np.asarray(lines["cnn-a"]["x"], dtype=int)
+    expected = smooth(_values("cnn-a"), 0.6)
+    assert 20 < len(steps) <= scalars_page.CHART_WIDTH // 2 and steps[0] == 0 and steps[-1] == STEPS - 1
+    np.testing.assert_allclose(lines["cnn-a"]["y"], expected[steps], rtol=1e-6)
+    assert min(lines["cnn-a"]["y"]) == pytest.approx(expected.min()) and max(lines["cnn-a"]["y"]) == pytest.approx(
+        expected.max()
+    )
     # The raw series is drawn too, faded and left out of the hover.
     raw = [t for t in browser_page.evaluate(TRACES_JS, 0) if t["hover"] == "skip"]
     assert {t["name"] for t in raw} == set(RUNS)
@@ -140,7 +147,8 @@ def test_moving_the_smoothing_slider_redraws_the_line(browser_page, live_server,
     drawn = _line_json(browser_page)
     browser_page.keyboard.press("End")  # 0.99
     heavy = _wait_for_new_line(browser_page, drawn)
-    np.testing.assert_allclose(heavy["cnn-a"]["y"], smooth(_values("cnn-a"), 0.99), rtol=1e-5)
+    steps = np.asarray(heavy["cnn-a"]["x"], dtype=int)
+    np.testing.assert_allclose(heavy["cnn-a"]["y"], smooth(_values("cnn-a"), 0.99)[steps], rtol=1e-5)
 
 
 @pytest.mark.browser

@@ -134,7 +134,7 @@ def _series_data(
         smoothed = smooth(data.value, smoothing)
         # The smoothed line varies little within a pixel column: half the points draw it (its
         # extremes still among them), which halves what the browser has to draw.
-        smooth_line = downsample(data.x(xaxis), smoothed, width=width, points_per_pixel=max(1, points_per_pixel // 2))
+        smooth_line = downsample(data.x(xaxis), smoothed, max_points=max(4, width * points_per_pixel // 2))
         smooth_x, smooth_y = smooth_line.x, smooth_line.y
         smooth_raw = data.value[smooth_line.index]
     else:
@@ -337,7 +337,7 @@ class SeriesSource:
     >>> source.chart("train/loss", source.run_names(), smoothing=0.6, xaxis="step", width=640)  # doctest: +SKIP
     """
 
-    def __init__(self, logdir: Any, *, max_bytes: int = 256 * 2**20, max_entries: int = 8192):
+    def __init__(self, logdir: Any, *, max_bytes: int = 256 * 2**20, max_entries: int = 65536):
         if logdir is None or not hasattr(logdir, "scalars"):
             raise ArgumentTypeError("logdir", "a Logdir from deepscope.open_logdir", logdir)
         self.logdir = logdir
@@ -503,7 +503,7 @@ class SeriesSource:
         ``smoothing``: TensorBoard's smoothing weight in [0, 1) (0: no smoothed line).
         ``xaxis``: "step", "relative" (seconds since the series' first point) or "wall" (epoch
         seconds). ``width``: the chart's width in pixels; each raw line keeps at most
-        ``points_per_pixel * width`` points and each smoothed line ``width`` (half that at 2 or 3), their extremes
+        ``points_per_pixel * width`` points and each smoothed line half that, their extremes
         among them.
         """
         if not isinstance(tag, str):

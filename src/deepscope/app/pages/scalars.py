@@ -4,20 +4,22 @@ Controls: regex filters for runs and tags, TensorBoard's smoothing (raw series f
 x axis by step, relative or wall time, linear or log y, and "ignore outliers" for the y range.
 Each chart is its own callback, and a chart is drawn only once its card scrolls into view (an
 IntersectionObserver in the browser marks it seen), so the first paint costs the charts on screen,
-not every tag. The server smooths every point and sends about a point per pixel per line, raw
-or smoothed, each two-pixel column's min and max kept (see ``deepscope.app.series``). Only runs that
-logged a scalar count; with many runs the newest ``MAX_RUNS`` matching the filter are drawn, and
-the page says so. Each run's colour comes from its position among the logdir's runs
-(``deepscope.viz.scalars.run_colors``), so twenty runs in a row never share one. Charts follow the
-shell's logdir version, so they update while a run writes.
+not every tag. The server smooths every point and sends about a point per pixel per raw line
+(each two-pixel column's min and max) and half that per smoothed line, extremes kept (see
+``deepscope.app.series``). Only runs that logged a scalar count; with many runs the newest
+``MAX_RUNS`` matching the filter are drawn, and the page says so. Each run's colour comes from
+its position among the logdir's runs (``deepscope.viz.scalars.run_colors``), so twenty runs in a
+row never share one. Charts follow the shell's logdir version, so they update while a run writes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import re
+import threading
 from typing import Any
 
 import dash
@@ -32,11 +34,13 @@ from deepscope.app.updates import fit_box, graph_box, unless_shown
 from deepscope.patterns import match_names
 from deepscope.viz.scalars import CHART_HEIGHT, chart_height, run_colors, scalars_figure_json
 
+logger = logging.getLogger(__name__)
+
 MAX_RUNS = 20  # lines per chart: beyond this a chart is unreadable and slow to send
 MAX_CHARTS = 24
 CHART_WIDTH = 520  # pixels of a chart's plot area in the two-column grid of a 1280-1440 px window
-# A pixel's worth of points per line (the min and max of each two-pixel column): 20 runs of
-# 10,000 steps send about 21,000 points per chart (raw and smoothed lines), not 400,000.
+# A pixel's worth of points per raw line (the min and max of each two-pixel column), half that per
+# smoothed line (a smooth curve): 20 runs of 10,000 steps send about 16,000 points per chart.
 POINTS_PER_PIXEL = 1
 DEFAULT_SMOOTHING = 0.6
 CHART = "scalars-chart"
@@ -206,6 +210,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     if ctx.logdir is None:
         return
     source = SeriesSource.shared(ctx.logdir)
+    # Read every run's tags now, in the background, so the page's first visit finds them cached
+    # (with 1,000 runs, a thousand small reads: seconds that would otherwise delay the first paint).
+    threading.Thread(target=_warm_up, args=(source,), name="scalars-warm-up", daemon=True).start()
 
     @app.callback(
         Output("scalars-grid", "children"),
@@ -338,6 +345,15 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             "type": "application/json",
             "base64": False,
         }
+
+
+def _warm_up(source: SeriesSource) -> None:
+    try:
+        version = source.version()
+        source.runs_with("scalars", version)
+        source.tags(version)
+    except Exception:  # a head start only: the page reads (and reports) again itself
+        logger.debug("scalars warm-up failed", exc_info=True)
 
 
 def _smoothing(value: Any) -> float:
