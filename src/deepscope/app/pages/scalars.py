@@ -388,7 +388,7 @@ def _grid(tags: list[str], height: int = CHART_HEIGHT) -> list:
 def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
     return html.Div(
         style=_CARD,
-        **{"data-scalars-tag": tag},
+        **_data(scalars_tag=tag),
         children=[
             dcc.Store(id={"type": SEEN, "tag": tag}, data=False),
             dcc.Store(id={"type": DRAWN, "tag": tag}),
@@ -434,6 +434,11 @@ def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
             ),
         ],
     )
+
+
+def _data(**attributes: str) -> dict[str, Any]:
+    """``data-*`` attributes of an html component (``scalars_tag`` becomes ``data-scalars-tag``)."""
+    return {"data-" + name.replace("_", "-"): value for name, value in attributes.items()}
 
 
 def _legend(runs: list[str], colors: dict[str, str]) -> list:
