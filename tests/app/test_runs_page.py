@@ -86,6 +86,9 @@ def test_filter_matches_names_and_hparams_as_regex_or_text():
     assert "Not a valid regular expression" in message
     keep, message = match_runs([["a(b"]], "a(")
     assert keep == [True] and "plain text" in message
+    # Each text of a run is matched on its own: anchors hold per text, nothing reaches across two.
+    assert match_runs([["ab", "cd"]], "b$")[0] == [True] and match_runs([["ab", "cd"]], "^c")[0] == [True]
+    assert match_runs([["ab", "cd"]], "b.c")[0] == [False] and match_runs([["ab", "cd"]], "b(")[0] == [False]
 
 
 @pytest.fixture
@@ -167,3 +170,75 @@ def test_new_runs_appear_without_reload(browser_page, live_server, sample_logdir
     # The shell polls the logdir's version every few seconds and the table follows it.
     browser_page.locator("#runs-table").get_by_text("late-run").wait_for(timeout=20_000)
     eventually(lambda: browser_page.locator("#runs-summary").inner_text(), "4 runs")
+
+
+# -- many runs: the server pages, sorts and filters; colours match the Scalars page ------------------
+
+
+def test_view_filters_sorts_with_blanks_last_and_keeps_columns_in_use():
+    runs = pd.DataFrame(
+        {
+            "run": ["a", "b", "c", "d"],
+            "status": ["finished"] * 4,
+            "start_time": [pd.NaT] * 4,
+            "duration": [1.0] * 4,
+            "hparams": [{"lr": 0.1}, {"lr": 0.003}, {}, {"lr": 0.02, "only_d": 1}],
+            "meta": [{}] * 4,
+        }
+    )
+    last = pd.DataFrame(
+        {"run": ["a", "b", "d"], "tag": ["loss"] * 3, "step": [1, 1, 1], "value": [0.5, math.nan, 0.25]}
+    )
+    table = runs_table(runs, last)
+    col = {_label(c): c["id"] for c in table.columns}
+    names = lambda view: [table.rows[i]["run"] for i in view.order]  # noqa: E731
+    assert names(table.view("")) == ["a", "b", "c", "d"]
+    assert names(table.view("", [{"column_id": col["lr"], "direction": "asc"}])) == ["b", "d", "a", "c"]
+    assert names(table.view("", [{"column_id": col["lr"], "direction": "desc"}])) == ["a", "d", "b", "c"]
+    # Numbers, then text ("NaN"), then blanks, in either direction.
+    assert names(table.view("", [{"column_id": col["loss"], "direction": "asc"}])) == ["d", "a", "b", "c"]
+    assert names(table.view("", [{"column_id": col["loss"], "direction": "desc"}])) == ["a", "d", "b", "c"]
+    narrowed = table.view("^[abc]$", [{"column_id": col["lr"], "direction": "asc"}])
+    assert names(narrowed) == ["b", "a", "c"]
+    assert col["only_d"] not in {c["id"] for c in narrowed.columns}  # no shown run has it
+    assert table.view("lr=0.0(").message.startswith("Not a valid regular expression")
+
+
+def test_run_colours_are_the_scalars_pages(sample_logdir):
+    from deepscope.app.series import SeriesSource
+    from deepscope.viz.scalars import run_colors
+
+    table = _table(sample_logdir)
+    scalars = run_colors(SeriesSource(open_logdir(sample_logdir)).run_names())
+    assert {row["run"]: color for row, color in zip(table.rows, table.colors, strict=True)} == scalars
+    assert len(set(table.colors)) == len(table.rows)
+
+
+@pytest.mark.browser
+def test_pages_of_runs_sort_and_filter_on_the_server(browser_page, live_server, sample_logdir, monkeypatch):
+    from deepscope.app.pages import runs as runs_page
+
+    monkeypatch.setattr(runs_page, "PAGE_SIZE", 2)
+    page = browser_page
+    page.goto(live_server(sample_logdir))
+    summary = page.locator("#runs-summary")
+    summary.get_by_text("3 runs · 2 a page").wait_for()
+    eventually(lambda: len(_run_names(page)), 2)  # the browser holds one page
+    lr_header = page.locator("#runs-table th", has_text="lr").last
+    lr_header.locator(".column-header--sort").click()  # ascending lr, over every run
+    eventually(lambda: _run_names(page)[0], "cnn-lr0.003")
+    page.locator("#runs-table .next-page").click()
+    eventually(lambda: len(_run_names(page)), 1)  # the third run, on page 2
+    last = _run_names(page)
+    assert last[0] in ("cnn-lr0.01", "mlp-lr0.01")
+    # Each name carries its run's colour, the one the Scalars page draws it in.
+    table = _table(sample_logdir)
+    color = dict(zip([r["run"] for r in table.rows], table.colors, strict=True))[last[0]]
+    shadow = page.evaluate(
+        "() => getComputedStyle(document.querySelector('#runs-table td[data-dash-column=run]')).boxShadow"
+    )
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    assert shadow.startswith(f"rgb({r}, {g}, {b}) 4px 0px 0px")
+    page.fill("#runs-filter", "mlp")  # a new filter starts on its first page
+    summary.get_by_text("1 of 3 runs").wait_for()
+    eventually(lambda: _run_names(page), ["mlp-lr0.01"])

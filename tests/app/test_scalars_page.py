@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -16,8 +17,7 @@ from deepscope.app.plugin import AppContext
 from deepscope.app.series import SeriesSource
 from deepscope.track import Run, open_logdir
 from deepscope.track.smoothing import smooth
-from deepscope.viz.scalars import chart_height, scalars_figure, scalars_figure_json
-from deepscope.viz.theme import run_color
+from deepscope.viz.scalars import RUN_PALETTE, chart_height, run_colors, scalars_figure, scalars_figure_json
 from tests.conftest import eventually
 
 RUNS = ("cnn-a", "cnn-b", "mlp-c")
@@ -111,9 +111,16 @@ def test_a_chart_per_tag_with_every_run_in_its_colour(browser_page, live_server,
     lines = _smoothed_traces(browser_page, 0)
     assert set(lines) == set(RUNS)
     for run, trace in lines.items():
-        assert trace["color"] == run_color(run)  # the same colour as on every other page
-    # Smoothing 0.6 by default: the drawn line is TensorBoard's smoothing of every point.
-    np.testing.assert_allclose(lines["cnn-a"]["y"], smooth(_values("cnn-a"), 0.6), rtol=1e-6)
+        assert trace["color"] == run_colors(RUNS)[run]  # by the run's place among the logdir's runs
+    # Smoothing 0.6 by default: the drawn line is TensorBoard's smoothing of every point, at half
+    # a point per pixel (its extremes among them).
+    steps = np.asarray(lines["cnn-a"]["x"], dtype=int)
+    expected = smooth(_values("cnn-a"), 0.6)
+    assert 20 < len(steps) <= scalars_page.CHART_WIDTH // 2 and steps[0] == 0 and steps[-1] == STEPS - 1
+    np.testing.assert_allclose(lines["cnn-a"]["y"], expected[steps], rtol=1e-6)
+    assert min(lines["cnn-a"]["y"]) == pytest.approx(expected.min()) and max(lines["cnn-a"]["y"]) == pytest.approx(
+        expected.max()
+    )
     # The raw series is drawn too, faded and left out of the hover.
     raw = [t for t in browser_page.evaluate(TRACES_JS, 0) if t["hover"] == "skip"]
     assert {t["name"] for t in raw} == set(RUNS)
@@ -140,7 +147,8 @@ def test_moving_the_smoothing_slider_redraws_the_line(browser_page, live_server,
     drawn = _line_json(browser_page)
     browser_page.keyboard.press("End")  # 0.99
     heavy = _wait_for_new_line(browser_page, drawn)
-    np.testing.assert_allclose(heavy["cnn-a"]["y"], smooth(_values("cnn-a"), 0.99), rtol=1e-5)
+    steps = np.asarray(heavy["cnn-a"]["x"], dtype=int)
+    np.testing.assert_allclose(heavy["cnn-a"]["y"], smooth(_values("cnn-a"), 0.99)[steps], rtol=1e-5)
 
 
 @pytest.mark.browser
@@ -279,7 +287,7 @@ def test_nan_points_are_marked_not_dropped(source):
     markers = [t for t in scalars_figure_json(chart)["data"] if t["mode"] == "markers"]
     assert [t["name"] for t in markers] == ["NaN"]
     assert markers[0]["text"] == ["mlp-c"] and markers[0]["yaxis"] == "y2"
-    assert markers[0]["marker"]["color"] == [run_color("mlp-c")]
+    assert markers[0]["marker"]["color"] == [run_colors(RUNS)["mlp-c"]]
     figure = scalars_figure(chart)  # the same as a plotly Figure
     assert figure.layout.showlegend is True and len(figure.data) == 2 * len(RUNS) + 1
 
@@ -330,8 +338,14 @@ def test_charts_grow_so_the_hover_lists_every_run():
     assert scalars_figure_json(chart(3))["layout"]["height"] == 300
     tall = scalars_figure_json(chart(20))
     assert tall["layout"]["height"] >= 19 * 20 + 60
-    raw = [t for t in tall["data"] if t.get("hoverinfo") == "skip"]
-    assert all(t["line"]["color"].endswith(",0.125)") for t in raw)  # fainter when crowded
+    raw = [t for t in scalars_figure_json(chart(8))["data"] if t.get("hoverinfo") == "skip"]
+    assert len(raw) == 8 and all(t["line"]["color"].endswith(",0.198)") for t in raw)  # fainter when crowded
+    # Beyond ten runs, the raw series are one grey layer: each run's points, a gap between runs.
+    (layer,) = [t for t in tall["data"] if t.get("hoverinfo") == "skip"]
+    assert layer["line"]["color"].startswith("rgba(82,96,109,")
+    assert layer["connectgaps"] is False
+    y = np.frombuffer(base64.b64decode(layer["y"]["bdata"]), "<f4")
+    assert y.size == 2 * 20 and np.isnan(y[1::2]).all() and (y[::2] == 1).all()
 
 
 def test_a_single_point_series_is_drawn_as_a_marker(tmp_path):
@@ -347,3 +361,99 @@ def test_a_single_point_series_is_drawn_as_a_marker(tmp_path):
     traces = {t["name"]: t for t in scalars_figure_json(chart)["data"] if "hovertemplate" in t}
     assert traces["once"]["mode"] == "markers"
     assert "markers" in traces["short"]["mode"] and "lines" in traces["short"]["mode"]
+
+
+# -- many runs and tags: colours, lazy charts, escaping ----------------------------------------------
+
+
+def test_twenty_runs_in_a_row_get_twenty_colours_by_order():
+    names = [f"run-{i:02d}" for i in range(45)]
+    colors = run_colors(names)
+    assert len(set(RUN_PALETTE)) == len(RUN_PALETTE) == 20
+    for start in range(len(names) - 19):  # any twenty neighbours: twenty colours
+        assert len({colors[name] for name in names[start : start + 20]}) == 20
+    # By place, not by name: a run keeps its colour when runs are added after it.
+    assert run_colors([*names, "run-99"])["run-07"] == colors["run-07"]
+    assert run_colors(["b", "a"])["b"] == run_colors(["a", "b"])["a"] == RUN_PALETTE[0]
+
+
+def test_the_figure_draws_each_run_in_the_colour_given(source):
+    chart = source.chart("train/loss", list(RUNS), smoothing=0.6)
+    given = {"cnn-a": "#000001", "cnn-b": "#000002", "mlp-c": "#000003"}
+    figure = scalars_figure_json(chart, colors=given)
+    lines = [t for t in figure["data"] if "hovertemplate" in t and t.get("yaxis") != "y2"]
+    assert {t["name"]: t["line"]["color"] for t in lines} == given
+    (nan,) = [t for t in figure["data"] if t.get("yaxis") == "y2"]
+    assert nan["marker"]["color"] == ["#000003"]
+    # Without colours, the chart's own runs in order: all different.
+    default = [t["line"]["color"] for t in scalars_figure_json(chart)["data"] if "line" in t and "hovertemplate" in t]
+    assert len(set(default)) == 3
+
+
+ODD = '<b>bold</b> %{x} "quoted"'
+
+
+def test_run_names_reach_the_hover_as_text(tmp_path):
+    from deepscope.escape import escape
+
+    with Run(tmp_path, name=ODD) as run:
+        for step in range(5):
+            run.log({"loss": math.nan if step == 3 else step / 10}, step=step)
+    chart = SeriesSource(open_logdir(tmp_path)).chart("loss", [ODD])
+    figure = scalars_figure_json(chart)
+    (line,) = [t for t in figure["data"] if "hovertemplate" in t and t.get("yaxis") != "y2"]
+    template = line["hovertemplate"]
+    assert template.startswith(escape(ODD) + ": %{y:.4g}")
+    assert "<b>" not in template and "%{x}" not in template and '"' not in template
+    (nan,) = [t for t in figure["data"] if t.get("yaxis") == "y2"]
+    assert nan["text"] == [escape(ODD)]
+
+
+@pytest.mark.browser
+def test_a_run_name_with_markup_shows_literally_in_the_hover(browser_page, live_server, tmp_path, plots_drew):
+    with Run(tmp_path, name=ODD) as run:
+        for step in range(50):
+            run.log({"loss": 1 / (step + 1)}, step=step)
+    _open(browser_page, live_server(tmp_path), plots_drew, count=1)
+    browser_page.get_by_label("Log").check()  # a control first; the chart redraws on a log axis
+    browser_page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot')[0].layout.yaxis.type === 'log'")
+    box = browser_page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    browser_page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    browser_page.wait_for_function("() => (document.querySelector('.hoverlayer') || {}).textContent?.includes('bold')")
+    hover = browser_page.evaluate("() => document.querySelector('.hoverlayer').textContent")
+    assert ODD in hover  # the name as typed: tags, %{x} and quotes shown, not interpreted
+    bold = browser_page.evaluate(
+        "() => [...document.querySelectorAll('.hoverlayer tspan')].some(t => t.style.fontWeight === 'bold')"
+    )
+    assert not bold
+    assert ODD in browser_page.locator("#scalars-legend").inner_text()
+
+
+@pytest.mark.browser
+def test_charts_draw_as_they_scroll_into_view(browser_page, live_server, tmp_path, plots_drew):
+    tags = [f"metric/{i:02d}" for i in range(12)]
+    with Run(tmp_path, name="scalars-run") as run:
+        for step in range(20):
+            run.log({tag: float(step * (i + 1)) for i, tag in enumerate(tags)}, step=step)
+    with Run(tmp_path, name="images-only") as run:
+        run.log_image("x", np.zeros((4, 4)), step=0)
+    _open(browser_page, live_server(tmp_path), plots_drew, count=2)
+    drawn_js = """(tag) => { const gd = document.querySelector(`[data-scalars-tag="${tag}"] .js-plotly-plot`);
+                             return !!gd && Array.isArray(gd._fullData) && gd._fullData.length > 0; }"""
+    # The run without scalars is not counted, nor in the legend.
+    eventually(lambda: browser_page.locator("#scalars-summary").inner_text(), "12 of 12 tags · 1 of 1 runs")
+    assert "images-only" not in browser_page.locator("#scalars-legend").inner_text()
+    browser_page.wait_for_function(drawn_js, arg=tags[0])
+    last = browser_page.locator(f'[data-scalars-tag="{tags[-1]}"]')
+    assert last.bounding_box()["y"] > 1500  # far below the 800 px window
+    assert not browser_page.evaluate(drawn_js, tags[-1])  # not drawn while out of view
+
+    # A control changed before the chart came into view still applies when it draws.
+    thumb = browser_page.locator("#scalars-smoothing [role=slider]")
+    thumb.focus()
+    browser_page.keyboard.press("Home")  # smoothing 0
+    eventually(lambda: thumb.get_attribute("aria-valuenow"), "0")
+    last.scroll_into_view_if_needed()
+    browser_page.wait_for_function(drawn_js, arg=tags[-1])
+    line = _smoothed_traces(browser_page, len(tags) - 1)["scalars-run"]
+    np.testing.assert_allclose(line["y"], np.arange(20) * 12.0)  # the raw values: smoothing 0

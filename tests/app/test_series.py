@@ -15,7 +15,7 @@ from deepscope.app.series import (
     histogram_series,
     match_names,
 )
-from deepscope.errors import InvalidArgumentError
+from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.track import Run, open_logdir
 from deepscope.track.smoothing import smooth
 
@@ -62,6 +62,40 @@ def test_a_bad_regex_is_matched_as_text_with_a_message():
     matched = match_names(["a(b", "ab"], "a(")
     assert matched.names == ["a(b"]
     assert matched.message.startswith("Not a valid regular expression")
+
+
+def test_filters_are_the_one_re2_matcher_with_typed_errors():
+    import deepscope.patterns
+
+    assert match_names is deepscope.patterns.match_names
+    assert match_names(["a.b", "axb"], r"a\.b").names == ["a.b"]  # a regex
+    as_text = match_names(["run lr=0.1 (b", "run lr=0.1 b"], "lr=0.1 (b")  # not a regex: plain text
+    assert as_text.names == ["run lr=0.1 (b"] and "plain text" in as_text.message
+    # A catastrophic pattern runs in linear time on RE2 (Python's re would take minutes here).
+    assert match_names(["a" * 40 + "!"], r"(a+)+$").names == []
+    with pytest.raises(ArgumentTypeError, match="pattern"):
+        match_names(["a"], 3)  # type: ignore[arg-type]
+
+
+def test_a_pixels_worth_of_points_keeps_each_two_pixel_columns_extremes(source, logdir):
+    """At one point per pixel (what the page asks): at most ``width`` points per raw line and half
+    that per smoothed line, and every two-pixel column keeps its lowest and highest value."""
+    width = 100
+    chart = source.chart("train/loss", ["a"], smoothing=0.6, width=width, points_per_pixel=1)
+    series = chart.series[0]
+    raw = _raw(logdir, "a", "train/loss")
+    steps, values = raw["step"].to_numpy(), raw["value"].to_numpy()
+    assert len(series.x) <= width and len(series.smooth_x) <= width // 2
+    buckets = (width - 2) // 2
+    column = np.minimum((steps * buckets / steps[-1]).astype(int), buckets - 1)
+    drawn = dict(zip(series.x.tolist(), series.y.tolist(), strict=True))
+    for b in range(buckets):
+        mine = column == b
+        low, high = values[mine].min(), values[mine].max()
+        assert low in [drawn.get(int(s)) for s in steps[mine]], b
+        assert high in [drawn.get(int(s)) for s in steps[mine]], b
+    smoothed = smooth(values, 0.6)
+    assert series.smooth_y.min() == smoothed.min() and series.smooth_y.max() == smoothed.max()
 
 
 def test_listings(source):

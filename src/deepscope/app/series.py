@@ -4,8 +4,9 @@ A :class:`SeriesSource` answers the dashboard's questions (which runs and tags, 
 chart) through a small LRU cache keyed by the logdir's ``version()``, so a chart update that only
 changes the smoothing or the x axis does not read the store again, and a write shows up on the
 next version. Each chart is smoothed (TensorBoard's debiased EMA) on every point, then
-downsampled to about two points per pixel per series with min/max buckets, keeping NaN and Inf
-points as markers.
+downsampled to at most ``points_per_pixel`` points per pixel per series with min/max buckets,
+keeping NaN and Inf points as markers. Name filters (``match_names``) are ``deepscope.patterns``'
+RE2 matcher.
 
 >>> import tempfile, deepscope as ds
 >>> from deepscope.app.series import SeriesSource, match_names
@@ -25,10 +26,9 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import threading
 import weakref
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +38,7 @@ import pandas as pd
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirError
 from deepscope.lru import LRUCache
+from deepscope.patterns import NameMatch, match_names
 from deepscope.track import _db, _paths
 from deepscope.track.charts import ChartData, HistogramSeries, SeriesData
 from deepscope.track.downsample import downsample
@@ -63,43 +64,6 @@ XAXES = ("step", "relative", "wall")
 DISTRIBUTION_LEVELS = (0.0, 6.68, 15.87, 30.85, 50.0, 69.15, 84.13, 93.32, 100.0)
 ROBUST_QUANTILES = (2.0, 98.0)  # the y range that "ignore outliers" keeps
 MARKER_SPACING = 8  # pixels between NaN/Inf markers of one kind of one run, at least
-
-
-# -- name filters -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NameMatch:
-    """The names a filter kept, and a message when the pattern was not a valid regex."""
-
-    names: list[str]
-    message: str = ""
-
-
-def match_names(names: Iterable[str], pattern: str | None) -> NameMatch:
-    """Names that contain a match of ``pattern``, a case-insensitive regular expression.
-
-    An empty pattern keeps every name. A pattern that is not a valid regex is matched as plain
-    text, and the message says so (the page shows it), so typing ``lr=0.1(`` never breaks a page.
-
-    >>> match_names(["train/loss", "val/loss", "val/acc"], "val/.*loss").names
-    ['val/loss']
-    >>> match_names(["a(b"], "a(").message.startswith("Not a valid regular expression")
-    True
-    """
-    names = list(names)
-    if pattern is not None and not isinstance(pattern, str):
-        raise ArgumentTypeError("pattern", "a regular expression (text) or None", pattern)
-    pattern = (pattern or "").strip()
-    if not pattern:
-        return NameMatch(names)
-    message = ""
-    try:
-        regex = re.compile(pattern, re.IGNORECASE)
-    except re.error as err:
-        regex = re.compile(re.escape(pattern), re.IGNORECASE)
-        message = f"Not a valid regular expression ({err}); matching it as plain text."
-    return NameMatch([name for name in names if regex.search(name)], message)
 
 
 # -- scalar charts ------------------------------------------------------------------------------
@@ -170,7 +134,7 @@ def _series_data(
         smoothed = smooth(data.value, smoothing)
         # The smoothed line varies little within a pixel column: half the points draw it (its
         # extremes still among them), which halves what the browser has to draw.
-        smooth_line = downsample(data.x(xaxis), smoothed, width=width, points_per_pixel=max(1, points_per_pixel // 2))
+        smooth_line = downsample(data.x(xaxis), smoothed, max_points=max(4, width * points_per_pixel // 2))
         smooth_x, smooth_y = smooth_line.x, smooth_line.y
         smooth_raw = data.value[smooth_line.index]
     else:
@@ -373,7 +337,7 @@ class SeriesSource:
     >>> source.chart("train/loss", source.run_names(), smoothing=0.6, xaxis="step", width=640)  # doctest: +SKIP
     """
 
-    def __init__(self, logdir: Any, *, max_bytes: int = 256 * 2**20, max_entries: int = 8192):
+    def __init__(self, logdir: Any, *, max_bytes: int = 256 * 2**20, max_entries: int = 65536):
         if logdir is None or not hasattr(logdir, "scalars"):
             raise ArgumentTypeError("logdir", "a Logdir from deepscope.open_logdir", logdir)
         self.logdir = logdir
@@ -400,6 +364,11 @@ class SeriesSource:
         if signature is None:
             return ("version", self.version(version))
         return signature
+
+    def run_signatures(self, runs: Sequence[str], version: int | None = None) -> tuple:
+        """What changes whenever one of ``runs`` commits: each run's :func:`run_signature`."""
+        version = self.version(version)
+        return tuple((run, self._signature(run, version)) for run in runs)
 
     # -- listings ---------------------------------------------------------------------------
 

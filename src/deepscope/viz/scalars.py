@@ -12,13 +12,15 @@ every run's value at the step under the cursor.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from deepscope.errors import InvalidArgumentError
+from deepscope.escape import escape, escape_all
 from deepscope.track.charts import ChartData
-from deepscope.viz.theme import TEMPLATE, run_color
+from deepscope.viz.theme import PALETTE, TEMPLATE
 
 __all__ = [
     "scalars_figure",
@@ -28,13 +30,51 @@ __all__ = [
     "XAXIS_TITLES",
     "CHART_HEIGHT",
     "chart_height",
+    "RUN_PALETTE",
+    "run_colors",
 ]
+
+# Twenty colours for the lines of one chart (the page draws at most twenty runs): Paul Tol's
+# "muted" nine first, then his "vibrant" and "medium/high contrast" colours, each readable as a
+# thin line on white. Assigned by run order, so runs next to each other never share a colour.
+RUN_PALETTE: tuple[str, ...] = (
+    *PALETTE,
+    "#0077BB",  # blue
+    "#EE7733",  # orange
+    "#CC3311",  # red
+    "#EE3377",  # magenta
+    "#009988",  # teal
+    "#4D4D4D",  # dark grey
+    "#997700",  # ochre
+    "#6699CC",  # steel blue
+    "#994455",  # brick
+    "#33BBEE",  # sky
+    "#004488",  # navy
+)[:20]
+
+
+def run_colors(runs: Sequence[str]) -> dict[str, str]:
+    """A colour per run by its position in ``runs`` (the logdir's runs, oldest first).
+
+    Unlike a hash of the name, twenty runs in a row always get twenty different colours; a run
+    keeps its colour while runs are added after it. Pages pass the same ordering, so a run has
+    the same colour on every chart and page.
+
+    >>> run_colors(["a", "b"]) == {"a": RUN_PALETTE[0], "b": RUN_PALETTE[1]}
+    True
+    """
+    return {run: RUN_PALETTE[i % len(RUN_PALETTE)] for i, run in enumerate(dict.fromkeys(runs))}
+
 
 CHART_HEIGHT = 300  # at least; taller with many runs, so the hover can list every one
 HOVER_ROW = 19  # pixels per run in the hover label (11 px text)
 RAW_OPACITY = 0.25  # of the raw series behind the smoothed one, for up to RAW_FULL_RUNS runs
 RAW_FULL_RUNS = 5
 RAW_MIN_OPACITY = 0.08
+# Above this many runs the raw series are one grey layer: faded to near-invisibility their
+# colours cannot be told apart, and a trace per run would double what the browser draws.
+RAW_LAYER_RUNS = 10
+RAW_LAYER_COLOR = "rgba(82,96,109,0.18)"
 # Markers for values a line cannot show: where on the chart (0 = bottom, 1 = top) and how.
 _NONFINITE = {
     "+inf": ("+Inf", 0.97, "triangle-up"),
@@ -90,14 +130,21 @@ def typed_array(values: np.ndarray, dtype: type) -> dict:
     return {"dtype": code, "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
 
 
-def scalars_figure(data: ChartData, *, yscale: str = "linear", ignore_outliers: bool = False) -> go.Figure:
+def scalars_figure(
+    data: ChartData,
+    *,
+    yscale: str = "linear",
+    ignore_outliers: bool = False,
+    colors: Mapping[str, str] | None = None,
+) -> go.Figure:
     """The chart of one tag: a line per run (smoothed over faded raw), NaN/Inf markers, hover.
 
     ``yscale``: "linear" or "log" (values <= 0 are not drawn on a log axis; a note says how
     many). ``ignore_outliers``: fit the y axis to the 2nd-98th percentiles of the values, plus a
-    margin, instead of to every point.
+    margin, instead of to every point. ``colors``: run -> colour (see :func:`run_colors`); by
+    default the runs of the chart in their order.
     """
-    return go.Figure(scalars_figure_json(data, yscale=yscale, ignore_outliers=ignore_outliers))
+    return go.Figure(scalars_figure_json(data, yscale=yscale, ignore_outliers=ignore_outliers, colors=colors))
 
 
 SPARSE_POINTS = 30  # at or below this many points a series also gets markers
@@ -110,21 +157,33 @@ def _mode(points: int) -> str:
     return "lines+markers" if points <= SPARSE_POINTS else "lines"
 
 
-def scalars_figure_json(data: ChartData, *, yscale: str = "linear", ignore_outliers: bool = False) -> dict:
+def scalars_figure_json(
+    data: ChartData,
+    *,
+    yscale: str = "linear",
+    ignore_outliers: bool = False,
+    colors: Mapping[str, str] | None = None,
+) -> dict:
     """:func:`scalars_figure` as plotly JSON, built directly (the dashboard's fast path: a
     chart of 20 runs takes milliseconds instead of the tenth of a second graph objects need)."""
     if yscale not in ("linear", "log"):
         raise InvalidArgumentError("yscale", "'linear' or 'log'", yscale)
+    palette = run_colors([s.run for s in data.series])
+    if colors is not None:
+        palette.update({run: color for run, color in colors.items() if run in palette})
     unit, unit_name = _time_unit(data) if data.xaxis == "relative" else (1.0, "")
     smoothed = data.smoothing > 0
     # Many runs' raw series would bury the smoothed lines under noise: fade them further.
     crowd = max(len(data.series), RAW_FULL_RUNS)
     raw_opacity = max(RAW_MIN_OPACITY, RAW_OPACITY * (RAW_FULL_RUNS / crowd) ** 0.5)
     traces: list[dict] = []
+    layered = smoothed and len(data.series) > RAW_LAYER_RUNS
+    if layered:
+        traces.append(_raw_layer(data, unit))
     for series in data.series:
-        color = run_color(series.run)
-        name = _escape(series.run if len(series.run) <= 40 else series.run[:37] + "…")
-        if smoothed:
+        color = palette[series.run]
+        name = escape(series.run if len(series.run) <= 40 else series.run[:37] + "…")
+        if smoothed and not layered:
             traces.append(
                 {
                     "type": "scatter",
@@ -152,7 +211,7 @@ def scalars_figure_json(data: ChartData, *, yscale: str = "linear", ignore_outli
             trace["customdata"] = typed_array(series.smooth_raw, np.float32)
             trace["hovertemplate"] = f"{name}: %{{y:.4g}} (raw %{{customdata:.4g}})<extra></extra>"
         traces.append(trace)
-    traces.extend(_nonfinite_markers(data, unit))
+    traces.extend(_nonfinite_markers(data, unit, palette))
 
     layout: dict = {
         "template": _TEMPLATE_JSON,
@@ -204,6 +263,32 @@ def scalars_figure_json(data: ChartData, *, yscale: str = "linear", ignore_outli
     return {"data": traces, "layout": layout}
 
 
+def _raw_layer(data: ChartData, unit: float) -> dict:
+    """Every run's raw series as one faint grey trace, the lines apart by a gap (NaN) between them."""
+    xs, ys = [], []
+    for series in data.series:
+        x = series.x.astype(np.float64)
+        if data.xaxis == "wall":
+            x = x * 1000.0
+        elif data.xaxis == "relative":
+            x = x / unit
+        xs += [x, np.array([np.nan])]
+        ys += [series.y, np.array([np.nan])]
+    x = np.concatenate(xs) if xs else np.zeros(0)
+    y = np.concatenate(ys) if ys else np.zeros(0)
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "name": "raw",
+        "showlegend": False,
+        "x": typed_array(x, np.float64),
+        "y": typed_array(y, np.float32),
+        "connectgaps": False,
+        "line": {"color": RAW_LAYER_COLOR, "width": 1},
+        "hoverinfo": "skip",
+    }
+
+
 def _xtitle(xaxis: str, unit_name: str) -> str:
     title = XAXIS_TITLES[xaxis]
     return f"{title} ({unit_name})" if unit_name else title
@@ -219,7 +304,7 @@ def _y_range(data: ChartData, yscale: str) -> tuple[float, float] | None:
     return low - margin, high + margin
 
 
-def _nonfinite_markers(data: ChartData, unit: float) -> list[dict]:
+def _nonfinite_markers(data: ChartData, unit: float, palette: Mapping[str, str]) -> list[dict]:
     traces = []
     for kind, (label, position, symbol) in _NONFINITE.items():
         xs, colors, runs = [], [], []
@@ -227,7 +312,7 @@ def _nonfinite_markers(data: ChartData, unit: float) -> list[dict]:
             mine = series.nonfinite_x[series.nonfinite_kind == kind]
             if mine.size:
                 xs.append(mine)
-                colors.extend([run_color(series.run)] * mine.size)
+                colors.extend([palette[series.run]] * mine.size)
                 runs.extend([series.run] * mine.size)
         if not xs:
             continue
@@ -241,14 +326,9 @@ def _nonfinite_markers(data: ChartData, unit: float) -> list[dict]:
                 "x": _xs(x, data.xaxis, unit),
                 "y": typed_array(np.full(x.size, position), np.float32),
                 "marker": {"symbol": symbol, "size": 9, "color": colors, "line": {"width": 1.5, "color": colors}},
-                "text": runs,
+                "text": escape_all(runs),
                 "hovertemplate": f"%{{text}}: {label}<extra></extra>",
                 "showlegend": True,
             }
         )
     return traces
-
-
-def _escape(text: str) -> str:
-    """Plotly hover templates treat ``%{`` and HTML specially; run names are shown as text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("%{", "%\u200b{")

@@ -1,5 +1,11 @@
 """Runs: the home page. Every run of the logdir with its hyper-parameters, status, timing and the
 last value of each scalar; a filter box narrows the list, column headers sort it.
+
+The table is paged on the server: the browser holds one page of ``PAGE_SIZE`` rows, and the
+filter, the sort and the page are applied to the whole table in the callback (built once per
+logdir version, each filter and sort kept for the next page), so 10,000 runs filter and sort as
+fast as ten. Each run's name carries its colour, the one its lines have on the Scalars page
+(``deepscope.viz.scalars.run_colors``, by the run's place among the logdir's runs).
 """
 
 from __future__ import annotations
@@ -8,17 +14,24 @@ import json
 import math
 import numbers
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import dash
 import numpy as np
 import pandas as pd
-from dash import Input, Output, dash_table, dcc, html
+from dash import Input, Output, State, dash_table, dcc, html
 
 from deepscope.app.plugin import AppContext, Page, always_active
-from deepscope.patterns import compile_filter
+from deepscope.patterns import MAX_PATTERN_LENGTH, compile_filter
+from deepscope.viz.scalars import run_colors
+
+PAGE_SIZE = 50  # rows the browser holds; the rest stay on the server
+_VIEWS_KEPT = 16  # (filter, sort) results kept per table version, so paging through one is cheap
 
 # Column ids are positional ("hp0", "sc0"): hparam names and tags may hold any character.
 _BASE_COLUMNS: list[dash_table.DataTable.Columns] = [
@@ -62,10 +75,14 @@ def layout(ctx: AppContext) -> Any:
                     id="runs-table",
                     columns=_BASE_COLUMNS,
                     data=[],
-                    sort_action="native",
+                    sort_action="custom",
                     sort_mode="single",
+                    sort_by=[],
                     merge_duplicate_headers=True,
-                    page_action="none",
+                    page_action="custom",
+                    page_current=0,
+                    page_size=PAGE_SIZE,
+                    page_count=1,
                     tooltip_delay=300,
                     tooltip_duration=None,
                     cell_selectable=False,
@@ -109,21 +126,7 @@ def layout(ctx: AppContext) -> Any:
                         {"if": {"column_type": "numeric"}, "textAlign": "right", "fontVariantNumeric": "tabular-nums"},
                         {"if": {"column_id": "run"}, "fontWeight": "600"},
                     ],
-                    style_data_conditional=[
-                        {
-                            "if": {
-                                "filter_query": '{status} = "failed" || {status} = "crashed"',
-                                "column_id": "status",
-                            },
-                            "color": "#B42318",
-                            "fontWeight": "600",
-                        },
-                        {
-                            "if": {"filter_query": '{status} = "running"', "column_id": "status"},
-                            "color": "#175CD3",
-                            "fontWeight": "600",
-                        },
-                    ],
+                    style_data_conditional=_STATUS_STYLES,
                 ),
             ),
             html.Div(id="runs-empty", className="ds-empty", hidden=True),
@@ -131,25 +134,51 @@ def layout(ctx: AppContext) -> Any:
     )
 
 
+_STATUS_STYLES: list[dict] = [
+    {
+        "if": {
+            "filter_query": '{status} = "failed" || {status} = "crashed"',
+            "column_id": "status",
+        },
+        "color": "#B42318",
+        "fontWeight": "600",
+    },
+    {
+        "if": {"filter_query": '{status} = "running"', "column_id": "status"},
+        "color": "#175CD3",
+        "fontWeight": "600",
+    },
+]
+
+
 def register_callbacks(app: Any, ctx: AppContext) -> None:
-    # The table changes only when the logdir does: typing in the filter re-uses it. With 1,000 runs
-    # reading runs() and last_scalars() takes seconds, so it happens once per logdir version.
+    # The table changes only when the logdir does: typing in the filter, sorting and paging re-use
+    # it. With 1,000 runs reading runs() and last_scalars() takes seconds, so it happens once per
+    # logdir version (the one the shell's poll saw: no stat of every run per keystroke).
     built: list[tuple[Any, RunsTable | None]] = []  # one (version, table); replaced whole, so
     # concurrent callbacks (the server has several threads) never see half an update
+    lock = threading.Lock()
 
-    def table_for_version() -> RunsTable | None:
-        version = ctx.logdir.version() if ctx.logdir is not None else None
+    def table_for_version(version: Any) -> RunsTable | None:
+        if version is None and ctx.logdir is not None:
+            version = ctx.logdir.version()
         if built and built[-1][0] == version:
             return built[-1][1]
-        runs, last = _read(ctx)
-        table = None if runs is None or len(runs) == 0 else runs_table(runs, last)
-        built[:] = [(version, table)]
-        return table
+        with lock:  # one thread reads the logdir; the others wait for its table
+            if built and built[-1][0] == version:
+                return built[-1][1]
+            runs, last = _read(ctx)
+            table = None if runs is None or len(runs) == 0 else runs_table(runs, last)
+            built[:] = [(version, table)]
+            return table
 
     @app.callback(
         Output("runs-table", "data"),
         Output("runs-table", "columns"),
         Output("runs-table", "tooltip_data"),
+        Output("runs-table", "style_data_conditional"),
+        Output("runs-table", "page_count"),
+        Output("runs-table", "page_current"),
         Output("runs-summary", "children"),
         Output("runs-filter-message", "children"),
         Output("runs-table-wrap", "hidden"),
@@ -158,21 +187,49 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
         Output("runs-empty", "children"),
         Input("runs-filter", "value"),
         Input("app-logdir-version", "data"),
+        Input("runs-table", "page_current"),
+        Input("runs-table", "sort_by"),
+        State("runs-table", "columns"),
     )
-    def update_table(pattern: str | None, _version: Any) -> tuple:
-        table = table_for_version()
+    def update_table(pattern: str | None, version: Any, page: Any, sort_by: Any, shown_columns: Any) -> tuple:
+        table = table_for_version(version)
         if table is None:
-            return [], _BASE_COLUMNS, [], "", "", True, True, False, empty_state(ctx)
-        keep, message = match_runs(table.haystacks, pattern)
-        rows = [row for row, k in zip(table.rows, keep, strict=True) if k]
-        tips = [tip for tip, k in zip(table.tooltips, keep, strict=True) if k]
-        # Columns no shown run has a value in are clutter: leave them out.
-        columns = [c for c in table.columns if c in _BASE_COLUMNS or any(c["id"] in row for row in rows)]
+            return [], _BASE_COLUMNS, [], _STATUS_STYLES, 1, 0, "", "", True, True, False, empty_state(ctx)
+        if dash.ctx.triggered_id == "runs-filter":
+            page = 0  # a new filter starts at its first page
+        view = table.view(pattern, sort_by)
+        pages = max(1, math.ceil(len(view.order) / PAGE_SIZE))
+        page = min(max(int(page), 0), pages - 1) if isinstance(page, int) else 0
+        shown = view.order[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        rows = [table.rows[i] for i in shown]
+        tips = [table.tooltips[i] for i in shown]
+        styles = _STATUS_STYLES + [
+            {"if": {"row_index": n, "column_id": "run"}, "boxShadow": f"inset 4px 0 0 {table.colors[i]}"}
+            for n, i in enumerate(shown)
+        ]
         total = len(table.rows)
-        if not rows:
+        message = view.message
+        if not view.order:
             message = f"{message} No run matches the filter.".strip()
-        summary = f"{len(rows)} of {total} runs" if len(rows) != total else f"{total} run{'s' if total != 1 else ''}"
-        return rows, columns if rows else table.columns, tips, summary, message, False, False, True, None
+        matched = len(view.order)
+        summary = f"{matched:,} of {total:,} runs" if matched != total else f"{total:,} run{'s' if total != 1 else ''}"
+        if pages > 1:
+            summary += f" · {PAGE_SIZE} a page"
+        columns = view.columns if view.order else table.columns
+        return (
+            rows,
+            dash.no_update if columns == shown_columns else columns,
+            tips,
+            styles,
+            pages,
+            page,
+            summary,
+            message,
+            False,
+            False,
+            True,
+            None,
+        )
 
 
 def _read(ctx: AppContext) -> tuple[Any, Any]:
@@ -202,13 +259,85 @@ def empty_state(ctx: AppContext) -> Any:
 
 
 @dataclass(frozen=True)
+class RunsView:
+    """A filter and a sort of the table: the rows' positions in order, the columns any has a value
+    in, and the filter's message."""
+
+    order: list[int]
+    columns: list[dash_table.DataTable.Columns]
+    message: str
+
+
+@dataclass(frozen=True)
 class RunsTable:
-    """The runs table as DataTable wants it, plus the texts the filter searches per run."""
+    """The runs table as DataTable wants it, plus the texts the filter searches per run and each
+    run's colour."""
 
     columns: list[dash_table.DataTable.Columns]
     rows: list[dict]
     tooltips: list[dict]
     haystacks: list[list[str]]
+    colors: list[str] = field(default_factory=list)
+    _views: OrderedDict = field(default_factory=OrderedDict, repr=False, compare=False)
+    _lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def view(self, pattern: str | None, sort_by: Any = None) -> RunsView:
+        """The rows ``pattern`` keeps (see :func:`match_runs`), sorted by ``sort_by`` (DataTable's
+        ``[{"column_id", "direction"}]``; blanks last either way), and the columns they fill."""
+        sort = _sort_key(sort_by)
+        key = ((pattern or "").strip(), sort)
+        with self._lock:
+            if key in self._views:
+                self._views.move_to_end(key)
+                return self._views[key]
+        keep, message = self._match(key[0])
+        order = [i for i, k in enumerate(keep) if k]
+        if sort is not None:
+            order = _sorted(self.rows, order, *sort)
+        present: set[str] = set()
+        for i in order:
+            present.update(self.rows[i])
+        columns = [c for c in self.columns if c in _BASE_COLUMNS or c["id"] in present]
+        view = RunsView(order, columns, message)
+        with self._lock:
+            self._views[key] = view
+            while len(self._views) > _VIEWS_KEPT:
+                self._views.popitem(last=False)
+        return view
+
+    def _match(self, pattern: str) -> tuple[list[bool], str]:
+        for (kept, sort), view in list(self._views.items()):
+            if kept == pattern and sort is None:  # the same filter, sorted otherwise: reuse it
+                keep = [False] * len(self.rows)
+                for i in view.order:
+                    keep[i] = True
+                return keep, view.message
+        return match_runs(self.haystacks, pattern)
+
+
+def _sort_key(sort_by: Any) -> tuple[str, bool] | None:
+    if not isinstance(sort_by, list) or not sort_by or not isinstance(sort_by[0], Mapping):
+        return None
+    column = sort_by[0].get("column_id")
+    if not isinstance(column, str):
+        return None
+    return column, sort_by[0].get("direction") == "desc"
+
+
+def _sorted(rows: list[dict], order: list[int], column: str, descending: bool) -> list[int]:
+    """``order`` sorted by ``column``: numbers by value, then text (NaN, "auto") by text, blanks last."""
+    numbers, texts, blanks = [], [], []
+    for i in order:
+        value = rows[i].get(column)
+        if value is None or value == "":
+            blanks.append(i)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            numbers.append(i)
+        else:
+            texts.append(i)
+    numbers.sort(key=lambda i: rows[i][column], reverse=descending)
+    texts.sort(key=lambda i: str(rows[i][column]).casefold(), reverse=descending)
+    return numbers + texts + blanks
 
 
 def runs_table(runs: Any, last: Any) -> RunsTable:
@@ -263,7 +392,8 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
         rows.append(row)
         tooltips.append(tips)
         haystacks.append([name, *(f"{k}={_text(v)}" for k, v in hp.items())])
-    return RunsTable(columns, rows, tooltips, haystacks)
+    colors = run_colors([row["run"] for row in rows])
+    return RunsTable(columns, rows, tooltips, haystacks, [colors[row["run"]] for row in rows])
 
 
 def match_runs(haystacks: list[list[str]], pattern: str | None) -> tuple[list[bool], str]:
@@ -271,6 +401,14 @@ def match_runs(haystacks: list[list[str]], pattern: str | None) -> tuple[list[bo
     compiled = compile_filter(pattern)
     if compiled is None:
         return [True] * len(haystacks), ""
+    if compiled.message and "\n" not in compiled.text:  # plain text cannot reach across a line
+        return [compiled.search("\n".join(texts)) for texts in haystacks], compiled.message
+    if len(compiled.text) + 4 <= MAX_PATTERN_LENGTH:
+        # One search per run over its texts a line each, ^ and $ anchoring at every line: five
+        # times fewer calls than a search per text (10,000 runs filter in a few milliseconds).
+        lines = compile_filter("(?m)" + compiled.text)
+        if lines is not None and not lines.message:
+            return [lines.search("\n".join(texts)) for texts in haystacks], ""
     return [any(compiled.search(text) for text in texts) for texts in haystacks], compiled.message
 
 

@@ -2,40 +2,84 @@
 
 Controls: regex filters for runs and tags, TensorBoard's smoothing (raw series faded behind),
 x axis by step, relative or wall time, linear or log y, and "ignore outliers" for the y range.
-Each chart is its own callback, so charts arrive one by one; the server smooths every point and
-sends at most two points per pixel per raw series and one per smoothed series, extremes kept
-(see ``deepscope.app.series``). With many runs the newest ``MAX_RUNS`` matching the filter are
-drawn, and the page says so. Charts follow the shell's logdir version, so they update while a
-run writes.
+Each chart is its own callback, and a chart is drawn only once its card scrolls into view (an
+IntersectionObserver in the browser marks it seen), so the first paint costs the charts on screen,
+not every tag. The server smooths every point and sends about a point per pixel per raw line
+(each two-pixel column's min and max) and half that per smoothed line, extremes kept (see
+``deepscope.app.series``). Only runs that logged a scalar count; with many runs the newest
+``MAX_RUNS`` matching the filter are drawn, and the page says so. Each run's colour comes from
+its position among the logdir's runs (``deepscope.viz.scalars.run_colors``), so twenty runs in a
+row never share one. Charts follow the shell's logdir version, so they update while a run writes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import math
 import re
+import threading
 from typing import Any
 
 import dash
 import numpy as np
 from dash import MATCH, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 from deepscope.app.components import field
 from deepscope.app.plugin import AppContext, Page
 from deepscope.app.series import SeriesSource
 from deepscope.app.updates import fit_box, graph_box, unless_shown
 from deepscope.patterns import match_names
-from deepscope.viz.scalars import CHART_HEIGHT, chart_height, scalars_figure_json
-from deepscope.viz.theme import run_color
+from deepscope.viz.scalars import CHART_HEIGHT, chart_height, run_colors, scalars_figure_json
+
+logger = logging.getLogger(__name__)
 
 MAX_RUNS = 20  # lines per chart: beyond this a chart is unreadable and slow to send
 MAX_CHARTS = 24
 CHART_WIDTH = 520  # pixels of a chart's plot area in the two-column grid of a 1280-1440 px window
+# A pixel's worth of points per raw line (the min and max of each two-pixel column), half that per
+# smoothed line (a smooth curve): 20 runs of 10,000 steps send about 16,000 points per chart.
+POINTS_PER_PIXEL = 1
 DEFAULT_SMOOTHING = 0.6
 CHART = "scalars-chart"
 CSV = "scalars-csv"
 JSON = "scalars-json"
 DOWNLOAD = "scalars-download"
+BOX = "scalars-box"  # a chart's box: sized before the graph's code loads, so cards have their height
+DRAWN = "scalars-drawn"  # a card's store: what its chart was drawn from (to skip a redraw of the same)
+SEEN = "scalars-seen"  # a card's store: True once the card came into view (its chart then draws)
+
+# Watches the cards of the grid and marks each seen when it comes within a screen's reach of the
+# viewport. A card is watched under its tag (React may reuse a card's element for another tag).
+_WATCH_JS = """
+function(children) {
+    const ds = window.dash_clientside;
+    if (!window._dsScalarsObserver) {
+        window._dsScalarsObserver = new IntersectionObserver((entries, observer) => {
+            for (const entry of entries) {
+                if (!entry.isIntersecting) continue;
+                observer.unobserve(entry.target);
+                ds.set_props({type: 'scalars-seen', tag: entry.target.dataset.scalarsTag}, {data: true});
+            }
+        }, {rootMargin: '200px 0px'});
+    }
+    const watch = () => {
+        const cards = [...document.querySelectorAll('#scalars-grid [data-scalars-tag]')]
+            .filter(card => card.dataset.watched !== card.dataset.scalarsTag);
+        for (const card of cards) {
+            card.dataset.watched = card.dataset.scalarsTag;
+            window._dsScalarsObserver.observe(card);
+        }
+        return cards.length;
+    };
+    let tries = 0;
+    const again = () => { if (watch() === 0 && tries++ < 40) setTimeout(again, 50); };
+    setTimeout(again, 0);
+    return (children || []).length;
+}
+"""
 
 _ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 28px", "alignItems": "flex-end"}
 _GRID = {
@@ -157,6 +201,7 @@ def layout(ctx: AppContext) -> Any:
             html.Div(id="scalars-grid", style=_GRID),
             dcc.Store(id="scalars-runs"),
             dcc.Store(id="scalars-tags"),
+            dcc.Store(id="scalars-watched"),
         ],
     )
 
@@ -165,6 +210,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     if ctx.logdir is None:
         return
     source = SeriesSource.shared(ctx.logdir)
+    # Read every run's tags now, in the background, so the page's first visit finds them cached
+    # (with 1,000 runs, a thousand small reads: seconds that would otherwise delay the first paint).
+    threading.Thread(target=_warm_up, args=(source,), name="scalars-warm-up", daemon=True).start()
 
     @app.callback(
         Output("scalars-grid", "children"),
@@ -183,12 +231,13 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         run_pattern: str | None, tag_pattern: str | None, version: Any, shown_tags: list | None, shown_runs: list | None
     ) -> tuple:
         version = source.version(version)
-        runs = match_names(source.run_names(version), run_pattern)
+        with_scalars = source.runs_with("scalars", version)  # runs that logged none are left out
+        runs = match_names(with_scalars, run_pattern)
         tags = match_names(source.tags(version), tag_pattern)
         drawn_runs = sorted(runs.names[-MAX_RUNS:])  # the newest, listed by name
         drawn_tags = tags.names[:MAX_CHARTS]
         notes = [note for note in (runs.message, tags.message) if note]
-        total_runs = len(source.run_names(version))
+        total_runs = len(with_scalars)
         if not runs.names:
             notes.append("No run matches the run filter.")
         elif len(runs.names) > MAX_RUNS:
@@ -209,43 +258,67 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         height = chart_height(len(drawn_runs))
         grid = dash.no_update if drawn_tags == shown_tags else _grid(drawn_tags, height)
         runs_out = unless_shown(drawn_runs, shown_runs)
-        return grid, drawn_tags, runs_out, _legend(drawn_runs), " ".join(notes), summary
+        legend = _legend(drawn_runs, run_colors(source.run_names(version)))
+        return grid, drawn_tags, runs_out, legend, " ".join(notes), summary
+
+    app.clientside_callback(_WATCH_JS, Output("scalars-watched", "data"), Input("scalars-grid", "children"))
 
     @app.callback(
         Output({"type": CHART, "tag": MATCH}, "figure"),
-        Output({"type": CHART, "tag": MATCH}, "style"),
-        Input({"type": CHART, "tag": MATCH}, "id"),
+        Output({"type": BOX, "tag": MATCH}, "style"),
+        Output({"type": DRAWN, "tag": MATCH}, "data"),
+        Input({"type": SEEN, "tag": MATCH}, "data"),
         Input("scalars-runs", "data"),
         Input("scalars-smoothing", "value"),
         Input("scalars-xaxis", "value"),
         Input("scalars-yscale", "value"),
         Input("scalars-outliers", "value"),
         Input("app-logdir-version", "data"),
-        State({"type": CHART, "tag": MATCH}, "style"),
+        State({"type": CHART, "tag": MATCH}, "id"),
+        State({"type": BOX, "tag": MATCH}, "style"),
+        State({"type": DRAWN, "tag": MATCH}, "data"),
+        prevent_initial_call=True,
     )
     def update_chart(
-        chart_id: dict,
+        seen: bool | None,
         runs: list | None,
         smoothing: float | None,
         xaxis: str,
         yscale: str,
         outliers: list | None,
         version: Any,
+        chart_id: dict,
         style: dict | None,
+        drawn: str | None,
     ) -> tuple:
-        if runs is None:
-            return dash.no_update, dash.no_update
+        if not seen or runs is None:
+            raise PreventUpdate  # not in view yet: drawn when it scrolls in
+        version = source.version(version)
+        # A new logdir version in which none of the shown runs wrote draws the same chart again:
+        # skip it (each redraw of a crowded chart costs the browser a tenth of a second or more).
+        stamp = hashlib.blake2b(
+            repr((runs, smoothing, xaxis, yscale, outliers, source.run_signatures(runs, version))).encode(),
+            digest_size=12,
+        ).hexdigest()
+        if stamp == drawn:
+            raise PreventUpdate
         data = source.chart(
             chart_id["tag"],
             runs,
-            version=source.version(version),
+            version=version,
             smoothing=_smoothing(smoothing),
             xaxis=xaxis or "step",
             width=CHART_WIDTH,
+            points_per_pixel=POINTS_PER_PIXEL,
         )
-        figure = scalars_figure_json(data, yscale=yscale or "linear", ignore_outliers="ignore" in (outliers or []))
-        # A responsive graph takes its height from its box: give the box the figure's height.
-        return figure, fit_box(figure["layout"]["height"], style)
+        figure = scalars_figure_json(
+            data,
+            yscale=yscale or "linear",
+            ignore_outliers="ignore" in (outliers or []),
+            colors=run_colors(source.run_names(version)),
+        )
+        # The graph fills its box: give the box the figure's height.
+        return figure, fit_box(figure["layout"]["height"], style), stamp
 
     @app.callback(
         Output({"type": DOWNLOAD, "tag": MATCH}, "data"),
@@ -272,6 +345,15 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             "type": "application/json",
             "base64": False,
         }
+
+
+def _warm_up(source: SeriesSource) -> None:
+    try:
+        version = source.version()
+        source.runs_with("scalars", version)
+        source.tags(version)
+    except Exception:  # a head start only: the page reads (and reports) again itself
+        logger.debug("scalars warm-up failed", exc_info=True)
 
 
 def _smoothing(value: Any) -> float:
@@ -306,7 +388,10 @@ def _grid(tags: list[str], height: int = CHART_HEIGHT) -> list:
 def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
     return html.Div(
         style=_CARD,
+        **_data(scalars_tag=tag),
         children=[
+            dcc.Store(id={"type": SEEN, "tag": tag}, data=False),
+            dcc.Store(id={"type": DRAWN, "tag": tag}),
             html.Div(
                 style={"display": "flex", "alignItems": "center", "gap": "6px"},
                 children=[
@@ -334,16 +419,29 @@ def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
                 ],
             ),
             dcc.Download(id={"type": DOWNLOAD, "tag": tag}),
-            dcc.Graph(
-                id={"type": CHART, "tag": tag},
+            html.Div(
+                id={"type": BOX, "tag": tag},
                 style=graph_box(height),
-                config={"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
+                children=dcc.Graph(
+                    id={"type": CHART, "tag": tag},
+                    style={"height": "100%"},
+                    config={
+                        "displaylogo": False,
+                        "responsive": True,
+                        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+                    },
+                ),
             ),
         ],
     )
 
 
-def _legend(runs: list[str]) -> list:
+def _data(**attributes: str) -> dict[str, Any]:
+    """``data-*`` attributes of an html component (``scalars_tag`` becomes ``data-scalars-tag``)."""
+    return {"data-" + name.replace("_", "-"): value for name, value in attributes.items()}
+
+
+def _legend(runs: list[str], colors: dict[str, str]) -> list:
     """A swatch per drawn run, by name (the charts' hover names them too)."""
     return [
         html.Span(
@@ -355,7 +453,7 @@ def _legend(runs: list[str]) -> list:
                         "width": "14px",
                         "height": "3px",
                         "borderRadius": "2px",
-                        "background": run_color(run),
+                        "background": colors.get(run, "#7B8794"),
                         "display": "inline-block",
                     }
                 ),
