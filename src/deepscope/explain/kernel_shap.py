@@ -213,11 +213,17 @@ def kernel_shap(
 ) -> Attribution:
     """Shapley values of each feature of tabular inputs [N, F] (arrays or DataFrames).
 
-    ``background``: reference rows [K, F] (``baseline=`` is a deprecated alias for it); default
-    one row of zeros. More than ``n_background`` rows are summarized by k-means (None: never). ``n_samples``:
+    ``background``: reference rows [K, F], a background sample the coalitions are filled from;
+    default one row of zeros. ``baseline`` (Captum's ``baselines``): a number or one row (a
+    background of that row), or one row per example [N, F]: example i is then explained against
+    its own baseline row i alone (Captum's pairing rule; ``base_value`` is f(baseline_i)). Other
+    row counts as ``baseline`` are a deprecated alias of ``background``. More than
+    ``n_background`` background rows are summarized by k-means (None: never). ``n_samples``:
     coalitions per example, default 2 F + 2048 (shap's "auto"); with 2^F - 2 or more every
     coalition is used and the values are exact. Features equal to every background row get 0.
     ``base_value`` is E[f(background)] and ``delta`` the (zero up to rounding) efficiency gap.
+    When other inputs or forward arguments come from the example's row, E[f(background)] is
+    taken per example, with its own other inputs.
 
     ``feature_mask``: group labels (one example's shape, ``[1, ...]`` or one mask per example):
     the features are the groups (F is their count), and inputs of any shape (images:
@@ -226,7 +232,6 @@ def kernel_shap(
     coalitions per model call (each evaluated on every background row; overrides
     ``batch_size``, which counts model rows, for them).
     """
-    background = deprecated_alias(baseline, "baseline", background, "background", None)
     seed = resolve_seed(seed)
     return_input_shape = check_return_input_shape(return_input_shape)
     if n_background is not None:
@@ -258,42 +263,29 @@ def kernel_shap(
         shape = tuple(task.x.shape[1:])
         groups = groups.reshape(len(groups), -1)
         budget = 2 * n_groups + 2048 if n_samples is None else check_positive_int(n_samples, "n_samples")
-        rows, row_weights = _background(task, background, n_background, seed)
         x = task.x.reshape(task.n, -1)
-        bg = torch.as_tensor(rows, dtype=x.dtype, device=x.device)
-        bg_w = torch.as_tensor(row_weights, dtype=torch.float64, device=x.device)
-        # E[f(background)] for every class, then each example's target
-        bg_rows = torch.zeros(len(bg), dtype=torch.long)
-        null = (task.predict(bg.reshape(len(bg), *shape), bg_rows).double() * bg_w[:, None]).sum(0)
-        expected = null[task.target]
         fx = task.score.double()
-        values = np.zeros((task.n, n_groups))
-        if perturbations_per_eval is not None:
-            task.batch_size = perturbations_per_eval * len(bg)
-        limit = task.batch_size
-        pending: list[_Pending] = []
-        waiting = 0  # hybrid rows of the pending examples
-        with task.bar(task.n) as bar:
-            for i in range(task.n):
-                own = groups[i if len(groups) > 1 else 0]
-                item = _prepare(x[i], own, n_groups, bg, float(fx[i]), float(expected[i]), budget, rng, i)
-                if item.masks is None:
-                    values[i] = item.phi
-                    bar.update(1)
-                    continue
-                pending.append(item)
-                waiting += len(item.masks) * len(bg)
-                # evaluate several examples' coalitions together: fewer, larger model calls
-                if waiting >= limit:
-                    _evaluate(task, pending, x, groups, bg, bg_w, values, bar, limit)
-                    pending, waiting = [], 0
-            _evaluate(task, pending, x, groups, bg, bg_w, values, bar, limit)
-        efficiency = values.sum(axis=1) - (fx - expected).cpu().numpy()
-        options: dict[str, Any] = {"n_samples": budget, "n_background": len(rows)}
+        options: dict[str, Any] = {"n_samples": budget}
         if feature_mask is not None:
             options.update(feature_mask=True, return_input_shape=return_input_shape)
         if perturbations_per_eval is not None:
             options["perturbations_per_eval"] = perturbations_per_eval
+        background, paired = _pairing(task, baseline, background)
+        if paired is not None:
+            if perturbations_per_eval is not None:
+                task.batch_size = perturbations_per_eval
+            values, expected = _paired(task, x, groups, n_groups, paired, budget, rng)
+            options["paired"] = True
+        else:
+            rows, row_weights = _background(task, background, n_background, seed)
+            options["n_background"] = len(rows)
+            bg = torch.as_tensor(rows, dtype=x.dtype, device=x.device)
+            bg_w = torch.as_tensor(row_weights, dtype=torch.float64, device=x.device)
+            expected = _expected(task, bg.reshape(len(bg), *shape), bg_w)
+            if perturbations_per_eval is not None:
+                task.batch_size = perturbations_per_eval * len(bg)
+            values = _background_values(task, x, groups, bg, bg_w, n_groups, fx, expected, budget, rng)
+        efficiency = values.sum(axis=1) - (fx - expected).cpu().numpy()
         per_group = torch.as_tensor(values)
         if not return_input_shape:
             per_group_values(task, feature_mask)
@@ -301,6 +293,104 @@ def kernel_shap(
         else:
             result = spread(groups.reshape(len(groups), *shape).cpu(), per_group, shape)
         return task.finish(result.numpy(), options=options, base_value=expected.cpu().numpy(), delta=efficiency)
+
+
+def _expected(task: Task, bg: torch.Tensor, bg_w: torch.Tensor) -> torch.Tensor:
+    """E[f(background)] for each example's target: the background rows [K, ...] evaluated once
+    for every class, or once per example where its other inputs and forward arguments matter."""
+    if task.rows_matter:  # each example's own other inputs and forward arguments
+        which = task.rows.repeat_interleave(len(bg))
+        repeated = bg.repeat(task.n, *([1] * (bg.ndim - 1)))
+        out = selected(task.predict(repeated, which), task.resolved_target[which]).double()
+        return (out.view(task.n, len(bg)) * bg_w[None]).sum(1)
+    bg_rows = torch.zeros(len(bg), dtype=torch.long, device=bg.device)
+    null = (task.predict(bg, bg_rows).double() * bg_w[:, None]).sum(0)
+    return null[task.resolved_target]
+
+
+def _background_values(
+    task: Task,
+    x: torch.Tensor,
+    groups: torch.Tensor,
+    bg: torch.Tensor,
+    bg_w: torch.Tensor,
+    n_groups: int,
+    fx: torch.Tensor,
+    expected: torch.Tensor,
+    budget: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Values [N, G] with every example's coalitions filled from the same background rows."""
+    values = np.zeros((task.n, n_groups))
+    limit = task.batch_size
+    pending: list[_Pending] = []
+    waiting = 0  # hybrid rows of the pending examples
+    with task.bar(task.n) as bar:
+        for i in range(task.n):
+            own = groups[i if len(groups) > 1 else 0]
+            item = _prepare(x[i], own, n_groups, bg, float(fx[i]), float(expected[i]), budget, rng, i)
+            if item.masks is None:
+                values[i] = item.phi
+                bar.update(1)
+                continue
+            pending.append(item)
+            waiting += len(item.masks) * len(bg)
+            # evaluate several examples' coalitions together: fewer, larger model calls
+            if waiting >= limit:
+                _evaluate(task, pending, x, groups, bg, bg_w, values, bar, limit)
+                pending, waiting = [], 0
+        _evaluate(task, pending, x, groups, bg, bg_w, values, bar, limit)
+    return values
+
+
+def _pairing(task: Task, baseline: Any, background: Any) -> tuple[Any, torch.Tensor | None]:
+    """(background, per-example baselines [N, D] flattened): ``baseline`` with one row per
+    example is paired with the examples (Captum's rule); a number or one row is a background of
+    one row; other row counts are the deprecated alias of ``background``."""
+    if baseline is None:
+        return background, None
+    if background is not None:
+        raise InvalidArgumentError("baseline", "not given with background", describe(baseline), hint="give one of them")
+    if isinstance(baseline, (int, float, np.integer, np.floating)) and not isinstance(baseline, bool):
+        return baseline, None
+    raw: Any = baseline
+    raw = raw.to_numpy(dtype=np.float64) if hasattr(raw, "iloc") else raw
+    tensor = torch.as_tensor(raw.detach().cpu().numpy() if isinstance(raw, torch.Tensor) else np.asarray(raw))
+    example = tuple(task.x.shape[1:])
+    if tuple(tensor.shape) == example:
+        return tensor.numpy(), None
+    if tuple(tensor.shape) == (task.n, *example) and task.n > 1:
+        return None, tensor.reshape(task.n, -1).to(device=task.x.device, dtype=task.x.dtype)
+    return deprecated_alias(baseline, "baseline", None, "background", None), None
+
+
+def _paired(
+    task: Task,
+    x: torch.Tensor,
+    groups: torch.Tensor,
+    n_groups: int,
+    baselines: torch.Tensor,
+    budget: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, torch.Tensor]:
+    """(values [N, G], f(baseline_i)) with example i's coalitions filled from its own baseline
+    row alone."""
+    shape = tuple(task.x.shape[1:])
+    expected = task.scores(baselines.reshape(task.n, *shape), task.rows).double()
+    fx = task.score.double()
+    values = np.zeros((task.n, n_groups))
+    weight = torch.ones(1, dtype=torch.float64, device=x.device)
+    with task.bar(task.n) as bar:
+        for i in range(task.n):
+            bg = baselines[i : i + 1]
+            own = groups[i if len(groups) > 1 else 0]
+            item = _prepare(x[i], own, n_groups, bg, float(fx[i]), float(expected[i]), budget, rng, i)
+            if item.masks is None:
+                values[i] = item.phi
+                bar.update(1)
+                continue
+            _evaluate(task, [item], x, groups, bg, weight, values, bar, task.batch_size)
+    return values, expected
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError, MissingDependencyError
+from deepscope.errors import ArgumentTypeError, InvalidArgumentError, MissingDependencyError, ShapeError, describe
 from deepscope.explain._groups import (
     broadcast_mask,
     check_return_input_shape,
@@ -32,7 +32,7 @@ from deepscope.explain._groups import (
 )
 from deepscope.explain._inputs import broadcast_value, predict_texts, selected
 from deepscope.explain._task import Task, batches, predict_task
-from deepscope.explain._validate import check_choice, check_positive_int, resolve_seed
+from deepscope.explain._validate import check_choice, check_positive_int, deprecated_alias, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
 
@@ -152,13 +152,17 @@ def lime(
     feature_mask: Any = None,
     return_input_shape: bool = True,
     perturbations_per_eval: int | None = None,
+    background: Any = None,
     feature_names: list[str] | None = None,
 ) -> Attribution:
     """The coefficients of a local weighted ridge surrogate, one per interpretable feature.
 
-    ``baseline``: the value of a switched-off feature: a number, one row, or reference rows whose
-    mean is used (tables; default 0), or a number or image (images; default each superpixel's
-    mean colour). Texts drop the switched-off words. Values: tables [N, F]; texts one per word
+    ``baseline``: the value of a switched-off feature: a number, one example's shape, or one per
+    example (example i takes row i: Captum's pairing rule) (tables: default 0; images: default
+    each superpixel's mean colour). ``background``: reference rows [K, ...] whose mean is the
+    switched-off value instead (a background sample; reference rows given as ``baseline`` in
+    another number than one per example are a deprecated alias of it). Texts drop the
+    switched-off words. Values: tables [N, F]; texts one per word
     [N, W] (``tokens`` holds the words); images the coefficient of each pixel's superpixel
     [N, 1, H, W]. ``base_value`` is the surrogate's intercept. The surrogate is fit to the raw
     model outputs (logits, or what a callable returns). ``alpha``: the ridge penalty, light by
@@ -217,6 +221,7 @@ def lime(
             raise InvalidArgumentError(
                 "return_input_shape", "True unless feature_mask is given (values per group)", return_input_shape
             )
+        baseline = _off_value(task, baseline, background)
         if feature_mask is not None:
             options.update(feature_mask=True, return_input_shape=return_input_shape)
             groups, n_groups = feature_groups(task, broadcast_mask(task, feature_mask))
@@ -262,11 +267,34 @@ def _fit(z: np.ndarray, y: np.ndarray, kernel_width: float, alpha: float) -> tup
     return weighted_ridge(z, y, _kernel(z, kernel_width), alpha)
 
 
+def _off_value(task: Task, baseline: Any, background: Any) -> Any:
+    """The baseline: as given (a number, one example, one per example), or the mean of the
+    ``background`` rows (or of reference rows given as ``baseline``, deprecated)."""
+    if background is not None:
+        if baseline is not None:
+            raise InvalidArgumentError("baseline", "not given with background", describe(baseline), hint="give one")
+        rows = _as_rows(background)
+        if rows.ndim == task.x.ndim - 1:
+            return rows
+        if rows.ndim != task.x.ndim or len(rows) == 0:
+            shape = ", ".join(map(str, task.x.shape[1:]))
+            raise ShapeError("background", f"reference rows shaped [K, {shape}]", describe(background))
+        return rows.mean(dim=0)
+    if baseline is None or isinstance(baseline, (int, float)):
+        return baseline
+    rows = _as_rows(baseline)
+    if rows.ndim == task.x.ndim and len(rows) not in (1, task.n):
+        deprecated_alias(baseline, "baseline", None, "background", None)
+        return rows.mean(dim=0)
+    return baseline
+
+
+def _as_rows(value: Any) -> torch.Tensor:
+    raw = value.to_numpy(dtype=np.float64) if hasattr(value, "iloc") else value
+    return torch.as_tensor(raw.detach().cpu().numpy() if isinstance(raw, torch.Tensor) else np.asarray(raw)).double()
+
+
 def _reference_row(task: Task, baseline: Any) -> torch.Tensor:
-    if baseline is not None and not isinstance(baseline, (int, float)):
-        array = torch.as_tensor(np.asarray(baseline.to_numpy() if hasattr(baseline, "iloc") else baseline))
-        if array.ndim == task.x.ndim and len(array) > 1:
-            baseline = array.double().mean(dim=0)
     return broadcast_value(0.0 if baseline is None else baseline, task.x, "baseline")
 
 
