@@ -20,6 +20,7 @@ from deepscope.explain.attribution import Attribution
 
 # after the methods: the callback uses them through the registry
 from deepscope.explain.callback import ExplainCallback, MapScores, score_maps
+from deepscope.explain.deeplift import deeplift, deeplift_shap
 from deepscope.explain.faithfulness import (
     Faithfulness,
     deletion_insertion,
@@ -59,6 +60,8 @@ __all__ = [
     "attribute",
     "deletion_insertion",
     "deconvolution",
+    "deeplift",
+    "deeplift_shap",
     "energy_in_mask",
     "feature_ablation",
     "layer_activation",
