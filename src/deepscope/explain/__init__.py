@@ -44,8 +44,10 @@ from deepscope.explain.layer import (
 )
 from deepscope.explain.lime import lime
 from deepscope.explain.localization import energy_in_mask, pointing_game
+from deepscope.explain.lrp import lrp
 from deepscope.explain.noise_tunnel import noise_tunnel
 from deepscope.explain.occlusion import occlusion
+from deepscope.explain.permutation import feature_permutation
 from deepscope.explain.registry import attribute, get_method, methods, register_method
 from deepscope.explain.saliency import saliency
 from deepscope.explain.sanity import SanityCheck, sanity_check
@@ -64,6 +66,7 @@ __all__ = [
     "deeplift_shap",
     "energy_in_mask",
     "feature_ablation",
+    "feature_permutation",
     "layer_activation",
     "layer_conductance",
     "neuron_conductance",
@@ -84,6 +87,7 @@ __all__ = [
     "integrated_gradients",
     "kernel_shap",
     "lime",
+    "lrp",
     "max_sensitivity",
     "methods",
     "noise_tunnel",
