@@ -51,6 +51,7 @@ class ConvNet(nn.Module):
 def convnet() -> ConvNet:
     torch.manual_seed(0)
     net = ConvNet().eval()
+    assert net.bn.running_mean is not None and net.bn.running_var is not None
     with torch.no_grad():
         net.bn.running_mean.uniform_(-0.5, 0.5)
         net.bn.running_var.uniform_(0.5, 2.0)

@@ -48,6 +48,7 @@ class ConvNet(nn.Module):
 def net() -> ConvNet:
     torch.manual_seed(0)
     model = ConvNet().eval()
+    assert model.bn.running_mean is not None and model.bn.running_var is not None
     with torch.no_grad():
         model.bn.running_mean.uniform_(-0.5, 0.5)
         model.bn.running_var.uniform_(0.5, 2.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
@@ -19,7 +21,7 @@ def close(ours, theirs) -> float:
     return float(np.abs(np.asarray(ours) - theirs.detach().numpy()).max())
 
 
-def captum_with(order: torch.Tensor) -> object:
+def captum_with(order: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """Captum's perm_func drawing our permutations, one feature after the other."""
     draws = iter(order)
     return lambda t, mask: torch.where(mask, t[next(draws)], t)

@@ -130,15 +130,16 @@ class _MaxPoolRescale(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, y: torch.Tensor, module: nn.Module, eps: float) -> torch.Tensor:
         dims = 1 if isinstance(module, nn.MaxPool1d) else 2 if isinstance(module, nn.MaxPool2d) else 3
-        pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[dims - 1]
+        pool: Any = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[dims - 1]
+        settings: Any = module  # a MaxPoolNd: its settings are sizes and flags
         with torch.no_grad():
             _, indices = pool(
                 z,
-                module.kernel_size,
-                module.stride,
-                module.padding,
-                module.dilation,
-                ceil_mode=module.ceil_mode,
+                settings.kernel_size,
+                settings.stride,
+                settings.padding,
+                settings.dilation,
+                ceil_mode=settings.ceil_mode,
                 return_indices=True,
             )
             yx, yr = _halves(y)

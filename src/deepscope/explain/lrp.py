@@ -194,7 +194,7 @@ class _Pass(torch.autograd.Function):
 
 def _with_rule_weights(module: nn.Module, a: torch.Tensor, gamma: float) -> torch.Tensor:
     """The layer's output at ``a`` with weights W + gamma * max(W, 0) (Captum's GammaRule)."""
-    weight = module.weight
+    weight: Any = getattr(module, "weight", None)
     if weight is None:
         return module(a)
     changed = weight + gamma * weight.clamp(min=0)
