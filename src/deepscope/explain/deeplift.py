@@ -80,25 +80,31 @@ def _halves(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return t[:half], t[half:]
 
 
+def _secant(z: torch.Tensor, y: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(dy / dz between each input and its reference where |dz| >= eps, else 0; where |dz| >= eps),
+    both of one half's shape."""
+    (zx, zr), (yx, yr) = _halves(z.detach()), _halves(y.detach())
+    dz = zx - zr
+    far = dz.abs() >= eps
+    slope = (yx - yr).div_(dz).masked_fill_(~far, 0.0)
+    return slope, far
+
+
 class _Rescale(torch.autograd.Function):
     """Identity on the module's output ``y``; backward: gradient x (dy / dz) between each input
     and its reference where they differ by ``eps`` or more, the module's own gradient elsewhere."""
 
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
-        (zx, zr), (yx, yr) = _halves(z), _halves(y)
-        dz = zx - zr
-        far = dz.abs() >= eps
-        slope = torch.where(far, (yx - yr) / torch.where(far, dz, torch.ones_like(dz)), torch.zeros_like(dz))
+        slope, far = _secant(z, y, eps)
         ctx.save_for_backward(slope, far)
         return y.view_as(y)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
         slope, far = ctx.saved_tensors
-        slope, far = torch.cat([slope, slope]), torch.cat([far, far])
-        zero = torch.zeros_like(grad)
-        return torch.where(far, grad * slope, zero), torch.where(far, zero, grad), None
+        pairs = grad.view(2, *slope.shape)  # both halves share the multipliers, as in Captum
+        return (pairs * slope).view_as(grad), pairs.masked_fill(far, 0.0).view_as(grad), None
 
 
 class _SoftmaxRescale(torch.autograd.Function):
@@ -106,10 +112,7 @@ class _SoftmaxRescale(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, y: torch.Tensor, eps: float, dim: int) -> torch.Tensor:
-        (zx, zr), (yx, yr) = _halves(z), _halves(y)
-        dz = zx - zr
-        far = dz.abs() >= eps
-        slope = torch.where(far, (yx - yr) / torch.where(far, dz, torch.ones_like(dz)), torch.zeros_like(dz))
+        slope, far = _secant(z, y, eps)
         ctx.save_for_backward(slope, far, y.detach())
         ctx.dim = dim
         return y.view_as(y)
@@ -118,7 +121,8 @@ class _SoftmaxRescale(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
         slope, far, y = ctx.saved_tensors
         local = y * (grad - (grad * y).sum(dim=ctx.dim, keepdim=True))
-        rescaled = torch.where(torch.cat([far, far]), grad * torch.cat([slope, slope]), local)
+        pairs = grad.view(2, *slope.shape)
+        rescaled = torch.where(far, pairs * slope, local.view_as(pairs)).view_as(grad)
         return rescaled - rescaled.sum() / rescaled.numel(), None, None, None
 
 
