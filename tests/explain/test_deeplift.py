@@ -159,3 +159,20 @@ def test_deeplift_errors_name_the_argument(convnet, pictures):
         ds.explain.deeplift_shap(convnet, x, baseline=torch.zeros(2, 3, 4, 4))
     with pytest.raises(InvalidArgumentError, match="seed"):
         ds.explain.deeplift(convnet, x, seed=1)
+
+
+def test_deeplift_with_a_module_used_twice_sums_to_delta():
+    class Reused(nn.Module):  # one ReLU applied twice (Captum's DeepLift needs one module per use)
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b, self.c, self.act = nn.Linear(4, 6), nn.Linear(6, 6), nn.Linear(6, 2), nn.ReLU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.c(self.act(self.b(self.act(self.a(x)))))
+
+    torch.manual_seed(0)
+    x = torch.randn(5, 4, generator=torch.Generator().manual_seed(2))
+    a = ds.explain.deeplift(Reused().eval(), x, target=1, baseline=0.2)
+    assert np.abs(a.delta).max() < 1e-5
+    shap = ds.explain.deeplift_shap(Reused().eval(), x, target=0, baseline=torch.randn(3, 4))
+    assert np.abs(shap.delta).max() < 1e-5
