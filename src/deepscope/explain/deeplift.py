@@ -146,31 +146,32 @@ class _MaxPoolRescale(torch.autograd.Function):
                 ceil_mode=settings.ceil_mode,
                 return_indices=True,
             )
-            yx, yr = _halves(y)
-            top = torch.max(yx, yr)
-            change = torch.cat([top - yr, yx - top])
             zx, zr = _halves(z)
             dz = zx - zr
-        ctx.save_for_backward(indices, change, dz)
+        ctx.save_for_backward(indices, y.detach(), dz)
         ctx.eps = eps
         return y.view_as(y)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
-        indices, change, dz = ctx.saved_tensors
-        shape = (2 * dz.shape[0], *dz.shape[1:])
-        flat_index = indices.flatten(2)
-
-        def spread(values: torch.Tensor) -> torch.Tensor:
-            out = torch.zeros((shape[0], shape[1], dz[0, 0].numel()), dtype=grad.dtype, device=grad.device)
-            return out.scatter_add_(2, flat_index, values.flatten(2)).view(shape)
-
-        moved = spread(grad * change)
-        mx, mr = _halves(moved)
-        far = dz.abs() >= ctx.eps
-        secant = (mx + mr) / torch.where(far, dz, torch.ones_like(dz))
-        local = spread(grad)
-        return torch.where(torch.cat([far, far]), torch.cat([secant, secant]), local), None, None, None
+        indices, y, dz = ctx.saved_tensors
+        index = indices.flatten(2)
+        ix, ir = _halves(index)
+        (gx, gr), (yx, yr) = _halves(grad.flatten(2)), _halves(y.flatten(2))
+        top = torch.max(yx, yr)
+        plane = (dz.shape[0], dz.shape[1], dz[0, 0].numel())
+        # each window's change, its input's share at the input's maximum, its reference's at theirs
+        moved = torch.zeros(plane, dtype=grad.dtype, device=grad.device)
+        moved.scatter_add_(2, ix, gx * (top - yr)).scatter_add_(2, ir, gr * (yx - top))
+        far = (dz.abs() >= ctx.eps).flatten(2)
+        flat_dz = dz.flatten(2)
+        secant = moved.div_(torch.where(far, flat_dz, torch.ones_like(flat_dz)))
+        if bool(far.all()):
+            return torch.cat([secant, secant]).view(2 * dz.shape[0], *dz.shape[1:]), None, None, None
+        local = torch.zeros((2 * plane[0], *plane[1:]), dtype=grad.dtype, device=grad.device)
+        local.scatter_add_(2, index, grad.flatten(2))
+        out = torch.where(far, secant, local.view(2, *plane))
+        return out.view(2 * dz.shape[0], *dz.shape[1:]), None, None, None
 
 
 @contextmanager
