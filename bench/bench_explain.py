@@ -13,7 +13,7 @@ KernelSHAP no slower than shap's KernelExplainer at equal samples and background
 faster); integrated gradients' peak memory bounded by ``batch_size`` (Captum's default holds
 all n_steps copies of the batch at once).
 
-Run: python bench/bench_explain.py [--repeats 3] [--threads N] [--only smoothgrad]
+Run: python bench/bench_explain.py [--repeats 3] [--threads N] [--only smoothgrad] [--xmethods]
 """
 
 from __future__ import annotations
@@ -54,6 +54,17 @@ CASES = [
     ("neuron_integrated_gradients n_steps=50", "ds:neuron_integrated_gradients", "captum:neuron_integrated_gradients"),
     ("neuron_conductance n_steps=50", "ds:neuron_conductance", "captum:neuron_conductance"),
 ]
+# --- issue 15, item 4 (helper xmethods): DeepLift, DeepLiftShap, LRP, feature permutation ---
+XMETHODS = ("deeplift", "deeplift_shap", "lrp", "feature_permutation")
+CASES += [
+    ("deeplift", "ds:deeplift", "captum:deeplift"),
+    ("deeplift_shap 10 references", "ds:deeplift_shap", "captum:deeplift_shap"),
+    ("  equal memory (all 640 rows at once)", "ds:deeplift_shap:640", "captum:deeplift_shap"),
+    ("lrp epsilon", "ds:lrp", "captum:lrp"),
+    ("feature_permutation 4x4 patches", "ds:feature_permutation", "captum:feature_permutation"),
+    ("  equal memory (32 rows per pass)", "ds:feature_permutation:32", "captum:feature_permutation"),
+]
+# --- end of the xmethods block ---
 NEURON = (3, 10, 12)  # a unit of layer "2" (the second convolution)
 PEERS = {"captum": "Captum", "shap": "shap KernelExplainer"}
 PACKAGES = {"captum": "captum", "shap": "shap"}
@@ -135,6 +146,8 @@ def _job(job: str):
     if method == "kernel_shap":
         return _kernel_shap_job(tool)
     net, x, target = _image_setup()
+    if method in XMETHODS:
+        return _xmethods_job(tool, method, net, x, target, rows)
     if tool == "captum":
         return _captum_job(method, rows, net, x, target)
     import deepscope as ds
@@ -259,6 +272,43 @@ def _captum_new_job(method: str, net, x, target):
     raise KeyError(method)
 
 
+def _xmethods_job(tool: str, method: str, net, x, target, rows: int | None = None):
+    """Both tools' side of the methods of issue 15, item 4, each at its defaults (deepscope's
+    ``batch_size`` ``rows`` where given)."""
+    import torch
+
+    references = torch.rand(10, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    mask = _patches(4)
+    if tool == "ds":
+        import deepscope as ds
+        import deepscope.explain
+
+        model = ds.Model(net, batch_size=BATCH_SIZE)
+        explain = ds.explain
+        if method == "deeplift":
+            return lambda: explain.deeplift(model, x, target=target)
+        if method == "deeplift_shap":
+            return lambda: explain.deeplift_shap(model, x, target=target, baseline=references, batch_size=rows)
+        if method == "lrp":
+            return lambda: explain.lrp(model, x, target=target)
+        return lambda: explain.feature_permutation(model, x, target=target, feature_mask=mask, batch_size=rows)
+    from captum import attr
+    from captum.attr._utils.lrp_rules import EpsilonRule
+
+    if method == "deeplift":
+        return lambda: attr.DeepLift(net).attribute(x, target=target)
+    if method == "deeplift_shap":
+        return lambda: attr.DeepLiftShap(net).attribute(x, baselines=references, target=target)
+    if method == "lrp":
+
+        def lrp():  # Captum has no rule for nn.Flatten; the epsilon rule passes relevance through it
+            net[8].rule = EpsilonRule()
+            return attr.LRP(net).attribute(x, target=target)
+
+        return lrp
+    return lambda: attr.FeaturePermutation(net).attribute(x, target=target, feature_mask=mask)
+
+
 def _kernel_shap_job(tool: str):
     net, data, x = _tabular_setup()
     import torch
@@ -327,6 +377,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--only", help="run only the cases whose name contains this")
+    parser.add_argument(
+        "--xmethods",
+        action="store_true",
+        help="only DeepLift, DeepLiftShap, LRP and feature permutation, written to their own section",
+    )
     parser.add_argument("--memory-child")
     parser.add_argument("--time-child", nargs="+")
     args = parser.parse_args()
@@ -354,7 +409,7 @@ def main() -> int:
     print("-" * len(header))
     peaks: dict[str, float] = {}
     record = Results(
-        "bench_explain",
+        "bench_explain_xmethods" if args.xmethods else "bench_explain",
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; image batch {BATCH} of "
         f"3x32x32, deepscope batch_size {BATCH_SIZE} unless shown; medians of {args.repeats} "
         "alternating warm runs",
@@ -362,6 +417,8 @@ def main() -> int:
     parent = ""
     for case, ours, theirs in CASES:
         if args.only and args.only not in f"{case} {ours}":
+            continue
+        if args.xmethods and ours.split(":")[1] not in XMETHODS:
             continue
         times = _run_child(["--time-child", ours, theirs, "--repeats", str(args.repeats)], args.threads)
         for name in (ours, theirs):

@@ -132,6 +132,9 @@ def test_the_gradient_methods_have_their_cores_registered():
         "gradient_shap",
         "neuron_gradient",
         "deconvolution",
+        "deeplift",
+        "deeplift_shap",
+        "lrp",
     }
     assert registry._METHODS["integrated_gradients"].baseline_kind == "per_example"
     assert registry._METHODS["gradient_shap"].baseline_kind == "distribution"

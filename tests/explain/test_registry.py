@@ -42,7 +42,7 @@ def test_aliases_and_unknown_names(cnn, images):
     assert ds.explain.attribute(cnn, images, "ig", n_steps=4).method == "integrated_gradients"
     assert ds.explain.get_method("gradcam") is ds.explain.grad_cam
     with pytest.raises(NotFoundError, match="attribution method"):
-        ds.explain.attribute(cnn, images, "deeplift")
+        ds.explain.attribute(cnn, images, "deep_taylor")
 
 
 def test_custom_method(cnn, images):

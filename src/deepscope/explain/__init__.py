@@ -20,6 +20,7 @@ from deepscope.explain.attribution import Attribution
 
 # after the methods: the callback uses them through the registry
 from deepscope.explain.callback import ExplainCallback, MapScores, score_maps
+from deepscope.explain.deeplift import deeplift, deeplift_shap
 from deepscope.explain.faithfulness import (
     Faithfulness,
     deletion_insertion,
@@ -43,9 +44,11 @@ from deepscope.explain.layer import (
 )
 from deepscope.explain.lime import lime
 from deepscope.explain.localization import energy_in_mask, pointing_game
+from deepscope.explain.lrp import lrp
 from deepscope.explain.noise_tunnel import noise_tunnel
 from deepscope.explain.occlusion import occlusion
 from deepscope.explain.partition import partition_shap
+from deepscope.explain.permutation import feature_permutation
 from deepscope.explain.registry import attribute, get_method, methods, register_method
 from deepscope.explain.saliency import saliency
 from deepscope.explain.sanity import SanityCheck, sanity_check
@@ -60,8 +63,11 @@ __all__ = [
     "attribute",
     "deletion_insertion",
     "deconvolution",
+    "deeplift",
+    "deeplift_shap",
     "energy_in_mask",
     "feature_ablation",
+    "feature_permutation",
     "layer_activation",
     "layer_conductance",
     "neuron_conductance",
@@ -82,6 +88,7 @@ __all__ = [
     "integrated_gradients",
     "kernel_shap",
     "lime",
+    "lrp",
     "max_sensitivity",
     "methods",
     "noise_tunnel",
