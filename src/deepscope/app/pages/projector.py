@@ -213,6 +213,7 @@ def layout(ctx: AppContext) -> Any:
             dcc.Store(id="projector-camera-now"),
             dcc.Store(id="projector-camera"),
             dcc.Store(id="projector-hovered"),
+            dcc.Store(id="projector-range"),
             dcc.Interval(id="projector-poll", interval=700, disabled=True),
         ],
     )
@@ -310,11 +311,12 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         *[Input(state.component_id, state.component_property) for state in view_inputs],
         Input("projector-camera", "data"),
         Input("projector-poll", "n_intervals"),
+        State("projector-range", "data"),
     )
     def draw(*values: Any) -> tuple:
         if dash.ctx.triggered_id == "projector-poll" and values[3] not in ("tsne", "umap"):
             return dash.no_update, dash.no_update, dash.no_update, True
-        return _render(store, *values[:-2], view=None, camera=values[-2])
+        return _render(store, *values[:-3], view=None, camera=values[-3], kept=values[-1])
 
     # Saved views: the browser reads the camera (plotly's own layout), the server writes the view
     # into the run's folder; choosing a saved view sets the controls and the camera back.
@@ -386,23 +388,35 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             camera,
         )
 
-    # Zoom and pan re-render the density view only; a callback of its own, so that the
-    # relayout events of every redraw never make Dash drop a pending redraw as stale.
+    # Zoom and pan: the browser turns each relayout event that moved the axes into the axes' ranges
+    # now (a store); every other relayout (the autosize a redraw or resize sends) leaves it alone.
+    # The server then draws the thumbnails of a view of a few points, or re-renders the density
+    # view. Listening to relayoutData itself lost the thumbnails: the autosize event following a
+    # zoom re-ran the callback, and Dash dropped the zoom's pending answer as stale.
+    app.clientside_callback(
+        _RANGE_JS,
+        Output("projector-range", "data"),
+        Input("projector-graph", "relayoutData"),
+        State("projector-range", "data"),
+        prevent_initial_call=True,
+    )
+
     @app.callback(
         Output("projector-graph", "figure", allow_duplicate=True),
         Output("projector-status", "children", allow_duplicate=True),
-        Input("projector-graph", "relayoutData"),
+        Input("projector-range", "data"),
         *view_inputs,
         prevent_initial_call=True,
     )
-    def zoom(relayout: Any, *values: Any) -> tuple:
+    def zoom(ranges: Any, *values: Any) -> tuple:
         run, tag, step, method, dims = values[:5]
-        if run is None or tag is None or step is None or dims == 3 or not _is_view_change(relayout):
+        view = _range_view(ranges)
+        if run is None or tag is None or step is None or dims == 3 or view is None:
             raise dash.exceptions.PreventUpdate
         record = store.record(run, tag, step)
         if len(record.vectors) <= INTERACTIVE_LIMIT:
-            return _thumbnails(store, record, run, tag, step, method, _view(relayout))
-        figure, status, _summary, _poll = _render(store, *values, view=_view(relayout))
+            return _thumbnails(store, record, run, tag, step, method, view)
+        figure, status, _summary, _poll = _render(store, *values, view=view)
         return figure, status
 
     @app.callback(
@@ -468,9 +482,12 @@ def _render(
     *,
     view: Any,
     camera: Any = None,
+    kept: Any = None,
 ) -> tuple:
     """(figure, status, summary, polling disabled) of the chosen view; ``camera`` a saved view's
-    camera, applied while the projection shown is the one it was saved with."""
+    camera, applied while the projection shown is the one it was saved with; ``kept`` the axis
+    ranges the browser shows now (``{"x", "y", "revision"}``), which plotly keeps across a redraw of
+    the same projection, so a zoomed view of a few points keeps its thumbnails."""
     if run is None or tag is None or step is None:
         return _empty("No embedding chosen."), "", "", True
     record = store.record(run, tag, step)
@@ -514,8 +531,7 @@ def _render(
     saved = _saved_camera(camera, f"{projection.method}-{dims}")
     if dims == 2 and count > INTERACTIVE_LIMIT:
         if view is None and saved is not None:
-            view = _view({"xaxis.range[0]": saved["x"][0], "xaxis.range[1]": saved["x"][1],
-                          "yaxis.range[0]": saved["y"][0], "yaxis.range[1]": saved["y"][1]})  # fmt: skip
+            view = _range_view(saved)
         figure, note = _density_or_points(projection, view, values, color, matches, selected, near)
         notes.append(note)
     else:
@@ -551,6 +567,14 @@ def _render(
                 figure.update_layout(scene_camera=saved["scene"], uirevision=revision)
             elif dims == 2 and "x" in saved:
                 figure.update_layout(xaxis_range=saved["x"], yaxis_range=saved["y"], uirevision=revision)
+        elif dims == 2 and record.images is not None and isinstance(kept, dict):
+            shown = _range_view(kept)
+            if shown is not None and kept.get("revision") == str(figure.layout.uirevision):
+                inside = np.flatnonzero(in_view(projection.coords, *shown))
+                if visible is not None:
+                    inside = inside[visible[inside]]
+                if len(inside) <= THUMBNAIL_LIMIT:
+                    figure.update_layout(images=thumbnail_images(projection.coords, inside, record.images, *shown))
     return figure, " ".join(notes), summary, not polling
 
 
@@ -665,23 +689,35 @@ def _thumbnail(record: Any, index: int) -> Any:
     )
 
 
-def _is_view_change(relayout: Any) -> bool:
-    return isinstance(relayout, dict) and any(
-        key.startswith(("xaxis.range", "yaxis.range", "xaxis.autorange")) for key in relayout
-    )
+_RANGE_JS = """
+function (relayout, last) {
+    const moved = relayout && Object.keys(relayout).some(
+        k => k.startsWith("xaxis.range") || k.startsWith("yaxis.range") || k.endsWith("axis.autorange"));
+    const gd = document.querySelector("#projector-graph .js-plotly-plot");
+    const layout = gd && gd._fullLayout;
+    if (!moved || !layout || !layout.xaxis || !layout.yaxis || (gd._fullData || []).some(t => t.type === "scatter3d")) {
+        return window.dash_clientside.no_update;
+    }
+    const ranges = {x: layout.xaxis.range.map(Number), y: layout.yaxis.range.map(Number),
+                    revision: String(layout.uirevision)};
+    if (last && JSON.stringify(last) === JSON.stringify(ranges)) {
+        return window.dash_clientside.no_update;
+    }
+    return ranges;
+}
+"""
 
 
-def _view(relayout: Any) -> tuple[tuple[float, float], tuple[float, float]] | None:
-    if not isinstance(relayout, dict):
+def _range_view(ranges: Any) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The view ``((x0, x1), (y0, y1))`` of the browser's ``{"x": [a, b], "y": [c, d]}``."""
+    if not isinstance(ranges, dict):
         return None
-    try:  # a drag or scroll sends each end ("xaxis.range[0]"), a relayout call may send the pair
-        pairs = [
-            relayout.get(f"{axis}.range") or (relayout[f"{axis}.range[0]"], relayout[f"{axis}.range[1]"])
-            for axis in ("xaxis", "yaxis")
-        ]
-        x = (float(pairs[0][0]), float(pairs[0][1]))
-        y = (float(pairs[1][0]), float(pairs[1][1]))
+    try:
+        x = (float(ranges["x"][0]), float(ranges["x"][1]))
+        y = (float(ranges["y"][0]), float(ranges["y"][1]))
     except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    if not all(np.isfinite(v) for v in (*x, *y)):
         return None
     return (min(x), max(x)), (min(y), max(y))
 
