@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
@@ -312,3 +313,63 @@ def test_view_ranges_and_saved_cameras_are_read():
     assert projector._saved_camera(camera, "tsne-2") is None  # saved with another projection
     scene = {"camera": {"scene": {"eye": {"x": 1, "y": 1, "z": 1}}}, "for": "pca-3"}
     assert projector._saved_camera(scene, "pca-3") == {"scene": {"eye": {"x": 1, "y": 1, "z": 1}}}
+
+
+@pytest.fixture(scope="module")
+def linked_logdir(tmp_path_factory):
+    """An embedding whose ``example_id`` column names the rows of a predictions table in its run."""
+    folder = tmp_path_factory.mktemp("projector-linked") / "logs"
+    vectors, truth = _blobs(60, seed=2)
+    ids = 500 + np.arange(60)
+    table = pd.DataFrame(
+        {"x": vectors[:, 0].astype(float), "label": LABELS[truth], "prediction": LABELS[(truth + (ids % 7 == 0)) % 3]},
+        index=pd.Index(ids, name="example"),
+    )
+    with Run(folder, name="cnn") as run:
+        run.log_embedding("penultimate", vectors, metadata={"label": LABELS[truth], "example_id": ids})
+        run.log_table("predictions", table)
+    return folder, ids[truth == 1]
+
+
+@pytest.mark.browser
+def test_a_search_on_the_projector_filters_the_evaluate_examples(browser_page, live_server, linked_logdir, plots_drew):
+    from tests.conftest import eventually
+
+    folder, squares = linked_logdir
+    page = browser_page
+    _open(page, live_server(folder), plots_drew)
+    assert "Search or click a point" in page.inner_text("#projector-linked")
+    page.fill("#projector-search", "label=square")
+    page.press("#projector-search", "Enter")
+    link = page.locator("#projector-evaluate-link")
+    eventually(lambda: link.count() and link.inner_text(), f"Show these {len(squares)} examples in Evaluate")
+    page.screenshot(path=str(folder.parent / "projector-linked.png"))
+    link.click()
+    note = page.locator("#evaluate-ids-note")
+    eventually(
+        lambda: note.count() and note.inner_text(),
+        f"The Examples table below shows only the {len(squares)} examples selected in the Projector.",
+    )
+    eventually(lambda: page.inner_text("#evaluate-examples-note").split(" ")[0], str(len(squares)))
+    shown = page.locator("#evaluate-examples td[data-dash-column='_row']").all_inner_texts()
+    assert shown and set(shown) <= {str(i) for i in squares}  # the first page of the chosen examples
+    page.screenshot(path=str(folder.parent / "evaluate-linked.png"))
+    page.click("#evaluate-ids-clear")
+    eventually(lambda: page.inner_text("#evaluate-examples-note").split(" ")[0], "60")
+    assert page.locator("#evaluate-ids-note").count() == 0
+
+
+def test_links_carry_ids_as_ranges_and_find_the_predictions_table(linked_logdir):
+    from deepscope.app.pages._evaluate.linked import decode_ids, encode_ids, keep
+    from deepscope.app.pages._projector.store import ProjectorStore
+    from deepscope.track import open_logdir
+
+    assert encode_ids([5, 3, 4, 9, 11, 10, -2]) == "-2,3-5,9-11"
+    assert decode_ids("-2,3-5,9-11") == ["-2", "3", "4", "5", "9", "10", "11"]
+    assert decode_ids(encode_ids(["a-1", "b"])) == ["a-1", "b"]  # text ids are kept as they are
+    rows = pd.DataFrame({"v": range(5)}, index=[10, 11, 12, 13, 14])
+    assert keep(rows, {"source": "k", "ids": ["11", "14"]}, "k").index.tolist() == [11, 14]
+    assert len(keep(rows, {"source": "other", "ids": ["11"]}, "k")) == 5  # chosen for another source
+    folder, _ = linked_logdir
+    store = ProjectorStore(open_logdir(folder))
+    assert store.linked_table("cnn", "penultimate", None) == ("example_id", "cnn", "predictions")

@@ -18,6 +18,8 @@ import numpy as np
 from dash import Input, Output, State, dcc, html
 
 from deepscope.app.components import field
+from deepscope.app.pages._evaluate.data import table_key
+from deepscope.app.pages._evaluate.linked import MAX_IDS, href
 from deepscope.app.pages._projector.store import ProjectorStore
 from deepscope.app.pages._projector.views import list_views, save_view
 from deepscope.app.pickers import keep_choice, register_run_tag_pickers
@@ -204,6 +206,7 @@ def layout(ctx: AppContext) -> Any:
                                 children="Click a point to list its nearest neighbours "
                                 "(cosine distance in the original space).",
                             ),
+                            html.Div(id="projector-linked", style={"marginTop": "16px"}),
                         ],
                     ),
                 ],
@@ -452,6 +455,45 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         ]
 
     @app.callback(
+        Output("projector-linked", "children"),
+        Input("projector-selected", "data"),
+        Input("projector-search", "value"),
+        Input("projector-run", "value"),
+        Input("projector-tag", "value"),
+        Input("projector-step", "value"),
+    )
+    def link_to_evaluate(selected: Any, search: Any, run: Any, tag: Any, step: Any) -> Any:
+        if run is None or tag is None or step is None:
+            return None
+        found = store.linked_table(run, tag, step)
+        if found is None:
+            return None
+        column, table_run, table_tag = found
+        record = store.record(run, tag, step)
+        chosen, what = _selection(record, selected, search)
+        heading = html.H3("Evaluate", style={"margin": "0 0 6px", "fontSize": "15px"})
+        if chosen is None or not len(chosen):
+            return [
+                heading,
+                html.Div(
+                    f"These points are the examples of {table_run} · {table_tag}. Search or click a point "
+                    "to open the selected examples on the Evaluate page.",
+                    className="ds-muted",
+                ),
+            ]
+        ids = record.metadata[[c for c in record.metadata.columns if str(c) == column][0]].to_numpy()[chosen]
+        first = "" if len(ids) <= MAX_IDS else f" (the first {MAX_IDS:,})"
+        return [
+            heading,
+            dcc.Link(
+                f"Show these {len(ids):,} examples{first} in Evaluate",
+                id="projector-evaluate-link",
+                href=href(table_key(table_run, table_tag), ids[:MAX_IDS]),
+            ),
+            html.Div(f"the {what}, from {table_run} · {table_tag}", className="ds-muted"),
+        ]
+
+    @app.callback(
         Output("projector-hover", "children"),
         Input("projector-hovered", "data"),
         State("projector-run", "value"),
@@ -466,6 +508,23 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         if not 0 <= index < len(record.vectors):
             return dash.no_update
         return [html.Div(f"#{index} {_describe_point(record, index)}"), _thumbnail(record, index)]
+
+
+def _selection(record: Any, selected: Any, search: Any) -> tuple[np.ndarray | None, str]:
+    """The selected points and what they are: the search's matches while there is a search, else
+    the clicked point with its nearest neighbours."""
+    count = len(record.vectors)
+    if search and record.metadata is not None:
+        try:
+            return np.flatnonzero(match(record.metadata, search)), "search matches"
+        except DeepscopeError:
+            return None, ""
+    if isinstance(selected, int) and 0 <= selected < count:
+        near = neighbors(record.vectors, selected, k=min(NEIGHBOURS, count - 1), exact=True).indices[0]
+        return np.concatenate([[selected], near]).astype(
+            int
+        ), f"clicked point #{selected} and its {len(near)} neighbours"
+    return None, ""
 
 
 def _render(

@@ -17,9 +17,11 @@ import numpy as np
 from deepscope.embed import Projection, project
 from deepscope.track.logdir import EmbeddingRecord
 
-__all__ = ["ProjectorStore", "Job"]
+__all__ = ["ProjectorStore", "Job", "ID_COLUMNS"]
 
 _MAX_JOBS = 8
+#: metadata columns that may hold the example ids of a predictions table (its index labels)
+ID_COLUMNS = ("example_id", "example", "id")
 
 
 class _LRU:
@@ -70,6 +72,7 @@ class ProjectorStore:
         self.logdir = logdir
         self._records = _LRU(3)
         self._projections = _LRU(12)
+        self._links = _LRU(16)
         self._jobs: dict[Hashable, Job] = {}
         self._jobs_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepscope-projector")
@@ -114,6 +117,34 @@ class ProjectorStore:
                         break
                     del self._jobs[oldest]
         return job
+
+    def linked_table(self, run: str, tag: str, step: int | None) -> tuple[str, str, str] | None:
+        """``(id column, run, tag)``: the predictions table whose examples the embedding's metadata
+        names in one of :data:`ID_COLUMNS` (every id among the table's index labels), looked for in
+        the embedding's own run first, then in the others; None when there is none."""
+        runs = self.logdir.run_names()
+        tables = tuple(
+            (name, table)
+            for name in sorted(runs, key=lambda r: r != run)
+            for table in self.logdir.tables(name)
+            if "prediction" in table.lower()
+        )
+        key = (*self._key(run, tag, step), tables)
+        return self._links.get(key, lambda: self._find_linked(run, tag, step, tables))
+
+    def _find_linked(self, run: str, tag: str, step: int | None, tables: tuple) -> tuple[str, str, str] | None:
+        metadata = self.record(run, tag, step).metadata
+        if metadata is None or not tables:
+            return None
+        columns = [c for c in metadata.columns if str(c) in ID_COLUMNS]
+        if not columns:
+            return None
+        ids = set(metadata[columns[0]].astype(str))
+        for table_run, table_tag in tables:
+            index = set(self.logdir.table(table_run, table_tag).index.astype(str))
+            if ids <= index:
+                return str(columns[0]), table_run, table_tag
+        return None
 
     def sample(self, count: int, limit: int, seed: int = 0) -> np.ndarray | None:
         """Sorted indices of a random sample of ``limit`` of ``count`` points (None: take all)."""
