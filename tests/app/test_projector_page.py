@@ -172,6 +172,16 @@ def test_above_100k_points_a_density_image_that_zooming_replaces_with_points(
     status = browser_page.inner_text("#projector-status")
     shown = int(re.search(r"([\d,]+) points in view", status).group(1).replace(",", ""))
     assert 20_000 < shown < projector.INTERACTIVE_LIMIT
+    # a search redraws the page: the zoomed view stays, its points drawn with the matches on top
+    browser_page.fill("#projector-search", "label=square")
+    browser_page.press("#projector-search", "Enter")
+    browser_page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".some(t => t.name.startsWith('matches'))",
+        timeout=30_000,
+    )
+    status = browser_page.inner_text("#projector-status")
+    assert f"{shown:,} points in view, drawn one by one" in status and "points match" in status
 
 
 def test_background_tsne_reports_progress_and_finishes(logdir):

@@ -481,7 +481,10 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
                     className="ds-muted",
                 ),
             ]
-        ids = record.metadata[[c for c in record.metadata.columns if str(c) == column][0]].to_numpy()[chosen]
+        metadata = record.metadata
+        if metadata is None:  # a table was linked through the metadata: never the case
+            return None
+        ids = metadata[[c for c in metadata.columns if str(c) == column][0]].to_numpy()[chosen]
         first = "" if len(ids) <= MAX_IDS else f" (the first {MAX_IDS:,})"
         return [
             heading,
@@ -591,7 +594,10 @@ def _render(
     if dims == 2 and count > INTERACTIVE_LIMIT:
         if view is None and saved is not None:
             view = _range_view(saved)
+        elif view is None and isinstance(kept, dict) and kept.get("revision") == _density_revision(projection):
+            view = _range_view(kept)  # a redraw (search, colour) keeps the zoomed view
         figure, note = _density_or_points(projection, view, values, color, matches, selected, near)
+        figure.update_layout(meta={"projection": _density_revision(projection)})
         notes.append(note)
     else:
         visible = None
@@ -628,7 +634,7 @@ def _render(
                 figure.update_layout(xaxis_range=saved["x"], yaxis_range=saved["y"], uirevision=revision)
         elif dims == 2 and record.images is not None and isinstance(kept, dict):
             shown = _range_view(kept)
-            if shown is not None and kept.get("revision") == str(figure.layout.uirevision):
+            if shown is not None and kept.get("revision") == str(figure.layout["uirevision"]):
                 inside = np.flatnonzero(in_view(projection.coords, *shown))
                 if visible is not None:
                     inside = inside[visible[inside]]
@@ -758,7 +764,7 @@ function (relayout, last) {
         return window.dash_clientside.no_update;
     }
     const ranges = {x: layout.xaxis.range.map(Number), y: layout.yaxis.range.map(Number),
-                    revision: String(layout.uirevision)};
+                    revision: String(gd.layout.uirevision ?? (gd.layout.meta || {}).projection)};
     if (last && JSON.stringify(last) === JSON.stringify(ranges)) {
         return window.dash_clientside.no_update;
     }
@@ -779,6 +785,12 @@ def _range_view(ranges: Any) -> tuple[tuple[float, float], tuple[float, float]] 
     if not all(np.isfinite(v) for v in (*x, *y)):
         return None
     return (min(x), max(x)), (min(y), max(y))
+
+
+def _density_revision(projection: Any) -> str:
+    """What names the projection of a density view (or its zoomed points), whose figures keep no
+    ``uirevision``: a redraw keeps the browser's view only while the projection is the same."""
+    return f"{projection.method}-2-density"
 
 
 def _density_or_points(
