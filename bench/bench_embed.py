@@ -197,7 +197,13 @@ _DENSITY_CHILD = """
     from deepscope.app.pages._projector.store import ProjectorStore
     from deepscope.track import open_logdir
 
+    import numpy as np
+    from deepscope.embed import density_image
+
     store = ProjectorStore(open_logdir(sys.argv[1]))
+    start = time.perf_counter()
+    density_image(np.zeros((1000, 2)), width=8, height=8)  # datashader compiles on its first call
+    compile = time.perf_counter() - start
     start = time.perf_counter()
     record = store.record("big", "vectors", 0)
     store.pca("big", "vectors", 0, 2)
@@ -212,7 +218,7 @@ _DENSITY_CHILD = """
         times.append(time.perf_counter() - start)
         statuses.append(status)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(json.dumps({"first": first, "views": times, "peak": peak, "status": statuses}))
+    print(json.dumps({"compile": compile, "first": first, "views": times, "peak": peak, "status": statuses}))
 """
 
 
@@ -230,14 +236,17 @@ def bench_density(results: Results, points: int) -> None:
         out = json.loads(child(_DENSITY_CHILD, folder))
     views = out["views"]
     print(
-        f"density view of {points:,} x 64 in a server process: reading + PCA {out['first']:.2f} s, then views "
+        f"density view of {points:,} x 64 in a server process: first call {out['compile']:.1f} s, "
+        f"reading + PCA {out['first']:.2f} s, then views "
         + ", ".join(f"{t:.2f} s" for t in views)
         + f"; peak RSS {out['peak']:.2f} GiB"
     )
     worst = max(views)
     results.note(
-        f"Projector density view, {points:,} x 64 (server process, page code): reading + PCA {out['first']:.2f} s "
-        f"once, then {', '.join(f'{t:.2f}' for t in views)} s a view (full, three zooms; target < 2 s: "
+        f"Projector density view, {points:,} x 64 (server process, page code): the density renderer's first call "
+        f"{out['compile']:.1f} s (numba compiles; the page warms it up while reading), reading + PCA "
+        f"{out['first']:.2f} s once, then {', '.join(f'{t:.2f}' for t in views)} s a view (full, three zooms; "
+        "target < 2 s: "
         f"{'met' if worst < 2 else 'MISSED'}); peak memory {out['peak']:.2f} GiB (target < 2 GiB: "
         f"{'met' if out['peak'] < 2 else 'MISSED'})."
     )

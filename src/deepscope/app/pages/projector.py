@@ -244,7 +244,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         steps = logdir.embedding_steps(run, tag)
         chosen = current if current in steps else (steps[-1] if steps else None)
         if chosen is not None:
-            store.prefetch(run, tag, chosen)
+            store.prefetch(run, tag, chosen, density_above=INTERACTIVE_LIMIT)
         return [{"label": str(s), "value": s} for s in steps], chosen
 
     @app.callback(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from deepscope.embed import Projection, project
+from deepscope.embed import Projection, density_image, project
 from deepscope.track.logdir import EmbeddingRecord
 
 __all__ = ["ProjectorStore", "Job", "ID_COLUMNS"]
@@ -90,10 +90,18 @@ class ProjectorStore:
         key = (*self._key(run, tag, step), "pca", dims)
         return self._projections.get(key, lambda: project(self.record(run, tag, step).vectors, "pca", dims=dims))
 
-    def prefetch(self, run: str, tag: str, step: int | None) -> None:
+    def prefetch(self, run: str, tag: str, step: int | None, density_above: int | None = None) -> None:
         """Start reading the embedding and its 2-D PCA in the background (the page's first view),
-        while the browser is still asking for the controls' values."""
-        self._warm.submit(self.pca, run, tag, step, 2)
+        while the browser is still asking for the controls' values; with more than
+        ``density_above`` points, also the density renderer's first call (datashader compiles
+        its numba code then, tens of seconds on a busy machine)."""
+
+        def warm() -> None:
+            projection = self.pca(run, tag, step, 2)
+            if density_above is not None and len(projection.coords) > density_above:
+                density_image(projection.coords[:1000], width=8, height=8)
+
+        self._warm.submit(warm)
 
     def job(self, run: str, tag: str, step: int | None, method: str, dims: int) -> Job:
         """The background t-SNE or UMAP of this embedding, started on first request."""
