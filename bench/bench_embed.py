@@ -445,6 +445,22 @@ def bench_atlas(results: Results, python: str | None, points: int = 5_000) -> No
     )
 
 
+def update_density(points: int) -> None:
+    """Re-measure the density view and put it in place of that line of the last full run."""
+    from _results import RESULTS_JSON
+
+    last = json.loads(RESULTS_JSON.read_text(encoding="utf-8")).get("bench_embed")
+    if last is None:
+        raise SystemExit("no earlier run of bench_embed in bench/results.json: run it in full first")
+    results = Results("bench_embed", f"{last['setup']}; full run: `{last['command']}` on {last['date']}")
+    results.rows = last["rows"]
+    bench_density(results, points)
+    fresh = results.notes.pop()
+    notes = [n for n in last["notes"] if not n.startswith("Projector density view")]
+    results.notes = [*notes, fresh + " (re-measured alone with --update-density)"]
+    results.write()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tsne-points", type=int, default=3000)
@@ -454,7 +470,15 @@ def main() -> None:
     parser.add_argument("--skip-paint", action="store_true")
     parser.add_argument("--atlas-python", default=None, help="a Python with embedding-atlas installed")
     parser.add_argument("--only-paint", action="store_true", help="only the page's first paint (nothing written)")
+    parser.add_argument(
+        "--update-density",
+        action="store_true",
+        help="re-measure only the density view and replace its line in the last run's section",
+    )
     args = parser.parse_args()
+    if args.update_density:
+        update_density(args.density_points)
+        return
     if args.only_paint:
         bench_first_paint(None)
         return
