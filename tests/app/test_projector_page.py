@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
@@ -171,6 +172,16 @@ def test_above_100k_points_a_density_image_that_zooming_replaces_with_points(
     status = browser_page.inner_text("#projector-status")
     shown = int(re.search(r"([\d,]+) points in view", status).group(1).replace(",", ""))
     assert 20_000 < shown < projector.INTERACTIVE_LIMIT
+    # a search redraws the page: the zoomed view stays, its points drawn with the matches on top
+    browser_page.fill("#projector-search", "label=square")
+    browser_page.press("#projector-search", "Enter")
+    browser_page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
+        ".some(t => t.name.startsWith('matches'))",
+        timeout=30_000,
+    )
+    status = browser_page.inner_text("#projector-status")
+    assert f"{shown:,} points in view, drawn one by one" in status and "points match" in status
 
 
 def test_background_tsne_reports_progress_and_finishes(logdir):
@@ -252,11 +263,6 @@ def test_a_saved_view_restores_colour_search_selection_and_zoom(browser_page, li
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    reason="known defect (issue 14 stays open): after the merge no thumbnails are drawn when the view "
-    "is zoomed by Plotly.relayout; the zoom callback's output never reaches the figure",
-    strict=False,
-)
 def test_zooming_in_on_a_few_points_draws_their_thumbnails(browser_page, live_server, logdir, plots_drew):
     page = browser_page
     _open(page, live_server(logdir), plots_drew)
@@ -289,6 +295,16 @@ def test_zooming_in_on_a_few_points_draws_their_thumbnails(browser_page, live_se
     assert "shown with their thumbnails" in page.inner_text("#projector-status")
     assert page.locator("#projector-graph .layer-above image").count() == wanted  # drawn in the plot
     page.screenshot(path=str(logdir.parent / "projector-thumbnails.png"))
+    # a redraw of the same projection (another colour) keeps the zoom, and so the thumbnails
+    page.click("#projector-color")
+    page.get_by_role("option", name="id", exact=True).click()
+    page.wait_for_function(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || []).length === 1"
+    )
+    count = page.evaluate(
+        "() => (document.querySelector('#projector-graph .js-plotly-plot')?.layout.images || []).length"
+    )
+    assert count == wanted
     page.evaluate(
         "() => Plotly.relayout(document.querySelector('#projector-graph .js-plotly-plot'),"
         " {'xaxis.autorange': true, 'yaxis.autorange': true})"
@@ -298,13 +314,72 @@ def test_zooming_in_on_a_few_points_draws_their_thumbnails(browser_page, live_se
     )
 
 
-def test_view_ranges_and_saved_cameras_are_read_in_both_forms():
-    pair = {"xaxis.range": [2, 0], "yaxis.range": [1, 3]}
-    ends = {"xaxis.range[0]": 0, "xaxis.range[1]": 2, "yaxis.range[0]": 1, "yaxis.range[1]": 3}
-    assert projector._view(pair) == projector._view(ends) == ((0.0, 2.0), (1.0, 3.0))
-    assert projector._view({"xaxis.autorange": True}) is None
+def test_view_ranges_and_saved_cameras_are_read():
+    assert projector._range_view({"x": [2, 0], "y": [1, 3], "revision": "pca-2"}) == ((0.0, 2.0), (1.0, 3.0))
+    assert projector._range_view({"x": [0, float("nan")], "y": [1, 3]}) is None
+    assert projector._range_view({"autosize": True}) is None
     camera = {"camera": {"x": [0, 2], "y": [1, 3]}, "for": "pca-2", "name": "v"}
     assert projector._saved_camera(camera, "pca-2") == {"x": [0.0, 2.0], "y": [1.0, 3.0]}
     assert projector._saved_camera(camera, "tsne-2") is None  # saved with another projection
     scene = {"camera": {"scene": {"eye": {"x": 1, "y": 1, "z": 1}}}, "for": "pca-3"}
     assert projector._saved_camera(scene, "pca-3") == {"scene": {"eye": {"x": 1, "y": 1, "z": 1}}}
+
+
+@pytest.fixture(scope="module")
+def linked_logdir(tmp_path_factory):
+    """An embedding whose ``example_id`` column names the rows of a predictions table in its run."""
+    folder = tmp_path_factory.mktemp("projector-linked") / "logs"
+    vectors, truth = _blobs(60, seed=2)
+    ids = 500 + np.arange(60)
+    table = pd.DataFrame(
+        {"x": vectors[:, 0].astype(float), "label": LABELS[truth], "prediction": LABELS[(truth + (ids % 7 == 0)) % 3]},
+        index=pd.Index(ids, name="example"),
+    )
+    with Run(folder, name="cnn") as run:
+        run.log_embedding("penultimate", vectors, metadata={"label": LABELS[truth], "example_id": ids})
+        run.log_table("predictions", table)
+    return folder, ids[truth == 1]
+
+
+@pytest.mark.browser
+def test_a_search_on_the_projector_filters_the_evaluate_examples(browser_page, live_server, linked_logdir, plots_drew):
+    from tests.conftest import eventually
+
+    folder, squares = linked_logdir
+    page = browser_page
+    _open(page, live_server(folder), plots_drew)
+    assert "Search or click a point" in page.inner_text("#projector-linked")
+    page.fill("#projector-search", "label=square")
+    page.press("#projector-search", "Enter")
+    link = page.locator("#projector-evaluate-link")
+    eventually(lambda: link.count() and link.inner_text(), f"Show these {len(squares)} examples in Evaluate")
+    page.screenshot(path=str(folder.parent / "projector-linked.png"))
+    link.click()
+    note = page.locator("#evaluate-ids-note")
+    eventually(
+        lambda: note.count() and note.inner_text(),
+        f"The Examples table below shows only the {len(squares)} examples selected in the Projector.",
+    )
+    eventually(lambda: page.inner_text("#evaluate-examples-note").split(" ")[0], str(len(squares)))
+    shown = page.locator("#evaluate-examples td[data-dash-column='_row']").all_inner_texts()
+    assert shown and set(shown) <= {str(i) for i in squares}  # the first page of the chosen examples
+    page.screenshot(path=str(folder.parent / "evaluate-linked.png"))
+    page.click("#evaluate-ids-clear")
+    eventually(lambda: page.inner_text("#evaluate-examples-note").split(" ")[0], "60")
+    assert page.locator("#evaluate-ids-note").count() == 0
+
+
+def test_links_carry_ids_as_ranges_and_find_the_predictions_table(linked_logdir):
+    from deepscope.app.pages._evaluate.linked import decode_ids, encode_ids, keep
+    from deepscope.app.pages._projector.store import ProjectorStore
+    from deepscope.track import open_logdir
+
+    assert encode_ids([5, 3, 4, 9, 11, 10, -2]) == "-2,3-5,9-11"
+    assert decode_ids("-2,3-5,9-11") == ["-2", "3", "4", "5", "9", "10", "11"]
+    assert decode_ids(encode_ids(["a-1", "b"])) == ["a-1", "b"]  # text ids are kept as they are
+    rows = pd.DataFrame({"v": range(5)}, index=[10, 11, 12, 13, 14])
+    assert keep(rows, {"source": "k", "ids": ["11", "14"]}, "k").index.tolist() == [11, 14]
+    assert len(keep(rows, {"source": "other", "ids": ["11"]}, "k")) == 5  # chosen for another source
+    folder, _ = linked_logdir
+    store = ProjectorStore(open_logdir(folder))
+    assert store.linked_table("cnn", "penultimate", None) == ("example_id", "cnn", "predictions")

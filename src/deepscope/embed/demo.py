@@ -56,10 +56,15 @@ def log_embedding_run(logdir: str | os.PathLike[str]) -> str:
 
 def _shapes(run: Any) -> None:
     from deepscope import datasets, zoo
+    from deepscope.evaluate import predictions
 
     data = datasets.shapes(n=600, seed=1)
     model = zoo.get("shapes_cnn", lr=3e-3, width=16)
     vectors = activations(model, data.images, "flatten")
+    # the model's predictions on the same examples, for the Evaluate page; the embedding's
+    # example_id column names their rows, so a selection on the Projector opens them there
+    table = predictions(model, data.images, label=data.labels)
+    run.log_table("predictions", table)
     predicted = model.predict(data.images).argmax(axis=1)
     names = np.asarray(data.class_names)
     metadata = pd.DataFrame(
@@ -67,6 +72,7 @@ def _shapes(run: Any) -> None:
             "label": names[data.labels],
             "predicted": names[predicted],
             "correct": predicted == data.labels,
+            "example_id": table.index.to_numpy(),
         }
     )
     run.log_embedding("shapes_cnn/penultimate", vectors, metadata, images=data.images)

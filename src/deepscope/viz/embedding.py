@@ -39,6 +39,13 @@ HIGHLIGHT = "#D55E00"
 NEIGHBOUR = "#CC79A7"
 MUTED = "#C4CAD1"
 _HEIGHT = 560
+_LEGEND_WIDTH = 230
+_LEGEND_CHARS = 28
+
+
+def _legend_name(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= _LEGEND_CHARS else text[: _LEGEND_CHARS - 1] + "…"
 
 
 def _marker_size(count: int) -> float:
@@ -126,7 +133,7 @@ def projection_figure(
                         coords[index[members]],
                         dims,
                         mode="markers",
-                        name=str(category)[:40],
+                        name=_legend_name(category),
                         legendgroup=str(category),
                         customdata=index[members],
                         hovertemplate=hover,
@@ -224,6 +231,10 @@ def projection_figure(
         layout["xaxis"] = {"title": {"text": labels[0]}, "zeroline": False}
         layout["yaxis"] = {"title": {"text": labels[1]}, "zeroline": False}
         layout["dragmode"] = "pan"
+        # Room for the legend (names cut to 28 characters) or the colour bar from the start: a
+        # legend that pushed the margin out would make plotly draw the whole figure twice, the
+        # costliest part of the first paint of 100,000 points.
+        layout["margin"] = {"l": 70, "r": _LEGEND_WIDTH, "t": 50, "b": 60, "autoexpand": False}
     fig.update_layout(**layout)
     return fig
 

@@ -20,7 +20,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
-from deepscope.app.pages._evaluate import compare, data, errors, fairness, slices, ui, whatif
+from deepscope.app.pages._evaluate import compare, data, errors, fairness, linked, slices, ui, whatif
 from deepscope.app.plugin import AppContext, Page
 from deepscope.evaluate.query import QueryError
 
@@ -97,6 +97,7 @@ def layout(ctx: AppContext) -> Any:
                     "minHeight": "30px",
                 },
             ),
+            *linked.stores(),
             dcc.Tabs(
                 id="evaluate-view",
                 value="slices",
@@ -196,8 +197,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("evaluate-filter", "data"),
         Input("evaluate-examples", "page_current"),
         Input("evaluate-selected", "data"),
+        Input("evaluate-ids", "data"),
     )
-    def show_examples(key: str | None, filter_text: str | None, page: int | None, selected: Any) -> tuple:
+    def show_examples(key: str | None, filter_text: str | None, page: int | None, selected: Any, chosen: Any) -> tuple:
         if not key:
             return [], [], 1, 0, [], ""
         source = data.load(ctx, key)
@@ -205,9 +207,10 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             rows = data.filtered(source, filter_text)
         except QueryError:
             rows = source.table
+        rows = linked.keep(rows, chosen, key)  # the examples another page chose (the Projector's selection)
         pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
         if dash.ctx.triggered_id != "evaluate-examples":
-            page = 0 if dash.ctx.triggered_id in ("evaluate-source", "evaluate-filter") else page
+            page = 0 if dash.ctx.triggered_id in ("evaluate-source", "evaluate-filter", "evaluate-ids") else page
         page = min(max(int(page or 0), 0), pages - 1)
         shown = rows.iloc[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
         columns, records = ui.records(ui.rounded_confidences(example_columns(source, shown)), digits=6)
@@ -227,6 +230,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
 
     for _, module in VIEWS.values():
         module.register(app, ctx)
+    linked.register(app, ctx)
 
 
 def example_columns(source: data.Source, rows: Any) -> Any:

@@ -18,6 +18,8 @@ import numpy as np
 from dash import Input, Output, State, dcc, html
 
 from deepscope.app.components import field
+from deepscope.app.pages._evaluate.data import table_key
+from deepscope.app.pages._evaluate.linked import MAX_IDS, href
 from deepscope.app.pages._projector.store import ProjectorStore
 from deepscope.app.pages._projector.views import list_views, save_view
 from deepscope.app.pickers import keep_choice, register_run_tag_pickers
@@ -204,6 +206,7 @@ def layout(ctx: AppContext) -> Any:
                                 children="Click a point to list its nearest neighbours "
                                 "(cosine distance in the original space).",
                             ),
+                            html.Div(id="projector-linked", style={"marginTop": "16px"}),
                         ],
                     ),
                 ],
@@ -213,6 +216,7 @@ def layout(ctx: AppContext) -> Any:
             dcc.Store(id="projector-camera-now"),
             dcc.Store(id="projector-camera"),
             dcc.Store(id="projector-hovered"),
+            dcc.Store(id="projector-range"),
             dcc.Interval(id="projector-poll", interval=700, disabled=True),
         ],
     )
@@ -240,7 +244,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         steps = logdir.embedding_steps(run, tag)
         chosen = current if current in steps else (steps[-1] if steps else None)
         if chosen is not None:
-            store.prefetch(run, tag, chosen)
+            store.prefetch(run, tag, chosen, density_above=INTERACTIVE_LIMIT)
         return [{"label": str(s), "value": s} for s in steps], chosen
 
     @app.callback(
@@ -310,11 +314,12 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         *[Input(state.component_id, state.component_property) for state in view_inputs],
         Input("projector-camera", "data"),
         Input("projector-poll", "n_intervals"),
+        State("projector-range", "data"),
     )
     def draw(*values: Any) -> tuple:
         if dash.ctx.triggered_id == "projector-poll" and values[3] not in ("tsne", "umap"):
             return dash.no_update, dash.no_update, dash.no_update, True
-        return _render(store, *values[:-2], view=None, camera=values[-2])
+        return _render(store, *values[:-3], view=None, camera=values[-3], kept=values[-1])
 
     # Saved views: the browser reads the camera (plotly's own layout), the server writes the view
     # into the run's folder; choosing a saved view sets the controls and the camera back.
@@ -386,23 +391,35 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             camera,
         )
 
-    # Zoom and pan re-render the density view only; a callback of its own, so that the
-    # relayout events of every redraw never make Dash drop a pending redraw as stale.
+    # Zoom and pan: the browser turns each relayout event that moved the axes into the axes' ranges
+    # now (a store); every other relayout (the autosize a redraw or resize sends) leaves it alone.
+    # The server then draws the thumbnails of a view of a few points, or re-renders the density
+    # view. Listening to relayoutData itself lost the thumbnails: the autosize event following a
+    # zoom re-ran the callback, and Dash dropped the zoom's pending answer as stale.
+    app.clientside_callback(
+        _RANGE_JS,
+        Output("projector-range", "data"),
+        Input("projector-graph", "relayoutData"),
+        State("projector-range", "data"),
+        prevent_initial_call=True,
+    )
+
     @app.callback(
         Output("projector-graph", "figure", allow_duplicate=True),
         Output("projector-status", "children", allow_duplicate=True),
-        Input("projector-graph", "relayoutData"),
+        Input("projector-range", "data"),
         *view_inputs,
         prevent_initial_call=True,
     )
-    def zoom(relayout: Any, *values: Any) -> tuple:
+    def zoom(ranges: Any, *values: Any) -> tuple:
         run, tag, step, method, dims = values[:5]
-        if run is None or tag is None or step is None or dims == 3 or not _is_view_change(relayout):
+        view = _range_view(ranges)
+        if run is None or tag is None or step is None or dims == 3 or view is None:
             raise dash.exceptions.PreventUpdate
         record = store.record(run, tag, step)
         if len(record.vectors) <= INTERACTIVE_LIMIT:
-            return _thumbnails(store, record, run, tag, step, method, _view(relayout))
-        figure, status, _summary, _poll = _render(store, *values, view=_view(relayout))
+            return _thumbnails(store, record, run, tag, step, method, view)
+        figure, status, _summary, _poll = _render(store, *values, view=view)
         return figure, status
 
     @app.callback(
@@ -438,6 +455,48 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         ]
 
     @app.callback(
+        Output("projector-linked", "children"),
+        Input("projector-selected", "data"),
+        Input("projector-search", "value"),
+        Input("projector-run", "value"),
+        Input("projector-tag", "value"),
+        Input("projector-step", "value"),
+    )
+    def link_to_evaluate(selected: Any, search: Any, run: Any, tag: Any, step: Any) -> Any:
+        if run is None or tag is None or step is None:
+            return None
+        found = store.linked_table(run, tag, step)
+        if found is None:
+            return None
+        column, table_run, table_tag = found
+        record = store.record(run, tag, step)
+        chosen, what = _selection(record, selected, search)
+        heading = html.H3("Evaluate", style={"margin": "0 0 6px", "fontSize": "15px"})
+        if chosen is None or not len(chosen):
+            return [
+                heading,
+                html.Div(
+                    f"These points are the examples of {table_run} · {table_tag}. Search or click a point "
+                    "to open the selected examples on the Evaluate page.",
+                    className="ds-muted",
+                ),
+            ]
+        metadata = record.metadata
+        if metadata is None:  # a table was linked through the metadata: never the case
+            return None
+        ids = metadata[[c for c in metadata.columns if str(c) == column][0]].to_numpy()[chosen]
+        first = "" if len(ids) <= MAX_IDS else f" (the first {MAX_IDS:,})"
+        return [
+            heading,
+            dcc.Link(
+                f"Show these {len(ids):,} examples{first} in Evaluate",
+                id="projector-evaluate-link",
+                href=href(table_key(table_run, table_tag), ids[:MAX_IDS]),
+            ),
+            html.Div(f"the {what}, from {table_run} · {table_tag}", className="ds-muted"),
+        ]
+
+    @app.callback(
         Output("projector-hover", "children"),
         Input("projector-hovered", "data"),
         State("projector-run", "value"),
@@ -454,6 +513,23 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         return [html.Div(f"#{index} {_describe_point(record, index)}"), _thumbnail(record, index)]
 
 
+def _selection(record: Any, selected: Any, search: Any) -> tuple[np.ndarray | None, str]:
+    """The selected points and what they are: the search's matches while there is a search, else
+    the clicked point with its nearest neighbours."""
+    count = len(record.vectors)
+    if search and record.metadata is not None:
+        try:
+            return np.flatnonzero(match(record.metadata, search)), "search matches"
+        except DeepscopeError:
+            return None, ""
+    if isinstance(selected, int) and 0 <= selected < count:
+        near = neighbors(record.vectors, selected, k=min(NEIGHBOURS, count - 1), exact=True).indices[0]
+        return np.concatenate([[selected], near]).astype(
+            int
+        ), f"clicked point #{selected} and its {len(near)} neighbours"
+    return None, ""
+
+
 def _render(
     store: ProjectorStore,
     run: Any,
@@ -468,9 +544,12 @@ def _render(
     *,
     view: Any,
     camera: Any = None,
+    kept: Any = None,
 ) -> tuple:
     """(figure, status, summary, polling disabled) of the chosen view; ``camera`` a saved view's
-    camera, applied while the projection shown is the one it was saved with."""
+    camera, applied while the projection shown is the one it was saved with; ``kept`` the axis
+    ranges the browser shows now (``{"x", "y", "revision"}``), which plotly keeps across a redraw of
+    the same projection, so a zoomed view of a few points keeps its thumbnails."""
     if run is None or tag is None or step is None:
         return _empty("No embedding chosen."), "", "", True
     record = store.record(run, tag, step)
@@ -514,9 +593,11 @@ def _render(
     saved = _saved_camera(camera, f"{projection.method}-{dims}")
     if dims == 2 and count > INTERACTIVE_LIMIT:
         if view is None and saved is not None:
-            view = _view({"xaxis.range[0]": saved["x"][0], "xaxis.range[1]": saved["x"][1],
-                          "yaxis.range[0]": saved["y"][0], "yaxis.range[1]": saved["y"][1]})  # fmt: skip
+            view = _range_view(saved)
+        elif view is None and isinstance(kept, dict) and kept.get("revision") == _density_revision(projection):
+            view = _range_view(kept)  # a redraw (search, colour) keeps the zoomed view
         figure, note = _density_or_points(projection, view, values, color, matches, selected, near)
+        figure.update_layout(meta={"projection": _density_revision(projection)})
         notes.append(note)
     else:
         visible = None
@@ -551,6 +632,14 @@ def _render(
                 figure.update_layout(scene_camera=saved["scene"], uirevision=revision)
             elif dims == 2 and "x" in saved:
                 figure.update_layout(xaxis_range=saved["x"], yaxis_range=saved["y"], uirevision=revision)
+        elif dims == 2 and record.images is not None and isinstance(kept, dict):
+            shown = _range_view(kept)
+            if shown is not None and kept.get("revision") == str(figure.layout["uirevision"]):
+                inside = np.flatnonzero(in_view(projection.coords, *shown))
+                if visible is not None:
+                    inside = inside[visible[inside]]
+                if len(inside) <= THUMBNAIL_LIMIT:
+                    figure.update_layout(images=thumbnail_images(projection.coords, inside, record.images, *shown))
     return figure, " ".join(notes), summary, not polling
 
 
@@ -665,25 +754,43 @@ def _thumbnail(record: Any, index: int) -> Any:
     )
 
 
-def _is_view_change(relayout: Any) -> bool:
-    return isinstance(relayout, dict) and any(
-        key.startswith(("xaxis.range", "yaxis.range", "xaxis.autorange")) for key in relayout
-    )
+_RANGE_JS = """
+function (relayout, last) {
+    const moved = relayout && Object.keys(relayout).some(
+        k => k.startsWith("xaxis.range") || k.startsWith("yaxis.range") || k.endsWith("axis.autorange"));
+    const gd = document.querySelector("#projector-graph .js-plotly-plot");
+    const layout = gd && gd._fullLayout;
+    if (!moved || !layout || !layout.xaxis || !layout.yaxis || (gd._fullData || []).some(t => t.type === "scatter3d")) {
+        return window.dash_clientside.no_update;
+    }
+    const ranges = {x: layout.xaxis.range.map(Number), y: layout.yaxis.range.map(Number),
+                    revision: String(gd.layout.uirevision ?? (gd.layout.meta || {}).projection)};
+    if (last && JSON.stringify(last) === JSON.stringify(ranges)) {
+        return window.dash_clientside.no_update;
+    }
+    return ranges;
+}
+"""
 
 
-def _view(relayout: Any) -> tuple[tuple[float, float], tuple[float, float]] | None:
-    if not isinstance(relayout, dict):
+def _range_view(ranges: Any) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The view ``((x0, x1), (y0, y1))`` of the browser's ``{"x": [a, b], "y": [c, d]}``."""
+    if not isinstance(ranges, dict):
         return None
-    try:  # a drag or scroll sends each end ("xaxis.range[0]"), a relayout call may send the pair
-        pairs = [
-            relayout.get(f"{axis}.range") or (relayout[f"{axis}.range[0]"], relayout[f"{axis}.range[1]"])
-            for axis in ("xaxis", "yaxis")
-        ]
-        x = (float(pairs[0][0]), float(pairs[0][1]))
-        y = (float(pairs[1][0]), float(pairs[1][1]))
+    try:
+        x = (float(ranges["x"][0]), float(ranges["x"][1]))
+        y = (float(ranges["y"][0]), float(ranges["y"][1]))
     except (KeyError, IndexError, TypeError, ValueError):
         return None
+    if not all(np.isfinite(v) for v in (*x, *y)):
+        return None
     return (min(x), max(x)), (min(y), max(y))
+
+
+def _density_revision(projection: Any) -> str:
+    """What names the projection of a density view (or its zoomed points), whose figures keep no
+    ``uirevision``: a redraw keeps the browser's view only while the projection is the same."""
+    return f"{projection.method}-2-density"
 
 
 def _density_or_points(

@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from deepscope.embed import Projection, project
+from deepscope.embed import Projection, density_image, project
 from deepscope.track.logdir import EmbeddingRecord
 
-__all__ = ["ProjectorStore", "Job"]
+__all__ = ["ProjectorStore", "Job", "ID_COLUMNS"]
 
 _MAX_JOBS = 8
+#: metadata columns that may hold the example ids of a predictions table (its index labels)
+ID_COLUMNS = ("example_id", "example", "id")
 
 
 class _LRU:
@@ -70,6 +72,7 @@ class ProjectorStore:
         self.logdir = logdir
         self._records = _LRU(3)
         self._projections = _LRU(12)
+        self._links = _LRU(16)
         self._jobs: dict[Hashable, Job] = {}
         self._jobs_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepscope-projector")
@@ -87,10 +90,18 @@ class ProjectorStore:
         key = (*self._key(run, tag, step), "pca", dims)
         return self._projections.get(key, lambda: project(self.record(run, tag, step).vectors, "pca", dims=dims))
 
-    def prefetch(self, run: str, tag: str, step: int | None) -> None:
+    def prefetch(self, run: str, tag: str, step: int | None, density_above: int | None = None) -> None:
         """Start reading the embedding and its 2-D PCA in the background (the page's first view),
-        while the browser is still asking for the controls' values."""
-        self._warm.submit(self.pca, run, tag, step, 2)
+        while the browser is still asking for the controls' values; with more than
+        ``density_above`` points, also the density renderer's first call (datashader compiles
+        its numba code then, tens of seconds on a busy machine)."""
+
+        def warm() -> None:
+            projection = self.pca(run, tag, step, 2)
+            if density_above is not None and len(projection.coords) > density_above:
+                density_image(projection.coords[:1000], width=8, height=8)
+
+        self._warm.submit(warm)
 
     def job(self, run: str, tag: str, step: int | None, method: str, dims: int) -> Job:
         """The background t-SNE or UMAP of this embedding, started on first request."""
@@ -114,6 +125,34 @@ class ProjectorStore:
                         break
                     del self._jobs[oldest]
         return job
+
+    def linked_table(self, run: str, tag: str, step: int | None) -> tuple[str, str, str] | None:
+        """``(id column, run, tag)``: the predictions table whose examples the embedding's metadata
+        names in one of :data:`ID_COLUMNS` (every id among the table's index labels), looked for in
+        the embedding's own run first, then in the others; None when there is none."""
+        runs = self.logdir.run_names()
+        tables = tuple(
+            (name, table)
+            for name in sorted(runs, key=lambda r: r != run)
+            for table in self.logdir.tables(name)
+            if "prediction" in table.lower()
+        )
+        key = (*self._key(run, tag, step), tables)
+        return self._links.get(key, lambda: self._find_linked(run, tag, step, tables))
+
+    def _find_linked(self, run: str, tag: str, step: int | None, tables: tuple) -> tuple[str, str, str] | None:
+        metadata = self.record(run, tag, step).metadata
+        if metadata is None or not tables:
+            return None
+        columns = [c for c in metadata.columns if str(c) in ID_COLUMNS]
+        if not columns:
+            return None
+        ids = set(metadata[columns[0]].astype(str))
+        for table_run, table_tag in tables:
+            index = set(self.logdir.table(table_run, table_tag).index.astype(str))
+            if ids <= index:
+                return str(columns[0]), table_run, table_tag
+        return None
 
     def sample(self, count: int, limit: int, seed: int = 0) -> np.ndarray | None:
         """Sorted indices of a random sample of ``limit`` of ``count`` points (None: take all)."""
