@@ -18,6 +18,7 @@ import numpy as np
 from dash import Input, Output, State, dcc, html
 
 from deepscope.app.components import field
+from deepscope.app.jobs import heavy_callback
 from deepscope.app.pages._projector.store import ProjectorStore
 from deepscope.app.pages._projector.views import list_views, save_view
 from deepscope.app.pickers import keep_choice, register_run_tag_pickers
@@ -302,7 +303,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         State("projector-selected", "data"),
     ]
 
-    @app.callback(
+    @heavy_callback(
+        app,
+        "the projection",
         Output("projector-graph", "figure"),
         Output("projector-status", "children"),
         Output("projector-summary", "children"),
