@@ -10,7 +10,8 @@ Browser tests are marked ``@pytest.mark.browser``. Without a browser they skip, 
 
 Never read a page's state right after an action: Dash renders it later. Wait for it with
 ``eventually(read, expected)`` (a fixture, also importable from ``tests.conftest``), e.g.
-``eventually(lambda: page.locator("#runs-summary").inner_text(), "4 runs")``.
+``eventually(lambda: page.locator("#runs-summary").inner_text(), "4 runs")``; to check that
+something does not happen, hold the state a while: ``eventually(lambda: dialogs.messages, [], hold=0.5)``.
 """
 
 from __future__ import annotations
@@ -137,9 +138,13 @@ def plots_drew() -> Callable[..., int]:
 _MISSING = object()
 
 
-def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: float = 15.0) -> Any:
+def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: float = 15.0, hold: float = 0.0) -> Any:
     """Poll ``read()`` until it returns ``expected`` (or, without ``expected``, something truthy);
     return that value. The one way browser tests wait for state they then check.
+
+    hold: then keep reading for this many seconds and fail if the value changes: for checks that
+    something does NOT happen (a dialog, an error banner, a view that must stay pinned), instead
+    of sleeping and reading once.
 
     An exception from ``read`` (the element is not there yet) counts as "not yet". On timeout
     the assertion shows the last value read, or re-raises the last exception.
@@ -151,7 +156,7 @@ def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: fl
         try:
             last, error = read(), None
             if (last == expected) if expected is not _MISSING else bool(last):
-                return last
+                break
         except Exception as err:  # the page is still rendering: read it again
             error = err
         if time.monotonic() >= deadline:
@@ -160,6 +165,15 @@ def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: fl
             wanted = "something truthy" if expected is _MISSING else repr(expected)
             raise AssertionError(f"after {timeout:g} s still {last!r}, waiting for {wanted}")
         time.sleep(0.05)
+    settled = last
+    until = time.monotonic() + hold
+    while time.monotonic() < until:
+        time.sleep(0.05)
+        now = read()
+        held = (now == expected) if expected is not _MISSING else bool(now)
+        if not held:
+            raise AssertionError(f"{settled!r} changed to {now!r} within {hold:g} s")
+    return settled
 
 
 @pytest.fixture(name="eventually")
