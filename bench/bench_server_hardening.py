@@ -126,7 +126,7 @@ def _refuses_large_body(port: int) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--idle", type=int, default=100)
     parser.add_argument("--clients", type=int, default=20)
@@ -134,9 +134,8 @@ def main() -> None:
     app = create_app(_logdir())
     callback = _callback(app)
     handle = start_server(app.server, host="127.0.0.1", port=0, threads=8)
-    idle = None
+    idle = _HalfOpen(handle.port, args.idle)
     try:
-        idle = _HalfOpen(handle.port, args.idle)
         latencies: list[float] = []
         errors: list[str] = []
         stop = time.monotonic() + args.seconds
@@ -159,8 +158,7 @@ def main() -> None:
         print(f"half-open connections the server closed for slow headers (and the attacker reopened): {idle.reopened}")
         print(f"50 MB body refused with 413 before it is read: {refused}")
     finally:
-        if idle is not None:
-            idle.close()
+        idle.close()
         handle.stop()
     results = Results(
         "bench_server_hardening",

@@ -220,7 +220,7 @@ def measure(mode: str, seconds: float, heavy: int, cheap: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--heavy", type=int, default=12, help="clients asking for heavy callbacks")
     parser.add_argument("--cheap", type=int, default=4, help="clients loading pages")

@@ -93,6 +93,7 @@ def live_server() -> Iterator[Callable[..., str]]:
     def start(logdir: Any, **kwargs: Any) -> str:
         app = create_app(logdir, **kwargs)
         handle = start_server(app.server, host="127.0.0.1", port=0, threads=4)
+        handle.on_stop.append(app.deepscope_jobs.shutdown)
         handles.append(handle)
         return f"http://127.0.0.1:{handle.port}/"
 

@@ -396,6 +396,7 @@ def serve(
     if is_loopback(host) and not token:
         wsgi_app = LoopbackHostGuard(wsgi_app)
     handle = start_server(wsgi_app, host=host, port=port, token=token, threads=threads)
+    handle.on_stop.append(app.deepscope_jobs.shutdown)
     if not block:
         return handle
     try:

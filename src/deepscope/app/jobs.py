@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError  # not the builtin before 3.11
 from contextvars import copy_context
 from dataclasses import dataclass, field
 from typing import Any
@@ -253,7 +254,7 @@ class JobManager(BaseBackgroundCallbackManager):
             return False
         try:
             job.future.result(timeout)
-        except TimeoutError:
+        except FutureTimeoutError:
             return False
         return job.finished is not None
 

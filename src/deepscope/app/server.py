@@ -477,6 +477,7 @@ class ServerHandle:
     _server: Any = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _socket_map: dict = field(default_factory=dict, repr=False)  # waitress's sockets, to close them
+    on_stop: list[Callable[[], None]] = field(default_factory=list, repr=False)  # run after the sockets close
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving: close the sockets and wait for the serving thread to end."""
@@ -503,6 +504,8 @@ class ServerHandle:
             close_all()
             self._thread.join(timeout)
         server.task_dispatcher.shutdown()
+        for finish in self.on_stop:
+            finish()
 
     def wait(self) -> None:
         """Block until the server stops; Ctrl-C raises ``KeyboardInterrupt`` here."""
