@@ -25,6 +25,11 @@ from typing import Any
 
 import pytest
 
+# How long browser tests wait for a state by default. Generous: on a loaded machine (the suite's
+# runs saw a load of 20 on 2 cores) a first figure took over 15 s; a test that waits longer only
+# fails later, it never passes wrongly.
+WAIT_S = 40.0
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -71,7 +76,7 @@ def _browser(chromium_path: str | None) -> Iterator[Any]:
 def browser_page(_browser: Any) -> Iterator[Any]:
     """A fresh Playwright page (sync API) in its own browser context, 1280x800."""
     context = _browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(WAIT_S * 1000)
     page = context.new_page()
     yield page
     context.close()
@@ -109,13 +114,13 @@ def live_server() -> Iterator[Callable[..., str]]:
 
 @pytest.fixture
 def plots_drew() -> Callable[..., int]:
-    """``plots_drew(page, count=1, timeout=15000) -> n``: wait until ``count`` plotly figures drew.
+    """``plots_drew(page, count=1, timeout=WAIT_S * 1000) -> n``: wait until ``count`` plotly figures drew.
 
     A figure counts when plotly rendered its SVG and holds at least one trace, so an empty or
     failed figure does not pass; a WebGL trace plotly could not draw fails the check.
     """
 
-    def check(page: Any, count: int = 1, timeout: float = 15_000) -> int:
+    def check(page: Any, count: int = 1, timeout: float = WAIT_S * 1000) -> int:
         page.wait_for_function(
             """(count) => {
                 const plots = [...document.querySelectorAll('.js-plotly-plot')];
@@ -139,7 +144,7 @@ def plots_drew() -> Callable[..., int]:
 _MISSING = object()
 
 
-def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: float = 15.0, hold: float = 0.0) -> Any:
+def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: float = WAIT_S, hold: float = 0.0) -> Any:
     """Poll ``read()`` until it returns ``expected`` (or, without ``expected``, something truthy);
     return that value. The one way browser tests wait for state they then check.
 
@@ -179,7 +184,7 @@ def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: fl
 
 @pytest.fixture(name="eventually")
 def eventually_fixture() -> Callable[..., Any]:
-    """:func:`eventually` as a fixture: ``eventually(read, expected=..., timeout=15.0)``."""
+    """:func:`eventually` as a fixture: ``eventually(read, expected=..., timeout=WAIT_S)``."""
     return eventually
 
 
