@@ -10,7 +10,8 @@ Browser tests are marked ``@pytest.mark.browser``. Without a browser they skip, 
 
 Never read a page's state right after an action: Dash renders it later. Wait for it with
 ``eventually(read, expected)`` (a fixture, also importable from ``tests.conftest``), e.g.
-``eventually(lambda: page.locator("#runs-summary").inner_text(), "4 runs")``.
+``eventually(lambda: page.locator("#runs-summary").inner_text(), "4 runs")``; to check that
+something does not happen, hold the state a while: ``eventually(lambda: dialogs.messages, [], hold=0.5)``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+# How long browser tests wait for a state by default. Generous: on a loaded machine (the suite's
+# runs saw a load of 20 on 2 cores) a first figure took over 15 s; a test that waits longer only
+# fails later, it never passes wrongly.
+WAIT_S = 40.0
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -70,7 +76,7 @@ def _browser(chromium_path: str | None) -> Iterator[Any]:
 def browser_page(_browser: Any) -> Iterator[Any]:
     """A fresh Playwright page (sync API) in its own browser context, 1280x800."""
     context = _browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(WAIT_S * 1000)
     page = context.new_page()
     yield page
     context.close()
@@ -92,6 +98,7 @@ def live_server() -> Iterator[Callable[..., str]]:
     def start(logdir: Any, **kwargs: Any) -> str:
         app = create_app(logdir, **kwargs)
         handle = start_server(app.server, host="127.0.0.1", port=0, threads=4)
+        handle.on_stop.append(app.deepscope_jobs.shutdown)
         handles.append(handle)
         return f"http://127.0.0.1:{handle.port}/"
 
@@ -107,13 +114,13 @@ def live_server() -> Iterator[Callable[..., str]]:
 
 @pytest.fixture
 def plots_drew() -> Callable[..., int]:
-    """``plots_drew(page, count=1, timeout=15000) -> n``: wait until ``count`` plotly figures drew.
+    """``plots_drew(page, count=1, timeout=WAIT_S * 1000) -> n``: wait until ``count`` plotly figures drew.
 
     A figure counts when plotly rendered its SVG and holds at least one trace, so an empty or
     failed figure does not pass; a WebGL trace plotly could not draw fails the check.
     """
 
-    def check(page: Any, count: int = 1, timeout: float = 15_000) -> int:
+    def check(page: Any, count: int = 1, timeout: float = WAIT_S * 1000) -> int:
         page.wait_for_function(
             """(count) => {
                 const plots = [...document.querySelectorAll('.js-plotly-plot')];
@@ -137,9 +144,13 @@ def plots_drew() -> Callable[..., int]:
 _MISSING = object()
 
 
-def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: float = 15.0) -> Any:
+def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: float = WAIT_S, hold: float = 0.0) -> Any:
     """Poll ``read()`` until it returns ``expected`` (or, without ``expected``, something truthy);
     return that value. The one way browser tests wait for state they then check.
+
+    hold: then keep reading for this many seconds and fail if the value changes: for checks that
+    something does NOT happen (a dialog, an error banner, a view that must stay pinned), instead
+    of sleeping and reading once.
 
     An exception from ``read`` (the element is not there yet) counts as "not yet". On timeout
     the assertion shows the last value read, or re-raises the last exception.
@@ -151,7 +162,7 @@ def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: fl
         try:
             last, error = read(), None
             if (last == expected) if expected is not _MISSING else bool(last):
-                return last
+                break
         except Exception as err:  # the page is still rendering: read it again
             error = err
         if time.monotonic() >= deadline:
@@ -160,11 +171,20 @@ def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: fl
             wanted = "something truthy" if expected is _MISSING else repr(expected)
             raise AssertionError(f"after {timeout:g} s still {last!r}, waiting for {wanted}")
         time.sleep(0.05)
+    settled = last
+    until = time.monotonic() + hold
+    while time.monotonic() < until:
+        time.sleep(0.05)
+        now = read()
+        held = (now == expected) if expected is not _MISSING else bool(now)
+        if not held:
+            raise AssertionError(f"{settled!r} changed to {now!r} within {hold:g} s")
+    return settled
 
 
 @pytest.fixture(name="eventually")
 def eventually_fixture() -> Callable[..., Any]:
-    """:func:`eventually` as a fixture: ``eventually(read, expected=..., timeout=15.0)``."""
+    """:func:`eventually` as a fixture: ``eventually(read, expected=..., timeout=WAIT_S)``."""
     return eventually
 
 

@@ -127,7 +127,12 @@ def test_overview_drew_and_sorting_changes_the_order(browser_page, live_server, 
     page.goto(live_server(data_logdir) + "data")
     page.locator("#data-overview-tables tbody[data-feature]").first.wait_for()
     plots_drew(page, count=12)  # a histogram per feature of loans, and the one with axes
-    assert "train: 3,500 rows, serving: 1,500 rows · 11 features" in page.locator("#data-overview-summary").inner_text()
+    eventually(
+        lambda: (
+            "train: 3,500 rows, serving: 1,500 rows · 11 features"
+            in page.locator("#data-overview-summary").inner_text()
+        )
+    )
     by_distance = _feature_order(page)
     assert by_distance[0] == "income"  # the planted shift is the largest distance
     assert "Distance" in _headers(page)
@@ -155,7 +160,7 @@ def test_overview_drew_and_sorting_changes_the_order(browser_page, live_server, 
         "() => { const gd = document.querySelector('#data-overview-detail-graph .js-plotly-plot');"
         " return gd && gd.layout.yaxis.title.text; }"
     )
-    assert page.evaluate(detail_axis) == "% of examples"
+    eventually(lambda: page.evaluate(detail_axis), "% of examples")
     page.click("#data-overview-percent input")  # Facets' normalisation off: raw counts
     page.wait_for_function(f"() => ({detail_axis})() === 'count'")
 
@@ -173,10 +178,10 @@ def test_drift_and_anomalies_drew(browser_page, live_server, data_logdir, plots_
     page.click("#data-tab-drift")
     page.locator("#data-drift-verdict").wait_for()
     plots_drew(page, count=2)
-    verdict = page.locator("#data-drift-verdict").inner_text()
+    verdict = eventually(lambda: page.locator("#data-drift-verdict").inner_text())
     assert verdict.startswith("Drift: 6 of 11 features of serving drifted from train")
     assert all(feature in verdict for feature in PLANTED)
-    rows = page.locator("#data-drift-metrics tbody tr").all_inner_texts()
+    rows = eventually(lambda: page.locator("#data-drift-metrics tbody tr").all_inner_texts())
     verdicts = {row.split("\t")[0].strip(): row.split("\t")[2].strip() for row in rows if "\t" in row}
     assert all(verdicts[f] == "drifted" for f in PLANTED) and verdicts["group"] == "ok"
     # The most drifted feature's distributions, reference against current, over the same buckets.
@@ -205,7 +210,7 @@ def test_drift_and_anomalies_drew(browser_page, live_server, data_logdir, plots_
     page.click("#data-tab-anomalies")
     page.locator("#data-anomalies-verdict").wait_for()
     eventually(lambda: page.locator("#data-anomalies-verdict").inner_text(), "serving: 2 errors against the schema.")
-    listed = page.locator("#data-anomalies-table tbody tr").all_inner_texts()
+    listed = eventually(lambda: page.locator("#data-anomalies-table tbody tr").all_inner_texts())
     found = {
         tuple(cell.strip() for cell in row.split("\t")[:3])
         for row in listed
@@ -255,7 +260,7 @@ def test_dive_draws_100000_points_and_faceting_changes_the_layout(
     page.mouse.move(point["x"], point["y"])
     page.mouse.click(point["x"], point["y"])
     page.locator("#data-dive-record-body").get_by_text(f"Example {point['example']}", exact=True).wait_for()
-    shown = page.locator("#data-dive-record-body").inner_text()
+    shown = eventually(lambda: page.locator("#data-dive-record-body").inner_text())
     row = big_frame.iloc[point["example"]]
     assert f"kind\t{row['kind']}" in shown and f"size\t{row['size']}" in shown
     assert errors == []
@@ -350,7 +355,9 @@ def test_a_profile_logged_while_the_page_is_open_is_offered_and_the_choice_kept(
     page.click("#data-overview-datasets")
     options = page.locator(".dash-dropdown-options")
     options.get_by_role("option", name="week-2 · profile/train", exact=True).wait_for()
-    offered = {o.inner_text().strip(): o.get_attribute("aria-selected") for o in options.get_by_role("option").all()}
+    offered = eventually(
+        lambda: {o.inner_text().strip(): o.get_attribute("aria-selected") for o in options.get_by_role("option").all()}
+    )
     assert offered == {
         "week-1 · profile/train": "true",
         "week-1 · profile/serving": "false",

@@ -242,7 +242,7 @@ def test_picking_a_slice_filters_the_example_table(browser_page, live_server, ta
     _open(browser_page, live_server(logdir, models=models))
     browser_page.locator("#evaluate-slices-table td", has_text="group=B").click()
     browser_page.wait_for_selector("#evaluate-filter-text")
-    assert browser_page.inner_text("#evaluate-filter-text") == "group == 'B'"
+    eventually(lambda: browser_page.inner_text("#evaluate-filter-text"), "group == 'B'")
     n = int((frame["group"] == "B").sum())
     browser_page.wait_for_function(
         "(n) => document.getElementById('evaluate-examples-note').innerText.startsWith(n + ' examples match')", arg=n
@@ -272,9 +272,9 @@ def test_editing_an_example_reruns_the_model(browser_page, live_server, text_log
     browser_page.click("#evaluate-whatif-run")
     browser_page.wait_for_selector("#evaluate-whatif-prediction")
     expected = int(models["plain"].predict(["a good film"]).argmax())
-    assert browser_page.inner_text("#evaluate-whatif-prediction") == f"plain predicts {expected}"
+    eventually(lambda: browser_page.inner_text("#evaluate-whatif-prediction"), f"plain predicts {expected}")
     assert expected == 1  # the logged prediction for "a bad film" was 0: the edit flipped it
-    assert "changed" in browser_page.inner_text("#evaluate-whatif-result")
+    eventually(lambda: "changed" in browser_page.inner_text("#evaluate-whatif-result"))
     # a second edit is kept in the history after the first
     browser_page.fill("#evaluate-whatif-text", "a bad bad film")
     browser_page.click("#evaluate-whatif-run")
@@ -294,7 +294,7 @@ def test_a_query_with_a_typo_shows_the_pointed_error_and_the_page_keeps_working(
     browser_page.fill("#evaluate-errors-query", typo)
     browser_page.click("#evaluate-errors-apply")
     error = browser_page.wait_for_selector("#evaluate-errors-query-error")
-    message = error.inner_text()
+    message = eventually(lambda: error.inner_text())
     assert "unknown function 'lenght'" in message
     lines = message.splitlines()
     query_line = next(i for i, line in enumerate(lines) if line.strip() == typo)

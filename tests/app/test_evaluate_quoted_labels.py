@@ -44,7 +44,7 @@ def test_whatif_opens_with_quoted_labels(browser_page, live_server, quoted_logdi
         browser_page.screenshot(path=str(screenshot), full_page=True)
     # the history table (whose style filter holds the predicted label) rendered its rows
     eventually(lambda: browser_page.locator("#evaluate-whatif-history tr").count() >= 2)
-    history = browser_page.locator("#evaluate-whatif-history").inner_text()
+    history = eventually(lambda: browser_page.locator("#evaluate-whatif-history").inner_text())
     assert any(label in history for label in LABELS)
     eventually(lambda: browser_page.locator("#app-error").is_hidden())
     assert not dialogs.messages

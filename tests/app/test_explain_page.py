@@ -127,7 +127,7 @@ def test_maps_drew_with_scores_beside_each(browser_page, live_server, plots_drew
         assert drawn["zmax"] == pytest.approx(np.abs(logged.map()[0]).max())
         # its scores beside it, as logged for that example
         scores = reader.result("bars", scores_tag(method, EPOCHS)).example(0)
-        text = panel.locator(".explain-scores").inner_text()
+        text = eventually(lambda panel=panel: panel.locator(".explain-scores").inner_text())
         for name in (
             "Sanity check",
             "Deletion AUC",
@@ -138,14 +138,14 @@ def test_maps_drew_with_scores_beside_each(browser_page, live_server, plots_drew
             "Energy in mask",
         ):
             assert name in text
-        deletion = panel.locator("[data-score=deletion_area]").inner_text()
+        deletion = eventually(lambda panel=panel: panel.locator("[data-score=deletion_area]").inner_text())
         assert deletion == fmt(scores["deletion_area"])
-        energy = panel.locator("[data-score=energy_in_mask]").inner_text()
+        energy = eventually(lambda panel=panel: panel.locator("[data-score=energy_in_mask]").inner_text())
         assert energy == f"{100 * scores['energy_in_mask']:.0f}%"
         assert ("hit" if scores["pointing_game"] else "miss") in panel.locator(
             "[data-score=pointing_game]"
         ).inner_text()
-        assert f"logged at step {EPOCHS}" in panel.locator(".explain-source").inner_text()
+        eventually(lambda panel=panel: f"logged at step {EPOCHS}" in panel.locator(".explain-source").inner_text())
 
 
 @pytest.mark.browser
@@ -183,7 +183,7 @@ def test_switching_methods_redraws(browser_page, live_server, plots_drew, traine
     browser_page.wait_for_function("() => document.querySelectorAll('.explain-panel').length === 2")
     plots_drew(browser_page, count=2)
     # side by side in the methods' order, the other map unchanged
-    methods = [p.get_attribute("data-method") for p in browser_page.locator(".explain-panel").all()]
+    methods = eventually(lambda: [p.get_attribute("data-method") for p in browser_page.locator(".explain-panel").all()])
     assert methods == list(METHODS)
     assert _heatmap(browser_page, "grad_cam")["z"] == before["z"]
 
@@ -194,17 +194,19 @@ def test_step_slider_changes_the_map(browser_page, live_server, plots_drew, trai
     _open(browser_page, live_server(logdir), plots_drew)
     reader = open_logdir(logdir)
     last = _heatmap(browser_page, "saliency")
-    marks = browser_page.locator("#explain-step-field").inner_text()
+    marks = eventually(lambda: browser_page.locator("#explain-step-field").inner_text())
     assert all(str(step) in marks for step in range(1, EPOCHS + 1))
 
     browser_page.focus("#explain-step [role=slider]")
     browser_page.keyboard.press("Home")
     first = _wait_changed(browser_page, "saliency", last["z"])
     np.testing.assert_allclose(first["z"], reader.result("bars", map_tag("saliency", 1)).map()[0], rtol=1e-6, atol=1e-9)
-    source = browser_page.locator(".explain-panel[data-method=saliency] .explain-source").inner_text()
+    source = eventually(
+        lambda: browser_page.locator(".explain-panel[data-method=saliency] .explain-source").inner_text()
+    )
     assert "logged at step 1" in source and f"scores logged at step {EPOCHS} only" in source
     # the gallery's predictions follow the step
-    note = browser_page.locator("#explain-gallery-note").inner_text()
+    note = eventually(lambda: browser_page.locator("#explain-gallery-note").inner_text())
     assert "predictions at step 1" in note
 
     browser_page.keyboard.press("ArrowRight")
@@ -242,6 +244,7 @@ def test_gallery_filters_and_picks_an_example(browser_page, live_server, plots_d
         after["z"], reader.result("bars", map_tag("saliency", EPOCHS)).map()[pick], rtol=1e-6, atol=1e-9
     )
     eventually(lambda: f"Example {pick}" in browser_page.locator("#explain-maps-note").inner_text())
+    eventually(lambda: browser_page.locator("button.explain-thumb.selected").get_attribute("title"))
     assert browser_page.locator("button.explain-thumb.selected").get_attribute("title").startswith(f"example {pick}:")
 
 

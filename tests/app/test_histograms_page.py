@@ -78,7 +78,7 @@ def test_choosing_run_and_tag(browser_page, live_server, logdir, plots_drew):
     browser_page.goto(live_server(logdir) + "histograms")
     plots_drew(browser_page, count=1)
     browser_page.click("#histograms-run")
-    options = browser_page.locator(".dash-dropdown-options").get_by_role("option").all_inner_texts()
+    options = eventually(lambda: browser_page.locator(".dash-dropdown-options").get_by_role("option").all_inner_texts())
     assert options == ["base", "wide"]  # the run without histograms is not offered
     browser_page.locator(".dash-dropdown-options").get_by_role("option", name="wide", exact=True).click()
     note = browser_page.locator("#histograms-note")

@@ -88,16 +88,19 @@ def test_brushing_an_axis_filters_the_table_and_the_scatter(browser_page, live_s
     _open(page, live_server(sweep) + "hparams", plots_drew)
     _wait_summary(page, "10 runs")
     assert sorted(_table_runs(page)) == [f"run-{i:02d}" for i in range(10)]
-    assert page.evaluate(DIMENSIONS) == [
-        "run",
-        "lr",
-        "width",
-        "optimizer",
-        "dropout",
-        "train/loss",
-        "val/accuracy",
-        "val/loss",
-    ]
+    eventually(
+        lambda: page.evaluate(DIMENSIONS),
+        [
+            "run",
+            "lr",
+            "width",
+            "optimizer",
+            "dropout",
+            "train/loss",
+            "val/accuracy",
+            "val/loss",
+        ],
+    )
     page.screenshot(path=str(tmp_path / "hparams.png"), full_page=True)
 
     frame = hparams_table(sweep).frame
@@ -152,7 +155,7 @@ def test_a_mouse_brush_on_an_axis_filters_the_table(browser_page, live_server, s
 def test_colour_by_redraws_keeping_axis_order_and_brushes(browser_page, live_server, sweep, plots_drew):
     page = browser_page
     _open(page, live_server(sweep) + "hparams", plots_drew)
-    assert page.evaluate(f"() => {GD}.data[0].line.colorbar.title.text") == "val/loss"
+    eventually(lambda: page.evaluate(f"() => {GD}.data[0].line.colorbar.title.text"), "val/loss")
     before = page.evaluate(f"() => Array.from({GD}._fullData[0].line.color)")
 
     # Drag the last axis (val/loss) by its title to the far left: plotly reorders the dimensions.
@@ -176,7 +179,7 @@ def test_colour_by_redraws_keeping_axis_order_and_brushes(browser_page, live_ser
     assert after != before
     # The colour follows lr: the order of the colours is the order of the learning rates.
     np.testing.assert_array_equal(np.argsort(after, kind="stable"), np.argsort(frame["lr"].to_numpy(), kind="stable"))
-    assert page.evaluate(DIMENSIONS) == order  # the user's order survived the redraw
+    eventually(lambda: page.evaluate(DIMENSIONS), order)  # the user's order survived the redraw
     kept = page.evaluate(f"() => {GD}.data[0].dimensions.find(d => d.name === 'width').constraintrange")
     assert np.allclose(np.ravel(kept), [30, 70])
     _wait_summary(page, f"{len(expected)} of 10 runs inside the brushes")
@@ -233,10 +236,10 @@ def test_a_metric_named_like_a_hyperparameter_opens_and_draws(browser_page, live
     errors = _watch(page)
     _open(page, live_server(logdir) + "hparams", plots_drew)
     _wait_summary(page, "3 runs")
-    assert page.evaluate(DIMENSIONS) == ["run", "lr", "width", "lr (metric)", "val/accuracy", "val/loss"]
-    headers = [h.replace("\u200b", "") for h in page.locator("#hparams-table th").all_inner_texts()]
+    eventually(lambda: page.evaluate(DIMENSIONS), ["run", "lr", "width", "lr (metric)", "val/accuracy", "val/loss"])
+    headers = eventually(lambda: [h.replace("\u200b", "") for h in page.locator("#hparams-table th").all_inner_texts()])
     assert [h.strip() for h in headers] == ["run", "lr", "width", "lr (metric)", "val/accuracy", "val/loss"]
-    row = page.locator("#hparams-table tr", has_text="sched-0").locator("td").all_inner_texts()
+    row = eventually(lambda: page.locator("#hparams-table tr", has_text="sched-0").locator("td").all_inner_texts())
     assert row[1] == "0.3" and row[3] == f"{frame.loc[0, 'lr (metric)']:.4g}"  # both, each its own value
 
     page.locator("#hparams-color").click()
@@ -275,8 +278,10 @@ def test_a_hyperparameter_called_run_is_shown_beside_the_run_names(browser_page,
     errors = _watch(page)
     _open(page, live_server(tmp_path / "logs") + "hparams", plots_drew)
     _wait_summary(page, "3 runs")
-    assert page.evaluate(DIMENSIONS) == ["run", "lr", "run (hparam)", "val/loss"]
-    headers = [h.replace("\u200b", "").strip() for h in page.locator("#hparams-table th").all_inner_texts()]
+    eventually(lambda: page.evaluate(DIMENSIONS), ["run", "lr", "run (hparam)", "val/loss"])
+    headers = eventually(
+        lambda: [h.replace("\u200b", "").strip() for h in page.locator("#hparams-table th").all_inner_texts()]
+    )
     assert headers == ["run", "lr", "run (hparam)", "val/loss"]
     rows = {
         tuple(page.locator("#hparams-table tr", has_text=f"trial-{i}").locator("td").all_inner_texts()[:3])
@@ -335,7 +340,7 @@ def test_learning_curves_of_runs_that_name_no_split(browser_page, live_server, p
     page.locator("#hparams-curves-metric").click()
     page.get_by_role("option", name="accuracy", exact=True).click()
     page.wait_for_function(f"() => {curves}.layout.yaxis.title.text === 'accuracy'")
-    assert page.evaluate(f"() => {curves}._fullData[0].y[7]") == pytest.approx(0.85)
+    eventually(lambda: page.evaluate(f"() => {curves}._fullData[0].y[7]") == pytest.approx(0.85))
     assert errors == []
 
 
@@ -359,11 +364,13 @@ def test_ludwig_tabs_say_what_is_missing_when_nothing_was_logged(browser_page, l
         page.get_by_text(tab, exact=True).click()
         message = page.locator(f"#hparams-{view}-empty")
         message.wait_for(state="visible")
-        assert "logged no scalars" in message.inner_text() and "run.log(" in message.inner_text()
+        eventually(
+            lambda message=message: "logged no scalars" in message.inner_text() and "run.log(" in message.inner_text()
+        )
         for part in hidden:
-            assert page.locator(part).is_hidden(), part
-        page.wait_for_timeout(500)  # a callback that failed would show its banner by now
-        assert page.locator("#app-error").is_hidden(), page.locator("#app-error").inner_text()
+            eventually(lambda part=part: page.locator(part).is_hidden())
+        # a callback that failed would show its banner within half a second
+        eventually(lambda: page.locator("#app-error").is_hidden(), hold=0.5)
         page.screenshot(path=str(tmp_path / f"hparams-{view}-empty.png"), full_page=True)
 
     # A run that logs a metric: the open Hyperopt tab draws it as the target, Compare its bars.

@@ -56,7 +56,7 @@ def test_the_slider_changes_the_image(browser_page, live_server, logdir):
     browser_page.wait_for_function(
         "() => (document.querySelector('#images-image') || {}).src?.startsWith('data:image/png')"
     )
-    src = browser_page.get_attribute("#images-image", "src")
+    src = eventually(lambda: browser_page.get_attribute("#images-image", "src"))
     np.testing.assert_array_equal(_decode(src), _image(0, 20))  # the newest step first, as logged
     caption = browser_page.locator("#images-caption")
     eventually(lambda: "step 20 (3 of 3)" in caption.inner_text())
@@ -86,7 +86,7 @@ def test_runs_and_tags_with_images_only(browser_page, live_server, logdir):
     browser_page.click("#images-run")
     options = browser_page.locator(".dash-dropdown-options").get_by_role("option")
     eventually(lambda: options.all_inner_texts(), ["first", "second"])
-    src = browser_page.get_attribute("#images-image", "src")
+    src = eventually(lambda: browser_page.get_attribute("#images-image", "src"))
     options.filter(has_text="second").click()
     np.testing.assert_array_equal(_decode(_wait_for_new_src(browser_page, src)), _image(1, 20))
     browser_page.click("#images-tag")

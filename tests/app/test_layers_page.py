@@ -10,6 +10,7 @@ import deepscope as ds
 from deepscope.app.pages import layers as layers_page
 from deepscope.app.plugin import AppContext, LazyModels
 from deepscope.features import objectives as obj
+from tests.conftest import eventually
 from tests.features.conftest import tiny_cnn
 
 CLASSES = ["a", "b", "c"]
@@ -45,8 +46,8 @@ def test_click_a_unit_shows_its_arithmetic(setup, browser_page, live_server, plo
     browser_page.goto(url + "layers")
     # layer columns (conv1, relu1, pool1, conv2, relu2, pool2, fc), the softmax and the logged result
     plots_drew(browser_page, count=9)
-    assert "softmax: p(" in browser_page.locator("#layers-softmax .gtitle").text_content()
-    assert browser_page.locator("#layers-field").is_hidden()
+    eventually(lambda: "softmax: p(" in browser_page.locator("#layers-softmax .gtitle").text_content())
+    eventually(lambda: browser_page.locator("#layers-field").is_hidden())
 
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -66,7 +67,7 @@ def test_click_a_unit_shows_its_arithmetic(setup, browser_page, live_server, plo
         except PlaywrightTimeout:
             if attempt == 2:
                 raise
-    note = browser_page.locator("#layers-unit-note").inner_text()
+    note = eventually(lambda: browser_page.locator("#layers-unit-note").inner_text())
     assert "conv1 (Conv2d), channel 0" in note
     title = browser_page.locator("#layers-arithmetic .gtitle").text_content()
     total, model_value = title.split(" = ")[-1].split(" (model: ")

@@ -97,7 +97,7 @@ def test_page_names_the_offending_module(browser_page, live_server, numerics_log
     plots_drew(page, count=1, timeout=30_000)
     # The run with an alert opens first, and its first offender is shown up front.
     eventually(lambda: page.locator("#numerics-offender-module").inner_text(), "block.2")
-    offender = page.locator("#numerics-offender").inner_text()
+    offender = eventually(lambda: page.locator("#numerics-offender").inner_text())
     assert f"produced NaN in its output at step {K}" in offender
     assert "Its inputs were finite" in offender
     page.locator("#numerics-alerts td[data-dash-column=module]").first.wait_for()
@@ -106,7 +106,7 @@ def test_page_names_the_offending_module(browser_page, live_server, numerics_log
     page.screenshot(path=str(tmp_path / "numerics.png"), full_page=True)
 
     graph = "document.querySelector('#numerics-heatmap .js-plotly-plot')"
-    assert page.evaluate(f"() => {graph}.data[0].colorbar.title.text").startswith("max |value|")
+    eventually(lambda: page.evaluate(f"() => {graph}.data[0].colorbar.title.text").startswith("max |value|"))
     page.locator("#numerics-stat").click()
     page.get_by_role("option", name="standard deviation", exact=True).click()
     page.wait_for_function(f"() => {graph}.data[0].colorbar.title.text.startsWith('standard deviation')")

@@ -12,6 +12,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from deepscope.app.pages import projector
 from deepscope.track import Run
+from tests.conftest import eventually
 
 LABELS = np.array(["circle", "square", "triangle"])
 
@@ -69,7 +70,7 @@ def test_2d_scatter_is_webgl_and_the_3d_control_switches_to_a_scene(browser_page
         "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || []).map(t => t.name)"
     )
     assert sorted(names) == sorted(LABELS)  # coloured by the first metadata column
-    assert "300 points × 8 dimensions" in browser_page.inner_text("#projector-summary")
+    eventually(lambda: "300 points × 8 dimensions" in browser_page.inner_text("#projector-summary"))
     browser_page.get_by_label("3-D").check()
     browser_page.wait_for_function(
         "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
@@ -95,7 +96,7 @@ def test_search_highlights_the_matching_points(browser_page, live_server, logdir
     )
     _, truth = _blobs(300)
     assert matches == int((truth == 1).sum())
-    assert f"{matches} points match" in browser_page.inner_text("#projector-status")
+    eventually(lambda: f"{matches} points match" in browser_page.inner_text("#projector-status"))
     browser_page.get_by_label("only the search matches").check()
     browser_page.wait_for_function(
         """(n) => {
@@ -132,7 +133,7 @@ def test_clicking_a_point_lists_its_exact_neighbours(browser_page, live_server, 
         "() => (document.querySelector('#projector-graph .js-plotly-plot')?._fullData || [])"
         ".some(t => t.name === 'neighbours')"
     )
-    assert browser_page.locator("#projector-neighbors img").count() == 1  # its thumbnail
+    eventually(lambda: browser_page.locator("#projector-neighbors img").count(), 1)  # its thumbnail
     browser_page.screenshot(path=str(logdir.parent / "projector-neighbours.png"))
     browser_page.click("#projector-clear")
     browser_page.wait_for_function("() => !document.querySelector('#projector-neighbor-list')")
@@ -152,7 +153,7 @@ def test_above_100k_points_a_density_image_that_zooming_replaces_with_points(
         "() => document.querySelector('#projector-graph .js-plotly-plot').layout.images.length"
     )
     assert images == 1
-    assert "120,000 points in view" in browser_page.inner_text("#projector-status")
+    eventually(lambda: "120,000 points in view" in browser_page.inner_text("#projector-status"))
     browser_page.screenshot(path=str(big_logdir.parent / "projector-density.png"))
     # zoom to a small box around one cluster: fewer than 100k points, drawn one by one
     browser_page.evaluate(
@@ -292,8 +293,8 @@ def test_zooming_in_on_a_few_points_draws_their_thumbnails(browser_page, live_se
         "() => document.querySelector('#projector-graph .js-plotly-plot').layout.images.map(i => i.source)"
     )
     assert all(s.startswith("data:image/png;base64,") for s in sources)
-    assert "shown with their thumbnails" in page.inner_text("#projector-status")
-    assert page.locator("#projector-graph .layer-above image").count() == wanted  # drawn in the plot
+    eventually(lambda: "shown with their thumbnails" in page.inner_text("#projector-status"))
+    eventually(lambda: page.locator("#projector-graph .layer-above image").count(), wanted)  # drawn in the plot
     page.screenshot(path=str(logdir.parent / "projector-thumbnails.png"))
     # a redraw of the same projection (another colour) keeps the zoom, and so the thumbnails
     page.click("#projector-color")

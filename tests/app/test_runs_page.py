@@ -152,7 +152,7 @@ def test_empty_logdir_says_how_to_log_a_run(browser_page, live_server, tmp_path)
     empty.mkdir()
     browser_page.goto(live_server(empty))
     browser_page.get_by_text("No runs yet").wait_for()
-    text = browser_page.locator("#runs-empty").inner_text()
+    text = eventually(lambda: browser_page.locator("#runs-empty").inner_text())
     assert "ds.Run(" in text and f"deepscope demo --logdir {empty}" in text
     eventually(lambda: browser_page.locator("#runs-table-wrap").is_hidden())
 

@@ -106,7 +106,7 @@ def _wait_for_new_line(page, before: str, index: int = 0) -> dict[str, dict]:
 @pytest.mark.browser
 def test_a_chart_per_tag_with_every_run_in_its_colour(browser_page, live_server, logdir, plots_drew):
     _open(browser_page, live_server(logdir), plots_drew)
-    titles = browser_page.locator("#scalars-grid h3").all_inner_texts()
+    titles = eventually(lambda: browser_page.locator("#scalars-grid h3").all_inner_texts())
     assert titles == ["train/loss", "val/accuracy"]
     lines = _smoothed_traces(browser_page, 0)
     assert set(lines) == set(RUNS)
@@ -127,7 +127,7 @@ def test_a_chart_per_tag_with_every_run_in_its_colour(browser_page, live_server,
     assert all(t["color"].startswith("rgba(") for t in raw)
     layout = browser_page.evaluate("() => document.querySelectorAll('.js-plotly-plot')[0].layout.hovermode")
     assert layout == "x unified"
-    legend = browser_page.locator("#scalars-legend").inner_text()
+    legend = eventually(lambda: browser_page.locator("#scalars-legend").inner_text())
     assert all(run in legend for run in RUNS)
     eventually(lambda: "2 of 2 tags" in browser_page.locator("#scalars-summary").inner_text())
 
@@ -321,8 +321,7 @@ def test_odd_names_are_shown_as_text(browser_page, live_server, tmp_path, plots_
     eventually(lambda: xss in browser_page.locator("#scalars-legend").inner_text())
     box = browser_page.locator(".js-plotly-plot").first.bounding_box()
     browser_page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    browser_page.wait_for_timeout(300)
-    assert not dialogs.messages
+    eventually(lambda: dialogs.messages, [], hold=0.3)  # no dialog opens
 
 
 def test_charts_grow_so_the_hover_lists_every_run():

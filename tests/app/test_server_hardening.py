@@ -230,3 +230,37 @@ def _still_open(sock: socket.socket) -> bool:
         return False
     finally:
         sock.setblocking(True)
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_off(live_server, sample_logdir, monkeypatch):
+    """Slowloris: a client that drips its headers never goes idle, so only a bound on the time the
+    headers take closes it; a client that sends them in time is served."""
+    from deepscope.app import server
+
+    monkeypatch.setattr(server, "HEADER_TIMEOUT_S", 1)
+    monkeypatch.setattr(server, "CLEANUP_INTERVAL_S", 0.25)
+    port = _port(live_server(sample_logdir))
+    request = b"GET /_dash-layout HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Slow: " + b"a" * 200
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as slow:
+        started = time.monotonic()
+        closed_after = None
+        for byte in request:  # 0.05 s a byte: about 12 s for the whole request, never idle
+            try:
+                slow.sendall(bytes([byte]))
+            except OSError:
+                closed_after = time.monotonic() - started
+                break
+            if not _still_open(slow):
+                closed_after = time.monotonic() - started
+                break
+            time.sleep(0.05)
+        assert closed_after is not None, "the server kept a connection whose headers never ended"
+        assert closed_after < 8
+    # a slow but bounded client is served, and so is everyone else
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as patient:
+        whole = b"GET /_dash-layout HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        for start in range(0, len(whole), 10):
+            patient.sendall(whole[start : start + 10])
+            time.sleep(0.03)
+        assert patient.recv(64).startswith(b"HTTP/1.1 200")
+    assert fetch(f"http://127.0.0.1:{port}/_dash-layout")[0] == 200

@@ -113,7 +113,7 @@ def test_nav_shows_only_active_pages(browser_page, live_server, sample_logdir):
     nav = browser_page.locator("#app-nav")
     nav.get_by_text("Hello").wait_for()
     eventually(lambda: nav.locator("a").all_inner_texts()[:1], ["Runs"])
-    links = nav.locator("a").all_inner_texts()
+    links = eventually(lambda: nav.locator("a").all_inner_texts())
     assert "Hello" in links
     assert "Secret" not in links and "Flaky" not in links
     # Going to a hidden page directly says there is nothing to show, instead of breaking.
@@ -129,7 +129,7 @@ def test_failing_callback_shows_error_and_server_keeps_serving(browser_page, liv
     banner = browser_page.locator("#app-error")
     browser_page.click("#hello-fail")
     banner.get_by_text("planted failure").wait_for()
-    text = banner.inner_text()
+    text = eventually(lambda: banner.inner_text())
     assert "ValueError: planted failure <b>not bold</b>" in text  # as text, not markup
     assert "hello-fail-out" in text  # says which update failed
     # The next request still works.

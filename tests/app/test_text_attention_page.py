@@ -101,8 +101,8 @@ def test_head_view_layer_selector_and_token_click(browser_page, live_server, plo
     # the click pinned it: the mouse leaving the token keeps it isolated (hovering would not)
     area = page.locator("#text-attention-head .main-svg").first.bounding_box()
     page.mouse.move(area["x"] + area["width"] / 2, area["y"] + 5)
-    page.wait_for_timeout(1500)  # give a wrongly unpinned view time to redraw
-    assert "query 3 'not'" in _title(page, "text-attention-head")
+    # a wrongly unpinned view would redraw within 1.5 s
+    eventually(lambda: "query 3 'not'" in _title(page, "text-attention-head"), hold=1.5)
     # a second click on the same token unpins it; once the mouse leaves, every query is back
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.move(area["x"] + area["width"] / 2, area["y"] + 5)
@@ -270,7 +270,9 @@ def test_encoder_decoder_maps_switch(browser_page, live_server, plots_drew, tiny
     plots_drew(page, count=2, timeout=60_000)
     page.locator("#text-attention-text-b").fill("a bad film")
     page.locator("#text-attention-text-b").press("Enter")
-    expected = ds.text.attention(tiny_bart, page.locator("#text-attention-text").input_value(), target="a bad film")
+    expected = eventually(
+        lambda: ds.text.attention(tiny_bart, page.locator("#text-attention-text").input_value(), target="a bad film")
+    )
     labels = eventually(
         lambda: page.locator("#text-attention-map label").all_text_contents(), ["encoder", "decoder", "cross"]
     )

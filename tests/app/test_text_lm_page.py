@@ -92,7 +92,7 @@ def test_lens_tab_draws_and_switches_to_the_tuned_lens(
     )
     browser_page.click("#text-lens-kind input[value=tuned]")
     _wait_title(browser_page, "text-lens-grid", "Tuned lens")
-    assert "learned translator" in browser_page.inner_text("#text-lens-note")
+    eventually(lambda: "learned translator" in browser_page.inner_text("#text-lens-note"))
     _shot(browser_page, "lens")
 
 
@@ -125,7 +125,7 @@ def test_generate_tab_method_and_token_picker(browser_page, live_server, plots_d
     url = live_server(lm_logdir, models=models)
     _open_tab(browser_page, url, "Generate", plots_drew, 1)
     _wait_title(browser_page, "text-generate-graph", "integrated gradients")
-    assert "completeness gap" in browser_page.inner_text("#text-generate-note")
+    eventually(lambda: "completeness gap" in browser_page.inner_text("#text-generate-note"))
     browser_page.click("#text-generate-method input[value=saliency]")
     _wait_title(browser_page, "text-generate-graph", "saliency")
     browser_page.focus("#text-generate-step [role=slider]")
@@ -154,7 +154,7 @@ def test_factors_tab_picks_one_factor(browser_page, live_server, plots_drew, lm_
     url = live_server(lm_logdir, models=models)
     _open_tab(browser_page, url, "Factors", plots_drew, 1)
     _wait_title(browser_page, "text-factors-graph", "strongest neuron factor")
-    assert "reconstruction error" in browser_page.inner_text("#text-factors-note")
+    eventually(lambda: "reconstruction error" in browser_page.inner_text("#text-factors-note"))
     browser_page.click("#text-factors-factor")
     browser_page.get_by_text("factor 2 alone").click()
     _wait_title(browser_page, "text-factors-graph", "Factor 2 alone")
@@ -166,8 +166,8 @@ def test_cocluster_tab_picks_a_cluster(browser_page, live_server, plots_drew, lm
     url = live_server(lm_logdir, models=models)
     _open_tab(browser_page, url, "Co-clusters", plots_drew, 3)
     _wait_title(browser_page, "text-coclusters-words", "Cluster 0")
-    assert browser_page.inner_text("#text-coclusters-cluster").strip() == "cluster 0"
-    assert "reviews_gru (live)" in browser_page.inner_text("#text-coclusters-source")
+    eventually(lambda: browser_page.inner_text("#text-coclusters-cluster").strip(), "cluster 0")
+    eventually(lambda: "reviews_gru (live)" in browser_page.inner_text("#text-coclusters-source"))
     browser_page.click("#text-coclusters-cluster")
     browser_page.get_by_text("cluster 3", exact=True).click()
     _wait_title(browser_page, "text-coclusters-words", "Cluster 3")

@@ -19,6 +19,7 @@ import dash
 import flask
 from dash import Input, Output, State, dcc, html
 
+from deepscope.app.jobs import JOBS_STATUS, JobManager, original_error
 from deepscope.app.plugin import (
     AppContext,
     LazyModels,
@@ -127,6 +128,9 @@ def create_app(
     by_path = {page.path: page for page in page_list}
 
     server = flask.Flask("deepscope.app", static_folder=None)
+    # Heavy callbacks (attributions, projections) run as jobs on this bounded pool, so the
+    # request threads stay free for page loads (see deepscope.app.jobs).
+    jobs = JobManager()
     app = OfflineDash(
         "deepscope.app",
         server=server,  # pyright: ignore[reportArgumentType]  # dash's hint omits Flask, which it takes
@@ -137,6 +141,7 @@ def create_app(
         serve_locally=True,
         suppress_callback_exceptions=True,
         on_error=_show_error,
+        background_callback_manager=jobs,
     )
     app.layout = lambda: _shell(ctx, label)  # a function: each load starts from the current version
 
@@ -190,6 +195,7 @@ def create_app(
 
     for page in page_list:
         page.register_callbacks(app, ctx)
+    jobs.seal()
 
     server.wsgi_app = SecurityMiddleware(
         LogdirFiles(server.wsgi_app, logdir_path),
@@ -198,6 +204,7 @@ def create_app(
     )
     app.deepscope_context = ctx
     app.deepscope_pages = page_list
+    app.deepscope_jobs = jobs
     return app
 
 
@@ -207,6 +214,7 @@ class OfflineDash(dash.Dash):
     # Set by ``create_app``: what the app serves, for tests and embedding code.
     deepscope_context: AppContext
     deepscope_pages: list[Page]
+    deepscope_jobs: JobManager
 
     def _config(self) -> dict:
         config = super()._config()
@@ -236,9 +244,14 @@ def _shell(ctx: AppContext, label: str | None = None) -> Any:
                 ],
             ),
             html.Div(id=ERROR, className="ds-error", hidden=True),
+            html.Div(id=JOBS_STATUS, className="ds-jobs", hidden=True, role="status", style=_JOBS_STYLE),
             html.Main(id=CONTENT, className="ds-content"),
         ],
     )
+
+
+# The status line of heavy jobs: quiet, one line, under the header.
+_JOBS_STYLE = {"padding": "4px 16px", "fontSize": "0.85em", "color": "#555", "fontStyle": "italic"}
 
 
 def _normal_path(pathname: str | None) -> str:
@@ -333,6 +346,7 @@ def _show_error(err: Exception) -> None:
     from dash import ctx as callback_ctx
     from dash import set_props
 
+    err = original_error(err)  # a heavy job's own error, not Dash's wrapper of its message
     log.error("a dashboard callback failed", exc_info=err)
     outputs = callback_ctx.outputs_list if callback_ctx else None
     first = outputs[0] if isinstance(outputs, list) and outputs else outputs
@@ -348,6 +362,7 @@ def _show_error(err: Exception) -> None:
             "hidden": False,
         },
     )
+    set_props(JOBS_STATUS, {"children": "", "hidden": True})
 
 
 def serve(
@@ -381,6 +396,7 @@ def serve(
     if is_loopback(host) and not token:
         wsgi_app = LoopbackHostGuard(wsgi_app)
     handle = start_server(wsgi_app, host=host, port=port, token=token, threads=threads)
+    handle.on_stop.append(app.deepscope_jobs.shutdown)
     if not block:
         return handle
     try:

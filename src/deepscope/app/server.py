@@ -15,6 +15,7 @@ import secrets
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,11 @@ MAX_BODY_BYTES = 16 << 20
 MAX_HEADER_BYTES = 64 << 10
 CHANNEL_TIMEOUT_S = 15
 CONNECTION_LIMIT = 1000
+# A request's headers must arrive within this long of their first byte (slowloris: a client that
+# sends a header a byte at a time never goes idle, so CHANNEL_TIMEOUT_S alone never closes it).
+# Checked every CLEANUP_INTERVAL_S, so a slow client is closed within the sum of the two.
+HEADER_TIMEOUT_S = 10
+CLEANUP_INTERVAL_S = 2
 # One remote client may hold this many connections (a browser opens about six); more are closed
 # as they arrive, so one machine cannot take every slot. Clients on this machine are not
 # bounded: they share one address, and a local load test would lock itself out.
@@ -395,6 +401,9 @@ def _per_client_channel(base: type) -> type:
 
     class PerClientChannel(base):  # type: ignore[misc, valid-type]
         _deepscope_peer: str | None = None
+        # When the headers of the request being read began to arrive (None between requests
+        # and once they are in; the body is bounded by its size, not its time).
+        head_since: float | None = None
 
         def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
             super().__init__(server, sock, addr, adj, map)
@@ -409,6 +418,14 @@ def _per_client_channel(base: type) -> type:
                     log.warning("closing connections from %s beyond %d at a time", peer, MAX_CONNECTIONS_PER_CLIENT)
                 self.handle_close()
 
+        def received(self, data: bytes) -> bool:
+            if data and self.head_since is None and (self.request is None or not self.request.headers_finished):
+                self.head_since = time.monotonic()
+            taken = super().received(data)
+            if self.request is None or self.request.headers_finished:
+                self.head_since = None
+            return taken
+
         def del_channel(self, map: Any = None) -> None:
             peer, self._deepscope_peer = self._deepscope_peer, None
             if peer is not None:
@@ -421,6 +438,29 @@ def _per_client_channel(base: type) -> type:
             super().del_channel(map)
 
     return PerClientChannel
+
+
+def _bound_header_time(listener: Any) -> None:
+    """Make the listener's periodic clean-up also close connections whose request headers have
+    been arriving for longer than HEADER_TIMEOUT_S."""
+    idle_cleanup = listener.maintenance
+
+    def maintenance(now: float) -> None:
+        idle_cleanup(now)
+        cutoff = time.monotonic() - HEADER_TIMEOUT_S
+        slow = [
+            channel
+            for channel in list(listener.active_channels.values())
+            if getattr(channel, "head_since", None) is not None
+            and channel.head_since < cutoff
+            and not channel.will_close
+        ]
+        for channel in slow:
+            channel.will_close = True
+        if slow:
+            log.warning("closed %d connection(s) whose request headers took over %d s", len(slow), HEADER_TIMEOUT_S)
+
+    listener.maintenance = maintenance
 
 
 @dataclass
@@ -437,6 +477,7 @@ class ServerHandle:
     _server: Any = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _socket_map: dict = field(default_factory=dict, repr=False)  # waitress's sockets, to close them
+    on_stop: list[Callable[[], None]] = field(default_factory=list, repr=False)  # run after the sockets close
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving: close the sockets and wait for the serving thread to end."""
@@ -463,6 +504,8 @@ class ServerHandle:
             close_all()
             self._thread.join(timeout)
         server.task_dispatcher.shutdown()
+        for finish in self.on_stop:
+            finish()
 
     def wait(self) -> None:
         """Block until the server stops; Ctrl-C raises ``KeyboardInterrupt`` here."""
@@ -504,7 +547,7 @@ def start_server(
         max_request_header_size=MAX_HEADER_BYTES,
         channel_timeout=CHANNEL_TIMEOUT_S,
         connection_limit=CONNECTION_LIMIT,
-        cleanup_interval=5,
+        cleanup_interval=CLEANUP_INTERVAL_S,
     )
     from waitress.server import BaseWSGIServer, MultiSocketServer
 
@@ -513,6 +556,7 @@ def start_server(
     for listener in dict.fromkeys([*socket_map.values(), server]):
         if isinstance(listener, BaseWSGIServer):
             listener.channel_class = _per_client_channel(listener.channel_class)
+            _bound_header_time(listener)
     if isinstance(server, MultiSocketServer):  # several sockets (localhost -> ::1 and 127.0.0.1)
         effective_port = int(server.effective_listen[0][1])
     else:

@@ -16,6 +16,7 @@ import dash
 from dash import ALL, MATCH, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
+from deepscope.app.jobs import heavy_callback
 from deepscope.app.pages._explain import data, live
 from deepscope.app.pages._explain.panels import (
     NOTE,
@@ -350,7 +351,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         value = dash.ctx.triggered[0].get("value") if dash.ctx.triggered else None
         return int(triggered["index"]) if value else dash.no_update
 
-    @app.callback(
+    @heavy_callback(
+        app,
+        "attributions",
         Output("explain-maps", "children"),
         Output("explain-maps-note", "children"),
         Input("explain-view", "data"),
@@ -375,7 +378,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         ]
         return panels, _maps_note(view, examples, row, step)
 
-    @app.callback(
+    @heavy_callback(
+        app,
+        "attribution scores",
         Output({"type": "explain-scores", "method": MATCH}, "children"),
         Input({"type": "explain-score-request", "method": MATCH}, "data"),
     )

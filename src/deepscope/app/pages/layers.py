@@ -17,6 +17,7 @@ from dash import ALL, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from deepscope.app.components import field
+from deepscope.app.jobs import heavy_callback
 from deepscope.app.pages._layers import data
 from deepscope.app.plugin import AppContext, Page
 from deepscope.viz.features import picture
@@ -190,7 +191,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         ]
         return options, 0
 
-    @app.callback(
+    @heavy_callback(
+        app,
+        "the feature maps",
         Output("layers-columns", "children"),
         Output("layers-softmax", "figure"),
         Output("layers-note", "children"),

@@ -18,6 +18,7 @@ import numpy as np
 from dash import Input, Output, State, dcc, html
 
 from deepscope.app.components import field
+from deepscope.app.jobs import heavy_callback
 from deepscope.app.pages._evaluate.data import table_key
 from deepscope.app.pages._evaluate.linked import MAX_IDS, href
 from deepscope.app.pages._projector.store import ProjectorStore
@@ -306,7 +307,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         State("projector-selected", "data"),
     ]
 
-    @app.callback(
+    @heavy_callback(
+        app,
+        "the projection",
         Output("projector-graph", "figure"),
         Output("projector-status", "children"),
         Output("projector-summary", "children"),

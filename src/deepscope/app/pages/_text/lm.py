@@ -13,6 +13,7 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from deepscope.app.components import field, input_field
+from deepscope.app.jobs import heavy_callback
 from deepscope.app.pages._text import TextTab
 from deepscope.app.pages._text import lm_sources as sources
 from deepscope.app.plugin import AppContext
@@ -175,7 +176,9 @@ def _logged_lens(ctx: AppContext, run: str, tag: str, kind: str) -> tuple[Any, s
 def _lens_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     tab = LENS_TAB
 
-    @app.callback(
+    @heavy_callback(
+        app,
+        "the lens",
         Output(tab.id("grid"), "figure"),
         Output(tab.id("ranks"), "figure"),
         Output(tab.id("kl"), "figure"),
