@@ -68,18 +68,28 @@ def _layer_output(
 def _layer_output(
     task: Task, x: torch.Tensor, rows: torch.Tensor, layer: str, grads: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(layer output, its gradient of the target output or None) for one batch."""
+    """(layer output, its gradient of the target output or None) for one batch. Deferred
+    targets are resolved from this pass's outputs (see ``Task.target_rows``)."""
     xb = x.detach().requires_grad_(grads)
-    with task.model.capture([layer], grads=grads) as cap, torch.set_grad_enabled(grads):
+    # cut: the backward pass stops at the layer, as Captum's does
+    with task.model.capture([layer], grads=grads, cut=True) as cap, torch.set_grad_enabled(grads):
         logits = as_2d_outputs(task.forward(xb, rows))
+        targets = task.target_rows(rows, logits)
         if grads:
-            out = selected(logits, task.target_rows(rows, logits)).sum()
-            torch.autograd.grad(out, xb, allow_unused=True)
+            out = selected(logits, targets).sum()
+            leaves = cap.calls[layer]
+            cut = bool(leaves) and all(t.is_leaf and t.requires_grad for t in leaves)
+            torch.autograd.grad(out, leaves if cut else [xb], allow_unused=True)
         acts = cap.activations.get(layer)
         grad = cap.gradients.get(layer) if grads else None
     if acts is None or (grads and grad is None):
         raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
     return acts.detach(), None if grad is None else grad.detach()
+
+
+def _joined(parts: list[torch.Tensor]) -> torch.Tensor:
+    """The batches' results as one tensor (one batch as it is, without a copy)."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 def _neuron_option(neuron: Any) -> list[int]:
@@ -109,6 +119,7 @@ def layer_activation(
         target=None,
         batch_size=batch_size,
         progress=progress,
+        defer_targets=True,
     ) as task:
         layer = check_layer(task, layer)
         parts = []
@@ -116,7 +127,7 @@ def layer_activation(
             for part in batches(task.n, task.batch_size):
                 parts.append(_layer_output(task, task.x[part], task.rows[part], layer, False)[0])
                 bar.update(part.stop - part.start)
-        return _layer_result(task, torch.cat(parts), layer)
+        return _layer_result(task, _joined(parts), layer)
 
 
 @attribution_method("layer_gradient_x_activation")
@@ -148,7 +159,7 @@ def layer_gradient_x_activation(
                 acts, grads = _layer_output(task, task.x[part], task.rows[part], layer, True)
                 parts.append(grads * acts if multiply_by_inputs else grads)
                 bar.update(part.stop - part.start)
-        return _layer_result(task, torch.cat(parts), layer, multiply_by_inputs=bool(multiply_by_inputs))
+        return _layer_result(task, _joined(parts), layer, multiply_by_inputs=bool(multiply_by_inputs))
 
 
 def check_neuron(neuron: Any, shape: Sequence[int]) -> tuple[int, ...]:
@@ -183,6 +194,7 @@ def neuron_gradient(
         target=None,
         batch_size=batch_size,
         progress=progress,
+        defer_targets=True,
     ) as task:
         layer = check_layer(task, layer)
         values = _neuron_gradient_core(task, task.x, task.rows, None, None, layer=layer, neuron=neuron)
@@ -207,12 +219,18 @@ def _neuron_gradient_core(
         for part in batches(len(x), task.batch_size):
             xb = x[part].detach().requires_grad_(True)
             with task.model.capture([layer]) as cap, torch.enable_grad():
-                task.forward(xb, rows[part])
+                logits = task.forward(xb, rows[part])
+                if task.target is None:  # deferred: this pass is at the task's own inputs
+                    task.target_rows(rows[part], as_2d_outputs(logits.detach()))
                 acts = cap.activations.get(layer)
                 if acts is None:
                     raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
                 index = check_neuron(neuron, acts.shape[1:])
-                (grad,) = torch.autograd.grad(acts[(slice(None), *index)].sum(), xb, allow_unused=True)
+                # d sum(acts[:, index]) / d x, with a one-hot gradient in the activations' own
+                # memory layout (a channels-last backward fed a standard-layout gradient copies)
+                one_hot = torch.zeros_like(acts)
+                one_hot[(slice(None), *index)] = 1.0
+                (grad,) = torch.autograd.grad(acts, xb, grad_outputs=one_hot, allow_unused=True)
             result[part] = torch.zeros_like(xb) if grad is None else grad
             bar.update(part.stop - part.start)
     return result
