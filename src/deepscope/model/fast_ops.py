@@ -172,7 +172,7 @@ class _FastEvalNorms(TorchFunctionMode):
         return func(*args, **kwargs)
 
     def _norm(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        bound = dict(zip(_NORM_PARAMETERS, args, strict=False))
+        bound: dict[str, Any] = dict(zip(_NORM_PARAMETERS, args, strict=False))
         bound.update(kwargs)
         for key, value in _NORM_DEFAULTS.items():
             bound.setdefault(key, value)

@@ -133,8 +133,8 @@ class Capture:
             self.calls[name].clear()
             self.gradient_calls[name].clear()
 
-    def hook(self, name: str, grads: bool) -> Callable[..., None]:
-        """A forward hook that records the output of layer ``name``."""
+    def hook(self, name: str, grads: bool) -> Callable[..., torch.Tensor | None]:
+        """A forward hook recording the output of layer ``name`` (with ``cut``: returns what goes on)."""
 
         def record(module: torch.nn.Module, args: Any, output: Any) -> torch.Tensor | None:
             tensor = first_tensor(output)
