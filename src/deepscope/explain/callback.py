@@ -52,7 +52,7 @@ from deepscope.explain.faithfulness import (
     max_sensitivity,
 )
 from deepscope.explain.localization import energy_in_mask, pointing_game
-from deepscope.explain.registry import accepted_options, get_method
+from deepscope.explain.registry import accepted_options, get_method, targeted
 from deepscope.explain.registry import methods as method_names
 from deepscope.explain.sanity import SanityCheck, sanity_check
 from deepscope.model.probabilities import to_probabilities
@@ -386,7 +386,7 @@ class ExplainCallback:
         target = self._target(outputs)
         maps = {}
         for method in self.methods:
-            attribution = get_method(method)(model, examples, target=target, **self.method_options(method))
+            attribution = get_method(method)(model, examples, **targeted(method, target), **self.method_options(method))
             self.run.log_result(map_tag(method, step), attribution)
             maps[method] = attribution
         if step not in self.steps:

@@ -21,6 +21,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
 from deepscope.explain._common import (
@@ -37,6 +38,9 @@ from deepscope.explain.integrated_gradients import integration_steps
 from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = [
+    "LAYER_METHODS",
+    "NEURON_METHODS",
+    "layer_map",
     "layer_activation",
     "layer_conductance",
     "layer_gradient_x_activation",
@@ -45,6 +49,39 @@ __all__ = [
     "neuron_gradient",
     "neuron_integrated_gradients",
 ]
+
+
+LAYER_METHODS = (
+    "layer_activation",
+    "layer_gradient_x_activation",
+    "layer_integrated_gradients",
+    "layer_conductance",
+)
+NEURON_METHODS = ("neuron_gradient", "neuron_integrated_gradients", "neuron_conductance")
+
+
+def layer_map(attribution: Attribution) -> Attribution:
+    """A layer attribution of a convolutional layer ([N, C, h, w]) as a map over its input
+    images: summed over channels and upsampled (bilinear) to the images' size, as Grad-CAM shows
+    its maps, so it can be drawn over the images and scored by deletion and insertion.
+
+    >>> import torch, deepscope as ds
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.Flatten(), torch.nn.LazyLinear(2))
+    >>> a = ds.explain.layer_activation(net, torch.rand(2, 3, 9, 9), layer="0")
+    >>> a.values.shape, layer_map(a).values.shape
+    ((2, 4, 4, 4), (2, 1, 9, 9))
+    """
+    images = attribution.inputs
+    values = attribution.values
+    if images is None or images.ndim != 4 or values.ndim != 4:
+        raise InvalidArgumentError(
+            "attribution",
+            "a layer attribution [N, C, h, w] of images [N, C, H, W]",
+            f"values of shape {values.shape} of inputs of shape {None if images is None else images.shape}",
+        )
+    summed = torch.as_tensor(np.ascontiguousarray(values)).sum(dim=1, keepdim=True)
+    upsampled = F.interpolate(summed.double(), size=tuple(images.shape[2:]), mode="bilinear", align_corners=False)
+    return replace(attribution, values=upsampled.to(summed.dtype).numpy(), kind="image")
 
 
 def check_layer(task: Task, layer: Any) -> str:
