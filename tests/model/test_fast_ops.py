@@ -126,3 +126,13 @@ def test_the_layout_is_probed_once_per_module_not_once_per_call(images):
     assert passes == [1, 4]  # the one-example probe, then the pass
     ds.explain.gradient_x_input(net, images, target=0)
     assert passes == [1, 4, 4]  # a new Model of the same module: no second probe
+
+
+def test_a_sequential_of_torch_layers_takes_channels_last_without_a_probe(images):
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(144, 2)).eval()
+    layouts: list[tuple[int, bool]] = []
+    net[0].register_forward_pre_hook(
+        lambda module, args: layouts.append((len(args[0]), args[0].is_contiguous(memory_format=torch.channels_last)))
+    )
+    ds.explain.saliency(net, images, target=0)
+    assert layouts == [(4, True)]  # the pass only, channels-last

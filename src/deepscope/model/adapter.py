@@ -541,6 +541,8 @@ class Model:
         """True or False, or None (decide later) when the batch fails in either layout."""
         if not any(isinstance(m, torch.nn.Conv2d) for m in self._torch_module.modules()):
             return False
+        if _built_from_torch_layers(self._torch_module):
+            return True  # torch's own layers take either layout: no probe (a first call's kernels)
         # Eval mode, no gradients and paused captures: the probe changes no running statistics
         # and records nothing.
         with self.eval_mode(), torch.no_grad(), captures_paused():
@@ -755,6 +757,18 @@ class Model:
                     value,
                     hint="build a new Model from model.module (or the callable) instead",
                 )
+
+
+def _built_from_torch_layers(module: torch.nn.Module) -> bool:
+    """Whether ``module`` is a tree of plain ``nn.Sequential`` containers over ``torch.nn``'s own
+    layers, which work in any memory layout (no user code that could ``.view()`` a batch)."""
+    for sub in module.modules():
+        if isinstance(sub, torch.nn.Sequential):
+            if type(sub).forward is not torch.nn.Sequential.forward:
+                return False
+        elif not type(sub).__module__.startswith("torch.nn.modules."):
+            return False
+    return True
 
 
 def _is_huggingface(module: torch.nn.Module) -> bool:
