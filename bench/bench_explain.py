@@ -509,6 +509,9 @@ def main() -> int:
     parser.add_argument("--first-repeats", type=int, default=1, help="fresh processes timing a first call")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--only", help="run only the cases whose name contains this")
+    parser.add_argument(
+        "--write", action="store_true", help="with --only: record the cases run in a section of their own"
+    )
     parser.add_argument("--memory-child")
     parser.add_argument("--first-child")
     parser.add_argument("--time-child", nargs="+")
@@ -541,7 +544,7 @@ def main() -> int:
     peaks: dict[str, float] = {}
     firsts: dict[str, float] = {}
     record = Results(
-        "bench_explain",
+        "bench_explain" if not args.only else f"bench_explain (only: {args.only})",
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; image batch {BATCH} of "
         f"3x32x32, deepscope batch_size {BATCH_SIZE} unless shown; medians of {args.repeats} "
         f"alternating warm runs; first calls: median of {args.first_repeats} fresh processes",
@@ -595,7 +598,7 @@ def main() -> int:
         print("registered methods without a case: " + ", ".join(missing))
     for name, why in NO_PEER.items():
         print(f"{name}: not measured ({why})")
-    if not args.only:
+    if not args.only or args.write:
         record.write()
     return 0
 

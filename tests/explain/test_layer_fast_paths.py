@@ -9,7 +9,9 @@ from captum.attr import LayerActivation, LayerGradientXActivation, NeuronGradien
 from torch import nn
 
 import deepscope as ds
+from deepscope.explain.callback import ExplainCallback
 from deepscope.model import Model
+from deepscope.track import open_logdir
 
 
 def bn_cnn() -> nn.Sequential:
@@ -72,3 +74,26 @@ def test_neuron_gradient_and_layer_activation_record_the_predicted_class_from_th
     activation = ds.explain.layer_activation(net, x, layer="3")
     np.testing.assert_array_equal(activation.target, predicted)
     assert passes == [4]  # one pass: no separate forward for the targets
+
+
+def test_the_callback_logs_and_scores_layer_and_neuron_methods(tmp_path):
+    net, x = bn_cnn(), torch.rand(3, 3, 8, 8, generator=torch.Generator().manual_seed(6))
+    with ds.Run(tmp_path, name="layers") as run:
+        callback = ExplainCallback(
+            run,
+            x,
+            methods=["layer_activation", "neuron_gradient", "layer_gradient_x_activation"],
+            labels=[0, 1, 2],  # a target for the methods that explain one; the others take none
+            layer_activation={"layer": "3"},
+            neuron_gradient={"layer": "3", "neuron": (1, 2, 2)},
+            layer_gradient_x_activation={"layer": "3"},
+        )
+        maps = callback(1, net)
+        scores = callback.log_scores(net, perturbations=2)
+    expected = NeuronGradient(net, net[3]).attribute(x, neuron_selector=(1, 2, 2)).numpy()
+    np.testing.assert_allclose(maps["neuron_gradient"].values, expected, atol=1e-5)
+    np.testing.assert_array_equal(maps["layer_gradient_x_activation"].target, [0, 1, 2])
+    logged = open_logdir(tmp_path).load("layers", "explain/neuron_gradient/step0001")
+    np.testing.assert_allclose(logged.values, expected, atol=1e-5)
+    assert set(scores) == set(maps)
+    assert np.isfinite(scores["layer_activation"].sanity.per_example[-1]).all()

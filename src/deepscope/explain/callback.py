@@ -51,6 +51,7 @@ from deepscope.explain.faithfulness import (
     infidelity,
     max_sensitivity,
 )
+from deepscope.explain.layer import layer_map
 from deepscope.explain.localization import energy_in_mask, pointing_game
 from deepscope.explain.registry import accepted_options, get_method, targeted
 from deepscope.explain.registry import methods as method_names
@@ -263,6 +264,11 @@ def score_maps(
     if attribution.inputs is None:
         raise InvalidArgumentError("attribution", "an attribution that kept its inputs", "inputs=None")
     name = method or attribution.method
+    if attribution.kind == "array" and "layer" in attribution.options:
+        # a layer's maps: scored over the images they are upsampled onto, as Grad-CAM's are
+        upsampled = attribution.inputs.ndim == 4 and attribution.values.ndim == 4
+        attribution = layer_map(attribution) if upsampled else attribution
+        faithfulness = faithfulness and upsampled
     target = attribution.target
     inputs = attribution.texts if attribution.kind == "text" else attribution.inputs
     options = check_method_options(method_options)
