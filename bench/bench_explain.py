@@ -8,12 +8,20 @@ settings, as users run) sets up every tool, warms
 each up, then runs them in turn ``--repeats`` times (alternating, so a busy machine slows all
 alike) and reports medians. Same model, inputs and torch threads for every tool.
 
+First call: a fresh subprocess per (tool, method) with glibc's defaults sets up (imports, model,
+inputs) and times its first call, which pays for every one-time cost (lazy imports, layout
+probes, kernel selection); ``--first-repeats`` such processes, median.
+
+Every registered method has a case (the run ends by naming any that lacks one), at both tools'
+defaults. Cases marked ``@bn`` run on the model of issue 16, a small CNN with batch norms
+(batch 24 of 3x32x32), where the cheap gradient methods were measured at 1.0-1.2x Captum's time.
+
 Targets (issue 4): no slower than Captum on any method (aim 0.8x), peak memory no higher;
 KernelSHAP no slower than shap's KernelExplainer at equal samples and background (aim 2x
 faster); integrated gradients' peak memory bounded by ``batch_size`` (Captum's default holds
 all n_steps copies of the batch at once).
 
-Run: python bench/bench_explain.py [--repeats 3] [--threads N] [--only smoothgrad] [--xmethods]
+Run: python bench/bench_explain.py [--repeats 3] [--first-repeats 1] [--threads N] [--only smoothgrad]
 """
 
 from __future__ import annotations
@@ -54,6 +62,37 @@ CASES = [
     ("neuron_integrated_gradients n_steps=50", "ds:neuron_integrated_gradients", "captum:neuron_integrated_gradients"),
     ("neuron_conductance n_steps=50", "ds:neuron_conductance", "captum:neuron_conductance"),
 ]
+# --- issue 16 (helper xspeed): every cheap method on the batch-norm CNN, and the registered
+# methods without a case above, each at both tools' defaults ---
+CASES += [
+    ("saliency (batch-norm CNN)", "ds:saliency@bn", "captum:saliency@bn"),
+    ("gradient_x_input (batch-norm CNN)", "ds:gradient_x_input@bn", "captum:gradient_x_input@bn"),
+    ("grad_cam (batch-norm CNN)", "ds:grad_cam@bn", "captum:grad_cam@bn"),
+    ("guided_backprop (batch-norm CNN)", "ds:guided_backprop@bn", "captum:guided_backprop@bn"),
+    ("deconvolution (batch-norm CNN)", "ds:deconvolution@bn", "captum:deconvolution@bn"),
+    ("guided_grad_cam (batch-norm CNN)", "ds:guided_grad_cam@bn", "captum:guided_grad_cam@bn"),
+    ("layer_activation (batch-norm CNN)", "ds:layer_activation@bn", "captum:layer_activation@bn"),
+    (
+        "layer_gradient_x_activation (batch-norm CNN)",
+        "ds:layer_gradient_x_activation@bn",
+        "captum:layer_gradient_x_activation@bn",
+    ),
+    ("neuron_gradient (batch-norm CNN)", "ds:neuron_gradient@bn", "captum:neuron_gradient@bn"),
+    ("feature_ablation (batch-norm CNN)", "ds:feature_ablation@bn", "captum:feature_ablation@bn"),
+    ("saliency", "ds:saliency", "captum:saliency"),
+    ("gradient_x_input", "ds:gradient_x_input", "captum:gradient_x_input"),
+    ("guided_backprop", "ds:guided_backprop", "captum:guided_backprop"),
+    ("guided_grad_cam", "ds:guided_grad_cam", "captum:guided_grad_cam"),
+    ("gradient_shap 10 references", "ds:gradient_shap", "captum:gradient_shap"),
+    ("smoothgrad_sq 25 samples", "ds:smoothgrad_sq", "captum:smoothgrad_sq"),
+    ("vargrad 25 samples", "ds:vargrad", "captum:vargrad"),
+    ("shapley_exact 4 quadrants", "ds:shapley_exact", "captum:shapley_exact"),
+    ("lime 16 segments, 50 samples", "ds:lime", "captum:lime"),
+]
+# methods measured under another name, and those no peer has
+COVERED_AS = {"noise_tunnel": "smoothgrad", "integrated_gradients": "ig"}
+NO_PEER = {"grad_cam_pp": "Captum has no Grad-CAM++"}
+# --- end of the xspeed block ---
 # --- issue 15, item 4 (helper xmethods): DeepLift, DeepLiftShap, LRP, feature permutation ---
 XMETHODS = ("deeplift", "deeplift_shap", "lrp", "feature_permutation")
 CASES += [
@@ -66,10 +105,12 @@ CASES += [
 ]
 # --- end of the xmethods block ---
 NEURON = (3, 10, 12)  # a unit of layer "2" (the second convolution)
+BN_NEURON = (3, 10, 12)  # a unit of the batch-norm CNN's layer "3" (its second convolution)
 PEERS = {"captum": "Captum", "shap": "shap KernelExplainer"}
 PACKAGES = {"captum": "captum", "shap": "shap"}
 
 BATCH = 32
+BN_BATCH = 24
 BATCH_SIZE = 64  # deepscope's batch_size for gradient methods (the Model default)
 
 
@@ -124,6 +165,39 @@ def _image_setup():
     return net, x, target
 
 
+def _bn_setup():
+    """Issue 16's model: a small CNN with batch norms (in eval mode), a batch of 24."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(32, 10),
+    )
+    generator = torch.Generator().manual_seed(2)
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):  # trained-looking statistics
+            module.running_mean.uniform_(-0.5, 0.5, generator=generator)
+            module.running_var.uniform_(0.5, 2.0, generator=generator)
+    net.eval()
+    x = torch.rand(BN_BATCH, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        target = net(x).argmax(1)
+    return net, x, target
+
+
 def _tabular_setup():
     import numpy as np
     import torch
@@ -141,13 +215,16 @@ def _job(job: str):
     import warnings
 
     warnings.filterwarnings("ignore")
+    job, _, setup = job.partition("@")
     tool, method, *rows = job.split(":")
     rows = int(rows[0]) if rows else None
     if method == "kernel_shap":
         return _kernel_shap_job(tool)
-    net, x, target = _image_setup()
+    net, x, target = _bn_setup() if setup == "bn" else _image_setup()
     if method in XMETHODS:
         return _xmethods_job(tool, method, net, x, target, rows)
+    if method in XSPEED_METHODS or setup == "bn":
+        return _xspeed_job(tool, method, setup, net, x, target)
     if tool == "captum":
         return _captum_job(method, rows, net, x, target)
     import deepscope as ds
@@ -309,6 +386,93 @@ def _xmethods_job(tool: str, method: str, net, x, target, rows: int | None = Non
     return lambda: attr.FeaturePermutation(net).attribute(x, target=target, feature_mask=mask)
 
 
+XSPEED_METHODS = (
+    "saliency",
+    "gradient_x_input",
+    "guided_backprop",
+    "guided_grad_cam",
+    "gradient_shap",
+    "smoothgrad_sq",
+    "vargrad",
+    "shapley_exact",
+    "lime",
+)
+
+
+def _xspeed_job(tool: str, method: str, setup: str, net, x, target):
+    """Both tools' side of the xspeed cases, each at its defaults (Captum's Saliency takes the
+    gradient's magnitude by default, deepscope's keeps its sign: ``abs=True`` makes them one map)."""
+    import torch
+
+    size = x.shape[-1]
+    last_conv = [i for i, m in enumerate(net) if isinstance(m, torch.nn.Conv2d)][-1]
+    second_conv = [i for i, m in enumerate(net) if isinstance(m, torch.nn.Conv2d)][1]
+    neuron = BN_NEURON if setup == "bn" else NEURON
+    references = torch.rand(10, *x.shape[1:], generator=torch.Generator().manual_seed(2))
+    quadrants = (torch.arange(size)[:, None] // (size // 2)) * 2 + torch.arange(size)[None, :] // (size // 2)
+    quadrants = quadrants.expand(3, size, size).unsqueeze(0).contiguous()
+    if tool == "ds":
+        import deepscope as ds
+        import deepscope.explain
+
+        model = ds.Model(net, batch_size=BATCH_SIZE)
+        e = ds.explain
+        jobs = {
+            "saliency": lambda: e.saliency(model, x, target=target, abs=True),
+            "gradient_x_input": lambda: e.gradient_x_input(model, x, target=target),
+            "guided_backprop": lambda: e.guided_backprop(model, x, target=target),
+            "deconvolution": lambda: e.deconvolution(model, x, target=target),
+            "guided_grad_cam": lambda: e.guided_grad_cam(model, x, target=target, layer=str(last_conv)),
+            "grad_cam": lambda: e.grad_cam(model, x, target=target, layer=str(last_conv)),
+            "gradient_shap": lambda: e.gradient_shap(model, x, target=target, baseline=references),
+            "smoothgrad_sq": lambda: e.noise_tunnel(
+                "saliency", model, x, target=target, kind="smoothgrad_sq", n_samples=25, stdev=0.15
+            ),
+            "vargrad": lambda: e.noise_tunnel(
+                "saliency", model, x, target=target, kind="vargrad", n_samples=25, stdev=0.15
+            ),
+            "shapley_exact": lambda: e.shapley_exact(model, x, target=target, feature_mask=quadrants),
+            "lime": lambda: e.lime(model, x, target=target, n_segments=16, n_samples=50),
+            "layer_activation": lambda: e.layer_activation(model, x, layer=str(second_conv)),
+            "layer_gradient_x_activation": lambda: e.layer_gradient_x_activation(
+                model, x, target=target, layer=str(second_conv)
+            ),
+            "neuron_gradient": lambda: e.neuron_gradient(model, x, layer=str(second_conv), neuron=neuron),
+            "feature_ablation": lambda: e.feature_ablation(model, x, target=target, feature_mask=_patches(4)),
+        }
+        return jobs[method]
+    from captum import attr
+
+    conv, layer = net[last_conv], net[second_conv]
+
+    def cam():
+        maps = attr.LayerGradCam(net, conv).attribute(x, target=target, relu_attributions=True)
+        return attr.LayerAttribution.interpolate(maps, (size, size), interpolate_mode="bilinear")
+
+    jobs = {
+        "saliency": lambda: attr.Saliency(net).attribute(x, target=target),
+        "gradient_x_input": lambda: attr.InputXGradient(net).attribute(x, target=target),
+        "guided_backprop": lambda: attr.GuidedBackprop(net).attribute(x, target=target),
+        "deconvolution": lambda: attr.Deconvolution(net).attribute(x, target=target),
+        "guided_grad_cam": lambda: attr.GuidedGradCam(net, conv).attribute(x, target=target),
+        "grad_cam": cam,
+        "gradient_shap": lambda: attr.GradientShap(net).attribute(x, baselines=references, target=target),
+        "smoothgrad_sq": lambda: attr.NoiseTunnel(attr.Saliency(net)).attribute(
+            x, nt_type="smoothgrad_sq", nt_samples=25, stdevs=0.15, target=target, abs=False
+        ),
+        "vargrad": lambda: attr.NoiseTunnel(attr.Saliency(net)).attribute(
+            x, nt_type="vargrad", nt_samples=25, stdevs=0.15, target=target, abs=False
+        ),
+        "shapley_exact": lambda: attr.ShapleyValues(net).attribute(x, target=target, feature_mask=quadrants),
+        "lime": lambda: attr.Lime(net).attribute(x, target=target, feature_mask=_patches(8), n_samples=50),
+        "layer_activation": lambda: attr.LayerActivation(net, layer).attribute(x),
+        "layer_gradient_x_activation": lambda: attr.LayerGradientXActivation(net, layer).attribute(x, target=target),
+        "neuron_gradient": lambda: attr.NeuronGradient(net, layer).attribute(x, neuron_selector=neuron),
+        "feature_ablation": lambda: attr.FeatureAblation(net).attribute(x, target=target, feature_mask=_patches(4)),
+    }
+    return jobs[method]
+
+
 def _kernel_shap_job(tool: str):
     net, data, x = _tabular_setup()
     import torch
@@ -337,6 +501,23 @@ def _child_memory(name: str) -> None:
     with PeakSampler() as sampler:
         work()
     print(json.dumps({"peak": sampler.peak - sampler.start}))
+
+
+def _child_first(name: str) -> None:
+    """The first call's wall-clock and CPU seconds in a fresh process, after setup."""
+    work = _job(name)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    work()
+    print(json.dumps([time.perf_counter() - start, time.process_time() - start_cpu]))
+
+
+def _uncovered() -> list[str]:
+    """Registered methods without a case (nor a note saying why not)."""
+    from deepscope.explain import methods
+
+    measured = {job.split("@")[0].split(":")[1] for _, ours, _ in CASES for job in [ours]}
+    measured |= {name for name, alias in COVERED_AS.items() if alias in measured} | set(NO_PEER)
+    return [name for name in methods() if name not in measured]
 
 
 def _child_time(names: list[str], repeats: int) -> None:
@@ -375,14 +556,14 @@ def _run_child(args: list[str], threads: int | None) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--first-repeats", type=int, default=1, help="fresh processes timing a first call")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--only", help="run only the cases whose name contains this")
     parser.add_argument(
-        "--xmethods",
-        action="store_true",
-        help="only DeepLift, DeepLiftShap, LRP and feature permutation, written to their own section",
+        "--write", action="store_true", help="with --only: record the cases run in a section of their own"
     )
     parser.add_argument("--memory-child")
+    parser.add_argument("--first-child")
     parser.add_argument("--time-child", nargs="+")
     args = parser.parse_args()
     import torch
@@ -395,47 +576,52 @@ def main() -> int:
     if args.time_child:
         _child_time(args.time_child, args.repeats)
         return 0
+    if args.first_child:
+        _child_first(args.first_child)
+        return 0
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU (load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); image batch {BATCH} of 3x32x32, "
         f"deepscope batch_size {BATCH_SIZE} unless shown; medians of {args.repeats} alternating "
-        "warm runs: wall-clock and CPU seconds"
+        f"warm runs: wall-clock and CPU seconds; first call: median of {args.first_repeats} fresh processes"
     )
     header = (
-        f"{'case':36s} {'tool':22s} {'wall s':>7s} {'cpu s':>7s} {'peak MiB':>9s}   "
-        f"{'wall ratio':>10s} {'cpu ratio':>9s} {'mem ratio':>9s}"
+        f"{'case':46s} {'tool':22s} {'wall s':>7s} {'cpu s':>7s} {'first s':>7s} {'peak MiB':>9s}   "
+        f"{'wall ratio':>10s} {'cpu ratio':>9s} {'1st ratio':>9s} {'mem ratio':>9s}"
     )
     print(header)
     print("-" * len(header))
     peaks: dict[str, float] = {}
+    firsts: dict[str, float] = {}
     record = Results(
-        "bench_explain_xmethods" if args.xmethods else "bench_explain",
+        "bench_explain" if not args.only else f"bench_explain (only: {args.only})",
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; image batch {BATCH} of "
         f"3x32x32, deepscope batch_size {BATCH_SIZE} unless shown; medians of {args.repeats} "
-        "alternating warm runs",
+        f"alternating warm runs; first calls: median of {args.first_repeats} fresh processes",
     )
     parent = ""
     for case, ours, theirs in CASES:
         if args.only and args.only not in f"{case} {ours}":
             continue
-        if args.xmethods and ours.split(":")[1] not in XMETHODS:
-            continue
         times = _run_child(["--time-child", ours, theirs, "--repeats", str(args.repeats)], args.threads)
         for name in (ours, theirs):
             if name not in peaks:
                 peaks[name] = _run_child(["--memory-child", name], args.threads)["peak"]
+            if name not in firsts:
+                runs = [_run_child(["--first-child", name], args.threads) for _ in range(args.first_repeats)]
+                firsts[name] = statistics.median(run[0] for run in runs)
         for name in (ours, theirs):
             tool = "deepscope" if name == ours else PEERS[name.split(":")[0]]
             rows = name.split(":")[2] if name.count(":") == 2 else "default"
             label = f"{tool} ({rows})" if name.split(":")[1] != "kernel_shap" else tool
             line = (
-                f"{case if name == ours else '':36s} {label:22s} {times[name][0]:7.3f} "
-                f"{times[name][1]:7.3f} {peaks[name] / 2**20:9.1f}"
+                f"{case if name == ours else '':46s} {label:22s} {times[name][0]:7.3f} "
+                f"{times[name][1]:7.3f} {firsts[name]:7.3f} {peaks[name] / 2**20:9.1f}"
             )
             if name == theirs:
                 line += (
                     f"   {times[ours][0] / times[theirs][0]:9.2f}x {times[ours][1] / times[theirs][1]:8.2f}x "
-                    f"{peaks[ours] / peaks[theirs]:8.2f}x"
+                    f"{firsts[ours] / firsts[theirs]:8.2f}x {peaks[ours] / max(peaks[theirs], 1):8.2f}x"
                 )
             print(line)
         parent = parent if case.startswith(" ") else case
@@ -444,6 +630,7 @@ def main() -> int:
         for quantity, ours_value, peer_value, unit in (
             ("time", times[ours][0], times[theirs][0], "s"),
             ("CPU time", times[ours][1], times[theirs][1], "s"),
+            ("first-call time", firsts[ours], firsts[theirs], "s"),
             ("peak memory", peaks[ours] / 2**20, peaks[theirs] / 2**20, "MiB"),
         ):
             record.add(
@@ -456,7 +643,12 @@ def main() -> int:
                 unit=unit,
             )
     print("ratios are deepscope / peer: below 1 means deepscope is faster or lighter")
-    if not args.only:
+    missing = _uncovered()
+    if missing:
+        print("registered methods without a case: " + ", ".join(missing))
+    for name, why in NO_PEER.items():
+        print(f"{name}: not measured ({why})")
+    if not args.only or args.write:
         record.write()
     return 0
 

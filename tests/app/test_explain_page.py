@@ -321,3 +321,56 @@ def test_signed_maps_are_centred_on_zero_and_texts_coloured_by_sign():
     assert (colours.low, colours.high) == (-0.5, 0.5)
     assert colours.backgrounds[2] == "rgb(247, 247, 247)"  # zero is the neutral middle
     assert colours.backgrounds[0] != colours.backgrounds[1]
+
+
+@pytest.mark.browser
+def test_live_model_offers_layer_neuron_and_perturbation_methods(browser_page, live_server, plots_drew, trained):
+    from deepscope.app.pages._explain import live
+    from deepscope.explain.layer import layer_map
+
+    logdir, model, (probes, labels, _) = trained
+    page = browser_page
+    _open(page, live_server(logdir, models={"bars": model}), plots_drew)
+    for method in ("feature_ablation", "shapley_exact", "layer_gradient_x_activation", "neuron_gradient"):
+        page.locator(f"#explain-methods input[value={method}]").wait_for()
+    assert page.locator("#explain-layer-field").is_hidden()  # no layer method ticked yet
+    target = [int(labels[0])]
+
+    page.click("#explain-methods input[value=layer_gradient_x_activation]")
+    page.locator("#explain-layer-field").wait_for(state="visible")
+    eventually(lambda: page.locator("#explain-layer").inner_text().strip().startswith("relu2"))
+    page.wait_for_selector("#explain-map-layer_gradient_x_activation .main-svg", timeout=60_000)
+    drawn = _heatmap(page, "layer_gradient_x_activation")
+    expected = layer_map(ds.explain.layer_gradient_x_activation(model, probes[:1], target=target, layer="relu2"))
+    np.testing.assert_allclose(drawn["z"], expected.map()[0], rtol=1e-5, atol=1e-7)
+    panel = page.locator(".explain-panel[data-method=layer_gradient_x_activation]")
+    panel.locator("[data-score=sanity_spearman]").wait_for(timeout=60_000)
+
+    page.click("#explain-layer")  # another layer: the map follows
+    page.locator(".dash-dropdown-options").get_by_role("option", name="conv1 · 4 × 10 × 10").click()
+    drawn = _wait_changed(page, "layer_gradient_x_activation", drawn["z"])
+    expected = layer_map(ds.explain.layer_gradient_x_activation(model, probes[:1], target=target, layer="conv1"))
+    np.testing.assert_allclose(drawn["z"], expected.map()[0], rtol=1e-5, atol=1e-7)
+
+    page.click("#explain-methods input[value=neuron_gradient]")
+    neuron = page.locator("#explain-neuron")
+    neuron.wait_for(state="visible")
+    eventually(lambda: neuron.input_value(), "0, 5, 5")  # the middle of channel 0 of conv1
+    page.wait_for_selector("#explain-map-neuron_gradient .main-svg", timeout=60_000)
+    before = _heatmap(page, "neuron_gradient")["z"]
+    neuron.fill("2, 3, 4")
+    neuron.press("Enter")
+    drawn = _wait_changed(page, "neuron_gradient", before)
+    expected = ds.explain.neuron_gradient(model, probes[:1], layer="conv1", neuron=(2, 3, 4))
+    np.testing.assert_allclose(drawn["z"], expected.map()[0], rtol=1e-5, atol=1e-7)
+    page.locator(".explain-panel[data-method=neuron_gradient] [data-score=deletion_area]").wait_for(timeout=60_000)
+
+    page.click("#explain-methods input[value=shapley_exact]")
+    page.wait_for_selector("#explain-map-shapley_exact .main-svg", timeout=60_000)
+    drawn = _heatmap(page, "shapley_exact")
+    options = live.method_options("shapley_exact", probes.shape[1:])
+    expected = ds.explain.shapley_exact(model, probes[:1], target=target, **options)
+    np.testing.assert_allclose(drawn["z"], expected.map()[0], rtol=1e-5, atol=1e-7)
+    assert len(np.unique(np.round(drawn["z"], 6))) <= 9  # one value per cell of the 3 x 3 grid
+    page.locator(".explain-panel[data-method=shapley_exact] [data-score=sanity_spearman]").wait_for(timeout=90_000)
+    page.screenshot(path="/tmp/explain_live_methods.png", full_page=True)

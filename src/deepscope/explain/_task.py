@@ -124,6 +124,11 @@ class Task:
         if self.target is not None:
             return self.target[rows]
         spec = self.target_spec
+        if self._seen is None and _all_rows(rows, self.n):
+            # One pass over every example (the usual case): no per-row bookkeeping.
+            self.outputs = outputs.detach()
+            self.target = resolve_targets(self.model, spec, self.outputs)
+            return self.target
         part = spec[rows.cpu().numpy()] if isinstance(spec, np.ndarray) else spec
         found = resolve_targets(self.model, part, outputs.detach())
         if self._seen is None:
@@ -150,6 +155,11 @@ class Task:
 
     def gradients(self, x: torch.Tensor, rows: torch.Tensor, bar: tqdm | None = None) -> torch.Tensor:
         """``gradient`` over any number of rows, ``batch_size`` at a time."""
+        if len(x) <= self.batch_size:  # one batch: its gradient is the result, no copy
+            grad = self.gradient(x, rows)
+            if bar is not None:
+                bar.update(len(x))
+            return grad
         result = torch.empty_like(x)
         for part in batches(len(x), self.batch_size):
             result[part] = self.gradient(x[part], rows[part])
@@ -415,3 +425,8 @@ def image_baseline(task: Task, baseline: Any, argument: str = "baseline") -> tor
                 return task.model.input_embeddings()(ids).detach()
         raise InvalidArgumentError(argument, "None, a number, an array, or 'pad' for text", baseline)
     return broadcast_value(baseline, task.x, argument)
+
+
+def _all_rows(rows: torch.Tensor, n: int) -> bool:
+    """Whether ``rows`` is 0, 1, ..., n - 1 (a task's own examples, in order)."""
+    return len(rows) == n and bool(torch.equal(rows, torch.arange(n, device=rows.device)))

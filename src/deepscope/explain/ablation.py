@@ -83,13 +83,17 @@ def _coalition_scores(
     example: torch.Tensor,
     present: torch.Tensor,
 ) -> torch.Tensor:
-    """The target output of each (example, coalition) pair: ``present`` [P, G] bool."""
+    """The target output of each (example, coalition) pair: ``present`` [P, G] bool, or [P]
+    long, the one feature absent from each pair (feature ablation: no [P, G] matrix)."""
     x = task.x
     scores = []
     for part in batches(len(example), task.batch_size):
         ex = example[part]
         where = groups[ex] if groups.shape[0] > 1 else groups.expand(len(ex), *groups.shape[1:])
-        keep = torch.gather(present[part], 1, where.reshape(len(ex), -1)).reshape(where.shape)
+        if present.ndim == 1:
+            keep = where != present[part].view((-1,) + (1,) * (where.ndim - 1))
+        else:
+            keep = torch.gather(present[part], 1, where.reshape(len(ex), -1)).reshape(where.shape)
         b = base[ex] if base.shape[0] > 1 else base.expand_as(x[ex])
         scores.append(task.scores(torch.where(keep, x[ex], b), task.rows[ex]))
     return torch.cat(scores)
@@ -146,10 +150,8 @@ def feature_ablation(
         base, groups, g = _start(task, baseline, feature_mask, perturbations_per_eval)
         pairs = torch.arange(task.n * g, device=task.x.device)
         example, feature = pairs // g, pairs % g
-        present = torch.ones((len(pairs), g), dtype=torch.bool, device=task.x.device)
-        present[pairs, feature] = False
         with task.bar(len(pairs)):
-            dropped = _coalition_scores(task, base, groups, example, present)
+            dropped = _coalition_scores(task, base, groups, example, feature)
         per_group = (task.score[example] - dropped).view(task.n, g)
         return task.finish(_spread(task, groups, per_group), options=_options(baseline, feature_mask))
 

@@ -52,8 +52,9 @@ from deepscope.explain.faithfulness import (
     infidelity,
     max_sensitivity,
 )
+from deepscope.explain.layer import layer_map
 from deepscope.explain.localization import energy_in_mask, pointing_game
-from deepscope.explain.registry import accepted_options, get_method
+from deepscope.explain.registry import accepted_options, get_method, targeted
 from deepscope.explain.registry import methods as method_names
 from deepscope.explain.sanity import SanityCheck, sanity_check
 from deepscope.model.probabilities import to_probabilities
@@ -264,6 +265,11 @@ def score_maps(
     if attribution.inputs is None:
         raise InvalidArgumentError("attribution", "an attribution that kept its inputs", "inputs=None")
     name = method or attribution.method
+    if attribution.kind == "array" and "layer" in attribution.options:
+        # a layer's maps: scored over the images they are upsampled onto, as Grad-CAM's are
+        upsampled = attribution.inputs.ndim == 4 and attribution.values.ndim == 4
+        attribution = layer_map(attribution) if upsampled else attribution
+        faithfulness = faithfulness and upsampled
     target = attribution.target
     inputs = attribution.texts if attribution.kind == "text" else attribution.inputs
     options = check_method_options(method_options)
@@ -387,7 +393,7 @@ class ExplainCallback:
         target = self._target(outputs)
         maps = {}
         for method in self.methods:
-            attribution = get_method(method)(model, examples, target=target, **self.method_options(method))
+            attribution = get_method(method)(model, examples, **targeted(method, target), **self.method_options(method))
             self.run.log_result(map_tag(method, step), attribution)
             maps[method] = attribution
         if step not in self.steps:

@@ -246,7 +246,7 @@ def max_sensitivity(
     >>> scores.shape
     (3,)
     """
-    from deepscope.explain.registry import get_method
+    from deepscope.explain.registry import get_method, targeted
 
     function = get_method(method) if isinstance(method, str) else method
     if not callable(function):
@@ -256,7 +256,7 @@ def max_sensitivity(
         raise InvalidArgumentError("radius", "a positive number", radius)
     n_samples = check_positive_int(n_samples, "n_samples")
     rng = np.random.default_rng(resolve_seed(seed))
-    first = function(model, inputs, target=target, **method_options)
+    first = function(model, inputs, **targeted(function, target), **method_options)
     original = _check_attribution(first, "method").values.reshape(len(first), -1).astype(np.float64)
     norm = np.linalg.norm(original, axis=1)
     x = first.inputs
@@ -265,7 +265,7 @@ def max_sensitivity(
     worst = np.zeros(len(first))
     for _ in range(n_samples):
         moved = x + rng.uniform(-radius, radius, size=x.shape).astype(x.dtype)
-        again = function(model, moved, target=first.target, **method_options)
+        again = function(model, moved, **targeted(function, first.target), **method_options)
         change = np.linalg.norm(again.values.reshape(len(first), -1) - original, axis=1)
         worst = np.maximum(worst, np.where(norm > 0, change / np.where(norm > 0, norm, 1.0), change))
     return worst

@@ -21,6 +21,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
 from deepscope.explain._inputs import as_2d_outputs, rows_of, selected
@@ -30,6 +31,9 @@ from deepscope.explain.integrated_gradients import integration_steps
 from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = [
+    "LAYER_METHODS",
+    "NEURON_METHODS",
+    "layer_map",
     "layer_activation",
     "layer_conductance",
     "layer_gradient_x_activation",
@@ -38,6 +42,39 @@ __all__ = [
     "neuron_gradient",
     "neuron_integrated_gradients",
 ]
+
+
+LAYER_METHODS = (
+    "layer_activation",
+    "layer_gradient_x_activation",
+    "layer_integrated_gradients",
+    "layer_conductance",
+)
+NEURON_METHODS = ("neuron_gradient", "neuron_integrated_gradients", "neuron_conductance")
+
+
+def layer_map(attribution: Attribution) -> Attribution:
+    """A layer attribution of a convolutional layer ([N, C, h, w]) as a map over its input
+    images: summed over channels and upsampled (bilinear) to the images' size, as Grad-CAM shows
+    its maps, so it can be drawn over the images and scored by deletion and insertion.
+
+    >>> import torch, deepscope as ds
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.Flatten(), torch.nn.LazyLinear(2))
+    >>> a = ds.explain.layer_activation(net, torch.rand(2, 3, 9, 9), layer="0")
+    >>> a.values.shape, layer_map(a).values.shape
+    ((2, 4, 4, 4), (2, 1, 9, 9))
+    """
+    images = attribution.inputs
+    values = attribution.values
+    if images is None or images.ndim != 4 or values.ndim != 4:
+        raise InvalidArgumentError(
+            "attribution",
+            "a layer attribution [N, C, h, w] of images [N, C, H, W]",
+            f"values of shape {values.shape} of inputs of shape {None if images is None else images.shape}",
+        )
+    summed = torch.as_tensor(np.ascontiguousarray(values)).sum(dim=1, keepdim=True)
+    upsampled = F.interpolate(summed.double(), size=tuple(images.shape[2:]), mode="bilinear", align_corners=False)
+    return replace(attribution, values=upsampled.to(summed.dtype).numpy(), kind="image")
 
 
 def check_layer(task: Task, layer: Any) -> str:
@@ -61,18 +98,28 @@ def _layer_output(
 def _layer_output(
     task: Task, x: torch.Tensor, rows: torch.Tensor, layer: str, grads: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(layer output, its gradient of the target output or None) for one batch."""
+    """(layer output, its gradient of the target output or None) for one batch. Deferred
+    targets are resolved from this pass's outputs (see ``Task.target_rows``)."""
     xb = x.detach().requires_grad_(grads)
-    with task.model.capture([layer], grads=grads) as cap, torch.set_grad_enabled(grads):
+    # cut: the backward pass stops at the layer, as Captum's does
+    with task.model.capture([layer], grads=grads, cut=True) as cap, torch.set_grad_enabled(grads):
         logits = as_2d_outputs(task.forward(xb, rows))
+        targets = task.target_rows(rows, logits)
         if grads:
-            out = selected(logits, task.target_rows(rows, logits)).sum()
-            torch.autograd.grad(out, xb, allow_unused=True)
+            out = selected(logits, targets).sum()
+            leaves = cap.calls[layer]
+            cut = bool(leaves) and all(t.is_leaf and t.requires_grad for t in leaves)
+            torch.autograd.grad(out, leaves if cut else [xb], allow_unused=True)
         acts = cap.activations.get(layer)
         grad = cap.gradients.get(layer) if grads else None
     if acts is None or (grads and grad is None):
         raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
     return acts.detach(), None if grad is None else grad.detach()
+
+
+def _joined(parts: list[torch.Tensor]) -> torch.Tensor:
+    """The batches' results as one tensor (one batch as it is, without a copy)."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 def _neuron_option(neuron: Any) -> list[int]:
@@ -102,6 +149,7 @@ def layer_activation(
         target=None,
         batch_size=batch_size,
         progress=progress,
+        defer_targets=True,
     ) as task:
         layer = check_layer(task, layer)
         parts = []
@@ -109,7 +157,7 @@ def layer_activation(
             for part in batches(task.n, task.batch_size):
                 parts.append(_layer_output(task, task.x[part], task.rows[part], layer, False)[0])
                 bar.update(part.stop - part.start)
-        return _layer_result(task, torch.cat(parts), layer)
+        return _layer_result(task, _joined(parts), layer)
 
 
 @attribution_method("layer_gradient_x_activation")
@@ -141,7 +189,7 @@ def layer_gradient_x_activation(
                 acts, grads = _layer_output(task, task.x[part], task.rows[part], layer, True)
                 parts.append(grads * acts if multiply_by_inputs else grads)
                 bar.update(part.stop - part.start)
-        return _layer_result(task, torch.cat(parts), layer, multiply_by_inputs=bool(multiply_by_inputs))
+        return _layer_result(task, _joined(parts), layer, multiply_by_inputs=bool(multiply_by_inputs))
 
 
 def check_neuron(neuron: Any, shape: Sequence[int]) -> tuple[int, ...]:
@@ -176,6 +224,7 @@ def neuron_gradient(
         target=None,
         batch_size=batch_size,
         progress=progress,
+        defer_targets=True,
     ) as task:
         layer = check_layer(task, layer)
         values = _neuron_gradient_core(task, task.x, task.rows, None, None, layer=layer, neuron=neuron)
@@ -200,12 +249,18 @@ def _neuron_gradient_core(
         for part in batches(len(x), task.batch_size):
             xb = x[part].detach().requires_grad_(True)
             with task.model.capture([layer]) as cap, torch.enable_grad():
-                task.forward(xb, rows[part])
+                logits = task.forward(xb, rows[part])
+                if task.target is None:  # deferred: this pass is at the task's own inputs
+                    task.target_rows(rows[part], as_2d_outputs(logits.detach()))
                 acts = cap.activations.get(layer)
                 if acts is None:
                     raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
                 index = check_neuron(neuron, acts.shape[1:])
-                (grad,) = torch.autograd.grad(acts[(slice(None), *index)].sum(), xb, allow_unused=True)
+                # d sum(acts[:, index]) / d x, with a one-hot gradient in the activations' own
+                # memory layout (a channels-last backward fed a standard-layout gradient copies)
+                one_hot = torch.zeros_like(acts)
+                one_hot[(slice(None), *index)] = 1.0
+                (grad,) = torch.autograd.grad(acts, xb, grad_outputs=one_hot, allow_unused=True)
             result[part] = torch.zeros_like(xb) if grad is None else grad
             bar.update(part.stop - part.start)
     return result

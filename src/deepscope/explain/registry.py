@@ -56,6 +56,7 @@ __all__ = [
     "get_method",
     "register_method",
     "gradient_core",
+    "targeted",
 ]
 
 SHARED_OPTIONS = ("target", "baseline", "batch_size", "seed", "progress")
@@ -186,6 +187,14 @@ def accepted_options(method: str | Callable[..., Any]) -> tuple[str, ...] | None
         return spec.options
     own = _keyword_options(function)
     return None if own is None else own[2:]
+
+
+def targeted(method: str | Callable[..., Any], target: Any) -> dict[str, Any]:
+    """``{"target": target}`` for a method that explains a target, ``{}`` for one that does not
+    (layer activations, neuron attributions), so callers that pass every method a target can
+    call both."""
+    options = accepted_options(method)
+    return {"target": target} if options is None or "target" in options else {}
 
 
 def gradient_core(method: str | Callable[..., Any]) -> tuple[str, Callable[..., Any], str | None]:

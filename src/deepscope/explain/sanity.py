@@ -151,7 +151,7 @@ def sanity_check(
     arguments, so ``method_options={"seed": 3}`` reaches the method while ``seed`` seeds the
     re-initialisation.
     """
-    from deepscope.explain.registry import get_method
+    from deepscope.explain.registry import get_method, targeted
 
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1 <= threshold <= 1:
         raise InvalidArgumentError("threshold", "a number in [-1, 1]", threshold)
@@ -181,7 +181,7 @@ def sanity_check(
     options.update(method_options)
 
     def run(m: Any) -> np.ndarray:
-        return _maps(function(m, inputs, target=targets, **options))
+        return _maps(function(m, inputs, **targeted(function, targets), **options))
 
     original = run(model)
     if absolute:

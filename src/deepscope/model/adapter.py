@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
@@ -32,6 +33,7 @@ from deepscope.errors import (
     UnsupportedModelError,
     describe,
 )
+from deepscope.model.fast_ops import fast_eval_norms
 from deepscope.model.hooks import Capture, LayerInfo, as_logits, captures_paused, first_tensor
 from deepscope.model.inputs import (
     Inputs,
@@ -55,6 +57,10 @@ __all__ = ["Model"]
 # A probe text for layers() on text models: short, and made of words most vocabularies know.
 PROBE_TEXT = "the movie was good"
 _DTYPE_MESSAGE = re.compile(r"dtype|scalar type|Input type|must have the same type", re.IGNORECASE)
+# The layout decision of each module (see Model._takes_channels_last), kept while the module
+# lives: a method given a bare module wraps it in a new Model on every call, and the decision
+# depends on the module's code, not on its weights.
+_CHANNELS_LAST: weakref.WeakKeyDictionary[torch.nn.Module, bool] = weakref.WeakKeyDictionary()
 
 
 class Model:
@@ -427,8 +433,11 @@ class Model:
         return [LayerInfo(name, type(layer).__name__, shapes.get(name)) for name, layer in named]
 
     @contextlib.contextmanager
-    def capture(self, layer_names: str | Sequence[str], grads: bool = False) -> Iterator[Capture]:
-        """Record the outputs (and with ``grads=True`` their gradients) of the named layers.
+    def capture(
+        self, layer_names: str | Sequence[str], grads: bool = False, *, cut: bool = False
+    ) -> Iterator[Capture]:
+        """Record the outputs (and with ``grads=True`` their gradients) of the named layers;
+        ``cut=True`` makes them leaves where a backward pass stops (see :class:`Capture`).
 
         The hooks are removed when the block ends, also when it raises.
 
@@ -446,7 +455,7 @@ class Model:
         for name in names:
             if not isinstance(name, str) or name not in modules:
                 raise NotFoundError("layer", str(name), [key for key in modules if key])
-        recording = Capture(names)
+        recording = Capture(names, cut=cut)
         handles = []
         try:
             for name in names:
@@ -471,7 +480,10 @@ class Model:
             yield
             return
         # Flags are saved per sub-module: a model may be in train mode with a frozen part.
-        flags = [(module, module.training) for module in self.module.modules()]
+        flags = [(module, module.training) for module in self.module.modules() if module.training]
+        if not flags:  # already in eval mode: nothing to set or restore
+            yield
+            return
         self.module.eval()
         try:
             yield
@@ -484,12 +496,13 @@ class Model:
     def _run(self, batch: Any, argument: str = "inputs") -> torch.Tensor:
         """module(batch) (or module(**batch)) as logits, with forward errors made typed."""
         try:
-            if isinstance(batch, Mapping):
-                output = self._torch_module(**batch)
-            elif self._takes_channels_last(batch):
-                output = self._torch_module(batch.contiguous(memory_format=torch.channels_last))
-            else:
-                output = self._torch_module(batch)
+            with fast_eval_norms(self._torch_module):
+                if isinstance(batch, Mapping):
+                    output = self._torch_module(**batch)
+                elif self._takes_channels_last(batch):
+                    output = self._torch_module(batch.contiguous(memory_format=torch.channels_last))
+                else:
+                    output = self._torch_module(batch)
         except RuntimeError as err:
             # Only plain RuntimeError: torch's subclasses (out of memory, ...) are not input errors.
             if type(err) is not RuntimeError:
@@ -517,13 +530,19 @@ class Model:
         ):
             return False
         if self._channels_last is None:
+            self._channels_last = _CHANNELS_LAST.get(self._torch_module)
+        if self._channels_last is None:
             self._channels_last = self._probe_channels_last(batch)
+            if self._channels_last is not None:
+                _CHANNELS_LAST[self._torch_module] = self._channels_last
         return bool(self._channels_last)
 
     def _probe_channels_last(self, batch: torch.Tensor) -> bool | None:
         """True or False, or None (decide later) when the batch fails in either layout."""
         if not any(isinstance(m, torch.nn.Conv2d) for m in self._torch_module.modules()):
             return False
+        if _built_from_torch_layers(self._torch_module):
+            return True  # torch's own layers take either layout: no probe (a first call's kernels)
         # Eval mode, no gradients and paused captures: the probe changes no running statistics
         # and records nothing.
         with self.eval_mode(), torch.no_grad(), captures_paused():
@@ -738,6 +757,18 @@ class Model:
                     value,
                     hint="build a new Model from model.module (or the callable) instead",
                 )
+
+
+def _built_from_torch_layers(module: torch.nn.Module) -> bool:
+    """Whether ``module`` is a tree of plain ``nn.Sequential`` containers over ``torch.nn``'s own
+    layers, which work in any memory layout (no user code that could ``.view()`` a batch)."""
+    for sub in module.modules():
+        if isinstance(sub, torch.nn.Sequential):
+            if type(sub).forward is not torch.nn.Sequential.forward:
+                return False
+        elif not type(sub).__module__.startswith("torch.nn.modules."):
+            return False
+    return True
 
 
 def _is_huggingface(module: torch.nn.Module) -> bool:

@@ -97,13 +97,18 @@ class Capture:
     ``gradients[name]`` is d(what was differentiated) / d(layer output) for the passes that were
     differentiated.
 
+    With ``cut=True`` (and gradients enabled) a layer's tensor output is recorded as a new leaf
+    of the autograd graph and the model continues from a copy of it: differentiating with
+    respect to ``calls[name]`` then stops at the layer, and nothing below it is differentiated.
+
     >>> cap = Capture(["fc"])
     >>> cap.activations
     {}
     """
 
-    def __init__(self, layer_names: list[str]):
+    def __init__(self, layer_names: list[str], cut: bool = False):
         self.layer_names: tuple[str, ...] = tuple(layer_names)
+        self.cut = cut
         self.calls: dict[str, list[torch.Tensor]] = {name: [] for name in layer_names}
         self.gradient_calls: dict[str, list[torch.Tensor | None]] = {n: [] for n in layer_names}
 
@@ -128,19 +133,28 @@ class Capture:
             self.calls[name].clear()
             self.gradient_calls[name].clear()
 
-    def hook(self, name: str, grads: bool) -> Callable[..., None]:
-        """A forward hook that records the output of layer ``name``."""
+    def hook(self, name: str, grads: bool) -> Callable[..., torch.Tensor | None]:
+        """A forward hook recording the output of layer ``name`` (with ``cut``: returns what goes on)."""
 
-        def record(module: torch.nn.Module, args: Any, output: Any) -> None:
+        def record(module: torch.nn.Module, args: Any, output: Any) -> torch.Tensor | None:
             tensor = first_tensor(output)
             if tensor is None or getattr(_paused, "on", False):
-                return
+                return None
+            if self.cut and isinstance(output, torch.Tensor) and torch.is_grad_enabled():
+                leaf = output.detach().requires_grad_(True)
+                self.calls[name].append(leaf)
+                self.gradient_calls[name].append(None)
+                if grads:
+                    leaf.register_hook(self._gradient_setter(name, len(self.gradient_calls[name]) - 1))
+                # A copy goes on, so in-place operations after the layer leave the record alone.
+                return leaf.clone()
             # A copy, so that an in-place op after the layer (ReLU(inplace=True)) cannot change it.
             self.calls[name].append(tensor.clone())
             self.gradient_calls[name].append(None)
             if grads and tensor.requires_grad:
                 index = len(self.gradient_calls[name]) - 1
                 tensor.register_hook(self._gradient_setter(name, index))
+            return None
 
         return record
 

@@ -58,6 +58,21 @@ METHOD_LABELS = {
     "lime": "LIME",
     "kernel_shap": "KernelSHAP",
     "gradient_shap": "GradientSHAP",
+    "deconvolution": "Deconvolution",
+    "feature_ablation": "Feature ablation",
+    "feature_permutation": "Feature permutation",
+    "shapley_sampling": "Shapley sampling",
+    "shapley_exact": "Shapley values (exact)",
+    "deeplift": "DeepLIFT",
+    "deeplift_shap": "DeepLIFT SHAP",
+    "lrp": "LRP",
+    "layer_activation": "Layer activation",
+    "layer_gradient_x_activation": "Layer gradient × activation",
+    "layer_integrated_gradients": "Layer integrated gradients",
+    "layer_conductance": "Layer conductance",
+    "neuron_gradient": "Neuron gradient",
+    "neuron_integrated_gradients": "Neuron integrated gradients",
+    "neuron_conductance": "Neuron conductance",
 }
 _OUTLINE = "#1F2933"
 _OPACITY = 0.65
@@ -66,7 +81,10 @@ _OPACITY = 0.65
 def method_label(method: str) -> str:
     """A method's display name (``grad_cam`` -> ``Grad-CAM``); unknown names as they are."""
     base = method.split("(")[0]
-    return METHOD_LABELS.get(base, method.replace("_", " "))
+    if base in METHOD_LABELS:
+        return METHOD_LABELS[base]
+    words = method.replace("_x_", " × ").replace("_", " ")
+    return words[:1].upper() + words[1:]
 
 
 def picture(image: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ from deepscope.app.pages._explain.panels import (
     score_slot,
 )
 from deepscope.app.plugin import AppContext, Page
+from deepscope.explain.layer import layer_map
 from deepscope.viz.attribution_map import map_figure, method_label, token_colours
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,35 @@ def layout(ctx: AppContext) -> Any:
                         ),
                     ),
                 ],
+            ),
+            html.Div(
+                id="explain-layer-field",
+                hidden=True,
+                children=html.Div(
+                    style=ROW,
+                    children=[
+                        field(
+                            "Layer",
+                            dcc.Dropdown(id="explain-layer", clearable=False, style={"width": "300px"}),
+                            "explain-layer",
+                        ),
+                        html.Div(
+                            id="explain-neuron-field",
+                            children=field(
+                                "Neuron: channel, row, column",
+                                dcc.Input(
+                                    id="explain-neuron",
+                                    type="text",
+                                    debounce=True,
+                                    placeholder="0, 4, 4",
+                                    style={"width": "150px"},
+                                ),
+                                "explain-neuron",
+                            ),
+                        ),
+                        html.Span(id="explain-layer-note", style=NOTE),
+                    ],
+                ),
             ),
             html.Div(
                 style=ROW,
@@ -313,6 +343,45 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         )
 
     @app.callback(
+        Output("explain-layer", "options"),
+        Output("explain-layer", "value"),
+        Input("explain-view", "data"),
+        State("explain-layer", "value"),
+    )
+    def list_layers(view: dict | None, chosen: Any) -> tuple:
+        found = _layers(ctx, view)
+        options = [{"label": f"{name} · {' × '.join(map(str, shape))}", "value": name} for name, shape in found]
+        names = [name for name, _ in found]
+        spatial = [name for name, shape in found if shape[1] * shape[2] > 1]  # the last map-like layer
+        default = (spatial or names or [None])[-1]
+        return options, chosen if chosen in names else default
+
+    @app.callback(
+        Output("explain-layer-field", "hidden"),
+        Output("explain-neuron-field", "hidden"),
+        Input("explain-methods", "value"),
+    )
+    def show_layer_picker(methods: list | None) -> tuple:
+        methods = methods or []
+        return not any(live.needs_layer(m) for m in methods), not any(m in live.NEURON_METHODS for m in methods)
+
+    @app.callback(
+        Output("explain-neuron", "value"),
+        Output("explain-layer-note", "children"),
+        Input("explain-layer", "value"),
+        State("explain-view", "data"),
+        State("explain-neuron", "value"),
+    )
+    def choose_neuron(layer: Any, view: dict | None, typed: Any) -> tuple:
+        shape = dict(_layers(ctx, view)).get(layer)
+        if shape is None:
+            return dash.no_update, ""
+        note = f"Layer methods map this layer's output onto the image; neurons index its {len(shape)} dimensions."
+        if _neuron(typed, shape) is not None:
+            return dash.no_update, note
+        return ", ".join(str(size // 2 if i else 0) for i, size in enumerate(shape)), note
+
+    @app.callback(
         Output("explain-gallery", "children"),
         Output("explain-gallery-note", "children"),
         Input("explain-view", "data"),
@@ -362,17 +431,27 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("explain-mode", "value"),
         Input("explain-style", "value"),
         Input("explain-step", "value"),
+        Input("explain-layer", "value"),
+        Input("explain-neuron", "value"),
     )
     def show_maps(
-        view: dict | None, row: Any, methods: list | None, mode: str | None, style: str | None, position: Any
+        view: dict | None,
+        row: Any,
+        methods: list | None,
+        mode: str | None,
+        style: str | None,
+        position: Any,
+        layer: Any,
+        neuron: Any,
     ) -> tuple:
         if not view or not methods:
             return [], "Tick one or more methods to compare them." if view else ""
         examples = _examples(ctx, view)
         row = int(row) if isinstance(row, int) and 0 <= row < len(examples) else 0
         step = _step(view, position)
+        where = {"layer": layer, "neuron": _neuron(neuron, dict(_layers(ctx, view)).get(layer))}
         panels = [
-            _panel(ctx, view, examples, row, method, step, mode or "signed", style or "blended")
+            _panel(ctx, view, examples, row, method, step, mode or "signed", style or "blended", where)
             for method in view["methods"]
             if method in methods
         ]
@@ -480,9 +559,49 @@ def _filtered(examples: data.Examples, predicted: Any, label: Any, prediction: A
     return rows
 
 
+def _layers(ctx: AppContext, view: dict | None) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, output shape) of the live model's layers whose outputs are maps (channels, rows,
+    columns), the ones layer methods can draw over an image; none without a live image model."""
+    if not view or view["model"] is None or view["kind"] != "image":
+        return []
+    try:
+        found = live.layers(ctx.models[view["model"]], _examples(ctx, view))
+    except data.MODEL_ERRORS:
+        log.exception("listing the layers of the live model %r failed", view["model"])
+        return []
+    return [(name, shape) for name, shape in found if shape is not None and len(shape) == 3]
+
+
+def _drawable(maps: Any) -> Any:
+    """Maps to draw over the inputs: a logged layer attribution upsampled onto the images."""
+    return layer_map(maps) if maps.kind == "array" and maps.inputs is not None and maps.inputs.ndim == 4 else maps
+
+
+def _neuron(typed: Any, shape: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """The neuron index typed as "channel, row, column", when it lies in a layer of ``shape``."""
+    if not isinstance(typed, str) or shape is None:
+        return None
+    try:
+        index = tuple(int(part) for part in typed.replace(";", ",").split(",") if part.strip())
+    except ValueError:
+        return None
+    if len(index) != len(shape) or not all(0 <= i < size for i, size in zip(index, shape, strict=True)):
+        return None
+    return index
+
+
 def _panel(
-    ctx: AppContext, view: dict, examples: data.Examples, row: int, method: str, step: int | None, mode: str, style: str
+    ctx: AppContext,
+    view: dict,
+    examples: data.Examples,
+    row: int,
+    method: str,
+    step: int | None,
+    mode: str,
+    style: str,
+    where: dict | None = None,
 ) -> Any:
+    where = where or {}
     contents = data.contents(ctx, view["run"], view["version"]) if view["run"] else None
     tag = contents.maps.get(method, {}).get(step) if contents and step is not None else None
     mask = examples.masks[row] if examples.masks is not None else None
@@ -495,8 +614,10 @@ def _panel(
         "step": step,
         "tag": tag,
     }
+    if live.needs_layer(method):
+        request.update(layer=where.get("layer"), neuron=where.get("neuron"))
     if tag is not None and contents is not None and step is not None:  # a tag implies both
-        maps = data.result(ctx, view["run"], tag, view["version"])
+        maps = _drawable(data.result(ctx, view["run"], tag, view["version"]))
         extra = completeness(maps, row)
         card, source = _logged_scores(ctx, view, contents, method, step, row, extra)
         if card is None and _live_at(view, step):
@@ -520,9 +641,16 @@ def _panel(
             else ""
         )
         return map_panel(method, message=f"Not logged at step {step}.{hint}")
+    if live.needs_layer(method) and (
+        not where.get("layer") or (method in live.NEURON_METHODS and not where.get("neuron"))
+    ):
+        what = "a layer" if not where.get("layer") else "a neuron index (channel, row, column) inside the layer"
+        return map_panel(method, message=f"{method_label(method)} needs {what}: choose it above the maps.")
     try:
         target = _target(ctx, view, examples, row, step)
-        maps = live.attribution(ctx.models[view["model"]], examples, row, method, target)
+        maps = live.attribution(
+            ctx.models[view["model"]], examples, row, method, target, request.get("layer"), request.get("neuron")
+        )
     except data.MODEL_ERRORS as err:
         return map_panel(method, message=f"{method_label(method)} cannot run on this model: {err}")
     card = score_slot(method, {**request, "target": target, "extra": completeness(maps, 0)})
@@ -557,10 +685,12 @@ def _fill_scores(ctx: AppContext, request: dict) -> Any:
     model = ctx.models[request["model"]]
     row, method = request["row"], request["method"]
     if request.get("tag"):
-        maps = data.result(ctx, request["run"], request["tag"], request["version"]).select([row])
+        maps = _drawable(data.result(ctx, request["run"], request["tag"], request["version"]).select([row]))
     else:
-        maps = live.attribution(model, examples, row, method, request["target"])
-    found = live.scores(model, examples, row, method, maps)
+        maps = live.attribution(
+            model, examples, row, method, request["target"], request.get("layer"), request.get("neuron")
+        )
+    found = live.scores(model, examples, row, method, maps, request.get("layer"), request.get("neuron"))
     threshold = found.sanity.threshold if found.sanity is not None else None
     return score_card(found.example(0), [tuple(e) for e in request.get("extra") or []], threshold)
 
@@ -597,9 +727,15 @@ def _flat(maps: Any, row: int) -> str | None:
 
 
 def _explains(maps: Any, row: int) -> str:
+    layer, neuron = maps.options.get("layer"), maps.options.get("neuron")
+    if neuron is not None:
+        return f"explains neuron ({', '.join(map(str, neuron))}) of layer {layer}"
+    if maps.method == "layer_activation":
+        return f"the output of layer {layer}, summed over its channels"
     name = maps.target_names()[row]
     score = f" (logit {float(maps.score[row]):.3g})" if maps.score is not None else ""
-    return f"explains “{name}”{score}"
+    at = f" at layer {layer}" if layer is not None else ""
+    return f"explains “{name}”{score}{at}"
 
 
 def _maps_note(view: dict, examples: data.Examples, row: int, step: int | None) -> list:
