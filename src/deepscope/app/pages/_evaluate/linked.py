@@ -81,13 +81,16 @@ def register(app: dash.Dash, ctx: AppContext) -> None:
         Output("evaluate-source", "value"),
         Input("app-url", "search"),
         State("evaluate-source", "options"),
+        State("evaluate-source", "value"),
     )
-    def read_address(search: str | None, options: Any) -> tuple:
+    def read_address(search: str | None, options: Any, current: str | None) -> tuple:
         query = parse_qs((search or "").lstrip("?"))
         source = (query.get("source") or [None])[0]
         known = {o["value"] for o in options or [] if isinstance(o, dict)}
         if source is None or source not in known or not query.get("ids"):
-            return None, dash.no_update
+            # the current value, never no_update: on the first load Dash holds back every callback
+            # that reads the source until this one answers, and skips them all on a no_update
+            return None, current
         return {"source": source, "ids": decode_ids(query["ids"][0])}, source
 
     @app.callback(
