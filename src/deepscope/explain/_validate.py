@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, describe
+from deepscope.validation import check_int
 
 DEFAULT_BATCH_SIZE = 64
 # Rows of a table are small: model-agnostic methods evaluate at least this many per call by
@@ -26,11 +27,7 @@ DEFAULT_SEED = 0
 
 def check_positive_int(value: Any, argument: str, minimum: int = 1) -> int:
     """``value`` as an int of at least ``minimum``, or a typed error naming ``argument``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ArgumentTypeError(argument, f"an integer >= {minimum}", value)
-    if value < minimum:
-        raise InvalidArgumentError(argument, f"an integer >= {minimum}", value)
-    return int(value)
+    return check_int(value, argument, low=minimum)
 
 
 def check_choice(value: Any, argument: str, choices: Sequence[str]) -> str:
