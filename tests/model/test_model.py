@@ -710,3 +710,20 @@ def test_a_bad_batch_leaves_the_layout_undecided_and_is_reported():
     assert model._channels_last is None
     model.predict(np.zeros((2, 3, 8, 8), dtype=np.float32))
     assert model._channels_last is True
+
+
+def test_a_capture_records_only_its_own_threads_passes():
+    """A dashboard runs several methods of one live model at once: another thread's forward pass
+    through the hooked layer must not land in this capture (it made a neuron map all zeros)."""
+    import threading
+
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    model = Model(net)
+    other_done = threading.Event()
+    with model.capture(["0"]) as cap:
+        worker = threading.Thread(target=lambda: (net(torch.ones(5, 3)), other_done.set()))
+        worker.start()
+        worker.join()
+        assert other_done.is_set() and cap.activations == {}
+        net(torch.zeros(2, 3))
+    assert cap.activations["0"].shape == (2, 4)

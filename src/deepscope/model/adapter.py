@@ -433,9 +433,7 @@ class Model:
         return [LayerInfo(name, type(layer).__name__, shapes.get(name)) for name, layer in named]
 
     @contextlib.contextmanager
-    def capture(
-        self, layer_names: str | Sequence[str], grads: bool = False, *, cut: bool = False
-    ) -> Iterator[Capture]:
+    def capture(self, layer_names: str | Sequence[str], grads: bool = False, *, cut: bool = False) -> Iterator[Capture]:
         """Record the outputs (and with ``grads=True`` their gradients) of the named layers;
         ``cut=True`` makes them leaves where a backward pass stops (see :class:`Capture`).
 

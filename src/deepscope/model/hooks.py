@@ -111,6 +111,9 @@ class Capture:
         self.cut = cut
         self.calls: dict[str, list[torch.Tensor]] = {name: [] for name in layer_names}
         self.gradient_calls: dict[str, list[torch.Tensor | None]] = {n: [] for n in layer_names}
+        # Hooks sit on modules other threads may run too (a dashboard computes several methods
+        # of one live model at once): a capture records only the passes of the thread that made it.
+        self._thread = threading.get_ident()
 
     @property
     def activations(self) -> dict[str, torch.Tensor]:
@@ -138,7 +141,7 @@ class Capture:
 
         def record(module: torch.nn.Module, args: Any, output: Any) -> torch.Tensor | None:
             tensor = first_tensor(output)
-            if tensor is None or getattr(_paused, "on", False):
+            if tensor is None or getattr(_paused, "on", False) or threading.get_ident() != self._thread:
                 return None
             if self.cut and isinstance(output, torch.Tensor) and torch.is_grad_enabled():
                 leaf = output.detach().requires_grad_(True)
