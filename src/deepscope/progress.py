@@ -8,10 +8,24 @@ widget is used when ``ipywidgets`` is installed, and the plain text bar otherwis
 from __future__ import annotations
 
 import importlib.util
+import sys
+
+from tqdm import std as _std  # the bar's type, whichever front end draws it
+
+from deepscope.errors import ArgumentTypeError
 
 if importlib.util.find_spec("ipywidgets") is not None:
     from tqdm.auto import tqdm
 else:
     from tqdm.std import tqdm
 
-__all__ = ["tqdm"]
+__all__ = ["progress_bar", "tqdm"]
+
+
+def progress_bar(total: int, progress: bool | None, desc: str) -> _std.tqdm:
+    """A progress bar over ``total`` steps: shown when asked (``progress=True``), or, when
+    ``progress`` is None, on an interactive terminal once the work has taken a second."""
+    if progress is not None and not isinstance(progress, bool):
+        raise ArgumentTypeError("progress", "True, False or None (automatic)", progress)
+    show = progress if progress is not None else sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, disable=not show, leave=False, delay=0 if progress else 1.0)

@@ -13,7 +13,6 @@ model-agnostic ones (occlusion, LIME, KernelSHAP) ``predict_task``.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from deepscope.explain._inputs import (
 )
 from deepscope.explain._multi import PreparedInputs
 from deepscope.explain._validate import TABULAR_BATCH_SIZE, check_feature_names, jsonable, resolve_batch_size
-from deepscope.progress import tqdm
+from deepscope.progress import progress_bar, tqdm
 
 log = logging.getLogger("deepscope.explain")
 
@@ -56,15 +55,6 @@ def batches(n: int, size: int) -> Iterator[slice]:
 def generator(seed: int) -> torch.Generator:
     """A CPU generator: the same numbers on every device (draws are moved to the model's)."""
     return torch.Generator().manual_seed(seed)
-
-
-def progress_bar(total: int, progress: bool | None, desc: str) -> tqdm:
-    """A progress bar over ``total`` steps: shown when asked (``progress=True``), or, when
-    ``progress`` is None, on an interactive terminal once the work has taken a second."""
-    if progress is not None and not isinstance(progress, bool):
-        raise ArgumentTypeError("progress", "True, False or None (automatic)", progress)
-    show = progress if progress is not None else sys.stderr.isatty()
-    return tqdm(total=total, desc=desc, disable=not show, leave=False, delay=0 if progress else 1.0)
 
 
 @dataclass

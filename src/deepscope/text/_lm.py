@@ -25,9 +25,9 @@ import torch
 from torch import nn
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, UnsupportedModelError
-from deepscope.explain._task import progress_bar
 from deepscope.model import Model
 from deepscope.model.hooks import first_tensor
+from deepscope.progress import progress_bar
 
 __all__ = [
     "LMParts",

@@ -24,8 +24,8 @@ from torch import nn
 
 from deepscope import explain
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
-from deepscope.explain._task import progress_bar
 from deepscope.model import Model
+from deepscope.progress import progress_bar
 from deepscope.result import Result
 from deepscope.text._lm import as_text_model, encode_prompt, lm_parts, model_logits, token_strings
 from deepscope.validation import check_int

@@ -24,7 +24,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from deepscope.errors import InvalidArgumentError
-from deepscope.explain._task import progress_bar
+from deepscope.progress import progress_bar
 from deepscope.result import Result
 from deepscope.text._lm import (
     LMParts,
