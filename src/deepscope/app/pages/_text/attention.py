@@ -308,6 +308,7 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             layer = layer if layer in numbers[0] else numbers[0][-1]
             n_queries = len(found.view(which)[1])
             # a clicked (pinned) token wins over the one under the mouse
+            pinned = isinstance(focus, int) and focus < n_queries
             focus = focus if isinstance(focus, int) else hovered
             focus = focus if isinstance(focus, int) and focus < n_queries else None
             head = head_view_figure(
@@ -327,8 +328,10 @@ def _attention_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             message = f"Could not show the attention: {error}"
             return _empty(message), _empty(message), message
         origin = "logged" if source.startswith("logged:") else "computed now"
+        # the pin shares the first line, so pinning does not push the figures down under the mouse
+        pin = f"; query {focus} pinned, click it again to release it" if pinned else ""
         status = [
-            f"{found.model_name}: {found.kind}, {_token_counts(found)} ({origin})",
+            f"{found.model_name}: {found.kind}, {_token_counts(found)} ({origin}){pin}",
             *notes,
         ]
         return head, model, _note(status)
