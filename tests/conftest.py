@@ -182,6 +182,38 @@ def eventually(read: Callable[[], Any], expected: Any = _MISSING, *, timeout: fl
     return settled
 
 
+def hover_until(page: Any, x: float, y: float, read: Callable[[], Any], *, timeout: float = WAIT_S) -> Any:
+    """Move the mouse to (x, y) until ``read()`` is truthy; return its value.
+
+    plotly drops a hover or unhover that arrives while it redraws a figure (a callback's answer
+    landing at that moment), and a mouse that does not move sends no second event: each try
+    steps one pixel away and back, so plotly sees the pointer arrive again.
+    """
+
+    def moved() -> Any:
+        page.mouse.move(x + 1, y + 1)
+        page.mouse.move(x, y)
+        return read()
+
+    return eventually(moved, timeout=timeout)
+
+
+def click_until(page: Any, x: float, y: float, read: Callable[[], Any], *, tries: int = 3, wait: float = 12.0) -> Any:
+    """Click (x, y) until ``read()`` is truthy; return its value. Only for clicks that are
+    idempotent (selecting a point, not toggling): a click plotly takes before its handlers are
+    wired, or while it redraws, is lost, so after ``wait`` seconds with no effect it clicks again.
+    """
+    for attempt in range(tries):
+        page.mouse.move(x, y)
+        page.mouse.click(x, y)
+        try:
+            return eventually(read, timeout=wait)
+        except AssertionError:
+            if attempt == tries - 1:
+                raise
+    return None
+
+
 @pytest.fixture(name="eventually")
 def eventually_fixture() -> Callable[..., Any]:
     """:func:`eventually` as a fixture: ``eventually(read, expected=..., timeout=WAIT_S)``."""

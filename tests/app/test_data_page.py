@@ -13,7 +13,7 @@ from deepscope.app.pages._data import overview
 from deepscope.app.plugin import AppContext
 from deepscope.data.demo import log_data_runs
 from deepscope.track import open_logdir
-from tests.conftest import eventually
+from tests.conftest import click_until, eventually
 
 PLANTED = ("income", "purpose", "employment")
 BIG = 100_000
@@ -202,9 +202,13 @@ def test_drift_and_anomalies_drew(browser_page, live_server, data_logdir, plots_
         const t = gd._fullData[0], i = [...t.y].indexOf('purpose'), xa = gd._fullLayout.xaxis,
               ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
         return {x: box.left + xa._offset + xa.l2p(t.x[i] / 2), y: box.top + ya._offset + ya.l2p(i)}; }""")
-    page.mouse.click(where["x"], where["y"])
-    page.wait_for_function(
-        "() => document.querySelector('#data-drift-feature-graph .js-plotly-plot').layout.title.text === 'purpose'"
+    click_until(
+        page,
+        where["x"],
+        where["y"],
+        lambda: page.evaluate(
+            "() => document.querySelector('#data-drift-feature-graph .js-plotly-plot').layout.title.text === 'purpose'"
+        ),
     )
 
     page.click("#data-tab-anomalies")

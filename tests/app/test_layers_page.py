@@ -10,7 +10,7 @@ import deepscope as ds
 from deepscope.app.pages import layers as layers_page
 from deepscope.app.plugin import AppContext, LazyModels
 from deepscope.features import objectives as obj
-from tests.conftest import eventually
+from tests.conftest import click_until, eventually
 from tests.features.conftest import tiny_cnn
 
 CLASSES = ["a", "b", "c"]
@@ -49,24 +49,15 @@ def test_click_a_unit_shows_its_arithmetic(setup, browser_page, live_server, plo
     eventually(lambda: "softmax: p(" in browser_page.locator("#layers-softmax .gtitle").text_content())
     eventually(lambda: browser_page.locator("#layers-field").is_hidden())
 
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     conv1 = browser_page.locator(".layers-map").first
     box = conv1.locator(".nsewdrag").first.bounding_box()
     x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6
-    for attempt in range(3):  # a click before plotly wired its handlers is lost: click again
-        browser_page.mouse.move(x, y)
-        browser_page.mouse.click(x, y)
-        try:
-            browser_page.wait_for_function(
-                "() => { const t = document.querySelector('#layers-arithmetic .gtitle');"
-                " return t && t.textContent.includes('Σ products'); }",
-                timeout=10_000,
-            )
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
+    click_until(
+        browser_page,
+        x,
+        y,
+        lambda: "Σ products" in (browser_page.locator("#layers-arithmetic .gtitle").text_content() or ""),
+    )
     note = eventually(lambda: browser_page.locator("#layers-unit-note").inner_text())
     assert "conv1 (Conv2d), channel 0" in note
     title = browser_page.locator("#layers-arithmetic .gtitle").text_content()

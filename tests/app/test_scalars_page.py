@@ -18,7 +18,7 @@ from deepscope.app.series import SeriesSource
 from deepscope.track import Run, open_logdir
 from deepscope.track.smoothing import smooth
 from deepscope.viz.scalars import RUN_PALETTE, chart_height, run_colors, scalars_figure, scalars_figure_json
-from tests.conftest import eventually
+from tests.conftest import eventually, hover_until
 
 RUNS = ("cnn-a", "cnn-b", "mlp-c")
 STEPS = 300
@@ -417,8 +417,14 @@ def test_a_run_name_with_markup_shows_literally_in_the_hover(browser_page, live_
     browser_page.get_by_label("Log").check()  # a control first; the chart redraws on a log axis
     browser_page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot')[0].layout.yaxis.type === 'log'")
     box = browser_page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
-    browser_page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    browser_page.wait_for_function("() => (document.querySelector('.hoverlayer') || {}).textContent?.includes('bold')")
+    hover_until(
+        browser_page,
+        box["x"] + box["width"] / 2,
+        box["y"] + box["height"] / 2,
+        lambda: (
+            "bold" in browser_page.evaluate("() => (document.querySelector('.hoverlayer') || {}).textContent || ''")
+        ),
+    )
     hover = browser_page.evaluate("() => document.querySelector('.hoverlayer').textContent")
     assert ODD in hover  # the name as typed: tags, %{x} and quotes shown, not interpreted
     bold = browser_page.evaluate(

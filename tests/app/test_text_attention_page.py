@@ -13,7 +13,7 @@ from deepscope.app.pages._text import attention as attention_tabs
 from deepscope.app.pages._text import discover_tabs
 from deepscope.app.plugin import AppContext, LazyModels
 from deepscope.track import open_logdir
-from tests.conftest import eventually
+from tests.conftest import click_until, eventually, hover_until
 
 TEXT = "the movie was not good, but the acting was great."
 LOGGED = "a truly great film"
@@ -108,14 +108,9 @@ def test_head_view_layer_selector_and_token_click(browser_page, live_server, plo
     box = point.nth(3).bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     eventually(lambda: "pinned" not in page.locator("#text-attention-status").text_content())
-
-    def leave_tokens() -> bool:
-        # plotly may miss the mouse leaving while it redraws: leave again until the view follows
-        page.mouse.move(area["x"] + area["width"] / 2, area["y"] + 5)
-        page.mouse.move(area["x"] + area["width"] / 2 + 20, area["y"] + 8)
-        return "query 3" not in _title(page, "text-attention-head")
-
-    eventually(leave_tokens)
+    hover_until(
+        page, area["x"] + area["width"] / 2, area["y"] + 5, lambda: "query 3" not in _title(page, "text-attention-head")
+    )
 
 
 def _query_links(page) -> list[float]:
@@ -144,15 +139,15 @@ def test_head_view_hover_isolates_a_token(browser_page, live_server, plots_drew,
     point = page.locator("#text-attention-head .scatterlayer .trace").nth(-2).locator("path.point")
     point.nth(4).wait_for()
     box = point.nth(4).bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    title = _wait_title(page, "text-attention-head", "query 4 'good'")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    hover_until(page, x, y, lambda: "query 4 'good'" in _title(page, "text-attention-head"))
+    title = _title(page, "text-attention-head")
     assert "100% of the attention mass shown" in title
     assert eventually(lambda: _query_links(page), [4])
     # the mouse leaves the tokens: every query's links come back
     area = page.locator("#text-attention-head .main-svg").first.bounding_box()
-    page.mouse.move(area["x"] + area["width"] / 2, area["y"] + 5)
-    page.wait_for_function(
-        """() => !document.querySelector('#text-attention-head .gtitle').textContent.includes("query 4")"""
+    hover_until(
+        page, area["x"] + area["width"] / 2, area["y"] + 5, lambda: "query 4" not in _title(page, "text-attention-head")
     )
     assert len(eventually(lambda: _query_links(page))) > 5
 
@@ -168,8 +163,7 @@ def test_model_view_thumbnail_click_opens_head_view(browser_page, live_server, p
     cells = 26
     x = area["x"] + area["width"] * (19 + 0.5) / cells  # inside head 1's column
     y = area["y"] + area["height"] * (5 + 0.5) / cells  # inside layer 0's row
-    page.mouse.click(x, y)
-    _wait_title(page, "text-attention-head", "layer 0")
+    click_until(page, x, y, lambda: "layer 0" in _title(page, "text-attention-head"))
     page.wait_for_function(
         """() => {
             const gd = document.querySelector('#text-attention-head .js-plotly-plot');
@@ -215,8 +209,7 @@ def test_logged_attention_and_other_tabs(browser_page, live_server, plots_drew, 
                     box.top + ya._offset + ya.c2p(ya.d2c(trace.y[4]))];
         }"""
     )
-    page.mouse.click(x, y)
-    _wait_title(page, "text-neuron-figure", "query 'good'")
+    click_until(page, x, y, lambda: "query 'good'" in _title(page, "text-neuron-figure"))
     weights = page.evaluate(
         """() => {
             const gd = document.querySelector('#text-neuron-figure .js-plotly-plot');

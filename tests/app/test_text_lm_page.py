@@ -14,7 +14,7 @@ from deepscope.app.pages._text import lm as lm_tabs
 from deepscope.app.plugin import AppContext, LazyModels
 from deepscope.datasets import reviews
 from deepscope.track import Run, open_logdir
-from tests.conftest import eventually
+from tests.conftest import click_until, eventually
 
 SHOTS = os.environ.get("DEEPSCOPE_SCREENSHOTS")
 
@@ -139,8 +139,7 @@ def test_generate_tab_method_and_token_picker(browser_page, live_server, plots_d
                 box.top + size.t + gd._fullLayout.yaxis.l2p(0)]; }""",
         5,
     )
-    browser_page.mouse.click(x, y)
-    _wait_title(browser_page, "text-generate-graph", "(generated token 2 of")
+    click_until(browser_page, x, y, lambda: "(generated token 2 of" in _title(browser_page, "text-generate-graph"))
     _shot(browser_page, "generate")
     # a logged generation as the source: its method is fixed, the prompt box disabled
     browser_page.click("#text-generate-source")

@@ -20,7 +20,7 @@ from deepscope.errors import (
     UnsupportedModelError,
 )
 from deepscope.model import Model
-from deepscope.model.hooks import as_logits, first_tensor
+from deepscope.model.hooks import as_logits, first_tensor, this_thread_only
 
 SPATIAL = (torch.nn.Conv2d, torch.nn.MaxPool2d, torch.nn.AvgPool2d)
 ADAPTIVE = (torch.nn.AdaptiveMaxPool2d, torch.nn.AdaptiveAvgPool2d)
@@ -108,7 +108,7 @@ def trace(model: Model, batch: torch.Tensor) -> list[Step]:
             )
         )
 
-    handles = [m.register_forward_hook(record) for m in leaves]
+    handles = [m.register_forward_hook(this_thread_only(record)) for m in leaves]
     try:
         # the module itself, not Model.forward: the adapter's one-off layout probe would run the
         # layers twice

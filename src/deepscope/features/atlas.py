@@ -34,7 +34,7 @@ from deepscope.features._common import (
 )
 from deepscope.features.visualize import optimize
 from deepscope.model import Model
-from deepscope.model.hooks import first_tensor
+from deepscope.model.hooks import first_tensor, this_thread_only
 from deepscope.result import Result
 
 __all__ = ["atlas", "Atlas", "AtlasCell"]
@@ -154,7 +154,7 @@ def _class_gradients(model: Model, layer: str, images: np.ndarray, n_classes: in
         if tensor is not None:
             seen.append(tensor)
 
-    handle = module.register_forward_hook(keep)
+    handle = module.register_forward_hook(this_thread_only(keep))
     rows = []
     with model.eval_mode():
         try:

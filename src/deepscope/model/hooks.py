@@ -9,6 +9,7 @@ torch.Size([2])
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import torch
 
 from deepscope.errors import ShapeError
 
-__all__ = ["LayerInfo", "Capture", "first_tensor", "as_logits", "captures_paused"]
+__all__ = ["LayerInfo", "Capture", "first_tensor", "as_logits", "captures_paused", "this_thread_only"]
 
 _paused = threading.local()
 
@@ -32,6 +33,36 @@ def captures_paused() -> Iterator[None]:
         yield
     finally:
         _paused.on = before
+
+
+def this_thread_only(hook: Callable[..., Any]) -> Callable[..., Any]:
+    """``hook`` acting only on the passes of the thread that wrapped it.
+
+    Hooks live on a module, so every thread running that module meets them: the dashboard runs
+    one live model from several job threads at once. A hook that changes what a module computes
+    (guided backprop, DeepLift, LRP, a replaced layer output) or records its outputs must leave the
+    other threads' passes alone; on those it does nothing and returns None (output unchanged).
+
+    >>> import torch, threading
+    >>> relu = torch.nn.ReLU()
+    >>> handle = relu.register_forward_hook(this_thread_only(lambda m, a, out: out * 0))
+    >>> float(relu(torch.ones(1)))
+    0.0
+    >>> seen = []
+    >>> worker = threading.Thread(target=lambda: seen.append(float(relu(torch.ones(1)))))
+    >>> worker.start(); worker.join(); handle.remove()
+    >>> seen
+    [1.0]
+    """
+    owner = threading.get_ident()
+
+    @functools.wraps(hook)
+    def on_owner_thread(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != owner:
+            return None
+        return hook(*args, **kwargs)
+
+    return on_owner_thread
 
 
 @dataclass(frozen=True)

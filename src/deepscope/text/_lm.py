@@ -26,7 +26,7 @@ from torch import nn
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, UnsupportedModelError
 from deepscope.model import Model
-from deepscope.model.hooks import first_tensor
+from deepscope.model.hooks import first_tensor, this_thread_only
 from deepscope.progress import progress_bar
 
 __all__ = [
@@ -335,7 +335,7 @@ def token_states(
     def record(module: nn.Module, args: Any, output: Any) -> None:
         store.append(first_tensor(output))
 
-    handles = [m.register_forward_hook(record) for m in modules]
+    handles = [m.register_forward_hook(this_thread_only(record)) for m in modules]
     try:
         with model.eval_mode(), torch.no_grad():
             bar = progress_bar(len(texts), progress, desc)

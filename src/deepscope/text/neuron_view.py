@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from deepscope.errors import InvalidArgumentError, UnsupportedModelError
+from deepscope.model.hooks import this_thread_only
 from deepscope.result import Result
 from deepscope.text._transformers import (
     Encoded,
@@ -203,11 +204,11 @@ def _query_key(model: Any, encoded: Encoded, style: str, block: torch.nn.Module)
 
     if style == "qk":
         handles = [
-            cast(torch.nn.Module, block.query).register_forward_hook(keep("query")),
-            cast(torch.nn.Module, block.key).register_forward_hook(keep("key")),
+            cast(torch.nn.Module, block.query).register_forward_hook(this_thread_only(keep("query"))),
+            cast(torch.nn.Module, block.key).register_forward_hook(this_thread_only(keep("key"))),
         ]
     else:
-        handles = [cast(torch.nn.Module, block.c_attn).register_forward_hook(keep("fused"))]
+        handles = [cast(torch.nn.Module, block.c_attn).register_forward_hook(this_thread_only(keep("fused")))]
     inputs = {
         "input_ids": encoded.input_ids.to(model.device),
         "attention_mask": encoded.attention_mask.to(model.device),
