@@ -12,7 +12,7 @@ import pytest
 
 from deepscope.data import profile
 from deepscope.data.accumulators import StringValues, _hash_groups
-from deepscope.data.sketches import hash_strings
+from deepscope.data.sketches import EXACT_LIMIT, Quantiles, hash_strings
 
 profile_module = importlib.import_module("deepscope.data.profile")  # the module; the package's name is the function
 
@@ -121,3 +121,15 @@ def test_lanes_keep_columns_in_order_of_appearance(tmp_path, monkeypatch):
     assert p.features == ["b", "a", "c", "d"]
     assert p.rows == 3 and p["b"].mean == 2.0
     assert [(p[f].count, p[f].missing) for f in "acd"] == [(1, 2), (1, 2), (1, 2)]
+
+
+@pytest.mark.parametrize("distinct", [EXACT_LIMIT, EXACT_LIMIT + 1, 200_000])
+def test_counts_stay_exact_up_to_the_limit_whatever_the_probe_sees(distinct):
+    # The probe of every k-th sorted value may only ever skip a count that would exceed the limit.
+    rng = np.random.default_rng(distinct)
+    values = np.sort(np.concatenate([np.arange(distinct) * 0.5, rng.integers(0, distinct, 200_000) * 0.5]))
+    q = Quantiles()
+    q.update_sorted(values)
+    assert q.is_exact == (distinct <= EXACT_LIMIT)
+    if q.is_exact:
+        assert q.exact_distinct == distinct and q.n == values.size

@@ -14,7 +14,6 @@ sketches' error bounds for quantiles, distinct counts and top values.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -367,6 +366,8 @@ class Profile(FileResult):
         return cls(name=str(data["name"]), rows=int(data["rows"]), columns=dict(data["columns"]))
 
     def to_json(self) -> str:
+        import json  # loaded when saving or reading, not for every profile
+
         return json.dumps(self.to_dict(), allow_nan=True)
 
     @classmethod
@@ -376,6 +377,8 @@ class Profile(FileResult):
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
             raise InvalidArgumentError("path", "a readable profile JSON file", str(path), hint=str(error)) from None
+        import json
+
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:

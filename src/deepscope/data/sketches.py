@@ -126,6 +126,8 @@ class Quantiles:
         """Add finite values given in ascending order (counted without another sort)."""
         if not ordered.size:
             return
+        if self._exact is not None and _surely_many(ordered):
+            self._to_sketch()
         if self._exact is not None:
             change = np.flatnonzero(ordered[1:] != ordered[:-1])
             if change.size < EXACT_LIMIT:
@@ -226,6 +228,17 @@ class Quantiles:
 
     def __reduce__(self):
         return (Quantiles.from_state, (self.to_state(),))
+
+
+def _surely_many(ordered: np.ndarray) -> bool:
+    """Whether sorted values hold more than ``EXACT_LIMIT`` distinct ones, told from every k-th
+    value (a subset has no more distinct values than the whole): continuous values skip the
+    full count. False means "not known", not "few"."""
+    step = ordered.size // (4 * EXACT_LIMIT)
+    if step < 2:
+        return False
+    sample = ordered[::step]
+    return int(np.count_nonzero(sample[1:] != sample[:-1])) >= EXACT_LIMIT
 
 
 def _merge_counts(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
