@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from deepscope.data import profile
+from deepscope.data import profile, sketches
 from deepscope.data.accumulators import StringValues, _hash_groups
 from deepscope.data.sketches import EXACT_LIMIT, Quantiles, hash_strings
 
@@ -133,3 +133,23 @@ def test_counts_stay_exact_up_to_the_limit_whatever_the_probe_sees(distinct):
     assert q.is_exact == (distinct <= EXACT_LIMIT)
     if q.is_exact:
         assert q.exact_distinct == distinct and q.n == values.size
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_largest_counts_match_a_full_sort(seed):
+    rng = np.random.default_rng(seed)
+    k = 50
+    counts = [
+        rng.integers(1, 4, 500),  # many ties at the boundary
+        rng.zipf(1.5, 700).clip(max=10**6),  # a long tail
+        np.concatenate([np.full(50, 9), np.full(30, 2), [1]]),  # exactly k above the rest
+        rng.integers(1, 10**9, 300),  # large counts: the argpartition path
+        np.concatenate([np.full(49, 7), np.full(20, 3)]),  # one of the ties kept
+        rng.integers(0, 2, 200),
+    ][seed]
+    keep, dropped = sketches._largest(counts, k)
+    assert keep.size == k == np.unique(keep).size
+    ordered = np.sort(counts)[::-1]
+    assert np.sort(counts[keep])[::-1].tolist() == ordered[:k].tolist()
+    rest = np.delete(counts, keep)
+    assert dropped == rest.max()

@@ -428,10 +428,8 @@ class TopValues:
     ) -> None:
         offset += self.offset
         if counts.size > TOP_CAPACITY:  # only the batch's most frequent can stay
-            keep = np.argpartition(counts, counts.size - TOP_CAPACITY)[counts.size - TOP_CAPACITY :]
-            dropped = np.ones(counts.size, bool)
-            dropped[keep] = False
-            offset += int(counts[dropped].max())
+            keep, largest_dropped = _largest(counts, TOP_CAPACITY)
+            offset += largest_dropped
             counts, hashes = counts[keep], hashes[keep]
             if rows is None:
                 values = arrow("take", values, indices(keep))
@@ -510,6 +508,31 @@ class TopValues:
 
 
 TOP_CAPACITY = 3072
+
+
+def _largest(counts: np.ndarray, k: int) -> tuple[np.ndarray, int]:
+    """(positions of the ``k`` largest counts, the largest count left out), for more than ``k``
+    counts; among equal counts at the boundary the first are kept.
+
+    Counts of a batch are small integers: a histogram of them finds the boundary in linear time
+    (``argpartition`` took 4 ms for 230,000 counts); large counts fall back to ``argpartition``.
+    """
+    if int(counts.min()) < 0 or int(counts.max()) > 4 * counts.size:
+        keep = np.argpartition(counts, counts.size - k)[counts.size - k :]
+        dropped = np.ones(counts.size, bool)
+        dropped[keep] = False
+        return keep, int(counts[dropped].max())
+    histogram = np.bincount(counts)
+    at_least = np.cumsum(histogram[::-1])[::-1]  # at_least[c]: how many counts are c or more
+    above = np.append(at_least[1:], 0)  # above[c]: how many are more than c
+    boundary = int(np.argmax(above <= k))  # every count above it stays, and some equal to it
+    keep = np.flatnonzero(counts > boundary)
+    # More counts equal the boundary than places are left (else a lower boundary would do), so
+    # some are left out and the boundary is the largest count dropped.
+    ties = np.flatnonzero(counts == boundary)[: k - keep.size]
+    return np.concatenate([keep, ties]), boundary
+
+
 _TOP_PREFIX = "top1:"
 _ZLIB_LEVEL = 1  # the fastest: a profile's text is written once per profile, at most tens of KB a feature
 
