@@ -77,7 +77,10 @@ def test_plain_and_dictionary_strings_give_the_same_profile():
 def test_all_null_and_empty_strings_in_plain_batches():
     acc = StringValues()
     acc.update_array(pa.array([None, None], pa.string()), "string")
+    acc.update_array(pa.array([], pa.string()), "string")
     assert acc.count == 0 and acc.min_length is None
+    chunks = pa.chunked_array([pa.array(["a", "b"]), pa.array([], pa.string()), pa.array(["a"])])
+    assert profile(pa.table({"s": chunks}))["s"].top_values == (("a", 2), ("b", 1))
     acc.update_array(pa.array(["", None, "ab", ""], pa.large_string()), "string")
     assert (acc.count, acc.total_length, acc.min_length, acc.max_length) == (3, 2, 0, 2)
     assert acc.top.items() == [("", 2, 2, 2), ("ab", 1, 1, 1)]

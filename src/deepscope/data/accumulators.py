@@ -379,7 +379,7 @@ class StringValues:
         if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
             array = cast_to(array, pa.large_string())  # string views
         rows = np.flatnonzero(numpy_values(arrow("is_valid", array))) if array.null_count else None
-        if rows is not None and not rows.size:
+        if not len(array) or (rows is not None and not rows.size):
             return
         hashes, counts, first = _hash_groups(hash_strings(array), rows)
         lengths = numpy_values(arrow("utf8_length", array))
