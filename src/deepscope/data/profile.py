@@ -455,7 +455,7 @@ def _accumulate_local(source: Any, batch_size: int, progress: bool | None) -> tu
     # One thread reads and decodes the next batch while others profile this one. Threads cost a
     # few milliseconds to start: none for a single batch. A table of fewer columns than threads is
     # split into lanes: batch i goes to lane i % lanes, each lane its own accumulator (so each
-    # sees its batches in order), merged at the end; wider tables share a pool over columns.
+    # sees its batches in order), merged at the end; the columns of a batch share a pool.
     single = stream.total_rows is not None and stream.total_rows <= batch.num_rows
     columns = batch.num_columns
     lanes = 1 if single else max(1, _THREADS // max(columns, 1))
@@ -463,7 +463,7 @@ def _accumulate_local(source: Any, batch_size: int, progress: bool | None) -> tu
     parts = [acc] + [TableAccumulator(stream.notes, stream.plain_strings) for _ in range(lanes - 1)]
     with (
         ThreadPoolExecutor(1) if not single else nullcontext() as reader,
-        ThreadPoolExecutor(min(_THREADS, columns)) if columns > 1 and lanes == 1 else nullcontext() as workers,
+        ThreadPoolExecutor(min(_THREADS, columns * lanes)) if columns > 1 else nullcontext() as workers,
         ThreadPoolExecutor(lanes) if lanes > 1 else nullcontext() as lane_pool,
     ):
         upcoming = reader.submit(next, batches, None) if reader is not None else None
@@ -478,7 +478,7 @@ def _accumulate_local(source: Any, batch_size: int, progress: bool | None) -> tu
                     lane = index % lanes
                     if pending[lane] is not None:
                         cast(Future, pending[lane]).result()
-                    pending[lane] = lane_pool.submit(parts[lane].update, batch)
+                    pending[lane] = lane_pool.submit(parts[lane].update, batch, workers)
                 index += 1
                 if bar is not None:
                     bar.update(batch.num_rows)
