@@ -156,3 +156,19 @@ def test_largest_counts_match_a_full_sort(seed):
     assert np.sort(counts[keep])[::-1].tolist() == ordered[:k].tolist()
     rest = np.delete(counts, keep)
     assert dropped == rest.max()
+
+
+def test_booleans_with_nulls_and_all_null_batches():
+    rng = np.random.default_rng(9)
+    flags = rng.random(30_000) < 0.3
+    mask = rng.random(30_000) < 0.1
+    mask[10_000:20_000] = True  # a batch of nulls only
+    p = profile(pa.table({"b": pa.array(flags, mask=mask), "x": pa.array(flags * 1.5, mask=mask)}), batch_size=10_000)
+    present = flags[~mask]
+    assert (p["b"].count, p["b"].missing, p["b"].top_values) == (
+        present.size,
+        int(mask.sum()),
+        (("false", int((~present).sum())), ("true", int(present.sum()))),
+    )
+    assert p["b"].mean == pytest.approx(present.mean(), rel=1e-12)
+    assert (p["x"].count, p["x"].zeros, p["x"].max) == (present.size, int((~present).sum()), 1.5)

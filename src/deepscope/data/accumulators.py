@@ -467,7 +467,8 @@ class BoolValues:
         self.true = 0
 
     def update_array(self, array: pa.Array, label: str) -> None:
-        self.count += len(array)
+        """Add booleans; nulls among them are left out."""
+        self.count += len(array) - array.null_count
         self.true += int(arrow("sum", array).as_py() or 0)
 
     def merge(self, other: BoolValues) -> None:
@@ -544,10 +545,13 @@ class ColumnAccumulator:
         if self.plain_string and label == "categorical":
             label, arrow_type = "string", str(array.type.value_type)
         self._adopt(kind, label, arrow_type, reason)
-        if self.kind in ("null", "unsupported") or kind == "null":
-            return
+        if self.kind in ("null", "unsupported") or kind == "null" or array.null_count == len(array):
+            return  # no values (rows and nulls are counted above)
         if self.kind == "string":
             cast(StringValues, self.values).update_array(array, label)  # made by _adopt
+            return
+        if self.kind == "bool":  # counted with the nulls in place: no copy without them
+            cast(BoolValues, self.values).update_array(array, label)  # made by _adopt
             return
         present = arrow("drop_null", array) if array.null_count else array
         if self.kind == "list":
