@@ -11,7 +11,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from deepscope import errors
-from deepscope._version import __version__
 
 # Heavy modules (torch, dash) load on first use so `import deepscope` stays fast.
 _LAZY = {
@@ -39,6 +38,7 @@ _SUBMODULES = {
 }
 
 if TYPE_CHECKING:
+    from deepscope._version import __version__
     from deepscope.app import create_app, serve
     from deepscope.model import Model
     from deepscope.track import Run, open_logdir
@@ -47,6 +47,11 @@ __all__ = ["Model", "Run", "open_logdir", "serve", "create_app", "errors", "__ve
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # importlib.metadata costs a tenth of `import deepscope`: read on first use
+        from deepscope._version import __version__
+
+        globals()[name] = __version__
+        return __version__
     if name in _LAZY:
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(module), attr)

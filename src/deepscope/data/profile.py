@@ -14,7 +14,6 @@ sketches' error bounds for quantiles, distinct counts and top values.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -367,6 +366,8 @@ class Profile(FileResult):
         return cls(name=str(data["name"]), rows=int(data["rows"]), columns=dict(data["columns"]))
 
     def to_json(self) -> str:
+        import json  # loaded when saving or reading, not for every profile
+
         return json.dumps(self.to_dict(), allow_nan=True)
 
     @classmethod
@@ -376,6 +377,8 @@ class Profile(FileResult):
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
             raise InvalidArgumentError("path", "a readable profile JSON file", str(path), hint=str(error)) from None
+        import json
+
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
@@ -449,18 +452,34 @@ def _accumulate_local(source: Any, batch_size: int, progress: bool | None) -> tu
         if bar is not None:
             bar.close()
         return acc, stream.name
-    # One thread reads and decodes the next batch while others profile this one's columns. Threads
-    # cost a few milliseconds to start: none for a single batch, and no pool for a single column.
+    # One thread reads and decodes the next batch while others profile this one. Threads cost a
+    # few milliseconds to start: none for a single batch. A table of fewer columns than threads is
+    # split into lanes: batch i goes to lane i % lanes, each lane its own accumulator (so each
+    # sees its batches in order), merged at the end; the columns of a batch share a pool.
     single = stream.total_rows is not None and stream.total_rows <= batch.num_rows
     columns = batch.num_columns
+    lanes = 1 if single else max(1, _THREADS // max(columns, 1))
+    order: dict[str, None] = dict.fromkeys(batch.schema.names)  # columns in order of appearance
+    parts = [acc] + [TableAccumulator(stream.notes, stream.plain_strings) for _ in range(lanes - 1)]
     with (
         ThreadPoolExecutor(1) if not single else nullcontext() as reader,
-        ThreadPoolExecutor(min(_THREADS, columns)) if columns > 1 else nullcontext() as workers,
+        ThreadPoolExecutor(min(_THREADS, columns * lanes)) if columns > 1 else nullcontext() as workers,
+        ThreadPoolExecutor(lanes) if lanes > 1 else nullcontext() as lane_pool,
     ):
         upcoming = reader.submit(next, batches, None) if reader is not None else None
+        pending: list[Future | None] = [None] * lanes
+        index = 0
         try:
             while batch is not None:
-                acc.update(batch, pool=workers)
+                order.update(dict.fromkeys(batch.schema.names))
+                if lane_pool is None:
+                    acc.update(batch, pool=workers)
+                else:
+                    lane = index % lanes
+                    if pending[lane] is not None:
+                        cast(Future, pending[lane]).result()
+                    pending[lane] = lane_pool.submit(parts[lane].update, batch, workers)
+                index += 1
                 if bar is not None:
                     bar.update(batch.num_rows)
                 if reader is None:
@@ -468,11 +487,18 @@ def _accumulate_local(source: Any, batch_size: int, progress: bool | None) -> tu
                 else:
                     batch = cast(Future, upcoming).result()  # submitted whenever there is a reader
                     upcoming = reader.submit(next, batches, None) if batch is not None else None
+            for future in pending:
+                if future is not None:
+                    future.result()
         finally:
             if upcoming is not None:
                 upcoming.cancel()
             if bar is not None:
                 bar.close()
+    for part in parts[1:]:
+        acc.merge(part)
+    if list(acc.columns) != list(order):
+        acc.columns = {name: acc.columns[name] for name in order}
     return acc, stream.name
 
 

@@ -126,6 +126,8 @@ class Quantiles:
         """Add finite values given in ascending order (counted without another sort)."""
         if not ordered.size:
             return
+        if self._exact is not None and _surely_many(ordered):
+            self._to_sketch()
         if self._exact is not None:
             change = np.flatnonzero(ordered[1:] != ordered[:-1])
             if change.size < EXACT_LIMIT:
@@ -226,6 +228,17 @@ class Quantiles:
 
     def __reduce__(self):
         return (Quantiles.from_state, (self.to_state(),))
+
+
+def _surely_many(ordered: np.ndarray) -> bool:
+    """Whether sorted values hold more than ``EXACT_LIMIT`` distinct ones, told from every k-th
+    value (a subset has no more distinct values than the whole): continuous values skip the
+    full count. False means "not known", not "few"."""
+    step = ordered.size // (4 * EXACT_LIMIT)
+    if step < 2:
+        return False
+    sample = ordered[::step]
+    return int(np.count_nonzero(sample[1:] != sample[:-1])) >= EXACT_LIMIT
 
 
 def _merge_counts(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -404,14 +417,26 @@ class TopValues:
             hashes = hash_strings(values)
         self._combine(values, counts, hashes, 0, int(counts.sum()))
 
-    def _combine(self, values: Any, counts: np.ndarray, hashes: np.ndarray, offset: int, total: int) -> None:
+    def update_rows(self, array: Any, rows: np.ndarray, counts: np.ndarray, hashes: np.ndarray) -> None:
+        """Add distinct values given as positions in an Arrow string ``array``: ``rows[i]`` is a row
+        holding the value of hash ``hashes[i]``, seen ``counts[i]`` times. Only the values that stay
+        in the summary are taken out of the array."""
+        self._combine(array, np.asarray(counts, dtype=np.int64), hashes, 0, int(np.sum(counts)), rows)
+
+    def _combine(
+        self, values: Any, counts: np.ndarray, hashes: np.ndarray, offset: int, total: int, rows: Any = None
+    ) -> None:
         offset += self.offset
         if counts.size > TOP_CAPACITY:  # only the batch's most frequent can stay
-            keep = np.argpartition(counts, counts.size - TOP_CAPACITY)[counts.size - TOP_CAPACITY :]
-            dropped = np.ones(counts.size, bool)
-            dropped[keep] = False
-            offset += int(counts[dropped].max())
-            values, counts, hashes = arrow("take", values, indices(keep)), counts[keep], hashes[keep]
+            keep, largest_dropped = _largest(counts, TOP_CAPACITY)
+            offset += largest_dropped
+            counts, hashes = counts[keep], hashes[keep]
+            if rows is None:
+                values = arrow("take", values, indices(keep))
+            else:
+                rows = rows[keep]
+        if rows is not None:
+            values = arrow("take", values, indices(rows))
         if values.type != pa.large_string():
             values = cast_to(values, pa.large_string())
         keys = np.concatenate([self.hashes, hashes])
@@ -483,6 +508,31 @@ class TopValues:
 
 
 TOP_CAPACITY = 3072
+
+
+def _largest(counts: np.ndarray, k: int) -> tuple[np.ndarray, int]:
+    """(positions of the ``k`` largest counts, the largest count left out), for more than ``k``
+    counts; among equal counts at the boundary the first are kept.
+
+    Counts of a batch are small integers: a histogram of them finds the boundary in linear time
+    (``argpartition`` took 4 ms for 230,000 counts); large counts fall back to ``argpartition``.
+    """
+    if int(counts.min()) < 0 or int(counts.max()) > 4 * counts.size:
+        keep = np.argpartition(counts, counts.size - k)[counts.size - k :]
+        dropped = np.ones(counts.size, bool)
+        dropped[keep] = False
+        return keep, int(counts[dropped].max())
+    histogram = np.bincount(counts)
+    at_least = np.cumsum(histogram[::-1])[::-1]  # at_least[c]: how many counts are c or more
+    above = np.append(at_least[1:], 0)  # above[c]: how many are more than c
+    boundary = int(np.argmax(above <= k))  # every count above it stays, and some equal to it
+    keep = np.flatnonzero(counts > boundary)
+    # More counts equal the boundary than places are left (else a lower boundary would do), so
+    # some are left out and the boundary is the largest count dropped.
+    ties = np.flatnonzero(counts == boundary)[: k - keep.size]
+    return np.concatenate([keep, ties]), boundary
+
+
 _TOP_PREFIX = "top1:"
 _ZLIB_LEVEL = 1  # the fastest: a profile's text is written once per profile, at most tens of KB a feature
 
@@ -597,7 +647,12 @@ def hash_strings(values: Any) -> np.ndarray:
             else:
                 starts = offsets[:-1] if rows is None else offsets[rows]
                 padded[:, :size] = data[starts[:, None] + np.arange(size)]
-            sums = padded.view("<u8") @ _powers(width)[:width]
+            words_of = padded.view("<u8")
+            powers = _powers(width)
+            # Word by word: numpy's integer matrix product has no vectorised kernel (5x slower).
+            sums = words_of[:, 0] * powers[0]
+            for j in range(1, width):
+                sums += words_of[:, j] * powers[j]
             if rows is None:
                 hashes += sums
             else:

@@ -1,0 +1,174 @@
+"""The fast paths of a profile: plain strings grouped by hashes, and batches profiled in lanes."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from deepscope.data import profile, sketches
+from deepscope.data.accumulators import StringValues, _hash_groups
+from deepscope.data.sketches import EXACT_LIMIT, Quantiles, hash_strings
+
+profile_module = importlib.import_module("deepscope.data.profile")  # the module; the package's name is the function
+
+
+def _skewed_strings(n: int, distinct: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Zipf-like strings (a few heavy values, a long tail), some not ASCII, and a null mask."""
+    rng = np.random.default_rng(seed)
+    ranks = np.minimum(rng.zipf(1.3, n), distinct) - 1
+    names = np.array([f"user-{i}" if i % 7 else f"üser-{i:06d}-ß" for i in range(distinct)])
+    return names[ranks], rng.random(n) < 0.04
+
+
+def test_hash_groups_count_every_value_exactly():
+    values, mask = _skewed_strings(30_000, 5_000, seed=1)
+    array = pa.array(values, mask=mask)
+    rows = np.flatnonzero(~mask)
+    hashes, counts, first = _hash_groups(hash_strings(array), rows)
+    truth = pd.Series(values[~mask]).value_counts()
+    assert counts.sum() == rows.size and hashes.size == truth.size == np.unique(hashes).size
+    got = dict(zip(values[first].tolist(), counts.tolist(), strict=True))
+    assert got == truth.to_dict()  # each group's row holds the value counted
+    assert not mask[first].any()
+
+
+def test_plain_strings_agree_with_exact_counts_on_skewed_data():
+    values, mask = _skewed_strings(120_000, 60_000, seed=2)
+    table = pa.table({"s": pa.array(values, mask=mask)})
+    p = profile(table, batch_size=25_000)  # several batches, several lanes
+    feature = p["s"]
+    present = values[~mask]
+    truth = pd.Series(present).value_counts()
+    lengths = np.array([len(v) for v in present.tolist()])  # characters, not UTF-8 bytes
+    assert (feature.count, feature.missing) == (present.size, int(mask.sum()))
+    assert feature.unique is not None and abs(feature.unique - truth.size) <= 0.02 * truth.size  # HyperLogLog's bound
+    assert feature.avg_length == pytest.approx(lengths.mean(), rel=1e-12)
+    state = feature.state["values"]
+    assert (state["min_length"], state["max_length"]) == (lengths.min(), lengths.max())
+    # The heavy values come first with their exact counts (their lead over the tail is large).
+    assert [v for v, _ in feature.top_values] == truth.index[:10].tolist()
+    items = _items(feature)
+    assert len(items) == 50
+    for value, estimate, lower, upper in items:  # Misra-Gries bounds hold for every kept value
+        assert estimate == lower <= truth[value] <= upper
+
+
+def _items(feature) -> list[tuple[str, int, int, int]]:
+    from deepscope.data.sketches import TopValues
+
+    return TopValues.from_text(feature.state["values"]["top"]).items(50)
+
+
+def test_plain_and_dictionary_strings_give_the_same_profile():
+    values, mask = _skewed_strings(40_000, 2_000, seed=3)  # under the top-value capacity: exact
+    plain = pa.array(values, mask=mask)
+    a = profile(pa.table({"s": plain}), batch_size=10_000)["s"]
+    b = profile(pa.table({"s": plain.dictionary_encode()}), batch_size=10_000)["s"]
+    assert (a.count, a.missing, a.unique, a.avg_length) == (b.count, b.missing, b.unique, b.avg_length)
+    assert _items(a) == _items(b)
+    assert a.unique == pd.Series(values[~mask]).nunique()
+
+
+def test_all_null_and_empty_strings_in_plain_batches():
+    acc = StringValues()
+    acc.update_array(pa.array([None, None], pa.string()), "string")
+    acc.update_array(pa.array([], pa.string()), "string")
+    assert acc.count == 0 and acc.min_length is None
+    chunks = pa.chunked_array([pa.array(["a", "b"]), pa.array([], pa.string()), pa.array(["a"])])
+    assert profile(pa.table({"s": chunks}))["s"].top_values == (("a", 2), ("b", 1))
+    acc.update_array(pa.array(["", None, "ab", ""], pa.large_string()), "string")
+    assert (acc.count, acc.total_length, acc.min_length, acc.max_length) == (3, 2, 0, 2)
+    assert acc.top.items() == [("", 2, 2, 2), ("ab", 1, 1, 1)]
+
+
+def test_lanes_give_the_profile_of_one_pass(monkeypatch):
+    rng = np.random.default_rng(5)
+    n = 50_000
+    x = rng.lognormal(0.0, 1.0, n)
+    table = pa.table({"x": pa.array(x, mask=rng.random(n) < 0.03)})
+    monkeypatch.setattr(profile_module, "_THREADS", 3)  # three lanes for one column
+    lanes = profile(table, batch_size=4_000)["x"]
+    monkeypatch.setattr(profile_module, "_THREADS", 1)
+    one = profile(table, batch_size=4_000)["x"]
+    whole = profile(table, batch_size=n)["x"]
+    for got in (lanes, one):
+        assert (got.count, got.missing, got.min, got.max, got.zeros) == (
+            whole.count,
+            whole.missing,
+            whole.min,
+            whole.max,
+            whole.zeros,
+        )
+        assert got.mean == pytest.approx(whole.mean, rel=1e-12)
+        assert got.std == pytest.approx(whole.std, rel=1e-10)
+        assert got.unique is not None and whole.unique is not None
+        assert abs(got.unique - whole.unique) <= 0.02 * whole.unique
+    values = np.sort(table["x"].drop_null().to_numpy())
+    for q, estimate in zip([0.1, 0.5, 0.9], lanes.quantiles([0.1, 0.5, 0.9]), strict=True):
+        assert abs(np.searchsorted(values, estimate) / values.size - q) <= 0.01
+
+
+def test_lanes_keep_columns_in_order_of_appearance(tmp_path, monkeypatch):
+    # Two columns and four threads: two lanes. Batch 1 (lane 1) brings "c", batch 2 (lane 0) "d":
+    # merged lane by lane they would come out as b, a, d, c.
+    monkeypatch.setattr(profile_module, "_THREADS", 4)
+    pq.write_table(pa.table({"b": [1.0], "a": ["x"]}), tmp_path / "part-0.parquet")
+    pq.write_table(pa.table({"b": [2.0], "c": [True]}), tmp_path / "part-1.parquet")
+    pq.write_table(pa.table({"d": [5], "b": [3.0]}), tmp_path / "part-2.parquet")
+    p = profile(str(tmp_path / "*.parquet"), batch_size=1)
+    assert p.features == ["b", "a", "c", "d"]
+    assert p.rows == 3 and p["b"].mean == 2.0
+    assert [(p[f].count, p[f].missing) for f in "acd"] == [(1, 2), (1, 2), (1, 2)]
+
+
+@pytest.mark.parametrize("distinct", [EXACT_LIMIT, EXACT_LIMIT + 1, 200_000])
+def test_counts_stay_exact_up_to_the_limit_whatever_the_probe_sees(distinct):
+    # The probe of every k-th sorted value may only ever skip a count that would exceed the limit.
+    rng = np.random.default_rng(distinct)
+    values = np.sort(np.concatenate([np.arange(distinct) * 0.5, rng.integers(0, distinct, 200_000) * 0.5]))
+    q = Quantiles()
+    q.update_sorted(values)
+    assert q.is_exact == (distinct <= EXACT_LIMIT)
+    if q.is_exact:
+        assert q.exact_distinct == distinct and q.n == values.size
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_largest_counts_match_a_full_sort(seed):
+    rng = np.random.default_rng(seed)
+    k = 50
+    counts = [
+        rng.integers(1, 4, 500),  # many ties at the boundary
+        rng.zipf(1.5, 700).clip(max=10**6),  # a long tail
+        np.concatenate([np.full(50, 9), np.full(30, 2), [1]]),  # exactly k above the rest
+        rng.integers(1, 10**9, 300),  # large counts: the argpartition path
+        np.concatenate([np.full(49, 7), np.full(20, 3)]),  # one of the ties kept
+        rng.integers(0, 2, 200),
+    ][seed]
+    keep, dropped = sketches._largest(counts, k)
+    assert keep.size == k == np.unique(keep).size
+    ordered = np.sort(counts)[::-1]
+    assert np.sort(counts[keep])[::-1].tolist() == ordered[:k].tolist()
+    rest = np.delete(counts, keep)
+    assert dropped == rest.max()
+
+
+def test_booleans_with_nulls_and_all_null_batches():
+    rng = np.random.default_rng(9)
+    flags = rng.random(30_000) < 0.3
+    mask = rng.random(30_000) < 0.1
+    mask[10_000:20_000] = True  # a batch of nulls only
+    p = profile(pa.table({"b": pa.array(flags, mask=mask), "x": pa.array(flags * 1.5, mask=mask)}), batch_size=10_000)
+    present = flags[~mask]
+    assert (p["b"].count, p["b"].missing, p["b"].top_values) == (
+        present.size,
+        int(mask.sum()),
+        (("false", int((~present).sum())), ("true", int(present.sum()))),
+    )
+    assert p["b"].mean == pytest.approx(present.mean(), rel=1e-12)
+    assert (p["x"].count, p["x"].zeros, p["x"].max) == (present.size, int((~present).sum()), 1.5)
