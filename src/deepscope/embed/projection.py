@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from deepscope.embed import _numba
 from deepscope.embed.search import match
@@ -37,6 +38,8 @@ METHODS = ("pca", "tsne", "umap", "custom")
 RANDOMIZED_ABOVE = 10_000
 #: t-SNE and UMAP first reduce wider vectors to this many principal components
 PRE_PCA_DIMS = 50
+#: PCA of vectors at most this wide runs its BLAS on one thread (see ``_pca_fit``)
+ONE_THREAD_WIDTH = 1000
 
 Progress = Callable[[float], None]
 
@@ -147,7 +150,12 @@ def _pca_fit(array: np.ndarray, dims: int, seed: int) -> tuple[np.ndarray, np.nd
     if len(array) > RANDOMIZED_ABOVE and array.shape[1] > 1000:
         solver = "randomized"
     pca = PCA(n_components=components, svd_solver=solver, random_state=seed)
-    coords = pca.fit_transform(array)
+    # The covariance of narrow vectors is one small matrix product (0.06 s for 100k x 128 on one
+    # core); OpenBLAS's threads spin-wait on each other, so on a busy machine two of them took
+    # 1-2 s for it. Wide vectors (the randomized solver's passes) keep every thread.
+    threads = 1 if array.shape[1] <= ONE_THREAD_WIDTH else None
+    with threadpool_limits(limits=threads, user_api="blas"):
+        coords = pca.fit_transform(array)
     ratio = pca.explained_variance_ratio_
     if components < dims:  # fewer features than axes: the missing axes are flat
         coords = np.pad(coords, ((0, 0), (0, dims - components)))
