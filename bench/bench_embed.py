@@ -101,8 +101,9 @@ def bench_pca(results: Results) -> None:
 
     peer_one = best(one_thread, repeats=5)
     print(
-        f"PCA 100k x 128: deepscope {ours:.2f} s, scikit-learn PCA (auto solver) {peer:.2f} s, ratio {peer / ours:.2f}; "
-        f"scikit-learn on one BLAS thread (what deepscope does for vectors up to 1,000 wide) {peer_one:.2f} s"
+        f"PCA 100k x 128: deepscope {ours:.2f} s, scikit-learn PCA (auto solver) {peer:.2f} s, "
+        f"ratio {peer / ours:.2f}; "
+        f"scikit-learn on one BLAS thread (as deepscope runs it up to 1,000 wide) {peer_one:.2f} s"
     )
     results.add(
         "PCA, 100,000 x 128 to 2-D", ours=ours, peer=peer, peer_name="scikit-learn PCA", peer_package="scikit-learn"
@@ -511,7 +512,7 @@ def update_density(points: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tsne-points", type=int, default=3000)
     parser.add_argument("--density-points", type=int, default=1_000_000)
     parser.add_argument("--umap", action="store_true", help="UMAP's first and second process start (minutes)")

@@ -68,17 +68,17 @@ def is_active(ctx: AppContext) -> bool:
     return SeriesSource.shared(ctx.logdir).has_any("embeddings")
 
 
-def _choices(ctx: AppContext) -> dict[str, Any]:
+def _choices(ctx: AppContext, logdir: Any) -> dict[str, Any]:
     """The pickers' first options and values (run, tag, step, colour), chosen as their callbacks
     would choose them, so the page's first request is the figure itself rather than the end of a
     chain of five round trips; the embedding and its PCA start loading in the background."""
-    source = SeriesSource.shared(ctx.logdir)
+    source = SeriesSource.shared(logdir)
     store = _store(ctx)
     runs = source.runs_with("embeddings")
     run = keep_choice(None, runs)
     tags = source.run_tags(run, "embeddings") if run is not None else []
     tag = keep_choice(None, tags)
-    steps = ctx.logdir.embedding_steps(run, tag) if run is not None and tag is not None else []
+    steps = logdir.embedding_steps(run, tag) if run is not None and tag is not None else []
     step = steps[-1] if steps else None
     columns, color = [], None
     if run is not None and tag is not None and step is not None:
@@ -108,7 +108,7 @@ def _colour_choices(metadata: Any, current: Any) -> tuple[list[str], str | None]
 
 
 def layout(ctx: AppContext) -> Any:
-    first = _choices(ctx) if ctx.logdir is not None else {}
+    first = _choices(ctx, ctx.logdir) if ctx.logdir is not None else {}
     return html.Div(
         className="ds-page",
         children=[
