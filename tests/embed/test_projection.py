@@ -85,7 +85,9 @@ def test_umap_neighbour_graph_above_4096_points_agrees_with_exact_search(metric)
 
     x, _ = _blobs(n_per=1500, dims=10)
     assert len(x) >= UMAP_EXACT_BELOW
-    indices, distances = _umap_neighbours(x, 15, metric, seed=0)
+    found = _umap_neighbours(x, 15, metric, seed=0)
+    assert found is not None
+    indices, distances = found
     assert indices.shape == distances.shape == (len(x), 15)
     assert (indices[:, 0] == np.arange(len(x))).all() and (distances[:, 0] == 0).all()
     exact_distances, exact = NearestNeighbors(n_neighbors=15, metric=metric).fit(x).kneighbors(x)
