@@ -44,6 +44,8 @@ INTERACTIVE_LIMIT = 100_000
 #: thumbnails are drawn in the plot when a zoomed 2-D view holds at most this many points
 THUMBNAIL_LIMIT = 200
 NEIGHBOURS = 10
+#: how long the layout waits for the embedding to choose the colour column itself (seconds)
+LAYOUT_WAIT_S = 1.0
 #: how often the browser asks whether the figure's job finished (milliseconds)
 DRAW_POLL_MS = 100
 _ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 24px", "alignItems": "flex-end"}
@@ -82,8 +84,11 @@ def _choices(ctx: AppContext, logdir: Any) -> dict[str, Any]:
     step = steps[-1] if steps else None
     columns, color = [], None
     if run is not None and tag is not None and step is not None:
+        # a huge embedding is not waited for: the page shows, and the colour callback picks
+        record = store.record_within(run, tag, step, LAYOUT_WAIT_S)
         store.prefetch(run, tag, step, density_above=INTERACTIVE_LIMIT)
-        columns, color = _colour_choices(store.record(run, tag, step).metadata, None)
+        if record is not None:
+            columns, color = _colour_choices(record.metadata, None)
     return {
         "runs": runs,
         "run": run,
@@ -298,7 +303,8 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     store = _store(ctx)
 
     # The layout gives the pickers their first options and values (see _choices); these follow
-    # the user's choices and the logdir from there, sending only what changed.
+    # the user's choices and the logdir from there, sending only what changed. The colour's runs
+    # at once too, for the embedding the layout did not wait for (it sends nothing otherwise).
     @app.callback(
         Output("projector-run", "options"),
         Output("projector-run", "value"),
@@ -352,7 +358,6 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("projector-step", "value"),
         State("projector-color", "options"),
         State("projector-color", "value"),
-        prevent_initial_call=True,
     )
     def update_colors(run: str | None, tag: str | None, step: Any, shown: Any, current: Any) -> tuple:
         if run is None or tag is None or step is None:
