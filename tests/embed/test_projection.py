@@ -77,6 +77,36 @@ def test_nonlinear_projections_keep_planted_clusters_apart_and_are_seeded(method
     assert first.method == method and first.coords.shape == (len(x), 2)
 
 
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_umap_neighbour_graph_above_4096_points_agrees_with_exact_search(metric):
+    from sklearn.neighbors import NearestNeighbors
+
+    from deepscope.embed.projection import UMAP_EXACT_BELOW, _umap_neighbours
+
+    x, _ = _blobs(n_per=1500, dims=10)
+    assert len(x) >= UMAP_EXACT_BELOW
+    found = _umap_neighbours(x, 15, metric, seed=0)
+    assert found is not None
+    indices, distances = found
+    assert indices.shape == distances.shape == (len(x), 15)
+    assert (indices[:, 0] == np.arange(len(x))).all() and (distances[:, 0] == 0).all()
+    exact_distances, exact = NearestNeighbors(n_neighbors=15, metric=metric).fit(x).kneighbors(x)
+    recall = np.mean([len(set(a) & set(b)) / 15 for a, b in zip(indices, exact, strict=True)])
+    assert recall >= 0.95
+    # the distances are the metric's own (cosine: 1 - cos, as UMAP's pynndescent reports it)
+    same = indices[:, 1] == exact[:, 1]
+    np.testing.assert_allclose(distances[same, 1], exact_distances[same, 1], rtol=1e-3, atol=1e-5)
+    assert _umap_neighbours(x[:100], 15, metric, seed=0) is None  # UMAP's own exact search
+
+
+def test_umap_above_4096_points_keeps_planted_clusters_apart():
+    x, labels = _blobs(n_per=1400, dims=10)
+    p = project(x, "umap", n_epochs=30)
+    centres = np.stack([p.coords[labels == c].mean(axis=0) for c in range(3)])
+    spread = max(np.linalg.norm(p.coords[labels == c] - centres[c], axis=1).mean() for c in range(3))
+    assert min(np.linalg.norm(centres[a] - centres[b]) for a in range(3) for b in range(a + 1, 3)) > 2 * spread
+
+
 def test_progress_reaches_the_end():
     x, _ = _blobs(20)
     seen: list[float] = []

@@ -21,6 +21,16 @@ def test_categories_beyond_the_cap_share_one_grey_entry_and_every_point_is_drawn
     assert {trace.type for trace in fig.data} == {"scattergl"}
 
 
+def test_up_to_sixteen_categories_get_sixteen_different_colours():
+    x = np.random.default_rng(3).normal(size=(160, 4))
+    labels = np.array([f"class {i}" for i in range(16)])[np.arange(160) % 16]
+    fig = projection_figure(project(x), color=labels, color_name="label")
+    colours = [trace.marker.color for trace in fig.data]
+    assert len(colours) == 16
+    assert len(set(colours)) == 16
+    assert MUTED not in colours
+
+
 def test_highlight_selected_and_neighbours_are_marked_on_top():
     x = np.random.default_rng(1).normal(size=(60, 3))
     near = neighbors(x, 5, k=4).indices[0]

@@ -11,11 +11,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from deepscope.embed import _numba
 from deepscope.embed.search import match
@@ -37,6 +39,10 @@ METHODS = ("pca", "tsne", "umap", "custom")
 RANDOMIZED_ABOVE = 10_000
 #: t-SNE and UMAP first reduce wider vectors to this many principal components
 PRE_PCA_DIMS = 50
+#: UMAP finds the neighbours of fewer points exactly itself; from here deepscope finds them (Annoy)
+UMAP_EXACT_BELOW = 4096
+#: PCA of vectors at most this wide runs its BLAS on one thread (see ``_pca_fit``)
+ONE_THREAD_WIDTH = 1000
 
 Progress = Callable[[float], None]
 
@@ -147,7 +153,12 @@ def _pca_fit(array: np.ndarray, dims: int, seed: int) -> tuple[np.ndarray, np.nd
     if len(array) > RANDOMIZED_ABOVE and array.shape[1] > 1000:
         solver = "randomized"
     pca = PCA(n_components=components, svd_solver=solver, random_state=seed)
-    coords = pca.fit_transform(array)
+    # The covariance of narrow vectors is one small matrix product (0.06 s for 100k x 128 on one
+    # core); OpenBLAS's threads spin-wait on each other, so on a busy machine two of them took
+    # 1-2 s for it. Wide vectors (the randomized solver's passes) keep every thread.
+    threads = 1 if array.shape[1] <= ONE_THREAD_WIDTH else None
+    with threadpool_limits(limits=threads, user_api="blas"):
+        coords = pca.fit_transform(array)
     ratio = pca.explained_variance_ratio_
     if components < dims:  # fewer features than axes: the missing axes are flat
         coords = np.pad(coords, ((0, 0), (0, dims - components)))
@@ -212,23 +223,53 @@ def _umap(array: np.ndarray, dims: int, seed: int, progress: Progress | None, op
     _no_options(options, ("n_neighbors", "min_dist", "metric", "n_epochs"))
     umap = _numba.import_umap()
     n_neighbors = min(int(options.get("n_neighbors", 15)), len(array) - 1)
+    metric = options.get("metric", "euclidean")
+    reduced = _reduced(array, seed)
+    if progress is not None:
+        progress(0.05)
+    knn = _umap_neighbours(reduced, n_neighbors, metric, seed)
     reducer = umap.UMAP(
         n_components=dims,
         n_neighbors=n_neighbors,
         min_dist=float(options.get("min_dist", 0.1)),
-        metric=options.get("metric", "euclidean"),
+        metric=metric,
         n_epochs=options.get("n_epochs"),
         random_state=seed,
         n_jobs=1,
+        precomputed_knn=knn if knn is not None else (None, None, None),
     )
-    if progress is not None:
-        progress(0.05)
-    coords = np.asarray(reducer.fit_transform(_reduced(array, seed)), dtype=np.float32)
+    with warnings.catch_warnings():
+        # "precomputed_knn[2] (knn_search_index) is not an NNDescent object": transform() is not used
+        warnings.filterwarnings("ignore", message="precomputed_knn")
+        coords = np.asarray(reducer.fit_transform(reduced), dtype=np.float32)
     if progress is not None:
         progress(1.0)
     labels = tuple(f"UMAP {i + 1}" for i in range(dims))
     used = {"n_neighbors": n_neighbors, "min_dist": float(options.get("min_dist", 0.1))}
     return Projection(coords, "umap", dims, seed, labels, None, used)
+
+
+def _umap_neighbours(array: np.ndarray, k: int, metric: Any, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """UMAP's k-nearest-neighbour graph (each point first, at distance 0) found by Annoy, compiled
+    C++ that openTSNE ships; None where UMAP searches well by itself.
+
+    From 4,096 points UMAP would search with pynndescent's ``nn_descent``, which takes its
+    distance function as an argument: numba cannot cache such a function, so every new process
+    compiled it again (one to two minutes on a busy machine). Below 4,096 points UMAP's exact
+    search is cached like the rest; other metrics than these two are left to pynndescent.
+    """
+    if len(array) < UMAP_EXACT_BELOW or metric not in ("euclidean", "cosine") or k < 2:
+        return None
+    try:
+        from openTSNE.nearest_neighbors import Annoy
+    except ImportError:
+        return None
+    found, distances = Annoy(array, k - 1, metric=metric, n_jobs=1, random_state=seed).build()
+    if metric == "cosine":  # Annoy's angular distance is sqrt(2 - 2 cos)
+        distances = distances**2 / 2
+    indices = np.column_stack([np.arange(len(array)), found]).astype(np.int32)
+    distances = np.column_stack([np.zeros(len(array)), distances]).astype(np.float32)
+    return indices, distances
 
 
 def _custom(array: np.ndarray, dims: int, seed: int, options: dict[str, Any]) -> Projection:

@@ -38,6 +38,18 @@ MAX_CATEGORIES = 20
 HIGHLIGHT = "#D55E00"
 NEIGHBOUR = "#CC79A7"
 MUTED = "#C4CAD1"
+#: colours of categories: the theme's nine, then seven more of Paul Tol's schemes that none of
+#: them resembles, so a label with ten to sixteen values repeats no colour
+CATEGORY_COLOURS: tuple[str, ...] = (
+    *PALETTE,
+    "#EE8866",  # orange
+    "#77AADD",  # light blue
+    "#BBCC33",  # pear
+    "#FFAABB",  # pink
+    "#4477AA",  # blue
+    "#EE3377",  # magenta
+    "#CC3311",  # red
+)
 _HEIGHT = 560
 _LEGEND_WIDTH = 230
 _LEGEND_CHARS = 28
@@ -125,7 +137,7 @@ def projection_figure(
                 order = [*order[: MAX_CATEGORIES - 1], f"(other {len(rest):,} values)"]
                 groups = [*groups[: MAX_CATEGORIES - 1], np.isin(codes, rest)]
             for number, (category, members) in enumerate(zip(order, groups, strict=True)):
-                colour = PALETTE[number % len(PALETTE)]
+                colour = CATEGORY_COLOURS[number % len(CATEGORY_COLOURS)]
                 if lumped and number == len(order) - 1:
                     colour = MUTED
                 fig.add_trace(
@@ -250,7 +262,7 @@ def clusters_figure(
     fig = go.Figure() if figure is None else go.Figure(figure)
     if figure is None:
         count = len(clusters.names)
-        colours = [PALETTE[c % len(PALETTE)] for c in range(count)] + [MUTED]
+        colours = [CATEGORY_COLOURS[c % len(CATEGORY_COLOURS)] for c in range(count)] + [MUTED]
         groups = np.where(clusters.labels < 0, count, clusters.labels)
         fig.add_trace(
             go.Scattergl(

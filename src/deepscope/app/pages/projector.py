@@ -23,9 +23,10 @@ from deepscope.app.pages._evaluate.data import table_key
 from deepscope.app.pages._evaluate.linked import MAX_IDS, href
 from deepscope.app.pages._projector.store import ProjectorStore
 from deepscope.app.pages._projector.views import list_views, save_view
-from deepscope.app.pickers import keep_choice, register_run_tag_pickers
+from deepscope.app.pickers import keep_choice
 from deepscope.app.plugin import AppContext, Page
 from deepscope.app.series import SeriesSource
+from deepscope.app.updates import unless_shown
 from deepscope.embed import clusters, density_image, in_view, match, neighbors
 from deepscope.embed.density import ENGINE
 from deepscope.errors import DeepscopeError
@@ -43,6 +44,10 @@ INTERACTIVE_LIMIT = 100_000
 #: thumbnails are drawn in the plot when a zoomed 2-D view holds at most this many points
 THUMBNAIL_LIMIT = 200
 NEIGHBOURS = 10
+#: how long the layout waits for the embedding to choose the colour column itself (seconds)
+LAYOUT_WAIT_S = 1.0
+#: how often the browser asks whether the figure's job finished (milliseconds)
+DRAW_POLL_MS = 100
 _ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 24px", "alignItems": "flex-end"}
 _METHODS = [
     {"label": "PCA", "value": "pca"},
@@ -65,7 +70,50 @@ def is_active(ctx: AppContext) -> bool:
     return SeriesSource.shared(ctx.logdir).has_any("embeddings")
 
 
+def _choices(ctx: AppContext, logdir: Any) -> dict[str, Any]:
+    """The pickers' first options and values (run, tag, step, colour), chosen as their callbacks
+    would choose them, so the page's first request is the figure itself rather than the end of a
+    chain of five round trips; the embedding and its PCA start loading in the background."""
+    source = SeriesSource.shared(logdir)
+    store = _store(ctx)
+    runs = source.runs_with("embeddings")
+    run = keep_choice(None, runs)
+    tags = source.run_tags(run, "embeddings") if run is not None else []
+    tag = keep_choice(None, tags)
+    steps = logdir.embedding_steps(run, tag) if run is not None and tag is not None else []
+    step = steps[-1] if steps else None
+    columns, color = [], None
+    if run is not None and tag is not None and step is not None:
+        # a huge embedding is not waited for: the page shows, and the colour callback picks
+        record = store.record_within(run, tag, step, LAYOUT_WAIT_S)
+        store.prefetch(run, tag, step, density_above=INTERACTIVE_LIMIT)
+        if record is not None:
+            columns, color = _colour_choices(record.metadata, None)
+    return {
+        "runs": runs,
+        "run": run,
+        "tags": tags,
+        "tag": tag,
+        "steps": [{"label": str(s), "value": s} for s in steps],
+        "step": step,
+        "columns": columns,
+        "color": color,
+    }
+
+
+def _colour_choices(metadata: Any, current: Any) -> tuple[list[str], str | None]:
+    """The metadata columns to colour by and the one chosen: ``current`` while offered, else a
+    column of few values (a label colours best; free text would be one colour a point)."""
+    columns = [] if metadata is None else [str(c) for c in metadata.columns]
+    chosen = keep_choice(current, columns)
+    if current not in columns and metadata is not None and columns:
+        few = [c for c, n in zip(columns, metadata.nunique(), strict=True) if n <= MAX_CATEGORIES]
+        chosen = few[0] if few else columns[0]
+    return columns, chosen
+
+
 def layout(ctx: AppContext) -> Any:
+    first = _choices(ctx, ctx.logdir) if ctx.logdir is not None else {}
     return html.Div(
         className="ds-page",
         children=[
@@ -81,15 +129,33 @@ def layout(ctx: AppContext) -> Any:
                 children=[
                     field(
                         "Run",
-                        dcc.Dropdown(id="projector-run", clearable=False, style={"width": "220px"}),
+                        dcc.Dropdown(
+                            id="projector-run",
+                            options=first.get("runs", []),
+                            value=first.get("run"),
+                            clearable=False,
+                            style={"width": "220px"},
+                        ),
                     ),
                     field(
                         "Tag",
-                        dcc.Dropdown(id="projector-tag", clearable=False, style={"width": "220px"}),
+                        dcc.Dropdown(
+                            id="projector-tag",
+                            options=first.get("tags", []),
+                            value=first.get("tag"),
+                            clearable=False,
+                            style={"width": "220px"},
+                        ),
                     ),
                     field(
                         "Step",
-                        dcc.Dropdown(id="projector-step", clearable=False, style={"width": "110px"}),
+                        dcc.Dropdown(
+                            id="projector-step",
+                            options=first.get("steps", []),
+                            value=first.get("step"),
+                            clearable=False,
+                            style={"width": "110px"},
+                        ),
                     ),
                     field(
                         "Projection",
@@ -120,7 +186,13 @@ def layout(ctx: AppContext) -> Any:
                 children=[
                     field(
                         "Colour by",
-                        dcc.Dropdown(id="projector-color", placeholder="(none)", style={"width": "200px"}),
+                        dcc.Dropdown(
+                            id="projector-color",
+                            options=first.get("columns", []),
+                            value=first.get("color"),
+                            placeholder="(none)",
+                            style={"width": "200px"},
+                        ),
                     ),
                     field(
                         "Search metadata",
@@ -229,7 +301,34 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     logdir = ctx.logdir
     source = SeriesSource.shared(ctx.logdir)
     store = _store(ctx)
-    register_run_tag_pickers(app, source, "projector", "embeddings")
+
+    # The layout gives the pickers their first options and values (see _choices); these follow
+    # the user's choices and the logdir from there, sending only what changed. The colour's runs
+    # at once too, for the embedding the layout did not wait for (it sends nothing otherwise).
+    @app.callback(
+        Output("projector-run", "options"),
+        Output("projector-run", "value"),
+        Input("app-logdir-version", "data"),
+        State("projector-run", "options"),
+        State("projector-run", "value"),
+        prevent_initial_call=True,
+    )
+    def update_runs(version: Any, shown: Any, current: Any) -> tuple:
+        runs = source.runs_with("embeddings", source.version(version))
+        return unless_shown(runs, shown), unless_shown(keep_choice(current, runs), current)
+
+    @app.callback(
+        Output("projector-tag", "options"),
+        Output("projector-tag", "value"),
+        Input("projector-run", "value"),
+        Input("app-logdir-version", "data"),
+        State("projector-tag", "options"),
+        State("projector-tag", "value"),
+        prevent_initial_call=True,
+    )
+    def update_tags(run: Any, version: Any, shown: Any, current: Any) -> tuple:
+        tags = source.run_tags(run, "embeddings", source.version(version)) if run is not None else []
+        return unless_shown(tags, shown), unless_shown(keep_choice(current, tags), current)
 
     @app.callback(
         Output("projector-step", "options"),
@@ -237,16 +336,19 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("projector-run", "value"),
         Input("projector-tag", "value"),
         Input("app-logdir-version", "data"),
+        State("projector-step", "options"),
         State("projector-step", "value"),
+        prevent_initial_call=True,
     )
-    def update_steps(run: str | None, tag: str | None, version: Any, current: Any) -> tuple:
+    def update_steps(run: str | None, tag: str | None, version: Any, shown: Any, current: Any) -> tuple:
         if run is None or tag is None:
-            return [], None
+            return unless_shown([], shown), unless_shown(None, current)
         steps = logdir.embedding_steps(run, tag)
         chosen = current if current in steps else (steps[-1] if steps else None)
         if chosen is not None:
             store.prefetch(run, tag, chosen, density_above=INTERACTIVE_LIMIT)
-        return [{"label": str(s), "value": s} for s in steps], chosen
+        options = [{"label": str(s), "value": s} for s in steps]
+        return unless_shown(options, shown), unless_shown(chosen, current)
 
     @app.callback(
         Output("projector-color", "options"),
@@ -254,19 +356,14 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("projector-run", "value"),
         Input("projector-tag", "value"),
         Input("projector-step", "value"),
+        State("projector-color", "options"),
         State("projector-color", "value"),
     )
-    def update_colors(run: str | None, tag: str | None, step: Any, current: Any) -> tuple:
+    def update_colors(run: str | None, tag: str | None, step: Any, shown: Any, current: Any) -> tuple:
         if run is None or tag is None or step is None:
-            return [], None
-        metadata = store.record(run, tag, step).metadata
-        columns = [] if metadata is None else [str(c) for c in metadata.columns]
-        chosen = keep_choice(current, columns)
-        if chosen is None and metadata is not None and columns:
-            # a column of few values (a label) colours best; free text would be one colour a point
-            few = [c for c, n in zip(columns, metadata.nunique(), strict=True) if n <= MAX_CATEGORIES]
-            chosen = few[0] if few else columns[0]
-        return columns, chosen
+            return unless_shown([], shown), unless_shown(None, current)
+        columns, chosen = _colour_choices(store.record(run, tag, step).metadata, current)
+        return unless_shown(columns, shown), unless_shown(chosen, current)
 
     # The index of a clicked or hovered point is its customdata, sent binary-encoded; Dash's event
     # data reads customdata from the undecoded figure, so the browser looks it up in plotly's own.
@@ -318,6 +415,8 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("projector-camera", "data"),
         Input("projector-poll", "n_intervals"),
         State("projector-range", "data"),
+        # the figure of a cached PCA is ready in a few tens of milliseconds: ask again soon
+        interval=DRAW_POLL_MS,
     )
     def draw(*values: Any) -> tuple:
         if dash.ctx.triggered_id == "projector-poll" and values[3] not in ("tsne", "umap"):

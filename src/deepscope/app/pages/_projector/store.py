@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError  # not the builtin before 3.11
 from typing import Any
 
 import numpy as np
@@ -85,6 +86,15 @@ class ProjectorStore:
 
     def record(self, run: str, tag: str, step: int | None) -> EmbeddingRecord:
         return self._records.get(self._key(run, tag, step), lambda: self.logdir.embedding(run, tag, step=step))
+
+    def record_within(self, run: str, tag: str, step: int | None, seconds: float) -> EmbeddingRecord | None:
+        """The embedding when it is read within ``seconds`` (it goes on reading in the
+        background if not: the next :meth:`record` waits for that same read)."""
+        future = self._warm.submit(self.record, run, tag, step)
+        try:
+            return future.result(timeout=seconds)
+        except FutureTimeoutError:
+            return None
 
     def pca(self, run: str, tag: str, step: int | None, dims: int) -> Projection:
         key = (*self._key(run, tag, step), "pca", dims)
