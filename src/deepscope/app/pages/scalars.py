@@ -30,7 +30,7 @@ from dash.exceptions import PreventUpdate
 from deepscope.app.components import field
 from deepscope.app.plugin import AppContext, Page
 from deepscope.app.series import SeriesSource
-from deepscope.app.updates import fit_box, graph_box, unless_shown
+from deepscope.app.updates import apply_on_enter, fit_box, graph_box, unless_shown
 from deepscope.patterns import match_names
 from deepscope.viz.scalars import CHART_HEIGHT, chart_height, run_colors, scalars_figure_json
 
@@ -261,6 +261,8 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         legend = _legend(drawn_runs, run_colors(source.run_names(version)))
         return grid, drawn_tags, runs_out, legend, " ".join(notes), summary
 
+    apply_on_enter(app, "scalars-run-filter")
+    apply_on_enter(app, "scalars-tag-filter")
     app.clientside_callback(_WATCH_JS, Output("scalars-watched", "data"), Input("scalars-grid", "children"))
 
     @app.callback(
