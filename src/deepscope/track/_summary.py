@@ -165,13 +165,10 @@ class SummaryCache:
             return None
         return hit[1]
 
-    def identity(self, folder: str, inode: int) -> tuple[str, float] | None:
-        """(name, start time) of the run kept for ``folder`` if its index still has ``inode``."""
-        self._load()
-        hit = self._entries.get(folder)
-        if hit is None or not hit[0] or hit[0][0] != inode:
-            return None
-        return hit[1].name, hit[1].start_time
+    def identity(self, folder: str, current: Signature | None) -> tuple[str, float] | None:
+        """(name, start time) of the run kept for ``folder`` if its index is unchanged since."""
+        hit = self.get(folder, current)
+        return None if hit is None else (hit.name, hit.start_time)
 
     def put(self, folder: str, sig: Signature, summary: RunSummary) -> None:
         with self._lock:

@@ -135,7 +135,7 @@ class Logdir:
                 key = (item.name, inode)
                 entry = self._known.get(key)
                 if entry is None:
-                    entry = self._identify(Path(item.path), inode)
+                    entry = self._identify(Path(item.path))
                     if entry is None:
                         continue
                     self._known[key] = entry
@@ -153,8 +153,9 @@ class Logdir:
         except FileNotFoundError:
             raise LogdirError(f"logdir {self.path} no longer exists") from None
 
-    def _identify(self, folder: Path, inode: int) -> _Entry | None:
-        known = self._summaries.identity(folder.name, inode)  # a fresh reader starts from the index file
+    def _identify(self, folder: Path) -> _Entry | None:
+        # a fresh reader starts from the index file (inodes are reused: the whole signature must match)
+        known = self._summaries.identity(folder.name, signature(os.path.join(folder, _paths.RUN_DB)))
         if known is not None:
             return _Entry(known[0], folder, known[1])
         try:

@@ -29,7 +29,7 @@ from dash.exceptions import PreventUpdate
 
 from deepscope.app.components import field
 from deepscope.app.plugin import AppContext, Page
-from deepscope.app.series import SeriesSource
+from deepscope.app.series import XAXES, SeriesSource
 from deepscope.app.updates import apply_on_enter, fit_box, graph_box, unless_shown
 from deepscope.patterns import match_names
 from deepscope.viz.scalars import CHART_HEIGHT, chart_height, run_colors, scalars_figure_json
@@ -49,27 +49,42 @@ JSON = "scalars-json"
 DOWNLOAD = "scalars-download"
 BOX = "scalars-box"  # a chart's box: sized before the graph's code loads, so cards have their height
 DRAWN = "scalars-drawn"  # a card's store: what its chart was drawn from (to skip a redraw of the same)
-SEEN = "scalars-seen"  # a card's store: True once the card came into view (its chart then draws)
+SEEN = "scalars-seen"  # a card's store: True while the card is in the window
+FIRST = "scalars-first"  # a card's store: the controls its first figure is drawn with (set in view)
+REDRAW = "scalars-redraw"  # a card's store: the controls to draw its chart again with (set in view)
 
-# Watches the cards of the grid and marks each seen when it comes within a screen's reach of the
-# viewport. A card is watched under its tag (React may reuse a card's element for another tag).
+# Watches the cards of the grid: a card's SEEN store is true while the card is in the window and
+# false once it leaves. A card counts as in view only if it still is a moment after the observer
+# said so (while the grid lays itself out, every card is briefly at the top). A card is watched
+# under its tag (React may reuse a card's element for another tag).
 _WATCH_JS = """
 function(children) {
     const ds = window.dash_clientside;
+    const show = (card, shown) => {
+        if (card._dsShown === shown) return;
+        card._dsShown = shown;
+        ds.set_props({type: 'scalars-seen', tag: card.dataset.scalarsTag}, {data: shown});
+    };
+    const inView = (card) => {
+        const r = card.getBoundingClientRect();
+        return r.height > 0 && r.bottom > 0 && r.top < window.innerHeight;
+    };
     if (!window._dsScalarsObserver) {
-        window._dsScalarsObserver = new IntersectionObserver((entries, observer) => {
+        window._dsScalarsObserver = new IntersectionObserver((entries) => {
             for (const entry of entries) {
-                if (!entry.isIntersecting) continue;
-                observer.unobserve(entry.target);
-                ds.set_props({type: 'scalars-seen', tag: entry.target.dataset.scalarsTag}, {data: true});
+                const card = entry.target;
+                if (!entry.isIntersecting) { show(card, false); continue; }
+                setTimeout(() => { if (inView(card)) show(card, true); }, 50);
             }
-        }, {rootMargin: '200px 0px'});
+        });
     }
     const watch = () => {
         const cards = [...document.querySelectorAll('#scalars-grid [data-scalars-tag]')]
             .filter(card => card.dataset.watched !== card.dataset.scalarsTag);
         for (const card of cards) {
             card.dataset.watched = card.dataset.scalarsTag;
+            card._dsShown = false;  // a new tag's store starts false
+            window._dsScalarsObserver.unobserve(card);
             window._dsScalarsObserver.observe(card);
         }
         return cards.length;
@@ -78,6 +93,24 @@ function(children) {
     const again = () => { if (watch() === 0 && tries++ < 40) setTimeout(again, 50); };
     setTimeout(again, 0);
     return (children || []).length;
+}
+"""
+
+# A chart asks the server for a figure only while it is in view, and only when what it shows
+# changed: controls changed while it is out of view apply when it comes back. This runs in the
+# browser, so a control change costs one request per chart in view, not per chart on the page.
+# A chart not drawn yet asks for its graph (FIRST), a drawn one for a new figure (REDRAW).
+_WANT_JS = """
+function(shown, runs, smoothing, xaxis, yscale, outliers, version, first, redraw, drawn) {
+    const skip = window.dash_clientside.no_update;
+    if (!shown || runs === null || runs === undefined) return [skip, skip];
+    const want = {runs, smoothing, xaxis, yscale, outliers, version};
+    const text = JSON.stringify(want);
+    const last = [first, redraw].filter(w => w && w.text).sort((a, b) => b.n - a.n)[0];
+    if (last && last.text === text) return [skip, skip];
+    want.text = text;
+    want.n = last ? last.n + 1 : 1;
+    return drawn ? [skip, want] : [want, skip];
 }
 """
 
@@ -265,10 +298,10 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     apply_on_enter(app, "scalars-tag-filter")
     app.clientside_callback(_WATCH_JS, Output("scalars-watched", "data"), Input("scalars-grid", "children"))
 
-    @app.callback(
-        Output({"type": CHART, "tag": MATCH}, "figure"),
-        Output({"type": BOX, "tag": MATCH}, "style"),
-        Output({"type": DRAWN, "tag": MATCH}, "data"),
+    app.clientside_callback(
+        _WANT_JS,
+        Output({"type": FIRST, "tag": MATCH}, "data"),
+        Output({"type": REDRAW, "tag": MATCH}, "data"),
         Input({"type": SEEN, "tag": MATCH}, "data"),
         Input("scalars-runs", "data"),
         Input("scalars-smoothing", "value"),
@@ -276,50 +309,66 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("scalars-yscale", "value"),
         Input("scalars-outliers", "value"),
         Input("app-logdir-version", "data"),
-        State({"type": CHART, "tag": MATCH}, "id"),
-        State({"type": BOX, "tag": MATCH}, "style"),
+        State({"type": FIRST, "tag": MATCH}, "data"),
+        State({"type": REDRAW, "tag": MATCH}, "data"),
         State({"type": DRAWN, "tag": MATCH}, "data"),
-        prevent_initial_call=True,
     )
-    def update_chart(
-        seen: bool | None,
-        runs: list | None,
-        smoothing: float | None,
-        xaxis: str,
-        yscale: str,
-        outliers: list | None,
-        version: Any,
-        chart_id: dict,
-        style: dict | None,
-        drawn: str | None,
-    ) -> tuple:
-        if not seen or runs is None:
-            raise PreventUpdate  # not in view yet: drawn when it scrolls in
-        version = source.version(version)
+
+    def figure_for(tag: str, want: Any, drawn: str | None) -> tuple[dict, str]:
+        """The figure ``want`` asks for and its stamp; no update when ``drawn`` has that stamp."""
+        if not isinstance(want, dict) or not isinstance(want.get("runs"), list):
+            raise PreventUpdate
+        runs, smoothing, outliers = want["runs"], _smoothing(want.get("smoothing")), want.get("outliers")
+        xaxis = str(want["xaxis"]) if want.get("xaxis") in XAXES else "step"
+        yscale = "log" if want.get("yscale") == "log" else "linear"
+        ignore_outliers = isinstance(outliers, list) and "ignore" in outliers
+        version = source.version(want["version"] if isinstance(want.get("version"), int) else None)
         # A new logdir version in which none of the shown runs wrote draws the same chart again:
         # skip it (each redraw of a crowded chart costs the browser a tenth of a second or more).
         stamp = hashlib.blake2b(
-            repr((runs, smoothing, xaxis, yscale, outliers, source.run_signatures(runs, version))).encode(),
+            repr((runs, smoothing, xaxis, yscale, ignore_outliers, source.run_signatures(runs, version))).encode(),
             digest_size=12,
         ).hexdigest()
         if stamp == drawn:
             raise PreventUpdate
         data = source.chart(
-            chart_id["tag"],
+            tag,
             runs,
             version=version,
-            smoothing=_smoothing(smoothing),
-            xaxis=xaxis or "step",
+            smoothing=smoothing,
+            xaxis=xaxis,
             width=CHART_WIDTH,
             points_per_pixel=POINTS_PER_PIXEL,
         )
-        figure = scalars_figure_json(
-            data,
-            yscale=yscale or "linear",
-            ignore_outliers="ignore" in (outliers or []),
-            colors=run_colors(source.run_names(version)),
-        )
+        colors = run_colors(source.run_names(version))
+        return scalars_figure_json(data, yscale=yscale, ignore_outliers=ignore_outliers, colors=colors), stamp
+
+    @app.callback(
+        Output({"type": BOX, "tag": MATCH}, "children"),
+        Output({"type": BOX, "tag": MATCH}, "style"),
+        Output({"type": DRAWN, "tag": MATCH}, "data"),
+        Input({"type": FIRST, "tag": MATCH}, "data"),
+        State({"type": BOX, "tag": MATCH}, "id"),
+        State({"type": BOX, "tag": MATCH}, "style"),
+        prevent_initial_call=True,
+    )
+    def first_chart(want: Any, box: dict, style: dict | None) -> tuple:
+        figure, stamp = figure_for(box["tag"], want, None)
         # The graph fills its box: give the box the figure's height.
+        return _graph(box["tag"], figure), fit_box(figure["layout"]["height"], style), stamp
+
+    @app.callback(
+        Output({"type": CHART, "tag": MATCH}, "figure"),
+        Output({"type": BOX, "tag": MATCH}, "style", allow_duplicate=True),
+        Output({"type": DRAWN, "tag": MATCH}, "data", allow_duplicate=True),
+        Input({"type": REDRAW, "tag": MATCH}, "data"),
+        State({"type": BOX, "tag": MATCH}, "id"),
+        State({"type": BOX, "tag": MATCH}, "style"),
+        State({"type": DRAWN, "tag": MATCH}, "data"),
+        prevent_initial_call=True,
+    )
+    def redraw_chart(want: Any, box: dict, style: dict | None, drawn: str | None) -> tuple:
+        figure, stamp = figure_for(box["tag"], want, drawn)
         return figure, fit_box(figure["layout"]["height"], style), stamp
 
     @app.callback(
@@ -393,6 +442,8 @@ def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
         **_data(scalars_tag=tag),
         children=[
             dcc.Store(id={"type": SEEN, "tag": tag}, data=False),
+            dcc.Store(id={"type": FIRST, "tag": tag}),
+            dcc.Store(id={"type": REDRAW, "tag": tag}),
             dcc.Store(id={"type": DRAWN, "tag": tag}),
             html.Div(
                 style={"display": "flex", "alignItems": "center", "gap": "6px"},
@@ -421,20 +472,19 @@ def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
                 ],
             ),
             dcc.Download(id={"type": DOWNLOAD, "tag": tag}),
-            html.Div(
-                id={"type": BOX, "tag": tag},
-                style=graph_box(height),
-                children=dcc.Graph(
-                    id={"type": CHART, "tag": tag},
-                    style={"height": "100%"},
-                    config={
-                        "displaylogo": False,
-                        "responsive": True,
-                        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-                    },
-                ),
-            ),
+            # The graph is made with its first figure: an empty graph would cost a full plotly
+            # draw of its own for every card on the page, in view or not.
+            html.Div(id={"type": BOX, "tag": tag}, style=graph_box(height)),
         ],
+    )
+
+
+def _graph(tag: str, figure: dict) -> Any:
+    return dcc.Graph(
+        id={"type": CHART, "tag": tag},
+        figure=figure,
+        style={"height": "100%"},
+        config={"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
     )
 
 
