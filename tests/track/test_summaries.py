@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,7 +37,7 @@ operations = st.lists(
 )
 
 
-def _index(folder) -> object:
+def _index(folder: Path) -> Path:
     return folder / INDEX_DIR / INDEX_FILE
 
 
