@@ -281,7 +281,7 @@ def _small(_value: Any) -> int:
 
 
 def _listing_bytes(listing: dict) -> int:
-    return 256 * len(listing) + 1024
+    return 256 * sum(len(runs) for runs in listing.values()) + 1024
 
 
 def _chart_bytes(chart: ChartData) -> int:
@@ -370,8 +370,9 @@ class SeriesSource:
         when it changed."""
         if kind not in _TAG_QUERIES:
             raise InvalidArgumentError("kind", f"one of {', '.join(_TAG_QUERIES)}", kind)
-        key = ("tags_by_run", kind, self.version(version))
-        return self._cache.get(key, lambda: self.logdir.tags_by_run(kind), _listing_bytes)
+        # every kind in one pass: the pages' is_active ask for each kind in turn
+        key = ("tags_by_kind", self.version(version))
+        return self._cache.get(key, self.logdir.tags_by_kind, _listing_bytes)[kind]
 
     def run_tags(self, run: str, kind: str = "scalars", version: int | None = None) -> list[str]:
         """The tags of ``kind`` that ``run`` has, sorted: "scalars", "histograms", "images",

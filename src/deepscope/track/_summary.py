@@ -187,6 +187,9 @@ class SummaryCache:
         """Write the index file in the background when summaries were read since the last write:
         at once after many, else at most every 30 s (a live run changes at every flush).
         ``wait``: write now, in this thread, whatever changed."""
+        if wait:  # a write in flight in the background finishes first
+            with self._saving:
+                pass
         if not self._changed or not self._writable:
             return
         if not wait and self._changed < _SAVE_AFTER_READS and time.monotonic() - self._saved_at < _SAVE_INTERVAL_S:

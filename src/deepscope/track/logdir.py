@@ -526,6 +526,11 @@ class Logdir:
     def _tags_by_entry(self, runs: str | Iterable[str] | None, kind: str) -> list[tuple[_Entry, tuple[str, ...]]]:
         return [(e, s.tags[kind]) for e, s in self._summarized(self._healthy(runs)) if s is not None]
 
+    def tags_by_kind(self) -> dict[str, dict[str, list[str]]]:
+        """:meth:`tags_by_run` of every kind at once (one pass over the logdir): kind -> run -> tags."""
+        pairs = [(e, s) for e, s in self._summarized(self._entries()) if s is not None]
+        return {kind: {entry.name: list(summary.tags[kind]) for entry, summary in pairs} for kind in KINDS}
+
     def tags_by_run(self, kind: str = "scalars") -> dict[str, list[str]]:
         """Every readable run (oldest first) -> its sorted tags of ``kind``: "scalars",
         "histograms", "images", "embeddings", "tables" or "results". A damaged run is left out.

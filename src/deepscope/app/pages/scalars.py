@@ -20,6 +20,7 @@ import logging
 import math
 import re
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import dash
@@ -31,6 +32,7 @@ from deepscope.app.components import field
 from deepscope.app.plugin import AppContext, Page
 from deepscope.app.series import XAXES, SeriesSource
 from deepscope.app.updates import apply_on_enter, fit_box, graph_box, unless_shown
+from deepscope.errors import LogdirError
 from deepscope.patterns import match_names
 from deepscope.viz.scalars import CHART_HEIGHT, chart_height, run_colors, scalars_figure_json
 
@@ -143,6 +145,14 @@ def is_active(ctx: AppContext) -> bool:
 
 def layout(ctx: AppContext) -> Any:
     radio = {"display": "flex", "gap": "12px"}
+    # The grid comes with the page (no round trip before the first charts are asked for); the
+    # filters' callback then only changes it when a filter does.
+    view = _GridView([], [], CHART_HEIGHT, [], "", "")
+    if ctx.logdir is not None:
+        try:
+            view = _grid_view(SeriesSource.shared(ctx.logdir), None, None, ctx.logdir.version())
+        except LogdirError:
+            logger.warning("the Scalars grid is left to its callback", exc_info=True)
     return html.Div(
         className="ds-page",
         children=[
@@ -150,7 +160,7 @@ def layout(ctx: AppContext) -> Any:
                 className="ds-page-head",
                 children=[
                     html.H1("Scalars"),
-                    html.Span(id="scalars-summary", className="ds-muted"),
+                    html.Span(view.summary, id="scalars-summary", className="ds-muted"),
                 ],
             ),
             html.Div(
@@ -226,15 +236,17 @@ def layout(ctx: AppContext) -> Any:
                     ),
                 ],
             ),
-            html.Div(id="scalars-message", className="ds-muted", style={"marginTop": "10px"}),
+            html.Div(view.message, id="scalars-message", className="ds-muted", style={"marginTop": "10px"}),
             html.Div(
+                view.legend,
                 id="scalars-legend",
                 style={"display": "flex", "flexWrap": "wrap", "gap": "4px 14px", "margin": "8px 0 4px"},
             ),
-            html.Div(id="scalars-grid", style=_GRID),
-            dcc.Store(id="scalars-runs"),
-            dcc.Store(id="scalars-tags"),
+            html.Div(_grid(view.tags, view.height), id="scalars-grid", style=_GRID),
+            dcc.Store(id="scalars-runs", data=view.runs if ctx.logdir is not None else None),
+            dcc.Store(id="scalars-tags", data=view.tags if ctx.logdir is not None else None),
             dcc.Store(id="scalars-watched"),
+            dcc.Store(id="scalars-watch-start", data=True),
         ],
     )
 
@@ -263,40 +275,21 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     def update_grid(
         run_pattern: str | None, tag_pattern: str | None, version: Any, shown_tags: list | None, shown_runs: list | None
     ) -> tuple:
-        version = source.version(version)
-        with_scalars = source.runs_with("scalars", version)  # runs that logged none are left out
-        runs = match_names(with_scalars, run_pattern)
-        tags = match_names(source.tags(version), tag_pattern)
-        drawn_runs = sorted(runs.names[-MAX_RUNS:])  # the newest, listed by name
-        drawn_tags = tags.names[:MAX_CHARTS]
-        notes = [note for note in (runs.message, tags.message) if note]
-        total_runs = len(with_scalars)
-        if not runs.names:
-            notes.append("No run matches the run filter.")
-        elif len(runs.names) > MAX_RUNS:
-            notes.append(
-                f"Showing the {MAX_RUNS} newest of {len(runs.names):,} matching runs; "
-                "refine the run filter to see others."
-            )
-        if not tags.names:
-            notes.append("No tag matches the tag filter.")
-        elif len(tags.names) > MAX_CHARTS:
-            notes.append(
-                f"Showing the first {MAX_CHARTS} of {len(tags.names):,} matching tags; "
-                "refine the tag filter to see others."
-            )
-        summary = f"{len(drawn_tags)} of {len(source.tags(version))} tags · {len(drawn_runs)} of {total_runs:,} runs"
-        # Cards start at the height their charts will take, so drawing a chart does not also
-        # resize its box (a second full redraw of every chart).
-        height = chart_height(len(drawn_runs))
-        grid = dash.no_update if drawn_tags == shown_tags else _grid(drawn_tags, height)
-        runs_out = unless_shown(drawn_runs, shown_runs)
-        legend = _legend(drawn_runs, run_colors(source.run_names(version)))
-        return grid, drawn_tags, runs_out, legend, " ".join(notes), summary
+        view = _grid_view(source, run_pattern, tag_pattern, source.version(version))
+        grid = dash.no_update if view.tags == shown_tags else _grid(view.tags, view.height)
+        return grid, view.tags, unless_shown(view.runs, shown_runs), view.legend, view.message, view.summary
 
     apply_on_enter(app, "scalars-run-filter")
     apply_on_enter(app, "scalars-tag-filter")
     app.clientside_callback(_WATCH_JS, Output("scalars-watched", "data"), Input("scalars-grid", "children"))
+    # The grid of the first load comes with the page, and Dash skips a callback on a property that
+    # another callback of the load may set (the grid's, which leaves it as it is): start from here.
+    app.clientside_callback(
+        _WATCH_JS,
+        Output("scalars-watched", "data", allow_duplicate=True),
+        Input("scalars-watch-start", "data"),
+        prevent_initial_call="initial_duplicate",
+    )
 
     app.clientside_callback(
         _WANT_JS,
@@ -396,6 +389,51 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             "type": "application/json",
             "base64": False,
         }
+
+
+@dataclass(frozen=True)
+class _GridView:
+    """What the grid shows for a run and a tag filter: tags, runs, legend, notes, summary."""
+
+    tags: list[str]
+    runs: list[str]
+    height: int
+    legend: list
+    message: str
+    summary: str
+
+
+def _grid_view(source: SeriesSource, run_pattern: str | None, tag_pattern: str | None, version: int) -> _GridView:
+    with_scalars = source.runs_with("scalars", version)  # runs that logged none are left out
+    runs = match_names(with_scalars, run_pattern)
+    all_tags = source.tags(version)
+    tags = match_names(all_tags, tag_pattern)
+    drawn_runs = sorted(runs.names[-MAX_RUNS:])  # the newest, listed by name
+    drawn_tags = tags.names[:MAX_CHARTS]
+    notes = [note for note in (runs.message, tags.message) if note]
+    if not runs.names:
+        notes.append("No run matches the run filter.")
+    elif len(runs.names) > MAX_RUNS:
+        notes.append(
+            f"Showing the {MAX_RUNS} newest of {len(runs.names):,} matching runs; refine the run filter to see others."
+        )
+    if not tags.names:
+        notes.append("No tag matches the tag filter.")
+    elif len(tags.names) > MAX_CHARTS:
+        notes.append(
+            f"Showing the first {MAX_CHARTS} of {len(tags.names):,} matching tags; refine the tag filter to see others."
+        )
+    summary = f"{len(drawn_tags)} of {len(all_tags)} tags · {len(drawn_runs)} of {len(with_scalars):,} runs"
+    return _GridView(
+        tags=drawn_tags,
+        runs=drawn_runs,
+        # Cards start at the height their charts will take, so drawing a chart does not also
+        # resize its box (a second full redraw of every chart).
+        height=chart_height(len(drawn_runs)),
+        legend=_legend(drawn_runs, run_colors(source.run_names(version))),
+        message=" ".join(notes),
+        summary=summary,
+    )
 
 
 def _warm_up(source: SeriesSource) -> None:
