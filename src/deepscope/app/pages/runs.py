@@ -4,8 +4,10 @@ last value of each scalar; a filter box narrows the list, column headers sort it
 The table is paged on the server: the browser holds one page of ``PAGE_SIZE`` rows, and the
 filter, the sort and the page are applied to the whole table in the callback (built once per
 logdir version, each filter and sort kept for the next page), so 10,000 runs filter and sort as
-fast as ten. Each run's name carries its colour, the one its lines have on the Scalars page
-(``deepscope.viz.scalars.run_colors``, by the run's place among the logdir's runs).
+fast as ten; the table itself comes from the logdir's cached run summaries (see
+``deepscope.track._summary``), so a fresh server does not open every run. Each run's name
+carries its colour, the one its lines have on the Scalars page (``deepscope.viz.scalars.run_colors``,
+by the run's place among the logdir's runs).
 """
 
 from __future__ import annotations

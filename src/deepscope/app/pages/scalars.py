@@ -2,10 +2,13 @@
 
 Controls: regex filters for runs and tags, TensorBoard's smoothing (raw series faded behind),
 x axis by step, relative or wall time, linear or log y, and "ignore outliers" for the y range.
-Each chart is its own callback, and a chart is drawn only once its card scrolls into view (an
-IntersectionObserver in the browser marks it seen), so the first paint costs the charts on screen,
-not every tag. The server smooths every point and sends about a point per pixel per raw line
-(each two-pixel column's min and max) and half that per smoothed line, extremes kept (see
+Each chart is its own callback, asked for only while its card is in the window (an
+IntersectionObserver and a clientside gate in the browser), so the first paint and every control
+change cost the charts on screen, not every tag; a chart out of view catches up when it scrolls
+back in. A card's graph is created with its first figure (an empty graph would cost a draw). The
+grid of the first load comes with the page, and plotly.js starts loading with it. The server
+smooths every point and sends about a point per pixel per raw line (each two-pixel column's min
+and max) and half that per smoothed line, extremes kept (see
 ``deepscope.app.series``). Only runs that logged a scalar count; with many runs the newest
 ``MAX_RUNS`` matching the filter are drawn, and the page says so. Each run's colour comes from
 its position among the logdir's runs (``deepscope.viz.scalars.run_colors``), so twenty runs in a
