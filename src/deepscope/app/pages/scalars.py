@@ -60,8 +60,8 @@ REDRAW = "scalars-redraw"  # a card's store: the controls to draw its chart agai
 
 # Watches the cards of the grid: a card's SEEN store is true while the card is in the window and
 # false once it leaves. A card counts as in view only if it still is a moment after the observer
-# said so (while the grid lays itself out, every card is briefly at the top). A card is watched
-# under its tag (React may reuse a card's element for another tag).
+# said so (while the grid lays itself out, every card is briefly at the top). Each new grid is
+# watched afresh (React may reuse a card's element for another tag, or for a new store).
 _WATCH_JS = """
 function(children) {
     const ds = window.dash_clientside;
@@ -84,16 +84,22 @@ function(children) {
         });
     }
     const watch = () => {
-        const cards = [...document.querySelectorAll('#scalars-grid [data-scalars-tag]')]
-            .filter(card => card.dataset.watched !== card.dataset.scalarsTag);
+        // Every card again: a new grid may have new stores (starting false) behind old elements.
+        const cards = [...document.querySelectorAll('#scalars-grid [data-scalars-tag]')];
         for (const card of cards) {
-            card.dataset.watched = card.dataset.scalarsTag;
-            card._dsShown = false;  // a new tag's store starts false
+            card._dsShown = false;
             window._dsScalarsObserver.unobserve(card);
             window._dsScalarsObserver.observe(card);
         }
         return cards.length;
     };
+    // React may commit a new grid after this runs: watch it again whenever its cards change.
+    const grid = document.getElementById('scalars-grid');
+    if (grid && !grid._dsWatching) {
+        grid._dsWatching = true;
+        new MutationObserver(watch).observe(grid, {childList: true});  // not the graphs' own nodes
+        new MutationObserver(watch).observe(grid, {subtree: true, attributeFilter: ['data-scalars-tag']});
+    }
     let tries = 0;
     const again = () => { if (watch() === 0 && tries++ < 40) setTimeout(again, 50); };
     setTimeout(again, 0);
