@@ -34,7 +34,9 @@ TRACES_JS = """(index) => {
         }
         return v ? Array.from(v) : null;
     };
-    const gd = document.querySelectorAll('.js-plotly-plot')[index];
+    const gd = typeof index === 'string'  // a tag: the graph of its card
+        ? document.querySelector(`[data-scalars-tag="${index}"] .js-plotly-plot`)
+        : document.querySelectorAll('.js-plotly-plot')[index];
     return gd.data.map(t => ({name: t.name, mode: t.mode, x: plain(t.x), y: plain(t.y),
                               color: t.line && t.line.color, hover: t.hoverinfo || ''}));
 }"""
@@ -72,7 +74,7 @@ def _open(page, url: str, plots_drew, count: int = 2) -> None:
     plots_drew(page, count=count)
 
 
-def _smoothed_traces(page, index: int = 0) -> dict[str, dict]:
+def _smoothed_traces(page, index: int | str = 0) -> dict[str, dict]:
     """The solid (smoothed, or raw when smoothing is 0) line of each run on chart ``index``."""
     traces = page.evaluate(TRACES_JS, index)
     # short series also carry markers ("lines+markers"); the faded raw line skips hover
@@ -460,5 +462,7 @@ def test_charts_draw_as_they_scroll_into_view(browser_page, live_server, tmp_pat
     eventually(lambda: thumb.get_attribute("aria-valuenow"), "0")
     last.scroll_into_view_if_needed()
     browser_page.wait_for_function(drawn_js, arg=tags[-1])
-    line = _smoothed_traces(browser_page, len(tags) - 1)["scalars-run"]
+    line = eventually(lambda: _smoothed_traces(browser_page, tags[-1])["scalars-run"])
     np.testing.assert_allclose(line["y"], np.arange(20) * 12.0)  # the raw values: smoothing 0
+    # Only the charts that came into view were drawn: the ones between were scrolled past.
+    assert browser_page.locator(".js-plotly-plot").count() < len(tags)

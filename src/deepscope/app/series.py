@@ -40,6 +40,7 @@ from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirErro
 from deepscope.lru import LRUCache
 from deepscope.patterns import NameMatch, match_names
 from deepscope.track import _db, _paths
+from deepscope.track._summary import signature
 from deepscope.track.charts import ChartData, HistogramSeries, SeriesData
 from deepscope.track.downsample import downsample
 from deepscope.track.smoothing import smooth
@@ -279,6 +280,10 @@ def _small(_value: Any) -> int:
     return 1024
 
 
+def _listing_bytes(listing: dict) -> int:
+    return 256 * sum(len(runs) for runs in listing.values()) + 1024
+
+
 def _chart_bytes(chart: ChartData) -> int:
     return (
         sum(s.x.nbytes + s.y.nbytes + s.smooth_x.nbytes + s.smooth_y.nbytes + s.smooth_raw.nbytes for s in chart.series)
@@ -304,25 +309,7 @@ def run_signature(logdir_path: Path, run: str) -> tuple | None:
     The same facts ``Logdir.version()`` hashes for the whole logdir, for one run: a few ``stat``
     calls and a 32-byte read. None when the run's folder is not where its name puts it.
     """
-    db = os.path.join(logdir_path, _paths.run_folder(run), _paths.RUN_DB)
-    parts: list[Any] = []
-    for file in (db, db + "-wal"):
-        try:
-            stat = os.stat(file)
-        except FileNotFoundError:
-            if file == db:
-                return None
-            continue
-        if file != db and stat.st_size == 0:  # an empty log (readers may create one) holds nothing
-            continue
-        parts.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
-        if file != db:
-            try:
-                with open(file, "rb") as wal:
-                    parts.append(wal.read(32))
-            except FileNotFoundError:
-                pass
-    return tuple(parts)
+    return signature(os.path.join(logdir_path, _paths.run_folder(run), _paths.RUN_DB))
 
 
 class SeriesSource:
@@ -377,12 +364,23 @@ class SeriesSource:
         key = ("runs", self.version(version))
         return list(self._cache.get(key, self.logdir.run_names, _small))
 
-    def run_tags(self, run: str, kind: str = "scalars", version: int | None = None) -> list[str]:
-        """The tags of ``kind`` that ``run`` has, sorted: "scalars", "histograms", "images",
-        "embeddings", "tables" or "results". Cached per run signature: after a write, only the
-        runs that changed are asked again."""
+    def tags_by_run(self, kind: str = "scalars", version: int | None = None) -> dict[str, list[str]]:
+        """Every readable run (oldest first) -> its tags of ``kind`` (see ``Logdir.tags_by_run``),
+        kept per logdir version: one pass over the runs per version, each run's index read only
+        when it changed."""
         if kind not in _TAG_QUERIES:
             raise InvalidArgumentError("kind", f"one of {', '.join(_TAG_QUERIES)}", kind)
+        # every kind in one pass: the pages' is_active ask for each kind in turn
+        key = ("tags_by_kind", self.version(version))
+        return self._cache.get(key, self.logdir.tags_by_kind, _listing_bytes)[kind]
+
+    def run_tags(self, run: str, kind: str = "scalars", version: int | None = None) -> list[str]:
+        """The tags of ``kind`` that ``run`` has, sorted: "scalars", "histograms", "images",
+        "embeddings", "tables" or "results"."""
+        known = self.tags_by_run(kind, version).get(run)
+        if known is not None:
+            return list(known)
+        # a run newer than ``version`` (or damaged): ask its index directly
         key = ("tags", kind, run, self._signature(run, version))
         return list(self._cache.get(key, lambda: self._read_tags(run, kind), _small))
 
@@ -393,38 +391,26 @@ class SeriesSource:
             return sorted(row[0] for row in rows)
         except LogdirError:
             # Not where its name puts it (or unreadable): ask the logdir, which knows every run.
-            listing = {
-                "scalars": lambda: self.logdir.scalar_tags(runs=[run]),
-                "histograms": lambda: self.logdir.histogram_tags(runs=[run]),
-                "images": lambda: self.logdir.image_tags(runs=[run]),
-                "embeddings": lambda: self.logdir.embedding_tags(runs=[run]),
-                "tables": lambda: self.logdir.tables(run),
-                "results": lambda: self.logdir.results(run),
-            }[kind]
-            return sorted(listing())
+            return self.logdir.tags_by_run(kind).get(run, [])
 
     def tags(self, version: int | None = None) -> list[str]:
-        """Every scalar tag of the logdir, sorted; after a write only the changed runs are read."""
+        """Every scalar tag of the logdir, sorted."""
         version = self.version(version)
 
         def union() -> list[str]:
-            found: set[str] = set()
-            for run in self.run_names(version):
-                found.update(self.run_tags(run, "scalars", version))
-            return sorted(found)
+            return sorted({tag for tags in self.tags_by_run("scalars", version).values() for tag in tags})
 
         return list(self._cache.get(("scalar_tags", version), union, _small))
 
     def has_any(self, kind: str) -> bool:
-        """Whether any run has a tag of ``kind`` (see :meth:`run_tags`); stops at the first.
-        Cheap once cached, a few ``stat`` calls per run, so a page's ``is_active`` can call it on
-        every navigation: ``SeriesSource.shared(ctx.logdir).has_any("tables")``."""
-        return any(self.run_tags(run, kind) for run in self.logdir.run_names())
+        """Whether any run has a tag of ``kind`` (see :meth:`run_tags`). Cheap once the summaries
+        are cached (a few ``stat`` calls per run), so a page's ``is_active`` can call it on every
+        navigation: ``SeriesSource.shared(ctx.logdir).has_any("tables")``."""
+        return any(self.tags_by_run(kind).values())
 
     def runs_with(self, kind: str, version: int | None = None) -> list[str]:
         """The runs that have any tag of ``kind`` ("histograms", "images", "scalars"), oldest first."""
-        version = self.version(version)
-        return [run for run in self.run_names(version) if self.run_tags(run, kind, version)]
+        return [run for run, tags in self.tags_by_run(kind, version).items() if tags]
 
     # -- scalars ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -25,8 +26,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from deepscope.errors import ArgumentTypeError, LogdirError, NotFoundError
+from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirError, NotFoundError
 from deepscope.track import _db, _paths, _results, _sprite
+from deepscope.track._summary import KINDS, RunSummary, SummaryCache, read_summary, signature
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,10 @@ class _Entry:
     def db(self) -> Path:
         return self.folder / _paths.RUN_DB
 
+    @functools.cached_property
+    def db_file(self) -> str:  # the same, as text: cheaper to stat on every poll
+        return os.path.join(self.folder, _paths.RUN_DB)
+
 
 def open_logdir(path: str | os.PathLike[str]) -> Logdir:
     """Open a folder of runs for reading.
@@ -107,6 +113,8 @@ class Logdir:
         # run folder -> why it cannot be read; every reader skips it (with one warning) and
         # runs() lists it as "damaged", so one broken run never hides the others
         self._damaged: dict[Path, str] = {}
+        # each run's info, tags and last scalars, kept until its index changes (see _summary.py)
+        self._summaries = SummaryCache(self.path)
 
     def __repr__(self) -> str:
         return f"Logdir({str(self.path)!r})"
@@ -114,7 +122,8 @@ class Logdir:
     # -- runs -----------------------------------------------------------------------------------
 
     def _entries(self) -> list[_Entry]:
-        found = []
+        found: list[_Entry] = []
+        keys: list[tuple[str, int]] = []
         with self._listing() as listing:
             for item in listing:
                 if item.name.startswith(".") or not item.is_dir():
@@ -131,7 +140,11 @@ class Logdir:
                         continue
                     self._known[key] = entry
                 found.append(entry)
+                keys.append(key)
         found.sort(key=lambda e: (e.start_time, e.name))
+        if len(self._known) > 2 * len(found) + 64:  # many runs deleted or replaced: let them go
+            self._known = {key: self._known[key] for key in keys}
+            self._summaries.forget(key[0] for key in keys)
         return found
 
     def _listing(self) -> Any:
@@ -141,6 +154,10 @@ class Logdir:
             raise LogdirError(f"logdir {self.path} no longer exists") from None
 
     def _identify(self, folder: Path) -> _Entry | None:
+        # a fresh reader starts from the index file (inodes are reused: the whole signature must match)
+        known = self._summaries.identity(folder.name, signature(os.path.join(folder, _paths.RUN_DB)))
+        if known is not None:
+            return _Entry(known[0], folder, known[1])
         try:
             name, start = _db.read(
                 folder / _paths.RUN_DB,
@@ -169,6 +186,29 @@ class Logdir:
         except LogdirError as error:
             self._mark_damaged(entry.folder, str(error))
             return None
+
+    def _summary(self, entry: _Entry) -> RunSummary | None:
+        """The run's summary, read again only when its index changed; None when it is damaged."""
+        if entry.folder in self._damaged:
+            return None
+        current = signature(entry.db_file)  # before the read: a commit racing it is seen next time
+        hit = self._summaries.get(entry.folder.name, current)
+        if hit is not None:
+            return hit
+        try:
+            summary = self._read(entry, read_summary)
+        except TypeError:  # no info row: not a run this version can read
+            self._mark_damaged(entry.folder, "its index has no run info")
+            return None
+        if summary is not None and current is not None:
+            self._summaries.put(entry.folder.name, current, summary)
+        return summary
+
+    def _summarized(self, entries: list[_Entry]) -> list[tuple[_Entry, RunSummary | None]]:
+        """Each entry with its summary (None for a damaged run); keeps the index file up to date."""
+        pairs = [(entry, self._summary(entry)) for entry in entries]
+        self._summaries.save()
+        return pairs
 
     def _healthy(self, runs: str | Iterable[str] | None) -> list[_Entry]:
         return [e for e in self._select(runs) if e.folder not in self._damaged]
@@ -206,14 +246,13 @@ class Logdir:
         why a run is damaged, or which of its hparams/meta are not valid JSON (shown as empty).
         """
         rows = []
-        for entry in self._entries():
-            read = self._read(entry, _read_info)
-            if read is None:
+        host_name = socket.gethostname()
+        for entry, summary in self._summarized(self._entries()):
+            if summary is None:
                 rows.append(_damaged_row(entry, self._damaged[entry.folder]))
                 continue
-            info, meta = read
-            run_id, status, start, end, hparams, pid, host = info
-            if status == "running" and host == socket.gethostname() and not _process_alive(pid):
+            run_id, status, start, end, hparams, pid, host = summary.info
+            if status == "running" and host == host_name and not _process_alive(pid):
                 status = "crashed"
             problems: list[str] = []
             rows.append(
@@ -223,7 +262,7 @@ class Logdir:
                     "start_time": start,
                     "end_time": end,
                     "hparams": _json(hparams, {}, "hparams", problems),
-                    "meta": {key: _json(value, None, f"meta {key!r}", problems) for key, value in meta},
+                    "meta": {key: _json(value, None, f"meta {key!r}", problems) for key, value in summary.meta},
                     "id": run_id,
                     "path": _display_name(str(entry.folder)),
                     "problem": "; ".join(problems),
@@ -248,11 +287,10 @@ class Logdir:
         always holds the run names.
         """
         runs, values = [], []
-        for entry in self._entries():
-            raw = self._read(entry, lambda c: c.execute("SELECT hparams FROM info").fetchone()[0])
-            if raw is None:
+        for entry, summary in self._summarized(self._entries()):
+            if summary is None:
                 continue
-            parsed = _json(raw, {}, "hparams", [])
+            parsed = _json(summary.info[4], {}, "hparams", [])
             runs.append(entry.name)
             values.append(_flatten(parsed if isinstance(parsed, dict) else {}))
         if not runs:
@@ -268,7 +306,7 @@ class Logdir:
 
     def scalar_tags(self, runs: str | Iterable[str] | None = None) -> list[str]:
         """Every scalar tag of the given runs (default: all), sorted."""
-        return self._distinct(runs, "SELECT DISTINCT tag FROM scalar_chunks")
+        return self._kind_tags(runs, "scalars")
 
     def scalars(self, tags: str | Iterable[str] | None = None, runs: str | Iterable[str] | None = None) -> pd.DataFrame:
         """All committed points as a DataFrame(run, tag, step, wall_time, value).
@@ -317,31 +355,20 @@ class Logdir:
     ) -> pd.DataFrame:
         """The most recently logged point of each tag of each run: DataFrame(run, tag, step, value, wall_time)."""
         tag_filter = None if tags is None else set(_name_list(tags, "tags"))
-        # substr() on a blob slices bytes: only the last 8 bytes of each column leave SQLite.
-        sql = (
-            "SELECT tag, substr(steps, -8, 8), substr(vals, -8, 8), substr(wall_times, -8, 8)"
-            " FROM scalar_chunks WHERE id IN (SELECT max(id) FROM scalar_chunks GROUP BY tag) ORDER BY tag"
-        )
-        rows = []
-        for entry in self._healthy(runs):
-            for tag, step, value, wall in self._read(entry, lambda c: c.execute(sql).fetchall()) or ():
-                if tag_filter is None or tag in tag_filter:
-                    rows.append(
-                        (
-                            entry.name,
-                            tag,
-                            int(_db.unblob(step, _db.STEP_DTYPE)[0]),
-                            float(_db.unblob(value, _db.FLOAT_DTYPE)[0]),
-                            float(_db.unblob(wall, _db.FLOAT_DTYPE)[0]),
-                        )
-                    )
+        rows = [
+            (entry.name, tag, step, value, wall)
+            for entry, summary in self._summarized(self._healthy(runs))
+            if summary is not None
+            for tag, step, value, wall in summary.last
+            if tag_filter is None or tag in tag_filter
+        ]
         frame = pd.DataFrame(rows, columns=["run", "tag", "step", "value", "wall_time"])
         return frame.astype({"step": np.int64, "value": np.float64, "wall_time": np.float64})
 
     # -- histograms, images, embeddings ---------------------------------------------------------
 
     def histogram_tags(self, runs: str | Iterable[str] | None = None) -> list[str]:
-        return self._distinct(runs, "SELECT DISTINCT tag FROM histograms")
+        return self._kind_tags(runs, "histograms")
 
     def histograms(self, tag: str, runs: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Histograms of ``tag``: DataFrame(run, tag, step, wall_time, edges, counts, count, min,
@@ -371,7 +398,7 @@ class Logdir:
         return pd.DataFrame(rows, columns=_HISTOGRAM_COLUMNS)
 
     def image_tags(self, runs: str | Iterable[str] | None = None) -> list[str]:
-        return self._distinct(runs, "SELECT DISTINCT tag FROM artifacts WHERE kind='image'")
+        return self._kind_tags(runs, "images")
 
     def images(self, tag: str, run: str, *, step: int | None = None) -> list[ImageRecord]:
         """The images of ``tag`` in ``run`` (only those of ``step`` if given), by step: [(step, uint8 array)]."""
@@ -382,7 +409,7 @@ class Logdir:
         ]
 
     def embedding_tags(self, runs: str | Iterable[str] | None = None) -> list[str]:
-        return self._distinct(runs, "SELECT DISTINCT tag FROM artifacts WHERE kind='embedding'")
+        return self._kind_tags(runs, "embeddings")
 
     def embeddings(self, tag: str, run: str, *, step: int | None = None) -> list[EmbeddingRecord]:
         """The embeddings of ``tag`` in ``run``, by step: [(step, vectors [N, D], metadata DataFrame or None)]."""
@@ -493,11 +520,27 @@ class Logdir:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _distinct(self, runs: str | Iterable[str] | None, sql: str) -> list[str]:
-        tags: set[str] = set()
-        for entry in self._healthy(runs):
-            tags.update(row[0] for row in self._read(entry, lambda c: c.execute(sql).fetchall()) or ())
-        return sorted(tags)
+    def _kind_tags(self, runs: str | Iterable[str] | None, kind: str) -> list[str]:
+        return sorted({tag for _, tags in self._tags_by_entry(runs, kind) for tag in tags})
+
+    def _tags_by_entry(self, runs: str | Iterable[str] | None, kind: str) -> list[tuple[_Entry, tuple[str, ...]]]:
+        return [(e, s.tags[kind]) for e, s in self._summarized(self._healthy(runs)) if s is not None]
+
+    def tags_by_kind(self) -> dict[str, dict[str, list[str]]]:
+        """:meth:`tags_by_run` of every kind at once (one pass over the logdir): kind -> run -> tags."""
+        pairs = [(e, s) for e, s in self._summarized(self._entries()) if s is not None]
+        return {kind: {entry.name: list(summary.tags[kind]) for entry, summary in pairs} for kind in KINDS}
+
+    def tags_by_run(self, kind: str = "scalars") -> dict[str, list[str]]:
+        """Every readable run (oldest first) -> its sorted tags of ``kind``: "scalars",
+        "histograms", "images", "embeddings", "tables" or "results". A damaged run is left out.
+
+        One pass over the logdir; each run's index is read only when it changed since the last
+        call (or since the summaries were last kept in ``.deepscope/summaries.json``).
+        """
+        if kind not in KINDS:
+            raise InvalidArgumentError("kind", f"one of {', '.join(KINDS)}", kind)
+        return {entry.name: list(tags) for entry, tags in self._tags_by_entry(None, kind)}
 
     def _artifact_rows(self, entry: _Entry, kind: str, tag: str, step: int | None) -> list[tuple[int, str, dict]]:
         sql = "SELECT step, path, info FROM artifacts WHERE kind=? AND tag=?"
@@ -564,12 +607,6 @@ def _has_surrogates(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
-
-
-def _read_info(conn: sqlite3.Connection) -> tuple[tuple, list]:
-    info = conn.execute("SELECT run_id, status, start_time, end_time, hparams, pid, host FROM info").fetchone()
-    meta = conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
-    return info, meta
 
 
 def _name_list(names: str | Iterable[str], argument: str) -> list[str]:

@@ -216,17 +216,20 @@ def scalars_figure_json(
     layout: dict = {
         "template": _TEMPLATE_JSON,
         "height": chart_height(len(data.series)),
-        "margin": {"l": 56, "r": 12, "t": 28 if data.nonfinite else 12, "b": 44},
+        "margin": {"l": 60, "r": 12, "t": 28 if data.nonfinite else 12, "b": 44},
         "hovermode": "x unified",
         "hoverlabel": {"namelength": -1, "font": {"size": 11}},
         "showlegend": data.nonfinite > 0,
         "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom", "font": {"size": 11}},
         "uirevision": f"{data.tag}|{data.xaxis}|{yscale}|{ignore_outliers}",
+        # Fixed margins instead of the theme's automargin, which lays every chart out twice (the
+        # second pass costs as much as the first draw); the left one fits seven-character ticks.
         "xaxis": {
             "title": {"text": _xtitle(data.xaxis, unit_name), "standoff": 6},
             "type": "date" if data.xaxis == "wall" else "linear",
+            "automargin": False,
         },
-        "yaxis": {"type": yscale, "exponentformat": "power" if yscale == "log" else "B"},
+        "yaxis": {"type": yscale, "exponentformat": "power" if yscale == "log" else "B", "automargin": False},
         # NaN/Inf markers live on a hidden 0..1 axis, so they stay on the chart's edges.
         "yaxis2": {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
         "annotations": [],
@@ -276,12 +279,16 @@ def _raw_layer(data: ChartData, unit: float) -> dict:
         ys += [series.y, np.array([np.nan])]
     x = np.concatenate(xs) if xs else np.zeros(0)
     y = np.concatenate(ys) if ys else np.zeros(0)
+    # Steps below 2**24 and relative times are exact enough as float32 (half the bytes to send);
+    # wall times (milliseconds since the epoch) are not.
+    finite = x[np.isfinite(x)]
+    exact = data.xaxis == "relative" or (data.xaxis == "step" and (finite.size == 0 or np.abs(finite).max() < 2**24))
     return {
         "type": "scatter",
         "mode": "lines",
         "name": "raw",
         "showlegend": False,
-        "x": typed_array(x, np.float64),
+        "x": typed_array(x, np.float32 if exact else np.float64),
         "y": typed_array(y, np.float32),
         "connectgaps": False,
         "line": {"color": RAW_LAYER_COLOR, "width": 1},

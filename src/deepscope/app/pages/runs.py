@@ -4,8 +4,10 @@ last value of each scalar; a filter box narrows the list, column headers sort it
 The table is paged on the server: the browser holds one page of ``PAGE_SIZE`` rows, and the
 filter, the sort and the page are applied to the whole table in the callback (built once per
 logdir version, each filter and sort kept for the next page), so 10,000 runs filter and sort as
-fast as ten. Each run's name carries its colour, the one its lines have on the Scalars page
-(``deepscope.viz.scalars.run_colors``, by the run's place among the logdir's runs).
+fast as ten; the table itself comes from the logdir's cached run summaries (see
+``deepscope.track._summary``), so a fresh server does not open every run. Each run's name
+carries its colour, the one its lines have on the Scalars page (``deepscope.viz.scalars.run_colors``,
+by the run's place among the logdir's runs).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import math
 import numbers
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ import pandas as pd
 from dash import Input, Output, State, dash_table, dcc, html
 
 from deepscope.app.plugin import AppContext, Page, always_active
+from deepscope.app.updates import apply_on_enter
 from deepscope.patterns import MAX_PATTERN_LENGTH, compile_filter
 from deepscope.viz.scalars import run_colors
 
@@ -171,6 +175,8 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
             table = None if runs is None or len(runs) == 0 else runs_table(runs, last)
             built[:] = [(version, table)]
             return table
+
+    apply_on_enter(app, "runs-filter")
 
     @app.callback(
         Output("runs-table", "data"),
@@ -348,7 +354,8 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
     last_by_run: dict[str, dict[str, tuple[Any, Any]]] = {}
     if last is not None and len(last):
         tags = sorted(set(last["tag"]))
-        for run, tag, step, value in zip(last["run"], last["tag"], last["step"], last["value"], strict=True):
+        columns = (last[name].tolist() for name in ("run", "tag", "step", "value"))
+        for run, tag, step, value in zip(*columns, strict=True):
             last_by_run.setdefault(str(run), {})[tag] = (step, value)
 
     numeric = [all(_is_number(h[name]) for h in hparams if name in h) for name in hparam_names]
@@ -364,31 +371,37 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
     for i, tag in enumerate(tags):
         columns.append({"id": f"sc{i}", "name": ["last value", _breakable(tag)], "type": "numeric"})
 
+    count = len(runs)
+    names = [str(name) for name in runs["run"]]
+    statuses = _column(runs, "status", count)
+    starts = _format_times(runs["start_time"]) if "start_time" in runs else [""] * count
+    durations = [_format_duration(value) for value in _column(runs, "duration", count, None)]
+    problems = _column(runs, "problem", count, None)
+    scalar_columns = {tag: f"sc{i}" for i, tag in enumerate(tags)}
+    hparam_columns = [(key, f"hp{i}", numeric[i]) for i, key in enumerate(hparam_names)]
     rows, tooltips, haystacks = [], [], []
-    for (_, run), hp in zip(runs.iterrows(), hparams, strict=True):
-        name = str(run["run"])
+    for name, status, start, duration, problem, hp in zip(
+        names, statuses, starts, durations, problems, hparams, strict=True
+    ):
         row: dict[str, Any] = {
             "id": name,
             "run": name,
-            "status": str(run.get("status") or ""),
-            "start": _format_time(run.get("start_time")),
-            "duration": _format_duration(run.get("duration")),
+            "status": str(status or ""),
+            "start": start,
+            "duration": duration,
         }
-        for i, key in enumerate(hparam_names):
+        for key, column, is_numeric in hparam_columns:
             if key in hp:
-                row[f"hp{i}"] = _plain(hp[key]) if numeric[i] else _text(hp[key])
+                row[column] = _plain(hp[key]) if is_numeric else _text(hp[key])
         tips: dict[str, str] = {}
-        problem = run.get("problem")
         if isinstance(problem, str) and problem:
             tips["status"] = problem  # why a run is damaged, or which of its fields are not JSON
-        for i, tag in enumerate(tags):
-            if tag not in last_by_run.get(name, {}):
-                continue
-            step, value = last_by_run[name][tag]
+        for tag, (step, value) in last_by_run.get(name, {}).items():
+            column = scalar_columns[tag]
             # Four significant digits, no padding zeros (0.05, not 0.05000); the tooltip has all.
             # A diverged run shows NaN / inf rather than looking as if it never logged the tag.
-            row[f"sc{i}"] = float(f"{value:.4g}") if _is_number(value) else _text(value)
-            tips[f"sc{i}"] = f"{tag} = {_text(value)} at step {step}"
+            row[column] = float(f"{value:.4g}") if _is_number(value) else _text(value)
+            tips[column] = f"{tag} = {_text(value)} at step {step}"
         rows.append(row)
         tooltips.append(tips)
         haystacks.append([name, *(f"{k}={_text(v)}" for k, v in hp.items())])
@@ -439,6 +452,23 @@ def _text(value: Any) -> str:
         return json.dumps(value, default=str)
     except (TypeError, ValueError):
         return str(value)
+
+
+def _column(frame: pd.DataFrame, name: str, count: int, default: Any = "") -> list:
+    return frame[name].tolist() if name in frame else [default] * count
+
+
+def _format_times(values: pd.Series) -> list[str]:
+    """:func:`_format_time` of each value; UTC timestamps (what ``Logdir.runs()`` has) without a
+    pandas object per value."""
+    if not isinstance(values.dtype, pd.DatetimeTZDtype):
+        return [_format_time(value) for value in values]
+    seconds = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[s]")
+    missing = np.isnat(seconds)
+    return [
+        "" if gone else time.strftime(_TIME_FORMAT, time.localtime(second))
+        for second, gone in zip(seconds.astype(np.int64).tolist(), missing.tolist(), strict=True)
+    ]
 
 
 def _format_time(value: Any) -> str:

@@ -2,10 +2,13 @@
 
 Controls: regex filters for runs and tags, TensorBoard's smoothing (raw series faded behind),
 x axis by step, relative or wall time, linear or log y, and "ignore outliers" for the y range.
-Each chart is its own callback, and a chart is drawn only once its card scrolls into view (an
-IntersectionObserver in the browser marks it seen), so the first paint costs the charts on screen,
-not every tag. The server smooths every point and sends about a point per pixel per raw line
-(each two-pixel column's min and max) and half that per smoothed line, extremes kept (see
+Each chart is its own callback, asked for only while its card is in the window (an
+IntersectionObserver and a clientside gate in the browser), so the first paint and every control
+change cost the charts on screen, not every tag; a chart out of view catches up when it scrolls
+back in. A card's graph is created with its first figure (an empty graph would cost a draw). The
+grid of the first load comes with the page, and plotly.js starts loading with it. The server
+smooths every point and sends about a point per pixel per raw line (each two-pixel column's min
+and max) and half that per smoothed line, extremes kept (see
 ``deepscope.app.series``). Only runs that logged a scalar count; with many runs the newest
 ``MAX_RUNS`` matching the filter are drawn, and the page says so. Each run's colour comes from
 its position among the logdir's runs (``deepscope.viz.scalars.run_colors``), so twenty runs in a
@@ -20,6 +23,7 @@ import logging
 import math
 import re
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import dash
@@ -29,8 +33,9 @@ from dash.exceptions import PreventUpdate
 
 from deepscope.app.components import field
 from deepscope.app.plugin import AppContext, Page
-from deepscope.app.series import SeriesSource
-from deepscope.app.updates import fit_box, graph_box, unless_shown
+from deepscope.app.series import XAXES, SeriesSource
+from deepscope.app.updates import apply_on_enter, fit_box, graph_box, unless_shown
+from deepscope.errors import LogdirError
 from deepscope.patterns import match_names
 from deepscope.viz.scalars import CHART_HEIGHT, chart_height, run_colors, scalars_figure_json
 
@@ -49,35 +54,74 @@ JSON = "scalars-json"
 DOWNLOAD = "scalars-download"
 BOX = "scalars-box"  # a chart's box: sized before the graph's code loads, so cards have their height
 DRAWN = "scalars-drawn"  # a card's store: what its chart was drawn from (to skip a redraw of the same)
-SEEN = "scalars-seen"  # a card's store: True once the card came into view (its chart then draws)
+SEEN = "scalars-seen"  # a card's store: True while the card is in the window
+FIRST = "scalars-first"  # a card's store: the controls its first figure is drawn with (set in view)
+REDRAW = "scalars-redraw"  # a card's store: the controls to draw its chart again with (set in view)
 
-# Watches the cards of the grid and marks each seen when it comes within a screen's reach of the
-# viewport. A card is watched under its tag (React may reuse a card's element for another tag).
+# Watches the cards of the grid: a card's SEEN store is true while the card is in the window and
+# false once it leaves. A card counts as in view only if it still is a moment after the observer
+# said so (while the grid lays itself out, every card is briefly at the top). Each new grid is
+# watched afresh (React may reuse a card's element for another tag, or for a new store).
 _WATCH_JS = """
 function(children) {
     const ds = window.dash_clientside;
+    const show = (card, shown) => {
+        if (card._dsShown === shown) return;
+        card._dsShown = shown;
+        ds.set_props({type: 'scalars-seen', tag: card.dataset.scalarsTag}, {data: shown});
+    };
+    const inView = (card) => {
+        const r = card.getBoundingClientRect();
+        return r.height > 0 && r.bottom > 0 && r.top < window.innerHeight;
+    };
     if (!window._dsScalarsObserver) {
-        window._dsScalarsObserver = new IntersectionObserver((entries, observer) => {
+        window._dsScalarsObserver = new IntersectionObserver((entries) => {
             for (const entry of entries) {
-                if (!entry.isIntersecting) continue;
-                observer.unobserve(entry.target);
-                ds.set_props({type: 'scalars-seen', tag: entry.target.dataset.scalarsTag}, {data: true});
+                const card = entry.target;
+                if (!entry.isIntersecting) { show(card, false); continue; }
+                setTimeout(() => { if (inView(card)) show(card, true); }, 50);
             }
-        }, {rootMargin: '200px 0px'});
+        });
     }
     const watch = () => {
-        const cards = [...document.querySelectorAll('#scalars-grid [data-scalars-tag]')]
-            .filter(card => card.dataset.watched !== card.dataset.scalarsTag);
+        // Every card again: a new grid may have new stores (starting false) behind old elements.
+        const cards = [...document.querySelectorAll('#scalars-grid [data-scalars-tag]')];
         for (const card of cards) {
-            card.dataset.watched = card.dataset.scalarsTag;
+            card._dsShown = false;
+            window._dsScalarsObserver.unobserve(card);
             window._dsScalarsObserver.observe(card);
         }
         return cards.length;
     };
+    // React may commit a new grid after this runs: watch it again whenever its cards change.
+    const grid = document.getElementById('scalars-grid');
+    if (grid && !grid._dsWatching) {
+        grid._dsWatching = true;
+        new MutationObserver(watch).observe(grid, {childList: true});  // not the graphs' own nodes
+        new MutationObserver(watch).observe(grid, {subtree: true, attributeFilter: ['data-scalars-tag']});
+    }
     let tries = 0;
     const again = () => { if (watch() === 0 && tries++ < 40) setTimeout(again, 50); };
     setTimeout(again, 0);
     return (children || []).length;
+}
+"""
+
+# A chart asks the server for a figure only while it is in view, and only when what it shows
+# changed: controls changed while it is out of view apply when it comes back. This runs in the
+# browser, so a control change costs one request per chart in view, not per chart on the page.
+# A chart not drawn yet asks for its graph (FIRST), a drawn one for a new figure (REDRAW).
+_WANT_JS = """
+function(shown, runs, smoothing, xaxis, yscale, outliers, version, first, redraw, drawn) {
+    const skip = window.dash_clientside.no_update;
+    if (!shown || runs === null || runs === undefined) return [skip, skip];
+    const want = {runs, smoothing, xaxis, yscale, outliers, version};
+    const text = JSON.stringify(want);
+    const last = [first, redraw].filter(w => w && w.text).sort((a, b) => b.n - a.n)[0];
+    if (last && last.text === text) return [skip, skip];
+    want.text = text;
+    want.n = last ? last.n + 1 : 1;
+    return drawn ? [skip, want] : [want, skip];
 }
 """
 
@@ -110,6 +154,14 @@ def is_active(ctx: AppContext) -> bool:
 
 def layout(ctx: AppContext) -> Any:
     radio = {"display": "flex", "gap": "12px"}
+    # The grid comes with the page (no round trip before the first charts are asked for); the
+    # filters' callback then only changes it when a filter does.
+    view = _GridView([], [], CHART_HEIGHT, [], "", "")
+    if ctx.logdir is not None:
+        try:
+            view = _grid_view(SeriesSource.shared(ctx.logdir), None, None, ctx.logdir.version())
+        except LogdirError:
+            logger.warning("the Scalars grid is left to its callback", exc_info=True)
     return html.Div(
         className="ds-page",
         children=[
@@ -117,7 +169,7 @@ def layout(ctx: AppContext) -> Any:
                 className="ds-page-head",
                 children=[
                     html.H1("Scalars"),
-                    html.Span(id="scalars-summary", className="ds-muted"),
+                    html.Span(view.summary, id="scalars-summary", className="ds-muted"),
                 ],
             ),
             html.Div(
@@ -193,15 +245,17 @@ def layout(ctx: AppContext) -> Any:
                     ),
                 ],
             ),
-            html.Div(id="scalars-message", className="ds-muted", style={"marginTop": "10px"}),
+            html.Div(view.message, id="scalars-message", className="ds-muted", style={"marginTop": "10px"}),
             html.Div(
+                view.legend,
                 id="scalars-legend",
                 style={"display": "flex", "flexWrap": "wrap", "gap": "4px 14px", "margin": "8px 0 4px"},
             ),
-            html.Div(id="scalars-grid", style=_GRID),
-            dcc.Store(id="scalars-runs"),
-            dcc.Store(id="scalars-tags"),
+            html.Div(_grid(view.tags, view.height), id="scalars-grid", style=_GRID),
+            dcc.Store(id="scalars-runs", data=view.runs if ctx.logdir is not None else None),
+            dcc.Store(id="scalars-tags", data=view.tags if ctx.logdir is not None else None),
             dcc.Store(id="scalars-watched"),
+            dcc.Store(id="scalars-watch-start", data=True),
         ],
     )
 
@@ -230,43 +284,26 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     def update_grid(
         run_pattern: str | None, tag_pattern: str | None, version: Any, shown_tags: list | None, shown_runs: list | None
     ) -> tuple:
-        version = source.version(version)
-        with_scalars = source.runs_with("scalars", version)  # runs that logged none are left out
-        runs = match_names(with_scalars, run_pattern)
-        tags = match_names(source.tags(version), tag_pattern)
-        drawn_runs = sorted(runs.names[-MAX_RUNS:])  # the newest, listed by name
-        drawn_tags = tags.names[:MAX_CHARTS]
-        notes = [note for note in (runs.message, tags.message) if note]
-        total_runs = len(with_scalars)
-        if not runs.names:
-            notes.append("No run matches the run filter.")
-        elif len(runs.names) > MAX_RUNS:
-            notes.append(
-                f"Showing the {MAX_RUNS} newest of {len(runs.names):,} matching runs; "
-                "refine the run filter to see others."
-            )
-        if not tags.names:
-            notes.append("No tag matches the tag filter.")
-        elif len(tags.names) > MAX_CHARTS:
-            notes.append(
-                f"Showing the first {MAX_CHARTS} of {len(tags.names):,} matching tags; "
-                "refine the tag filter to see others."
-            )
-        summary = f"{len(drawn_tags)} of {len(source.tags(version))} tags · {len(drawn_runs)} of {total_runs:,} runs"
-        # Cards start at the height their charts will take, so drawing a chart does not also
-        # resize its box (a second full redraw of every chart).
-        height = chart_height(len(drawn_runs))
-        grid = dash.no_update if drawn_tags == shown_tags else _grid(drawn_tags, height)
-        runs_out = unless_shown(drawn_runs, shown_runs)
-        legend = _legend(drawn_runs, run_colors(source.run_names(version)))
-        return grid, drawn_tags, runs_out, legend, " ".join(notes), summary
+        view = _grid_view(source, run_pattern, tag_pattern, source.version(version))
+        grid = dash.no_update if view.tags == shown_tags else _grid(view.tags, view.height)
+        return grid, view.tags, unless_shown(view.runs, shown_runs), view.legend, view.message, view.summary
 
+    apply_on_enter(app, "scalars-run-filter")
+    apply_on_enter(app, "scalars-tag-filter")
     app.clientside_callback(_WATCH_JS, Output("scalars-watched", "data"), Input("scalars-grid", "children"))
+    # The grid of the first load comes with the page, and Dash skips a callback on a property that
+    # another callback of the load may set (the grid's, which leaves it as it is): start from here.
+    app.clientside_callback(
+        _WATCH_JS,
+        Output("scalars-watched", "data", allow_duplicate=True),
+        Input("scalars-watch-start", "data"),
+        prevent_initial_call="initial_duplicate",
+    )
 
-    @app.callback(
-        Output({"type": CHART, "tag": MATCH}, "figure"),
-        Output({"type": BOX, "tag": MATCH}, "style"),
-        Output({"type": DRAWN, "tag": MATCH}, "data"),
+    app.clientside_callback(
+        _WANT_JS,
+        Output({"type": FIRST, "tag": MATCH}, "data"),
+        Output({"type": REDRAW, "tag": MATCH}, "data"),
         Input({"type": SEEN, "tag": MATCH}, "data"),
         Input("scalars-runs", "data"),
         Input("scalars-smoothing", "value"),
@@ -274,50 +311,66 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("scalars-yscale", "value"),
         Input("scalars-outliers", "value"),
         Input("app-logdir-version", "data"),
-        State({"type": CHART, "tag": MATCH}, "id"),
-        State({"type": BOX, "tag": MATCH}, "style"),
+        State({"type": FIRST, "tag": MATCH}, "data"),
+        State({"type": REDRAW, "tag": MATCH}, "data"),
         State({"type": DRAWN, "tag": MATCH}, "data"),
-        prevent_initial_call=True,
     )
-    def update_chart(
-        seen: bool | None,
-        runs: list | None,
-        smoothing: float | None,
-        xaxis: str,
-        yscale: str,
-        outliers: list | None,
-        version: Any,
-        chart_id: dict,
-        style: dict | None,
-        drawn: str | None,
-    ) -> tuple:
-        if not seen or runs is None:
-            raise PreventUpdate  # not in view yet: drawn when it scrolls in
-        version = source.version(version)
+
+    def figure_for(tag: str, want: Any, drawn: str | None) -> tuple[dict, str]:
+        """The figure ``want`` asks for and its stamp; no update when ``drawn`` has that stamp."""
+        if not isinstance(want, dict) or not isinstance(want.get("runs"), list):
+            raise PreventUpdate
+        runs, smoothing, outliers = want["runs"], _smoothing(want.get("smoothing")), want.get("outliers")
+        xaxis = str(want["xaxis"]) if want.get("xaxis") in XAXES else "step"
+        yscale = "log" if want.get("yscale") == "log" else "linear"
+        ignore_outliers = isinstance(outliers, list) and "ignore" in outliers
+        version = source.version(want["version"] if isinstance(want.get("version"), int) else None)
         # A new logdir version in which none of the shown runs wrote draws the same chart again:
         # skip it (each redraw of a crowded chart costs the browser a tenth of a second or more).
         stamp = hashlib.blake2b(
-            repr((runs, smoothing, xaxis, yscale, outliers, source.run_signatures(runs, version))).encode(),
+            repr((runs, smoothing, xaxis, yscale, ignore_outliers, source.run_signatures(runs, version))).encode(),
             digest_size=12,
         ).hexdigest()
         if stamp == drawn:
             raise PreventUpdate
         data = source.chart(
-            chart_id["tag"],
+            tag,
             runs,
             version=version,
-            smoothing=_smoothing(smoothing),
-            xaxis=xaxis or "step",
+            smoothing=smoothing,
+            xaxis=xaxis,
             width=CHART_WIDTH,
             points_per_pixel=POINTS_PER_PIXEL,
         )
-        figure = scalars_figure_json(
-            data,
-            yscale=yscale or "linear",
-            ignore_outliers="ignore" in (outliers or []),
-            colors=run_colors(source.run_names(version)),
-        )
+        colors = run_colors(source.run_names(version))
+        return scalars_figure_json(data, yscale=yscale, ignore_outliers=ignore_outliers, colors=colors), stamp
+
+    @app.callback(
+        Output({"type": BOX, "tag": MATCH}, "children"),
+        Output({"type": BOX, "tag": MATCH}, "style"),
+        Output({"type": DRAWN, "tag": MATCH}, "data"),
+        Input({"type": FIRST, "tag": MATCH}, "data"),
+        State({"type": BOX, "tag": MATCH}, "id"),
+        State({"type": BOX, "tag": MATCH}, "style"),
+        prevent_initial_call=True,
+    )
+    def first_chart(want: Any, box: dict, style: dict | None) -> tuple:
+        figure, stamp = figure_for(box["tag"], want, None)
         # The graph fills its box: give the box the figure's height.
+        return _graph(box["tag"], figure), fit_box(figure["layout"]["height"], style), stamp
+
+    @app.callback(
+        Output({"type": CHART, "tag": MATCH}, "figure"),
+        Output({"type": BOX, "tag": MATCH}, "style", allow_duplicate=True),
+        Output({"type": DRAWN, "tag": MATCH}, "data", allow_duplicate=True),
+        Input({"type": REDRAW, "tag": MATCH}, "data"),
+        State({"type": BOX, "tag": MATCH}, "id"),
+        State({"type": BOX, "tag": MATCH}, "style"),
+        State({"type": DRAWN, "tag": MATCH}, "data"),
+        prevent_initial_call=True,
+    )
+    def redraw_chart(want: Any, box: dict, style: dict | None, drawn: str | None) -> tuple:
+        figure, stamp = figure_for(box["tag"], want, drawn)
         return figure, fit_box(figure["layout"]["height"], style), stamp
 
     @app.callback(
@@ -345,6 +398,51 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             "type": "application/json",
             "base64": False,
         }
+
+
+@dataclass(frozen=True)
+class _GridView:
+    """What the grid shows for a run and a tag filter: tags, runs, legend, notes, summary."""
+
+    tags: list[str]
+    runs: list[str]
+    height: int
+    legend: list
+    message: str
+    summary: str
+
+
+def _grid_view(source: SeriesSource, run_pattern: str | None, tag_pattern: str | None, version: int) -> _GridView:
+    with_scalars = source.runs_with("scalars", version)  # runs that logged none are left out
+    runs = match_names(with_scalars, run_pattern)
+    all_tags = source.tags(version)
+    tags = match_names(all_tags, tag_pattern)
+    drawn_runs = sorted(runs.names[-MAX_RUNS:])  # the newest, listed by name
+    drawn_tags = tags.names[:MAX_CHARTS]
+    notes = [note for note in (runs.message, tags.message) if note]
+    if not runs.names:
+        notes.append("No run matches the run filter.")
+    elif len(runs.names) > MAX_RUNS:
+        notes.append(
+            f"Showing the {MAX_RUNS} newest of {len(runs.names):,} matching runs; refine the run filter to see others."
+        )
+    if not tags.names:
+        notes.append("No tag matches the tag filter.")
+    elif len(tags.names) > MAX_CHARTS:
+        notes.append(
+            f"Showing the first {MAX_CHARTS} of {len(tags.names):,} matching tags; refine the tag filter to see others."
+        )
+    summary = f"{len(drawn_tags)} of {len(all_tags)} tags · {len(drawn_runs)} of {len(with_scalars):,} runs"
+    return _GridView(
+        tags=drawn_tags,
+        runs=drawn_runs,
+        # Cards start at the height their charts will take, so drawing a chart does not also
+        # resize its box (a second full redraw of every chart).
+        height=chart_height(len(drawn_runs)),
+        legend=_legend(drawn_runs, run_colors(source.run_names(version))),
+        message=" ".join(notes),
+        summary=summary,
+    )
 
 
 def _warm_up(source: SeriesSource) -> None:
@@ -391,6 +489,8 @@ def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
         **_data(scalars_tag=tag),
         children=[
             dcc.Store(id={"type": SEEN, "tag": tag}, data=False),
+            dcc.Store(id={"type": FIRST, "tag": tag}),
+            dcc.Store(id={"type": REDRAW, "tag": tag}),
             dcc.Store(id={"type": DRAWN, "tag": tag}),
             html.Div(
                 style={"display": "flex", "alignItems": "center", "gap": "6px"},
@@ -419,20 +519,19 @@ def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
                 ],
             ),
             dcc.Download(id={"type": DOWNLOAD, "tag": tag}),
-            html.Div(
-                id={"type": BOX, "tag": tag},
-                style=graph_box(height),
-                children=dcc.Graph(
-                    id={"type": CHART, "tag": tag},
-                    style={"height": "100%"},
-                    config={
-                        "displaylogo": False,
-                        "responsive": True,
-                        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-                    },
-                ),
-            ),
+            # The graph is made with its first figure: an empty graph would cost a full plotly
+            # draw of its own for every card on the page, in view or not.
+            html.Div(id={"type": BOX, "tag": tag}, style=graph_box(height)),
         ],
+    )
+
+
+def _graph(tag: str, figure: dict) -> Any:
+    return dcc.Graph(
+        id={"type": CHART, "tag": tag},
+        figure=figure,
+        style={"height": "100%"},
+        config={"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
     )
 
 
