@@ -87,7 +87,7 @@ def _coalition_scores(
     long, the one feature absent from each pair (feature ablation: no [P, G] matrix)."""
     x = task.x
     scores = []
-    for part in batches(len(example), task.batch_size):
+    for part in task.passes(len(example)):
         ex = example[part]
         where = groups[ex] if groups.shape[0] > 1 else groups.expand(len(ex), *groups.shape[1:])
         if present.ndim == 1:

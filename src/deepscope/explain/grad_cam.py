@@ -284,7 +284,7 @@ def _maps(
     last = channel_dim == -1 or (channel_dim is None and task.kind == "text")
     parts = []
     with task.bar(len(x)) as bar:
-        for part in batches(len(x), task.batch_size):
+        for part in task.passes(len(x)):
             acts, grads = layer_maps(task, x[part], rows[part], layer, to_input)
             if acts.ndim < 2 or acts.ndim > 5:
                 raise UnsupportedModelError(

@@ -116,7 +116,7 @@ def _expected_output(task: Task, references: torch.Tensor) -> torch.Tensor:
     # example's own other inputs and forward arguments)
     total = torch.zeros(task.n, dtype=task.x.dtype, device=task.x.device)
     k = len(references)
-    for part in batches(task.n * k, task.batch_size):
+    for part in task.passes(task.n * k):
         pair = torch.arange(part.start, part.stop, device=task.x.device)
         example = pair // k
         total.index_add_(0, example, task.scores(references[pair % k], example))
@@ -151,7 +151,7 @@ def _core(
     total = torch.zeros_like(x)
     shape = (-1,) + (1,) * (x.ndim - 1)
     with task.bar(n * n_samples) as bar:
-        for part in batches(n * n_samples, task.batch_size):
+        for part in task.passes(n * n_samples):
             example = torch.arange(part.start, part.stop, device=x.device) // n_samples
             m = len(example)
             pick = torch.randint(len(references), (m,), generator=gen).to(x.device)

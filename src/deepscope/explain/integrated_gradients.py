@@ -167,7 +167,7 @@ def _core(
     n = len(x)
     shape = (-1,) + (1,) * (x.ndim - 1)
     with task.bar(n * n_steps) as bar:
-        for part in batches(n * n_steps, task.batch_size):
+        for part in task.passes(n * n_steps):
             pair = torch.arange(part.start, part.stop, device=x.device)
             example, step = pair // n_steps, pair % n_steps
             scaled = torch.addcmul(rows_of(baseline, example), alphas_t[step].view(shape), difference[example])

@@ -154,7 +154,7 @@ def layer_activation(
         layer = check_layer(task, layer)
         parts = []
         with task.bar(task.n) as bar:
-            for part in batches(task.n, task.batch_size):
+            for part in task.passes(task.n):
                 parts.append(_layer_output(task, task.x[part], task.rows[part], layer, False)[0])
                 bar.update(part.stop - part.start)
         return _layer_result(task, _joined(parts), layer)
@@ -185,7 +185,7 @@ def layer_gradient_x_activation(
         layer = check_layer(task, layer)
         parts = []
         with task.bar(task.n) as bar:
-            for part in batches(task.n, task.batch_size):
+            for part in task.passes(task.n):
                 acts, grads = _layer_output(task, task.x[part], task.rows[part], layer, True)
                 parts.append(grads * acts if multiply_by_inputs else grads)
                 bar.update(part.stop - part.start)
@@ -246,7 +246,7 @@ def _neuron_gradient_core(
     layer = check_layer(task, layer)
     result = torch.empty_like(x)
     with task.bar(len(x)) as bar:
-        for part in batches(len(x), task.batch_size):
+        for part in task.passes(len(x)):
             xb = x[part].detach().requires_grad_(True)
             with task.model.capture([layer]) as cap, torch.enable_grad():
                 logits = task.forward(xb, rows[part])
@@ -305,10 +305,10 @@ def layer_integrated_gradients(
         layer = check_layer(task, layer)
         base_x = image_baseline(task, baseline).expand_as(task.x)
         acts = torch.cat(
-            [_layer_output(task, task.x[p], task.rows[p], layer, False)[0] for p in batches(task.n, task.batch_size)]
+            [_layer_output(task, task.x[p], task.rows[p], layer, False)[0] for p in task.passes(task.n)]
         )
         base_acts = torch.cat(
-            [_layer_output(task, base_x[p], task.rows[p], layer, False)[0] for p in batches(task.n, task.batch_size)]
+            [_layer_output(task, base_x[p], task.rows[p], layer, False)[0] for p in task.passes(task.n)]
         )
         module = task.model.module.get_submodule(layer)
         difference = acts - base_acts
@@ -319,7 +319,7 @@ def layer_integrated_gradients(
         value: list[torch.Tensor | None] = [None]
         n = task.n
         with task.bar(n * n_steps) as bar, _replaced_output(module, value):
-            for part in batches(n * n_steps, task.batch_size):
+            for part in task.passes(n * n_steps):
                 pair = torch.arange(part.start, part.stop, device=acts.device)
                 example, step = pair // n_steps, pair % n_steps
                 scaled = torch.addcmul(base_acts[example], a[step].view(shape), difference[example])
@@ -384,7 +384,7 @@ def neuron_integrated_gradients(
         total = torch.zeros_like(x)
         n = task.n
         with task.bar(n * n_steps):
-            for part in batches(n * n_steps, task.batch_size):
+            for part in task.passes(n * n_steps):
                 pair = torch.arange(part.start, part.stop, device=x.device)
                 example, step = pair // n_steps, pair % n_steps
                 scaled = torch.addcmul(rows_of(base, example), a[step].view(shape), difference[example])
@@ -449,7 +449,7 @@ def layer_conductance(
         layer = check_layer(task, layer)
         base = image_baseline(task, baseline)
         steps = n_steps + 1
-        per_chunk = max(1, task.batch_size // steps)
+        per_chunk = max(1, task.rows_for(task.n * steps) // steps)
         parts = []
         with task.bar(task.n * steps) as bar:
             for part in batches(task.n, per_chunk):
@@ -504,7 +504,7 @@ def neuron_conductance(
         x = task.x
         base = image_baseline(task, baseline)
         w = torch.tensor(weights, dtype=x.dtype, device=x.device)
-        per_chunk = max(1, task.batch_size // n_steps)
+        per_chunk = max(1, task.rows_for(task.n * n_steps) // n_steps)
         parts = []
         with task.bar(task.n * n_steps) as bar:
             for part in batches(task.n, per_chunk):

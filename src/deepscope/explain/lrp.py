@@ -282,7 +282,7 @@ def _relevance(task: Task, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     values = torch.empty_like(x)
     shape = (-1,) + (1,) * (x.ndim - 1)
     with task.bar(len(x)) as bar:
-        for part in batches(len(x), task.batch_size):
+        for part in task.passes(len(x)):
             xb = x[part].detach().requires_grad_(True)
             r = rows[part]
             with torch.enable_grad():

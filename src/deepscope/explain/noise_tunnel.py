@@ -107,8 +107,9 @@ def noise_tunnel(
             base = baseline_distribution(task, baseline)
         else:
             base = None
-        inner = replace(task, progress=False)
         x, n = task.x, task.n
+        chunk = task.rows_for(n * n_samples) if nt_samples_batch_size is None else nt_samples_batch_size * n
+        inner = replace(task, progress=False)  # after rows_for: the copy keeps its measurement
         total = total_sq = None
         complete = name in _COMPLETE and method_options.get("multiply_by_inputs", True) is True
         deltas = torch.zeros(n * n_samples, dtype=task.score.dtype, device=x.device) if complete else None
@@ -117,7 +118,6 @@ def noise_tunnel(
             start_score = _expected_output(task, cast(torch.Tensor, base))
         elif complete:
             start_score = task.scores(cast(torch.Tensor, base).expand_as(x), task.rows)
-        chunk = task.batch_size if nt_samples_batch_size is None else nt_samples_batch_size * n
         with task.bar(n * n_samples, f"noise_tunnel({name})") as bar:
             for part in batches(n * n_samples, chunk):
                 example = torch.arange(part.start, part.stop, device=x.device) // n_samples
