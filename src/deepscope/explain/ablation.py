@@ -31,7 +31,7 @@ import torch
 
 from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelError, describe
 from deepscope.explain._inputs import broadcast_value
-from deepscope.explain._task import Task, batches, predict_task
+from deepscope.explain._task import Task, predict_task
 from deepscope.explain._validate import check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method

@@ -26,7 +26,7 @@ import torch
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, UnsupportedModelError
 from deepscope.explain._inputs import broadcast_value, rows_of, selected
-from deepscope.explain._task import batches, generator, predict_task
+from deepscope.explain._task import generator, predict_task
 from deepscope.explain._validate import check_choice, check_method_options, check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.result import Result

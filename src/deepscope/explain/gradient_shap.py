@@ -20,7 +20,7 @@ import torch
 
 from deepscope.errors import InvalidArgumentError, ShapeError, describe
 from deepscope.explain._inputs import broadcast_value
-from deepscope.explain._task import Task, batches, generator, gradient_task, image_baseline
+from deepscope.explain._task import Task, generator, gradient_task, image_baseline
 from deepscope.explain._validate import check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.integrated_gradients import _check_flag

@@ -22,7 +22,7 @@ import torch
 
 from deepscope.errors import ArgumentTypeError
 from deepscope.explain._inputs import rows_of
-from deepscope.explain._task import Task, batches, gradient_task, image_baseline
+from deepscope.explain._task import Task, gradient_task, image_baseline
 from deepscope.explain._validate import check_choice, check_positive_int, deprecated_alias
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method

@@ -40,7 +40,7 @@ from torch import nn
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError, ShapeError, UnsupportedModelError
 from deepscope.explain._inputs import as_2d_outputs, selected
-from deepscope.explain._task import Task, batches, gradient_task
+from deepscope.explain._task import Task, gradient_task
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
 

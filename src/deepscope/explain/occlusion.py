@@ -36,7 +36,7 @@ from deepscope.explain._groups import (
     spread,
 )
 from deepscope.explain._inputs import broadcast_value, rows_of
-from deepscope.explain._task import Task, batches, predict_task
+from deepscope.explain._task import Task, predict_task
 from deepscope.explain._validate import check_positive_int
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method

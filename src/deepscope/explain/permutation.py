@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from deepscope.errors import InvalidArgumentError
-from deepscope.explain._task import batches, generator, predict_task
+from deepscope.explain._task import generator, predict_task
 from deepscope.explain._validate import resolve_seed
 from deepscope.explain.ablation import feature_groups
 from deepscope.explain.attribution import Attribution
