@@ -257,10 +257,12 @@ def _neuron_gradient_core(
                     raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
                 index = check_neuron(neuron, acts.shape[1:])
                 # d sum(acts[:, index]) / d x, with a one-hot gradient in the activations' own
-                # memory layout (a channels-last backward fed a standard-layout gradient copies)
+                # memory layout (a channels-last backward fed a standard-layout gradient copies),
+                # as a scalar's gradient: a tensor grad_outputs makes torch import sympy (seconds,
+                # on the first call of a process) to compare shapes
                 one_hot = torch.zeros_like(acts)
                 one_hot[(slice(None), *index)] = 1.0
-                (grad,) = torch.autograd.grad(acts, xb, grad_outputs=one_hot, allow_unused=True)
+                (grad,) = torch.autograd.grad((acts * one_hot).sum(), xb, allow_unused=True)
             result[part] = torch.zeros_like(xb) if grad is None else grad
             bar.update(part.stop - part.start)
     return result
@@ -304,9 +306,7 @@ def layer_integrated_gradients(
     ) as task:
         layer = check_layer(task, layer)
         base_x = image_baseline(task, baseline).expand_as(task.x)
-        acts = torch.cat(
-            [_layer_output(task, task.x[p], task.rows[p], layer, False)[0] for p in task.passes(task.n)]
-        )
+        acts = torch.cat([_layer_output(task, task.x[p], task.rows[p], layer, False)[0] for p in task.passes(task.n)])
         base_acts = torch.cat(
             [_layer_output(task, base_x[p], task.rows[p], layer, False)[0] for p in task.passes(task.n)]
         )
