@@ -13,15 +13,20 @@ inputs) and times its first call, which pays for every one-time cost (lazy impor
 probes, kernel selection); ``--first-repeats`` such processes, median.
 
 Every registered method has a case (the run ends by naming any that lacks one), at both tools'
-defaults. Cases marked ``@bn`` run on the model of issue 16, a small CNN with batch norms
-(batch 24 of 3x32x32), where the cheap gradient methods were measured at 1.0-1.2x Captum's time.
+defaults: deepscope's ``ds.Model(net)`` without a ``batch_size``, so every method sizes its passes
+by its policy (``deepscope.explain._rows``: gradient paths in one pass within a 256 MiB budget,
+perturbations one copy of every example per pass), Captum's ``internal_batch_size=None``,
+``perturbations_per_eval=1``. Cases marked ``@bn`` run on the model of issue 16, a small CNN with
+batch norms (batch 24 of 3x32x32); ``@linear`` Grad-CAM on a linear layer of an MLP (256 rows).
 
-Targets (issue 4): no slower than Captum on any method (aim 0.8x), peak memory no higher;
-KernelSHAP no slower than shap's KernelExplainer at equal samples and background (aim 2x
-faster); integrated gradients' peak memory bounded by ``batch_size`` (Captum's default holds
-all n_steps copies of the batch at once).
+Targets (issues 4 and 15), checked per method at the end of the run (a verdict line each, also
+written under the table in results.md): no slower than Captum (aim: deepscope's time at most
+0.8x Captum's), peak memory no higher; KernelSHAP no slower than shap's KernelExplainer at equal
+samples and background. The machine may be shared: the load average is recorded at the start and
+the end, and every time is a median of alternating runs.
 
-Run: python bench/bench_explain.py [--repeats 3] [--first-repeats 1] [--threads N] [--only smoothgrad]
+Run: python bench/bench_explain.py [--repeats 3] [--first-repeats 1] [--memory-repeats 1] [--threads N]
+[--only smoothgrad]
 """
 
 from __future__ import annotations
@@ -42,14 +47,11 @@ from _results import Results
 # memory (same number of inputs per forward pass) where the defaults differ.
 CASES = [
     ("integrated_gradients n_steps=50", "ds:ig", "captum:ig"),
-    ("  equal memory (64 rows per pass)", "ds:ig", "captum:ig:64"),
-    ("  equal memory (all 1600 at once)", "ds:ig:1600", "captum:ig"),
     ("smoothgrad 25 samples", "ds:smoothgrad", "captum:smoothgrad"),
-    ("  equal memory (64 rows per pass)", "ds:smoothgrad", "captum:smoothgrad:64"),
-    ("  equal memory (all 800 at once)", "ds:smoothgrad:800", "captum:smoothgrad"),
     ("occlusion 4x4 stride 2", "ds:occlusion", "captum:occlusion"),
-    ("  equal memory (64 rows per pass)", "ds:occlusion:64", "captum:occlusion:64"),
+    ("  equal rows per pass (64)", "ds:occlusion:64", "captum:occlusion:64"),
     ("grad_cam", "ds:grad_cam", "captum:grad_cam"),
+    ("grad_cam on a linear layer, 256 rows", "ds:grad_cam@linear", "captum:grad_cam@linear"),
     ("kernel_shap 500 samples, 10 k-means", "ds:kernel_shap", "shap:kernel_shap"),
     ("deconvolution", "ds:deconvolution", "captum:deconvolution"),
     ("feature_ablation 4x4 patches", "ds:feature_ablation", "captum:feature_ablation"),
@@ -91,17 +93,18 @@ CASES += [
 ]
 # methods measured under another name, and those no peer has
 COVERED_AS = {"noise_tunnel": "smoothgrad", "integrated_gradients": "ig"}
-NO_PEER = {"grad_cam_pp": "Captum has no Grad-CAM++"}
+NO_PEER = {
+    "grad_cam_pp": "Captum has no Grad-CAM++",
+    "partition_shap": "Captum has none; bench_explain_options.py measures it against shap's PartitionExplainer",
+}
 # --- end of the xspeed block ---
 # --- issue 15, item 4 (helper xmethods): DeepLift, DeepLiftShap, LRP, feature permutation ---
 XMETHODS = ("deeplift", "deeplift_shap", "lrp", "feature_permutation")
 CASES += [
     ("deeplift", "ds:deeplift", "captum:deeplift"),
     ("deeplift_shap 10 references", "ds:deeplift_shap", "captum:deeplift_shap"),
-    ("  equal memory (all 640 rows at once)", "ds:deeplift_shap:640", "captum:deeplift_shap"),
     ("lrp epsilon", "ds:lrp", "captum:lrp"),
     ("feature_permutation 4x4 patches", "ds:feature_permutation", "captum:feature_permutation"),
-    ("  equal memory (32 rows per pass)", "ds:feature_permutation:32", "captum:feature_permutation"),
 ]
 # --- end of the xmethods block ---
 NEURON = (3, 10, 12)  # a unit of layer "2" (the second convolution)
@@ -111,7 +114,9 @@ PACKAGES = {"captum": "captum", "shap": "shap"}
 
 BATCH = 32
 BN_BATCH = 24
-BATCH_SIZE = 64  # deepscope's batch_size for gradient methods (the Model default)
+LINEAR_ROWS = 256  # grad_cam on a linear layer: rows of 64 features
+# deepscope runs at its defaults: ds.Model(net) without a batch_size, so each method sizes its
+# passes itself (deepscope.explain._rows); a job's ":<rows>" gives batch_size=<rows> instead
 
 
 def _rss() -> int:
@@ -220,6 +225,8 @@ def _job(job: str):
     rows = int(rows[0]) if rows else None
     if method == "kernel_shap":
         return _kernel_shap_job(tool)
+    if setup == "linear":
+        return _linear_grad_cam_job(tool)
     net, x, target = _bn_setup() if setup == "bn" else _image_setup()
     if method in XMETHODS:
         return _xmethods_job(tool, method, net, x, target, rows)
@@ -230,7 +237,7 @@ def _job(job: str):
     import deepscope as ds
     import deepscope.explain
 
-    model = ds.Model(net, batch_size=BATCH_SIZE)
+    model = ds.Model(net)
     explain = ds.explain
     if method == "ig":
         return lambda: explain.integrated_gradients(model, x, target=target, n_steps=50, batch_size=rows)
@@ -360,7 +367,7 @@ def _xmethods_job(tool: str, method: str, net, x, target, rows: int | None = Non
         import deepscope as ds
         import deepscope.explain
 
-        model = ds.Model(net, batch_size=BATCH_SIZE)
+        model = ds.Model(net)
         explain = ds.explain
         if method == "deeplift":
             return lambda: explain.deeplift(model, x, target=target)
@@ -415,7 +422,7 @@ def _xspeed_job(tool: str, method: str, setup: str, net, x, target):
         import deepscope as ds
         import deepscope.explain
 
-        model = ds.Model(net, batch_size=BATCH_SIZE)
+        model = ds.Model(net)
         e = ds.explain
         jobs = {
             "saliency": lambda: e.saliency(model, x, target=target, abs=True),
@@ -473,6 +480,25 @@ def _xspeed_job(tool: str, method: str, setup: str, net, x, target):
     return jobs[method]
 
 
+def _linear_grad_cam_job(tool: str):
+    """Grad-CAM on a linear layer of an MLP (issue 15: any layer), 256 rows at once."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    mlp = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)).eval()
+    rows = torch.randn(LINEAR_ROWS, 64, generator=torch.Generator().manual_seed(1))
+    if tool == "ds":
+        import deepscope as ds
+        import deepscope.explain
+
+        model = ds.Model(mlp)
+        return lambda: ds.explain.grad_cam(model, rows, target=1, layer="2", relu=False)
+    from captum.attr import LayerGradCam
+
+    return lambda: LayerGradCam(mlp, mlp[2]).attribute(rows, target=1)
+
+
 def _kernel_shap_job(tool: str):
     net, data, x = _tabular_setup()
     import torch
@@ -522,8 +548,13 @@ def _uncovered() -> list[str]:
 
 def _child_time(names: list[str], repeats: int) -> None:
     works = {name: _job(name) for name in names}
+    slowest = 0.0
     for work in works.values():
+        start = time.perf_counter()
         work()
+        slowest = max(slowest, time.perf_counter() - start)
+    # cheap methods get more runs (about CHEAP_SECONDS of each tool), so a busy moment moves the median less
+    repeats = max(repeats, min(MAX_REPEATS, int(CHEAP_SECONDS / max(slowest, 1e-3))))
     wall: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(repeats):
@@ -557,6 +588,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--first-repeats", type=int, default=1, help="fresh processes timing a first call")
+    parser.add_argument("--memory-repeats", type=int, default=1, help="fresh processes measuring peak memory")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--only", help="run only the cases whose name contains this")
     parser.add_argument(
@@ -579,12 +611,15 @@ def main() -> int:
     if args.first_child:
         _child_first(args.first_child)
         return 0
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU (load average "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); image batch {BATCH} of 3x32x32, "
-        f"deepscope batch_size {BATCH_SIZE} unless shown; medians of {args.repeats} alternating "
-        f"warm runs: wall-clock and CPU seconds; first call: median of {args.first_repeats} fresh processes"
+    load_start = os.getloadavg()
+    where = (
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; image batch {BATCH} of 3x32x32; "
+        f"both tools at their defaults (deepscope: ds.Model(net), no batch_size) unless a case says; "
+        f"wall-clock and CPU time: medians of at least {args.repeats} alternating warm runs (cheap cases: "
+        f"about {CHEAP_SECONDS:.0f} s of each tool); first call: median of {args.first_repeats} fresh processes; "
+        f"peak memory: median of {args.memory_repeats} fresh processes"
     )
+    print(f"{where}; load average {load_start[0]:.1f} on {os.cpu_count()} cores at the start")
     header = (
         f"{'case':46s} {'tool':22s} {'wall s':>7s} {'cpu s':>7s} {'first s':>7s} {'peak MiB':>9s}   "
         f"{'wall ratio':>10s} {'cpu ratio':>9s} {'1st ratio':>9s} {'mem ratio':>9s}"
@@ -593,26 +628,23 @@ def main() -> int:
     print("-" * len(header))
     peaks: dict[str, float] = {}
     firsts: dict[str, float] = {}
-    record = Results(
-        "bench_explain" if not args.only else f"bench_explain (only: {args.only})",
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; image batch {BATCH} of "
-        f"3x32x32, deepscope batch_size {BATCH_SIZE} unless shown; medians of {args.repeats} "
-        f"alternating warm runs; first calls: median of {args.first_repeats} fresh processes",
-    )
+    record = Results("bench_explain" if not args.only else f"bench_explain (only: {args.only})", where)
     parent = ""
+    verdicts: list[tuple[str, bool, bool, bool]] = []
     for case, ours, theirs in CASES:
         if args.only and args.only not in f"{case} {ours}":
             continue
         times = _run_child(["--time-child", ours, theirs, "--repeats", str(args.repeats)], args.threads)
         for name in (ours, theirs):
             if name not in peaks:
-                peaks[name] = _run_child(["--memory-child", name], args.threads)["peak"]
+                runs = [_run_child(["--memory-child", name], args.threads) for _ in range(args.memory_repeats)]
+                peaks[name] = statistics.median(run["peak"] for run in runs)
             if name not in firsts:
                 runs = [_run_child(["--first-child", name], args.threads) for _ in range(args.first_repeats)]
                 firsts[name] = statistics.median(run[0] for run in runs)
         for name in (ours, theirs):
             tool = "deepscope" if name == ours else PEERS[name.split(":")[0]]
-            rows = name.split(":")[2] if name.count(":") == 2 else "default"
+            rows = name.split("@")[0].split(":")[2] if name.split("@")[0].count(":") == 2 else "default"
             label = f"{tool} ({rows})" if name.split(":")[1] != "kernel_shap" else tool
             line = (
                 f"{case if name == ours else '':46s} {label:22s} {times[name][0]:7.3f} "
@@ -623,9 +655,18 @@ def main() -> int:
                     f"   {times[ours][0] / times[theirs][0]:9.2f}x {times[ours][1] / times[theirs][1]:8.2f}x "
                     f"{firsts[ours] / firsts[theirs]:8.2f}x {peaks[ours] / max(peaks[theirs], 1):8.2f}x"
                 )
-            print(line)
+            print(line, flush=True)
         parent = parent if case.startswith(" ") else case
         label = case.strip() if not case.startswith(" ") else f"{parent}, {case.strip()}"
+        if not case.startswith(" "):  # the targets are for both tools' defaults
+            verdicts.append(
+                (
+                    label,
+                    times[ours][0] <= times[theirs][0],
+                    times[ours][0] <= AIM * times[theirs][0],
+                    peaks[ours] <= peaks[theirs] + MEMORY_NOISE,
+                )
+            )
         peer_tool, peer_package = PEERS[theirs.split(":")[0]], PACKAGES[theirs.split(":")[0]]
         for quantity, ours_value, peer_value, unit in (
             ("time", times[ours][0], times[theirs][0], "s"),
@@ -642,7 +683,23 @@ def main() -> int:
                 quantity=quantity,
                 unit=unit,
             )
-    print("ratios are deepscope / peer: below 1 means deepscope is faster or lighter")
+    print("ratios above are deepscope / peer: below 1 means deepscope is faster or lighter")
+    print(
+        f"targets at both tools' defaults: time at most the peer's (aim {AIM}x of it), peak memory no higher "
+        f"(closer than {MEMORY_NOISE / 2**20:.0f} MiB counts as equal)"
+    )
+    for label, time_ok, aim_ok, memory_ok in verdicts:
+        line = _verdict(label, time_ok, aim_ok, memory_ok)
+        print(line)
+        record.note(line)
+    met = sum(time_ok and memory_ok for _, time_ok, _, memory_ok in verdicts)
+    summary = (
+        f"{met} of {len(verdicts)} methods met both targets ({sum(a for _, _, a, _ in verdicts)} within the "
+        f"{AIM}x aim); load average {load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, "
+        f"on {os.cpu_count()} cores shared with other work"
+    )
+    print(summary)
+    record.note(summary)
     missing = _uncovered()
     if missing:
         print("registered methods without a case: " + ", ".join(missing))
@@ -651,6 +708,22 @@ def main() -> int:
     if not args.only or args.write:
         record.write()
     return 0
+
+
+AIM = 0.8  # deepscope's time at most this share of the peer's (issue 15)
+# peak memories closer than this count as equal: the resident-memory sampler's noise (allocator
+# arenas, page granularity) is of this order for the smallest cases
+MEMORY_NOISE = 2**20
+CHEAP_SECONDS = 2.0
+MAX_REPEATS = 41
+
+
+def _verdict(label: str, time_ok: bool, aim_ok: bool, memory_ok: bool) -> str:
+    """One line per method: met or missed, and what missed."""
+    if time_ok and memory_ok:
+        return f"{label}: met (time {'within' if aim_ok else 'not within'} the {AIM}x aim)"
+    missed = [what for what, ok in (("time: slower than the peer", time_ok), ("memory: higher", memory_ok)) if not ok]
+    return f"{label}: MISSED ({'; '.join(missed)})"
 
 
 if __name__ == "__main__":
