@@ -27,7 +27,7 @@ from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundEr
 from deepscope.explain._inputs import as_2d_outputs, rows_of, selected
 from deepscope.explain._task import Task, batches, gradient_task, image_baseline
 from deepscope.explain.attribution import Attribution
-from deepscope.explain.integrated_gradients import integration_steps
+from deepscope.explain.integrated_gradients import integration_steps, path_integral
 from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = [
@@ -312,25 +312,19 @@ def layer_integrated_gradients(
         )
         module = task.model.module.get_submodule(layer)
         difference = acts - base_acts
-        total = torch.zeros_like(acts)
-        w = torch.tensor(weights, dtype=acts.dtype, device=acts.device)
-        a = torch.tensor(alphas, dtype=acts.dtype, device=acts.device)
-        shape = (-1,) + (1,) * (acts.ndim - 1)
         value: list[torch.Tensor | None] = [None]
-        n = task.n
-        with task.bar(n * n_steps) as bar, _replaced_output(module, value):
-            for part in task.passes(n * n_steps):
-                pair = torch.arange(part.start, part.stop, device=acts.device)
-                example, step = pair // n_steps, pair % n_steps
-                scaled = torch.addcmul(base_acts[example], a[step].view(shape), difference[example])
-                scaled.requires_grad_(True)
-                value[0] = scaled
-                with torch.enable_grad():
-                    logits = as_2d_outputs(task.forward(task.x[example], task.rows[example]))
-                    out = selected(logits, task.resolved_target[example]).sum()
-                    (grad,) = torch.autograd.grad(out, scaled)
-                total.index_add_(0, example, grad * w[step].view(shape))
-                bar.update(len(pair))
+
+        def gradient(scaled: torch.Tensor, example: torch.Tensor) -> torch.Tensor:
+            """d output / d layer output, with the layer putting out ``scaled``."""
+            value[0] = scaled.requires_grad_(True)
+            with torch.enable_grad():
+                logits = as_2d_outputs(task.forward(task.x[example], task.rows[example]))
+                out = selected(logits, task.resolved_target[example]).sum()
+                (grad,) = torch.autograd.grad(out, scaled)
+            return grad
+
+        with task.bar(task.n * n_steps) as bar, _replaced_output(module, value):
+            total = path_integral(task, base_acts, difference, weights, alphas, gradient, bar)
             value[0] = None
         values = total * difference if multiply_by_inputs else total
         start = task.scores(base_x, task.rows)
@@ -378,26 +372,13 @@ def neuron_integrated_gradients(
         x = task.x
         base = image_baseline(task, baseline)
         difference = x - base
-        w = torch.tensor(weights, dtype=x.dtype, device=x.device)
-        a = torch.tensor(alphas, dtype=x.dtype, device=x.device)
-        shape = (-1,) + (1,) * (x.ndim - 1)
-        total = torch.zeros_like(x)
-        n = task.n
-        with task.bar(n * n_steps):
-            for part in task.passes(n * n_steps):
-                pair = torch.arange(part.start, part.stop, device=x.device)
-                example, step = pair // n_steps, pair % n_steps
-                scaled = torch.addcmul(rows_of(base, example), a[step].view(shape), difference[example])
-                grads = _neuron_gradient_core(
-                    replace(task, progress=False),
-                    scaled,
-                    task.rows[example],
-                    None,
-                    None,
-                    layer=layer,
-                    neuron=neuron,
-                )
-                total.index_add_(0, example, grads * w[step].view(shape))
+        inner = replace(task, progress=False)
+
+        def gradient(scaled: torch.Tensor, example: torch.Tensor) -> torch.Tensor:
+            return _neuron_gradient_core(inner, scaled, task.rows[example], None, None, layer=layer, neuron=neuron)
+
+        with task.bar(task.n * n_steps) as bar:
+            total = path_integral(task, base, difference, weights, alphas, gradient, bar)
         values = total * difference if multiply_by_inputs else total
         index = _neuron_option(neuron)
         return task.finish(
