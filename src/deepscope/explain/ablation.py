@@ -5,7 +5,8 @@ the same label (superpixels, feature sets): integers of the example's shape, ``[
 one mask per example ``[N, ...]``. A feature that is *absent* takes the ``baseline`` value
 (a number, one example's shape, or one per example; default 0). Every number of a group gets
 the group's value, as in Captum. ``perturbations_per_eval`` (Captum's option): perturbed
-copies of each example per model call (default: ``batch_size`` copies in all per call).
+copies of each example per model call (default: ``batch_size`` copies in all per call, or
+without it one copy of every example per call, at least 16 rows: ``deepscope.explain._rows``).
 
 - ``feature_ablation``: f(x) - f(x with the feature absent) (Captum's FeatureAblation).
 - ``shapley_exact``: the Shapley values of the features, every coalition evaluated (at most

@@ -2,8 +2,9 @@
 
 ``kind="smoothgrad"`` averages the maps, ``"smoothgrad_sq"`` averages their squares and
 ``"vargrad"`` takes their variance (Adebayo et al. 2018). The (example, noise sample) pairs are
-walked in chunks of ``batch_size``, so memory holds at most ``batch_size`` noisy inputs at once
-(plus what the inner method holds, itself bounded by ``batch_size``).
+walked in chunks (``batch_size``, ``nt_samples_batch_size`` noisy copies of each example, or by
+default all of them within the memory budget of ``deepscope.explain._rows``, as Captum's default
+takes them all at once); the inner method sizes its own passes the same way.
 
 >>> import torch, deepscope as ds
 >>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))

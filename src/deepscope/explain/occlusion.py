@@ -3,7 +3,8 @@ baseline, and credit the drop in the target output to the covered features.
 
 Each feature's value is the mean drop over the windows that covered it, as in Captum. Occluded
 copies are evaluated ``batch_size`` at a time (``perturbations_per_eval`` per example, as Captum's
-option, when given). With ``feature_mask`` the windows are the mask's groups (superpixels,
+option, when given; by default one copy of every example per pass, as Captum's default, at least
+16 rows: ``deepscope.explain._rows``). With ``feature_mask`` the windows are the mask's groups (superpixels,
 feature sets): each group is occluded once, as Captum's FeatureAblation does.
 
 >>> import torch, deepscope as ds
