@@ -8,9 +8,9 @@ settings, as users run) sets up every tool, warms
 each up, then runs them in turn ``--repeats`` times (alternating, so a busy machine slows all
 alike) and reports medians. Same model, inputs and torch threads for every tool.
 
-First call: a fresh subprocess per (tool, method) with glibc's defaults sets up (imports, model,
-inputs) and times its first call, which pays for every one-time cost (lazy imports, layout
-probes, kernel selection); ``--first-repeats`` such processes, median.
+First call: the same fresh subprocess times its first call (before the memory is sampled, on
+the call after it), which pays for every one-time cost (lazy imports, layout probes, kernel
+selection); ``--fresh-repeats`` such processes, median.
 
 Every registered method has a case (the run ends by naming any that lacks one), at both tools'
 defaults: deepscope's ``ds.Model(net)`` without a ``batch_size``, so every method sizes its passes
@@ -25,13 +25,14 @@ written under the table in results.md): no slower than Captum (aim: deepscope's 
 samples and background. The machine may be shared: the load average is recorded at the start and
 the end, and every time is a median of alternating runs.
 
-Run: python bench/bench_explain.py [--repeats 3] [--first-repeats 1] [--memory-repeats 1] [--threads N]
-[--only smoothgrad]
+Run: python bench/bench_explain.py [--repeats 3] [--fresh-repeats 1] [--threads N] [--only smoothgrad]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import statistics
@@ -522,19 +523,15 @@ def _kernel_shap_job(tool: str):
 
 
 def _child_memory(name: str) -> None:
-    work = _job(name)
-    work()
-    with PeakSampler() as sampler:
-        work()
-    print(json.dumps({"peak": sampler.peak - sampler.start}))
-
-
-def _child_first(name: str) -> None:
-    """The first call's wall-clock and CPU seconds in a fresh process, after setup."""
+    """In a fresh process, after setup: the first call's wall-clock and CPU seconds (it pays every
+    one-time cost), then the peak memory of the next call."""
     work = _job(name)
     start, start_cpu = time.perf_counter(), time.process_time()
     work()
-    print(json.dumps([time.perf_counter() - start, time.process_time() - start_cpu]))
+    first = [time.perf_counter() - start, time.process_time() - start_cpu]
+    with PeakSampler() as sampler:
+        work()
+    print(json.dumps({"peak": sampler.peak - sampler.start, "first": first}))
 
 
 def _uncovered() -> list[str]:
@@ -587,15 +584,15 @@ def _run_child(args: list[str], threads: int | None) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--first-repeats", type=int, default=1, help="fresh processes timing a first call")
-    parser.add_argument("--memory-repeats", type=int, default=1, help="fresh processes measuring peak memory")
+    parser.add_argument(
+        "--fresh-repeats", type=int, default=1, help="fresh processes timing a first call and measuring peak memory"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--only", help="run only the cases whose name contains this")
     parser.add_argument(
         "--write", action="store_true", help="with --only: record the cases run in a section of their own"
     )
     parser.add_argument("--memory-child")
-    parser.add_argument("--first-child")
     parser.add_argument("--time-child", nargs="+")
     args = parser.parse_args()
     import torch
@@ -608,16 +605,13 @@ def main() -> int:
     if args.time_child:
         _child_time(args.time_child, args.repeats)
         return 0
-    if args.first_child:
-        _child_first(args.first_child)
-        return 0
     load_start = os.getloadavg()
     where = (
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; image batch {BATCH} of 3x32x32; "
         f"both tools at their defaults (deepscope: ds.Model(net), no batch_size) unless a case says; "
         f"wall-clock and CPU time: medians of at least {args.repeats} alternating warm runs (cheap cases: "
-        f"about {CHEAP_SECONDS:.0f} s of each tool); first call: median of {args.first_repeats} fresh processes; "
-        f"peak memory: median of {args.memory_repeats} fresh processes"
+        f"about {CHEAP_SECONDS:.0f} s of each tool); first call and peak memory (of the next call): median of "
+        f"{args.fresh_repeats} fresh processes"
     )
     print(f"{where}; load average {load_start[0]:.1f} on {os.cpu_count()} cores at the start")
     header = (
@@ -637,11 +631,9 @@ def main() -> int:
         times = _run_child(["--time-child", ours, theirs, "--repeats", str(args.repeats)], args.threads)
         for name in (ours, theirs):
             if name not in peaks:
-                runs = [_run_child(["--memory-child", name], args.threads) for _ in range(args.memory_repeats)]
+                runs = [_run_child(["--memory-child", name], args.threads) for _ in range(args.fresh_repeats)]
                 peaks[name] = statistics.median(run["peak"] for run in runs)
-            if name not in firsts:
-                runs = [_run_child(["--first-child", name], args.threads) for _ in range(args.first_repeats)]
-                firsts[name] = statistics.median(run[0] for run in runs)
+                firsts[name] = statistics.median(run["first"][0] for run in runs)
         for name in (ours, theirs):
             tool = "deepscope" if name == ours else PEERS[name.split(":")[0]]
             rows = name.split("@")[0].split(":")[2] if name.split("@")[0].count(":") == 2 else "default"
@@ -683,31 +675,40 @@ def main() -> int:
                 quantity=quantity,
                 unit=unit,
             )
+        if not args.only or args.write:  # each case as it comes: a run cut short keeps what it measured
+            _write(record, verdicts, load_start[0], partial=True)
     print("ratios above are deepscope / peer: below 1 means deepscope is faster or lighter")
     print(
         f"targets at both tools' defaults: time at most the peer's (aim {AIM}x of it), peak memory no higher "
         f"(closer than {MEMORY_NOISE / 2**20:.0f} MiB counts as equal)"
     )
-    for label, time_ok, aim_ok, memory_ok in verdicts:
-        line = _verdict(label, time_ok, aim_ok, memory_ok)
-        print(line)
-        record.note(line)
-    met = sum(time_ok and memory_ok for _, time_ok, _, memory_ok in verdicts)
-    summary = (
-        f"{met} of {len(verdicts)} methods met both targets ({sum(a for _, _, a, _ in verdicts)} within the "
-        f"{AIM}x aim); load average {load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, "
-        f"on {os.cpu_count()} cores shared with other work"
-    )
-    print(summary)
-    record.note(summary)
+    for verdict in verdicts:
+        print(_verdict(*verdict))
     missing = _uncovered()
     if missing:
         print("registered methods without a case: " + ", ".join(missing))
     for name, why in NO_PEER.items():
         print(f"{name}: not measured ({why})")
     if not args.only or args.write:
-        record.write()
+        _write(record, verdicts, load_start[0], partial=False)
+    print(_summary(verdicts, load_start[0], partial=False))
     return 0
+
+
+def _write(record: Results, verdicts: list[tuple[str, bool, bool, bool]], load: float, *, partial: bool) -> None:
+    """The section in results.md: the rows, a verdict per method, and how loaded the machine was."""
+    record.notes = [*(_verdict(*verdict) for verdict in verdicts), _summary(verdicts, load, partial=partial)]
+    with contextlib.redirect_stdout(io.StringIO()):  # "results written" once, not per case
+        record.write()
+
+
+def _summary(verdicts: list[tuple[str, bool, bool, bool]], load: float, *, partial: bool) -> str:
+    met = sum(time_ok and memory_ok for _, time_ok, _, memory_ok in verdicts)
+    return (
+        f"{met} of {len(verdicts)} methods met both targets ({sum(a for _, _, a, _ in verdicts)} within the "
+        f"{AIM}x aim); load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on "
+        f"{os.cpu_count()} cores shared with other work" + ("; the run is still going (partial)" if partial else "")
+    )
 
 
 AIM = 0.8  # deepscope's time at most this share of the peer's (issue 15)
