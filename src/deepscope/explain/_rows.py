@@ -106,18 +106,21 @@ def row_bytes(
     own = one.nbytes * _INPUT_COPIES
     if module is None:
         return own
-    fixed = {t.untyped_storage().data_ptr() for t in (*module.parameters(), *module.buffers())}
     saved: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        pointer = storage.data_ptr()
-        if pointer not in fixed:
-            saved[pointer] = storage.nbytes()
+        # parameters, buffers and constants are floating leaves (a view's base is): they do not
+        # grow with the rows; what the row flows through has a grad_fn (the row requires grad),
+        # and integer tensors are made from it too (a max-pool's indices)
+        base = t if t._base is None else t._base
+        if base.grad_fn is not None or base is one or not base.is_floating_point():
+            storage = t.untyped_storage()
+            saved[storage.data_ptr()] = storage.nbytes()
         return t
 
+    one.requires_grad_(one.is_floating_point())
     with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, _unpack):
-        out = forward(one.requires_grad_(one.is_floating_point()))
+        out = forward(one)
     del out
     return own + sum(saved.values()) + max(saved.values(), default=0)
 
