@@ -590,6 +590,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--only", help="run only the cases whose name contains this")
     parser.add_argument(
+        "--from-the-end",
+        action="store_true",
+        help="run the cases last to first, into a section of their own (a second run alongside a first one)",
+    )
+    parser.add_argument(
         "--write", action="store_true", help="with --only: record the cases run in a section of their own"
     )
     parser.add_argument("--memory-child")
@@ -622,10 +627,11 @@ def main() -> int:
     print("-" * len(header))
     peaks: dict[str, float] = {}
     firsts: dict[str, float] = {}
-    record = Results("bench_explain" if not args.only else f"bench_explain (only: {args.only})", where)
+    section = "bench_explain" if not args.only else f"bench_explain (only: {args.only})"
+    record = Results(section + (" (from the last case)" if args.from_the_end else ""), where)
     parent = ""
     verdicts: list[tuple[str, bool, bool, bool]] = []
-    for case, ours, theirs in CASES:
+    for case, ours, theirs in _in_order(CASES, args.from_the_end):
         if args.only and args.only not in f"{case} {ours}":
             continue
         times = _run_child(["--time-child", ours, theirs, "--repeats", str(args.repeats)], args.threads)
@@ -700,6 +706,19 @@ def _write(record: Results, verdicts: list[tuple[str, bool, bool, bool]], load: 
     record.notes = [*(_verdict(*verdict) for verdict in verdicts), _summary(verdicts, load, partial=partial)]
     with contextlib.redirect_stdout(io.StringIO()):  # "results written" once, not per case
         record.write()
+
+
+def _in_order(cases: list[tuple[str, str, str]], from_the_end: bool) -> list[tuple[str, str, str]]:
+    """The cases in their order, or last to first with each case's sub-cases (indented) after it."""
+    if not from_the_end:
+        return cases
+    groups: list[list[tuple[str, str, str]]] = []
+    for case in cases:
+        if case[0].startswith(" ") and groups:
+            groups[-1].append(case)
+        else:
+            groups.append([case])
+    return [case for group in reversed(groups) for case in group]
 
 
 def _summary(verdicts: list[tuple[str, bool, bool, bool]], load: float, *, partial: bool) -> str:
