@@ -589,6 +589,7 @@ def main() -> int:
     )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--only", help="run only the cases whose name contains this")
+    parser.add_argument("--start-at", help="begin at the first case whose name contains this (a section of its own)")
     parser.add_argument(
         "--from-the-end",
         action="store_true",
@@ -628,10 +629,15 @@ def main() -> int:
     peaks: dict[str, float] = {}
     firsts: dict[str, float] = {}
     section = "bench_explain" if not args.only else f"bench_explain (only: {args.only})"
+    if args.start_at:
+        section += f" (from {args.start_at})"
     record = Results(section + (" (from the last case)" if args.from_the_end else ""), where)
     parent = ""
     verdicts: list[tuple[str, bool, bool, bool]] = []
-    for case, ours, theirs in _in_order(CASES, args.from_the_end):
+    cases = _in_order(CASES, args.from_the_end)
+    if args.start_at:
+        cases = cases[next(i for i, (case, _, _) in enumerate(cases) if args.start_at in case) :]
+    for case, ours, theirs in cases:
         if args.only and args.only not in f"{case} {ours}":
             continue
         times = _run_child(["--time-child", ours, theirs, "--repeats", str(args.repeats)], args.threads)
