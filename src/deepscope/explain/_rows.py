@@ -6,10 +6,10 @@ The one policy every attribution method follows unless ``batch_size`` (or Captum
 
 - **Gradient paths** (integrated gradients, the noise tunnel, gradient SHAP, DeepLift(SHAP),
   conductance, layer and neuron methods, saliency...): all the work in one pass, as Captum's
-  defaults run it, unless one pass would hold more than the memory budget; then passes of as
-  many rows as fit in it. What a row holds is measured once per call, by a one-row forward pass
-  that counts the tensors autograd keeps for the backward pass (parameters aside). Work of at
-  most ``UNMEASURED_ROWS`` rows goes in one pass without that measurement.
+  defaults run it, unless one pass would hold more than the memory budget; then as few equal
+  passes as fit in it. What a row holds is measured by a one-row forward pass that counts the
+  tensors autograd keeps for the backward pass (parameters aside), once per module and row shape.
+  Work of at most ``UNMEASURED_ROWS`` rows goes in one pass without that measurement.
 - **Perturbations** (occlusion, feature ablation and permutation, Shapley sampling): one
   perturbed copy of every example per pass (Captum's ``perturbations_per_eval=1``), but at least
   ``MIN_PERTURBATION_ROWS`` rows (tables: ``TABULAR_BATCH_SIZE``), within the budget.
@@ -31,6 +31,7 @@ free device memory when that is more) is set with :func:`set_memory_budget` or t
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable
 
 import torch
@@ -58,6 +59,9 @@ MIN_PERTURBATION_ROWS = 16
 _INPUT_COPIES = 4
 
 _budget: int | None = None
+# What a row holds, by module and row shape (see ``row_bytes``): measured on a module's first
+# call for rows of a shape, kept while the module lives, so warm calls measure nothing.
+_MEASURED: weakref.WeakKeyDictionary[torch.nn.Module, dict[tuple[object, ...], int]] = weakref.WeakKeyDictionary()
 
 
 def set_memory_budget(nbytes: int | None) -> int | None:
@@ -101,11 +105,22 @@ def row_bytes(
 ) -> int:
     """The memory one row ``x[:1]`` holds in a forward and backward pass: the tensors autograd
     saves for the backward pass (parameters and buffers aside), the gradient of the largest of
-    them (the backward pass's working memory) and a few copies of the row."""
-    one = x[:1].detach().clone()  # not a view: its storage is one row, not the whole batch
-    own = one.nbytes * _INPUT_COPIES
+    them (the backward pass's working memory) and a few copies of the row. Measured by a one-row
+    ``forward`` the first time a module sees rows of this shape, dtype and device; kept while the
+    module lives (``_MEASURED``)."""
+    own = x[:1].nbytes * _INPUT_COPIES
     if module is None:
         return own
+    key = (tuple(x.shape[1:]), x.dtype, x.device)
+    known = _MEASURED.setdefault(module, {})
+    if key not in known:
+        known[key] = own + _saved_bytes(x, forward)
+    return known[key]
+
+
+def _saved_bytes(x: torch.Tensor, forward: Callable[[torch.Tensor], object]) -> int:
+    """The bytes autograd saves for one row's backward pass, plus its largest tensor's gradient."""
+    one = x[:1].detach().clone()  # not a view: its storage is one row, not the whole batch
     saved: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
@@ -122,7 +137,7 @@ def row_bytes(
     with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, _unpack):
         out = forward(one)
     del out
-    return own + sum(saved.values()) + max(saved.values(), default=0)
+    return sum(saved.values()) + max(saved.values(), default=0)
 
 
 def _unpack(t: torch.Tensor) -> torch.Tensor:

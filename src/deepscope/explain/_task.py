@@ -140,7 +140,8 @@ class Task:
         return batches(total, self.rows_for(total))
 
     def row_bytes(self) -> int:
-        """The memory one row holds in a pass (measured once per task)."""
+        """The memory one row holds in a pass (measured once per task, and per module and row
+        shape: see ``deepscope.explain._rows.row_bytes``)."""
         if self._row_bytes is None:
             module = getattr(self.model, "module", None)
             if self.x.numel() == 0:  # texts of a model-agnostic method: no tensor rows here
