@@ -258,11 +258,13 @@ def _neuron_gradient_core(
                 index = check_neuron(neuron, acts.shape[1:])
                 # d sum(acts[:, index]) / d x, with a one-hot gradient in the activations' own
                 # memory layout (a channels-last backward fed a standard-layout gradient copies),
-                # as a scalar's gradient: a tensor grad_outputs makes torch import sympy (seconds,
-                # on the first call of a process) to compare shapes
+                # put in by a hook on a scalar's backward pass: a tensor grad_outputs makes torch
+                # import sympy (seconds, on the first call of a process) to compare shapes, and a
+                # product with the one-hot would hold another copy of the activations
                 one_hot = torch.zeros_like(acts)
                 one_hot[(slice(None), *index)] = 1.0
-                (grad,) = torch.autograd.grad((acts * one_hot).sum(), xb, allow_unused=True)
+                acts.register_hook(lambda _, one_hot=one_hot: one_hot)
+                (grad,) = torch.autograd.grad(acts.sum(), xb, allow_unused=True)
             result[part] = torch.zeros_like(xb) if grad is None else grad
             bar.update(part.stop - part.start)
     return result
