@@ -156,12 +156,15 @@ def _core(
             m = len(example)
             pick = torch.randint(len(references), (m,), generator=gen).to(x.device)
             alpha = torch.rand(m, generator=gen, dtype=x.dtype).to(x.device).view(shape)
-            point = x[example]
+            point = x[example]  # a copy: the in-place steps below leave x alone
             if stdev:
                 noise = torch.randn((m, *x.shape[1:]), generator=gen, dtype=x.dtype)
-                point = point + stdev * noise.to(x.device)
+                point.add_(noise.to(x.device), alpha=stdev)
             start = references[pick]
-            grads = task.gradient(start + alpha * (point - start), rows[example])
-            total.index_add_(0, example, grads * (point - start) if multiply_by_inputs else grads)
+            difference = point.sub_(start)  # in place: as few pass-sized copies as the pass needs
+            scaled = torch.addcmul(start, alpha, difference)
+            del start
+            grads = task.gradient(scaled, rows[example])
+            total.index_add_(0, example, difference.mul_(grads) if multiply_by_inputs else grads)
             bar.update(m)
     return total / n_samples
