@@ -8,25 +8,31 @@ settings, as users run) sets up every tool, warms
 each up, then runs them in turn ``--repeats`` times (alternating, so a busy machine slows all
 alike) and reports medians. Same model, inputs and torch threads for every tool.
 
-First call: a fresh subprocess per (tool, method) with glibc's defaults sets up (imports, model,
-inputs) and times its first call, which pays for every one-time cost (lazy imports, layout
-probes, kernel selection); ``--first-repeats`` such processes, median.
+First call: the same fresh subprocess times its first call (before the memory is sampled, on
+the call after it), which pays for every one-time cost (lazy imports, layout probes, kernel
+selection); ``--fresh-repeats`` such processes, median.
 
 Every registered method has a case (the run ends by naming any that lacks one), at both tools'
-defaults. Cases marked ``@bn`` run on the model of issue 16, a small CNN with batch norms
-(batch 24 of 3x32x32), where the cheap gradient methods were measured at 1.0-1.2x Captum's time.
+defaults: deepscope's ``ds.Model(net)`` without a ``batch_size``, so every method sizes its passes
+by its policy (``deepscope.explain._rows``: gradient paths in one pass within a 256 MiB budget,
+perturbations one copy of every example per pass), Captum's ``internal_batch_size=None``,
+``perturbations_per_eval=1``. Cases marked ``@bn`` run on the model of issue 16, a small CNN with
+batch norms (batch 24 of 3x32x32); ``@linear`` Grad-CAM on a linear layer of an MLP (256 rows).
 
-Targets (issue 4): no slower than Captum on any method (aim 0.8x), peak memory no higher;
-KernelSHAP no slower than shap's KernelExplainer at equal samples and background (aim 2x
-faster); integrated gradients' peak memory bounded by ``batch_size`` (Captum's default holds
-all n_steps copies of the batch at once).
+Targets (issues 4 and 15), checked per method at the end of the run (a verdict line each, also
+written under the table in results.md): no slower than Captum (aim: deepscope's time at most
+0.8x Captum's), peak memory no higher; KernelSHAP no slower than shap's KernelExplainer at equal
+samples and background. The machine may be shared: the load average is recorded at the start and
+the end, and every time is a median of alternating runs.
 
-Run: python bench/bench_explain.py [--repeats 3] [--first-repeats 1] [--threads N] [--only smoothgrad]
+Run: python bench/bench_explain.py [--repeats 3] [--fresh-repeats 1] [--threads N] [--only smoothgrad]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import statistics
@@ -42,18 +48,14 @@ from _results import Results
 # memory (same number of inputs per forward pass) where the defaults differ.
 CASES = [
     ("integrated_gradients n_steps=50", "ds:ig", "captum:ig"),
-    ("  equal memory (64 rows per pass)", "ds:ig", "captum:ig:64"),
-    ("  equal memory (all 1600 at once)", "ds:ig:1600", "captum:ig"),
     ("smoothgrad 25 samples", "ds:smoothgrad", "captum:smoothgrad"),
-    ("  equal memory (64 rows per pass)", "ds:smoothgrad", "captum:smoothgrad:64"),
-    ("  equal memory (all 800 at once)", "ds:smoothgrad:800", "captum:smoothgrad"),
     ("occlusion 4x4 stride 2", "ds:occlusion", "captum:occlusion"),
-    ("  equal memory (64 rows per pass)", "ds:occlusion:64", "captum:occlusion:64"),
+    ("  equal rows per pass (64)", "ds:occlusion:64", "captum:occlusion:64"),
     ("grad_cam", "ds:grad_cam", "captum:grad_cam"),
+    ("grad_cam on a linear layer, 256 rows", "ds:grad_cam@linear", "captum:grad_cam@linear"),
     ("kernel_shap 500 samples, 10 k-means", "ds:kernel_shap", "shap:kernel_shap"),
     ("deconvolution", "ds:deconvolution", "captum:deconvolution"),
     ("feature_ablation 4x4 patches", "ds:feature_ablation", "captum:feature_ablation"),
-    ("shapley_sampling 16 patches, 25 orderings", "ds:shapley_sampling", "captum:shapley_sampling"),
     ("layer_activation", "ds:layer_activation", "captum:layer_activation"),
     ("layer_gradient_x_activation", "ds:layer_gradient_x_activation", "captum:layer_gradient_x_activation"),
     ("layer_integrated_gradients n_steps=50", "ds:layer_integrated_gradients", "captum:layer_integrated_gradients"),
@@ -61,6 +63,7 @@ CASES = [
     ("neuron_gradient", "ds:neuron_gradient", "captum:neuron_gradient"),
     ("neuron_integrated_gradients n_steps=50", "ds:neuron_integrated_gradients", "captum:neuron_integrated_gradients"),
     ("neuron_conductance n_steps=50", "ds:neuron_conductance", "captum:neuron_conductance"),
+    ("shapley_sampling 16 patches, 25 orderings", "ds:shapley_sampling", "captum:shapley_sampling"),
 ]
 # --- issue 16 (helper xspeed): every cheap method on the batch-norm CNN, and the registered
 # methods without a case above, each at both tools' defaults ---
@@ -83,7 +86,8 @@ CASES += [
     ("gradient_x_input", "ds:gradient_x_input", "captum:gradient_x_input"),
     ("guided_backprop", "ds:guided_backprop", "captum:guided_backprop"),
     ("guided_grad_cam", "ds:guided_grad_cam", "captum:guided_grad_cam"),
-    ("gradient_shap 10 references", "ds:gradient_shap", "captum:gradient_shap"),
+    # deepscope draws 20 points per example by default, Captum 5: compared at Captum's 5
+    ("gradient_shap 10 references, 5 draws", "ds:gradient_shap", "captum:gradient_shap"),
     ("smoothgrad_sq 25 samples", "ds:smoothgrad_sq", "captum:smoothgrad_sq"),
     ("vargrad 25 samples", "ds:vargrad", "captum:vargrad"),
     ("shapley_exact 4 quadrants", "ds:shapley_exact", "captum:shapley_exact"),
@@ -91,17 +95,18 @@ CASES += [
 ]
 # methods measured under another name, and those no peer has
 COVERED_AS = {"noise_tunnel": "smoothgrad", "integrated_gradients": "ig"}
-NO_PEER = {"grad_cam_pp": "Captum has no Grad-CAM++"}
+NO_PEER = {
+    "grad_cam_pp": "Captum has no Grad-CAM++",
+    "partition_shap": "Captum has none; bench_explain_options.py measures it against shap's PartitionExplainer",
+}
 # --- end of the xspeed block ---
 # --- issue 15, item 4 (helper xmethods): DeepLift, DeepLiftShap, LRP, feature permutation ---
 XMETHODS = ("deeplift", "deeplift_shap", "lrp", "feature_permutation")
 CASES += [
     ("deeplift", "ds:deeplift", "captum:deeplift"),
     ("deeplift_shap 10 references", "ds:deeplift_shap", "captum:deeplift_shap"),
-    ("  equal memory (all 640 rows at once)", "ds:deeplift_shap:640", "captum:deeplift_shap"),
     ("lrp epsilon", "ds:lrp", "captum:lrp"),
     ("feature_permutation 4x4 patches", "ds:feature_permutation", "captum:feature_permutation"),
-    ("  equal memory (32 rows per pass)", "ds:feature_permutation:32", "captum:feature_permutation"),
 ]
 # --- end of the xmethods block ---
 NEURON = (3, 10, 12)  # a unit of layer "2" (the second convolution)
@@ -111,7 +116,9 @@ PACKAGES = {"captum": "captum", "shap": "shap"}
 
 BATCH = 32
 BN_BATCH = 24
-BATCH_SIZE = 64  # deepscope's batch_size for gradient methods (the Model default)
+LINEAR_ROWS = 256  # grad_cam on a linear layer: rows of 64 features
+# deepscope runs at its defaults: ds.Model(net) without a batch_size, so each method sizes its
+# passes itself (deepscope.explain._rows); a job's ":<rows>" gives batch_size=<rows> instead
 
 
 def _rss() -> int:
@@ -220,6 +227,8 @@ def _job(job: str):
     rows = int(rows[0]) if rows else None
     if method == "kernel_shap":
         return _kernel_shap_job(tool)
+    if setup == "linear":
+        return _linear_grad_cam_job(tool)
     net, x, target = _bn_setup() if setup == "bn" else _image_setup()
     if method in XMETHODS:
         return _xmethods_job(tool, method, net, x, target, rows)
@@ -230,7 +239,7 @@ def _job(job: str):
     import deepscope as ds
     import deepscope.explain
 
-    model = ds.Model(net, batch_size=BATCH_SIZE)
+    model = ds.Model(net)
     explain = ds.explain
     if method == "ig":
         return lambda: explain.integrated_gradients(model, x, target=target, n_steps=50, batch_size=rows)
@@ -360,7 +369,7 @@ def _xmethods_job(tool: str, method: str, net, x, target, rows: int | None = Non
         import deepscope as ds
         import deepscope.explain
 
-        model = ds.Model(net, batch_size=BATCH_SIZE)
+        model = ds.Model(net)
         explain = ds.explain
         if method == "deeplift":
             return lambda: explain.deeplift(model, x, target=target)
@@ -415,7 +424,7 @@ def _xspeed_job(tool: str, method: str, setup: str, net, x, target):
         import deepscope as ds
         import deepscope.explain
 
-        model = ds.Model(net, batch_size=BATCH_SIZE)
+        model = ds.Model(net)
         e = ds.explain
         jobs = {
             "saliency": lambda: e.saliency(model, x, target=target, abs=True),
@@ -424,7 +433,7 @@ def _xspeed_job(tool: str, method: str, setup: str, net, x, target):
             "deconvolution": lambda: e.deconvolution(model, x, target=target),
             "guided_grad_cam": lambda: e.guided_grad_cam(model, x, target=target, layer=str(last_conv)),
             "grad_cam": lambda: e.grad_cam(model, x, target=target, layer=str(last_conv)),
-            "gradient_shap": lambda: e.gradient_shap(model, x, target=target, baseline=references),
+            "gradient_shap": lambda: e.gradient_shap(model, x, target=target, baseline=references, n_samples=5),
             "smoothgrad_sq": lambda: e.noise_tunnel(
                 "saliency", model, x, target=target, kind="smoothgrad_sq", n_samples=25, stdev=0.15
             ),
@@ -473,6 +482,25 @@ def _xspeed_job(tool: str, method: str, setup: str, net, x, target):
     return jobs[method]
 
 
+def _linear_grad_cam_job(tool: str):
+    """Grad-CAM on a linear layer of an MLP (issue 15: any layer), 256 rows at once."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    mlp = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)).eval()
+    rows = torch.randn(LINEAR_ROWS, 64, generator=torch.Generator().manual_seed(1))
+    if tool == "ds":
+        import deepscope as ds
+        import deepscope.explain
+
+        model = ds.Model(mlp)
+        return lambda: ds.explain.grad_cam(model, rows, target=1, layer="2", relu=False)
+    from captum.attr import LayerGradCam
+
+    return lambda: LayerGradCam(mlp, mlp[2]).attribute(rows, target=1)
+
+
 def _kernel_shap_job(tool: str):
     net, data, x = _tabular_setup()
     import torch
@@ -496,19 +524,15 @@ def _kernel_shap_job(tool: str):
 
 
 def _child_memory(name: str) -> None:
-    work = _job(name)
-    work()
-    with PeakSampler() as sampler:
-        work()
-    print(json.dumps({"peak": sampler.peak - sampler.start}))
-
-
-def _child_first(name: str) -> None:
-    """The first call's wall-clock and CPU seconds in a fresh process, after setup."""
+    """In a fresh process, after setup: the first call's wall-clock and CPU seconds (it pays every
+    one-time cost), then the peak memory of the next call."""
     work = _job(name)
     start, start_cpu = time.perf_counter(), time.process_time()
     work()
-    print(json.dumps([time.perf_counter() - start, time.process_time() - start_cpu]))
+    first = [time.perf_counter() - start, time.process_time() - start_cpu]
+    with PeakSampler() as sampler:
+        work()
+    print(json.dumps({"peak": sampler.peak - sampler.start, "first": first}))
 
 
 def _uncovered() -> list[str]:
@@ -522,8 +546,13 @@ def _uncovered() -> list[str]:
 
 def _child_time(names: list[str], repeats: int) -> None:
     works = {name: _job(name) for name in names}
+    slowest = 0.0
     for work in works.values():
+        start = time.perf_counter()
         work()
+        slowest = max(slowest, time.perf_counter() - start)
+    # cheap methods get more runs (about CHEAP_SECONDS of each tool), so a busy moment moves the median less
+    repeats = max(repeats, min(MAX_REPEATS, int(CHEAP_SECONDS / max(slowest, 1e-3))))
     wall: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(repeats):
@@ -556,14 +585,21 @@ def _run_child(args: list[str], threads: int | None) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--first-repeats", type=int, default=1, help="fresh processes timing a first call")
+    parser.add_argument(
+        "--fresh-repeats", type=int, default=1, help="fresh processes timing a first call and measuring peak memory"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--only", help="run only the cases whose name contains this")
+    parser.add_argument("--start-at", help="begin at the first case whose name contains this (a section of its own)")
+    parser.add_argument(
+        "--from-the-end",
+        action="store_true",
+        help="run the cases last to first, into a section of their own (a second run alongside a first one)",
+    )
     parser.add_argument(
         "--write", action="store_true", help="with --only: record the cases run in a section of their own"
     )
     parser.add_argument("--memory-child")
-    parser.add_argument("--first-child")
     parser.add_argument("--time-child", nargs="+")
     args = parser.parse_args()
     import torch
@@ -576,15 +612,15 @@ def main() -> int:
     if args.time_child:
         _child_time(args.time_child, args.repeats)
         return 0
-    if args.first_child:
-        _child_first(args.first_child)
-        return 0
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU (load average "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); image batch {BATCH} of 3x32x32, "
-        f"deepscope batch_size {BATCH_SIZE} unless shown; medians of {args.repeats} alternating "
-        f"warm runs: wall-clock and CPU seconds; first call: median of {args.first_repeats} fresh processes"
+    load_start = os.getloadavg()
+    where = (
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; image batch {BATCH} of 3x32x32; "
+        f"both tools at their defaults (deepscope: ds.Model(net), no batch_size) unless a case says; "
+        f"wall-clock and CPU time: medians of at least {args.repeats} alternating warm runs (cheap cases: "
+        f"about {CHEAP_SECONDS:.0f} s of each tool); first call and peak memory (of the next call): median of "
+        f"{args.fresh_repeats} fresh processes"
     )
+    print(f"{where}; load average {load_start[0]:.1f} on {os.cpu_count()} cores at the start")
     header = (
         f"{'case':46s} {'tool':22s} {'wall s':>7s} {'cpu s':>7s} {'first s':>7s} {'peak MiB':>9s}   "
         f"{'wall ratio':>10s} {'cpu ratio':>9s} {'1st ratio':>9s} {'mem ratio':>9s}"
@@ -593,26 +629,27 @@ def main() -> int:
     print("-" * len(header))
     peaks: dict[str, float] = {}
     firsts: dict[str, float] = {}
-    record = Results(
-        "bench_explain" if not args.only else f"bench_explain (only: {args.only})",
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; image batch {BATCH} of "
-        f"3x32x32, deepscope batch_size {BATCH_SIZE} unless shown; medians of {args.repeats} "
-        f"alternating warm runs; first calls: median of {args.first_repeats} fresh processes",
-    )
+    section = "bench_explain" if not args.only else f"bench_explain (only: {args.only})"
+    if args.start_at:
+        section += f" (from {args.start_at})"
+    record = Results(section + (" (from the last case)" if args.from_the_end else ""), where)
     parent = ""
-    for case, ours, theirs in CASES:
+    verdicts: list[tuple[str, bool, bool, bool]] = []
+    cases = _in_order(CASES, args.from_the_end)
+    if args.start_at:
+        cases = cases[next(i for i, (case, _, _) in enumerate(cases) if args.start_at in case) :]
+    for case, ours, theirs in cases:
         if args.only and args.only not in f"{case} {ours}":
             continue
         times = _run_child(["--time-child", ours, theirs, "--repeats", str(args.repeats)], args.threads)
         for name in (ours, theirs):
             if name not in peaks:
-                peaks[name] = _run_child(["--memory-child", name], args.threads)["peak"]
-            if name not in firsts:
-                runs = [_run_child(["--first-child", name], args.threads) for _ in range(args.first_repeats)]
-                firsts[name] = statistics.median(run[0] for run in runs)
+                runs = [_run_child(["--memory-child", name], args.threads) for _ in range(args.fresh_repeats)]
+                peaks[name] = statistics.median(run["peak"] for run in runs)
+                firsts[name] = statistics.median(run["first"][0] for run in runs)
         for name in (ours, theirs):
             tool = "deepscope" if name == ours else PEERS[name.split(":")[0]]
-            rows = name.split(":")[2] if name.count(":") == 2 else "default"
+            rows = name.split("@")[0].split(":")[2] if name.split("@")[0].count(":") == 2 else "default"
             label = f"{tool} ({rows})" if name.split(":")[1] != "kernel_shap" else tool
             line = (
                 f"{case if name == ours else '':46s} {label:22s} {times[name][0]:7.3f} "
@@ -623,9 +660,18 @@ def main() -> int:
                     f"   {times[ours][0] / times[theirs][0]:9.2f}x {times[ours][1] / times[theirs][1]:8.2f}x "
                     f"{firsts[ours] / firsts[theirs]:8.2f}x {peaks[ours] / max(peaks[theirs], 1):8.2f}x"
                 )
-            print(line)
+            print(line, flush=True)
         parent = parent if case.startswith(" ") else case
         label = case.strip() if not case.startswith(" ") else f"{parent}, {case.strip()}"
+        if not case.startswith(" "):  # the targets are for both tools' defaults
+            verdicts.append(
+                (
+                    label,
+                    times[ours][0] <= times[theirs][0],
+                    times[ours][0] <= AIM * times[theirs][0],
+                    peaks[ours] <= peaks[theirs] + MEMORY_NOISE,
+                )
+            )
         peer_tool, peer_package = PEERS[theirs.split(":")[0]], PACKAGES[theirs.split(":")[0]]
         for quantity, ours_value, peer_value, unit in (
             ("time", times[ours][0], times[theirs][0], "s"),
@@ -642,15 +688,69 @@ def main() -> int:
                 quantity=quantity,
                 unit=unit,
             )
-    print("ratios are deepscope / peer: below 1 means deepscope is faster or lighter")
+        if not args.only or args.write:  # each case as it comes: a run cut short keeps what it measured
+            _write(record, verdicts, load_start[0], partial=True)
+    print("ratios above are deepscope / peer: below 1 means deepscope is faster or lighter")
+    print(
+        f"targets at both tools' defaults: time at most the peer's (aim {AIM}x of it), peak memory no higher "
+        f"(closer than {MEMORY_NOISE / 2**20:.0f} MiB counts as equal)"
+    )
+    for verdict in verdicts:
+        print(_verdict(*verdict))
     missing = _uncovered()
     if missing:
         print("registered methods without a case: " + ", ".join(missing))
     for name, why in NO_PEER.items():
         print(f"{name}: not measured ({why})")
     if not args.only or args.write:
-        record.write()
+        _write(record, verdicts, load_start[0], partial=False)
+    print(_summary(verdicts, load_start[0], partial=False))
     return 0
+
+
+def _write(record: Results, verdicts: list[tuple[str, bool, bool, bool]], load: float, *, partial: bool) -> None:
+    """The section in results.md: the rows, a verdict per method, and how loaded the machine was."""
+    record.notes = [*(_verdict(*verdict) for verdict in verdicts), _summary(verdicts, load, partial=partial)]
+    with contextlib.redirect_stdout(io.StringIO()):  # "results written" once, not per case
+        record.write()
+
+
+def _in_order(cases: list[tuple[str, str, str]], from_the_end: bool) -> list[tuple[str, str, str]]:
+    """The cases in their order, or last to first with each case's sub-cases (indented) after it."""
+    if not from_the_end:
+        return cases
+    groups: list[list[tuple[str, str, str]]] = []
+    for case in cases:
+        if case[0].startswith(" ") and groups:
+            groups[-1].append(case)
+        else:
+            groups.append([case])
+    return [case for group in reversed(groups) for case in group]
+
+
+def _summary(verdicts: list[tuple[str, bool, bool, bool]], load: float, *, partial: bool) -> str:
+    met = sum(time_ok and memory_ok for _, time_ok, _, memory_ok in verdicts)
+    return (
+        f"{met} of {len(verdicts)} methods met both targets ({sum(a for _, _, a, _ in verdicts)} within the "
+        f"{AIM}x aim); load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on "
+        f"{os.cpu_count()} cores shared with other work" + ("; the run is still going (partial)" if partial else "")
+    )
+
+
+AIM = 0.8  # deepscope's time at most this share of the peer's (issue 15)
+# peak memories closer than this count as equal: the resident-memory sampler's noise (allocator
+# arenas, page granularity) is of this order for the smallest cases
+MEMORY_NOISE = 2**20
+CHEAP_SECONDS = 2.0
+MAX_REPEATS = 41
+
+
+def _verdict(label: str, time_ok: bool, aim_ok: bool, memory_ok: bool) -> str:
+    """One line per method: met or missed, and what missed."""
+    if time_ok and memory_ok:
+        return f"{label}: met (time {'within' if aim_ok else 'not within'} the {AIM}x aim)"
+    missed = [what for what, ok in (("time: slower than the peer", time_ok), ("memory: higher", memory_ok)) if not ok]
+    return f"{label}: MISSED ({'; '.join(missed)})"
 
 
 if __name__ == "__main__":

@@ -22,10 +22,29 @@ else:
 __all__ = ["progress_bar", "tqdm"]
 
 
+class _Hidden(_std.tqdm):
+    """A bar that is never shown, made without tqdm's set-up: the first tqdm of a process, even a
+    disabled one, creates a multiprocessing lock, which starts a resource-tracker process (about
+    0.1 s that every first call of a method would pay). Every method of a disabled bar is a no-op."""
+
+    def __new__(cls, *args: object, **kwargs: object) -> _Hidden:
+        return object.__new__(cls)
+
+    def __init__(self, total: int, desc: str) -> None:
+        self.disable = True
+        self.iterable = None
+        self.n = 0
+        self.total = total
+        self.desc = desc
+        self.leave = False
+
+
 def progress_bar(total: int, progress: bool | None, desc: str) -> _std.tqdm:
     """A progress bar over ``total`` steps: shown when asked (``progress=True``), or, when
     ``progress`` is None, on an interactive terminal once the work has taken a second."""
     if progress is not None and not isinstance(progress, bool):
         raise ArgumentTypeError("progress", "True, False or None (automatic)", progress)
     show = progress if progress is not None else sys.stderr.isatty()
-    return tqdm(total=total, desc=desc, disable=not show, leave=False, delay=0 if progress else 1.0)
+    if not show:
+        return _Hidden(total, desc)
+    return tqdm(total=total, desc=desc, leave=False, delay=0 if progress else 1.0)

@@ -15,6 +15,7 @@ infidelity, max-sensitivity) and localization scores against ground-truth masks.
 
 from __future__ import annotations
 
+from deepscope.explain._rows import set_memory_budget
 from deepscope.explain.ablation import feature_ablation, shapley_exact, shapley_sampling
 from deepscope.explain.attribution import Attribution
 
@@ -98,4 +99,5 @@ __all__ = [
     "register_method",
     "saliency",
     "sanity_check",
+    "set_memory_budget",
 ]

@@ -2,7 +2,8 @@
 
 Every method runs inside a *task*: the model in eval mode, the inputs as a float tensor in the
 space attributions are taken in (images and tables as given, text as its input embeddings), the
-target class of each example and the batch size. Gradient methods use ``gradient_task``,
+target class of each example and the rows per pass (``Task.rows_for``: the caller's
+``batch_size``, or the policy of ``_rows``). Gradient methods use ``gradient_task``,
 model-agnostic ones (occlusion, LIME, KernelSHAP) ``predict_task``.
 
 >>> from deepscope.explain._task import batches
@@ -36,7 +37,8 @@ from deepscope.explain._inputs import (
     to_numeric_array,
 )
 from deepscope.explain._multi import PreparedInputs
-from deepscope.explain._validate import TABULAR_BATCH_SIZE, check_feature_names, jsonable, resolve_batch_size
+from deepscope.explain._rows import UNMEASURED_ROWS, fitting_rows, perturbation_floor, row_bytes, sampling_rows
+from deepscope.explain._validate import check_feature_names, check_positive_int, jsonable
 from deepscope.progress import progress_bar, tqdm
 
 log = logging.getLogger("deepscope.explain")
@@ -68,7 +70,8 @@ class Task:
     forward: ForwardFn
     target: torch.Tensor | None  # [N] long; None until resolved (see target_rows)
     outputs: torch.Tensor | None  # [N, C] model outputs at x (detached)
-    batch_size: int
+    # rows per pass the caller asked for; None: ``policy`` decides (see ``rows_for``)
+    batch_size: int | None
     progress: bool | None
     inputs: np.ndarray | None = None  # what Attribution.inputs keeps
     feature_names: list[str] | None = None
@@ -79,6 +82,8 @@ class Task:
     # whether forward(x, rows) depends on rows beyond x (text masks, other inputs, extra arguments):
     # then a reference input is evaluated once per example, not once for all
     rows_matter: bool = False
+    policy: str = "gradient"  # "gradient" | "perturbation" | "sampling": see deepscope.explain._rows
+    _row_bytes: int | None = None
     _seen: torch.Tensor | None = None
     _targets: torch.Tensor | None = None
 
@@ -105,6 +110,46 @@ class Task:
     def score(self) -> torch.Tensor:
         """The model's output for each example's target at its input."""
         return selected(self.resolved_outputs, self.resolved_target)
+
+    def rows_for(self, total: int) -> int:
+        """Rows per forward/backward pass for ``total`` rows of work: ``batch_size`` when the
+        caller gave one, otherwise the policy's (``deepscope.explain._rows``)."""
+        if self.batch_size is not None:
+            return self.batch_size
+        tabular = self.kind == "tabular"
+        if self.policy == "gradient":
+            wanted = total
+        elif self.policy == "perturbation":
+            wanted = min(total, perturbation_floor(self.n, tabular))
+        else:
+            wanted = min(total, sampling_rows(tabular))
+        if wanted <= UNMEASURED_ROWS:
+            return max(1, wanted)
+        fit = fitting_rows(self.row_bytes(), self.x.device)
+        if fit >= wanted:
+            return wanted
+        return -(-total // -(-total // fit))  # as few passes as fit, of equal size
+
+    @property
+    def call_rows(self) -> int:
+        """Model rows per call where the work has no natural size (a sampling method's)."""
+        return self.rows_for(2**62)
+
+    def passes(self, total: int) -> Iterator[slice]:
+        """Slices of ``range(total)``, one per pass (``rows_for(total)`` rows each)."""
+        return batches(total, self.rows_for(total))
+
+    def row_bytes(self) -> int:
+        """The memory one row holds in a pass (measured once per task, and per module and row
+        shape: see ``deepscope.explain._rows.row_bytes``)."""
+        if self._row_bytes is None:
+            module = getattr(self.model, "module", None)
+            if self.x.numel() == 0:  # texts of a model-agnostic method: no tensor rows here
+                self._row_bytes = 1
+            else:
+                rows = self.rows[:1]
+                self._row_bytes = row_bytes(module, self.x, lambda one: self.forward(one, rows))
+        return self._row_bytes
 
     def target_rows(self, rows: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
         """The targets of ``rows``. While they are deferred, ``outputs`` must be the model's
@@ -144,14 +189,15 @@ class Task:
         return torch.zeros_like(x) if grad is None else grad
 
     def gradients(self, x: torch.Tensor, rows: torch.Tensor, bar: tqdm | None = None) -> torch.Tensor:
-        """``gradient`` over any number of rows, ``batch_size`` at a time."""
-        if len(x) <= self.batch_size:  # one batch: its gradient is the result, no copy
+        """``gradient`` over any number of rows, ``rows_for(len(x))`` at a time."""
+        size = self.rows_for(len(x))
+        if len(x) <= size:  # one batch: its gradient is the result, no copy
             grad = self.gradient(x, rows)
             if bar is not None:
                 bar.update(len(x))
             return grad
         result = torch.empty_like(x)
-        for part in batches(len(x), self.batch_size):
+        for part in batches(len(x), size):
             result[part] = self.gradient(x[part], rows[part])
             if bar is not None:
                 bar.update(part.stop - part.start)
@@ -159,9 +205,9 @@ class Task:
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """Model outputs [B, C] for any number of rows, ``batch_size`` at a time, no gradients."""
-        parts = [as_2d_outputs(self.forward(x[part], rows[part])).detach() for part in batches(len(x), self.batch_size)]
-        return torch.cat(parts)
+        """Model outputs [B, C] for any number of rows, ``rows_for(len(x))`` at a time, no gradients."""
+        parts = [as_2d_outputs(self.forward(x[part], rows[part])).detach() for part in self.passes(len(x))]
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def scores(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """The target output of each row at ``x``."""
@@ -229,7 +275,7 @@ def gradient_task(
     """
     model = as_model(model)
     _require_module(model, method)
-    batch_size = resolve_batch_size(model, batch_size)
+    batch_size = requested_batch_size(model, batch_size)
     with model.eval_mode():
         if isinstance(inputs, PreparedInputs):
             inputs.check_floating()
@@ -305,15 +351,18 @@ def predict_task(
     batch_size: int | None,
     progress: bool | None,
     feature_names: Sequence[str] | None = None,
+    policy: str = "perturbation",
 ) -> Iterator[Task]:
     """A task for a method that only evaluates the model (any callable works).
 
     For text the task holds no tensor inputs: ``task.texts`` and ``predict_texts`` instead.
-    Tables get at least ``TABULAR_BATCH_SIZE`` rows per model call unless ``batch_size`` is given.
+    ``policy``: how passes are sized unless ``batch_size`` is given ("perturbation": one copy of
+    every example per pass; "sampling": a fixed number of model rows per call). Tables ignore
+    the model's own batch size (its rows are small: see ``deepscope.explain._rows``).
     """
     model = as_model(model)
     requested = batch_size
-    batch_size = resolve_batch_size(model, batch_size)
+    batch_size = requested_batch_size(model, batch_size)
     module = getattr(model, "module", None)
     with model.eval_mode():
         if isinstance(inputs, PreparedInputs):
@@ -321,12 +370,13 @@ def predict_task(
             names = inputs.feature_names()
             task = _array_task(model, method, x, inputs.forward(model), batch_size, progress, feature_names, names)
             task.rows_matter = inputs.rows_matter
+            task.policy = policy
             if task.kind == "tabular" and requested is None:
-                task.batch_size = max(task.batch_size, TABULAR_BATCH_SIZE)
+                task.batch_size = None
             task.outputs = task.predict(task.x, task.rows)
         elif is_texts(inputs):
             texts = [inputs] if isinstance(inputs, str) else list(inputs)
-            outputs = predict_texts(model, texts, batch_size)
+            outputs = predict_texts(model, texts, batch_size or sampling_rows(False))
             task = Task(
                 model,
                 method,
@@ -338,6 +388,7 @@ def predict_task(
                 batch_size,
                 progress,
                 texts=texts,
+                policy=policy,
             )
         else:
             array, names = to_numeric_array(inputs, floating=False)
@@ -357,8 +408,9 @@ def predict_task(
                     return as_2d_outputs(np.asarray(out, dtype=np.float64))
 
             task = _array_task(model, method, x, forward, batch_size, progress, feature_names, names)
+            task.policy = policy
             if task.kind == "tabular" and requested is None:
-                task.batch_size = max(task.batch_size, TABULAR_BATCH_SIZE)
+                task.batch_size = None
             task.outputs = task.predict(task.x, task.rows)
         task.target = resolve_targets(model, target, task.resolved_outputs)
         yield task
@@ -369,7 +421,7 @@ def _array_task(
     method: str,
     x: torch.Tensor,
     forward: ForwardFn,
-    batch_size: int,
+    batch_size: int | None,
     progress: bool | None,
     feature_names: Sequence[str] | None,
     names: list[str] | None,
@@ -394,6 +446,14 @@ def _array_task(
         inputs=x.detach().cpu().numpy(),
         feature_names=names,
     )
+
+
+def requested_batch_size(model: Any, batch_size: Any) -> int | None:
+    """The rows per pass the caller asked for: ``batch_size``, else the model's own when it was
+    given (``deepscope.Model(..., batch_size=...)``); None lets the policy decide."""
+    if batch_size is None:
+        return getattr(model, "requested_batch_size", None)
+    return check_positive_int(batch_size, "batch_size")
 
 
 def _no_forward(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:

@@ -79,12 +79,6 @@ def check_method_options(
     return dict(options)
 
 
-def resolve_batch_size(model: Any, batch_size: Any) -> int:
-    if batch_size is None:
-        batch_size = getattr(model, "batch_size", None) or DEFAULT_BATCH_SIZE
-    return check_positive_int(batch_size, "batch_size")
-
-
 def resolve_seed(seed: Any) -> int:
     """The seed to use: ``None`` means the fixed default, so results are reproducible."""
     if seed is None:

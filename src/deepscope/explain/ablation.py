@@ -5,7 +5,8 @@ the same label (superpixels, feature sets): integers of the example's shape, ``[
 one mask per example ``[N, ...]``. A feature that is *absent* takes the ``baseline`` value
 (a number, one example's shape, or one per example; default 0). Every number of a group gets
 the group's value, as in Captum. ``perturbations_per_eval`` (Captum's option): perturbed
-copies of each example per model call (default: ``batch_size`` copies in all per call).
+copies of each example per model call (default: ``batch_size`` copies in all per call, or
+without it one copy of every example per call, at least 16 rows: ``deepscope.explain._rows``).
 
 - ``feature_ablation``: f(x) - f(x with the feature absent) (Captum's FeatureAblation).
 - ``shapley_exact``: the Shapley values of the features, every coalition evaluated (at most
@@ -31,7 +32,7 @@ import torch
 
 from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelError, describe
 from deepscope.explain._inputs import broadcast_value
-from deepscope.explain._task import Task, batches, predict_task
+from deepscope.explain._task import Task, predict_task
 from deepscope.explain._validate import check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
@@ -87,7 +88,7 @@ def _coalition_scores(
     long, the one feature absent from each pair (feature ablation: no [P, G] matrix)."""
     x = task.x
     scores = []
-    for part in batches(len(example), task.batch_size):
+    for part in task.passes(len(example)):
         ex = example[part]
         where = groups[ex] if groups.shape[0] > 1 else groups.expand(len(ex), *groups.shape[1:])
         if present.ndim == 1:

@@ -225,13 +225,13 @@ def _pairs(
     bar: Any = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(values, sum(multipliers x (x - reference)) per pair, f(reference)[target]) for pairs of
-    inputs ``x`` [P, ...] and their references [P, ...], ``batch_size`` rows per pass (call
+    inputs ``x`` [P, ...] and their references [P, ...], ``rows_for`` rows per pass (call
     within ``deeplift_modules``)."""
     values = torch.empty_like(x)
     total = torch.empty(len(x), dtype=x.dtype, device=x.device)
     start = torch.empty(len(x), dtype=x.dtype, device=x.device)
     reduce = tuple(range(1, x.ndim))
-    for part in batches(len(x), max(1, task.batch_size // 2)):
+    for part in batches(len(x), max(1, task.rows_for(2 * len(x)) // 2)):
         xb, rb, r = x[part], reference[part], rows[part]
         both = torch.cat([xb, rb]).detach().requires_grad_(True)
         with torch.enable_grad():
@@ -365,7 +365,7 @@ def _shap_pairs(
     values = torch.zeros_like(x)
     total = torch.zeros(n, dtype=x.dtype, device=x.device)
     start = torch.zeros(n, dtype=x.dtype, device=x.device)
-    chunk = max(1, task.batch_size // 2)  # one pass of pairs at a time: memory bounded by batch_size
+    chunk = max(1, task.rows_for(2 * n * k) // 2)  # one pass of pairs at a time
     with deeplift_modules(task.model.module, eps), task.bar(n * k) as bar:
         for part in batches(n * k, chunk):
             pair = torch.arange(part.start, part.stop, device=x.device)

@@ -26,7 +26,7 @@ import torch
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, UnsupportedModelError
 from deepscope.explain._inputs import broadcast_value, rows_of, selected
-from deepscope.explain._task import batches, generator, predict_task
+from deepscope.explain._task import generator, predict_task
 from deepscope.explain._validate import check_choice, check_method_options, check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.result import Result
@@ -112,6 +112,7 @@ def deletion_insertion(
         target=attribution.target,
         batch_size=batch_size,
         progress=progress,
+        policy="sampling",
     ) as task:
         if output is None:
             output = "probability" if task.resolved_outputs.shape[1] > 1 and task.model.module is not None else "raw"
@@ -130,7 +131,7 @@ def deletion_insertion(
         pairs = task.n * (n_steps + 1)
         with task.bar(2 * pairs) as bar:
             for curve in curves:
-                for part in batches(pairs, task.batch_size):
+                for part in task.passes(pairs):
                     pair = torch.arange(part.start, part.stop, device=x.device)
                     example, step = pair // (n_steps + 1), pair % (n_steps + 1)
                     top = (ranks[example] < counts[step][:, None]).reshape(-1, *unit_shape)
@@ -188,6 +189,7 @@ def infidelity(
         target=attribution.target,
         batch_size=batch_size,
         progress=progress,
+        policy="sampling",
     ) as task:
         x = task.x
         phi = torch.as_tensor(attribution.values, dtype=x.dtype, device=x.device)
@@ -203,7 +205,7 @@ def infidelity(
         drops = torch.zeros_like(dots)
         pairs = task.n * n_samples
         with task.bar(pairs) as bar:
-            for part in batches(pairs, task.batch_size):
+            for part in task.passes(pairs):
                 pair = torch.arange(part.start, part.stop)
                 example, sample = pair // n_samples, pair % n_samples
                 noise = stdev * torch.randn((len(pair), *x.shape[1:]), generator=gen, dtype=torch.float64)

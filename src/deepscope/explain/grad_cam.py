@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError, UnsupportedModelError
 from deepscope.explain._inputs import as_2d_outputs, selected
-from deepscope.explain._task import Task, batches, gradient_task
+from deepscope.explain._task import Task, gradient_task
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
 
@@ -284,7 +284,7 @@ def _maps(
     last = channel_dim == -1 or (channel_dim is None and task.kind == "text")
     parts = []
     with task.bar(len(x)) as bar:
-        for part in batches(len(x), task.batch_size):
+        for part in task.passes(len(x)):
             acts, grads = layer_maps(task, x[part], rows[part], layer, to_input)
             if acts.ndim < 2 or acts.ndim > 5:
                 raise UnsupportedModelError(

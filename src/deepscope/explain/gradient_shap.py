@@ -20,7 +20,7 @@ import torch
 
 from deepscope.errors import InvalidArgumentError, ShapeError, describe
 from deepscope.explain._inputs import broadcast_value
-from deepscope.explain._task import Task, batches, generator, gradient_task, image_baseline
+from deepscope.explain._task import Task, generator, gradient_task, image_baseline
 from deepscope.explain._validate import check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.integrated_gradients import _check_flag
@@ -116,7 +116,7 @@ def _expected_output(task: Task, references: torch.Tensor) -> torch.Tensor:
     # example's own other inputs and forward arguments)
     total = torch.zeros(task.n, dtype=task.x.dtype, device=task.x.device)
     k = len(references)
-    for part in batches(task.n * k, task.batch_size):
+    for part in task.passes(task.n * k):
         pair = torch.arange(part.start, part.stop, device=task.x.device)
         example = pair // k
         total.index_add_(0, example, task.scores(references[pair % k], example))
@@ -151,17 +151,20 @@ def _core(
     total = torch.zeros_like(x)
     shape = (-1,) + (1,) * (x.ndim - 1)
     with task.bar(n * n_samples) as bar:
-        for part in batches(n * n_samples, task.batch_size):
+        for part in task.passes(n * n_samples):
             example = torch.arange(part.start, part.stop, device=x.device) // n_samples
             m = len(example)
             pick = torch.randint(len(references), (m,), generator=gen).to(x.device)
             alpha = torch.rand(m, generator=gen, dtype=x.dtype).to(x.device).view(shape)
-            point = x[example]
+            point = x[example]  # a copy: the in-place steps below leave x alone
             if stdev:
                 noise = torch.randn((m, *x.shape[1:]), generator=gen, dtype=x.dtype)
-                point = point + stdev * noise.to(x.device)
+                point.add_(noise.to(x.device), alpha=stdev)
             start = references[pick]
-            grads = task.gradient(start + alpha * (point - start), rows[example])
-            total.index_add_(0, example, grads * (point - start) if multiply_by_inputs else grads)
+            difference = point.sub_(start)  # in place: as few pass-sized copies as the pass needs
+            scaled = torch.addcmul(start, alpha, difference)
+            del start
+            grads = task.gradient(scaled, rows[example])
+            total.index_add_(0, example, difference.mul_(grads) if multiply_by_inputs else grads)
             bar.update(m)
     return total / n_samples

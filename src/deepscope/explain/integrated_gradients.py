@@ -2,8 +2,9 @@
 
 The path integral from the baseline to the input is approximated by a quadrature rule with the
 same steps and weights as Captum's: ``riemann_left``, ``riemann_right``, ``riemann_middle``,
-``riemann_trapezoid`` or ``gausslegendre``. The (example, step) pairs are walked in chunks of
-``batch_size``, so memory holds at most ``batch_size`` scaled inputs at once, whatever ``n_steps``.
+``riemann_trapezoid`` or ``gausslegendre``. The (example, step) pairs are walked in passes
+(``batch_size``, ``internal_batch_size``, or by default all at once within the memory budget of
+``deepscope.explain._rows``), whatever ``n_steps``.
 
 >>> import torch, deepscope as ds
 >>> net = torch.nn.Linear(3, 1)
@@ -14,6 +15,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -22,12 +24,12 @@ import torch
 
 from deepscope.errors import ArgumentTypeError
 from deepscope.explain._inputs import rows_of
-from deepscope.explain._task import Task, batches, gradient_task, image_baseline
+from deepscope.explain._task import Task, gradient_task, image_baseline
 from deepscope.explain._validate import check_choice, check_positive_int, deprecated_alias
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
 
-__all__ = ["integrated_gradients", "INTEGRATION_METHODS", "integration_steps"]
+__all__ = ["integrated_gradients", "INTEGRATION_METHODS", "integration_steps", "path_integral"]
 
 INTEGRATION_METHODS = (
     "riemann_left",
@@ -160,21 +162,47 @@ def _core(
     weights, alphas = integration_steps(n_steps, integration)
     if baseline is None:
         baseline = torch.zeros_like(x[:1])
-    weights_t = torch.tensor(weights, dtype=x.dtype, device=x.device)
-    alphas_t = torch.tensor(alphas, dtype=x.dtype, device=x.device)
-    total = torch.zeros_like(x)
     difference = x - baseline
-    n = len(x)
-    shape = (-1,) + (1,) * (x.ndim - 1)
-    with task.bar(n * n_steps) as bar:
-        for part in batches(n * n_steps, task.batch_size):
-            pair = torch.arange(part.start, part.stop, device=x.device)
-            example, step = pair // n_steps, pair % n_steps
-            scaled = torch.addcmul(rows_of(baseline, example), alphas_t[step].view(shape), difference[example])
-            grads = task.gradient(scaled, rows[example])
-            total.index_add_(0, example, grads * weights_t[step].view(shape))
-            bar.update(len(pair))
+    with task.bar(len(x) * n_steps) as bar:
+        total = path_integral(
+            task,
+            baseline,
+            difference,
+            weights,
+            alphas,
+            lambda scaled, example: task.gradient(scaled, rows[example]),
+            bar,
+        )
     return total * difference if multiply_by_inputs else total
+
+
+def path_integral(
+    task: Task,
+    start: torch.Tensor,
+    difference: torch.Tensor,
+    weights: list[float],
+    alphas: list[float],
+    gradient: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    bar: Any = None,
+) -> torch.Tensor:
+    """sum_k weights[k] * gradient(start + alphas[k] * difference) per example: [N, ...] of
+    ``difference``'s shape. ``start`` is [1 or N, ...]; ``gradient(points, examples)`` gives the
+    gradient at a pass of points and ``examples`` their example indices.
+    The (example, step) pairs go ``task.rows_for`` at a time."""
+    n, n_steps = len(difference), len(alphas)
+    w = torch.tensor(weights, dtype=difference.dtype, device=difference.device)
+    a = torch.tensor(alphas, dtype=difference.dtype, device=difference.device)
+    shape = (-1,) + (1,) * (difference.ndim - 1)
+    total = torch.zeros_like(difference)
+    for part in task.passes(n * n_steps):
+        pair = torch.arange(part.start, part.stop, device=difference.device)
+        example, step = pair // n_steps, pair % n_steps
+        points = torch.addcmul(rows_of(start, example), a[step].view(shape), difference[example])
+        # not in place: a gradient may be a broadcast view (of a sum's ones, through linear maps)
+        total.index_add_(0, example, gradient(points, example) * w[step].view(shape))
+        if bar is not None:
+            bar.update(len(pair))
+    return total
 
 
 def _check_flag(value: Any, argument: str) -> bool:

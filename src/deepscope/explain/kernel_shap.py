@@ -251,6 +251,7 @@ def kernel_shap(
         batch_size=batch_size,
         progress=progress,
         feature_names=feature_names,
+        policy="sampling",
     ) as task:
         if task.kind == "text" or (task.kind != "tabular" and feature_mask is None):
             raise UnsupportedModelError(
@@ -322,7 +323,7 @@ def _background_values(
 ) -> np.ndarray:
     """Values [N, G] with every example's coalitions filled from the same background rows."""
     values = np.zeros((task.n, n_groups))
-    limit = task.batch_size
+    limit = task.call_rows
     pending: list[_Pending] = []
     waiting = 0  # hybrid rows of the pending examples
     with task.bar(task.n) as bar:
@@ -389,7 +390,7 @@ def _paired(
                 values[i] = item.phi
                 bar.update(1)
                 continue
-            _evaluate(task, [item], x, groups, bg, weight, values, bar, task.batch_size)
+            _evaluate(task, [item], x, groups, bg, weight, values, bar, task.call_rows)
     return values, expected
 
 

@@ -27,7 +27,7 @@ from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundEr
 from deepscope.explain._inputs import as_2d_outputs, rows_of, selected
 from deepscope.explain._task import Task, batches, gradient_task, image_baseline
 from deepscope.explain.attribution import Attribution
-from deepscope.explain.integrated_gradients import integration_steps
+from deepscope.explain.integrated_gradients import integration_steps, path_integral
 from deepscope.explain.registry import attribution_core, attribution_method
 
 __all__ = [
@@ -154,7 +154,7 @@ def layer_activation(
         layer = check_layer(task, layer)
         parts = []
         with task.bar(task.n) as bar:
-            for part in batches(task.n, task.batch_size):
+            for part in task.passes(task.n):
                 parts.append(_layer_output(task, task.x[part], task.rows[part], layer, False)[0])
                 bar.update(part.stop - part.start)
         return _layer_result(task, _joined(parts), layer)
@@ -185,7 +185,7 @@ def layer_gradient_x_activation(
         layer = check_layer(task, layer)
         parts = []
         with task.bar(task.n) as bar:
-            for part in batches(task.n, task.batch_size):
+            for part in task.passes(task.n):
                 acts, grads = _layer_output(task, task.x[part], task.rows[part], layer, True)
                 parts.append(grads * acts if multiply_by_inputs else grads)
                 bar.update(part.stop - part.start)
@@ -246,7 +246,7 @@ def _neuron_gradient_core(
     layer = check_layer(task, layer)
     result = torch.empty_like(x)
     with task.bar(len(x)) as bar:
-        for part in batches(len(x), task.batch_size):
+        for part in task.passes(len(x)):
             xb = x[part].detach().requires_grad_(True)
             with task.model.capture([layer]) as cap, torch.enable_grad():
                 logits = task.forward(xb, rows[part])
@@ -257,10 +257,14 @@ def _neuron_gradient_core(
                     raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
                 index = check_neuron(neuron, acts.shape[1:])
                 # d sum(acts[:, index]) / d x, with a one-hot gradient in the activations' own
-                # memory layout (a channels-last backward fed a standard-layout gradient copies)
+                # memory layout (a channels-last backward fed a standard-layout gradient copies),
+                # put in by a hook on a scalar's backward pass: a tensor grad_outputs makes torch
+                # import sympy (seconds, on the first call of a process) to compare shapes, and a
+                # product with the one-hot would hold another copy of the activations
                 one_hot = torch.zeros_like(acts)
                 one_hot[(slice(None), *index)] = 1.0
-                (grad,) = torch.autograd.grad(acts, xb, grad_outputs=one_hot, allow_unused=True)
+                acts.register_hook(lambda _, one_hot=one_hot: one_hot)
+                (grad,) = torch.autograd.grad(acts.sum(), xb, allow_unused=True)
             result[part] = torch.zeros_like(xb) if grad is None else grad
             bar.update(part.stop - part.start)
     return result
@@ -304,33 +308,25 @@ def layer_integrated_gradients(
     ) as task:
         layer = check_layer(task, layer)
         base_x = image_baseline(task, baseline).expand_as(task.x)
-        acts = torch.cat(
-            [_layer_output(task, task.x[p], task.rows[p], layer, False)[0] for p in batches(task.n, task.batch_size)]
-        )
+        acts = torch.cat([_layer_output(task, task.x[p], task.rows[p], layer, False)[0] for p in task.passes(task.n)])
         base_acts = torch.cat(
-            [_layer_output(task, base_x[p], task.rows[p], layer, False)[0] for p in batches(task.n, task.batch_size)]
+            [_layer_output(task, base_x[p], task.rows[p], layer, False)[0] for p in task.passes(task.n)]
         )
         module = task.model.module.get_submodule(layer)
         difference = acts - base_acts
-        total = torch.zeros_like(acts)
-        w = torch.tensor(weights, dtype=acts.dtype, device=acts.device)
-        a = torch.tensor(alphas, dtype=acts.dtype, device=acts.device)
-        shape = (-1,) + (1,) * (acts.ndim - 1)
         value: list[torch.Tensor | None] = [None]
-        n = task.n
-        with task.bar(n * n_steps) as bar, _replaced_output(module, value):
-            for part in batches(n * n_steps, task.batch_size):
-                pair = torch.arange(part.start, part.stop, device=acts.device)
-                example, step = pair // n_steps, pair % n_steps
-                scaled = torch.addcmul(base_acts[example], a[step].view(shape), difference[example])
-                scaled.requires_grad_(True)
-                value[0] = scaled
-                with torch.enable_grad():
-                    logits = as_2d_outputs(task.forward(task.x[example], task.rows[example]))
-                    out = selected(logits, task.resolved_target[example]).sum()
-                    (grad,) = torch.autograd.grad(out, scaled)
-                total.index_add_(0, example, grad * w[step].view(shape))
-                bar.update(len(pair))
+
+        def gradient(scaled: torch.Tensor, example: torch.Tensor) -> torch.Tensor:
+            """d output / d layer output, with the layer putting out ``scaled``."""
+            value[0] = scaled.requires_grad_(True)
+            with torch.enable_grad():
+                logits = as_2d_outputs(task.forward(task.x[example], task.rows[example]))
+                out = selected(logits, task.resolved_target[example]).sum()
+                (grad,) = torch.autograd.grad(out, scaled)
+            return grad
+
+        with task.bar(task.n * n_steps) as bar, _replaced_output(module, value):
+            total = path_integral(task, base_acts, difference, weights, alphas, gradient, bar)
             value[0] = None
         values = total * difference if multiply_by_inputs else total
         start = task.scores(base_x, task.rows)
@@ -378,26 +374,13 @@ def neuron_integrated_gradients(
         x = task.x
         base = image_baseline(task, baseline)
         difference = x - base
-        w = torch.tensor(weights, dtype=x.dtype, device=x.device)
-        a = torch.tensor(alphas, dtype=x.dtype, device=x.device)
-        shape = (-1,) + (1,) * (x.ndim - 1)
-        total = torch.zeros_like(x)
-        n = task.n
-        with task.bar(n * n_steps):
-            for part in batches(n * n_steps, task.batch_size):
-                pair = torch.arange(part.start, part.stop, device=x.device)
-                example, step = pair // n_steps, pair % n_steps
-                scaled = torch.addcmul(rows_of(base, example), a[step].view(shape), difference[example])
-                grads = _neuron_gradient_core(
-                    replace(task, progress=False),
-                    scaled,
-                    task.rows[example],
-                    None,
-                    None,
-                    layer=layer,
-                    neuron=neuron,
-                )
-                total.index_add_(0, example, grads * w[step].view(shape))
+        inner = replace(task, progress=False)
+
+        def gradient(scaled: torch.Tensor, example: torch.Tensor) -> torch.Tensor:
+            return _neuron_gradient_core(inner, scaled, task.rows[example], None, None, layer=layer, neuron=neuron)
+
+        with task.bar(task.n * n_steps) as bar:
+            total = path_integral(task, base, difference, weights, alphas, gradient, bar)
         values = total * difference if multiply_by_inputs else total
         index = _neuron_option(neuron)
         return task.finish(
@@ -449,7 +432,7 @@ def layer_conductance(
         layer = check_layer(task, layer)
         base = image_baseline(task, baseline)
         steps = n_steps + 1
-        per_chunk = max(1, task.batch_size // steps)
+        per_chunk = max(1, task.rows_for(task.n * steps) // steps)
         parts = []
         with task.bar(task.n * steps) as bar:
             for part in batches(task.n, per_chunk):
@@ -504,7 +487,7 @@ def neuron_conductance(
         x = task.x
         base = image_baseline(task, baseline)
         w = torch.tensor(weights, dtype=x.dtype, device=x.device)
-        per_chunk = max(1, task.batch_size // n_steps)
+        per_chunk = max(1, task.rows_for(task.n * n_steps) // n_steps)
         parts = []
         with task.bar(task.n * n_steps) as bar:
             for part in batches(task.n, per_chunk):

@@ -204,6 +204,7 @@ def lime(
         batch_size=batch_size,
         progress=progress,
         feature_names=feature_names,
+        policy="sampling",
     ) as task:
         if kernel_width is None:
             kernel_width = 0.25 if task.kind in ("image", "text") else 1.0
@@ -341,7 +342,7 @@ def _grouped(
             keep_groups = torch.zeros((n_samples, n_groups), dtype=torch.bool, device=x.device)
             keep_groups[:, present] = torch.as_tensor(z, dtype=torch.bool, device=x.device)
             y = np.zeros(n_samples)
-            for part in batches(n_samples, task.batch_size):
+            for part in batches(n_samples, task.call_rows):
                 keep = keep_groups[part][:, own]
                 rows = torch.where(keep, flat, fill).reshape(-1, *shape)
                 index = torch.full((len(rows),), i, dtype=torch.long, device=x.device)
@@ -366,7 +367,7 @@ def _text(
                 continue
             z = _masks(rng, n_samples, len(text_words), keep_one=True)
             texts = [" ".join(w for w, on in zip(text_words, row, strict=True) if on) for row in z]
-            outputs = predict_texts(task.model, texts, task.batch_size)
+            outputs = predict_texts(task.model, texts, task.call_rows)
             target = task.resolved_target[i : i + 1].expand(len(texts)).to(outputs.device)
             y = selected(outputs, target).double().cpu().numpy()
             values[i, : len(text_words)], intercepts[i] = _fit(z, y, kernel_width, alpha)

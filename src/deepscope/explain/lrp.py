@@ -40,7 +40,7 @@ from torch import nn
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError, ShapeError, UnsupportedModelError
 from deepscope.explain._inputs import as_2d_outputs, selected
-from deepscope.explain._task import Task, batches, gradient_task
+from deepscope.explain._task import Task, gradient_task
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
 
@@ -282,7 +282,7 @@ def _relevance(task: Task, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     values = torch.empty_like(x)
     shape = (-1,) + (1,) * (x.ndim - 1)
     with task.bar(len(x)) as bar:
-        for part in batches(len(x), task.batch_size):
+        for part in task.passes(len(x)):
             xb = x[part].detach().requires_grad_(True)
             r = rows[part]
             with torch.enable_grad():

@@ -2,8 +2,9 @@
 
 ``kind="smoothgrad"`` averages the maps, ``"smoothgrad_sq"`` averages their squares and
 ``"vargrad"`` takes their variance (Adebayo et al. 2018). The (example, noise sample) pairs are
-walked in chunks of ``batch_size``, so memory holds at most ``batch_size`` noisy inputs at once
-(plus what the inner method holds, itself bounded by ``batch_size``).
+walked in chunks (``batch_size``, ``nt_samples_batch_size`` noisy copies of each example, or by
+default all of them within the memory budget of ``deepscope.explain._rows``, as Captum's default
+takes them all at once); the inner method sizes its own passes the same way.
 
 >>> import torch, deepscope as ds
 >>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
@@ -107,8 +108,9 @@ def noise_tunnel(
             base = baseline_distribution(task, baseline)
         else:
             base = None
-        inner = replace(task, progress=False)
         x, n = task.x, task.n
+        chunk = task.rows_for(n * n_samples) if nt_samples_batch_size is None else nt_samples_batch_size * n
+        inner = replace(task, progress=False)  # after rows_for: the copy keeps its measurement
         total = total_sq = None
         complete = name in _COMPLETE and method_options.get("multiply_by_inputs", True) is True
         deltas = torch.zeros(n * n_samples, dtype=task.score.dtype, device=x.device) if complete else None
@@ -117,7 +119,6 @@ def noise_tunnel(
             start_score = _expected_output(task, cast(torch.Tensor, base))
         elif complete:
             start_score = task.scores(cast(torch.Tensor, base).expand_as(x), task.rows)
-        chunk = task.batch_size if nt_samples_batch_size is None else nt_samples_batch_size * n
         with task.bar(n * n_samples, f"noise_tunnel({name})") as bar:
             for part in batches(n * n_samples, chunk):
                 example = torch.arange(part.start, part.stop, device=x.device) // n_samples

@@ -3,7 +3,8 @@ baseline, and credit the drop in the target output to the covered features.
 
 Each feature's value is the mean drop over the windows that covered it, as in Captum. Occluded
 copies are evaluated ``batch_size`` at a time (``perturbations_per_eval`` per example, as Captum's
-option, when given). With ``feature_mask`` the windows are the mask's groups (superpixels,
+option, when given; by default one copy of every example per pass, as Captum's default, at least
+16 rows: ``deepscope.explain._rows``). With ``feature_mask`` the windows are the mask's groups (superpixels,
 feature sets): each group is occluded once, as Captum's FeatureAblation does.
 
 >>> import torch, deepscope as ds
@@ -36,7 +37,7 @@ from deepscope.explain._groups import (
     spread,
 )
 from deepscope.explain._inputs import broadcast_value, rows_of
-from deepscope.explain._task import Task, batches, predict_task
+from deepscope.explain._task import Task, predict_task
 from deepscope.explain._validate import check_positive_int
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
@@ -157,9 +158,8 @@ def occlusion(
             )
         if perturbations_per_eval is not None:
             task.batch_size = perturbations_per_eval * task.n
-        elif batch_size is None and task.kind != "tabular":
-            # one occluded copy per example per pass by default (as Captum), at most the
-            # model's batch size: memory never above Captum's default
+        elif batch_size is None and task.kind != "tabular" and task.batch_size is not None:
+            # the model's own batch size: at most one occluded copy per example per pass
             task.batch_size = min(task.batch_size, task.n)
         if feature_mask is not None:
             return _by_groups(task, baseline, feature_mask, return_input_shape, perturbations_per_eval)
@@ -188,7 +188,7 @@ def occlusion(
         every = _masks(spots, range(k), shape, x.device) if k * x[0].numel() <= _MASKS_AT_ONCE else None
         count = (every.sum(dim=0) if every is not None else _count(spots, shape, x.device)).to(score.dtype)
         with task.bar(n * k) as bar:
-            for part in batches(n * k, task.batch_size):
+            for part in task.passes(n * k):
                 pair = torch.arange(part.start, part.stop, device=x.device)
                 example, where = pair // k, pair % k
                 masks = every[where] if every is not None else _masks(spots, where.tolist(), shape, x.device)
@@ -217,7 +217,7 @@ def _by_groups(
     drops = torch.empty(task.n * g, dtype=score.dtype, device=x.device)
     shape = tuple(x.shape[1:])
     with task.bar(task.n * g) as bar:
-        for part in batches(task.n * g, task.batch_size):
+        for part in task.passes(task.n * g):
             pair = torch.arange(part.start, part.stop, device=x.device)
             example, group = pair // g, pair % g
             where = groups[example] if groups.shape[0] > 1 else groups.expand(len(pair), *shape)

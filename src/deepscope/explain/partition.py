@@ -185,6 +185,7 @@ def partition_shap(
         batch_size=batch_size,
         progress=progress,
         feature_names=feature_names,
+        policy="sampling",
     ) as task:
         if task.kind == "text":
             if feature_mask is not None or background is not None:
@@ -220,7 +221,7 @@ def partition_shap(
             for i in range(task.n):
                 own = groups[i if len(groups) > 1 else 0]
                 evaluate = _coalition_values(task, i, x[i], own, bg, bg_w, n_groups)
-                values[i], base[i] = _owen(evaluate, tree, n_groups, max_evals, task.batch_size // max(1, len(bg)))
+                values[i], base[i] = _owen(evaluate, tree, n_groups, max_evals, task.call_rows // max(1, len(bg)))
                 bar.update(1)
         delta = values.sum(axis=1) - (task.score.double().cpu().numpy() - base)
         options: dict[str, Any] = {"max_evals": max_evals, "n_background": len(rows)}
@@ -381,7 +382,7 @@ def _texts(
 
             def evaluate(masks: np.ndarray, segments: list[str] = segments, target: int = target) -> np.ndarray:
                 batch = [masked_text(segments, keep, mask_token, collapse) for keep in masks]
-                return predict_texts(task.model, batch, task.batch_size)[:, target].double().cpu().numpy()
+                return predict_texts(task.model, batch, task.call_rows)[:, target].double().cpu().numpy()
 
             if m == 0:
                 bar.update(1)
@@ -393,7 +394,7 @@ def _texts(
                 continue
             given = clustering(text) if callable(clustering) else clustering
             tree = balanced_tree(m) if given is None else _check_clustering(given, m)
-            values[i, :m], base[i] = _owen(evaluate, tree, m, max_evals, task.batch_size)
+            values[i, :m], base[i] = _owen(evaluate, tree, m, max_evals, task.call_rows)
             bar.update(1)
     task.tokens = [[w.strip() for w in segments] for segments in words]
     delta = values.sum(axis=1) - (task.score.double().cpu().numpy() - base)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from deepscope.errors import InvalidArgumentError
-from deepscope.explain._task import batches, generator, predict_task
+from deepscope.explain._task import generator, predict_task
 from deepscope.explain._validate import resolve_seed
 from deepscope.explain.ablation import feature_groups
 from deepscope.explain.attribution import Attribution
@@ -90,7 +90,7 @@ def feature_permutation(
         flat_x = x.reshape(n, -1)
         dropped = torch.empty(n * g, dtype=task.score.dtype, device=x.device)
         with task.bar(n * g) as bar:
-            for part in batches(n * g, task.batch_size):
+            for part in task.passes(n * g):
                 pair = torch.arange(part.start, part.stop, device=x.device)
                 feature, example = pair // n, pair % n
                 where = flat_groups[example] if flat_groups.shape[0] > 1 else flat_groups.expand(len(pair), -1)

@@ -7,12 +7,15 @@ Every method has one call shape, written here once::
 
 - ``target``: the output each example is explained for (None: the predicted class).
 - ``baseline``: the reference input of methods that compare with one.
-- ``batch_size``: rows per forward/backward pass (None: the model's). The inner work of some
-  methods has its own size, named as in Captum: ``internal_batch_size`` (integrated
-  gradients' (example, step) pairs per pass), ``perturbations_per_eval`` (perturbed copies of
-  each example per model call: occlusion, feature ablation, Shapley values, KernelSHAP, LIME)
-  and ``nt_samples_batch_size`` (a noise tunnel's noisy copies of each example per chunk);
-  unset, ``batch_size`` sizes that work too.
+- ``batch_size``: rows per forward/backward pass (None: the ``deepscope.Model``'s own when it
+  was given one, otherwise the method's default, as Captum's: gradient methods run all their
+  work in one pass unless it would hold more than a memory budget, perturbation methods one
+  perturbed copy of every example per pass; see ``deepscope.explain._rows`` and
+  ``set_memory_budget``). The inner work of some methods has its own size, named as in Captum:
+  ``internal_batch_size`` (integrated gradients' (example, step) pairs per pass),
+  ``perturbations_per_eval`` (perturbed copies of each example per model call: occlusion,
+  feature ablation, Shapley values, KernelSHAP, LIME) and ``nt_samples_batch_size`` (a noise
+  tunnel's noisy copies of each example per chunk); unset, ``batch_size`` sizes that work too.
 - ``seed``: the random draws of sampling methods.
 - ``progress``: a tqdm bar (None: only for long work).
 - ``additional_forward_args``: passed to the model after the inputs on every forward pass.

@@ -75,7 +75,9 @@ class Model:
         labels: class names, one per output (taken from a Hugging Face config when not given).
         name: a display name (the class or function name when not given).
         device: where to run; the module is moved there. Defaults to where its parameters are.
-        batch_size: default batch size of ``predict`` and ``gradient``.
+        batch_size: default batch size of ``predict`` and ``gradient`` (64 when not given). The
+            attribution methods use a given one as their rows per pass; without it they size
+            their passes themselves (see ``deepscope.explain.set_memory_budget``).
         max_length: texts are truncated to this many tokens.
 
     >>> import numpy as np
@@ -90,6 +92,8 @@ class Model:
     name: str
     device: torch.device
     batch_size: int
+    #: ``batch_size`` as the caller gave it (None: not given, ``batch_size`` is the default 64)
+    requested_batch_size: int | None
     max_length: int
     #: True when ``predict`` takes a DataFrame of raw (unencoded) features, as the zoo's tabular
     #: models and callables do; pages use it to decide whether a table's rows can be re-run.
@@ -108,7 +112,7 @@ class Model:
         labels: Sequence[str] | None = None,
         name: str | None = None,
         device: str | torch.device | None = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         max_length: int = 128,
     ):
         if model is self:  # Model(a_model): __new__ returned it; keep it as it is
@@ -123,7 +127,8 @@ class Model:
                 }
             )
             return
-        self.batch_size = check_batch_size(batch_size)
+        self.requested_batch_size = None if batch_size is None else check_batch_size(batch_size)
+        self.batch_size = self.requested_batch_size or 64
         self.max_length = check_batch_size(max_length, "max_length")
         self._fn: Callable[[Any], Any] | None = None
         self._num_outputs: int | None = None

@@ -170,5 +170,6 @@ def batch_ranges(n: int, size: int, progress: bool | None, desc: str) -> Iterato
         raise ArgumentTypeError("progress", "True, False or None (automatic)", progress)
     starts = range(0, n, size)
     show = progress if progress is not None else len(starts) > FEW_BATCHES and sys.stderr.isatty()
-    for start in tqdm(starts, desc=desc, unit="batch", disable=not show, leave=False):
+    # no tqdm at all when hidden: the first one of a process, even disabled, starts a process
+    for start in tqdm(starts, desc=desc, unit="batch", leave=False) if show else starts:
         yield start, min(start + size, n)
