@@ -47,6 +47,7 @@ from deepscope.explain._task import Task, batches, gradient_task, image_baseline
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.gradient_shap import baseline_distribution
 from deepscope.explain.registry import attribution_core, attribution_method
+from deepscope.model.hooks import this_thread_only
 
 __all__ = ["deeplift", "deeplift_shap", "deeplift_modules", "ELEMENTWISE", "DEFAULT_EPS"]
 
@@ -191,7 +192,7 @@ def deeplift_modules(module: nn.Module, eps: float = DEFAULT_EPS) -> Iterator[in
     inplace = [m for m in hooked if getattr(m, "inplace", False)]
     for m in inplace:
         m.inplace = False  # type: ignore[union-attr]
-    handles = [m.register_forward_hook(hook) for m in hooked]
+    handles = [m.register_forward_hook(this_thread_only(hook)) for m in hooked]
     try:
         yield len(handles)
     finally:

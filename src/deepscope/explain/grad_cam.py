@@ -28,6 +28,7 @@ from deepscope.explain._inputs import as_2d_outputs, selected
 from deepscope.explain._task import Task, gradient_task
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
+from deepscope.model.hooks import this_thread_only
 
 __all__ = ["grad_cam", "grad_cam_pp", "conv_layers"]
 
@@ -243,7 +244,7 @@ def _input_maps(
         kept[:] = [value]  # the last call's: the adapter may probe the model first
         return (value, *args[1:])
 
-    handle = module.register_forward_pre_hook(leaf)
+    handle = module.register_forward_pre_hook(this_thread_only(leaf))
     try:
         with torch.enable_grad():
             logits = as_2d_outputs(task.forward(x.detach(), rows))

@@ -22,6 +22,7 @@ from deepscope.explain._task import Task, gradient_task, log
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.grad_cam import _grad_cam_core, resolve_layer
 from deepscope.explain.registry import attribution_core, attribution_method
+from deepscope.model.hooks import this_thread_only
 
 __all__ = ["guided_backprop", "guided_grad_cam", "guided_relus", "deconvolution", "deconv_relus"]
 
@@ -39,7 +40,8 @@ def guided_relus(module: torch.nn.Module) -> Iterator[int]:
         if isinstance(output, torch.Tensor) and output.requires_grad:
             output.register_hook(lambda grad: grad.clamp(min=0))
 
-    handles = [m.register_forward_hook(on_output) for m in module.modules() if isinstance(m, torch.nn.ReLU)]
+    relus = [m for m in module.modules() if isinstance(m, torch.nn.ReLU)]
+    handles = [m.register_forward_hook(this_thread_only(on_output)) for m in relus]
     try:
         yield len(handles)
     finally:
@@ -122,7 +124,8 @@ def deconv_relus(module: torch.nn.Module) -> Iterator[int]:
             return _DeconvReLU.apply(args[0])
         return None
 
-    handles = [m.register_forward_hook(on_output) for m in module.modules() if isinstance(m, torch.nn.ReLU)]
+    relus = [m for m in module.modules() if isinstance(m, torch.nn.ReLU)]
+    handles = [m.register_forward_hook(this_thread_only(on_output)) for m in relus]
     try:
         yield len(handles)
     finally:

@@ -29,6 +29,7 @@ from deepscope.explain._task import Task, batches, gradient_task, image_baseline
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.integrated_gradients import integration_steps, path_integral
 from deepscope.explain.registry import attribution_core, attribution_method
+from deepscope.model.hooks import this_thread_only
 
 __all__ = [
     "LAYER_METHODS",
@@ -273,7 +274,7 @@ def _neuron_gradient_core(
 @contextmanager
 def _replaced_output(module: torch.nn.Module, value: list[torch.Tensor | None]) -> Iterator[None]:
     """Within the block, ``module`` puts out ``value[0]`` (when set) instead of its output."""
-    handle = module.register_forward_hook(lambda m, a, out: value[0])
+    handle = module.register_forward_hook(this_thread_only(lambda m, a, out: value[0]))
     try:
         yield
     finally:

@@ -43,6 +43,7 @@ from deepscope.explain._inputs import as_2d_outputs, selected
 from deepscope.explain._task import Task, gradient_task
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
+from deepscope.model.hooks import this_thread_only
 
 __all__ = ["lrp", "LRP_RULES", "lrp_rules"]
 
@@ -264,12 +265,12 @@ def _relevance_hooks(module: nn.Module, rules: dict[str, _Rule]) -> Iterator[Non
             if name in rules:
                 rule = rules[name]
                 if rule.kind != "identity":
-                    handles.append(layer.register_forward_pre_hook(pre))
-                handles.append(layer.register_forward_hook(rule_hook(rule, name)))
+                    handles.append(layer.register_forward_pre_hook(this_thread_only(pre)))
+                handles.append(layer.register_forward_hook(this_thread_only(rule_hook(rule, name))))
             elif isinstance(layer, _PASS):
-                handles.append(layer.register_forward_hook(pass_hook))
+                handles.append(layer.register_forward_hook(this_thread_only(pass_hook)))
             elif not isinstance(layer, _RESHAPE) and not any(True for _ in layer.children()):
-                handles.append(layer.register_forward_pre_hook(refuse(name or type(layer).__name__)))
+                handles.append(layer.register_forward_pre_hook(this_thread_only(refuse(name or type(layer).__name__))))
         yield
     finally:
         for handle in handles:
