@@ -246,10 +246,11 @@ def _neuron_gradient_core(
 ) -> torch.Tensor:
     layer = check_layer(task, layer)
     result = torch.empty_like(x)
+    module = dict(task.model.module.named_modules())[layer]
     with task.bar(len(x)) as bar:
         for part in task.passes(len(x)):
             xb = x[part].detach().requires_grad_(True)
-            with task.model.capture([layer]) as cap, torch.enable_grad():
+            with task.model.capture([layer]) as cap, _detached_after(module), torch.enable_grad():
                 logits = task.forward(xb, rows[part])
                 if task.target is None:  # deferred: this pass is at the task's own inputs
                     task.target_rows(rows[part], as_2d_outputs(logits.detach()))
@@ -269,6 +270,21 @@ def _neuron_gradient_core(
             result[part] = torch.zeros_like(xb) if grad is None else grad
             bar.update(part.stop - part.start)
     return result
+
+
+@contextmanager
+def _detached_after(module: torch.nn.Module) -> Iterator[None]:
+    """Within the block, the layers after ``module`` run on its output detached: a gradient taken
+    at the layer needs no graph of the rest of the model, which would hold its activations."""
+
+    def detach(_module: torch.nn.Module, _args: Any, output: Any) -> Any:
+        return output.detach() if isinstance(output, torch.Tensor) else None
+
+    handle = module.register_forward_hook(this_thread_only(detach))
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 @contextmanager
