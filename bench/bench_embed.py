@@ -44,6 +44,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -513,19 +514,28 @@ def bench_atlas(results: Results, python: str | None, points: int = 5_000) -> No
     )
 
 
-def update_density(points: int) -> None:
-    """Re-measure the density view and put it in place of that line of the last full run."""
+def update_note(prefix: str, option: str, measure: Any) -> None:
+    """Re-measure one note's figure (``measure(results)``) and put it in place of the note that
+    starts with ``prefix`` in the last full run's section."""
     from _results import RESULTS_JSON
 
     last = json.loads(RESULTS_JSON.read_text(encoding="utf-8")).get("bench_embed")
     if last is None:
         raise SystemExit("no earlier run of bench_embed in bench/results.json: run it in full first")
-    results = Results("bench_embed", f"{last['setup']}; full run: `{last['command']}` on {last['date']}")
+    setup = (
+        last["setup"]
+        if "; full run: " in last["setup"]
+        else f"{last['setup']}; full run: `{last['command']}` on {last['date']}"
+    )
+    results = Results("bench_embed", setup)
     results.rows = last["rows"]
-    bench_density(results, points)
+    measure(results)
     fresh = results.notes.pop()
-    notes = [n for n in last["notes"] if not n.startswith("Projector density view")]
-    results.notes = [*notes, fresh + " (re-measured alone with --update-density)"]
+    notes = [n for n in last["notes"] if not n.startswith(prefix)]
+    results.notes = [
+        *notes,
+        f"{fresh} (re-measured alone with {option} on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+    ]
     results.write()
 
 
@@ -544,9 +554,17 @@ def main() -> None:
         action="store_true",
         help="re-measure only the density view and replace its line in the last run's section",
     )
+    parser.add_argument(
+        "--update-paint",
+        action="store_true",
+        help="re-measure only the page's first paint and replace its line in the last run's section",
+    )
     args = parser.parse_args()
     if args.update_density:
-        update_density(args.density_points)
+        update_note("Projector density view", "--update-density", lambda r: bench_density(r, args.density_points))
+        return
+    if args.update_paint:
+        update_note("Projector first paint", "--update-paint", bench_first_paint)
         return
     if args.only_paint:
         bench_first_paint(None)
