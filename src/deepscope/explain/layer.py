@@ -14,8 +14,8 @@ of the input's shape for the unit ``neuron`` (an index into one example's layer 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import Any, Literal, overload
 
@@ -246,7 +246,7 @@ def _neuron_gradient_core(
 ) -> torch.Tensor:
     layer = check_layer(task, layer)
     result = torch.empty_like(x)
-    module = dict(task.model.module.named_modules())[layer]
+    module = task.model.module.get_submodule(layer)
     with task.bar(len(x)) as bar:
         for part in task.passes(len(x)):
             xb = x[part].detach().requires_grad_(True)
@@ -273,28 +273,24 @@ def _neuron_gradient_core(
 
 
 @contextmanager
-def _detached_after(module: torch.nn.Module) -> Iterator[None]:
+def _output_changed(module: torch.nn.Module, change: Callable[[Any], Any]) -> Iterator[None]:
+    """Within the block, ``module`` puts out ``change(output)`` on this thread (None: unchanged)."""
+    handle = module.register_forward_hook(this_thread_only(lambda _module, _args, output: change(output)))
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def _detached_after(module: torch.nn.Module) -> AbstractContextManager[None]:
     """Within the block, the layers after ``module`` run on its output detached: a gradient taken
     at the layer needs no graph of the rest of the model, which would hold its activations."""
-
-    def detach(_module: torch.nn.Module, _args: Any, output: Any) -> Any:
-        return output.detach() if isinstance(output, torch.Tensor) else None
-
-    handle = module.register_forward_hook(this_thread_only(detach))
-    try:
-        yield
-    finally:
-        handle.remove()
+    return _output_changed(module, lambda output: output.detach() if isinstance(output, torch.Tensor) else None)
 
 
-@contextmanager
-def _replaced_output(module: torch.nn.Module, value: list[torch.Tensor | None]) -> Iterator[None]:
+def _replaced_output(module: torch.nn.Module, value: list[torch.Tensor | None]) -> AbstractContextManager[None]:
     """Within the block, ``module`` puts out ``value[0]`` (when set) instead of its output."""
-    handle = module.register_forward_hook(this_thread_only(lambda m, a, out: value[0]))
-    try:
-        yield
-    finally:
-        handle.remove()
+    return _output_changed(module, lambda _output: value[0])
 
 
 @attribution_method("layer_integrated_gradients")

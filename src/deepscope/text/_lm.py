@@ -234,23 +234,18 @@ def _hooks(modules: Sequence[nn.Module], store: list[Any], pre_first: bool) -> I
 
 
 def _hooked(modules: Sequence[nn.Module], store: list[Any], pre_first: bool) -> Iterator[None]:
-    owner = threading.get_ident()
     handles = []
     if pre_first:
 
         def pre(module: nn.Module, args: Any, kwargs: Any) -> None:
-            if threading.get_ident() != owner:
-                return
-            tensor = args[0] if args else first_tensor(kwargs)
-            store.append(tensor)
+            store.append(args[0] if args else first_tensor(kwargs))
 
-        handles.append(modules[0].register_forward_pre_hook(pre, with_kwargs=True))
+        handles.append(modules[0].register_forward_pre_hook(this_thread_only(pre), with_kwargs=True))
 
     def post(module: nn.Module, args: Any, output: Any) -> None:
-        if threading.get_ident() == owner:
-            store.append(first_tensor(output))
+        store.append(first_tensor(output))
 
-    handles.extend(m.register_forward_hook(post) for m in modules)
+    handles.extend(m.register_forward_hook(this_thread_only(post)) for m in modules)
     try:
         yield
     finally:
