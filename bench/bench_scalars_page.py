@@ -6,9 +6,12 @@ Measures, on a logdir of that size built once with the store's writer and kept i
   that each change the smoothing, the tag or the x axis; the target is p95 under 300 ms;
 - the same when the logdir changed since the last update (a live run wrote), so the cached
   series are read again (the first chart after a change);
-- in headless Chromium: the first paint of the Scalars page (navigation until every chart in the
-  window drew; the others draw as they scroll in), cold (fresh server) and warm, and the time from
-  a control's change (x axis, smoothing, run filter) until the charts in the window redrew;
+- in headless Chromium: the first paint of the Scalars page, cold (fresh server) and warm, measured
+  twice: from navigation until every chart in the window shows its lines, as a preview (the
+  server-drawn SVG of the same points that comes with the page, shown until plotly.js has loaded
+  and drawn) or as the interactive chart; and until every chart in the window is the interactive
+  plotly chart (the others draw as they scroll in); then the time from a control's change (x axis,
+  smoothing, run filter) until every chart in the window was redrawn by plotly;
 - the Runs page on a logdir of 10,000 small runs: its first load (cold: a fresh server, which
   starts from the logdir's run summaries index) and the time from a filter, a sort or a page
   change until the table shows it (target p95 under 300 ms).
@@ -236,6 +239,15 @@ _IN_VIEW_JS = """() => [...document.querySelectorAll('[data-scalars-tag]')].filt
     .map(card => card.querySelector('.js-plotly-plot'))"""
 _ALL_IN_VIEW_DREW = f"""() => {{ const gds = ({_IN_VIEW_JS})();
     return gds.length > 0 && gds.every(gd => gd && Array.isArray(gd._fullData) && gd._fullData.length > 0); }}"""
+# The same, where a card that shows its preview (the server-drawn SVG of the same points, before
+# plotly.js has loaded) counts as drawn once the preview's image has loaded.
+_ALL_IN_VIEW_SHOWN = """() => { const cards = [...document.querySelectorAll('[data-scalars-tag]')].filter(card => {
+        const r = card.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; });
+    return cards.length > 0 && cards.every(card => {
+        const gd = card.querySelector('.js-plotly-plot');
+        if (gd && Array.isArray(gd._fullData) && gd._fullData.length > 0) return true;
+        const img = card.querySelector('.ds-scalars-preview img');
+        return !!img && img.complete && img.naturalWidth > 0; }); }"""
 _STAMP = f"""() => {{ window.__stamp = ({_IN_VIEW_JS})().map(gd => [gd, gd.data]); return window.__stamp.length; }}"""
 _REDREW = "() => window.__stamp.every(([gd, data]) => gd.data !== data)"
 
@@ -257,16 +269,18 @@ def _serve(folder: Path, pages: list[str] | None) -> object:
 
 
 def bench_scalars_browser(folder: Path, updates: int, pages: list[str] | None = None) -> dict:
-    """In headless Chromium: the first paint of /scalars (navigation until every chart in the
-    window drew) on a fresh server (cold) and again (warm), then the time from a control's change
-    (x axis, smoothing, run filter) until every chart in the window drew again."""
+    """In headless Chromium: the first paint of /scalars on a fresh server (cold) and again (warm),
+    twice over: until every chart in the window shows its lines (its preview or its interactive
+    chart, whichever is first), and until every chart in the window is the interactive plotly
+    chart; then the time from a control's change (x axis, smoothing, run filter) until every
+    chart in the window drew again (the interactive chart: previews are for the first load)."""
     from playwright.sync_api import sync_playwright
 
     if not (shutil.which("chromium") or shutil.which("chromium-browser")):
         return {"error": "no chromium on PATH"}
     handle = _serve(folder, pages)
     url = f"http://127.0.0.1:{handle.port}/scalars"  # type: ignore[attr-defined]
-    paints, times, kinds = [], [], []
+    paints, shown, times, kinds = [], [], [], []
     try:
         with sync_playwright() as playwright:
             browser = _browser(playwright)
@@ -275,6 +289,8 @@ def bench_scalars_browser(folder: Path, updates: int, pages: list[str] | None = 
                 page = context.new_page()
                 start = time.perf_counter()
                 page.goto(url)
+                page.wait_for_function(_ALL_IN_VIEW_SHOWN, timeout=180_000, polling=20)
+                shown.append((time.perf_counter() - start) * 1000)
                 page.wait_for_function(_ALL_IN_VIEW_DREW, timeout=180_000, polling=20)
                 paints.append((time.perf_counter() - start) * 1000)
                 context.close()
@@ -309,7 +325,14 @@ def bench_scalars_browser(folder: Path, updates: int, pages: list[str] | None = 
     by_kind = {
         k: _percentiles([t for t, k2 in zip(times, kinds, strict=True) if k2 == k]) for k in dict.fromkeys(kinds)
     }
-    return {"cold": paints[0], "warm": min(paints[1:]), "updates": _percentiles(times), "by_kind": by_kind}
+    return {
+        "cold": paints[0],
+        "warm": min(paints[1:]),
+        "shown_cold": shown[0],
+        "shown_warm": min(shown[1:]),
+        "updates": _percentiles(times),
+        "by_kind": by_kind,
+    }
 
 
 def bench_runs_page(folder: Path, pages: list[str] | None = None) -> dict:
@@ -431,8 +454,13 @@ def main() -> int:
         else:
             p50, p95 = paint["updates"]
             print(
-                f"  first paint of /scalars (charts in the window drew): cold server {paint['cold']:.0f} ms, "
-                f"warm {paint['warm']:.0f} ms   target cold < 1500 ms  {'OK' if paint['cold'] < 1500 else 'OVER'}"
+                f"  first paint of /scalars, lines shown (preview or chart) in every card in the window: "
+                f"cold server {paint['shown_cold']:.0f} ms, warm {paint['shown_warm']:.0f} ms   "
+                f"target cold < 1500 ms  {'OK' if paint['shown_cold'] < 1500 else 'OVER'}"
+            )
+            print(
+                f"  first paint of /scalars, interactive charts drawn in every card in the window: cold server "
+                f"{paint['cold']:.0f} ms, warm {paint['warm']:.0f} ms   {'OK' if paint['cold'] < 1500 else 'OVER'}"
             )
             print(
                 f"  update in the browser (control changed -> charts in the window redrawn), "
@@ -442,7 +470,14 @@ def main() -> int:
             for kind, (k50, k95) in paint["by_kind"].items():
                 print(f"    {kind}: p50 {k50:.0f} ms  p95 {k95:.0f} ms")
             record.add(
-                "Scalars: first paint, cold server",
+                "Scalars: first paint (preview or chart), cold server",
+                ours=paint["shown_cold"] / 1000,
+                peer=1.5,
+                peer_name="target",
+                peer_package=None,
+            )
+            record.add(
+                "Scalars: first paint (interactive charts), cold server",
                 ours=paint["cold"] / 1000,
                 peer=1.5,
                 peer_name="target",
@@ -451,7 +486,7 @@ def main() -> int:
             record.add(
                 "Scalars: update in the browser, p95", ours=p95 / 1000, peer=0.3, peer_name="target", peer_package=None
             )
-            ok = ok and paint["cold"] < 1500 and p95 < 300
+            ok = ok and paint["shown_cold"] < 1500 and p95 < 300
         if args.runs_page:
             runs_folder = build_runs_logdir(args.runs_page, rebuild=args.rebuild)
             indexed = _ensure_index(runs_folder)

@@ -12,7 +12,9 @@ every run's value at the step under the cursor.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -32,6 +34,8 @@ __all__ = [
     "chart_height",
     "RUN_PALETTE",
     "run_colors",
+    "ScalarsPreview",
+    "scalars_preview",
 ]
 
 # Twenty colours for the lines of one chart (the page draws at most twenty runs): Paul Tol's
@@ -339,3 +343,189 @@ def _nonfinite_markers(data: ChartData, unit: float, palette: Mapping[str, str])
             }
         )
     return traces
+
+
+# -- the preview: the figure's lines as a plain SVG, drawn before plotly.js has loaded ----------
+
+PREVIEW_GRID = "#E4E7EB"  # the theme's grid colour
+PREVIEW_AXIS = "#9AA5B1"  # the theme's axis and zero-line colour
+_PREVIEW_SCALE = 2  # SVG units per pixel of the nominal plot area (half-pixel precision)
+_SI = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+@dataclass(frozen=True)
+class ScalarsPreview:
+    """A chart's lines as an SVG of its plot area, with the axes' ticks, for a page to draw at once.
+
+    ``svg``: the plot area (stretch it to the plot area's box: the lines keep their width).
+    ``x_ticks``/``y_ticks``: (position in the plot area from left / from bottom, 0..1; label).
+    ``margin``: the figure's margins in pixels (l, r, t, b); ``height``: the figure's height.
+    """
+
+    svg: str
+    x_ticks: tuple[tuple[float, str], ...]
+    y_ticks: tuple[tuple[float, str], ...]
+    x_title: str
+    margin: dict
+    height: int
+
+
+def _decoded(values: object) -> np.ndarray:
+    """A trace's array as numbers: plotly's typed-array spec or a list."""
+    if isinstance(values, dict) and "bdata" in values:
+        dtype = np.dtype(str(values["dtype"])).newbyteorder("<")
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=dtype).astype(np.float64)
+    return np.asarray(values if values is not None else [], dtype=np.float64)
+
+
+def _nice_ticks(low: float, high: float, length: float, min_px: float) -> tuple[np.ndarray, float]:
+    """The ticks plotly's automatic linear axis puts on [low, high] ``length`` pixels long:
+    about one per ``min_px`` pixels (4 to 9 intervals), at 1, 2 or 5 times a power of ten."""
+    span = high - low
+    if not (math.isfinite(span) and span > 0):
+        return np.array([low]), 1.0
+    rough = span / (min(max(length / min_px, 4.0), 9.0) + 1.0)
+    base = 10.0 ** math.floor(math.log10(rough))
+    step = next(m for m in (2.0, 5.0, 10.0) if m >= rough / base) * base
+    first = math.ceil(low / step - 1e-9) * step
+    ticks = np.arange(first, high + step * 1e-9, step)
+    return ticks[(ticks >= low - step * 1e-9) & (ticks <= high + step * 1e-9)], step
+
+
+def _tick_labels(ticks: np.ndarray, step: float) -> list[str]:
+    """Labels as plotly writes them on a linear axis ("B" format): 0.5, 1500, 20k, −2."""
+    top = float(np.abs(ticks).max()) if ticks.size else 0.0
+    scale, suffix = next(((s, x) for s, x in _SI if top >= 10 * s), (1.0, ""))
+    digits = max(0, -math.floor(math.log10(step / scale) + 1e-9)) if step > 0 else 0
+    labels = []
+    for tick in ticks:
+        value = round(float(tick) / scale, digits)
+        text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
+        text = "0" if text in ("-0", "") else text
+        labels.append(text.replace("-", "−") + (suffix if text != "0" else ""))
+    return labels
+
+
+def scalars_preview(figure: Mapping, *, width: int = 520) -> ScalarsPreview | None:
+    """The lines of ``figure`` (from :func:`scalars_figure_json`) as a :class:`ScalarsPreview`,
+    for a plot area about ``width`` pixels wide; None for axes it does not draw (dates, log).
+
+    The same points as the figure, on the same ranges plotly's autorange gives them (x tight,
+    y padded by 5% of the plot's height on each side, or the figure's own y range), with ticks
+    where plotly's automatic ticks go, so the interactive chart replaces it without a jump.
+    """
+    layout = figure.get("layout", {})
+    xaxis, yaxis = layout.get("xaxis", {}), layout.get("yaxis", {})
+    if xaxis.get("type", "linear") != "linear" or yaxis.get("type", "linear") != "linear":
+        return None
+    margin = {k: int(layout.get("margin", {}).get(k, 0)) for k in ("l", "r", "t", "b")}
+    height = int(layout.get("height", CHART_HEIGHT))
+    plot_height = max(height - margin["t"] - margin["b"], 1)
+    lines, marks = [], []
+    for trace in figure.get("data", []):
+        x, y = _decoded(trace.get("x")), _decoded(trace.get("y"))
+        if x.size == 0 or x.size != y.size:
+            continue
+        (marks if trace.get("yaxis") == "y2" else lines).append((trace, x, y))
+    xs = [x[np.isfinite(x)] for _, x, _ in lines + marks]
+    ys = [y[np.isfinite(y)] for _, _, y in lines]
+    xs, ys = [v for v in xs if v.size], [v for v in ys if v.size]
+    x0, x1 = (min(float(v.min()) for v in xs), max(float(v.max()) for v in xs)) if xs else (0.0, 1.0)
+    if "range" in yaxis:
+        y0, y1 = (float(v) for v in yaxis["range"])
+    elif ys:
+        y0, y1 = min(float(v.min()) for v in ys), max(float(v.max()) for v in ys)
+        pad = (y1 - y0) * 0.05 / 0.9
+        y0, y1 = y0 - pad, y1 + pad
+    else:
+        y0, y1 = -1.0, 4.0  # plotly's range for an axis with no data
+    if x1 <= x0:
+        x0, x1 = x0 - 1.0, x1 + 1.0
+    if y1 <= y0:
+        y0, y1 = y0 - 1.0, y1 + 1.0
+    view_w, view_h = width * _PREVIEW_SCALE, plot_height * _PREVIEW_SCALE
+    x_ticks, x_step = _nice_ticks(x0, x1, width, 80)
+    y_ticks, y_step = _nice_ticks(y0, y1, plot_height, 40)
+
+    def px(values: np.ndarray) -> np.ndarray:
+        return (values - x0) / (x1 - x0) * view_w
+
+    def py(values: np.ndarray) -> np.ndarray:
+        return (y1 - values) / (y1 - y0) * view_h
+
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {view_w} {view_h}' preserveAspectRatio='none'>",
+        "<g stroke-width='1' vector-effect='non-scaling-stroke'>",
+    ]
+    for tick in x_ticks:
+        at = round(float(px(np.array([tick]))[0]))
+        color = PREVIEW_AXIS if tick == 0 else PREVIEW_GRID
+        parts.append(
+            f"<line x1='{at}' x2='{at}' y1='0' y2='{view_h}' stroke='{color}' vector-effect='non-scaling-stroke'/>"
+        )
+    for tick in y_ticks:
+        at = round(float(py(np.array([tick]))[0]))
+        color = PREVIEW_AXIS if tick == 0 else PREVIEW_GRID
+        parts.append(
+            f"<line x1='0' x2='{view_w}' y1='{at}' y2='{at}' stroke='{color}' vector-effect='non-scaling-stroke'/>"
+        )
+    parts.append("</g>")
+    for trace, x, y in lines:
+        line = trace.get("line", {})
+        stroke, stroke_width = str(line.get("color", PREVIEW_AXIS)), float(line.get("width", 1))
+        points = np.column_stack([px(x), py(y)])
+        if "lines" in str(trace.get("mode", "lines")):
+            for run in _finite_runs(points):
+                if len(run) > 1:
+                    parts.append(
+                        f"<polyline points='{_points(run)}' fill='none' stroke='{stroke}' "
+                        f"stroke-width='{stroke_width:g}' stroke-linejoin='round' vector-effect='non-scaling-stroke'/>"
+                    )
+        if "markers" in str(trace.get("mode", "")):
+            for x_at, y_at in np.round(points[np.isfinite(points).all(axis=1)]).astype(int).tolist():
+                parts.append(_mark(x_at, y_at, stroke, 4 * _PREVIEW_SCALE))
+    for trace, x, y in marks:
+        colors = trace.get("marker", {}).get("color", PREVIEW_AXIS)
+        colors = colors if isinstance(colors, list) else [colors] * x.size
+        for x_at, y_at, color in zip(px(x).tolist(), ((1 - y) * view_h).tolist(), colors, strict=False):
+            if math.isfinite(x_at):
+                parts.append(_mark(round(x_at), round(y_at), str(color), 5 * _PREVIEW_SCALE))
+    parts.append("</svg>")
+    return ScalarsPreview(
+        svg="".join(parts),
+        x_ticks=tuple(
+            (float((t - x0) / (x1 - x0)), label)
+            for t, label in zip(x_ticks, _tick_labels(x_ticks, x_step), strict=True)
+        ),
+        y_ticks=tuple(
+            (float((t - y0) / (y1 - y0)), label)
+            for t, label in zip(y_ticks, _tick_labels(y_ticks, y_step), strict=True)
+        ),
+        x_title=str(xaxis.get("title", {}).get("text", "")),
+        margin=margin,
+        height=height,
+    )
+
+
+def _finite_runs(points: np.ndarray) -> list[np.ndarray]:
+    """The stretches of ``points`` between non-finite ones (a line's gaps)."""
+    finite = np.isfinite(points).all(axis=1)
+    if finite.all():
+        return [points]
+    edges = np.flatnonzero(np.diff(np.r_[False, finite, False].astype(np.int8)))
+    return [points[start:end] for start, end in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _points(points: np.ndarray) -> str:
+    """Integer SVG coordinates ``"x,y x,y"``, a point that repeats the one before left out."""
+    ints = np.round(points).astype(np.int64)
+    keep = np.r_[True, np.any(ints[1:] != ints[:-1], axis=1)]
+    return " ".join(f"{x},{y}" for x, y in ints[keep].tolist())
+
+
+def _mark(x: int, y: int, color: str, size: int) -> str:
+    """A marker that stays a short upright stroke however the plot area is stretched."""
+    return (
+        f"<line x1='{x}' x2='{x}' y1='{y - size}' y2='{y + size}' stroke='{color}' "
+        f"stroke-width='2' vector-effect='non-scaling-stroke'/>"
+    )

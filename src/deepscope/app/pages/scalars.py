@@ -23,6 +23,7 @@ import logging
 import math
 import re
 import threading
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,14 @@ from deepscope.app.series import XAXES, SeriesSource
 from deepscope.app.updates import apply_on_enter, fit_box, graph_box, unless_shown
 from deepscope.errors import LogdirError
 from deepscope.patterns import match_names
-from deepscope.viz.scalars import CHART_HEIGHT, chart_height, run_colors, scalars_figure_json
+from deepscope.viz.scalars import (
+    CHART_HEIGHT,
+    ScalarsPreview,
+    chart_height,
+    run_colors,
+    scalars_figure_json,
+    scalars_preview,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +65,11 @@ DRAWN = "scalars-drawn"  # a card's store: what its chart was drawn from (to ski
 SEEN = "scalars-seen"  # a card's store: True while the card is in the window
 FIRST = "scalars-first"  # a card's store: the controls its first figure is drawn with (set in view)
 REDRAW = "scalars-redraw"  # a card's store: the controls to draw its chart again with (set in view)
+SLOT = "scalars-slot"  # where a card's graph goes, over its preview
+# Charts that come with the page as a preview (an SVG of the same points, drawn at once; the
+# interactive chart covers it once plotly.js has loaded): the first two rows of the grid, the
+# ones in the window when the page opens.
+PREVIEW_CHARTS = 4
 
 # Watches the cards of the grid: a card's SEEN store is true while the card is in the window and
 # false once it leaves. A card counts as in view only if it still is a moment after the observer
@@ -157,10 +170,16 @@ def layout(ctx: AppContext) -> Any:
     # The grid comes with the page (no round trip before the first charts are asked for); the
     # filters' callback then only changes it when a filter does.
     view = _GridView([], [], CHART_HEIGHT, [], "", "")
+    previews: dict[str, ScalarsPreview] = {}
+    failed = False
     if ctx.logdir is not None:
         try:
-            view = _grid_view(SeriesSource.shared(ctx.logdir), None, None, ctx.logdir.version())
+            source = SeriesSource.shared(ctx.logdir)
+            version = ctx.logdir.version()
+            view = _grid_view(source, None, None, version)
+            previews = _previews(source, view, version)
         except LogdirError:
+            failed = True
             logger.warning("the Scalars grid is left to its callback", exc_info=True)
     return html.Div(
         className="ds-page",
@@ -251,11 +270,13 @@ def layout(ctx: AppContext) -> Any:
                 id="scalars-legend",
                 style={"display": "flex", "flexWrap": "wrap", "gap": "4px 14px", "margin": "8px 0 4px"},
             ),
-            html.Div(_grid(view.tags, view.height), id="scalars-grid", style=_GRID),
+            html.Div(_grid(view.tags, view.height, previews), id="scalars-grid", style=_GRID),
             dcc.Store(id="scalars-runs", data=view.runs if ctx.logdir is not None else None),
             dcc.Store(id="scalars-tags", data=view.tags if ctx.logdir is not None else None),
             dcc.Store(id="scalars-watched"),
             dcc.Store(id="scalars-watch-start", data=True),
+            # Only when the grid could not be read with the page: its callback then runs at once.
+            *([dcc.Store(id="scalars-retry", data=True)] if failed else []),
         ],
     )
 
@@ -268,25 +289,58 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     # (with 1,000 runs, a thousand small reads: seconds that would otherwise delay the first paint).
     threading.Thread(target=_warm_up, args=(source,), name="scalars-warm-up", daemon=True).start()
 
-    @app.callback(
+    grid_outputs = [
         Output("scalars-grid", "children"),
         Output("scalars-tags", "data"),
         Output("scalars-runs", "data"),
         Output("scalars-legend", "children"),
         Output("scalars-message", "children"),
         Output("scalars-summary", "children"),
-        Input("scalars-run-filter", "value"),
-        Input("scalars-tag-filter", "value"),
-        Input("app-logdir-version", "data"),
-        State("scalars-tags", "data"),
-        State("scalars-runs", "data"),
-    )
-    def update_grid(
+    ]
+    grid_states = [State("scalars-run-filter", "value"), State("scalars-tag-filter", "value")]
+
+    def grid_update(
         run_pattern: str | None, tag_pattern: str | None, version: Any, shown_tags: list | None, shown_runs: list | None
     ) -> tuple:
         view = _grid_view(source, run_pattern, tag_pattern, source.version(version))
         grid = dash.no_update if view.tags == shown_tags else _grid(view.tags, view.height)
         return grid, view.tags, unless_shown(view.runs, shown_runs), view.legend, view.message, view.summary
+
+    # Not on the page's load: the page comes with its grid, and the charts' callbacks would wait
+    # for this one (its runs are their input), a round trip before the first chart is asked for.
+    @app.callback(
+        *grid_outputs,
+        Input("scalars-run-filter", "value"),
+        Input("scalars-tag-filter", "value"),
+        Input("app-logdir-version", "data"),
+        State("scalars-tags", "data"),
+        State("scalars-runs", "data"),
+        prevent_initial_call=True,
+    )
+    def update_grid(
+        run_pattern: str | None, tag_pattern: str | None, version: Any, shown_tags: list | None, shown_runs: list | None
+    ) -> tuple:
+        return grid_update(run_pattern, tag_pattern, version, shown_tags, shown_runs)
+
+    # The page's grid could not be read with it (see layout): read it now.
+    @app.callback(
+        *[Output(o.component_id, o.component_property, allow_duplicate=True) for o in grid_outputs],
+        Input("scalars-retry", "data"),
+        *grid_states,
+        State("app-logdir-version", "data"),
+        State("scalars-tags", "data"),
+        State("scalars-runs", "data"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def retry_grid(
+        _retry: Any,
+        run_pattern: str | None,
+        tag_pattern: str | None,
+        version: Any,
+        shown_tags: list | None,
+        shown_runs: list | None,
+    ) -> tuple:
+        return grid_update(run_pattern, tag_pattern, version, shown_tags, shown_runs)
 
     apply_on_enter(app, "scalars-run-filter")
     apply_on_enter(app, "scalars-tag-filter")
@@ -333,20 +387,10 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         ).hexdigest()
         if stamp == drawn:
             raise PreventUpdate
-        data = source.chart(
-            tag,
-            runs,
-            version=version,
-            smoothing=smoothing,
-            xaxis=xaxis,
-            width=CHART_WIDTH,
-            points_per_pixel=POINTS_PER_PIXEL,
-        )
-        colors = run_colors(source.run_names(version))
-        return scalars_figure_json(data, yscale=yscale, ignore_outliers=ignore_outliers, colors=colors), stamp
+        return _figure(source, tag, runs, version, smoothing, xaxis, yscale, ignore_outliers), stamp
 
     @app.callback(
-        Output({"type": BOX, "tag": MATCH}, "children"),
+        Output({"type": SLOT, "tag": MATCH}, "children"),
         Output({"type": BOX, "tag": MATCH}, "style"),
         Output({"type": DRAWN, "tag": MATCH}, "data"),
         Input({"type": FIRST, "tag": MATCH}, "data"),
@@ -460,7 +504,45 @@ def _smoothing(value: Any) -> float:
     return min(max(float(value), 0.0), 0.99)
 
 
-def _grid(tags: list[str], height: int = CHART_HEIGHT) -> list:
+def _figure(
+    source: SeriesSource,
+    tag: str,
+    runs: list[str],
+    version: int,
+    smoothing: float = DEFAULT_SMOOTHING,
+    xaxis: str = "step",
+    yscale: str = "linear",
+    ignore_outliers: bool = False,
+) -> dict:
+    """The figure of ``tag`` for ``runs`` as the page draws it (plotly JSON)."""
+    data = source.chart(
+        tag,
+        runs,
+        version=version,
+        smoothing=smoothing,
+        xaxis=xaxis,
+        width=CHART_WIDTH,
+        points_per_pixel=POINTS_PER_PIXEL,
+    )
+    colors = run_colors(source.run_names(version))
+    return scalars_figure_json(data, yscale=yscale, ignore_outliers=ignore_outliers, colors=colors)
+
+
+def _previews(source: SeriesSource, view: _GridView, version: int) -> dict[str, ScalarsPreview]:
+    """The previews of the grid's first charts, drawn with the page's first controls."""
+    tags = view.tags[:PREVIEW_CHARTS]
+    if not tags or not view.runs:
+        return {}
+    source.series(tags, view.runs, version)  # one read for every previewed chart
+    previews = {}
+    for tag in tags:
+        preview = scalars_preview(_figure(source, tag, view.runs, version), width=CHART_WIDTH)
+        if preview is not None:
+            previews[tag] = preview
+    return previews
+
+
+def _grid(tags: list[str], height: int = CHART_HEIGHT, previews: dict[str, ScalarsPreview] | None = None) -> list:
     """A card per tag, with a heading per tag group ("train/...", "val/...") when there are several."""
     groups: dict[str, list[str]] = {}
     for tag in tags:
@@ -479,11 +561,11 @@ def _grid(tags: list[str], height: int = CHART_HEIGHT) -> list:
                     },
                 )
             )
-        children.extend(_card(tag, height) for tag in members)
+        children.extend(_card(tag, height, (previews or {}).get(tag)) for tag in members)
     return children
 
 
-def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
+def _card(tag: str, height: int = CHART_HEIGHT, preview: ScalarsPreview | None = None) -> Any:
     return html.Div(
         style=_CARD,
         **_data(scalars_tag=tag),
@@ -520,9 +602,86 @@ def _card(tag: str, height: int = CHART_HEIGHT) -> Any:
             ),
             dcc.Download(id={"type": DOWNLOAD, "tag": tag}),
             # The graph is made with its first figure: an empty graph would cost a full plotly
-            # draw of its own for every card on the page, in view or not.
-            html.Div(id={"type": BOX, "tag": tag}, style=graph_box(height)),
+            # draw of its own for every card on the page, in view or not. Until it has drawn, the
+            # card shows its preview, if it has one (the graph's white paper then covers it).
+            html.Div(
+                id={"type": BOX, "tag": tag},
+                style=graph_box(height),
+                children=html.Div(
+                    style={"position": "relative", "height": "100%"},
+                    children=[
+                        *([_preview(preview)] if preview is not None else []),
+                        html.Div(id={"type": SLOT, "tag": tag}, style={"position": "absolute", "inset": 0}),
+                    ],
+                ),
+            ),
         ],
+    )
+
+
+_TICK = {"position": "absolute", "fontSize": "13px", "color": "#1F2933", "whiteSpace": "nowrap", "lineHeight": 1}
+
+
+def _preview(preview: ScalarsPreview) -> Any:
+    """A chart's preview: its lines (an SVG image stretched over the plot area) and tick labels,
+    placed where plotly puts them for any width of the card."""
+    left, right, top, bottom = (preview.margin[k] for k in ("l", "r", "t", "b"))
+    width, height = f"(100% - {left + right}px)", f"(100% - {top + bottom}px)"
+    src = "data:image/svg+xml," + urllib.parse.quote(preview.svg, safe=" ,.-=:/'()")
+    children: list = [
+        html.Img(
+            src=src,
+            alt="",
+            style={
+                "position": "absolute",
+                "left": f"{left}px",
+                "top": f"{top}px",
+                "width": f"calc{width}",
+                "height": f"calc{height}",
+                "borderBottom": "1px solid #9AA5B1",
+            },
+        )
+    ]
+    for at, label in preview.x_ticks:
+        children.append(
+            html.Span(
+                label,
+                style={
+                    **_TICK,
+                    "left": f"calc({left}px + {width} * {at:.4f})",
+                    "top": f"calc(100% - {bottom}px + 7px)",
+                    "transform": "translateX(-50%)",
+                },
+            )
+        )
+    for at, label in preview.y_ticks:
+        children.append(
+            html.Span(
+                label,
+                style={
+                    **_TICK,
+                    "right": f"calc(100% - {left}px + 7px)",
+                    "top": f"calc({top}px + {height} * {1 - at:.4f})",
+                    "transform": "translateY(-50%)",
+                },
+            )
+        )
+    if preview.x_title:
+        children.append(
+            html.Span(
+                preview.x_title,
+                style={
+                    **_TICK,
+                    "left": f"calc({left}px + {width} / 2)",
+                    "bottom": "4px",
+                    "transform": "translateX(-50%)",
+                },
+            )
+        )
+    return html.Div(
+        className="ds-scalars-preview",
+        style={"position": "absolute", "inset": 0, "pointerEvents": "none"},
+        children=children,
     )
 
 
