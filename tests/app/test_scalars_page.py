@@ -466,3 +466,122 @@ def test_charts_draw_as_they_scroll_into_view(browser_page, live_server, tmp_pat
     np.testing.assert_allclose(line["y"], np.arange(20) * 12.0)  # the raw values: smoothing 0
     # Only the charts that came into view were drawn: the ones between were scrolled past.
     assert browser_page.locator(".js-plotly-plot").count() < len(tags)
+
+
+# -- the preview that comes with the page ------------------------------------------------------
+
+
+def _path_points(d: str) -> np.ndarray:
+    """The absolute points of a preview path ("M x y l dx dy dx dy ...")."""
+    import re
+
+    head, _, steps = d.partition("l")
+    start = np.array([float(v) for v in re.findall(r"-?\d+", head[1:])])
+    deltas = np.array([float(v) for v in re.findall(r"-?\d+", steps)]).reshape(-1, 2)
+    return np.vstack([start, start + np.cumsum(deltas, axis=0)]) if deltas.size else start[None]
+
+
+def _decode(values) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"])).astype(float)
+
+
+def test_the_preview_draws_the_points_of_the_chart_in_their_colours(source):
+    import re
+
+    from deepscope.viz.scalars import scalars_preview
+
+    chart = source.chart("train/loss", list(RUNS), smoothing=0.6, width=scalars_page.CHART_WIDTH)
+    figure = scalars_figure_json(chart, colors=run_colors(RUNS))
+    preview = scalars_preview(figure, width=scalars_page.CHART_WIDTH)
+    assert preview is not None
+    paths = re.findall(r"<path d='([^']+)' fill='none' stroke='([^']+)'", preview.svg)
+    lines = [t for t in figure["data"] if t.get("yaxis") != "y2"]
+    assert [stroke for _, stroke in paths] == [t["line"]["color"] for t in lines]  # every line, in order
+    # Where each point lands: x tight on the data, y padded by 5% of the height (plotly's autorange).
+    xs = np.concatenate([_decode(t["x"]) for t in lines])
+    ys = np.concatenate([_decode(t["y"]) for t in lines])
+    ys = ys[np.isfinite(ys)]
+    pad = (ys.max() - ys.min()) * 0.05 / 0.9
+    y0, y1 = ys.min() - pad, ys.max() + pad
+    height = figure["layout"]["height"] - figure["layout"]["margin"]["t"] - figure["layout"]["margin"]["b"]
+    for (d, _), trace in zip(paths, lines, strict=True):
+        x, y = _decode(trace["x"]), _decode(trace["y"])
+        expected = np.round(
+            np.column_stack(
+                [(x - xs.min()) / (xs.max() - xs.min()) * scalars_page.CHART_WIDTH, (y1 - y) / (y1 - y0) * height]
+            )
+        )
+        expected = expected[np.r_[True, np.any(expected[1:] != expected[:-1], axis=1)]]
+        np.testing.assert_array_equal(_path_points(d), expected)
+    # The NaN of mlp-c is marked on the chart's edge, as the figure marks it.
+    assert preview.svg.count("stroke-width='2'") == 1
+    # Ticks where plotly's automatic ticks go: steps 0..299 on a 520 px axis every 50.
+    assert [label for _, label in preview.x_ticks] == ["0", "50", "100", "150", "200", "250"]
+    assert preview.x_ticks[1][0] == pytest.approx(50 / 299)
+
+
+def test_the_preview_leaves_out_axes_it_cannot_draw(source):
+    from deepscope.viz.scalars import scalars_preview
+
+    chart = source.chart("train/loss", list(RUNS), smoothing=0.6, xaxis="wall")
+    assert scalars_preview(scalars_figure_json(chart)) is None  # dates: the chart alone
+    assert scalars_preview(scalars_figure_json(source.chart("train/loss", list(RUNS)), yscale="log")) is None
+
+
+def test_the_page_comes_with_previews_of_its_first_charts(tmp_path):
+    tags = [f"metric/{i:02d}" for i in range(scalars_page.PREVIEW_CHARTS + 2)]
+    with Run(tmp_path, name="one") as run:
+        for step in range(40):
+            run.log({tag: float(step * (i + 1)) for i, tag in enumerate(tags)}, step=step)
+    ctx = AppContext(logdir_path=tmp_path, logdir=open_logdir(tmp_path))
+    page = json.loads(json.dumps(scalars_page.layout(ctx), cls=__import__("plotly").utils.PlotlyJSONEncoder))
+    text = json.dumps(page)
+    assert text.count("ds-scalars-preview") == scalars_page.PREVIEW_CHARTS
+    assert text.count("data:image/svg+xml") == scalars_page.PREVIEW_CHARTS
+    assert "scalars-retry" not in text  # the grid came with the page: no callback before the charts
+
+
+# The centres of a card's tick labels, in the preview and in plotly's chart: [[text, x, y], ...].
+_TICKS_JS = """([tag, axis]) => {
+    const card = document.querySelector(`[data-scalars-tag="${tag}"]`);
+    const centre = (el) => {
+        const r = el.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; };
+    const preview = [...card.querySelectorAll('.ds-scalars-preview span')]
+        .filter(s => s.dataset.axis === axis).map(s => [s.textContent, ...centre(s)]);
+    const chart = [...card.querySelectorAll(`.${axis}tick text`)].map(t => [t.textContent, ...centre(t)]);
+    return {preview, chart};
+}"""
+
+
+@pytest.mark.browser
+def test_the_preview_shows_before_plotly_and_the_chart_covers_it_in_place(
+    browser_page, live_server, logdir, plots_drew
+):
+    url = live_server(logdir)
+    # Without plotly.js, the first charts still show their lines: the preview that came with the page.
+    context = browser_page.context
+    blocked = context.new_page()
+    blocked.route("**/plotly.min.js", lambda route: route.abort())
+    blocked.route("**/plotly*.js", lambda route: route.abort())
+    blocked.goto(url + "scalars")
+    blocked.wait_for_function(
+        """() => { const imgs = [...document.querySelectorAll('.ds-scalars-preview img')];
+                   return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0); }"""
+    )
+    assert blocked.locator(".js-plotly-plot .main-svg").count() == 0
+    blocked.close()
+    # With it, the interactive chart draws over the preview with the same ticks in the same places.
+    _open(browser_page, url, plots_drew)
+    for axis in ("x", "y"):
+        ticks = eventually(lambda axis=axis: browser_page.evaluate(_TICKS_JS, ["train/loss", axis]))
+        assert [t[0] for t in ticks["preview"]] == [t[0] for t in ticks["chart"]], axis
+        for (_, px, py), (_, cx, cy) in zip(ticks["preview"], ticks["chart"], strict=True):
+            assert abs(px - cx) <= 3 and abs(py - cy) <= 3, (axis, ticks["preview"], ticks["chart"])
+    # The chart's white paper hides the preview under it.
+    hidden = browser_page.evaluate(
+        """() => { const img = document.querySelector('[data-scalars-tag="train/loss"] .ds-scalars-preview img');
+                   const r = img.getBoundingClientRect();
+                   const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+                   return !img.contains(top) && !!top.closest('.js-plotly-plot'); }"""
+    )
+    assert hidden

@@ -28,7 +28,7 @@ import math
 import os
 import threading
 import weakref
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -356,6 +356,12 @@ class SeriesSource:
         """What changes whenever one of ``runs`` commits: each run's :func:`run_signature`."""
         version = self.version(version)
         return tuple((run, self._signature(run, version)) for run in runs)
+
+    def memo(self, key: Hashable, compute: Callable[[], Any], nbytes: Callable[[Any], int]) -> Any:
+        """``compute()``, kept under ``key`` in the source's cache (with its charts and series) at
+        ``nbytes(value)`` bytes: for what pages make from them, such as a chart's preview. Put the
+        logdir version or the runs' signatures in ``key``."""
+        return self._cache.get(("memo", key), compute, nbytes)
 
     # -- listings ---------------------------------------------------------------------------
 

@@ -220,7 +220,9 @@ def scalars_figure_json(
     layout: dict = {
         "template": _TEMPLATE_JSON,
         "height": chart_height(len(data.series)),
-        "margin": {"l": 60, "r": 12, "t": 28 if data.nonfinite else 12, "b": 44},
+        # The legend of NaN/Inf markers takes 41 px: a margin that holds it is not pushed by plotly
+        # (a pushed margin would also move the chart away from its preview).
+        "margin": {"l": 60, "r": 12, "t": 44 if data.nonfinite else 12, "b": 44},
         "hovermode": "x unified",
         "hoverlabel": {"namelength": -1, "font": {"size": 11}},
         "showlegend": data.nonfinite > 0,
@@ -349,7 +351,7 @@ def _nonfinite_markers(data: ChartData, unit: float, palette: Mapping[str, str])
 
 PREVIEW_GRID = "#E4E7EB"  # the theme's grid colour
 PREVIEW_AXIS = "#9AA5B1"  # the theme's axis and zero-line colour
-_PREVIEW_SCALE = 2  # SVG units per pixel of the nominal plot area (half-pixel precision)
+_PREVIEW_SCALE = 1  # SVG units per pixel of the nominal plot area (pixel precision)
 _SI = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
 
 
@@ -478,7 +480,7 @@ def scalars_preview(figure: Mapping, *, width: int = 520) -> ScalarsPreview | No
             for run in _finite_runs(points):
                 if len(run) > 1:
                     parts.append(
-                        f"<polyline points='{_points(run)}' fill='none' stroke='{stroke}' "
+                        f"<path d='{_path(run)}' fill='none' stroke='{stroke}' "
                         f"stroke-width='{stroke_width:g}' stroke-linejoin='round' vector-effect='non-scaling-stroke'/>"
                     )
         if "markers" in str(trace.get("mode", "")):
@@ -516,11 +518,20 @@ def _finite_runs(points: np.ndarray) -> list[np.ndarray]:
     return [points[start:end] for start, end in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def _points(points: np.ndarray) -> str:
-    """Integer SVG coordinates ``"x,y x,y"``, a point that repeats the one before left out."""
+def _path(points: np.ndarray) -> str:
+    """An SVG path through ``points`` rounded to whole units, as short as it gets: the first point,
+    then each step from the one before ("M3 40l1-2 1 3"), a point that repeats the one before left
+    out."""
     ints = np.round(points).astype(np.int64)
     keep = np.r_[True, np.any(ints[1:] != ints[:-1], axis=1)]
-    return " ".join(f"{x},{y}" for x, y in ints[keep].tolist())
+    ints = ints[keep]
+    steps = np.diff(ints, axis=0).ravel().tolist()
+    text = [f"M{ints[0, 0]} {ints[0, 1]}"]
+    if steps:
+        text.append("l")
+        text.append(str(steps[0]))
+        text.extend(str(n) if n < 0 else f" {n}" for n in steps[1:])  # a minus sign separates
+    return "".join(text)
 
 
 def _mark(x: int, y: int, color: str, size: int) -> str:

@@ -32,7 +32,7 @@ from dash import Input, Output, State, dash_table, dcc, html
 from deepscope.app.plugin import AppContext, Page, always_active
 from deepscope.app.updates import apply_on_enter
 from deepscope.patterns import MAX_PATTERN_LENGTH, compile_filter
-from deepscope.viz.scalars import run_colors
+from deepscope.viz.scalars import RUN_PALETTE, run_colors
 
 PAGE_SIZE = 50  # rows the browser holds; the rest stay on the server
 _VIEWS_KEPT = 16  # (filter, sort) results kept per table version, so paging through one is cheap
@@ -45,6 +45,7 @@ _BASE_COLUMNS: list[dash_table.DataTable.Columns] = [
     {"id": "duration", "name": ["", "Duration"], "type": "text"},
 ]
 _TIME_FORMAT = "%Y-%m-%d %H:%M"
+COLOR_FIELD = "color"  # a row's field (not a column): its run's colour, as a place in RUN_PALETTE
 
 
 def layout(ctx: AppContext) -> Any:
@@ -130,7 +131,7 @@ def layout(ctx: AppContext) -> Any:
                         {"if": {"column_type": "numeric"}, "textAlign": "right", "fontVariantNumeric": "tabular-nums"},
                         {"if": {"column_id": "run"}, "fontWeight": "600"},
                     ],
-                    style_data_conditional=_STATUS_STYLES,
+                    style_data_conditional=_STATUS_STYLES + _COLOR_STYLES,
                 ),
             ),
             html.Div(id="runs-empty", className="ds-empty", hidden=True),
@@ -152,6 +153,12 @@ _STATUS_STYLES: list[dict] = [
         "color": "#175CD3",
         "fontWeight": "600",
     },
+]
+# Each run's name carries its colour: one style per palette colour, the same for every page of the
+# table (the table works its conditional styles out again only when they change, for every cell).
+_COLOR_STYLES: list[dict] = [
+    {"if": {"filter_query": f"{{{COLOR_FIELD}}} = {i}", "column_id": "run"}, "boxShadow": f"inset 4px 0 0 {color}"}
+    for i, color in enumerate(RUN_PALETTE)
 ]
 
 
@@ -182,7 +189,6 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
         Output("runs-table", "data"),
         Output("runs-table", "columns"),
         Output("runs-table", "tooltip_data"),
-        Output("runs-table", "style_data_conditional"),
         Output("runs-table", "page_count"),
         Output("runs-table", "page_current"),
         Output("runs-summary", "children"),
@@ -200,7 +206,7 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
     def update_table(pattern: str | None, version: Any, page: Any, sort_by: Any, shown_columns: Any) -> tuple:
         table = table_for_version(version)
         if table is None:
-            return [], _BASE_COLUMNS, [], _STATUS_STYLES, 1, 0, "", "", True, True, False, empty_state(ctx)
+            return [], _BASE_COLUMNS, [], 1, 0, "", "", True, True, False, empty_state(ctx)
         if dash.ctx.triggered_id == "runs-filter":
             page = 0  # a new filter starts at its first page
         view = table.view(pattern, sort_by)
@@ -209,10 +215,6 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
         shown = view.order[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
         rows = [table.rows[i] for i in shown]
         tips = [table.tooltips[i] for i in shown]
-        styles = _STATUS_STYLES + [
-            {"if": {"row_index": n, "column_id": "run"}, "boxShadow": f"inset 4px 0 0 {table.colors[i]}"}
-            for n, i in enumerate(shown)
-        ]
         total = len(table.rows)
         message = view.message
         if not view.order:
@@ -226,7 +228,6 @@ def register_callbacks(app: Any, ctx: AppContext) -> None:
             rows,
             dash.no_update if columns == shown_columns else columns,
             tips,
-            styles,
             pages,
             page,
             summary,
@@ -406,6 +407,9 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
         tooltips.append(tips)
         haystacks.append([name, *(f"{k}={_text(v)}" for k, v in hp.items())])
     colors = run_colors([row["run"] for row in rows])
+    palette = {color: i for i, color in enumerate(RUN_PALETTE)}
+    for row in rows:
+        row[COLOR_FIELD] = palette[colors[row["run"]]]
     return RunsTable(columns, rows, tooltips, haystacks, [colors[row["run"]] for row in rows])
 
 

@@ -494,6 +494,7 @@ def _warm_up(source: SeriesSource) -> None:
         version = source.version()
         source.runs_with("scalars", version)
         source.tags(version)
+        _previews(source, _grid_view(source, None, None, version), version)  # the first charts too
     except Exception:  # a head start only: the page reads (and reports) again itself
         logger.debug("scalars warm-up failed", exc_info=True)
 
@@ -536,7 +537,11 @@ def _previews(source: SeriesSource, view: _GridView, version: int) -> dict[str, 
     source.series(tags, view.runs, version)  # one read for every previewed chart
     previews = {}
     for tag in tags:
-        preview = scalars_preview(_figure(source, tag, view.runs, version), width=CHART_WIDTH)
+        preview = source.memo(
+            ("scalars-preview", tag, tuple(view.runs), version),
+            lambda tag=tag: scalars_preview(_figure(source, tag, view.runs, version), width=CHART_WIDTH),
+            lambda preview: 2 * len(preview.svg) + 1024 if preview is not None else 64,
+        )
         if preview is not None:
             previews[tag] = preview
     return previews
@@ -646,10 +651,11 @@ def _preview(preview: ScalarsPreview) -> Any:
         children.append(
             html.Span(
                 label,
+                **_data(axis="x"),
                 style={
                     **_TICK,
                     "left": f"calc({left}px + {width} * {at:.4f})",
-                    "top": f"calc(100% - {bottom}px + 7px)",
+                    "top": f"calc(100% - {bottom}px + 10.5px)",
                     "transform": "translateX(-50%)",
                 },
             )
@@ -658,6 +664,7 @@ def _preview(preview: ScalarsPreview) -> Any:
         children.append(
             html.Span(
                 label,
+                **_data(axis="y"),
                 style={
                     **_TICK,
                     "right": f"calc(100% - {left}px + 7px)",
