@@ -242,3 +242,17 @@ def test_pages_of_runs_sort_and_filter_on_the_server(browser_page, live_server, 
     page.fill("#runs-filter", "mlp")  # a new filter starts on its first page
     summary.get_by_text("1 of 3 runs").wait_for()
     eventually(lambda: _run_names(page), ["mlp-lr0.01"])
+
+
+def test_each_row_names_its_colour_for_the_tables_one_style_per_colour(sample_logdir):
+    from deepscope.app.pages import runs as runs_page
+
+    table = _table(sample_logdir)
+    # The styles are the same for every page (not a style per shown row), so the table works them
+    # out once; each row points at the style of its run's colour.
+    by_index = {
+        int(style["if"]["filter_query"].rsplit("=", 1)[1]): style["boxShadow"] for style in runs_page._COLOR_STYLES
+    }
+    for row, color in zip(table.rows, table.colors, strict=True):
+        assert by_index[row[runs_page.COLOR_FIELD]] == f"inset 4px 0 0 {color}"
+    assert runs_page.COLOR_FIELD not in {column["id"] for column in table.columns}
