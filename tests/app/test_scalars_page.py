@@ -570,18 +570,26 @@ def test_the_preview_shows_before_plotly_and_the_chart_covers_it_in_place(
     )
     assert blocked.locator(".js-plotly-plot .main-svg").count() == 0
     blocked.close()
-    # With it, the interactive chart draws over the preview with the same ticks in the same places.
+    # With it, the interactive chart draws, and the preview under it is hidden once it has (not
+    # painted under every redraw).
     _open(browser_page, url, plots_drew)
+    preview = '[data-scalars-tag="train/loss"] .ds-scalars-preview'
+    browser_page.wait_for_function(
+        "(preview) => getComputedStyle(document.querySelector(preview)).display === 'none'", arg=preview
+    )
+    # Shown again for a look: the same ticks in the same places as the chart's.
+    browser_page.evaluate("(preview) => { document.querySelector(preview).style.display = ''; }", preview)
     for axis in ("x", "y"):
         ticks = eventually(lambda axis=axis: browser_page.evaluate(_TICKS_JS, ["train/loss", axis]))
         assert [t[0] for t in ticks["preview"]] == [t[0] for t in ticks["chart"]], axis
         for (_, px, py), (_, cx, cy) in zip(ticks["preview"], ticks["chart"], strict=True):
             assert abs(px - cx) <= 3 and abs(py - cy) <= 3, (axis, ticks["preview"], ticks["chart"])
-    # The chart's white paper hides the preview under it.
-    hidden = browser_page.evaluate(
-        """() => { const img = document.querySelector('[data-scalars-tag="train/loss"] .ds-scalars-preview img');
+    # The chart's white paper covers it.
+    covered = browser_page.evaluate(
+        """(preview) => { const img = document.querySelector(preview + ' img');
                    const r = img.getBoundingClientRect();
                    const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
-                   return !img.contains(top) && !!top.closest('.js-plotly-plot'); }"""
+                   return !img.contains(top) && !!top.closest('.js-plotly-plot'); }""",
+        preview,
     )
-    assert hidden
+    assert covered

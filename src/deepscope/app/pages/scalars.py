@@ -138,6 +138,26 @@ function(shown, runs, smoothing, xaxis, yscale, outliers, version, first, redraw
 }
 """
 
+# Once a card's interactive chart has drawn (its white paper over the preview), the preview goes:
+# hidden, the browser no longer paints it under the chart on every redraw.
+_HIDE_PREVIEW_JS = """
+function(drawn, box) {
+    const skip = window.dash_clientside.no_update;
+    const card = [...document.querySelectorAll('#scalars-grid [data-scalars-tag]')]
+        .find(card => card.dataset.scalarsTag === box.tag);
+    const preview = card && card.querySelector('.ds-scalars-preview');
+    if (!drawn || !preview || preview.style.display === 'none') return skip;
+    let tries = 0;
+    const check = () => {
+        const gd = card.querySelector('.js-plotly-plot');
+        if (gd && gd._fullLayout && gd.querySelector('.main-svg')) preview.style.display = 'none';
+        else if (tries++ < 600) setTimeout(check, 50);
+    };
+    check();
+    return skip;
+}
+"""
+
 _ROW = {"display": "flex", "flexWrap": "wrap", "gap": "12px 28px", "alignItems": "flex-end"}
 _GRID = {
     "display": "grid",
@@ -416,6 +436,14 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     def redraw_chart(want: Any, box: dict, style: dict | None, drawn: str | None) -> tuple:
         figure, stamp = figure_for(box["tag"], want, drawn)
         return figure, fit_box(figure["layout"]["height"], style), stamp
+
+    app.clientside_callback(
+        _HIDE_PREVIEW_JS,
+        Output({"type": SLOT, "tag": MATCH}, "title"),  # never set: the preview is hidden in place
+        Input({"type": DRAWN, "tag": MATCH}, "data"),
+        State({"type": BOX, "tag": MATCH}, "id"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
         Output({"type": DOWNLOAD, "tag": MATCH}, "data"),
