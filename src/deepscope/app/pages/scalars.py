@@ -66,6 +66,7 @@ SEEN = "scalars-seen"  # a card's store: True while the card is in the window
 FIRST = "scalars-first"  # a card's store: the controls its first figure is drawn with (set in view)
 REDRAW = "scalars-redraw"  # a card's store: the controls to draw its chart again with (set in view)
 SLOT = "scalars-slot"  # where a card's graph goes, over its preview
+PREVIEW = "scalars-preview"  # a card's preview (emptied once its graph has drawn)
 # Charts that come with the page as a preview (an SVG of the same points, drawn at once; the
 # interactive chart covers it once plotly.js has loaded): the first two rows of the grid, the
 # ones in the window when the page opens.
@@ -139,7 +140,7 @@ function(shown, runs, smoothing, xaxis, yscale, outliers, version, first, redraw
 """
 
 # Once a card's interactive chart has drawn (its white paper over the preview), the preview goes:
-# hidden, the browser no longer paints it under the chart on every redraw.
+# the browser no longer paints it under the chart, nor Dash holds its image in the page's layout.
 _HIDE_PREVIEW_JS = """
 function(drawn, box) {
     const skip = window.dash_clientside.no_update;
@@ -150,8 +151,10 @@ function(drawn, box) {
     let tries = 0;
     const check = () => {
         const gd = card.querySelector('.js-plotly-plot');
-        if (gd && gd._fullLayout && gd.querySelector('.main-svg')) preview.style.display = 'none';
-        else if (tries++ < 600) setTimeout(check, 50);
+        if (gd && gd._fullLayout && gd.querySelector('.main-svg')) {
+            preview.style.display = 'none';
+            window.dash_clientside.set_props({type: 'scalars-preview', tag: box.tag}, {children: []});
+        } else if (tries++ < 600) setTimeout(check, 50);
     };
     check();
     return skip;
@@ -643,7 +646,7 @@ def _card(tag: str, height: int = CHART_HEIGHT, preview: ScalarsPreview | None =
                 children=html.Div(
                     style={"position": "relative", "height": "100%"},
                     children=[
-                        *([_preview(preview)] if preview is not None else []),
+                        *([_preview(tag, preview)] if preview is not None else []),
                         html.Div(id={"type": SLOT, "tag": tag}, style={"position": "absolute", "inset": 0}),
                     ],
                 ),
@@ -655,7 +658,7 @@ def _card(tag: str, height: int = CHART_HEIGHT, preview: ScalarsPreview | None =
 _TICK = {"position": "absolute", "fontSize": "13px", "color": "#1F2933", "whiteSpace": "nowrap", "lineHeight": 1}
 
 
-def _preview(preview: ScalarsPreview) -> Any:
+def _preview(tag: str, preview: ScalarsPreview) -> Any:
     """A chart's preview: its lines (an SVG image stretched over the plot area) and tick labels,
     placed where plotly puts them for any width of the card."""
     left, right, top, bottom = (preview.margin[k] for k in ("l", "r", "t", "b"))
@@ -714,6 +717,7 @@ def _preview(preview: ScalarsPreview) -> Any:
             )
         )
     return html.Div(
+        id={"type": PREVIEW, "tag": tag},
         className="ds-scalars-preview",
         style={"position": "absolute", "inset": 0, "pointerEvents": "none"},
         children=children,
