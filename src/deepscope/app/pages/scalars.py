@@ -142,12 +142,12 @@ function(shown, runs, smoothing, xaxis, yscale, outliers, version, first, redraw
 # Once a card's interactive chart has drawn (its white paper over the preview), the preview goes:
 # the browser no longer paints it under the chart, nor Dash holds its image in the page's layout.
 _HIDE_PREVIEW_JS = """
-function(drawn, box) {
+function(graph, box) {
     const skip = window.dash_clientside.no_update;
     const card = [...document.querySelectorAll('#scalars-grid [data-scalars-tag]')]
         .find(card => card.dataset.scalarsTag === box.tag);
     const preview = card && card.querySelector('.ds-scalars-preview');
-    if (!drawn || !preview || preview.style.display === 'none') return skip;
+    if (!graph || !preview || preview.style.display === 'none') return skip;
     let tries = 0;
     const check = () => {
         const gd = card.querySelector('.js-plotly-plot');
@@ -443,7 +443,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     app.clientside_callback(
         _HIDE_PREVIEW_JS,
         Output({"type": SLOT, "tag": MATCH}, "title"),  # never set: the preview is hidden in place
-        Input({"type": DRAWN, "tag": MATCH}, "data"),
+        Input({"type": SLOT, "tag": MATCH}, "children"),  # once: when the card's graph is made
         State({"type": BOX, "tag": MATCH}, "id"),
         prevent_initial_call=True,
     )
