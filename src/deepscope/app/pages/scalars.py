@@ -647,7 +647,7 @@ def _card(tag: str, height: int = CHART_HEIGHT, preview: ScalarsPreview | None =
                     style={"position": "relative", "height": "100%"},
                     children=[
                         *([_preview(tag, preview)] if preview is not None else []),
-                        html.Div(id={"type": SLOT, "tag": tag}, style={"position": "absolute", "inset": 0}),
+                        html.Div(id={"type": SLOT, "tag": tag}, style={"position": "relative", "height": "100%"}),
                     ],
                 ),
             ),
