@@ -38,6 +38,7 @@ import torch
 
 from deepscope.errors import InvalidArgumentError
 from deepscope.explain._validate import DEFAULT_BATCH_SIZE, TABULAR_BATCH_SIZE
+from deepscope.validation import check_int
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -73,8 +74,7 @@ def set_memory_budget(nbytes: int | None) -> int | None:
     536870912
     """
     global _budget
-    if nbytes is not None and (isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 1):
-        raise InvalidArgumentError("nbytes", "a positive number of bytes or None", nbytes)
+    nbytes = check_int(nbytes, "nbytes", low=1, allow_none=True, hint="a number of bytes")
     previous, _budget = _budget, nbytes
     return previous
 

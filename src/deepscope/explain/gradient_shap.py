@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepscope.errors import InvalidArgumentError, ShapeError, describe
+from deepscope.errors import ShapeError, describe
 from deepscope.explain._inputs import broadcast_value
 from deepscope.explain._task import Task, generator, gradient_task, image_baseline
 from deepscope.explain._validate import check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
-from deepscope.explain.integrated_gradients import _check_flag
 from deepscope.explain.registry import attribution_core, attribution_method
+from deepscope.validation import check_bool, check_number
 
 __all__ = ["gradient_shap", "baseline_distribution"]
 
@@ -72,7 +72,7 @@ def gradient_shap(
     attributions promise no completeness).
     """
     n_samples = _check_options(n_samples, stdev)
-    multiply_by_inputs = _check_flag(multiply_by_inputs, "multiply_by_inputs")
+    multiply_by_inputs = check_bool(multiply_by_inputs, "multiply_by_inputs")
     gen = generator(resolve_seed(seed))
     with gradient_task(
         model,
@@ -125,8 +125,7 @@ def _expected_output(task: Task, references: torch.Tensor) -> torch.Tensor:
 
 def _check_options(n_samples: Any, stdev: Any) -> int:
     n_samples = check_positive_int(n_samples, "n_samples")
-    if isinstance(stdev, bool) or not isinstance(stdev, (int, float)) or stdev < 0:
-        raise InvalidArgumentError("stdev", "a non-negative number", stdev)
+    check_number(stdev, "stdev", low=0)
     return n_samples
 
 
@@ -143,7 +142,7 @@ def _core(
     multiply_by_inputs: bool = True,
 ) -> torch.Tensor:
     n_samples = _check_options(n_samples, stdev)  # noise_tunnel passes its method_options here
-    multiply_by_inputs = _check_flag(multiply_by_inputs, "multiply_by_inputs")
+    multiply_by_inputs = check_bool(multiply_by_inputs, "multiply_by_inputs")
     if references is None:
         references = torch.zeros_like(x[:1])
     gen = gen if gen is not None else generator(0)

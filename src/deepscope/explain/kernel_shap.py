@@ -25,12 +25,13 @@ import numpy as np
 import torch
 
 from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelError, describe
-from deepscope.explain._groups import check_return_input_shape, feature_groups, per_group_values, spread
+from deepscope.explain._groups import feature_groups, per_group_values, spread
 from deepscope.explain._inputs import selected
 from deepscope.explain._task import Task, batches, predict_task
 from deepscope.explain._validate import check_positive_int, deprecated_alias, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
+from deepscope.validation import check_bool
 
 __all__ = ["kernel_shap", "summarize_background", "coalitions"]
 
@@ -233,7 +234,7 @@ def kernel_shap(
     ``batch_size``, which counts model rows, for them).
     """
     seed = resolve_seed(seed)
-    return_input_shape = check_return_input_shape(return_input_shape)
+    return_input_shape = check_bool(return_input_shape, "return_input_shape")
     if n_background is not None:
         n_background = check_positive_int(n_background, "n_background")
     if perturbations_per_eval is not None:
