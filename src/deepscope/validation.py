@@ -203,6 +203,26 @@ def check(value: Any, name: str, constraints: Sequence[Any], *, hint: str | None
     raise ParameterTypeError(name, expected, value, hint)
 
 
+@overload
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: Literal[False] = False,
+    hint: str | None = None,
+) -> int: ...
+@overload
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: bool,
+    hint: str | None = None,
+) -> int | None: ...
 def check_int(
     value: Any,
     name: str,
@@ -211,7 +231,7 @@ def check_int(
     high: int | None = None,
     allow_none: bool = False,
     hint: str | None = None,
-) -> Any:
+) -> int | None:
     """``value`` as an ``int`` in ``[low, high]`` (bounds optional); ``None`` if ``allow_none``."""
     constraints: list[Any] = [Interval(int, low, high)]
     if allow_none:
@@ -219,6 +239,30 @@ def check_int(
     return check(value, name, constraints, hint=hint)
 
 
+@overload
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    closed: Closed = "both",
+    finite: bool = False,
+    allow_none: Literal[False] = False,
+    hint: str | None = None,
+) -> float: ...
+@overload
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    closed: Closed = "both",
+    finite: bool = False,
+    allow_none: bool,
+    hint: str | None = None,
+) -> float | None: ...
 def check_number(
     value: Any,
     name: str,
@@ -229,7 +273,7 @@ def check_number(
     finite: bool = False,
     allow_none: bool = False,
     hint: str | None = None,
-) -> Any:
+) -> float | None:
     """``value`` as a ``float`` in the interval (NaN never passes; nor infinities if ``finite``)."""
     constraints: list[Any] = [Interval(float, low, high, closed, finite=finite)]
     if allow_none:
