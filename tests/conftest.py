@@ -134,8 +134,8 @@ def plots_drew() -> Callable[..., int]:
         )
         no_webgl = page.locator(".js-plotly-plot .no-webgl").count()
         assert no_webgl == 0, f"{no_webgl} figure(s) say WebGL is not supported"
-        # The dashboard's plotly.js is a partial bundle: plotly turns a trace type it lacks into an
-        # empty scatter, so every trace's type must be one the bundle registered.
+        # The dashboard's plotly.js is a partial bundle: plotly turns a trace type it lacks into a
+        # hidden scatter (the chart stays blank), so every trace's type must be one it registered.
         unknown = page.evaluate(
             """() => {
                 const known = window.__dsTraceTypes = window.__dsTraceTypes
