@@ -185,7 +185,7 @@ def _plotly_requests(page) -> list[str]:
 
 @pytest.mark.browser
 def test_every_bundled_trace_draws_and_the_full_plotly_js_is_never_loaded(
-    browser_page, live_server, sample_logdir, plots_drew
+    browser_page, live_server, sample_logdir, plots_drew, tmp_path
 ):
     assert set(_one_of_each()) == bundled_types()  # the page below draws one of each
     requests: list[str] = []
@@ -217,3 +217,4 @@ def test_every_bundled_trace_draws_and_the_full_plotly_js_is_never_loaded(
     assert not [u for u in requests if not u.startswith(base)]  # nothing from a CDN
     assert errors == []
     eventually(lambda: browser_page.locator(".js-plotly-plot .no-webgl").count(), 0)
+    browser_page.screenshot(path=str(tmp_path / "every-trace.png"), full_page=True)
