@@ -8,6 +8,7 @@ import ast
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 import pytest
@@ -23,13 +24,20 @@ ENTRY = ROOT / "tools" / "plotly-bundle" / "entry.js"
 BUNDLE = ASSETS / PLOTLY_BUNDLE
 FULL_BUNDLE = "package_data/plotly.min.js"  # dash's URL for plotly.py's full plotly.js
 
-# plotly.py's trace classes by name (go.Scatter3d -> "scatter3d").
-TRACE_CLASSES = {
-    name: cls
-    for name in dir(go)
-    if isinstance(cls := getattr(go, name), type) and issubclass(cls, BaseTraceType) and cls is not BaseTraceType
-}
-TRACE_TYPES = {cls().type for cls in TRACE_CLASSES.values()}
+
+def _trace_classes() -> dict[str, str]:
+    """plotly.py's trace classes by name, with their trace type (go.Scatter3d -> "scatter3d")."""
+    classes = {}
+    for name in dir(go):
+        cls = getattr(go, name)
+        if isinstance(cls, type) and issubclass(cls, BaseTraceType) and cls is not BaseTraceType:
+            make: Any = cls  # go.Scatter() and the like take only keyword arguments
+            classes[name] = make().type
+    return classes
+
+
+TRACE_CLASSES = _trace_classes()
+TRACE_TYPES = set(TRACE_CLASSES.values())
 # A trace in a dict or in JavaScript: {"type": "surface"}, dict(type="surface"), {type: 'scattergl'}.
 _TYPE_KEY = re.compile(r"""['"]?\btype['"]?\s*[:=]\s*['"](\w+)['"]""")
 
@@ -72,11 +80,11 @@ def trace_types_in(path: Path) -> set[str]:
             raise AssertionError(f"{path}: plotly.express/figure_factory pick trace types this test cannot see")
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name) and node.value.id in aliases and node.attr in TRACE_CLASSES:
-                found.add(TRACE_CLASSES[node.attr]().type)
+                found.add(TRACE_CLASSES[node.attr])
             if node.attr.startswith("add_") and node.attr[4:] in TRACE_TYPES:
                 found.add(node.attr[4:])
         if isinstance(node, ast.ImportFrom) and node.module in ("plotly.graph_objects", "plotly.graph_objs"):
-            found |= {TRACE_CLASSES[a.name]().type for a in node.names if a.name in TRACE_CLASSES}
+            found |= {TRACE_CLASSES[a.name] for a in node.names if a.name in TRACE_CLASSES}
     return found
 
 
@@ -138,7 +146,9 @@ def test_the_app_serves_the_bundle_and_no_page_includes_plotly_js(sample_logdir)
     client = app.server.test_client()
     index = client.get("/scalars").get_data(as_text=True)
     # the bundle's URL is in the page's config, for assets/plotly_early.js
-    config = json.loads(re.search(r'<script id="_dash-config"[^>]*>(.*?)</script>', index, re.S).group(1))
+    found = re.search(r'<script id="_dash-config"[^>]*>(.*?)</script>', index, re.S)
+    assert found is not None
+    config = json.loads(found.group(1))
     url = config["deepscope_plotlyjs_url"]
     assert url.startswith("/assets/vendor/plotly-deepscope.min.js?m=")
     # Dash adds assets/ scripts to every page: the bundle is loaded on demand instead, and the
