@@ -28,7 +28,7 @@ from pathlib import Path
 
 import plotly
 
-from _results import Results
+from _results import Results, package_version
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTIAL = ROOT / "src" / "deepscope" / "app" / "assets" / "vendor" / "plotly-deepscope.min.js"
@@ -108,7 +108,14 @@ def main() -> None:
     )
     for key, case in (("ran", "plotly.js parse, compile and set-up"), ("drew", "navigation to first chart drawn")):
         ours, peer = median["partial"][key] / 1000, median["full"][key] / 1000
-        results.add(case, ours=ours, peer=peer, peer_name="full plotly.min.js (dash's default)", peer_package="plotly")
+        results.add(
+            case,
+            ours=ours,
+            peer=peer,
+            peer_name="full plotly.min.js (dash's default)",
+            peer_package=None,
+            peer_version=f"plotly.js 4.1.1 from plotly {package_version('plotly')}",
+        )
         print(f"{case}: partial {ours * 1000:.0f} ms, full {peer * 1000:.0f} ms, ratio {peer / ours:.2f}x")
     results.note(
         f"File size: partial {partial_mb:.2f} MB, full {full_mb:.2f} MB ({partial_mb / full_mb:.0%}); "
