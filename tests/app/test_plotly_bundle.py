@@ -161,6 +161,16 @@ def test_the_app_serves_the_bundle_and_no_page_includes_plotly_js(sample_logdir)
     assert served.get_data() == BUNDLE.read_bytes()
 
 
+def test_without_the_bundle_file_pages_fall_back_to_dash_plotly_js(sample_logdir, monkeypatch):
+    import deepscope.app
+
+    app = create_app(sample_logdir)
+    assert app._config()["deepscope_plotlyjs_url"] is not None
+    monkeypatch.setattr(deepscope.app, "PLOTLY_BUNDLE", "vendor/no-such-bundle.js")
+    # plotly_early.js then leaves dcc.Graph to load dash's own plotly.js, rather than a 404
+    assert app._config()["deepscope_plotlyjs_url"] is None
+
+
 def _one_of_each() -> dict[str, BaseTraceType]:
     xyz = {"z": [[1, 2, 3], [3, 1, 2], [2, 3, 1]]}
     return {

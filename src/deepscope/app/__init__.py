@@ -230,13 +230,14 @@ class OfflineDash(dash.Dash):
         return config
 
 
-def _plotly_bundle_url(app: dash.Dash) -> str:
+def _plotly_bundle_url(app: dash.Dash) -> str | None:
     """The partial plotly.js bundle's URL, with its modification time as Dash marks its assets, so
-    a browser never runs a stale copy after an upgrade."""
+    a browser never runs a stale copy after an upgrade; None without the file (an install that
+    lacks it), and the pages then load dash's full plotly.js."""
     try:
         stamp = int((ASSETS / PLOTLY_BUNDLE).stat().st_mtime)
     except OSError:
-        stamp = 0
+        return None
     return f"{app.get_asset_url(PLOTLY_BUNDLE)}?m={stamp}"
 
 
