@@ -2,7 +2,8 @@
 # Builds the partial plotly.js bundle the dashboard serves, from pinned versions:
 #   src/deepscope/app/assets/vendor/plotly-deepscope.min.js
 # plotly.js v4.1.1 (the version the installed plotly.py and dash expect) with only the trace
-# types listed in tools/plotly-bundle/entry.js. Needs Node >= 18 and the npm registry; the
+# types listed in tools/plotly-bundle/entry.js. Needs Node and the npm registry (the committed file
+# was built with Node 20.20 and npm 11.19; plotly.js 4.1.1 asks for Node 22 and npm warns); the
 # install and build happen in a scratch folder (BUILD_DIR, default a new temporary folder), so
 # the repository gets only the built file. After changing the trace list, run this and
 # tests/app/test_plotly_bundle.py.
