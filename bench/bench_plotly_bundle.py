@@ -4,11 +4,12 @@ Both are plotly.js v4.1.1: the full one is what dash serves to dcc.Graph by defa
 one (``src/deepscope/app/assets/vendor/plotly-deepscope.min.js``, built by
 ``tools/build_plotly_bundle.sh``) holds only the trace types the dashboard draws. In headless
 Chromium (the system ``chromium`` with the browser tests' flags), on a page served from this
-machine that loads one of them and draws one line chart, each visit in a fresh browser context
+machine that loads one of them and draws one chart, each visit in a fresh browser context
 (empty cache, as a new user's first visit), the two alternating:
 - plotly.js run: from the script's last byte until it has run (parse, compile, the modules'
   set-up), the cost a page pays before its first chart;
-- first chart: from navigation until ``Plotly.newPlot`` resolved.
+- first chart: from navigation until ``Plotly.newPlot`` resolved, for a line chart and for
+  100,000 points in 10 WebGL (scattergl) traces, as the Projector draws first.
 Medians over ``--visits`` visits each. Results go to bench/results.md (peer: the full bundle).
 
 Run: ``.venv/bin/python bench/bench_plotly_bundle.py [--visits 9]``
@@ -40,9 +41,19 @@ PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>
 <script src="{script}"></script>
 <script>
 window.__ran = performance.now();
-Plotly.newPlot('chart', [{{y: [1, 3, 2, 4, 3, 5], type: 'scatter'}}])
-    .then(() => {{ window.__drew = performance.now(); }});
+{traces}
+Plotly.newPlot('chart', traces).then(() => {{ window.__drew = performance.now(); }});
 </script></body></html>"""
+
+# The charts: a line chart (SVG), and 100,000 points in 10 WebGL traces (the Projector's first view).
+CHARTS = {
+    "line": "const traces = [{type: 'scatter', y: [1, 3, 2, 4, 3, 5]}];",
+    "webgl": (
+        "const traces = [...Array(10).keys()].map(k => ({type: 'scattergl', mode: 'markers',"
+        " x: Float64Array.from({length: 10000}, () => Math.random() + k),"
+        " y: Float64Array.from({length: 10000}, () => Math.random())}));"
+    ),
+}
 
 _TIMES = """(script) => {
     const entry = performance.getEntriesByType('resource').find(e => e.name.endsWith(script));
@@ -55,36 +66,37 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-def measure(visits: int) -> dict[str, dict[str, list[float]]]:
+def measure(visits: int) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """(bundle, chart) -> {"ran": [ms...], "drew": [ms...]} over ``visits`` fresh contexts each."""
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         raise SystemExit("no chromium on PATH (apt-get install chromium)")
-    times: dict[str, dict[str, list[float]]] = {
-        name: {"ran": [], "drew": [], "bytes": []} for name in ("full", "partial")
-    }
+    cases = [(bundle, chart) for chart in CHARTS for bundle in ("full", "partial")]
+    times: dict[tuple[str, str], dict[str, list[float]]] = {case: {"ran": [], "drew": []} for case in cases}
     with tempfile.TemporaryDirectory() as folder:
-        for name, source in (("full", FULL), ("partial", PARTIAL)):
-            shutil.copyfile(source, Path(folder) / f"{name}.js")
-            (Path(folder) / f"{name}.html").write_text(PAGE.format(script=f"{name}.js"), encoding="utf-8")
+        for bundle, source in (("full", FULL), ("partial", PARTIAL)):
+            shutil.copyfile(source, Path(folder) / f"{bundle}.js")
+            for chart, traces in CHARTS.items():
+                page = PAGE.format(script=f"{bundle}.js", traces=traces)
+                (Path(folder) / f"{bundle}-{chart}.html").write_text(page, encoding="utf-8")
         server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=folder))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-                for visit in range(visits + 1):  # the first pair warms the browser process up
-                    order = ("full", "partial") if visit % 2 else ("partial", "full")
-                    for name in order:
+                for visit in range(visits + 1):  # the first round warms the browser process up
+                    for bundle, chart in cases if visit % 2 else cases[::-1]:
                         context = browser.new_context(viewport={"width": 1280, "height": 800})
                         page = context.new_page()
-                        page.goto(f"http://127.0.0.1:{server.server_port}/{name}.html")
+                        page.goto(f"http://127.0.0.1:{server.server_port}/{bundle}-{chart}.html")
                         page.wait_for_function("() => window.__drew", timeout=120_000, polling=20)
-                        measured = page.evaluate(_TIMES, f"{name}.js")
+                        measured = page.evaluate(_TIMES, f"{bundle}.js")
                         context.close()
                         if visit:
-                            for key, value in measured.items():
-                                times[name][key].append(value)
+                            for key in ("ran", "drew"):
+                                times[(bundle, chart)][key].append(measured[key])
                 browser.close()
         finally:
             server.shutdown()
@@ -98,16 +110,21 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     times = measure(args.visits)
     load = max(load_before, os.getloadavg()[0])
-    median = {name: {key: statistics.median(values) for key, values in t.items()} for name, t in times.items()}
+    median = {case: {key: statistics.median(values) for key, values in t.items()} for case, t in times.items()}
     full_mb, partial_mb = FULL.stat().st_size / 1e6, PARTIAL.stat().st_size / 1e6
     results = Results(
         "bench_plotly_bundle",
-        f"plotly.js v4.1.1 in headless Chromium, a page that loads it and draws one line chart, each visit in a "
-        f"fresh browser context, medians of {args.visits} visits each (alternating); partial bundle "
+        f"plotly.js v4.1.1 in headless Chromium (software WebGL), a page that loads it and draws one chart, each "
+        f"visit in a fresh browser context, medians of {args.visits} visits each (alternating); partial bundle "
         f"{partial_mb:.2f} MB against the full {full_mb:.2f} MB",
     )
-    for key, case in (("ran", "plotly.js parse, compile and set-up"), ("drew", "navigation to first chart drawn")):
-        ours, peer = median["partial"][key] / 1000, median["full"][key] / 1000
+    rows = [
+        ("line", "ran", "plotly.js parse, compile and set-up"),
+        ("line", "drew", "navigation to a first line chart drawn"),
+        ("webgl", "drew", "navigation to a first WebGL chart drawn (100,000 points, scattergl)"),
+    ]
+    for chart, key, case in rows:
+        ours, peer = median[("partial", chart)][key] / 1000, median[("full", chart)][key] / 1000
         results.add(
             case,
             ours=ours,
