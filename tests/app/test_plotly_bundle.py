@@ -8,7 +8,7 @@ import ast
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import plotly.graph_objects as go
 import pytest
@@ -38,8 +38,8 @@ def _trace_classes() -> dict[str, str]:
 
 TRACE_CLASSES = _trace_classes()
 TRACE_TYPES = set(TRACE_CLASSES.values())
-# A trace in a dict or in JavaScript: {"type": "surface"}, dict(type="surface"), {type: 'scattergl'}.
-_TYPE_KEY = re.compile(r"""['"]?\btype['"]?\s*[:=]\s*['"](\w+)['"]""")
+# A trace in JavaScript (assets, clientside callbacks): {type: 'scattergl'}, {"type": "surface"}.
+_JS_TYPE_KEY = re.compile(r"""['"]?\btype['"]?\s*:\s*['"](\w+)['"]""")
 
 
 def bundled_types() -> set[str]:
@@ -64,9 +64,9 @@ def trace_types_in(path: Path) -> set[str]:
     e.g. ``kind = go.Scattergl if n > 2000 else go.Scatter``), ``fig.add_<type>(...)``, and
     ``type`` keys naming a trace in dicts and in JavaScript (clientside callbacks, assets)."""
     text = path.read_text(encoding="utf-8")
-    found = {name for name in _TYPE_KEY.findall(text) if name in TRACE_TYPES}
     if path.suffix != ".py":
-        return found
+        return {name for name in _JS_TYPE_KEY.findall(text) if name in TRACE_TYPES}
+    found: set[str] = set()
     tree = ast.parse(text)
     aliases = _graph_objects_names(tree)
     for node in ast.walk(tree):
@@ -85,7 +85,20 @@ def trace_types_in(path: Path) -> set[str]:
                 found.add(node.attr[4:])
         if isinstance(node, ast.ImportFrom) and node.module in ("plotly.graph_objects", "plotly.graph_objs"):
             found |= {TRACE_CLASSES[a.name] for a in node.names if a.name in TRACE_CLASSES}
+        # {"type": "surface"} and dict(type="surface"); not other calls' type= (an html input's)
+        if isinstance(node, ast.Dict):
+            types = [v for k, v in zip(node.keys, node.values, strict=True) if _is_str(k, "type")]
+            found |= {v.value for v in types if _is_str(v) and v.value in TRACE_TYPES}
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+            types = [k.value for k in node.keywords if k.arg == "type"]
+            found |= {v.value for v in types if _is_str(v) and v.value in TRACE_TYPES}
+        if _is_str(node):  # JavaScript in a string: a clientside callback
+            found |= {name for name in _JS_TYPE_KEY.findall(str(node.value)) if name in TRACE_TYPES}
     return found
+
+
+def _is_str(node: ast.AST | None, value: str | None = None) -> TypeGuard[ast.Constant]:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and value in (None, node.value)
 
 
 def trace_types_in_source() -> dict[str, set[str]]:
@@ -118,6 +131,7 @@ def test_the_scan_finds_classes_dicts_and_javascript(tmp_path):
         "fig = pgo.Figure(data=[{'type': 'pie'}], layout={'xaxis': {'type': 'category'}})\n"
         "fig.add_violin(y=[1])\n"
         "spec = dict(type='sankey')\n"
+        "box = html.Input(type='image')\n"
         "JS = \"Plotly.react(gd, [{type: 'scatterpolar'}])\"\n",
         encoding="utf-8",
     )
