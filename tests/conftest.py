@@ -138,6 +138,7 @@ def plots_drew() -> Callable[..., int]:
         # hidden scatter (the chart stays blank), so every trace's type must be one it registered.
         unknown = page.evaluate(
             """() => {
+                if (!window.Plotly || !window.Plotly.PlotSchema) return [];  // nothing drew yet
                 const known = window.__dsTraceTypes = window.__dsTraceTypes
                     || new Set(Object.keys(Plotly.PlotSchema.get().traces));
                 const types = [...document.querySelectorAll('.js-plotly-plot')]
