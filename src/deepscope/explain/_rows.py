@@ -14,7 +14,8 @@ The one policy every attribution method follows unless ``batch_size`` (or Captum
   perturbed copy of every example per pass (Captum's ``perturbations_per_eval=1``), but at least
   ``MIN_PERTURBATION_ROWS`` rows (tables: ``TABULAR_BATCH_SIZE``), within the budget.
 - **Sampling** (KernelSHAP, LIME, partition SHAP: thousands of samples of one example):
-  ``DEFAULT_BATCH_SIZE`` model rows per call (tables: ``TABULAR_BATCH_SIZE``), within the budget.
+  ``DEFAULT_BATCH_SIZE`` model rows per call (tables: ``TABULAR_BATCH_SIZE``; KernelSHAP's at
+  most ``kernel_shap.TABULAR_SHAP_ROWS``, shap's memory), within the budget.
 
 The budget (default ``DEFAULT_MEMORY_BUDGET``, 256 MiB: passes of a few hundred rows of a small
 CNN, past which bigger passes stopped getting faster on CPU in ``bench/bench_explain.py``, while
