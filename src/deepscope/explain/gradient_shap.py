@@ -13,7 +13,7 @@ average over samples approximates SHAP values, which add up to f(x) - E[f(baseli
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -82,8 +82,10 @@ def gradient_shap(
         batch_size=batch_size,
         progress=progress,
         feature_names=feature_names,
+        defer_targets=True,  # resolved with E[f(baseline)] in one pass, before the draws
     ) as task:
         references = baseline_distribution(task, baseline)
+        expected = _outputs_and_expected(task, references)
         values = _core(
             task,
             task.x,
@@ -94,7 +96,6 @@ def gradient_shap(
             stdev=stdev,
             multiply_by_inputs=multiply_by_inputs,
         )
-        expected = _expected_output(task, references)
         delta = values.sum(dim=tuple(range(1, values.ndim))) - (task.score - expected) if multiply_by_inputs else None
         options: dict[str, Any] = {"n_samples": n_samples, "stdev": stdev}
         if not multiply_by_inputs:
@@ -105,6 +106,19 @@ def gradient_shap(
             delta=delta,
             base_value=expected,
         )
+
+
+def _outputs_and_expected(task: Task, references: torch.Tensor) -> torch.Tensor:
+    """Resolve the task's (deferred) targets from its outputs at x, and return E_k f(reference_k)
+    for each example's target: one model call for the inputs and the references together where
+    the references do not depend on the example."""
+    if task.kind != "text" and not task.rows_matter:
+        both = torch.cat([task.x, references])
+        outputs = task.predict(both, torch.zeros(len(both), dtype=torch.long, device=both.device))
+        target = task.target_rows(task.rows, outputs[: task.n])
+        return outputs[task.n :, target].mean(dim=0)
+    task.target_rows(task.rows, task.predict(task.x, task.rows))
+    return _expected_output(task, references)
 
 
 def _expected_output(task: Task, references: torch.Tensor) -> torch.Tensor:
@@ -147,7 +161,7 @@ def _core(
         references = torch.zeros_like(x[:1])
     gen = gen if gen is not None else generator(0)
     n = len(x)
-    total = torch.zeros_like(x)
+    total: torch.Tensor | None = None
     shape = (-1,) + (1,) * (x.ndim - 1)
     with task.bar(n * n_samples) as bar:
         for part in task.passes(n * n_samples):
@@ -164,6 +178,25 @@ def _core(
             scaled = torch.addcmul(start, alpha, difference)
             del start
             grads = task.gradient(scaled, rows[example])
-            total.index_add_(0, example, difference.mul_(grads) if multiply_by_inputs else grads)
+            contribution = difference.mul_(grads) if multiply_by_inputs else grads
+            total = _add_draws(total, contribution, part, n, n_samples)
             bar.update(m)
-    return total / n_samples
+    return cast(torch.Tensor, total).div_(n_samples)
+
+
+def _add_draws(total: torch.Tensor | None, contribution: torch.Tensor, part: slice, n: int, k: int) -> torch.Tensor:
+    """``total`` [n, ...] (None: zeros) plus the pass's draws [rows of ``part``, ...] summed per
+    example (row r is a draw of example r // k). A pass of whole examples (the usual case) sums
+    its rows in groups of k, much cheaper than ``index_add_`` on CPU; one pass of every example
+    is the total itself."""
+    whole = part.start % k == 0 and part.stop % k == 0
+    summed = contribution.view(-1, k, *contribution.shape[1:]).sum(dim=1) if whole else None
+    if total is None and summed is not None and len(summed) == n:
+        return summed
+    total = contribution.new_zeros((n, *contribution.shape[1:])) if total is None else total
+    if summed is not None:
+        first = part.start // k
+        total[first : first + len(summed)] += summed
+        return total
+    example = torch.arange(part.start, part.stop, device=contribution.device) // k
+    return total.index_add_(0, example, contribution)
