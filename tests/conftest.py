@@ -117,7 +117,8 @@ def plots_drew() -> Callable[..., int]:
     """``plots_drew(page, count=1, timeout=WAIT_S * 1000) -> n``: wait until ``count`` plotly figures drew.
 
     A figure counts when plotly rendered its SVG and holds at least one trace, so an empty or
-    failed figure does not pass; a WebGL trace plotly could not draw fails the check.
+    failed figure does not pass; a WebGL trace plotly could not draw fails the check, and so does
+    a trace of a type the dashboard's partial plotly.js bundle lacks.
     """
 
     def check(page: Any, count: int = 1, timeout: float = WAIT_S * 1000) -> int:
@@ -133,6 +134,21 @@ def plots_drew() -> Callable[..., int]:
         )
         no_webgl = page.locator(".js-plotly-plot .no-webgl").count()
         assert no_webgl == 0, f"{no_webgl} figure(s) say WebGL is not supported"
+        # The dashboard's plotly.js is a partial bundle: plotly turns a trace type it lacks into a
+        # hidden scatter (the chart stays blank), so every trace's type must be one it registered.
+        unknown = page.evaluate(
+            """() => {
+                if (!window.Plotly || !window.Plotly.PlotSchema) return [];  // nothing drew yet
+                const known = window.__dsTraceTypes = window.__dsTraceTypes
+                    || new Set(Object.keys(Plotly.PlotSchema.get().traces));
+                const types = [...document.querySelectorAll('.js-plotly-plot')]
+                    .flatMap(gd => (gd.data || []).map(trace => trace.type || 'scatter'));
+                return [...new Set(types.filter(type => !known.has(type)))];
+            }"""
+        )
+        assert unknown == [], (
+            f"trace types {unknown} are not in the dashboard's plotly.js (tools/plotly-bundle/entry.js)"
+        )
         return page.evaluate(
             "() => [...document.querySelectorAll('.js-plotly-plot')]"
             ".filter(gd => Array.isArray(gd._fullData) && gd._fullData.length > 0).length"

@@ -12,7 +12,7 @@ import sys
 
 from tqdm import std as _std  # the bar's type, whichever front end draws it
 
-from deepscope.errors import ArgumentTypeError
+from deepscope.validation import check_bool
 
 if importlib.util.find_spec("ipywidgets") is not None:
     from tqdm.auto import tqdm
@@ -42,8 +42,7 @@ class _Hidden(_std.tqdm):
 def progress_bar(total: int, progress: bool | None, desc: str) -> _std.tqdm:
     """A progress bar over ``total`` steps: shown when asked (``progress=True``), or, when
     ``progress`` is None, on an interactive terminal once the work has taken a second."""
-    if progress is not None and not isinstance(progress, bool):
-        raise ArgumentTypeError("progress", "True, False or None (automatic)", progress)
+    progress = check_bool(progress, "progress", allow_none=True, hint="None: automatic")
     show = progress if progress is not None else sys.stderr.isatty()
     if not show:
         return _Hidden(total, desc)

@@ -10,6 +10,8 @@ plain ``int``/``float``.
 3
 >>> check_number(0.5, "confidence", low=0, high=1, closed="neither")
 0.5
+>>> check_bool(np.bool_(True), "normalize")
+True
 >>> check_int(0, "n_steps", low=1)
 Traceback (most recent call last):
 ...
@@ -28,7 +30,7 @@ import inspect
 import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
@@ -39,6 +41,7 @@ __all__ = [
     "Options",
     "ParameterTypeError",
     "check",
+    "check_bool",
     "check_int",
     "check_number",
     "check_option",
@@ -69,16 +72,26 @@ class Interval:
     """Integers (``kind=int``) or real numbers (``kind=float``) between ``low`` and ``high``.
 
     ``None`` for a bound leaves that side open; ``closed`` says which bounds are allowed
-    (``"both"``, ``"left"``, ``"right"`` or ``"neither"``). Real intervals refuse NaN.
+    (``"both"``, ``"left"``, ``"right"`` or ``"neither"``). Real intervals refuse NaN, and
+    infinities too where ``finite``.
     """
 
-    def __init__(self, kind: type, low: float | None, high: float | None, closed: Closed = "both") -> None:
+    def __init__(
+        self,
+        kind: type,
+        low: float | None,
+        high: float | None,
+        closed: Closed = "both",
+        *,
+        finite: bool = False,
+    ) -> None:
         if kind not in (int, float):
             raise ArgumentTypeError("kind", "int or float", kind)
         self.kind = kind
         self.low = low
         self.high = high
         self.closed = closed
+        self.finite = finite
 
     def is_type(self, value: Any) -> bool:
         return _is_int(value) if self.kind is int else _is_real(value)
@@ -86,7 +99,7 @@ class Interval:
     def __contains__(self, value: Any) -> bool:
         if not self.is_type(value):
             return False
-        if self.kind is float and math.isnan(float(value)):
+        if self.kind is float and (math.isnan(float(value)) or (self.finite and math.isinf(float(value)))):
             return False
         left = self.closed in ("both", "left")
         right = self.closed in ("both", "right")
@@ -98,7 +111,7 @@ class Interval:
         return int(value) if self.kind is int else float(value)
 
     def __str__(self) -> str:
-        noun = "an integer" if self.kind is int else "a number"
+        noun = "an integer" if self.kind is int else "a finite number" if self.finite else "a number"
         low, high = self.low, self.high
         if high is None:
             if low is None:
@@ -190,6 +203,26 @@ def check(value: Any, name: str, constraints: Sequence[Any], *, hint: str | None
     raise ParameterTypeError(name, expected, value, hint)
 
 
+@overload
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: Literal[False] = False,
+    hint: str | None = None,
+) -> int: ...
+@overload
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: bool,
+    hint: str | None = None,
+) -> int | None: ...
 def check_int(
     value: Any,
     name: str,
@@ -198,7 +231,7 @@ def check_int(
     high: int | None = None,
     allow_none: bool = False,
     hint: str | None = None,
-) -> Any:
+) -> int | None:
     """``value`` as an ``int`` in ``[low, high]`` (bounds optional); ``None`` if ``allow_none``."""
     constraints: list[Any] = [Interval(int, low, high)]
     if allow_none:
@@ -206,6 +239,7 @@ def check_int(
     return check(value, name, constraints, hint=hint)
 
 
+@overload
 def check_number(
     value: Any,
     name: str,
@@ -213,14 +247,56 @@ def check_number(
     low: float | None = None,
     high: float | None = None,
     closed: Closed = "both",
+    finite: bool = False,
+    allow_none: Literal[False] = False,
+    hint: str | None = None,
+) -> float: ...
+@overload
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    closed: Closed = "both",
+    finite: bool = False,
+    allow_none: bool,
+    hint: str | None = None,
+) -> float | None: ...
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    closed: Closed = "both",
+    finite: bool = False,
     allow_none: bool = False,
     hint: str | None = None,
-) -> Any:
-    """``value`` as a ``float`` in the interval (NaN never passes)."""
-    constraints: list[Any] = [Interval(float, low, high, closed)]
+) -> float | None:
+    """``value`` as a ``float`` in the interval (NaN never passes; nor infinities if ``finite``)."""
+    constraints: list[Any] = [Interval(float, low, high, closed, finite=finite)]
     if allow_none:
         constraints.append(None)
     return check(value, name, constraints, hint=hint)
+
+
+@overload
+def check_bool(value: Any, name: str, *, allow_none: Literal[False] = False, hint: str | None = None) -> bool: ...
+@overload
+def check_bool(value: Any, name: str, *, allow_none: bool, hint: str | None = None) -> bool | None: ...
+def check_bool(value: Any, name: str, *, allow_none: bool = False, hint: str | None = None) -> bool | None:
+    """``value`` as a plain ``bool``: ``True``/``False`` or a numpy bool; ``None`` too if ``allow_none``.
+
+    Anything else, ``0`` and ``1`` included, raises :class:`ParameterTypeError` (an
+    :class:`~deepscope.errors.ArgumentTypeError`): a switch given a number is more likely a slip
+    (a count in the wrong place) than a choice.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if allow_none and value is None:
+        return None
+    raise ParameterTypeError(name, "True, False or None" if allow_none else "True or False", value, hint)
 
 
 def check_option(value: Any, name: str, options: Iterable[Any], *, hint: str | None = None) -> Any:

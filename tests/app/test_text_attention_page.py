@@ -133,7 +133,7 @@ def test_head_view_hover_isolates_a_token(browser_page, live_server, plots_drew,
     assert len(_query_links(page)) > 5
     # plotly.js (the bulk of a first paint) is fetched once for both figures, and nothing twice
     scripts = page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)")
-    assert len([s for s in scripts if "plotly" in s and s.endswith(".js")]) == 1
+    assert len([s for s in scripts if "plotly" in s and ".min.js" in s]) == 1
     files = [s for s in scripts if "_dash-update-component" not in s and "_dash-layout" not in s]
     assert len(files) == len(set(files)), sorted(files)
     point = page.locator("#text-attention-head .scatterlayer .trace").nth(-2).locator("path.point")

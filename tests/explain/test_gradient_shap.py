@@ -43,3 +43,14 @@ def test_seeded(cnn, images):
 def test_bad_background(cnn, images):
     with pytest.raises(ShapeError, match="baseline"):
         ds.explain.gradient_shap(cnn, images, baseline=torch.zeros(4, 3, 5, 5))
+
+
+@pytest.mark.parametrize("batch_size", [None, 8, 6, 5])  # one pass; whole examples; passes splitting examples
+def test_each_examples_draws_are_summed_into_its_own_row_in_any_passes(linear, batch_size):
+    """One reference and a linear model: every draw of example i gives w * (x_i - reference)
+    exactly, so the mean over draws is that whatever rows a pass holds."""
+    net, w = linear
+    x = np.random.default_rng(1).normal(size=(5, 5)).astype(np.float32)
+    reference = np.full((1, 5), 0.5, dtype=np.float32)
+    result = ds.explain.gradient_shap(net, x, baseline=reference, n_samples=4, batch_size=batch_size)
+    np.testing.assert_allclose(result.values, w * (x - reference), rtol=1e-5, atol=1e-6)

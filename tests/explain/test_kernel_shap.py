@@ -95,3 +95,26 @@ def test_checks(mlp, table, cnn, images):
         ds.explain.kernel_shap(mlp, table, background=np.zeros((4, 3)))
     with pytest.raises(UnsupportedModelError, match="inputs"):
         ds.explain.kernel_shap(cnn, images)
+
+
+def test_tables_go_to_the_model_in_calls_of_at_most_4096_rows_by_default():
+    from deepscope.explain.kernel_shap import TABULAR_SHAP_ROWS
+
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=12)
+    calls: list[int] = []
+
+    def f(data):
+        calls.append(len(data))
+        return np.tanh(data @ w)
+
+    background, x = rng.normal(size=(50, 12)), rng.normal(size=(3, 12))
+    result = ds.explain.kernel_shap(f, x, background=background, n_samples=500, n_background=10, seed=0)
+    assert TABULAR_SHAP_ROWS == 4096 and max(calls) <= TABULAR_SHAP_ROWS
+    assert sum(calls) >= 3 * 500 * 10  # every coalition on every background row
+    calls.clear()
+    at_once = ds.explain.kernel_shap(
+        f, x, background=background, n_samples=500, n_background=10, seed=0, batch_size=10**5
+    )
+    assert max(calls) > TABULAR_SHAP_ROWS  # a batch_size given is followed
+    np.testing.assert_allclose(result.values, at_once.values, atol=1e-9)

@@ -97,3 +97,19 @@ def test_the_callback_logs_and_scores_layer_and_neuron_methods(tmp_path):
     np.testing.assert_allclose(logged.values, expected, atol=1e-5)
     assert set(scores) == set(maps)
     assert np.isfinite(scores["layer_activation"].sanity.per_example[-1]).all()
+
+
+def test_neuron_gradient_runs_the_layers_after_its_layer_without_a_graph():
+    net, x = bn_cnn(), torch.rand(4, 3, 8, 8, generator=torch.Generator().manual_seed(7))
+    later: list[bool] = []  # whether each later layer's output carries an autograd graph
+    for index in (5, 8):
+        net[index].register_forward_hook(lambda module, args, out: later.append(out.requires_grad))
+    for layer in ("1", "3"):  # "1" is followed by an in-place ReLU, which must not reach the recorded output
+        later.clear()
+        ours = ds.explain.neuron_gradient(net, x, layer=layer, neuron=(2, 3, 4))
+        assert later == [False, False]  # they ran (for the targets and scores), but kept nothing for a backward
+        theirs = NeuronGradient(net, net[int(layer)]).attribute(x, neuron_selector=(2, 3, 4))
+        np.testing.assert_allclose(ours.values, theirs.numpy(), atol=1e-5)
+        np.testing.assert_array_equal(ours.target, net(x).argmax(1).numpy())
+    with torch.enable_grad():  # the mode the caller had is back
+        assert torch.is_grad_enabled() and net(x).requires_grad

@@ -100,3 +100,29 @@ def test_budget_settings_are_checked(budget, monkeypatch):
     monkeypatch.setenv(MEMORY_BUDGET_ENV, "lots")
     with pytest.raises(InvalidArgumentError, match=MEMORY_BUDGET_ENV):
         memory_budget(torch.device("cpu"))
+
+
+def test_an_mlp_is_sized_by_a_bound_without_a_probe_pass():
+    from deepscope.explain._rows import _saved_bytes
+
+    def mlp() -> torch.nn.Sequential:
+        torch.manual_seed(0)
+        layers = [torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.LayerNorm(128), torch.nn.Linear(128, 10)]
+        return torch.nn.Sequential(*layers, torch.nn.Tanh())
+
+    rows, net = torch.rand(300, 64), mlp()
+    calls: list[int] = []
+    net.register_forward_hook(lambda module, args, out: calls.append(len(out)))
+    bound = row_bytes(net, rows, net)
+    assert calls == []  # no one-row pass
+    assert bound >= rows[:1].nbytes + _saved_bytes(rows, net)  # at least what the probe measures
+    assert bound < 64 * (64 + 128 + 10) * 4  # and of the same order
+    fresh = mlp()
+    fresh.register_forward_hook(lambda module, args, out: calls.append(len(out)))
+    calls.clear()
+    ds.explain.saliency(fresh, rows, target=1)
+    assert 1 not in calls and max(calls) == 300  # every row in one pass, no one-row probe before it
+    custom = torch.nn.Sequential(torch.nn.Linear(64, 8), torch.nn.Conv1d(1, 1, 1))  # not an MLP: probed
+    probed: list[int] = []
+    custom.register_forward_hook(lambda module, args, out: probed.append(len(out)))
+    assert row_bytes(custom, rows[:, None], custom) > 0 and probed == [1]

@@ -59,6 +59,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).parent / "assets"
+# The plotly.js the pages load (see assets/plotly_early.js): a partial bundle of the trace types
+# the pages draw, built by tools/build_plotly_bundle.sh. Dash would add every script under
+# assets/ to every page, so its folder is left out of that and the file is loaded on demand.
+PLOTLY_BUNDLE = "vendor/plotly-deepscope.min.js"
 # Ids of the shell's own elements; pages may listen to VERSION_STORE to refresh live.
 URL = "app-url"
 NAV = "app-nav"
@@ -137,6 +141,7 @@ def create_app(
         title="deepscope",
         update_title=None,  # pyright: ignore[reportArgumentType]  # hint says str; dash documents None
         assets_folder=str(ASSETS),
+        assets_path_ignore=[r"^vendor$"],
         use_pages=False,  # our routing; Dash would otherwise import app/pages/ as its own pages
         serve_locally=True,
         suppress_callback_exceptions=True,
@@ -209,7 +214,8 @@ def create_app(
 
 
 class OfflineDash(dash.Dash):
-    """Dash that never points the browser at plotly.com (its update-check URL)."""
+    """Dash that never points the browser at plotly.com (its update-check URL) and serves the
+    partial plotly.js bundle (its URL is in the page's config for ``assets/plotly_early.js``)."""
 
     # Set by ``create_app``: what the app serves, for tests and embedding code.
     deepscope_context: AppContext
@@ -220,7 +226,19 @@ class OfflineDash(dash.Dash):
         config = super()._config()
         config["dash_version_url"] = None
         config["disable_version_check"] = True
+        config["deepscope_plotlyjs_url"] = _plotly_bundle_url(self)
         return config
+
+
+def _plotly_bundle_url(app: dash.Dash) -> str | None:
+    """The partial plotly.js bundle's URL, with its modification time as Dash marks its assets, so
+    a browser never runs a stale copy after an upgrade; None without the file (an install that
+    lacks it), and the pages then load dash's full plotly.js."""
+    try:
+        stamp = int((ASSETS / PLOTLY_BUNDLE).stat().st_mtime)
+    except OSError:
+        return None
+    return f"{app.get_asset_url(PLOTLY_BUNDLE)}?m={stamp}"
 
 
 def _shell(ctx: AppContext, label: str | None = None) -> Any:

@@ -44,6 +44,7 @@ from deepscope.track._summary import signature
 from deepscope.track.charts import ChartData, HistogramSeries, SeriesData
 from deepscope.track.downsample import downsample
 from deepscope.track.smoothing import smooth
+from deepscope.validation import check_number
 
 __all__ = [
     "XAXES",
@@ -583,9 +584,4 @@ _EMPTY = RawSeries(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
 
 
 def _check_smoothing(smoothing: Any) -> float:
-    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float, np.integer, np.floating)):
-        raise InvalidArgumentError("smoothing", "a number in [0, 1)", smoothing)
-    smoothing = float(smoothing)
-    if not (0.0 <= smoothing < 1.0):
-        raise InvalidArgumentError("smoothing", "a number in [0, 1)", smoothing, "1 would flatten every line to zero")
-    return smoothing
+    return check_number(smoothing, "smoothing", low=0, high=1, closed="left", hint="1 would flatten every line to zero")

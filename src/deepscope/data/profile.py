@@ -32,6 +32,7 @@ from deepscope.data.distributed import accumulate_dask, accumulate_frame
 from deepscope.data.sketches import Distinct, Quantiles, TopValues
 from deepscope.data.sources import DEFAULT_BATCH_SIZE, is_dask, open_source
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError
+from deepscope.validation import check_int
 
 if TYPE_CHECKING:  # pandas loads only when a frame is asked for: profiling a file never needs it
     import pandas as pd
@@ -419,8 +420,7 @@ def profile(
     """
     if engine not in _ENGINES:
         raise InvalidArgumentError("engine", f"one of {list(_ENGINES)}", engine)
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise InvalidArgumentError("batch_size", "a positive integer or None", batch_size)
+    batch_size = check_int(batch_size, "batch_size", low=1, allow_none=True)
     if name is not None and not isinstance(name, str):
         raise ArgumentTypeError("name", "a string or None", name)
     size = batch_size or DEFAULT_BATCH_SIZE

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from deepscope.datasets.containers import TabularDataset, check_count, check_seed
+from deepscope.datasets.containers import TabularDataset, check_count, check_fraction, check_seed
 from deepscope.errors import InvalidArgumentError
 
 __all__ = ["loans", "GROUP_BIAS", "SERVING_INCOME_FACTOR"]
@@ -140,10 +140,7 @@ def loans(n: int = 5000, seed: int = 0, serving_fraction: float = 0.3) -> Tabula
     """
     n = check_count("n", n)
     seed = check_seed(seed)
-    if isinstance(serving_fraction, bool) or not isinstance(serving_fraction, (int, float)):
-        raise InvalidArgumentError("serving_fraction", "a number strictly between 0 and 1", serving_fraction)
-    if not 0.0 < serving_fraction < 1.0:
-        raise InvalidArgumentError("serving_fraction", "a number strictly between 0 and 1", serving_fraction)
+    serving_fraction = check_fraction("serving_fraction", serving_fraction)
     n_serving = int(round(n * serving_fraction))
     if n_serving < 1 or n - n_serving < 1:
         raise InvalidArgumentError("n", "enough rows for both train and serving", n)

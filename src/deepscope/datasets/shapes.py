@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from deepscope.datasets.containers import ImageDataset, check_count, check_seed
-from deepscope.errors import InvalidArgumentError
+from deepscope.validation import check_int
 
 __all__ = ["shapes", "SHAPE_NAMES"]
 
@@ -77,9 +77,7 @@ def shapes(n: int = 2000, seed: int = 0, size: int = 32) -> ImageDataset:
     """
     n = check_count("n", n)
     seed = check_seed(seed)
-    size = check_count("size", size)
-    if size < 8:
-        raise InvalidArgumentError("size", "an image side of at least 8 pixels", size)
+    size = check_int(size, "size", low=8, hint="an image side in pixels")
     rng = np.random.default_rng(seed)
 
     labels = rng.permutation(np.arange(n) % len(SHAPE_NAMES)).astype(np.int64)

@@ -21,6 +21,7 @@ from deepscope.embed.projection import Projection, as_vectors
 from deepscope.errors import InvalidArgumentError
 from deepscope.result import Result
 from deepscope.track._values import metadata_frame
+from deepscope.validation import check_int
 
 __all__ = ["Clusters", "clusters", "density_grid", "name_groups"]
 
@@ -122,8 +123,7 @@ def clusters(
     frame = metadata_frame(metadata, len(points)) if metadata is not None else None
     if min_cluster_size is None:
         min_cluster_size = max(5, len(points) // 100)
-    if isinstance(min_cluster_size, bool) or not isinstance(min_cluster_size, int) or min_cluster_size < 2:
-        raise InvalidArgumentError("min_cluster_size", "an integer of at least 2", min_cluster_size)
+    min_cluster_size = check_int(min_cluster_size, "min_cluster_size", low=2)
     labels = _hdbscan(points, min_cluster_size, seed)
     count = int(labels.max()) + 1 if len(labels) else 0
     sizes = np.bincount(labels[labels >= 0], minlength=count).astype(np.int64)
@@ -202,8 +202,7 @@ def density_grid(points: np.ndarray, grid: int = 100) -> tuple[np.ndarray, np.nd
     """A smoothed 2-D histogram [grid, grid] of ``points`` [N, 2] and its x and y edges."""
     from scipy.ndimage import gaussian_filter
 
-    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 4:
-        raise InvalidArgumentError("grid", "an integer of at least 4", grid)
+    grid = check_int(grid, "grid", low=4)
     low, high = points.min(axis=0), points.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
     low, high = low - 0.05 * span, high + 0.05 * span

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from deepscope.errors import InvalidArgumentError, ShapeError
+from deepscope.validation import check_int
 
 __all__ = ["DensityImage", "density_image", "in_view", "ENGINE"]
 
@@ -83,9 +84,8 @@ def density_image(
     points = np.asarray(coords)
     if points.ndim != 2 or points.shape[1] < 2 or len(points) == 0:
         raise ShapeError("coords", "coordinates [N, 2] of at least one point", points)
-    for name, value in (("width", width), ("height", height)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 4 <= value <= 4096:
-            raise InvalidArgumentError(name, "a pixel count from 4 to 4096", value)
+    width = check_int(width, "width", low=4, high=4096, hint="a pixel count")
+    height = check_int(height, "height", low=4, high=4096, hint="a pixel count")
     engine = ENGINE if engine is None else engine
     if engine not in ("datashader", "numpy"):
         raise InvalidArgumentError("engine", "'datashader' or 'numpy'", engine)

@@ -18,6 +18,7 @@ from deepscope.embed.projection import as_vectors
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, MissingDependencyError
 from deepscope.result import Result
 from deepscope.track._values import to_numpy
+from deepscope.validation import check_int
 
 __all__ = ["Neighbors", "neighbors", "EXACT_UP_TO"]
 
@@ -82,8 +83,7 @@ def neighbors(
     array = as_vectors(vectors)
     if metric not in METRICS:
         raise InvalidArgumentError("metric", "'cosine' or 'euclidean'", metric)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < len(array):
-        raise InvalidArgumentError("k", f"an integer from 1 to {len(array) - 1}", k)
+    k = check_int(k, "k", low=1, high=len(array) - 1, hint="fewer neighbours than points")
     queries = _queries(index, len(array))
     if exact is None:
         exact = len(array) <= EXACT_UP_TO

@@ -29,6 +29,7 @@ from deepscope.errors import (
 )
 from deepscope.result import Result
 from deepscope.track._values import metadata_frame, to_numpy
+from deepscope.validation import check_int
 
 __all__ = ["Projection", "project", "METHODS", "as_vectors"]
 
@@ -120,10 +121,8 @@ def project(
     """
     if method not in METHODS:
         raise InvalidArgumentError("method", f"one of {', '.join(METHODS)}", method)
-    if isinstance(dims, bool) or dims not in (2, 3):
-        raise InvalidArgumentError("dims", "2 or 3", dims)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ArgumentTypeError("seed", "an integer", seed)
+    dims = check_int(dims, "dims", low=2, high=3)
+    seed = check_int(seed, "seed")
     array = as_vectors(vectors)
     if method == "custom":
         return _custom(array, dims, int(seed), options)

@@ -11,6 +11,7 @@ import pandas as pd
 from scipy.special import ndtri
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.validation import check_number
 
 
 def require_frame(table: Any, argument: str = "table") -> pd.DataFrame:
@@ -53,8 +54,7 @@ def check_probabilities(values: np.ndarray, column: str, argument: str = "score"
 
 def z_value(confidence: float) -> float:
     """The two-sided normal quantile for a confidence level (1.96 for 0.95)."""
-    if not 0.0 < confidence < 1.0:
-        raise InvalidArgumentError("confidence", "a level strictly between 0 and 1", confidence)
+    confidence = check_number(confidence, "confidence", low=0, high=1, closed="neither")
     return float(ndtri(1.0 - (1.0 - confidence) / 2.0))
 
 

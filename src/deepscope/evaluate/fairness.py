@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.errors import InvalidArgumentError
 from deepscope.evaluate._common import (
     check_probabilities,
     positive_label,
@@ -212,10 +212,7 @@ def _custom(custom: Any, values: list[Any]) -> list[float]:
         chosen = [custom[v] for v in values]
     else:
         chosen = [custom] * len(values)
-    for value in chosen:
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-            raise ArgumentTypeError("custom", "numbers (thresholds on the score)", value)
-    return [float(v) for v in chosen]
+    return [check_number(v, "custom", hint="thresholds on the score") for v in chosen]
 
 
 def _constrained(curves: list[_Curve], strategy: str, cost_ratio: float) -> list[float]:

@@ -18,11 +18,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepscope.errors import ArgumentTypeError
 from deepscope.explain._task import Task
 from deepscope.explain.ablation import feature_groups
 
-__all__ = ["broadcast_mask", "feature_groups", "group_names", "check_return_input_shape", "spread", "per_group_values"]
+__all__ = ["broadcast_mask", "feature_groups", "group_names", "spread", "per_group_values"]
 
 
 def group_names(feature_mask: Any) -> list[str]:
@@ -49,12 +48,6 @@ def broadcast_mask(task: Task, feature_mask: Any) -> Any:
             except RuntimeError:
                 continue
     return feature_mask
-
-
-def check_return_input_shape(value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ArgumentTypeError("return_input_shape", "True or False", value)
-    return bool(value)
 
 
 def spread(groups: torch.Tensor, per_group: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:

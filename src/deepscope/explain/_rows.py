@@ -14,7 +14,8 @@ The one policy every attribution method follows unless ``batch_size`` (or Captum
   perturbed copy of every example per pass (Captum's ``perturbations_per_eval=1``), but at least
   ``MIN_PERTURBATION_ROWS`` rows (tables: ``TABULAR_BATCH_SIZE``), within the budget.
 - **Sampling** (KernelSHAP, LIME, partition SHAP: thousands of samples of one example):
-  ``DEFAULT_BATCH_SIZE`` model rows per call (tables: ``TABULAR_BATCH_SIZE``), within the budget.
+  ``DEFAULT_BATCH_SIZE`` model rows per call (tables: ``TABULAR_BATCH_SIZE``; KernelSHAP's at
+  most ``kernel_shap.TABULAR_SHAP_ROWS``, shap's memory), within the budget.
 
 The budget (default ``DEFAULT_MEMORY_BUDGET``, 256 MiB: passes of a few hundred rows of a small
 CNN, past which bigger passes stopped getting faster on CPU in ``bench/bench_explain.py``, while
@@ -38,6 +39,7 @@ import torch
 
 from deepscope.errors import InvalidArgumentError
 from deepscope.explain._validate import DEFAULT_BATCH_SIZE, TABULAR_BATCH_SIZE
+from deepscope.validation import check_int
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -73,8 +75,7 @@ def set_memory_budget(nbytes: int | None) -> int | None:
     536870912
     """
     global _budget
-    if nbytes is not None and (isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 1):
-        raise InvalidArgumentError("nbytes", "a positive number of bytes or None", nbytes)
+    nbytes = check_int(nbytes, "nbytes", low=1, allow_none=True, hint="a number of bytes")
     previous, _budget = _budget, nbytes
     return previous
 
@@ -114,8 +115,50 @@ def row_bytes(
     key = (tuple(x.shape[1:]), x.dtype, x.device)
     known = _MEASURED.setdefault(module, {})
     if key not in known:
-        known[key] = own + _saved_bytes(x, forward)
+        bound = _mlp_row_bound(module, x)
+        known[key] = own + (_saved_bytes(x, forward) if bound is None else bound)
     return known[key]
+
+
+# torch's layers that keep a row's width (elementwise, or normalizing over the features)
+_SAME_WIDTH = (
+    torch.nn.ReLU,
+    torch.nn.LeakyReLU,
+    torch.nn.ELU,
+    torch.nn.GELU,
+    torch.nn.SiLU,
+    torch.nn.Tanh,
+    torch.nn.Sigmoid,
+    torch.nn.Softplus,
+    torch.nn.Softmax,
+    torch.nn.LogSoftmax,
+    torch.nn.Dropout,
+    torch.nn.Identity,
+    torch.nn.LayerNorm,
+    torch.nn.BatchNorm1d,
+)
+
+
+def _mlp_row_bound(module: torch.nn.Module, x: torch.Tensor) -> int | None:
+    """For a plain ``nn.Sequential`` of torch's linear and same-width layers on rows [N, F]
+    (an MLP), an upper bound of what ``_saved_bytes`` measures, known without running the model:
+    each layer saves at most its input and output, and the largest gradient is one layer wide.
+    None for any other model (the one-row probe measures it). The probe's forward pass is a
+    first call's cost: the first pass of a new row shape sets up its kernels."""
+    if type(module) is not torch.nn.Sequential or x.ndim != 2:
+        return None
+    width = widest = int(x.shape[1])
+    total = width
+    for layer in module:
+        if type(layer) is torch.nn.Linear:
+            if layer.in_features != width:
+                return None
+            width = layer.out_features
+        elif type(layer) not in _SAME_WIDTH:
+            return None
+        total += 2 * width
+        widest = max(widest, width)
+    return (total + widest) * x.element_size()
 
 
 def _saved_bytes(x: torch.Tensor, forward: Callable[[torch.Tensor], object]) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, describe
-from deepscope.validation import check_int
+from deepscope.validation import check_int, check_option
 
 DEFAULT_BATCH_SIZE = 64
 # Rows of a table are small: model-agnostic methods evaluate at least this many per call by
@@ -31,9 +31,8 @@ def check_positive_int(value: Any, argument: str, minimum: int = 1) -> int:
 
 
 def check_choice(value: Any, argument: str, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise InvalidArgumentError(argument, "one of " + ", ".join(repr(c) for c in choices), value)
-    return value
+    """``value`` if it is one of ``choices``, or a typed error listing them."""
+    return check_option(value, argument, choices)
 
 
 def deprecated_alias(old: Any, old_name: str, new: Any, new_name: str, default: Any) -> Any:
@@ -83,9 +82,7 @@ def resolve_seed(seed: Any) -> int:
     """The seed to use: ``None`` means the fixed default, so results are reproducible."""
     if seed is None:
         return DEFAULT_SEED
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ArgumentTypeError("seed", "an integer or None", seed)
-    return int(seed)
+    return check_int(seed, "seed")
 
 
 def check_feature_names(names: Any, n_features: int, default: list[str] | None) -> list[str] | None:

@@ -41,13 +41,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError
 from deepscope.explain._inputs import as_2d_outputs, selected
 from deepscope.explain._task import Task, batches, gradient_task, image_baseline
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.gradient_shap import baseline_distribution
 from deepscope.explain.registry import attribution_core, attribution_method
 from deepscope.model.hooks import this_thread_only
+from deepscope.validation import check_bool, check_number
 
 __all__ = ["deeplift", "deeplift_shap", "deeplift_modules", "ELEMENTWISE", "DEFAULT_EPS"]
 
@@ -202,20 +202,6 @@ def deeplift_modules(module: nn.Module, eps: float = DEFAULT_EPS) -> Iterator[in
             m.inplace = True  # type: ignore[union-attr]
 
 
-def _check_eps(eps: Any) -> float:
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
-        raise ArgumentTypeError("eps", "a non-negative number", eps)
-    if eps < 0:
-        raise InvalidArgumentError("eps", "a non-negative number", eps)
-    return float(eps)
-
-
-def _check_multiply(multiply_by_inputs: Any) -> bool:
-    if not isinstance(multiply_by_inputs, bool):
-        raise ArgumentTypeError("multiply_by_inputs", "True or False", multiply_by_inputs)
-    return multiply_by_inputs
-
-
 def _pairs(
     task: Task,
     x: torch.Tensor,
@@ -269,8 +255,8 @@ def deeplift(
     per example, or ``"pad"`` for text. ``batch_size`` counts rows per pass: half inputs, half
     their references. ``base_value`` is f(baseline)[target].
     """
-    multiply_by_inputs = _check_multiply(multiply_by_inputs)
-    eps = _check_eps(eps)
+    multiply_by_inputs = check_bool(multiply_by_inputs, "multiply_by_inputs")
+    eps = check_number(eps, "eps", low=0)
     with gradient_task(
         model,
         inputs,
@@ -305,7 +291,7 @@ def _deeplift_core(
     multiply_by_inputs: bool = True,
     eps: float = DEFAULT_EPS,
 ) -> torch.Tensor:
-    multiply_by_inputs, eps = _check_multiply(multiply_by_inputs), _check_eps(eps)
+    multiply_by_inputs, eps = check_bool(multiply_by_inputs, "multiply_by_inputs"), check_number(eps, "eps", low=0)
     reference = torch.zeros_like(x) if baseline is None else baseline.expand_as(x)
     with deeplift_modules(task.model.module, eps):
         return _pairs(task, x, rows, reference, multiply_by_inputs=multiply_by_inputs)[0]
@@ -332,8 +318,8 @@ def deeplift_shap(
     ``delta`` sum(values) - (f(x) - E_k f(reference_k)) (Captum's deltas, one per pair,
     averaged over the references).
     """
-    multiply_by_inputs = _check_multiply(multiply_by_inputs)
-    eps = _check_eps(eps)
+    multiply_by_inputs = check_bool(multiply_by_inputs, "multiply_by_inputs")
+    eps = check_number(eps, "eps", low=0)
     with gradient_task(
         model,
         inputs,
@@ -396,6 +382,6 @@ def _deeplift_shap_core(
     multiply_by_inputs: bool = True,
     eps: float = DEFAULT_EPS,
 ) -> torch.Tensor:
-    multiply_by_inputs, eps = _check_multiply(multiply_by_inputs), _check_eps(eps)
+    multiply_by_inputs, eps = check_bool(multiply_by_inputs, "multiply_by_inputs"), check_number(eps, "eps", low=0)
     references = torch.zeros_like(x[:1]) if references is None else references
     return _shap_pairs(task, x, rows, references, multiply_by_inputs, eps)[0]

@@ -30,6 +30,7 @@ from deepscope.explain._task import generator, predict_task
 from deepscope.explain._validate import check_choice, check_method_options, check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.result import Result
+from deepscope.validation import check_number
 
 __all__ = ["Faithfulness", "deletion_insertion", "infidelity", "max_sensitivity"]
 
@@ -179,8 +180,7 @@ def infidelity(
     """
     attribution = _check_attribution(attribution)
     n_samples = check_positive_int(n_samples, "n_samples")
-    if isinstance(stdev, bool) or not isinstance(stdev, (int, float)) or stdev <= 0:
-        raise InvalidArgumentError("stdev", "a positive number", stdev)
+    stdev = check_number(stdev, "stdev", low=0, closed="neither")
     gen = generator(resolve_seed(seed))
     with predict_task(
         model,
@@ -254,8 +254,7 @@ def max_sensitivity(
     if not callable(function):
         raise InvalidArgumentError("method", "a method name or a callable", method)
     method_options = check_method_options(method_options)
-    if isinstance(radius, bool) or not isinstance(radius, (int, float)) or radius <= 0:
-        raise InvalidArgumentError("radius", "a positive number", radius)
+    radius = check_number(radius, "radius", low=0, closed="neither")
     n_samples = check_positive_int(n_samples, "n_samples")
     rng = np.random.default_rng(resolve_seed(seed))
     first = function(model, inputs, **targeted(function, target), **method_options)

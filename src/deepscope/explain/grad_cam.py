@@ -23,12 +23,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError, NotFoundError, UnsupportedModelError
+from deepscope.errors import InvalidArgumentError, NotFoundError, UnsupportedModelError
 from deepscope.explain._inputs import as_2d_outputs, selected
 from deepscope.explain._task import Task, gradient_task
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
 from deepscope.model.hooks import this_thread_only
+from deepscope.validation import check_bool, check_option
 
 __all__ = ["grad_cam", "grad_cam_pp", "conv_layers"]
 
@@ -142,12 +143,6 @@ def grad_cam_pp(
     )
 
 
-def _check_flag(value: Any, argument: str) -> bool:
-    if not isinstance(value, bool):
-        raise ArgumentTypeError(argument, "True or False", value)
-    return value
-
-
 def _run(
     name: str,
     model: Any,
@@ -162,10 +157,9 @@ def _run(
     attr_dim_summation: bool,
     channel_dim: int | None,
 ) -> Attribution:
-    attribute_to_layer_input = _check_flag(attribute_to_layer_input, "attribute_to_layer_input")
-    attr_dim_summation = _check_flag(attr_dim_summation, "attr_dim_summation")
-    if channel_dim is not None and channel_dim not in (1, -1):
-        raise InvalidArgumentError("channel_dim", "None, 1 (channels first) or -1 (channels last)", channel_dim)
+    attribute_to_layer_input = check_bool(attribute_to_layer_input, "attribute_to_layer_input")
+    attr_dim_summation = check_bool(attr_dim_summation, "attr_dim_summation")
+    check_option(channel_dim, "channel_dim", [None, 1, -1], hint="1: channels first, -1: channels last")
     with gradient_task(
         model,
         inputs,

@@ -13,18 +13,18 @@ average over samples approximates SHAP values, which add up to f(x) - E[f(baseli
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
-from deepscope.errors import InvalidArgumentError, ShapeError, describe
+from deepscope.errors import ShapeError, describe
 from deepscope.explain._inputs import broadcast_value
 from deepscope.explain._task import Task, generator, gradient_task, image_baseline
 from deepscope.explain._validate import check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
-from deepscope.explain.integrated_gradients import _check_flag
 from deepscope.explain.registry import attribution_core, attribution_method
+from deepscope.validation import check_bool, check_number
 
 __all__ = ["gradient_shap", "baseline_distribution"]
 
@@ -72,7 +72,7 @@ def gradient_shap(
     attributions promise no completeness).
     """
     n_samples = _check_options(n_samples, stdev)
-    multiply_by_inputs = _check_flag(multiply_by_inputs, "multiply_by_inputs")
+    multiply_by_inputs = check_bool(multiply_by_inputs, "multiply_by_inputs")
     gen = generator(resolve_seed(seed))
     with gradient_task(
         model,
@@ -82,8 +82,10 @@ def gradient_shap(
         batch_size=batch_size,
         progress=progress,
         feature_names=feature_names,
+        defer_targets=True,  # resolved with E[f(baseline)] in one pass, before the draws
     ) as task:
         references = baseline_distribution(task, baseline)
+        expected = _outputs_and_expected(task, references)
         values = _core(
             task,
             task.x,
@@ -94,7 +96,6 @@ def gradient_shap(
             stdev=stdev,
             multiply_by_inputs=multiply_by_inputs,
         )
-        expected = _expected_output(task, references)
         delta = values.sum(dim=tuple(range(1, values.ndim))) - (task.score - expected) if multiply_by_inputs else None
         options: dict[str, Any] = {"n_samples": n_samples, "stdev": stdev}
         if not multiply_by_inputs:
@@ -105,6 +106,19 @@ def gradient_shap(
             delta=delta,
             base_value=expected,
         )
+
+
+def _outputs_and_expected(task: Task, references: torch.Tensor) -> torch.Tensor:
+    """Resolve the task's (deferred) targets from its outputs at x, and return E_k f(reference_k)
+    for each example's target: one model call for the inputs and the references together where
+    the references do not depend on the example."""
+    if task.kind != "text" and not task.rows_matter:
+        both = torch.cat([task.x, references])
+        outputs = task.predict(both, torch.zeros(len(both), dtype=torch.long, device=both.device))
+        target = task.target_rows(task.rows, outputs[: task.n])
+        return outputs[task.n :, target].mean(dim=0)
+    task.target_rows(task.rows, task.predict(task.x, task.rows))
+    return _expected_output(task, references)
 
 
 def _expected_output(task: Task, references: torch.Tensor) -> torch.Tensor:
@@ -125,8 +139,7 @@ def _expected_output(task: Task, references: torch.Tensor) -> torch.Tensor:
 
 def _check_options(n_samples: Any, stdev: Any) -> int:
     n_samples = check_positive_int(n_samples, "n_samples")
-    if isinstance(stdev, bool) or not isinstance(stdev, (int, float)) or stdev < 0:
-        raise InvalidArgumentError("stdev", "a non-negative number", stdev)
+    check_number(stdev, "stdev", low=0)
     return n_samples
 
 
@@ -143,12 +156,12 @@ def _core(
     multiply_by_inputs: bool = True,
 ) -> torch.Tensor:
     n_samples = _check_options(n_samples, stdev)  # noise_tunnel passes its method_options here
-    multiply_by_inputs = _check_flag(multiply_by_inputs, "multiply_by_inputs")
+    multiply_by_inputs = check_bool(multiply_by_inputs, "multiply_by_inputs")
     if references is None:
         references = torch.zeros_like(x[:1])
     gen = gen if gen is not None else generator(0)
     n = len(x)
-    total = torch.zeros_like(x)
+    total: torch.Tensor | None = None
     shape = (-1,) + (1,) * (x.ndim - 1)
     with task.bar(n * n_samples) as bar:
         for part in task.passes(n * n_samples):
@@ -165,6 +178,25 @@ def _core(
             scaled = torch.addcmul(start, alpha, difference)
             del start
             grads = task.gradient(scaled, rows[example])
-            total.index_add_(0, example, difference.mul_(grads) if multiply_by_inputs else grads)
+            contribution = difference.mul_(grads) if multiply_by_inputs else grads
+            total = _add_draws(total, contribution, part, n, n_samples)
             bar.update(m)
-    return total / n_samples
+    return cast(torch.Tensor, total).div_(n_samples)
+
+
+def _add_draws(total: torch.Tensor | None, contribution: torch.Tensor, part: slice, n: int, k: int) -> torch.Tensor:
+    """``total`` [n, ...] (None: zeros) plus the pass's draws [rows of ``part``, ...] summed per
+    example (row r is a draw of example r // k). A pass of whole examples (the usual case) sums
+    its rows in groups of k, much cheaper than ``index_add_`` on CPU; one pass of every example
+    is the total itself."""
+    whole = part.start % k == 0 and part.stop % k == 0
+    summed = contribution.view(-1, k, *contribution.shape[1:]).sum(dim=1) if whole else None
+    if total is None and summed is not None and len(summed) == n:
+        return summed
+    total = contribution.new_zeros((n, *contribution.shape[1:])) if total is None else total
+    if summed is not None:
+        first = part.start // k
+        total[first : first + len(summed)] += summed
+        return total
+    example = torch.arange(part.start, part.stop, device=contribution.device) // k
+    return total.index_add_(0, example, contribution)

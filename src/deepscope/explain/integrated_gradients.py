@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepscope.errors import ArgumentTypeError
 from deepscope.explain._inputs import rows_of
 from deepscope.explain._task import Task, gradient_task, image_baseline
 from deepscope.explain._validate import check_choice, check_positive_int, deprecated_alias
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
+from deepscope.validation import check_bool
 
 __all__ = ["integrated_gradients", "INTEGRATION_METHODS", "integration_steps", "path_integral"]
 
@@ -103,7 +103,7 @@ def integrated_gradients(
     """
     integration = deprecated_alias(method, "method", integration, "integration", "gausslegendre")
     integration_steps(n_steps, integration)  # check the options before any work
-    multiply_by_inputs = _check_flag(multiply_by_inputs, "multiply_by_inputs")
+    multiply_by_inputs = check_bool(multiply_by_inputs, "multiply_by_inputs")
     if internal_batch_size is not None:
         internal_batch_size = check_positive_int(internal_batch_size, "internal_batch_size")
     with gradient_task(
@@ -158,7 +158,7 @@ def _core(
     method: str | None = None,
 ) -> torch.Tensor:
     integration = deprecated_alias(method, "method", integration, "integration", "gausslegendre")
-    multiply_by_inputs = _check_flag(multiply_by_inputs, "multiply_by_inputs")
+    multiply_by_inputs = check_bool(multiply_by_inputs, "multiply_by_inputs")
     weights, alphas = integration_steps(n_steps, integration)
     if baseline is None:
         baseline = torch.zeros_like(x[:1])
@@ -203,9 +203,3 @@ def path_integral(
         if bar is not None:
             bar.update(len(pair))
     return total
-
-
-def _check_flag(value: Any, argument: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ArgumentTypeError(argument, "True or False", value)
-    return bool(value)

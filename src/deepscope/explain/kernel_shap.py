@@ -25,14 +25,18 @@ import numpy as np
 import torch
 
 from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelError, describe
-from deepscope.explain._groups import check_return_input_shape, feature_groups, per_group_values, spread
+from deepscope.explain._groups import feature_groups, per_group_values, spread
 from deepscope.explain._inputs import selected
 from deepscope.explain._task import Task, batches, predict_task
 from deepscope.explain._validate import check_positive_int, deprecated_alias, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
+from deepscope.validation import check_bool
 
 __all__ = ["kernel_shap", "summarize_background", "coalitions"]
+
+# model rows per call for tables at the default policy (see ``_call_rows``)
+TABULAR_SHAP_ROWS = 4096
 
 
 def kmeans(data: np.ndarray, k: int, seed: int = 0, n_init: int = 3, max_iter: int = 100) -> np.ndarray:
@@ -233,7 +237,7 @@ def kernel_shap(
     ``batch_size``, which counts model rows, for them).
     """
     seed = resolve_seed(seed)
-    return_input_shape = check_return_input_shape(return_input_shape)
+    return_input_shape = check_bool(return_input_shape, "return_input_shape")
     if n_background is not None:
         n_background = check_positive_int(n_background, "n_background")
     if perturbations_per_eval is not None:
@@ -296,6 +300,18 @@ def kernel_shap(
         return task.finish(result.numpy(), options=options, base_value=expected.cpu().numpy(), delta=efficiency)
 
 
+def _call_rows(task: Task) -> int:
+    """Model rows per call: the policy's (``deepscope.explain._rows``), for tables at most
+    ``TABULAR_SHAP_ROWS``. A table's rows are small, but the model's activations for them are
+    not: shap's KernelExplainer evaluates one example's samples at a time (about 5,000 rows at
+    500 samples and 10 background rows), and more rows per call bought no time on CPU but held
+    several times its memory."""
+    rows = task.call_rows
+    if task.batch_size is None and task.kind == "tabular":
+        rows = min(rows, TABULAR_SHAP_ROWS)
+    return rows
+
+
 def _expected(task: Task, bg: torch.Tensor, bg_w: torch.Tensor) -> torch.Tensor:
     """E[f(background)] for each example's target: the background rows [K, ...] evaluated once
     for every class, or once per example where its other inputs and forward arguments matter."""
@@ -323,7 +339,7 @@ def _background_values(
 ) -> np.ndarray:
     """Values [N, G] with every example's coalitions filled from the same background rows."""
     values = np.zeros((task.n, n_groups))
-    limit = task.call_rows
+    limit = _call_rows(task)
     pending: list[_Pending] = []
     waiting = 0  # hybrid rows of the pending examples
     with task.bar(task.n) as bar:
@@ -390,7 +406,7 @@ def _paired(
                 values[i] = item.phi
                 bar.update(1)
                 continue
-            _evaluate(task, [item], x, groups, bg, weight, values, bar, task.call_rows)
+            _evaluate(task, [item], x, groups, bg, weight, values, bar, _call_rows(task))
     return values, expected
 
 
@@ -465,7 +481,8 @@ def _evaluate(
     k = len(bg)
     shape = tuple(task.x.shape[1:])
     out = torch.empty(len(keep) * k, dtype=torch.float64, device=x.device)
-    per_call = max(1, limit // k)  # coalitions per model call
+    per_call = max(1, limit // k)  # coalitions per model call, then evened out over the calls
+    per_call = -(-len(keep) // -(-len(keep) // per_call))
     for part in batches(len(keep), per_call):
         own = owner_t[part]
         where = groups[own] if len(groups) > 1 else groups.expand(len(own), -1)

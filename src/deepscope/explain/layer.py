@@ -29,7 +29,7 @@ from deepscope.explain._task import Task, batches, gradient_task, image_baseline
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.integrated_gradients import integration_steps, path_integral
 from deepscope.explain.registry import attribution_core, attribution_method
-from deepscope.model.hooks import this_thread_only
+from deepscope.model.hooks import first_tensor, this_thread_only
 
 __all__ = [
     "LAYER_METHODS",
@@ -250,14 +250,17 @@ def _neuron_gradient_core(
     with task.bar(len(x)) as bar:
         for part in task.passes(len(x)):
             xb = x[part].detach().requires_grad_(True)
-            with task.model.capture([layer]) as cap, _detached_after(module), torch.enable_grad():
-                logits = task.forward(xb, rows[part])
+            with _rest_without_grad(module) as recorded:
+                with torch.enable_grad():
+                    logits = task.forward(xb, rows[part])
                 if task.target is None:  # deferred: this pass is at the task's own inputs
                     task.target_rows(rows[part], as_2d_outputs(logits.detach()))
-                acts = cap.activations.get(layer)
-                if acts is None:
-                    raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
-                index = check_neuron(neuron, acts.shape[1:])
+                del logits
+            if not recorded or not recorded[0].requires_grad:
+                raise InvalidArgumentError("layer", "a layer that runs on the way to the output", layer)
+            acts = recorded.pop()
+            index = check_neuron(neuron, acts.shape[1:])
+            with torch.enable_grad():
                 # d sum(acts[:, index]) / d x, with a one-hot gradient in the activations' own
                 # memory layout (a channels-last backward fed a standard-layout gradient copies),
                 # put in by a hook on a scalar's backward pass: a tensor grad_outputs makes torch
@@ -267,9 +270,36 @@ def _neuron_gradient_core(
                 one_hot[(slice(None), *index)] = 1.0
                 acts.register_hook(lambda _, one_hot=one_hot: one_hot)
                 (grad,) = torch.autograd.grad(acts.sum(), xb, allow_unused=True)
+            del acts, one_hot
             result[part] = torch.zeros_like(xb) if grad is None else grad
             bar.update(part.stop - part.start)
     return result
+
+
+@contextmanager
+def _rest_without_grad(module: torch.nn.Module) -> Iterator[list[torch.Tensor]]:
+    """Within the block, on this thread, the first tensor output of ``module`` in a pass is
+    recorded (with its autograd graph) and the rest of the pass runs on a copy of it without
+    gradients, as ``torch.no_grad`` would: a gradient taken at the layer then needs nothing of the
+    rest of the model, whose activations would otherwise be kept for a backward pass (Captum's
+    NeuronGradient keeps them through its forward). The rest still runs, so the pass's outputs
+    give the targets and scores. The enclosing ``torch.enable_grad()`` block restores the mode."""
+    recorded: list[torch.Tensor] = []
+
+    def record(_module: torch.nn.Module, _args: Any, output: Any) -> Any:
+        tensor = first_tensor(output)
+        if recorded or tensor is None or not torch.is_grad_enabled():
+            return None
+        recorded.append(tensor)
+        torch.set_grad_enabled(False)  # the rest of this pass: no graph (undone by the caller's block)
+        # a copy goes on, so in-place operations after the layer leave the recorded output alone
+        return tensor.detach().clone() if tensor is output else None
+
+    handle = module.register_forward_hook(this_thread_only(record))
+    try:
+        yield recorded
+    finally:
+        handle.remove()
 
 
 @contextmanager
@@ -280,12 +310,6 @@ def _output_changed(module: torch.nn.Module, change: Callable[[Any], Any]) -> It
         yield
     finally:
         handle.remove()
-
-
-def _detached_after(module: torch.nn.Module) -> AbstractContextManager[None]:
-    """Within the block, the layers after ``module`` run on its output detached: a gradient taken
-    at the layer needs no graph of the rest of the model, which would hold its activations."""
-    return _output_changed(module, lambda output: output.detach() if isinstance(output, torch.Tensor) else None)
 
 
 def _replaced_output(module: torch.nn.Module, value: list[torch.Tensor | None]) -> AbstractContextManager[None]:

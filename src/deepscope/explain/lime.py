@@ -25,7 +25,6 @@ import torch
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, MissingDependencyError, ShapeError, describe
 from deepscope.explain._groups import (
     broadcast_mask,
-    check_return_input_shape,
     feature_groups,
     per_group_values,
     spread,
@@ -35,6 +34,7 @@ from deepscope.explain._task import Task, batches, predict_task
 from deepscope.explain._validate import check_choice, check_positive_int, deprecated_alias, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
+from deepscope.validation import check_bool, check_number
 
 __all__ = ["lime", "superpixels", "weighted_ridge", "SEGMENTATIONS"]
 
@@ -182,7 +182,7 @@ def lime(
     n_samples = check_positive_int(n_samples, "n_samples", 2)
     n_segments = check_positive_int(n_segments, "n_segments")
     check_choice(segmentation, "segmentation", SEGMENTATIONS)
-    return_input_shape = check_return_input_shape(return_input_shape)
+    return_input_shape = check_bool(return_input_shape, "return_input_shape")
     if perturbations_per_eval is not None:
         perturbations_per_eval = check_positive_int(perturbations_per_eval, "perturbations_per_eval")
     positive: list[tuple[str, Any]] = [("alpha", alpha)]
@@ -191,8 +191,7 @@ def lime(
     if compactness is not None:
         positive.append(("compactness", compactness))
     for name, value in positive:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise InvalidArgumentError(name, "a positive number", value)
+        check_number(value, name, low=0, closed="neither")
     if segmentation_options is not None and not isinstance(segmentation_options, Mapping):
         raise ArgumentTypeError("segmentation_options", "a dict of scikit-image options, or None", segmentation_options)
     rng = np.random.default_rng(resolve_seed(seed))

@@ -22,6 +22,7 @@ import numpy as np
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, ShapeError
 from deepscope.explain.attribution import Attribution
+from deepscope.validation import check_int
 
 __all__ = ["pointing_game", "energy_in_mask"]
 
@@ -43,8 +44,7 @@ def _maps_and_masks(attribution: Any, masks: Any) -> tuple[np.ndarray, np.ndarra
 def pointing_game(attribution: Attribution, masks: Any, *, tolerance: int = 0) -> np.ndarray:
     """Per example, whether the map's highest pixel lies in the mask grown by ``tolerance`` px."""
     maps, masks = _maps_and_masks(attribution, masks)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, np.integer)) or tolerance < 0:
-        raise InvalidArgumentError("tolerance", "a non-negative number of pixels", tolerance)
+    tolerance = check_int(tolerance, "tolerance", low=0, hint="a number of pixels")
     if tolerance:
         from scipy.ndimage import maximum_filter
 

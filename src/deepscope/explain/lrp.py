@@ -44,6 +44,7 @@ from deepscope.explain._task import Task, gradient_task
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_core, attribution_method
 from deepscope.model.hooks import this_thread_only
+from deepscope.validation import check_number
 
 __all__ = ["lrp", "LRP_RULES", "lrp_rules"]
 
@@ -85,14 +86,6 @@ class _Rule:
     gamma: float = 0.25
 
 
-def _number(value: Any, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ArgumentTypeError(argument, "a non-negative number", value)
-    if value < 0:
-        raise InvalidArgumentError(argument, "a non-negative number", value)
-    return float(value)
-
-
 def _parse_rule(value: Any, argument: str, epsilon: float, gamma: float) -> _Rule:
     expected = "'epsilon', 'gamma', 'identity', ('epsilon', eps) or ('gamma', gamma)"
     if isinstance(value, str):
@@ -104,9 +97,9 @@ def _parse_rule(value: Any, argument: str, epsilon: float, gamma: float) -> _Rul
     if name not in LRP_RULES or (name == "identity" and parameter is not None):
         raise InvalidArgumentError(argument, expected, value)
     if name == "epsilon":
-        return _Rule("epsilon", epsilon=epsilon if parameter is None else _number(parameter, argument))
+        return _Rule("epsilon", epsilon=epsilon if parameter is None else check_number(parameter, argument, low=0))
     if name == "gamma":
-        return _Rule("gamma", gamma=gamma if parameter is None else _number(parameter, argument))
+        return _Rule("gamma", gamma=gamma if parameter is None else check_number(parameter, argument, low=0))
     return _Rule("identity")
 
 
@@ -120,7 +113,7 @@ def lrp_rules(
 ) -> dict[str, _Rule]:
     """The rule of every rule layer of ``module`` by name (checked: a typed error names a bad
     rule, an unknown layer or type, or a rule given to a layer that takes none)."""
-    epsilon, gamma = _number(epsilon, "epsilon"), _number(gamma, "gamma")
+    epsilon, gamma = check_number(epsilon, "epsilon", low=0), check_number(gamma, "gamma", low=0)
     default = _parse_rule(rule, "rule", epsilon, gamma)
     if rules is None:
         rules = {}

@@ -32,6 +32,7 @@ from deepscope.explain._task import batches, generator, gradient_task, image_bas
 from deepscope.explain._validate import check_choice, check_method_options, check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.gradient_shap import _expected_output, baseline_distribution
+from deepscope.validation import check_number
 
 __all__ = ["noise_tunnel", "NOISE_TUNNEL_KINDS"]
 
@@ -90,8 +91,7 @@ def noise_tunnel(
     n_samples = check_positive_int(n_samples, "n_samples")
     if nt_samples_batch_size is not None:
         nt_samples_batch_size = check_positive_int(nt_samples_batch_size, "nt_samples_batch_size")
-    if isinstance(stdev, bool) or not isinstance(stdev, (int, float)) or stdev < 0:
-        raise InvalidArgumentError("stdev", "a non-negative number", stdev)
+    stdev = check_number(stdev, "stdev", low=0)
     gen = generator(resolve_seed(seed))
     with gradient_task(
         model,

@@ -31,7 +31,6 @@ from deepscope.errors import (
     UnsupportedModelError,
 )
 from deepscope.explain._groups import (
-    check_return_input_shape,
     feature_groups,
     per_group_values,
     spread,
@@ -41,6 +40,7 @@ from deepscope.explain._task import Task, predict_task
 from deepscope.explain._validate import check_positive_int
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
+from deepscope.validation import check_bool
 
 __all__ = ["occlusion", "windows"]
 
@@ -126,7 +126,7 @@ def occlusion(
     ``return_input_shape=False`` then gives one value per group [N, G]. Works with any model,
     plain callables included.
     """
-    return_input_shape = check_return_input_shape(return_input_shape)
+    return_input_shape = check_bool(return_input_shape, "return_input_shape")
     if perturbations_per_eval is not None:
         perturbations_per_eval = check_positive_int(perturbations_per_eval, "perturbations_per_eval")
     if feature_mask is not None and (window is not None or stride is not None):

@@ -30,7 +30,6 @@ import torch
 from deepscope.errors import InvalidArgumentError, ShapeError, describe
 from deepscope.explain._groups import (
     broadcast_mask,
-    check_return_input_shape,
     feature_groups,
     per_group_values,
     spread,
@@ -41,6 +40,7 @@ from deepscope.explain._validate import check_positive_int, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.kernel_shap import _background
 from deepscope.explain.registry import attribution_method
+from deepscope.validation import check_bool
 
 __all__ = ["partition_shap", "balanced_tree", "grid_tree", "correlation_tree", "word_segments"]
 
@@ -170,7 +170,7 @@ def partition_shap(
         raise InvalidArgumentError("baseline", "not given with background (its other name)", baseline)
     background = background if background is not None else baseline
     max_evals = check_positive_int(max_evals, "max_evals", 3)
-    return_input_shape = check_return_input_shape(return_input_shape)
+    return_input_shape = check_bool(return_input_shape, "return_input_shape")
     if n_background is not None:
         n_background = check_positive_int(n_background, "n_background")
     if feature_mask is None and not return_input_shape:

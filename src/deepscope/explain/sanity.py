@@ -27,6 +27,7 @@ from deepscope.explain._inputs import as_2d_outputs, as_model, is_texts, resolve
 from deepscope.explain._validate import check_method_options, jsonable, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.result import Result
+from deepscope.validation import check_number
 
 __all__ = ["SanityCheck", "sanity_check", "spearman"]
 
@@ -153,8 +154,7 @@ def sanity_check(
     """
     from deepscope.explain.registry import get_method, targeted
 
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1 <= threshold <= 1:
-        raise InvalidArgumentError("threshold", "a number in [-1, 1]", threshold)
+    threshold = check_number(threshold, "threshold", low=-1, high=1)
     if isinstance(method, str):
         name, function = method, get_method(method)
     elif callable(method):

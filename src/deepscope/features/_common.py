@@ -4,7 +4,6 @@ outputs on one batch, and how a unit's window maps back through the layers to th
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,14 +57,6 @@ def check_layer(model: Model, name: Any) -> str:
     if not isinstance(name, str) or name not in layers:
         raise NotFoundError("layer", str(name), layers)
     return name
-
-
-def check_int(argument: str, value: Any, minimum: int = 0) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise ArgumentTypeError(argument, "an integer", value)
-    if value < minimum:
-        raise InvalidArgumentError(argument, f"an integer >= {minimum}", value)
-    return int(value)
 
 
 def in_channels(model: Model) -> int:

@@ -26,7 +26,6 @@ from deepscope.features import param as _param
 from deepscope.features import transforms as _transforms
 from deepscope.features._common import (
     as_images,
-    check_int,
     check_layer,
     image_model,
     in_channels,
@@ -36,6 +35,7 @@ from deepscope.features.visualize import optimize
 from deepscope.model import Model
 from deepscope.model.hooks import first_tensor, this_thread_only
 from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = ["atlas", "Atlas", "AtlasCell"]
 
@@ -194,8 +194,8 @@ def atlas(
     """
     wrapped = image_model(model, "atlas")
     layer = check_layer(wrapped, layer)
-    n, grid = check_int("n", n, 2), check_int("grid", grid, 1)
-    min_count, seed = check_int("min_count", min_count, 1), check_int("seed", seed)
+    n, grid = check_int(n, "n", low=2), check_int(grid, "grid", low=1)
+    min_count, seed = check_int(min_count, "min_count", low=1), check_int(seed, "seed", low=0)
     if method not in METHODS:
         raise InvalidArgumentError("method", f"one of {list(METHODS)}", method)
     channels = in_channels(wrapped)

@@ -23,13 +23,13 @@ from deepscope.features._common import (
     ADAPTIVE,
     Step,
     as_images,
-    check_int,
     image_box,
     image_model,
     trace,
     window,
 )
 from deepscope.result import Result
+from deepscope.validation import check_int
 
 __all__ = ["layer_maps", "unit_arithmetic", "LayerMaps", "UnitArithmetic"]
 
@@ -150,11 +150,11 @@ def unit_arithmetic(model: Any, input: Any, *, layer: str, channel: int, row: in
     index = names.index(layer)
     step = steps[index]
     out = step.output[0]
-    channel = check_int("channel", channel)
+    channel = check_int(channel, "channel", low=0)
     if channel >= out.shape[0]:
         raise InvalidArgumentError("channel", f"a channel below {out.shape[0]} in {layer!r}", channel)
     spatial = out.ndim == 3
-    row, col = (check_int("row", row), check_int("col", col)) if spatial else (0, 0)
+    row, col = (check_int(row, "row", low=0), check_int(col, "col", low=0)) if spatial else (0, 0)
     if spatial and (row >= out.shape[1] or col >= out.shape[2]):
         raise InvalidArgumentError(
             "row, col",

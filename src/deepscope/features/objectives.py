@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, ShapeError
+from deepscope.validation import check_int
 
 __all__ = ["Objective", "channel", "neuron", "layer", "direction", "diversity"]
 
@@ -132,11 +133,7 @@ def _check_layer(name: object) -> str:
 
 
 def _check_index(argument: str, value: object) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
-        raise InvalidArgumentError(argument, "a non-negative integer", value)
-    return int(value)
+    return check_int(value, argument, low=0, allow_none=True)
 
 
 def _channel_index(value: object) -> int:

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.validation import check_int
 
 __all__ = [
     "Transform",
@@ -40,8 +41,7 @@ def _pick(options: Sequence[float], generator: torch.Generator) -> float:
 
 def pad(width: int, *, mode: str = "constant", value: float = 0.5) -> Transform:
     """Pad every side by ``width`` pixels (``mode`` "constant" with ``value``, or "reflect")."""
-    if width < 0:
-        raise InvalidArgumentError("width", "a non-negative number of pixels", width)
+    width = check_int(width, "width", low=0, hint="a number of pixels")
 
     def apply(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if width == 0:
@@ -55,8 +55,7 @@ def pad(width: int, *, mode: str = "constant", value: float = 0.5) -> Transform:
 
 def jitter(d: int) -> Transform:
     """Crop at a random offset of up to ``d - 1`` pixels (the image shrinks by ``d - 1``)."""
-    if d < 1:
-        raise InvalidArgumentError("d", "a positive number of pixels", d)
+    d = check_int(d, "d", low=1, hint="a number of pixels")
 
     def apply(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if d == 1:

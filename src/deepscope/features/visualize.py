@@ -24,7 +24,6 @@ from deepscope.features import param as _param
 from deepscope.features import transforms as _transforms
 from deepscope.features._common import (
     as_images,
-    check_int,
     check_layer,
     forward_check,
     image_box,
@@ -36,6 +35,7 @@ from deepscope.features.objectives import Objective
 from deepscope.model import Capture, Model
 from deepscope.progress import tqdm
 from deepscope.result import Result
+from deepscope.validation import check_int, check_number
 
 __all__ = ["visualize", "FeatureVisualization", "TopExamples", "top_examples", "optimize"]
 
@@ -185,16 +185,15 @@ def visualize(
     objective = _objective(objective)
     for name in objective.layers:
         check_layer(wrapped, name)
-    steps = check_int("steps", steps, 1)
-    batch = check_int("batch", batch, 1)
-    seed = check_int("seed", seed)
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
-        raise InvalidArgumentError("lr", "a positive learning rate", lr)
+    steps = check_int(steps, "steps", low=1)
+    batch = check_int(batch, "batch", low=1)
+    seed = check_int(seed, "seed", low=0)
+    lr = check_number(lr, "lr", low=0, closed="neither", hint="a learning rate")
     channels = in_channels(wrapped)
     data = as_images(dataset, "dataset", channels) if dataset is not None else None
     if size is None:
         size = int(data.shape[-1]) if data is not None else DEFAULT_SIZE
-    size = check_int("size", size, 1)
+    size = check_int(size, "size", low=1)
     forward_check(wrapped, channels, size)
     if decorrelate:
         matrix = _param.colour_matrix(colors if colors is not None else data, channels)
@@ -259,7 +258,7 @@ def top_examples(
     batch of ``batch``), with the patch the objective's unit sees at its most excited position."""
     wrapped = image_model(model, "top_examples")
     objective = _objective(objective)
-    k = check_int("k", k, 1)
+    k = check_int(k, "k", low=1)
     data = as_images(dataset, "dataset", in_channels(wrapped))
     labels = getattr(dataset, "labels", None)
     names = getattr(dataset, "class_names", None)

@@ -30,6 +30,7 @@ from deepscope.errors import ArgumentTypeError, InvalidArgumentError, LogdirErro
 from deepscope.result import Result
 from deepscope.track import Logdir, open_logdir
 from deepscope.track.logdir import distinct_columns
+from deepscope.validation import check_int
 
 __all__ = [
     "NUMERIC",
@@ -174,8 +175,8 @@ def _last(points: pd.DataFrame) -> pd.Series:
 def _check_selection(select: str, step: int | None) -> None:
     if select not in SELECTIONS:
         raise InvalidArgumentError("select", "'final', 'best' or 'at'", select)
-    if select == "at" and (step is None or isinstance(step, bool) or not isinstance(step, numbers.Integral)):
-        raise InvalidArgumentError("step", "an integer step with select='at'", step)
+    if select == "at":
+        check_int(step, "step", hint="select='at' needs the step")
 
 
 def hparams_table(

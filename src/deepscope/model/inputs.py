@@ -17,7 +17,7 @@ import torch
 
 from deepscope.errors import ArgumentTypeError, InvalidArgumentError, ShapeError, describe
 from deepscope.progress import tqdm
-from deepscope.validation import check_int
+from deepscope.validation import check_bool, check_int
 
 __all__ = [
     "Inputs",
@@ -166,8 +166,7 @@ def check_batch_size(batch_size: Any, argument: str = "batch_size") -> int:
 
 def batch_ranges(n: int, size: int, progress: bool | None, desc: str) -> Iterator[tuple[int, int]]:
     """(start, stop) of each batch, with a progress bar when asked or when long and interactive."""
-    if progress is not None and not isinstance(progress, bool):
-        raise ArgumentTypeError("progress", "True, False or None (automatic)", progress)
+    progress = check_bool(progress, "progress", allow_none=True, hint="None: automatic")
     starts = range(0, n, size)
     show = progress if progress is not None else len(starts) > FEW_BATCHES and sys.stderr.isatty()
     # no tqdm at all when hidden: the first one of a process, even disabled, starts a process

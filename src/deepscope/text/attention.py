@@ -31,6 +31,7 @@ from deepscope.text._transformers import (
     model_kind,
     tokenize,
 )
+from deepscope.validation import check_int, check_number, check_option
 
 __all__ = ["Attention", "AttentionEdges", "attention", "WHICH"]
 
@@ -184,16 +185,13 @@ class Attention(Result):
         head_numbers = list(all_heads) if heads is None else [int(h) for h in heads]
         rows = [self.head_index(h, "heads", which) for h in head_numbers]
         maps = weights[position][rows].astype(np.float32, copy=False)  # [H, Q, K]
-        if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
-            raise InvalidArgumentError("top_k", "a positive integer or None", top_k)
-        if threshold is not None and not 0 <= float(threshold) <= 1:
-            raise InvalidArgumentError("threshold", "a number in [0, 1] or None", threshold)
+        top_k = check_int(top_k, "top_k", low=1, allow_none=True)
+        threshold = check_number(threshold, "threshold", low=0, high=1, allow_none=True)
         n_queries, n_keys = maps.shape[1:]
         query_mask = _mask(queries, n_queries, "queries")
         key_mask = _mask(keys, n_keys, "keys")
         if query is not None:
-            if not isinstance(query, (int, np.integer)) or not 0 <= query < n_queries:
-                raise InvalidArgumentError("query", f"a token position in [0, {n_queries})", query)
+            query = check_int(query, "query", low=0, high=n_queries - 1, hint="a token position")
             only = np.zeros(n_queries, dtype=bool)
             only[query] = True
             query_mask &= only
@@ -234,8 +232,7 @@ class Attention(Result):
         Each cell is the mean weight of a block of query x key positions, so a model view of a
         512-token input sends 144 small grids instead of 144 x 512 x 512 weights.
         """
-        if not isinstance(size, (int, np.integer)) or size < 1:
-            raise InvalidArgumentError("size", "a positive integer", size)
+        size = check_int(size, "size", low=1)
         weights, _, _, _, _ = self.view(which)
         return _block_mean(_block_mean(weights, size, axis=2), size, axis=3)
 
@@ -275,11 +272,7 @@ class Attention(Result):
 
 
 def _position(number: int, numbers: list[int], argument: str) -> int:
-    if isinstance(number, bool) or not isinstance(number, (int, np.integer)):
-        raise ArgumentTypeError(argument, "an integer", number)
-    if int(number) not in numbers:
-        raise InvalidArgumentError(argument, f"one of {list(numbers)}", number)
-    return numbers.index(int(number))
+    return numbers.index(check_option(check_int(number, argument), argument, numbers))
 
 
 def _mask(mask: np.ndarray | None, n: int, argument: str) -> np.ndarray:

@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.cluster import SpectralCoclustering
 from torch import nn
 
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError, UnsupportedModelError
+from deepscope.errors import InvalidArgumentError, UnsupportedModelError
 from deepscope.model import Model
 from deepscope.result import Result
 from deepscope.text._lm import (
@@ -34,7 +34,7 @@ from deepscope.text._lm import (
     token_strings,
     torch_module,
 )
-from deepscope.validation import check_int
+from deepscope.validation import Interval, check, check_int
 
 __all__ = ["CoClusters", "cocluster"]
 
@@ -117,8 +117,7 @@ def _layer_module(model: Model, layer: Any) -> tuple[str, nn.Module]:
                 hint="recurrent layers: " + ", ".join(n for n, _ in recurrent_modules(model)),
             )
         return layer, named[layer]
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-        raise ArgumentTypeError("layer", "a layer name or an index", layer)
+    layer = check(layer, "layer", [str, Interval(int, None, None)])
     recurrent = recurrent_modules(model)
     if recurrent:
         if not -len(recurrent) <= layer < len(recurrent):
@@ -176,8 +175,7 @@ def cocluster(
                 sums[:, j] += row_states[0][position]
     n = np.asarray([counts[t] for t in kept], dtype=np.int64)
     responses = sums / np.maximum(n, 1)
-    if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)):
-        raise ArgumentTypeError("n_clusters", "an integer >= 2", n_clusters)
+    n_clusters = check_int(n_clusters, "n_clusters", low=2)
     limit = min(responses.shape)
     if not 2 <= n_clusters <= limit:
         raise InvalidArgumentError(

@@ -28,6 +28,7 @@ from deepscope.text._lm import (
     token_states,
     token_strings,
 )
+from deepscope.validation import check_int
 
 __all__ = ["NeuronFactors", "neuron_factors"]
 
@@ -86,8 +87,7 @@ def _check_layers(layers: Any, n_blocks: int) -> list[int]:
         raise ArgumentTypeError("layers", "None, a block index or a list of them", layers)
     checked = []
     for layer in layers:
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-            raise ArgumentTypeError("layers", "block indices (integers)", layers)
+        layer = check_int(layer, "layers", hint="block indices")
         if not -n_blocks <= layer < n_blocks:
             raise InvalidArgumentError("layers", f"block indices in [0, {n_blocks})", layer)
         checked.append(int(layer) % n_blocks)
@@ -114,8 +114,7 @@ def neuron_factors(
     parts = lm_parts(model)
     texts = check_texts(texts)
     layers = _check_layers(layers, len(parts.blocks))
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
-        raise ArgumentTypeError("n_components", "a positive integer", n_components)
+    n_components = check_int(n_components, "n_components", low=1)
     activations = mlp_activations(parts)
     ids, states = token_states(
         model,

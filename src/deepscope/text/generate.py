@@ -23,12 +23,12 @@ import torch
 from torch import nn
 
 from deepscope import explain
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError
+from deepscope.errors import InvalidArgumentError
 from deepscope.model import Model
 from deepscope.progress import progress_bar
 from deepscope.result import Result
 from deepscope.text._lm import as_text_model, encode_prompt, lm_parts, model_logits, token_strings
-from deepscope.validation import check_int
+from deepscope.validation import check_int, check_number
 
 __all__ = ["Generation", "generate", "ATTRIBUTION_METHODS"]
 
@@ -107,18 +107,6 @@ class _LastTokenLogits(nn.Module):
         return logits[:, -1]
 
 
-def _check_temperature(temperature: Any) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating)):
-        raise ArgumentTypeError("temperature", "a number >= 0 (0: greedy)", temperature)
-    if not temperature >= 0 or not np.isfinite(temperature):
-        raise InvalidArgumentError("temperature", "a number >= 0 (0: greedy)", temperature)
-    return float(temperature)
-
-
-def _check_count(value: Any, argument: str, minimum: int) -> int:
-    return check_int(value, argument, low=minimum)
-
-
 def _eos_id(model: Model) -> int | None:
     eos = getattr(model.tokenizer, "eos_token_id", None)
     if eos is None:
@@ -160,10 +148,10 @@ def generate(
     lm_parts(model)  # a typed error unless it is a causal LM
     if attribution is not None and attribution not in ATTRIBUTION_METHODS:
         raise InvalidArgumentError("attribution", "one of " + ", ".join(ATTRIBUTION_METHODS) + " or None", attribution)
-    max_new_tokens = _check_count(max_new_tokens, "max_new_tokens", 1)
-    temperature = _check_temperature(temperature)
-    seed = _check_count(seed, "seed", 0)
-    n_steps = _check_count(n_steps, "n_steps", 2)
+    max_new_tokens = check_int(max_new_tokens, "max_new_tokens", low=1)
+    temperature = check_number(temperature, "temperature", low=0, finite=True, hint="0: greedy")
+    seed = check_int(seed, "seed", low=0)
+    n_steps = check_int(n_steps, "n_steps", low=2)
     options = {"n_steps": n_steps} if attribution == "integrated_gradients" else {}
     ids = encode_prompt(model, prompt, "prompt")
     n_prompt = len(ids)

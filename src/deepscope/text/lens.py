@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from deepscope.errors import ArgumentTypeError, InvalidArgumentError, UnsupportedModelError
+from deepscope.errors import ArgumentTypeError, UnsupportedModelError
 from deepscope.result import Result
 from deepscope.text._lm import (
     LMParts,
@@ -36,6 +36,7 @@ from deepscope.text._lm import (
     vocab_token_id,
 )
 from deepscope.text.tuned_lens import TunedLens
+from deepscope.validation import check_int
 
 __all__ = ["LogitLens", "logit_lens", "layer_names"]
 
@@ -112,11 +113,7 @@ class LogitLens(Result):
 
 
 def _check_top_k(top_k: Any, vocab_size: int) -> int:
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)):
-        raise ArgumentTypeError("top_k", "a positive integer", top_k)
-    if not 1 <= top_k <= vocab_size:
-        raise InvalidArgumentError("top_k", f"an integer in [1, {vocab_size}]", top_k)
-    return int(top_k)
+    return check_int(top_k, "top_k", low=1, high=vocab_size, hint="at most the vocabulary size")
 
 
 def _watch_ids(model: Any, watch: Any) -> tuple[list[str], list[int]]:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from deepscope.errors import InvalidArgumentError, UnsupportedModelError
+from deepscope.errors import UnsupportedModelError
 from deepscope.model.hooks import this_thread_only
 from deepscope.result import Result
 from deepscope.text._transformers import (
@@ -28,6 +28,7 @@ from deepscope.text._transformers import (
     tokenize,
 )
 from deepscope.text.attention import _position
+from deepscope.validation import check_int
 
 __all__ = ["NeuronView", "neuron_view"]
 
@@ -83,9 +84,7 @@ class NeuronView(Result):
 
 
 def _check_query(query: Any, n: int) -> int:
-    if isinstance(query, bool) or not isinstance(query, (int, np.integer)) or not 0 <= query < n:
-        raise InvalidArgumentError("query", f"a token position in [0, {n})", query)
-    return int(query)
+    return check_int(query, "query", low=0, high=n - 1, hint="a token position")
 
 
 def _attention_modules(module: torch.nn.Module) -> tuple[str, list[torch.nn.Module]]:

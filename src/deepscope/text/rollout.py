@@ -20,6 +20,7 @@ from deepscope.errors import InvalidArgumentError, UnsupportedModelError
 from deepscope.explain.attribution import Attribution
 from deepscope.text._transformers import as_text_model, model_kind
 from deepscope.text.attention import attention
+from deepscope.validation import check_number
 
 __all__ = ["attention_rollout", "rollout_matrix", "HEAD_FUSIONS"]
 
@@ -36,8 +37,7 @@ def rollout_matrix(weights: np.ndarray, *, head_fusion: str = "mean", residual: 
         raise InvalidArgumentError("weights", "an array [layers, heads, T, T]", weights)
     if head_fusion not in HEAD_FUSIONS:
         raise InvalidArgumentError("head_fusion", f"one of {list(HEAD_FUSIONS)}", head_fusion)
-    if not 0.0 <= float(residual) <= 1.0:
-        raise InvalidArgumentError("residual", "a number in [0, 1]", residual)
+    residual = check_number(residual, "residual", low=0, high=1)
     fused = getattr(weights, head_fusion)(axis=1)  # [L, T, T]
     n = weights.shape[-1]
     result = np.eye(n)

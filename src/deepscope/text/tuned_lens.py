@@ -35,7 +35,7 @@ from deepscope.text._lm import (
     lm_parts,
     run_with_hidden,
 )
-from deepscope.validation import check_int
+from deepscope.validation import check_int, check_number
 
 __all__ = ["TunedLens", "fit_tuned_lens"]
 
@@ -140,10 +140,6 @@ class TunedLens(Result):
         )
 
 
-def _check_int(value: Any, argument: str, minimum: int) -> int:
-    return check_int(value, argument, low=minimum)
-
-
 def collect_states(parts: LMParts, texts: list[str]) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Every layer's states over all tokens of ``texts`` (``L`` tensors ``[tokens, D]``) and the
     final log-probabilities ``[tokens, V]``."""
@@ -179,11 +175,10 @@ def fit_tuned_lens(
     model = as_text_model(model, "fit_tuned_lens")
     parts = lm_parts(model)
     texts = check_texts(texts)
-    steps = _check_int(steps, "steps", 1)
-    batch_tokens = _check_int(batch_tokens, "batch_tokens", 1)
-    seed = _check_int(seed, "seed", 0)
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-        raise InvalidArgumentError("lr", "a positive number", lr)
+    steps = check_int(steps, "steps", low=1)
+    batch_tokens = check_int(batch_tokens, "batch_tokens", low=1)
+    seed = check_int(seed, "seed", low=0)
+    lr = check_number(lr, "lr", low=0, closed="neither")
     states, final = collect_states(parts, texts)
     n_tokens, width = states[0].shape
     n_translators = len(parts.blocks)

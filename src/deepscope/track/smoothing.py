@@ -17,6 +17,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from deepscope.errors import InvalidArgumentError, ShapeError
+from deepscope.validation import check_number
 
 __all__ = ["smooth"]
 
@@ -33,11 +34,7 @@ def smooth(values: Sequence[float] | np.ndarray, weight: float = 0.6) -> np.ndar
     >>> smooth([2.0, 2.0, 2.0]).tolist()
     [2.0, 2.0, 2.0]
     """
-    if isinstance(weight, bool) or not isinstance(weight, (int, float, np.floating, np.integer)):
-        raise InvalidArgumentError("weight", "a number between 0 and 1", weight)
-    weight = float(weight)
-    if not (math.isfinite(weight) and 0.0 <= weight <= 1.0):
-        raise InvalidArgumentError("weight", "a number between 0 and 1", weight)
+    weight = check_number(weight, "weight", low=0, high=1)
     try:
         y = np.array(values, dtype=np.float64)
     except (TypeError, ValueError) as error:

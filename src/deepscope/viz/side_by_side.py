@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from deepscope.errors import InvalidArgumentError
+from deepscope.validation import check_int
 from deepscope.viz.theme import (
     DIVERGING,
     SEQUENTIAL,
@@ -123,8 +123,7 @@ def salience_figure(result: Any, example: int = 0, **_: Any) -> go.Figure:
     Models may tokenise differently, so each row holds that model's own tokens; the colour scale
     is shared, so a pale row means that model's gradients are small, not that it read nothing.
     """
-    if isinstance(example, bool) or not isinstance(example, (int, np.integer)) or not 0 <= example < len(result.texts):
-        raise InvalidArgumentError("example", f"a text number below {len(result.texts)}", example)
+    example = check_int(example, "example", low=0, high=len(result.texts) - 1, hint="a text number")
     rows = [(m, result.tokens(m, example), result.values(m, example)) for m in result.models]
     width = min(max((len(tokens) for _, tokens, _ in rows), default=1), _MAX_SALIENCE_TOKENS)
     z = np.full((len(rows), width), np.nan)

@@ -16,6 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from deepscope.errors import InvalidArgumentError
+from deepscope.validation import check_int
 from deepscope.viz.theme import DIVERGING, PALETTE, SEQUENTIAL, TEMPLATE_NAME, symmetric_range
 
 __all__ = [
@@ -235,8 +236,7 @@ def generation_figure(generation: Any, *, step: int | None = None, per_row: int 
         return _empty("Generation", "Nothing was generated (the prompt ended the text).")
     if step is None:
         step = n_steps - 1
-    if not 0 <= step < n_steps:
-        raise InvalidArgumentError("step", f"a generated token index in [0, {n_steps})", step)
+    step = check_int(step, "step", low=0, high=n_steps - 1, hint="a generated token index")
     rows, cols = _wrapped(n, per_row)
     n_rows = int(rows.max()) + 1
     values = generation.attributions[step] if generation.method else np.full(n, np.nan)
@@ -474,8 +474,7 @@ def cocluster_figure(clusters: Any, *, cluster: int | None = None, max_words: in
 
 def cocluster_words_figure(clusters: Any, cluster: int, *, top: int = 15) -> go.Figure:
     """The cluster's words ranked by its units' mean response (bars)."""
-    if not 0 <= cluster < clusters.n_clusters:
-        raise InvalidArgumentError("cluster", f"a cluster index in [0, {clusters.n_clusters})", cluster)
+    cluster = check_int(cluster, "cluster", low=0, high=clusters.n_clusters - 1)
     ranked = clusters.cluster_words(cluster).head(top)
     colour = PALETTE[cluster % len(PALETTE)]
     fig = go.Figure(

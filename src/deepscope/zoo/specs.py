@@ -57,6 +57,12 @@ class Spec:
 
 
 _POSITIVE_INTS = {"epochs", "batch_size", "width", "hidden", "layers", "heads"}
+# the real-valued hyper-parameters with a range (the others: any number)
+_REAL_RANGES: dict[str, dict[str, Any]] = {
+    "lr": {"low": 0, "closed": "neither"},
+    "dropout": {"low": 0, "high": 1, "closed": "left"},
+    "weight_decay": {"low": 0},
+}
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -333,13 +339,7 @@ def resolve_hparams(entry: Spec, hparams: Mapping[str, Any]) -> dict[str, Any]:
         if key in _POSITIVE_INTS:
             value = check_int(value, key, low=1)
         else:
-            value = check_number(value, key)
-            if key == "lr" and not value > 0:
-                raise InvalidArgumentError(key, "a positive learning rate", value)
-            if key == "dropout" and not 0.0 <= value < 1.0:
-                raise InvalidArgumentError(key, "a probability in [0, 1)", value)
-            if key == "weight_decay" and value < 0:
-                raise InvalidArgumentError(key, "a non-negative number", value)
+            value = check_number(value, key, **_REAL_RANGES.get(key, {}))
         resolved[key] = value
     if "heads" in resolved and resolved["hidden"] % resolved["heads"]:
         raise InvalidArgumentError("heads", f"a divisor of hidden={resolved['hidden']}", resolved["heads"])

@@ -1,21 +1,41 @@
-// Pages that draw charts start loading plotly.js with the page instead of when their first chart
-// arrives: the browser compiles it off the main thread while the page's first callbacks run, so
-// the first paint no longer waits a second for it. Until it has run, window.Plotly is a promise
-// of it, which dcc.Graph waits on rather than loading plotly.js a second time. The Runs page (the
-// home page) has no chart and does not load it.
+// The dashboard's plotly.js is a partial bundle (assets/vendor/plotly-deepscope.min.js, built by
+// tools/build_plotly_bundle.sh): plotly.js with only the trace types the pages draw, less than
+// half the size of dash's full plotly.min.js, so a fresh browser compiles it in half the time.
+// The server puts its URL in the Dash config (deepscope_plotlyjs_url).
+//
+// Two things here:
+// - dcc.Graph loads plotly.js from window._dashPlotlyJSURL when window.Plotly is not set (dash's
+//   renderer sets that URL to the full bundle when it starts): that URL is pinned to the partial
+//   bundle, so no page ever loads the full one, whichever page a session starts on.
+// - Pages that draw charts start loading it with the page instead of when their first chart
+//   arrives: the browser compiles it off the main thread while the page's first callbacks run,
+//   so the first paint does not wait for it. Until it has run, window.Plotly is a promise of it,
+//   which dcc.Graph waits on rather than loading plotly.js a second time. The Runs page (the
+//   home page) has no chart and does not load it; dcc.Graph does when a chart first appears.
 (function () {
-    if (window.Plotly) return;
     var config = {};
     try {
         config = JSON.parse(document.getElementById("_dash-config").textContent);
     } catch (error) {
         return;
     }
+    var url = config.deepscope_plotlyjs_url;
+    if (!url) return;
+    try {
+        Object.defineProperty(window, "_dashPlotlyJSURL", {
+            configurable: true,
+            get: function () { return url; },
+            set: function () {},  // dash's renderer writes the full bundle's URL here
+        });
+    } catch (error) {
+        window._dashPlotlyJSURL = url;
+    }
+    if (window.Plotly) return;
     var prefix = config.requests_pathname_prefix || "/";
     var path = window.location.pathname;
-    if (!config.serve_locally || path === prefix || path + "/" === prefix) return;
+    if (path === prefix || path + "/" === prefix) return;
     var script = document.createElement("script");
-    script.src = prefix + "_dash-component-suites/plotly/package_data/plotly.min.js";
+    script.src = url;
     script.async = true;
     var loaded = new Promise(function (resolve, reject) {
         script.onload = function () { resolve(); };
