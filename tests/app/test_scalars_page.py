@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -561,8 +562,8 @@ def test_the_preview_shows_before_plotly_and_the_chart_replaces_it_in_place(
     # Without plotly.js, the first charts still show their lines: the preview that came with the page.
     context = browser_page.context
     blocked = context.new_page()
-    blocked.route("**/plotly.min.js", lambda route: route.abort())
-    blocked.route("**/plotly*.js", lambda route: route.abort())
+    # every plotly.js the app may serve: the bundle (its URL carries ?m=) or dash's own
+    blocked.route(re.compile(r"/plotly[^/?]*\.js(\?|$)"), lambda route: route.abort())
     blocked.goto(url + "scalars")
     blocked.wait_for_function(
         """() => { const imgs = [...document.querySelectorAll('.ds-scalars-preview img')];
