@@ -212,6 +212,13 @@ class Task:
                 bar.update(part.stop - part.start)
         return result
 
+    @staticmethod
+    def writable(grad: torch.Tensor) -> bool:
+        """Whether a gradient ``gradients`` returned may be changed in place (a dense tensor of its
+        own, not an expanded or shared one), sparing a copy of it."""
+        dense = grad.is_contiguous() or grad.is_contiguous(memory_format=torch.channels_last)
+        return grad._base is None and dense and not grad.requires_grad
+
     @torch.no_grad()
     def predict(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """Model outputs [B, C] for any number of rows, ``rows_for(len(x))`` at a time, no gradients."""
