@@ -24,6 +24,7 @@ from typing import Any, cast
 
 import numpy as np
 import torch
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from deepscope.errors import (
     ArgumentTypeError,
@@ -773,7 +774,14 @@ def _call_channels_last(module: torch.nn.Module, batch: torch.Tensor) -> Any:
     first = next(layers, None)
     if first is None:
         return module(batch.contiguous(memory_format=torch.channels_last))
-    out = first(batch.contiguous(memory_format=torch.channels_last))
+    follower = module[1] if len(module) > 1 else None
+    if batch.requires_grad and type(first) is torch.nn.Conv2d and not isinstance(follower, _BatchNorm):
+        # the convolution keeps its input for the backward pass: a layout copy of it would live
+        # until then, while its output converted instead is freed on the way (a batch norm after
+        # it may be folded into it, which needs the convolution's own output: see fast_ops)
+        out = first(batch).contiguous(memory_format=torch.channels_last)
+    else:
+        out = first(batch.contiguous(memory_format=torch.channels_last))
     for layer in layers:
         out = layer(out)
     return out
