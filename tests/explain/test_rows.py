@@ -126,3 +126,16 @@ def test_an_mlp_is_sized_by_a_bound_without_a_probe_pass():
     probed: list[int] = []
     custom.register_forward_hook(lambda module, args, out: probed.append(len(out)))
     assert row_bytes(custom, rows[:, None], custom) > 0 and probed == [1]
+
+
+def test_lime_on_cpu_splits_its_samples_into_equal_passes_within_the_sampling_memory(net, x, budget, monkeypatch):
+    from deepscope.explain import _task
+
+    whole = ds.explain.lime(net, x[:1], target=0, n_samples=50, n_segments=4, seed=0)
+    assert passes_of(net, lambda: ds.explain.lime(net, x[:1], target=0, n_samples=50, n_segments=4, seed=0))[-1] == 50
+    one_row = row_bytes(net, x, net)
+    monkeypatch.setattr(_task, "SAMPLING_MEMORY", one_row * 20)  # 20 rows fit: 50 samples in 3 passes of 17
+    seen = passes_of(net, lambda: ds.explain.lime(net, x[:1], target=0, n_samples=50, n_segments=4, seed=0))
+    assert seen[-3:] == [17, 17, 16]
+    split = ds.explain.lime(net, x[:1], target=0, n_samples=50, n_segments=4, seed=0)
+    np.testing.assert_allclose(split.values, whole.values, atol=1e-5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import weakref
 
 import numpy as np
 import pytest
@@ -727,3 +728,30 @@ def test_a_capture_records_only_its_own_threads_passes():
         assert other_done.is_set() and cap.activations == {}
         net(torch.zeros(2, 3))
     assert cap.activations["0"].shape == (2, 4)
+
+
+def test_a_plain_sequential_frees_the_layout_copy_of_its_batch_after_the_first_layer():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.Flatten(), nn.LazyLinear(2)).eval()
+    x = torch.rand(3, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    expected = net(x)
+    copies: list[weakref.ref[torch.Tensor]] = []
+    alive: list[bool] = []
+    net[0].register_forward_pre_hook(lambda m, args: copies.append(weakref.ref(args[0])))
+    net[2].register_forward_pre_hook(lambda m, args: alive.append(copies[-1]() is not None))
+    model = Model(net)
+    np.testing.assert_allclose(model.predict(x), expected.detach().numpy(), atol=1e-5)
+    assert model._channels_last is True and alive[-1] is False  # gone before the second convolution
+    net.register_forward_hook(lambda m, args, out: None)  # a hook of its own: called as a whole
+    np.testing.assert_allclose(model.predict(x), expected.detach().numpy(), atol=1e-5)
+    assert alive[-1] is True
+
+
+def test_a_differentiated_batch_reaches_the_first_convolution_as_it_is_and_the_rest_in_channels_last():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.Flatten(), nn.LazyLinear(2)).eval()
+    x = torch.rand(3, 3, 8, 8, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    (expected,) = torch.autograd.grad(net(x)[:, 1].sum(), x)
+    first, second = _layouts_seen(net[0]), _layouts_seen(net[2])
+    got = Model(net).gradient(x.detach(), target=1)
+    np.testing.assert_allclose(got, expected.numpy(), atol=1e-5)
+    # the first convolution keeps its input for the backward pass: no layout copy of the batch
+    assert set(first) == {False} and set(second) == {True}

@@ -15,7 +15,9 @@ The one policy every attribution method follows unless ``batch_size`` (or Captum
   ``MIN_PERTURBATION_ROWS`` rows (tables: ``TABULAR_BATCH_SIZE``), within the budget.
 - **Sampling** (KernelSHAP, LIME, partition SHAP: thousands of samples of one example):
   ``DEFAULT_BATCH_SIZE`` model rows per call (tables: ``TABULAR_BATCH_SIZE``; KernelSHAP's at
-  most ``kernel_shap.TABULAR_SHAP_ROWS``, shap's memory), within the budget.
+  most ``kernel_shap.TABULAR_SHAP_ROWS``, shap's memory), within the budget; on CPU within
+  ``SAMPLING_MEMORY`` too (16 MiB: a small CNN's forward pass past about 16 rows gains little
+  speed on CPU, while Captum's LIME holds one row per call), in as few equal passes as fit.
 
 The budget (default ``DEFAULT_MEMORY_BUDGET``, 256 MiB: passes of a few hundred rows of a small
 CNN, past which bigger passes stopped getting faster on CPU in ``bench/bench_explain.py``, while
@@ -45,6 +47,7 @@ __all__ = [
     "DEFAULT_MEMORY_BUDGET",
     "MEMORY_BUDGET_ENV",
     "MIN_PERTURBATION_ROWS",
+    "SAMPLING_MEMORY",
     "UNMEASURED_ROWS",
     "fitting_rows",
     "memory_budget",
@@ -57,6 +60,8 @@ MEMORY_BUDGET_ENV = "DEEPSCOPE_EXPLAIN_MEMORY_MB"
 # deepscope's rows per pass before the policy: this much work never needs a measurement
 UNMEASURED_ROWS = DEFAULT_BATCH_SIZE
 MIN_PERTURBATION_ROWS = 16
+# what one pass of a sampling method may hold on CPU (see the module's docstring)
+SAMPLING_MEMORY = 16 * 2**20
 # a pass also holds the input rows, their gradient and the method's own copies of them
 _INPUT_COPIES = 4
 
@@ -187,9 +192,11 @@ def _unpack(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
-def fitting_rows(per_row: int, device: torch.device) -> int:
-    """How many rows of ``per_row`` bytes fit in the budget (at least one)."""
-    return max(1, memory_budget(device) // max(1, per_row))
+def fitting_rows(per_row: int, device: torch.device, budget: int | None = None) -> int:
+    """How many rows of ``per_row`` bytes fit in the budget (at least one); ``budget``, when
+    given, caps it (a policy's own, smaller one)."""
+    total = memory_budget(device) if budget is None else min(budget, memory_budget(device))
+    return max(1, total // max(1, per_row))
 
 
 def perturbation_floor(n: int, tabular: bool) -> int:

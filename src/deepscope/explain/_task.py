@@ -37,7 +37,14 @@ from deepscope.explain._inputs import (
     to_numeric_array,
 )
 from deepscope.explain._multi import PreparedInputs
-from deepscope.explain._rows import UNMEASURED_ROWS, fitting_rows, perturbation_floor, row_bytes, sampling_rows
+from deepscope.explain._rows import (
+    SAMPLING_MEMORY,
+    UNMEASURED_ROWS,
+    fitting_rows,
+    perturbation_floor,
+    row_bytes,
+    sampling_rows,
+)
 from deepscope.explain._validate import check_feature_names, check_positive_int, jsonable
 from deepscope.progress import progress_bar, tqdm
 
@@ -123,9 +130,11 @@ class Task:
             wanted = min(total, perturbation_floor(self.n, tabular))
         else:
             wanted = min(total, sampling_rows(tabular))
-        if wanted <= UNMEASURED_ROWS:
+        # sampling passes on CPU: within SAMPLING_MEMORY as well (measured whatever their size)
+        cap = SAMPLING_MEMORY if self.policy == "sampling" and self.x.device.type == "cpu" else None
+        if wanted <= UNMEASURED_ROWS and cap is None:
             return max(1, wanted)
-        fit = fitting_rows(self.row_bytes(), self.x.device)
+        fit = fitting_rows(self.row_bytes(), self.x.device, cap)
         if fit >= wanted:
             return wanted
         return -(-total // -(-total // fit))  # as few passes as fit, of equal size
@@ -202,6 +211,13 @@ class Task:
             if bar is not None:
                 bar.update(part.stop - part.start)
         return result
+
+    @staticmethod
+    def writable(grad: torch.Tensor) -> bool:
+        """Whether a gradient ``gradients`` returned may be changed in place (a dense tensor of its
+        own, not an expanded or shared one), sparing a copy of it."""
+        dense = grad.is_contiguous() or grad.is_contiguous(memory_format=torch.channels_last)
+        return grad._base is None and dense and not grad.requires_grad
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:

@@ -47,4 +47,5 @@ def gradient_x_input(
 @attribution_core("gradient_x_input")
 def _core(task: Task, x: torch.Tensor, rows: torch.Tensor, baseline: Any, gen: Any) -> torch.Tensor:
     with task.bar(len(x)) as bar:
-        return task.gradients(x, rows, bar) * x
+        grads = task.gradients(x, rows, bar)
+    return grads.mul_(x) if task.writable(grads) and grads.dtype == x.dtype else grads * x

@@ -30,7 +30,7 @@ from deepscope.explain._groups import (
     spread,
 )
 from deepscope.explain._inputs import broadcast_value, predict_texts, selected
-from deepscope.explain._task import Task, batches, predict_task
+from deepscope.explain._task import Task, predict_task
 from deepscope.explain._validate import check_choice, check_positive_int, deprecated_alias, resolve_seed
 from deepscope.explain.attribution import Attribution
 from deepscope.explain.registry import attribution_method
@@ -341,7 +341,7 @@ def _grouped(
             keep_groups = torch.zeros((n_samples, n_groups), dtype=torch.bool, device=x.device)
             keep_groups[:, present] = torch.as_tensor(z, dtype=torch.bool, device=x.device)
             y = np.zeros(n_samples)
-            for part in batches(n_samples, task.call_rows):
+            for part in task.passes(n_samples):
                 keep = keep_groups[part][:, own]
                 rows = torch.where(keep, flat, fill).reshape(-1, *shape)
                 index = torch.full((len(rows),), i, dtype=torch.long, device=x.device)

@@ -54,4 +54,6 @@ def _core(
 ) -> torch.Tensor:
     with task.bar(len(x)) as bar:
         grads = task.gradients(x, rows, bar)
-    return grads.abs() if abs else grads
+    if not abs:
+        return grads
+    return grads.abs_() if task.writable(grads) else grads.abs()

@@ -24,6 +24,7 @@ from typing import Any, cast
 
 import numpy as np
 import torch
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from deepscope.errors import (
     ArgumentTypeError,
@@ -503,7 +504,7 @@ class Model:
                 if isinstance(batch, Mapping):
                     output = self._torch_module(**batch)
                 elif self._takes_channels_last(batch):
-                    output = self._torch_module(batch.contiguous(memory_format=torch.channels_last))
+                    output = _call_channels_last(self._torch_module, batch)
                 else:
                     output = self._torch_module(batch)
         except RuntimeError as err:
@@ -760,6 +761,49 @@ class Model:
                     value,
                     hint="build a new Model from model.module (or the callable) instead",
                 )
+
+
+def _call_channels_last(module: torch.nn.Module, batch: torch.Tensor) -> Any:
+    """``module(batch)`` with the batch in channels-last layout. A plain ``nn.Sequential`` without
+    hooks of its own runs its layers here, as its ``forward`` does: ``module(copy)`` would keep the
+    layout copy of the batch alive until the whole forward returns, here it is freed once the
+    first layer is done with it (no copy held at the peak of a pass without gradients)."""
+    if type(module) is not torch.nn.Sequential or _has_own_hooks(module):
+        return module(batch.contiguous(memory_format=torch.channels_last))
+    layers = iter(module)
+    first = next(layers, None)
+    if first is None:
+        return module(batch.contiguous(memory_format=torch.channels_last))
+    follower = module[1] if len(module) > 1 else None
+    if batch.requires_grad and type(first) is torch.nn.Conv2d and not isinstance(follower, _BatchNorm):
+        # the convolution keeps its input for the backward pass: a layout copy of it would live
+        # until then, while its output converted instead is freed on the way (a batch norm after
+        # it may be folded into it, which needs the convolution's own output: see fast_ops)
+        out = first(batch).contiguous(memory_format=torch.channels_last)
+    else:
+        out = first(batch.contiguous(memory_format=torch.channels_last))
+    for layer in layers:
+        out = layer(out)
+    return out
+
+
+def _has_own_hooks(module: torch.nn.Module) -> bool:
+    """Whether calling ``module`` runs hooks (its own or torch's global ones) around its forward."""
+    from torch.nn.modules import module as torch_module
+
+    own = (
+        module._forward_hooks,
+        module._forward_pre_hooks,
+        module._backward_hooks,
+        module._backward_pre_hooks,
+    )
+    global_hooks = (
+        torch_module._global_forward_hooks,
+        torch_module._global_forward_pre_hooks,
+        torch_module._global_backward_hooks,
+        torch_module._global_backward_pre_hooks,
+    )
+    return any(len(hooks) for hooks in (*own, *global_hooks))
 
 
 def _built_from_torch_layers(module: torch.nn.Module) -> bool:
