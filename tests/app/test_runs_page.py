@@ -139,6 +139,15 @@ def test_columns_sort(browser_page, live_server, sample_logdir):
     page.goto(live_server(sample_logdir))
     page.locator("#runs-table").get_by_text("cnn-lr0.003").wait_for()
     lr_header = page.locator("#runs-table th", has_text="lr").last
+    # A numeric column is right-aligned, and its sort arrows sit beside its name, not at the
+    # header's far left.
+    gap = lr_header.evaluate(
+        """th => { const text = document.createRange();  // the name's text, not its span's box
+                   text.selectNodeContents(th.querySelector('.column-header-name'));
+                   return text.getBoundingClientRect().left
+                       - th.querySelector('.column-header--sort').getBoundingClientRect().right; }"""
+    )
+    assert 0 <= gap <= 8, gap
     lr_header.locator(".column-header--sort").click()
     page.wait_for_function(
         "() => document.querySelector('#runs-table td[data-dash-column=run]').innerText === 'cnn-lr0.003'"
