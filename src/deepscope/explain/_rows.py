@@ -49,6 +49,7 @@ __all__ = [
     "MIN_PERTURBATION_ROWS",
     "SAMPLING_MEMORY",
     "UNMEASURED_ROWS",
+    "equal_passes",
     "fitting_rows",
     "memory_budget",
     "row_bytes",
@@ -197,6 +198,16 @@ def fitting_rows(per_row: int, device: torch.device, budget: int | None = None) 
     given, caps it (a policy's own, smaller one)."""
     total = memory_budget(device) if budget is None else min(budget, memory_budget(device))
     return max(1, total // max(1, per_row))
+
+
+def equal_passes(total: int, most: int) -> int:
+    """Rows per pass for ``total`` rows in as few passes of at most ``most`` rows as fit, of
+    equal size (the last may be smaller).
+
+    >>> equal_passes(100, 64), equal_passes(100, 100), equal_passes(5, 1)
+    (50, 100, 1)
+    """
+    return -(-total // -(-total // max(1, most)))
 
 
 def perturbation_floor(n: int, tabular: bool) -> int:

@@ -40,6 +40,7 @@ from deepscope.explain._multi import PreparedInputs
 from deepscope.explain._rows import (
     SAMPLING_MEMORY,
     UNMEASURED_ROWS,
+    equal_passes,
     fitting_rows,
     perturbation_floor,
     row_bytes,
@@ -137,7 +138,7 @@ class Task:
         fit = fitting_rows(self.row_bytes(), self.x.device, cap)
         if fit >= wanted:
             return wanted
-        return -(-total // -(-total // fit))  # as few passes as fit, of equal size
+        return equal_passes(total, fit)
 
     @property
     def call_rows(self) -> int:

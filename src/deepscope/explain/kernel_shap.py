@@ -27,6 +27,7 @@ import torch
 from deepscope.errors import InvalidArgumentError, ShapeError, UnsupportedModelError, describe
 from deepscope.explain._groups import feature_groups, per_group_values, spread
 from deepscope.explain._inputs import selected
+from deepscope.explain._rows import equal_passes
 from deepscope.explain._task import Task, batches, predict_task
 from deepscope.explain._validate import check_positive_int, deprecated_alias, resolve_seed
 from deepscope.explain.attribution import Attribution
@@ -481,8 +482,7 @@ def _evaluate(
     k = len(bg)
     shape = tuple(task.x.shape[1:])
     out = torch.empty(len(keep) * k, dtype=torch.float64, device=x.device)
-    per_call = max(1, limit // k)  # coalitions per model call, then evened out over the calls
-    per_call = -(-len(keep) // -(-len(keep) // per_call))
+    per_call = equal_passes(len(keep), limit // k)  # coalitions per model call, evened out
     for part in batches(len(keep), per_call):
         own = owner_t[part]
         where = groups[own] if len(groups) > 1 else groups.expand(len(own), -1)

@@ -24,6 +24,7 @@ from typing import Any, cast
 
 import numpy as np
 import torch
+from torch.nn.modules import module as nn_module
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from deepscope.errors import (
@@ -789,8 +790,6 @@ def _call_channels_last(module: torch.nn.Module, batch: torch.Tensor) -> Any:
 
 def _has_own_hooks(module: torch.nn.Module) -> bool:
     """Whether calling ``module`` runs hooks (its own or torch's global ones) around its forward."""
-    from torch.nn.modules import module as torch_module
-
     own = (
         module._forward_hooks,
         module._forward_pre_hooks,
@@ -798,10 +797,10 @@ def _has_own_hooks(module: torch.nn.Module) -> bool:
         module._backward_pre_hooks,
     )
     global_hooks = (
-        torch_module._global_forward_hooks,
-        torch_module._global_forward_pre_hooks,
-        torch_module._global_backward_hooks,
-        torch_module._global_backward_pre_hooks,
+        nn_module._global_forward_hooks,
+        nn_module._global_forward_pre_hooks,
+        nn_module._global_backward_hooks,
+        nn_module._global_backward_pre_hooks,
     )
     return any(len(hooks) for hooks in (*own, *global_hooks))
 
