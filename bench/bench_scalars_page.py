@@ -249,8 +249,33 @@ _ALL_IN_VIEW_SHOWN = """() => { const cards = [...document.querySelectorAll('[da
         if (gd && Array.isArray(gd._fullData) && gd._fullData.length > 0) return true;
         const img = card.querySelector('.ds-scalars-preview img');
         return !!img && img.complete && img.naturalWidth > 0; }); }"""
-_STAMP = f"""() => {{ window.__stamp = ({_IN_VIEW_JS})().map(gd => [gd, gd.data]); return window.__stamp.length; }}"""
+# Before a control's change: note each chart in the window and its data, and start timing in the
+# page's own clock, from the first input event the change makes (its timeStamp: when the browser
+# got the click or key) until the frame after every chart in the window was drawn again (plotly
+# sets a chart's new data as it draws it, in one task). That is what a user waits for, without
+# the test driver's round trips to the browser, which the wall-clock figure also counts.
+_STAMP = f"""() => {{
+    window.__stamp = ({_IN_VIEW_JS})().map(gd => [gd, gd.data]);
+    window.__inputAt = null;
+    window.__paintedAt = null;
+    if (!window.__listening) {{
+        window.__listening = true;
+        for (const type of ['pointerdown', 'mousedown', 'keydown', 'input', 'change']) {{
+            document.addEventListener(type, event => {{
+                if (window.__inputAt === null) window.__inputAt = event.timeStamp;
+            }}, true);
+        }}
+    }}
+    const poll = setInterval(() => {{
+        if (window.__inputAt === null || !window.__stamp.every(([gd, data]) => gd.data !== data)) return;
+        clearInterval(poll);
+        requestAnimationFrame(() => setTimeout(() => {{ window.__paintedAt = performance.now(); }}, 0));
+    }}, 2);
+    return window.__stamp.length;
+}}"""
 _REDREW = "() => window.__stamp.every(([gd, data]) => gd.data !== data)"
+_PAINTED = "() => window.__paintedAt !== null"
+_INPUT_TO_PAINT = "() => window.__paintedAt - window.__inputAt"
 
 
 def _browser(playwright: object) -> object:
@@ -281,7 +306,7 @@ def bench_scalars_browser(folder: Path, updates: int, pages: list[str] | None = 
         return {"error": "no chromium on PATH"}
     handle = _serve(folder, pages)
     url = f"http://127.0.0.1:{handle.port}/scalars"  # type: ignore[attr-defined]
-    paints, shown, times, kinds = [], [], [], []
+    paints, shown, times, latencies, kinds = [], [], [], [], []
     try:
         with sync_playwright() as playwright:
             browser = _browser(playwright)
@@ -318,15 +343,18 @@ def bench_scalars_browser(folder: Path, updates: int, pages: list[str] | None = 
                 except Exception as error:
                     raise RuntimeError(f"update {i} ({kind}) did not redraw the charts in the window") from error
                 times.append((time.perf_counter() - start) * 1000)
+                page.wait_for_function(_PAINTED, timeout=60_000, polling=10)
+                latencies.append(page.evaluate(_INPUT_TO_PAINT))
                 kinds.append(kind)
             context.close()
             browser.close()  # type: ignore[attr-defined]
     finally:
         handle.stop()  # type: ignore[attr-defined]
     by_kind = {
-        k: _percentiles([t for t, k2 in zip(times, kinds, strict=True) if k2 == k]) for k in dict.fromkeys(kinds)
+        k: _percentiles([t for t, k2 in zip(latencies, kinds, strict=True) if k2 == k]) for k in dict.fromkeys(kinds)
     }
     return {
+        "latency": _percentiles(latencies),
         "cold": paints[0],
         "warm": min(paints[1:]),
         "shown_cold": shown[0],
@@ -483,13 +511,18 @@ def main() -> int:
                 f"  first paint of /scalars, interactive charts drawn in every card in the window: cold server "
                 f"{paint['cold']:.0f} ms, warm {paint['warm']:.0f} ms   {'OK' if paint['cold'] < 1500 else 'OVER'}"
             )
+            l50, l95 = paint["latency"]
             print(
-                f"  update in the browser (control changed -> charts in the window redrawn), "
-                f"{args.browser_updates} updates: p50 {p50:.0f} ms  p95 {p95:.0f} ms   target p95 < 300 ms  "
-                f"{'OK' if p95 < 300 else 'OVER'}"
+                f"  update in the browser (input event -> charts in the window redrawn and painted), "
+                f"{args.browser_updates} updates: p50 {l50:.0f} ms  p95 {l95:.0f} ms   target p95 < 300 ms  "
+                f"{'OK' if l95 < 300 else 'OVER'}"
             )
             for kind, (k50, k95) in paint["by_kind"].items():
                 print(f"    {kind}: p50 {k50:.0f} ms  p95 {k95:.0f} ms")
+            print(
+                f"  the same, timed by the test driver (its calls to the browser included): "
+                f"p50 {p50:.0f} ms  p95 {p95:.0f} ms"
+            )
             record.add(
                 "Scalars: first paint (preview or chart), cold server",
                 ours=paint["shown_cold"] / 1000,
@@ -505,9 +538,20 @@ def main() -> int:
                 peer_package=None,
             )
             record.add(
-                "Scalars: update in the browser, p95", ours=p95 / 1000, peer=0.3, peer_name="target", peer_package=None
+                "Scalars: update in the browser (input event to paint), p95",
+                ours=l95 / 1000,
+                peer=0.3,
+                peer_name="target",
+                peer_package=None,
             )
-            ok = ok and paint["shown_cold"] < 1500 and p95 < 300
+            record.add(
+                "Scalars: update in the browser (timed by the test driver), p95",
+                ours=p95 / 1000,
+                peer=0.3,
+                peer_name="target",
+                peer_package=None,
+            )
+            ok = ok and paint["shown_cold"] < 1500 and l95 < 300
         if args.runs_page:
             runs_folder = build_runs_logdir(args.runs_page, rebuild=args.rebuild)
             indexed = _ensure_index(runs_folder)

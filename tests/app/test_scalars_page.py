@@ -155,6 +155,108 @@ def test_moving_the_smoothing_slider_redraws_the_line(browser_page, live_server,
 
 
 @pytest.mark.browser
+def test_a_control_change_redraws_the_charts_in_view_with_one_request(browser_page, live_server, logdir, plots_drew):
+    # The page's script asks the figures route once for every chart in the window and draws the
+    # answers itself: no Dash callback per chart.
+    _open(browser_page, live_server(logdir), plots_drew)
+    posts: list[tuple[str, str]] = []
+    browser_page.on("request", lambda r: posts.append((r.url, r.post_data or "")) if r.method == "POST" else None)
+    browser_page.get_by_label("Relative", exact=True).check()
+    for index in range(2):
+        browser_page.wait_for_function(
+            "(i) => document.querySelectorAll('.js-plotly-plot')[i].layout.xaxis.title.text.startsWith('relative')",
+            arg=index,
+        )
+    figures = [json.loads(body) for url, body in posts if url.endswith("/_deepscope/scalars-figures")]
+    assert len(figures) == 1
+    assert sorted(chart["tag"] for chart in figures[0]["charts"]) == ["train/loss", "val/accuracy"]
+    assert all(chart["want"]["xaxis"] == "relative" for chart in figures[0]["charts"])
+    chart_callbacks = [body for url, body in posts if "_dash-update-component" in url and "scalars-chart" in body]
+    assert chart_callbacks == []
+
+
+@pytest.mark.browser
+def test_only_the_last_of_quick_changes_stays_drawn(browser_page, live_server, logdir, plots_drew):
+    _open(browser_page, live_server(logdir), plots_drew)
+    drawn = _line_json(browser_page)
+    thumb = browser_page.locator("#scalars-smoothing [role=slider]")
+    thumb.focus()
+    for key in ("End", "Home", "End", "Home"):  # each asks before the last answer came back
+        browser_page.keyboard.press(key)
+    _wait_for_new_line(browser_page, drawn)
+    # Smoothing 0 draws the raw series: the chart ends there, whichever answer came back first.
+    eventually(
+        lambda: (
+            _smoothed_traces(browser_page, 0)["cnn-a"]["y"]
+            == pytest.approx(list(_values("cnn-a")), rel=1e-6, nan_ok=True)
+        )
+    )
+
+
+@pytest.mark.browser
+def test_when_the_figures_route_fails_the_charts_callback_draws_them(
+    browser_page, live_server, logdir, plots_drew, monkeypatch
+):
+    _open(browser_page, live_server(logdir), plots_drew)
+    monkeypatch.setattr(scalars_page, "_figure_answer", lambda chart, figure_for: {"error": "planted"})
+    browser_page.get_by_label("Wall", exact=True).check()
+    for index in range(2):
+        browser_page.wait_for_function(
+            "(i) => document.querySelectorAll('.js-plotly-plot')[i].layout.xaxis.type === 'date'", arg=index
+        )
+    assert browser_page.locator("#app-error").is_hidden()
+
+
+@pytest.mark.browser
+def test_a_chart_that_fails_shows_its_error_and_the_page_goes_on(
+    browser_page, live_server, logdir, plots_drew, monkeypatch
+):
+    _open(browser_page, live_server(logdir), plots_drew)
+    real_figure = scalars_page._figure
+
+    def failing(source, tag, runs, version, smoothing, xaxis, *args):
+        if xaxis == "wall":
+            raise ValueError("planted <b>chart</b> failure")
+        return real_figure(source, tag, runs, version, smoothing, xaxis, *args)
+
+    monkeypatch.setattr(scalars_page, "_figure", failing)
+    browser_page.get_by_label("Wall", exact=True).check()
+    banner = browser_page.locator("#app-error")
+    banner.get_by_text("planted <b>chart</b> failure").wait_for()  # as text, not markup
+    browser_page.get_by_label("Relative", exact=True).check()  # (the banner pushed the second chart out of view)
+    browser_page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot')[0].layout.xaxis.title.text.startsWith('relative')"
+    )
+
+
+def test_the_figures_route_finds_the_runs_of_the_filter_and_skips_what_is_drawn(logdir):
+    from deepscope.app import create_app
+
+    client = create_app(logdir).server.test_client()
+    route = "/" + scalars_page.FIGURES_ROUTE
+    want = {
+        "run_filter": "^cnn",
+        "smoothing": 0.6,
+        "xaxis": "step",
+        "yscale": "linear",
+        "outliers": [],
+        "version": None,
+    }
+    answer = client.post(route, json={"charts": [{"tag": "train/loss", "want": want, "drawn": None}]}).get_json()
+    (chart,) = answer["charts"]
+    assert {t["name"] for t in chart["figure"]["data"] if t.get("hoverinfo") != "skip"} == {"cnn-a", "cnn-b"}
+    assert chart["box"] == {"height": f"{chart['figure']['layout']['height']}px"}
+    again = client.post(route, json={"charts": [{"tag": "train/loss", "want": want, "drawn": chart["stamp"]}]})
+    assert again.get_json() == {"charts": [{"same": True}]}
+    # What the page's script never sends is refused, not fed to the figure code.
+    for body in ({"charts": []}, {"charts": "train/loss"}, [1], {"charts": [{"tag": "x"}] * 100}):
+        assert client.post(route, json=body).status_code == 400
+    assert client.post(route, data="not json", content_type="application/json").status_code == 400
+    odd = client.post(route, json={"charts": [{"tag": 3}, {"tag": "train/loss", "want": {"run_filter": 5}}]})
+    assert odd.get_json()["charts"][0]["error"] and odd.get_json()["charts"][1] == {"same": True}
+
+
+@pytest.mark.browser
 def test_regex_filters_narrow_runs_and_tags(browser_page, live_server, logdir, plots_drew):
     _open(browser_page, live_server(logdir), plots_drew)
     browser_page.fill("#scalars-run-filter", "^CNN")  # case-insensitive

@@ -2,10 +2,14 @@
 
 Controls: regex filters for runs and tags, TensorBoard's smoothing (raw series faded behind),
 x axis by step, relative or wall time, linear or log y, and "ignore outliers" for the y range.
-Each chart is its own callback, asked for only while its card is in the window (an
-IntersectionObserver and a clientside gate in the browser), so the first paint and every control
-change cost the charts on screen, not every tag; a chart out of view catches up when it scrolls
-back in. A card's graph is created with its first figure (an empty graph would cost a draw). The
+A chart is asked for only while its card is in the window (an IntersectionObserver and a
+clientside gate in the browser), so the first paint and every control change cost the charts on
+screen, not every tag; a chart out of view catches up when it scrolls back in. A card's graph is
+created with its first figure by a server callback (an empty graph would cost a draw); after that,
+a control change redraws the charts in view from the page's script (``assets/scalars_redraw.js``):
+one request to the figures route for all of them, answered from the same code, and drawn together,
+without a Dash callback per chart (whose dispatch cost more than the figures). The charts' request
+goes with the run filter itself, so it does not wait for the grid's callback to find the runs. The
 grid of the first load comes with the page, and plotly.js starts loading with it. The server
 smooths every point and sends about a point per pixel per raw line (each two-pixel column's min
 and max) and half that per smoothed line, extremes kept (see
@@ -24,20 +28,23 @@ import math
 import re
 import threading
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import dash
+import flask
 import numpy as np
 from dash import MATCH, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
+from plotly.io.json import to_json_plotly
 
 from deepscope.app.components import field
 from deepscope.app.plugin import AppContext, Page
 from deepscope.app.series import XAXES, SeriesSource
 from deepscope.app.updates import apply_on_enter, fit_box, graph_box, unless_shown
 from deepscope.errors import LogdirError
-from deepscope.patterns import match_names
+from deepscope.patterns import NameMatch, match_names
 from deepscope.viz.scalars import (
     CHART_HEIGHT,
     ScalarsPreview,
@@ -64,13 +71,16 @@ BOX = "scalars-box"  # a chart's box: sized before the graph's code loads, so ca
 DRAWN = "scalars-drawn"  # a card's store: what its chart was drawn from (to skip a redraw of the same)
 SEEN = "scalars-seen"  # a card's store: True while the card is in the window
 FIRST = "scalars-first"  # a card's store: the controls its first figure is drawn with (set in view)
-REDRAW = "scalars-redraw"  # a card's store: the controls to draw its chart again with (set in view)
+REDRAW = "scalars-redraw"  # a card's store: the controls its drawn chart was last asked to show
+FALLBACK = "scalars-fallback"  # a card's store: the controls to redraw its chart with in a server callback
+FIGURES_ROUTE = "_deepscope/scalars-figures"  # the page's script asks here for the figures of a change
 SLOT = "scalars-slot"  # where a card's graph goes, over its preview
 PREVIEW = "scalars-preview"  # a card's preview (emptied once its graph has drawn)
 # Charts that come with the page as a preview (an SVG of the same points, drawn at once; the
 # interactive chart covers it once plotly.js has loaded): the first two rows of the grid, the
 # ones in the window when the page opens.
 PREVIEW_CHARTS = 4
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 # Watches the cards of the grid: a card's SEEN store is true while the card is in the window and
 # false once it leaves. A card counts as in view only if it still is a moment after the observer
@@ -121,21 +131,29 @@ function(children) {
 }
 """
 
-# A chart asks the server for a figure only while it is in view, and only when what it shows
-# changed: controls changed while it is out of view apply when it comes back. This runs in the
-# browser, so a control change costs one request per chart in view, not per chart on the page.
-# A chart not drawn yet asks for its graph (FIRST), a drawn one for a new figure (REDRAW).
+# A chart asks for a figure only while it is in view, and only when what it shows changed:
+# controls changed while it is out of view apply when it comes back. This runs in the browser, so a
+# control change costs the charts in view, not every chart on the page. A chart not drawn yet asks
+# for its graph through a server callback (FIRST); a drawn one is redrawn by the page's script
+# (assets/scalars_redraw.js: one request for every chart of a change, drawn in one go), and
+# through a server callback (FALLBACK) only when that fails, which then reports what went wrong.
+# REDRAW records the controls a drawn chart was last asked to show.
 _WANT_JS = """
-function(shown, runs, smoothing, xaxis, yscale, outliers, version, first, redraw, drawn) {
-    const skip = window.dash_clientside.no_update;
-    if (!shown || runs === null || runs === undefined) return [skip, skip];
-    const want = {runs, smoothing, xaxis, yscale, outliers, version};
+async function(shown, filter, smoothing, xaxis, yscale, outliers, version, first, redraw, drawn, box, grid) {
+    const ds = window.dash_clientside;
+    const skip = ds.no_update;
+    if (!shown || grid === null || grid === undefined) return [skip, skip, skip];  // no grid yet
+    const want = {run_filter: filter || '', smoothing, xaxis, yscale, outliers, version};
     const text = JSON.stringify(want);
     const last = [first, redraw].filter(w => w && w.text).sort((a, b) => b.n - a.n)[0];
-    if (last && last.text === text) return [skip, skip];
+    if (last && last.text === text) return [skip, skip, skip];
     want.text = text;
     want.n = last ? last.n + 1 : 1;
-    return drawn ? [skip, want] : [want, skip];
+    if (!drawn) return [want, skip, skip];
+    if (!window.deepscopeScalars) return [skip, want, want];
+    ds.set_props({type: 'scalars-redraw', tag: box.tag}, {data: want});
+    const outcome = await window.deepscopeScalars.redraw(box.tag, want, drawn);
+    return outcome === 'failed' ? [skip, skip, want] : [skip, skip, skip];
 }
 """
 
@@ -381,8 +399,11 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         _WANT_JS,
         Output({"type": FIRST, "tag": MATCH}, "data"),
         Output({"type": REDRAW, "tag": MATCH}, "data"),
+        Output({"type": FALLBACK, "tag": MATCH}, "data"),
         Input({"type": SEEN, "tag": MATCH}, "data"),
-        Input("scalars-runs", "data"),
+        # The run filter, not the runs the grid's callback finds for it: the charts' request then
+        # does not wait for that callback's answer (the server finds the same runs for them).
+        Input("scalars-run-filter", "value"),
         Input("scalars-smoothing", "value"),
         Input("scalars-xaxis", "value"),
         Input("scalars-yscale", "value"),
@@ -391,17 +412,20 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         State({"type": FIRST, "tag": MATCH}, "data"),
         State({"type": REDRAW, "tag": MATCH}, "data"),
         State({"type": DRAWN, "tag": MATCH}, "data"),
+        State({"type": BOX, "tag": MATCH}, "id"),
+        State("scalars-runs", "data"),
     )
 
     def figure_for(tag: str, want: Any, drawn: str | None) -> tuple[dict, str]:
         """The figure ``want`` asks for and its stamp; no update when ``drawn`` has that stamp."""
-        if not isinstance(want, dict) or not isinstance(want.get("runs"), list):
+        if not isinstance(want, dict) or not isinstance(want.get("run_filter"), str):
             raise PreventUpdate
-        runs, smoothing, outliers = want["runs"], _smoothing(want.get("smoothing")), want.get("outliers")
+        smoothing, outliers = _smoothing(want.get("smoothing")), want.get("outliers")
         xaxis = str(want["xaxis"]) if want.get("xaxis") in XAXES else "step"
         yscale = "log" if want.get("yscale") == "log" else "linear"
         ignore_outliers = isinstance(outliers, list) and "ignore" in outliers
         version = source.version(want["version"] if isinstance(want.get("version"), int) else None)
+        runs = _drawn_runs(_run_match(source, want["run_filter"], version)[1])
         # A new logdir version in which none of the shown runs wrote draws the same chart again:
         # skip it (each redraw of a crowded chart costs the browser a tenth of a second or more).
         stamp = hashlib.blake2b(
@@ -430,7 +454,7 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Output({"type": CHART, "tag": MATCH}, "figure"),
         Output({"type": BOX, "tag": MATCH}, "style", allow_duplicate=True),
         Output({"type": DRAWN, "tag": MATCH}, "data", allow_duplicate=True),
-        Input({"type": REDRAW, "tag": MATCH}, "data"),
+        Input({"type": FALLBACK, "tag": MATCH}, "data"),
         State({"type": BOX, "tag": MATCH}, "id"),
         State({"type": BOX, "tag": MATCH}, "style"),
         State({"type": DRAWN, "tag": MATCH}, "data"),
@@ -439,6 +463,16 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     def redraw_chart(want: Any, box: dict, style: dict | None, drawn: str | None) -> tuple:
         figure, stamp = figure_for(box["tag"], want, drawn)
         return figure, fit_box(figure["layout"]["height"], style), stamp
+
+    @app.server.route("/" + FIGURES_ROUTE, methods=["POST"])
+    def figures() -> flask.Response:
+        """The figures of the charts a control change redraws (assets/scalars_redraw.js)."""
+        body = flask.request.get_json(silent=True)
+        charts = body.get("charts") if isinstance(body, dict) else None
+        if not isinstance(charts, list) or not 0 < len(charts) <= MAX_CHARTS:
+            return flask.Response("deepscope: expected {'charts': [...]}\n", status=400, mimetype="text/plain")
+        answers = [_figure_answer(chart, figure_for) for chart in charts]
+        return flask.Response(to_json_plotly({"charts": answers}), mimetype="application/json")
 
     app.clientside_callback(
         _HIDE_PREVIEW_JS,
@@ -475,6 +509,22 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         }
 
 
+def _figure_answer(chart: Any, figure_for: Callable[[str, Any, str | None], tuple[dict, str]]) -> dict:
+    """One chart's answer for the page's script: its figure, or why there is none. A failure is
+    logged and left to the chart's server callback, which shows the error on the page."""
+    if not isinstance(chart, dict) or not isinstance(chart.get("tag"), str):
+        return {"error": "expected {'tag': ..., 'want': ..., 'drawn': ...}"}
+    drawn = chart.get("drawn")
+    try:
+        figure, stamp = figure_for(chart["tag"], chart.get("want"), drawn if isinstance(drawn, str) else None)
+    except PreventUpdate:
+        return {"same": True}
+    except Exception as err:  # reported by the chart's server callback, which raises it again
+        logger.info("the Scalars figure of %r failed: %s", chart["tag"], err)
+        return {"error": type(err).__name__}
+    return {"figure": figure, "stamp": stamp, "box": graph_box(figure["layout"]["height"]), "config": GRAPH_CONFIG}
+
+
 @dataclass(frozen=True)
 class _GridView:
     """What the grid shows for a run and a tag filter: tags, runs, legend, notes, summary."""
@@ -487,12 +537,22 @@ class _GridView:
     summary: str
 
 
+def _run_match(source: SeriesSource, run_pattern: str | None, version: int) -> tuple[list[str], NameMatch]:
+    """The runs that logged a scalar (others are left out), and those ``run_pattern`` finds."""
+    with_scalars = source.runs_with("scalars", version)
+    return with_scalars, match_names(with_scalars, run_pattern)
+
+
+def _drawn_runs(match: NameMatch) -> list[str]:
+    """The runs the charts draw: the ``MAX_RUNS`` newest that match, listed by name."""
+    return sorted(match.names[-MAX_RUNS:])
+
+
 def _grid_view(source: SeriesSource, run_pattern: str | None, tag_pattern: str | None, version: int) -> _GridView:
-    with_scalars = source.runs_with("scalars", version)  # runs that logged none are left out
-    runs = match_names(with_scalars, run_pattern)
+    with_scalars, runs = _run_match(source, run_pattern, version)
     all_tags = source.tags(version)
     tags = match_names(all_tags, tag_pattern)
-    drawn_runs = sorted(runs.names[-MAX_RUNS:])  # the newest, listed by name
+    drawn_runs = _drawn_runs(runs)
     drawn_tags = tags.names[:MAX_CHARTS]
     notes = [note for note in (runs.message, tags.message) if note]
     if not runs.names:
@@ -609,6 +669,7 @@ def _card(tag: str, height: int = CHART_HEIGHT, preview: ScalarsPreview | None =
             dcc.Store(id={"type": SEEN, "tag": tag}, data=False),
             dcc.Store(id={"type": FIRST, "tag": tag}),
             dcc.Store(id={"type": REDRAW, "tag": tag}),
+            dcc.Store(id={"type": FALLBACK, "tag": tag}),
             dcc.Store(id={"type": DRAWN, "tag": tag}),
             html.Div(
                 style={"display": "flex", "alignItems": "center", "gap": "6px"},
@@ -729,7 +790,7 @@ def _graph(tag: str, figure: dict) -> Any:
         id={"type": CHART, "tag": tag},
         figure=figure,
         style={"height": "100%"},
-        config={"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
+        config=dcc.Graph.Config(**GRAPH_CONFIG),
     )
 
 
