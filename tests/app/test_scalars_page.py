@@ -279,6 +279,39 @@ def test_regex_filters_narrow_runs_and_tags(browser_page, live_server, logdir, p
 
 
 @pytest.mark.browser
+def test_watcher_sees_a_new_card_when_a_removed_one_leaves_in_the_same_moment(browser_page):
+    """A grid change removes a card that was in view and adds one: the new card is still reported.
+
+    Dash's set_props throws for a store that left the layout; the watcher must not send the
+    removed card's "left the window" then, or the throw ends its loop over the observer's entries
+    before the new card's (whose chart is then never asked for). Run on a bare page, with a
+    set_props that behaves as Dash's does, so the two cards' entries arrive in one batch.
+    """
+    browser_page.set_content("<div id='scalars-grid'><div data-scalars-tag='old' style='height: 200px'>old</div></div>")
+    browser_page.evaluate(
+        """(watch) => {
+            window.seen = [];
+            window.known = new Set(['old']);
+            window.dash_clientside = {set_props: (id, props) => {
+                if (!window.known.has(id.tag)) throw new TypeError('not in the layout');
+                window.seen.push([id.tag, props.data]);
+            }};
+            eval('(' + watch + ')')([]);
+        }""",
+        scalars_page._WATCH_JS,
+    )
+    browser_page.wait_for_function("() => window.seen.some(([tag, shown]) => tag === 'old' && shown)")
+    browser_page.evaluate(
+        """() => {
+            const grid = document.getElementById('scalars-grid');
+            grid.innerHTML = "<div data-scalars-tag='new' style='height: 200px'>new</div>";
+            window.known = new Set(['new']);
+        }"""
+    )
+    browser_page.wait_for_function("() => window.seen.some(([tag, shown]) => tag === 'new' && shown)")
+
+
+@pytest.mark.browser
 def test_many_runs_are_capped_with_a_note(browser_page, live_server, logdir, plots_drew, monkeypatch):
     monkeypatch.setattr(scalars_page, "MAX_RUNS", 2)
     _open(browser_page, live_server(logdir), plots_drew)

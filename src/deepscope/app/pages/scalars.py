@@ -85,14 +85,25 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemov
 # Watches the cards of the grid: a card's SEEN store is true while the card is in the window and
 # false once it leaves. A card counts as in view only if it still is a moment after the observer
 # said so (while the grid lays itself out, every card is briefly at the top). Each new grid is
-# watched afresh (React may reuse a card's element for another tag, or for a new store).
+# watched afresh (React may reuse a card's element for another tag, or for a new store). A card
+# a new grid removed is let go: its stores left Dash's layout, and Dash's set_props throws for an
+# id it does not know, which would stop the observer's loop before the entering cards of the same
+# batch of entries (their charts would then never be asked for).
 _WATCH_JS = """
 function(children) {
     const ds = window.dash_clientside;
     const show = (card, shown) => {
+        if (!card.isConnected) { window._dsScalarsObserver.unobserve(card); return; }
         if (card._dsShown === shown) return;
         card._dsShown = shown;
-        ds.set_props({type: 'scalars-seen', tag: card.dataset.scalarsTag}, {data: shown});
+        try {
+            ds.set_props({type: 'scalars-seen', tag: card.dataset.scalarsTag}, {data: shown});
+        } catch (error) {
+            // Not in Dash's layout yet: try again in a moment, while the card is still so.
+            card._dsShown = undefined;
+            card._dsTries = (card._dsTries || 0) + 1;
+            if (card._dsTries < 40) setTimeout(() => { if (inView(card) === shown) show(card, shown); }, 50);
+        }
     };
     const inView = (card) => {
         const r = card.getBoundingClientRect();
@@ -169,6 +180,7 @@ function(graph, box) {
     let tries = 0;
     const check = () => {
         const gd = card.querySelector('.js-plotly-plot');
+        if (!card.isConnected) return;  // a new grid replaced the card: its stores are gone
         if (gd && gd._fullLayout && gd.querySelector('.main-svg')) {
             preview.style.display = 'none';
             window.dash_clientside.set_props({type: 'scalars-preview', tag: box.tag}, {children: []});
