@@ -425,19 +425,22 @@ class StringValues:
 
 
 def _hash_groups(hashes: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(distinct hashes ascending, their counts, a row holding each) of the rows' hashes.
+    """(distinct hashes, their counts, a row holding each) of the rows' hashes, in first-seen order.
 
     ``hashes`` has one hash per row of the array; ``rows``: the rows to count (None: all).
+    Grouped in Arrow's hash table of integers (3-4x faster than sorting the hashes when values
+    repeat, still faster when all are distinct). Its codes number the distinct hashes in the
+    order they are first seen, so a row where the running maximum of the codes grows is the
+    first row of its group.
     """
     if rows is not None:
         hashes = hashes[rows]
-    order = np.argsort(hashes)
-    ordered = hashes[order]
-    starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-    starts = np.concatenate([np.zeros(1, np.intp), starts])
-    counts = np.diff(np.append(starts, ordered.size))
-    first = order[starts]
-    return ordered[starts], counts, first if rows is None else rows[first]
+    encoded = arrow("dictionary_encode", pa.array(hashes, pa.uint64()))
+    codes = numpy_values(encoded.indices)
+    counts = np.bincount(codes)
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+    distinct = numpy_values(encoded.dictionary)
+    return distinct, counts, first if rows is None else rows[first]
 
 
 def _dictionary_counts(array: pa.DictionaryArray) -> tuple[pa.Array, np.ndarray]:
