@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from deepscope.data import profile, sketches
-from deepscope.data.accumulators import StringValues, _hash_groups
+from deepscope.data.accumulators import NumericValues, StringValues, _hash_groups
 from deepscope.data.sketches import EXACT_LIMIT, Quantiles, hash_strings
 
 profile_module = importlib.import_module("deepscope.data.profile")  # the module; the package's name is the function
@@ -136,6 +136,40 @@ def test_counts_stay_exact_up_to_the_limit_whatever_the_probe_sees(distinct):
     assert q.is_exact == (distinct <= EXACT_LIMIT)
     if q.is_exact:
         assert q.exact_distinct == distinct and q.n == values.size
+
+
+@pytest.mark.parametrize("distinct", [EXACT_LIMIT, EXACT_LIMIT + 1, 200_000])
+def test_unsorted_batches_skip_the_sort_only_when_counts_could_not_stay_exact(distinct):
+    # A batch of continuous values goes into KLL unsorted once every k-th value shows more distinct
+    # values than the exact counts keep; a batch with fewer must still be counted exactly.
+    rng = np.random.default_rng(distinct)
+    values = np.concatenate([np.arange(distinct) * 0.5, rng.integers(0, distinct, 200_000) * 0.5 + 0.25])
+    values = values[rng.permutation(values.size)]
+    acc = NumericValues()
+    acc.update(values)
+    distinct_values = np.unique(values).size
+    assert acc.quantiles.is_exact == (distinct_values <= EXACT_LIMIT)
+    if acc.quantiles.is_exact:
+        assert acc.quantiles.exact_distinct == distinct_values
+
+
+def test_continuous_batches_taken_unsorted_give_exact_moments_and_counts():
+    rng = np.random.default_rng(7)
+    values = np.where(rng.random(300_000) < 0.3, 0.0, rng.exponential(5.0, 300_000)) - 1.0
+    values[rng.integers(0, values.size, 50)] = 0.0
+    acc = NumericValues()
+    for batch in np.array_split(values, 3):
+        acc.update(batch)
+    assert not acc.quantiles.is_exact
+    assert (acc.count, acc.zeros) == (values.size, int(np.count_nonzero(values == 0)))
+    assert (acc.min, acc.max) == (values.min(), values.max())
+    assert acc.mean == pytest.approx(values.mean(), rel=1e-12)
+    assert acc.std == pytest.approx(values.std(ddof=1), rel=1e-9)
+    ordered = np.sort(values)
+    for q, estimate in zip([0.1, 0.5, 0.9], acc.quantiles.quantiles([0.1, 0.5, 0.9]), strict=True):
+        low, high = np.searchsorted(ordered, estimate, "left"), np.searchsorted(ordered, estimate, "right")
+        gap = 0.0 if low <= q * values.size <= high else min(abs(q * values.size - low), abs(q * values.size - high))
+        assert gap / values.size <= acc.quantiles.rank_error
 
 
 @pytest.mark.parametrize("seed", range(6))

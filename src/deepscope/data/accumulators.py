@@ -196,7 +196,10 @@ class NumericValues:
             return
         counted = _count_integers(values)
         if counted is None:
-            self._update_sorted(np.sort(values))
+            if self.quantiles.takes_unsorted(values):
+                self._update_values(values, ordered=False)
+            else:
+                self._update_values(np.sort(values), ordered=True)
             return
         # Few distinct integers: the moments, extremes and zeros come from the counts.
         unique, counts = counted
@@ -215,11 +218,18 @@ class NumericValues:
         self.quantiles.update(None, (unique, counts))
         self.distinct.update_numbers(unique)
 
-    def _update_sorted(self, ordered: np.ndarray) -> None:
-        n = int(ordered.size)
-        low, high = ordered[0].item(), ordered[-1].item()
-        points = ordered.astype(np.float64, copy=False)
+    def _update_values(self, values: np.ndarray, ordered: bool) -> None:
+        """Add finite values, ``ordered`` when ascending (then the extremes and zeros are read off
+        them, and exact counts or KLL take them without another sort)."""
+        n = int(values.size)
+        low, high = (values[0].item(), values[-1].item()) if ordered else (values.min().item(), values.max().item())
         shift = _SHIFT if max(abs(float(low)), abs(float(high))) > _BIG else 0
+        if shift and not ordered:
+            # Values near the float limits: summed in order, those of one size meet one another
+            # before the small ones (in any order a rounding error of the huge ones swamps the rest).
+            self._update_values(np.sort(values), ordered=True)
+            return
+        points = values.astype(np.float64, copy=False)
         if shift:
             points = np.ldexp(points, -shift)
         mean = float(points.sum()) / n
@@ -227,12 +237,18 @@ class NumericValues:
         self._merge_moments(n, math.ldexp(mean, shift), float(_dot(deviations, deviations)), shift)
         self._extremes(low, high)
         if low <= 0 <= high:
-            self.zeros += int(np.searchsorted(ordered, 0, "right") - np.searchsorted(ordered, 0, "left"))
-        if ordered.dtype.kind == "f" and self.integral:
-            self.integral = bool(np.array_equal(ordered, np.trunc(ordered)))
-        # KLL takes sorted input twice as fast as shuffled, and its error bound holds for any order.
-        self.quantiles.update_sorted(ordered)
-        self.distinct.update_numbers(ordered)
+            if ordered:
+                self.zeros += int(np.searchsorted(values, 0, "right") - np.searchsorted(values, 0, "left"))
+            else:
+                self.zeros += int(np.count_nonzero(values == 0))
+        if values.dtype.kind == "f" and self.integral:
+            self.integral = bool(np.array_equal(values, np.trunc(values)))
+        if ordered:
+            # KLL takes sorted input twice as fast as shuffled, and its error bound holds for any order.
+            self.quantiles.update_sorted(values)
+        else:
+            self.quantiles.update(values)
+        self.distinct.update_numbers(values)
 
     def _extremes(self, low: float, high: float) -> None:
         self.min = low if self.min is None else min(self.min, low)

@@ -137,6 +137,19 @@ class Quantiles:
             self._to_sketch()
         self._kll.update(np.require(ordered, np.float64, ["C_CONTIGUOUS", "WRITEABLE"]))
 
+    def takes_unsorted(self, values: np.ndarray) -> bool:
+        """Whether ``values`` go into the KLL sketch, where their order does not matter: the
+        sketch is in use, or every k-th value already holds more distinct values than the exact
+        counts keep (then the sketch starts here). A caller then skips sorting a batch of
+        continuous values (a sort costs three times KLL's unsorted update)."""
+        if self._exact is None:
+            return True
+        step = values.size // (4 * EXACT_LIMIT)
+        if step < 2 or np.unique(values[::step]).size < EXACT_LIMIT:
+            return False
+        self._to_sketch()
+        return True
+
     def _to_sketch(self) -> None:
         sketch = dsk.kll_doubles_sketch(KLL_K)
         if self._exact is not None:
