@@ -141,10 +141,12 @@ def test_counts_stay_exact_up_to_the_limit_whatever_the_probe_sees(distinct):
 @pytest.mark.parametrize("distinct", [EXACT_LIMIT, EXACT_LIMIT + 1, 200_000])
 def test_unsorted_batches_skip_the_sort_only_when_counts_could_not_stay_exact(distinct):
     # A batch of continuous values goes into KLL unsorted once every k-th value shows more distinct
-    # values than the exact counts keep; a batch with fewer must still be counted exactly.
-    rng = np.random.default_rng(distinct)
-    values = np.concatenate([np.arange(distinct) * 0.5, rng.integers(0, distinct, 200_000) * 0.5 + 0.25])
-    values = values[rng.permutation(values.size)]
+    # values than the exact counts keep; a batch with fewer must still be counted exactly, also
+    # when the sample of every k-th value sees each of them: the values repeat in a cycle, and at
+    # 204,800 values the sample takes every 25th, a step prime to a cycle of 2,048 or 2,049.
+    values = np.tile(np.arange(distinct) * 0.5, -(-204_800 // distinct))
+    sample = values[:: values.size // (4 * EXACT_LIMIT)]
+    assert np.unique(sample).size == min(distinct, sample.size)
     acc = NumericValues()
     acc.update(values)
     distinct_values = np.unique(values).size

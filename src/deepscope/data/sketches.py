@@ -144,8 +144,7 @@ class Quantiles:
         continuous values (a sort costs three times KLL's unsorted update)."""
         if self._exact is None:
             return True
-        step = values.size // (4 * EXACT_LIMIT)
-        if step < 2 or np.unique(values[::step]).size < EXACT_LIMIT:
+        if not _surely_many(values, ordered=False):
             return False
         self._to_sketch()
         return True
@@ -243,14 +242,15 @@ class Quantiles:
         return (Quantiles.from_state, (self.to_state(),))
 
 
-def _surely_many(ordered: np.ndarray) -> bool:
-    """Whether sorted values hold more than ``EXACT_LIMIT`` distinct ones, told from every k-th
-    value (a subset has no more distinct values than the whole): continuous values skip the
-    full count. False means "not known", not "few"."""
-    step = ordered.size // (4 * EXACT_LIMIT)
+def _surely_many(values: np.ndarray, ordered: bool = True) -> bool:
+    """Whether values hold more than ``EXACT_LIMIT`` distinct ones, told from every k-th value (a
+    subset has no more distinct values than the whole): continuous values skip the full count.
+    ``ordered``: the values are ascending (else the sample is sorted). False means "not known",
+    not "few"."""
+    step = values.size // (4 * EXACT_LIMIT)
     if step < 2:
         return False
-    sample = ordered[::step]
+    sample = values[::step] if ordered else np.sort(values[::step])
     return int(np.count_nonzero(sample[1:] != sample[:-1])) >= EXACT_LIMIT
 
 
