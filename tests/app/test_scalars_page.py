@@ -485,6 +485,38 @@ def test_charts_grow_so_the_hover_lists_every_run():
     assert y.size == 2 * 20 and np.isnan(y[1::2]).all() and (y[::2] == 1).all()
 
 
+def test_the_grey_layer_keeps_each_lines_envelope_with_fewer_points():
+    """The raw layer's lines are thinned to the lowest and highest point of wider slices of x:
+    against a per-line loop, each kept point is the line's own, in x order, with its first and
+    last point and the lowest and highest of every slice, and a gap between two lines."""
+    from deepscope.viz.scalars import _envelopes
+
+    rng = np.random.default_rng(3)
+    xs, ys = [], []
+    for size in (520, 7, 1, 0, 300, 2):
+        x = np.sort(rng.choice(100_000, size, replace=False)).astype(np.float64)
+        y = rng.lognormal(size=size) * rng.choice([-1, 1], size)
+        xs.append(x)
+        ys.append(y)
+    out_x, out_y = _envelopes(xs, ys, 2)
+    pieces_x = np.split(out_x, np.flatnonzero(np.isnan(out_x)))
+    pieces_y = np.split(out_y, np.flatnonzero(np.isnan(out_y)))
+    pieces = [(px[~np.isnan(px)], py[~np.isnan(py)]) for px, py in zip(pieces_x, pieces_y, strict=True)]
+    lines = [(x, y) for x, y in zip(xs, ys, strict=True) if x.size]
+    assert len([p for p in pieces if p[0].size]) == len(lines) and np.isnan(out_x).sum() == len(lines)
+    for (x, y), (px, py) in zip(lines, [p for p in pieces if p[0].size], strict=True):
+        slices = max(x.size // 4, 1)
+        where = np.minimum(((x - x[0]) / max(x[-1] - x[0], 1e-300) * slices).astype(int), slices - 1)
+        expected = {0, x.size - 1}
+        for s in np.unique(where):
+            rows = np.flatnonzero(where == s)
+            expected |= {int(rows[np.argmin(y[rows])]), int(rows[np.argmax(y[rows])])}
+        rows = sorted(expected)
+        np.testing.assert_array_equal(px, x[rows])
+        np.testing.assert_array_equal(py, y[rows])
+        assert px.size <= x.size // 2 + 2 or x.size < 8
+
+
 def test_a_single_point_series_is_drawn_as_a_marker(tmp_path):
     """A metric logged once (a final test score) must be visible: a line needs two points."""
     from deepscope.track import Run

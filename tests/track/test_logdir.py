@@ -56,6 +56,26 @@ def test_runs_and_tags_can_be_selected(tmp_path):
         logdir.scalars(runs=["third"])
 
 
+def test_named_runs_are_read_from_where_they_are_now(tmp_path):
+    """Reading named runs skips listing the whole logdir while each run's index is the file the
+    last listing found; a run deleted, or deleted and written again, since then is seen."""
+    import shutil
+
+    for name in ("a", "b"):
+        with Run(tmp_path, name=name) as run:
+            run.log({"loss": 1.0})
+    logdir = open_logdir(tmp_path)
+    assert logdir.scalars(runs=["a", "b"])["value"].tolist() == [1.0, 1.0]
+    shutil.rmtree(tmp_path / "a")
+    with Run(tmp_path, name="a") as run:  # the same name in a new index file
+        run.log({"loss": 5.0})
+    assert logdir.scalars(runs=["a"])["value"].tolist() == [5.0]
+    shutil.rmtree(tmp_path / "b")
+    with pytest.raises(NotFoundError, match="'b'"):
+        logdir.scalars(runs=["b"])
+    assert logdir.run_names() == ["a"]
+
+
 def test_version_changes_with_every_commit_and_only_then(tmp_path):
     logdir = open_logdir(tmp_path)
     seen = [logdir.version()]

@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,13 @@ class _Entry:
         return os.path.join(self.folder, _paths.RUN_DB)
 
 
+def _inode(file: str) -> int | None:
+    try:
+        return os.stat(file).st_ino
+    except OSError:
+        return None
+
+
 def open_logdir(path: str | os.PathLike[str]) -> Logdir:
     """Open a folder of runs for reading.
 
@@ -110,6 +117,9 @@ class Logdir:
         if not self.path.is_dir():
             raise LogdirError(f"logdir {self.path} is a file, not a folder of runs")
         self._known: dict[tuple[str, int], _Entry] = {}
+        # run name -> (entry, inode of its index) as the last listing found them: a reader of a
+        # few named runs checks those alone (see _select), not the whole folder
+        self._by_name: dict[str, tuple[_Entry, int]] = {}
         # run folder -> why it cannot be read; every reader skips it (with one warning) and
         # runs() lists it as "damaged", so one broken run never hides the others
         self._damaged: dict[Path, str] = {}
@@ -141,7 +151,9 @@ class Logdir:
                     self._known[key] = entry
                 found.append(entry)
                 keys.append(key)
-        found.sort(key=lambda e: (e.start_time, e.name))
+        order = sorted(range(len(found)), key=lambda i: (found[i].start_time, found[i].name))
+        found = [found[i] for i in order]
+        self._by_name = {found[at].name: (found[at], keys[i][1]) for at, i in enumerate(order)}
         if len(self._known) > 2 * len(found) + 64:  # many runs deleted or replaced: let them go
             self._known = {key: self._known[key] for key in keys}
             self._summaries.forget(key[0] for key in keys)
@@ -214,10 +226,16 @@ class Logdir:
         return [e for e in self._select(runs) if e.folder not in self._damaged]
 
     def _select(self, runs: str | Iterable[str] | None) -> list[_Entry]:
-        entries = self._entries()
         if runs is None:
-            return entries
+            return self._entries()
         wanted = _name_list(runs, "runs")
+        # Runs the last listing found, each index still the same file: no need to list them all
+        # (with 1,000 runs, a listing stats a thousand files). A run deleted or replaced since
+        # fails the check, and the whole folder is listed again.
+        known = [self._by_name.get(name) for name in wanted]
+        if all(item is not None and _inode(item[0].db_file) == item[1] for item in known):
+            return [cast(tuple, item)[0] for item in known]
+        entries = self._entries()
         by_name = {e.name: e for e in entries}
         missing = [name for name in wanted if name not in by_name]
         if missing:

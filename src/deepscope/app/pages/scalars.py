@@ -35,7 +35,7 @@ from typing import Any
 import dash
 import flask
 import numpy as np
-from dash import MATCH, Input, Output, State, dcc, html
+from dash import ALL, MATCH, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 from plotly.io.json import to_json_plotly
 
@@ -68,10 +68,9 @@ CSV = "scalars-csv"
 JSON = "scalars-json"
 DOWNLOAD = "scalars-download"
 BOX = "scalars-box"  # a chart's box: sized before the graph's code loads, so cards have their height
-DRAWN = "scalars-drawn"  # a card's store: what its chart was drawn from (to skip a redraw of the same)
+DRAWN = "scalars-drawn"  # a card's store: what its server callbacks drew (the page's script keeps its own)
 SEEN = "scalars-seen"  # a card's store: True while the card is in the window
 FIRST = "scalars-first"  # a card's store: the controls its first figure is drawn with (set in view)
-REDRAW = "scalars-redraw"  # a card's store: the controls its drawn chart was last asked to show
 FALLBACK = "scalars-fallback"  # a card's store: the controls to redraw its chart with in a server callback
 FIGURES_ROUTE = "_deepscope/scalars-figures"  # the page's script asks here for the figures of a change
 SLOT = "scalars-slot"  # where a card's graph goes, over its preview
@@ -144,27 +143,34 @@ function(children) {
 
 # A chart asks for a figure only while it is in view, and only when what it shows changed:
 # controls changed while it is out of view apply when it comes back. This runs in the browser, so a
-# control change costs the charts in view, not every chart on the page. A chart not drawn yet asks
-# for its graph through a server callback (FIRST); a drawn one is redrawn by the page's script
-# (assets/scalars_redraw.js: one request for every chart of a change, drawn in one go), and
-# through a server callback (FALLBACK) only when that fails, which then reports what went wrong.
-# REDRAW records the controls a drawn chart was last asked to show.
+# control change costs the charts in view, not every chart on the page. One callback serves every
+# card (Dash's bookkeeping of a callback per card, and a store update per chart, cost as much as
+# drawing the charts). A chart not drawn yet asks for its graph through a server callback (FIRST);
+# a drawn one is handed to the page's script (assets/scalars_redraw.js: one request for every
+# chart of a change, drawn in one go, what each chart was asked for kept on its graph), which
+# redraws through a server callback (FALLBACK) only when that fails, which then reports what went
+# wrong.
 _WANT_JS = """
-async function(shown, filter, smoothing, xaxis, yscale, outliers, version, first, redraw, drawn, box, grid) {
+function(shown, filter, smoothing, xaxis, yscale, outliers, version, firsts, drawns, boxes, grid) {
     const ds = window.dash_clientside;
-    const skip = ds.no_update;
-    if (!shown || grid === null || grid === undefined) return [skip, skip, skip];  // no grid yet
+    if (grid === null || grid === undefined || !Array.isArray(shown)) return ds.no_update;  // no grid yet
     const want = {run_filter: filter || '', smoothing, xaxis, yscale, outliers, version};
-    const text = JSON.stringify(want);
-    const last = [first, redraw].filter(w => w && w.text).sort((a, b) => b.n - a.n)[0];
-    if (last && last.text === text) return [skip, skip, skip];
-    want.text = text;
-    want.n = last ? last.n + 1 : 1;
-    if (!drawn) return [want, skip, skip];
-    if (!window.deepscopeScalars) return [skip, want, want];
-    ds.set_props({type: 'scalars-redraw', tag: box.tag}, {data: want});
-    const outcome = await window.deepscopeScalars.redraw(box.tag, want, drawn);
-    return outcome === 'failed' ? [skip, skip, want] : [skip, skip, skip];
+    want.text = JSON.stringify(want);
+    const script = window.deepscopeScalars;
+    let asked = false;
+    const first = shown.map((seen, i) => {
+        if (!seen) return ds.no_update;
+        const tag = boxes[i].tag;
+        if (drawns[i]) {
+            if (script) script.show(tag, want, firsts[i], drawns[i]);
+            else ds.set_props({type: 'scalars-fallback', tag}, {data: Object.assign({drawn: drawns[i]}, want)});
+            return ds.no_update;
+        }
+        if (firsts[i] && firsts[i].text === want.text) return ds.no_update;  // on its way
+        asked = true;
+        return Object.assign({n: firsts[i] ? firsts[i].n + 1 : 1}, want);
+    });
+    return asked ? first : ds.no_update;
 }
 """
 
@@ -409,10 +415,8 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
 
     app.clientside_callback(
         _WANT_JS,
-        Output({"type": FIRST, "tag": MATCH}, "data"),
-        Output({"type": REDRAW, "tag": MATCH}, "data"),
-        Output({"type": FALLBACK, "tag": MATCH}, "data"),
-        Input({"type": SEEN, "tag": MATCH}, "data"),
+        Output({"type": FIRST, "tag": ALL}, "data"),
+        Input({"type": SEEN, "tag": ALL}, "data"),
         # The run filter, not the runs the grid's callback finds for it: the charts' request then
         # does not wait for that callback's answer (the server finds the same runs for them).
         Input("scalars-run-filter", "value"),
@@ -421,10 +425,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input("scalars-yscale", "value"),
         Input("scalars-outliers", "value"),
         Input("app-logdir-version", "data"),
-        State({"type": FIRST, "tag": MATCH}, "data"),
-        State({"type": REDRAW, "tag": MATCH}, "data"),
-        State({"type": DRAWN, "tag": MATCH}, "data"),
-        State({"type": BOX, "tag": MATCH}, "id"),
+        State({"type": FIRST, "tag": ALL}, "data"),
+        State({"type": DRAWN, "tag": ALL}, "data"),
+        State({"type": BOX, "tag": ALL}, "id"),
         State("scalars-runs", "data"),
     )
 
@@ -473,6 +476,9 @@ def register_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         prevent_initial_call=True,
     )
     def redraw_chart(want: Any, box: dict, style: dict | None, drawn: str | None) -> tuple:
+        # The page's script redraws a chart without this store: its request says what it drew.
+        if isinstance(want, dict) and "drawn" in want:
+            drawn = want["drawn"] if isinstance(want["drawn"], str) else None
         figure, stamp = figure_for(box["tag"], want, drawn)
         return figure, fit_box(figure["layout"]["height"], style), stamp
 
@@ -552,7 +558,13 @@ class _GridView:
 def _run_match(source: SeriesSource, run_pattern: str | None, version: int) -> tuple[list[str], NameMatch]:
     """The runs that logged a scalar (others are left out), and those ``run_pattern`` finds."""
     with_scalars = source.runs_with("scalars", version)
-    return with_scalars, match_names(with_scalars, run_pattern)
+    # Asked again for each chart of a change (and by the grid's callback): matched once per version.
+    match = source.memo(
+        ("scalars-run-match", version, run_pattern or ""),
+        lambda: match_names(with_scalars, run_pattern),
+        lambda match: 64 * len(match.names) + 256,
+    )
+    return with_scalars, match
 
 
 def _drawn_runs(match: NameMatch) -> list[str]:
@@ -680,7 +692,6 @@ def _card(tag: str, height: int = CHART_HEIGHT, preview: ScalarsPreview | None =
         children=[
             dcc.Store(id={"type": SEEN, "tag": tag}, data=False),
             dcc.Store(id={"type": FIRST, "tag": tag}),
-            dcc.Store(id={"type": REDRAW, "tag": tag}),
             dcc.Store(id={"type": FALLBACK, "tag": tag}),
             dcc.Store(id={"type": DRAWN, "tag": tag}),
             html.Div(
