@@ -106,6 +106,42 @@ def test_a_page_whose_is_active_raises_is_hidden(sample_logdir):
     assert "Secret" not in shown and "Flaky" not in shown
 
 
+def test_which_pages_show_reads_the_logdirs_version_a_few_times_not_once_per_run(tmp_path, monkeypatch):
+    """Deciding which pages have something to show asks each run's tags from one cached listing:
+    a call per run read the logdir's version (a stat of every run) for each run, so a thousand
+    runs cost a million stats and held every request for seconds."""
+    from deepscope.track import Logdir, Run
+
+    for i in range(30):
+        with Run(tmp_path, name=f"r{i:02d}") as run:
+            run.log({"loss": 1.0})
+    app = create_app(tmp_path)
+    ctx = app.deepscope_context
+    calls = []
+    version = Logdir.version
+    monkeypatch.setattr(Logdir, "version", lambda self: calls.append(1) or version(self))
+    shown = [p.name for p in app.deepscope_pages if is_page_active(p, ctx)]
+    assert "Scalars" in shown and "Explain" not in shown
+    assert len(calls) < 2 * len(app.deepscope_pages)  # was more than one per run and page
+
+
+def test_the_shell_comes_with_the_page_the_browser_loads(sample_logdir):
+    """The layout request names the page being loaded (its Referer): the shell then holds that
+    page's content, so it draws without waiting for the router's callback; without a Referer
+    the router renders the page."""
+    import json
+
+    app = create_app(sample_logdir)
+    client = app.server.test_client()
+    with_page = client.get("/_dash-layout", headers={"Referer": "http://127.0.0.1:1/scalars?x=1"}).get_json()
+    text = json.dumps(with_page)
+    assert '"app-rendered"' in text and '"/scalars"' in text and "scalars-grid" in text
+    bare = json.dumps(client.get("/_dash-layout").get_json())
+    assert "scalars-grid" not in bare and "runs-table" not in bare
+    unknown = json.dumps(client.get("/_dash-layout", headers={"Referer": "http://127.0.0.1:1/nope"}).get_json())
+    assert "Page not found" in unknown
+
+
 @pytest.mark.browser
 def test_nav_shows_only_active_pages(browser_page, live_server, sample_logdir):
     base = live_server(sample_logdir, pages=[*discover_pages(), HELLO, HIDDEN, FLAKY])

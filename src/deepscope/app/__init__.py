@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import dash
 import flask
 from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 from deepscope.app.jobs import JOBS_STATUS, JobManager, original_error
 from deepscope.app.plugin import (
@@ -68,6 +70,7 @@ URL = "app-url"
 NAV = "app-nav"
 CONTENT = "app-content"
 ERROR = "app-error"
+RENDERED = "app-rendered"  # the path of the page the shell came with (None: the router renders it)
 VERSION_STORE = "app-logdir-version"
 VERSION_POLL = "app-version-poll"
 POLL_MS = 5000
@@ -148,7 +151,19 @@ def create_app(
         on_error=_show_error,
         background_callback_manager=jobs,
     )
-    app.layout = lambda: _shell(ctx, label)  # a function: each load starts from the current version
+
+    def first_page() -> tuple[str, Any] | None:
+        """The page the browser is loading and its content, so the shell comes with it: the
+        router's callback would otherwise cost a round trip after the shell, and a render of an
+        empty page, before the page's own callbacks could start. The page's address is the
+        ``_dash-layout`` request's Referer (sent to this server alone: same-origin policy)."""
+        if not flask.has_request_context() or not flask.request.referrer:
+            return None
+        path = _normal_path(urllib.parse.urlsplit(flask.request.referrer).path)
+        return path, _render(by_path.get(path), path, ctx)
+
+    # A function: each load starts from the current version.
+    app.layout = lambda: _shell(ctx, label, first_page())
 
     @app.callback(
         Output(VERSION_STORE, "data"),
@@ -184,10 +199,15 @@ def create_app(
         Output(CONTENT, "children"),
         Output(ERROR, "children"),
         Output(ERROR, "hidden"),
+        Output(RENDERED, "data"),
         Input(URL, "pathname"),
+        State(RENDERED, "data"),
     )
-    def render_page(pathname: str | None) -> tuple:
-        return _render(by_path.get(_normal_path(pathname)), pathname, ctx), None, True
+    def render_page(pathname: str | None, rendered: str | None) -> tuple:
+        path = _normal_path(pathname)
+        if rendered == path:
+            raise PreventUpdate  # the first load: the shell came with this page
+        return _render(by_path.get(path), pathname, ctx), None, True, None
 
     @app.callback(
         Output(ERROR, "children", allow_duplicate=True),
@@ -241,10 +261,11 @@ def _plotly_bundle_url(app: dash.Dash) -> str | None:
     return f"{app.get_asset_url(PLOTLY_BUNDLE)}?m={stamp}"
 
 
-def _shell(ctx: AppContext, label: str | None = None) -> Any:
+def _shell(ctx: AppContext, label: str | None = None, page: tuple[str, Any] | None = None) -> Any:
     """The frame around every page: header and navigation, error banner, live-refresh timer.
 
     label: what the header says is being shown (default: the logdir).
+    page: (path, content) of the page being loaded, when known: the shell comes with it.
     """
     label = label or (str(ctx.logdir_path) if ctx.logdir_path else "no logdir")
     return html.Div(
@@ -263,7 +284,8 @@ def _shell(ctx: AppContext, label: str | None = None) -> Any:
             ),
             html.Div(id=ERROR, className="ds-error", hidden=True),
             html.Div(id=JOBS_STATUS, className="ds-jobs", hidden=True, role="status", style=_JOBS_STYLE),
-            html.Main(id=CONTENT, className="ds-content"),
+            dcc.Store(id=RENDERED, data=page[0] if page is not None else None),
+            html.Main(id=CONTENT, className="ds-content", children=page[1] if page is not None else None),
         ],
     )
 

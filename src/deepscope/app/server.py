@@ -215,7 +215,9 @@ class SecurityMiddleware:
             ("X-Content-Type-Options", "nosniff"),
             ("X-Frame-Options", "SAMEORIGIN"),
             ("Content-Security-Policy", policy),
-            ("Referrer-Policy", "no-referrer"),
+            # The full address to this server only (the first page comes with the dashboard's
+            # layout, which the request's Referer names), nothing to any other site.
+            ("Referrer-Policy", "same-origin"),
         ):
             if name.lower() not in existing:
                 headers.add(name, value)

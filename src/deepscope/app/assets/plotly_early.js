@@ -46,5 +46,29 @@
     });
     loaded.catch(function () {});
     window.Plotly = loaded;
-    document.head.appendChild(script);
+    // Running plotly.js takes the main thread for a few hundred milliseconds: start it once the
+    // page has drawn its content (the Scalars page's previews show lines before plotly runs), while
+    // the first charts' callbacks are on their way.
+    var started = false;
+    var start = function () {
+        if (started) return;
+        started = true;
+        document.head.appendChild(script);
+    };
+    var drawn = function () {
+        var content = document.getElementById("app-content");
+        return !!content && content.childElementCount > 0;
+    };
+    var watcher = new MutationObserver(function () {
+        if (!drawn()) return;
+        watcher.disconnect();
+        setTimeout(start, 0);  // after the browser has painted the content
+    });
+    var begin = function () {
+        if (drawn()) { setTimeout(start, 0); return; }
+        watcher.observe(document.body, {childList: true, subtree: true});
+        setTimeout(function () { watcher.disconnect(); start(); }, 2000);  // whatever happens
+    };
+    if (document.body) begin();
+    else document.addEventListener("DOMContentLoaded", begin);
 })();

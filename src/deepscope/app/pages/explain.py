@@ -52,7 +52,7 @@ def is_active(ctx: AppContext) -> bool:
         from deepscope.explain.callback import PROBES_TAG
 
         source = SeriesSource.shared(ctx.logdir)  # cached tag lists: cheap on every navigation
-        if any(PROBES_TAG in source.run_tags(run, "results") for run in ctx.logdir.run_names()):
+        if any(PROBES_TAG in tags for tags in source.tags_by_run("results").values()):
             return True
     return bool(data.live_models(ctx))
 

@@ -32,7 +32,7 @@ def runs_with_numerics(ctx: AppContext) -> list[str]:
     from deepscope.app.series import SeriesSource
 
     source = SeriesSource.shared(ctx.logdir)  # cached per run: cheap on every navigation
-    return [run for run in ctx.logdir.run_names() if TABLE in source.run_tags(run, "tables")]
+    return [run for run, tags in source.tags_by_run("tables").items() if TABLE in tags]
 
 
 def nonfinite_alerts(stats: pd.DataFrame) -> pd.DataFrame:

@@ -88,7 +88,7 @@ def result_index(ctx: AppContext) -> pd.DataFrame:
         from deepscope.app.series import SeriesSource
 
         source = SeriesSource.shared(logdir)  # result tags cached per run until it writes
-        with_results = [run for run in source.run_names() if source.run_tags(run, "results")]
+        with_results = [run for run, tags in source.tags_by_run("results").items() if tags]
         return _in_logged_order(logdir.result_index(with_results))
 
     return _CACHE.get(("index", id(logdir), _version(ctx)), read)
@@ -124,8 +124,8 @@ def has_data(ctx: AppContext) -> bool:
     from deepscope.app.series import SeriesSource
 
     source = SeriesSource.shared(ctx.logdir)  # cached tag lists: cheap on every navigation
-    for run in ctx.logdir.run_names():
-        if not source.run_tags(run, "results"):
+    for run, tags in source.tags_by_run("results").items():
+        if not tags:
             continue
         index = ctx.logdir.result_index(run)
         if (index["type"] == PROFILE).any():
@@ -328,7 +328,7 @@ def dive_options(ctx: AppContext) -> list[dict[str, str]]:
         from deepscope.app.series import SeriesSource
 
         source = SeriesSource.shared(ctx.logdir)  # table tags cached per run until it writes
-        tables = [(run, tag) for run in source.run_names() for tag in source.run_tags(run, "tables")]
+        tables = [(run, tag) for run, tags in source.tags_by_run("tables").items() for tag in tags]
 
     def logged_options(for_dive: bool) -> list[dict[str, str]]:
         return [

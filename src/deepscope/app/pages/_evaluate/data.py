@@ -93,7 +93,7 @@ def has_logged_table(ctx: AppContext) -> bool:
 
     # the shared source caches each run's tags by its signature: cheap on every navigation
     source = SeriesSource.shared(ctx.logdir)
-    return any(is_predictions_tag(tag) for run in ctx.logdir.run_names() for tag in source.run_tags(run, "tables"))
+    return any(is_predictions_tag(tag) for tags in source.tags_by_run("tables").values() for tag in tags)
 
 
 def table_key(run: str, tag: str) -> str:

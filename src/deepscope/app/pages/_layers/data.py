@@ -95,7 +95,9 @@ def has_logged(ctx: AppContext) -> bool:
     from deepscope.app.series import SeriesSource
 
     source = SeriesSource.shared(ctx.logdir)
-    return any(tag.startswith("features/") for run in ctx.logdir.run_names() for tag in source.run_tags(run, "results"))
+    # One listing of every run's tags (a run_tags call per run would read the logdir's version
+    # for each: a thousand runs' stats a thousand times).
+    return any(tag.startswith("features/") for tags in source.tags_by_run("results").values() for tag in tags)
 
 
 def logged(ctx: AppContext, version: Any = None) -> list[dict]:
