@@ -7,11 +7,13 @@
 // - dcc.Graph loads plotly.js from window._dashPlotlyJSURL when window.Plotly is not set (dash's
 //   renderer sets that URL to the full bundle when it starts): that URL is pinned to the partial
 //   bundle, so no page ever loads the full one, whichever page a session starts on.
-// - Pages that draw charts start loading it with the page instead of when their first chart
-//   arrives: the browser compiles it off the main thread while the page's first callbacks run,
-//   so the first paint does not wait for it. Until it has run, window.Plotly is a promise of it,
-//   which dcc.Graph waits on rather than loading plotly.js a second time. The Runs page (the
-//   home page) has no chart and does not load it; dcc.Graph does when a chart first appears.
+// - Pages that draw charts load it as soon as the page has drawn its content, instead of when
+//   their first chart arrives: it loads and runs while the page's first callbacks are on their
+//   way. Not earlier: running it holds the main thread for a few hundred milliseconds, which
+//   would delay the page's first paint (the Scalars page's previews show lines without it).
+//   Until it has run, window.Plotly is a promise of it, which dcc.Graph waits on rather than
+//   loading plotly.js a second time. The Runs page (the home page) has no chart and does not
+//   load it; dcc.Graph does when a chart first appears.
 (function () {
     var config = {};
     try {

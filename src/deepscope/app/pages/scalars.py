@@ -2,18 +2,19 @@
 
 Controls: regex filters for runs and tags, TensorBoard's smoothing (raw series faded behind),
 x axis by step, relative or wall time, linear or log y, and "ignore outliers" for the y range.
-A chart is asked for only while its card is in the window (an IntersectionObserver and a
-clientside gate in the browser), so the first paint and every control change cost the charts on
-screen, not every tag; a chart out of view catches up when it scrolls back in. A card's graph is
-created with its first figure by a server callback (an empty graph would cost a draw); after that,
-a control change redraws the charts in view from the page's script (``assets/scalars_redraw.js``):
-one request to the figures route for all of them, answered from the same code, and drawn together,
-without a Dash callback per chart (whose dispatch cost more than the figures). The charts' request
-goes with the run filter itself, so it does not wait for the grid's callback to find the runs. The
-grid of the first load comes with the page, and plotly.js starts loading with it. The server
-smooths every point and sends about a point per pixel per raw line (each two-pixel column's min
-and max) and half that per smoothed line, extremes kept (see
-``deepscope.app.series``). Only runs that logged a scalar count; with many runs the newest
+A chart is asked for only while its card is in the window (an IntersectionObserver and one
+clientside callback for every card in the browser), so the first paint and every control change
+cost the charts on screen, not every tag; a chart out of view catches up when it scrolls back in.
+A card's graph is created with its first figure by a server callback (an empty graph would cost a
+draw); after that, a control change redraws the charts in view from the page's script
+(``assets/scalars_redraw.js``): one request to the figures route for all of them, answered from
+the same code, and drawn together, without a Dash callback or store update per chart (whose
+dispatch cost more than the figures). The charts' request goes with the run filter itself, so it
+does not wait for the grid's callback to find the runs. The grid of the first load comes with the
+page, with a server-drawn preview of the charts in the window, and plotly.js runs once that has
+drawn. The server smooths every point and sends about a point per pixel per raw line (each
+two-pixel column's min and max) and half that per smoothed line, extremes kept (see
+``deepscope.app.series``); the grey layer of a crowded chart keeps half that again. Only runs that logged a scalar count; with many runs the newest
 ``MAX_RUNS`` matching the filter are drawn, and the page says so. Each run's colour comes from
 its position among the logdir's runs (``deepscope.viz.scalars.run_colors``), so twenty runs in a
 row never share one. Charts follow the shell's logdir version, so they update while a run writes.
