@@ -128,16 +128,28 @@ def minmax_indices(values: np.ndarray, bucket: np.ndarray) -> np.ndarray:
     n = values.size
     if n == 0:
         return np.zeros(0, dtype=np.intp)
-    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-    counts = np.diff(np.r_[starts, n])
-    picks = [np.array([0, n - 1])]
+    new_bucket = np.empty(n, dtype=bool)  # where a bucket starts
+    new_bucket[0] = True
+    np.not_equal(bucket[1:], bucket[:-1], out=new_bucket[1:])
+    starts = np.flatnonzero(new_bucket)
+    counts = np.diff(starts, append=n)
+    picks = [np.array([0, n - 1], dtype=np.intp)]
     for reduce in (np.minimum, np.maximum):
         extreme = np.repeat(reduce.reduceat(values, starts), counts)
         hits = np.flatnonzero(values == extreme)
         # The first hit in each bucket: hits are sorted, so a new bucket starts a new run.
         hit_bucket = bucket[hits]
-        picks.append(hits[np.r_[True, hit_bucket[1:] != hit_bucket[:-1]]])
-    return np.unique(np.concatenate(picks))
+        first = np.empty(hits.size, dtype=bool)
+        first[:1] = True
+        np.not_equal(hit_bucket[1:], hit_bucket[:-1], out=first[1:])
+        picks.append(hits[first])
+    # Sorted without repeats (np.unique's own set-up costs more than this on a few hundred picks).
+    kept = np.concatenate(picks)
+    kept.sort()
+    distinct = np.empty(kept.size, dtype=bool)
+    distinct[0] = True
+    np.not_equal(kept[1:], kept[:-1], out=distinct[1:])
+    return kept[distinct]
 
 
 def _bucket_of(xs: np.ndarray, buckets: int) -> np.ndarray:
