@@ -14,10 +14,11 @@ does not wait for the grid's callback to find the runs. The grid of the first lo
 page, with a server-drawn preview of the charts in the window, and plotly.js runs once that has
 drawn. The server smooths every point and sends about a point per pixel per raw line (each
 two-pixel column's min and max) and half that per smoothed line, extremes kept (see
-``deepscope.app.series``); the grey layer of a crowded chart keeps half that again. Only runs that logged a scalar count; with many runs the newest
-``MAX_RUNS`` matching the filter are drawn, and the page says so. Each run's colour comes from
-its position among the logdir's runs (``deepscope.viz.scalars.run_colors``), so twenty runs in a
-row never share one. Charts follow the shell's logdir version, so they update while a run writes.
+``deepscope.app.series``); the grey layer of a crowded chart keeps half that again. Only runs
+that logged a scalar count; with many runs the newest ``MAX_RUNS`` matching the filter are drawn,
+and the page says so. Each run's colour comes from its position among the logdir's runs
+(``deepscope.viz.scalars.run_colors``), so twenty runs in a row never share one. Charts follow
+the shell's logdir version, so they update while a run writes.
 """
 
 from __future__ import annotations
