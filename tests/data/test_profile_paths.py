@@ -208,3 +208,60 @@ def test_booleans_with_nulls_and_all_null_batches():
     )
     assert p["b"].mean == pytest.approx(present.mean(), rel=1e-12)
     assert (p["x"].count, p["x"].zeros, p["x"].max) == (present.size, int((~present).sum()), 1.5)
+
+
+def _all_null_file(path, statistics: bool = True):
+    """Row groups of 700 rows: three columns with no value at all, one with values only in its
+    second row group, and values in the others (a string column read as a dictionary too)."""
+    n = 2_100
+    rng = np.random.default_rng(11)
+    late = np.full(n, np.nan)
+    late[900:950] = rng.normal(size=50)
+    table = pa.table(
+        {
+            "x": rng.normal(size=n),
+            "empty_float": pa.nulls(n, pa.float64()),
+            "late": pa.array(late, mask=np.isnan(late)),
+            "empty_text": pa.nulls(n, pa.string()),
+            "city": pa.array(rng.choice(["Oslo", "Lima", "Pune"], n)),
+            "empty_time": pa.nulls(n, pa.timestamp("ms")),
+        }
+    )
+    pq.write_table(table, path, row_group_size=700, write_statistics=statistics)
+    return table
+
+
+def _summary(p) -> list[tuple]:
+    def mean(f):
+        value = p[f].mean
+        return None if value is None or value != value else round(value, 12)  # NaN: no values
+
+    return [(f, p[f].type, p[f].count, p[f].missing, p[f].unique, mean(f)) for f in p.features]
+
+
+def test_columns_with_no_value_are_not_decoded_and_profile_the_same(tmp_path):
+    from deepscope.data.sources import _null_columns, _parquet_file
+
+    table = _all_null_file(tmp_path / "stats.parquet")
+    _all_null_file(tmp_path / "plain.parquet", statistics=False)
+    assert _null_columns(_parquet_file(tmp_path / "stats.parquet")) == {1, 3, 5}  # "late" has values
+    assert _null_columns(_parquet_file(tmp_path / "plain.parquet")) == set()  # no statistics: read
+    in_memory = _summary(profile(table, batch_size=500))
+    for name in ("stats", "plain"):
+        got = profile(str(tmp_path / f"{name}.parquet"), batch_size=500)
+        assert got.rows == 2_100 and _summary(got) == in_memory
+    empty = profile(str(tmp_path / "stats.parquet"), batch_size=500)
+    assert [empty[f].type for f in ("empty_float", "empty_text", "empty_time")] == [
+        profile(table)[f].type for f in ("empty_float", "empty_text", "empty_time")
+    ]
+
+
+def test_a_file_with_no_value_at_all_is_counted_from_its_statistics(tmp_path):
+    pq.write_table(
+        pa.table({"a": pa.nulls(1_000, pa.float64()), "b": pa.nulls(1_000, pa.bool_())}),
+        tmp_path / "f.parquet",
+        row_group_size=300,
+    )
+    p = profile(str(tmp_path / "f.parquet"), batch_size=128)
+    assert p.rows == 1_000 and [(p[f].count, p[f].missing) for f in "ab"] == [(0, 1_000), (0, 1_000)]
+    assert [p[f].type for f in "ab"] == ["float", "bool"]

@@ -438,8 +438,55 @@ _CODE_BYTES_PER_ROW = 8
 def _parquet_batches(reader: Any, batch_size: int) -> Iterator[pa.RecordBatch]:
     # A fresh batch iterator per row group: one iterator over the whole file keeps memory it no
     # longer needs (peak RSS grew with the file's size), one per group stays flat.
+    empty = _null_columns(reader)
+    if not empty:
+        for group in range(reader.num_row_groups):
+            yield from reader.iter_batches(batch_size, row_groups=[group], use_threads=True)
+        return
+    # Columns with no value in the whole file (their statistics say so) are not decoded: each
+    # batch holds a shared array of nulls of their type in their place.
+    schema = reader.schema_arrow
+    read = [i for i in range(len(schema)) if i not in empty]
+    placeholders: dict[tuple[str, int], pa.Array] = {}
+
+    def nulls(index: int, rows: int) -> pa.Array:
+        kind = schema.field(index).type
+        key = (str(kind), rows)
+        if key not in placeholders:
+            placeholders[key] = pa.nulls(rows, kind)
+        return placeholders[key]
+
     for group in range(reader.num_row_groups):
-        yield from reader.iter_batches(batch_size, row_groups=[group], use_threads=True)
+        if read:
+            parts = reader.iter_batches(batch_size, row_groups=[group], column_indices=read, use_threads=True)
+            sizes = ((part.num_rows, part.columns) for part in parts)
+        else:
+            total = reader.metadata.row_group(group).num_rows
+            sizes = ((min(batch_size, total - start), []) for start in range(0, total, batch_size))
+        for rows, columns in sizes:
+            decoded = iter(columns)
+            arrays = [nulls(i, rows) if i in empty else next(decoded) for i in range(len(schema))]
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _null_columns(reader: Any) -> set[int]:
+    """The top-level columns whose statistics say every row group holds only nulls (nested
+    columns, and any column a row group has no null count for, are read)."""
+    metadata = reader.metadata
+    schema = reader.schema_arrow
+    if metadata.num_row_groups == 0 or metadata.num_columns != len(schema):
+        return set()  # no row groups, or nested columns: Parquet's columns are not the fields
+    empty = {i for i, f in enumerate(schema) if not pa.types.is_nested(f.type)}
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for index in list(empty):
+            chunk = row_group.column(index)
+            stats = chunk.statistics if chunk.is_stats_set else None
+            if stats is None or not stats.has_null_count or stats.null_count != row_group.num_rows:
+                empty.discard(index)
+        if not empty:
+            break
+    return empty
 
 
 def _csv_batches(path: Path, batch_size: int) -> Iterator[pa.RecordBatch]:
