@@ -45,6 +45,28 @@ def test_table_has_a_column_per_hparam_and_last_scalar(sample_logdir):
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row["start"])
 
 
+@pytest.mark.browser
+def test_fractional_hparams_show_four_digits_and_keep_the_full_value(tmp_path, browser_page, live_server):
+    """A learning rate shows 0.07619, not 0.07618881684295017 (sorting uses the full value, and
+    the tooltip has it); integer hyper-parameters show as they are."""
+    for name, lr, seed in (("a", 0.07618881684295017, 10), ("b", 0.003, 123456789)):
+        with Run(tmp_path, name=name, hparams={"lr": lr, "seed": seed}) as run:
+            run.log({"loss": 1.0})
+    table = _table(tmp_path)
+    columns = {_label(c): c for c in table.columns}
+    assert columns["lr"]["format"] == {"specifier": ".4~g"} and "format" not in columns["seed"]
+    rows = {r["run"]: (r, t) for r, t in zip(table.rows, table.tooltips, strict=True)}
+    lr = columns["lr"]["id"]
+    assert rows["a"][0][lr] == 0.07618881684295017  # the value itself: the server sorts on it
+    assert rows["a"][1][lr] == "lr = 0.07618881684295017" and lr not in rows["b"][1]
+    browser_page.goto(live_server(tmp_path))
+    cells = browser_page.locator(f"#runs-table td[data-dash-column={lr}]")
+    cells.first.wait_for()
+    assert sorted(eventually(lambda: cells.all_inner_texts())) == ["0.003", "0.07619"]
+    seeds = browser_page.locator(f"#runs-table td[data-dash-column={columns['seed']['id']}]")
+    assert sorted(seeds.all_inner_texts()) == ["10", "123456789"]
+
+
 def test_diverged_run_shows_nan_not_blank(tmp_path):
     with Run(tmp_path, name="diverged", hparams={"lr": 10.0}) as run:
         run.log({"loss": 1.0})

@@ -360,15 +360,22 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
             last_by_run.setdefault(str(run), {})[tag] = (step, value)
 
     numeric = [all(_is_number(h[name]) for h in hparams if name in h) for name in hparam_names]
+    # Fractions (learning rates, dropout) show four significant digits, as the last values do,
+    # not a float's seventeen; the tooltip has the value in full. Integers show as they are.
+    fractional = [
+        numeric[i] and any(not float(h[name]).is_integer() for h in hparams if name in h)
+        for i, name in enumerate(hparam_names)
+    ]
     columns = list(_BASE_COLUMNS)
     for i, name in enumerate(hparam_names):
-        columns.append(
-            {
-                "id": f"hp{i}",
-                "name": ["hyper-parameters", _breakable(name)],
-                "type": "numeric" if numeric[i] else "text",
-            }
-        )
+        spec: dash_table.DataTable.Columns = {
+            "id": f"hp{i}",
+            "name": ["hyper-parameters", _breakable(name)],
+            "type": "numeric" if numeric[i] else "text",
+        }
+        if fractional[i]:
+            spec["format"] = {"specifier": ".4~g"}
+        columns.append(spec)
     for i, tag in enumerate(tags):
         columns.append({"id": f"sc{i}", "name": ["last value", _breakable(tag)], "type": "numeric"})
 
@@ -379,7 +386,7 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
     durations = [_format_duration(value) for value in _column(runs, "duration", count, None)]
     problems = _column(runs, "problem", count, None)
     scalar_columns = {tag: f"sc{i}" for i, tag in enumerate(tags)}
-    hparam_columns = [(key, f"hp{i}", numeric[i]) for i, key in enumerate(hparam_names)]
+    hparam_columns = [(key, f"hp{i}", numeric[i], fractional[i]) for i, key in enumerate(hparam_names)]
     rows, tooltips, haystacks = [], [], []
     for name, status, start, duration, problem, hp in zip(
         names, statuses, starts, durations, problems, hparams, strict=True
@@ -391,10 +398,12 @@ def runs_table(runs: Any, last: Any) -> RunsTable:
             "start": start,
             "duration": duration,
         }
-        for key, column, is_numeric in hparam_columns:
+        tips: dict[str, str] = {}
+        for key, column, is_numeric, is_fraction in hparam_columns:
             if key in hp:
                 row[column] = _plain(hp[key]) if is_numeric else _text(hp[key])
-        tips: dict[str, str] = {}
+                if is_fraction and f"{row[column]:.4g}" != repr(row[column]):
+                    tips[column] = f"{key} = {row[column]!r}"
         if isinstance(problem, str) and problem:
             tips["status"] = problem  # why a run is damaged, or which of its fields are not JSON
         for tag, (step, value) in last_by_run.get(name, {}).items():
