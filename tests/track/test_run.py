@@ -321,3 +321,21 @@ def test_log_hparams_merges_into_the_index(tmp_path):
         assert run.hparams == {"lr": 0.1, "depth": 3, "optimizer": "adam"}
     runs = open_logdir(tmp_path).runs().set_index("run")
     assert runs.loc["r", "hparams"] == {"lr": 0.1, "depth": 3, "optimizer": "adam"}
+
+
+def test_a_script_that_logs_does_not_import_the_smoothing_filter(tmp_path):
+    """scipy.signal (smoothing's filter) takes over half a second to import: logging never needs
+    it, and ``deepscope.track.smooth`` still loads it when asked for."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, deepscope as ds\n"
+        f"with ds.Run({str(tmp_path)!r}, name='r') as run:\n"
+        "    run.log({'loss': 1.0})\n"
+        "print('scipy.signal' in sys.modules)\n"
+        "from deepscope.track import smooth\n"
+        "print(smooth([1.0, 2.0], 0.5).tolist(), 'scipy.signal' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["False", "[1.0, 1.6666666666666667] True"]

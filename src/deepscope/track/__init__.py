@@ -15,11 +15,26 @@ Writers and readers work at the same time, across threads and processes.
 [{'run': 'baseline', 'tag': 'val/accuracy', 'step': 2}]
 """
 
+from typing import TYPE_CHECKING, Any
+
 from deepscope.track.downsample import downsample
 from deepscope.track.logdir import EmbeddingRecord, ImageRecord, Logdir, open_logdir
 from deepscope.track.run import Run
-from deepscope.track.smoothing import smooth
 from deepscope.track.tensorboard import import_tensorboard
+
+if TYPE_CHECKING:
+    from deepscope.track.smoothing import smooth
+
+
+def __getattr__(name: str) -> Any:
+    # Smoothing's filter comes from scipy.signal, 0.6 s to import: a script that only logs runs
+    # never pays it.
+    if name == "smooth":
+        from deepscope.track.smoothing import smooth
+
+        return smooth
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Run",
