@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -151,9 +151,9 @@ class Logdir:
                     self._known[key] = entry
                 found.append(entry)
                 keys.append(key)
-        order = sorted(range(len(found)), key=lambda i: (found[i].start_time, found[i].name))
-        found = [found[i] for i in order]
-        self._by_name = {found[at].name: (found[at], keys[i][1]) for at, i in enumerate(order)}
+        listed = sorted(zip(found, keys, strict=True), key=lambda pair: (pair[0].start_time, pair[0].name))
+        found = [entry for entry, _ in listed]
+        self._by_name = {entry.name: (entry, inode) for entry, (_, inode) in listed}
         if len(self._known) > 2 * len(found) + 64:  # many runs deleted or replaced: let them go
             self._known = {key: self._known[key] for key in keys}
             self._summaries.forget(key[0] for key in keys)
@@ -234,7 +234,7 @@ class Logdir:
         # fails the check, and the whole folder is listed again.
         known = [self._by_name.get(name) for name in wanted]
         if all(item is not None and _inode(item[0].db_file) == item[1] for item in known):
-            return [cast(tuple, item)[0] for item in known]
+            return [item[0] for item in known if item is not None]
         entries = self._entries()
         by_name = {e.name: e for e in entries}
         missing = [name for name in wanted if name not in by_name]

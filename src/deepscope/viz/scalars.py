@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 from deepscope.errors import InvalidArgumentError
 from deepscope.escape import escape, escape_all
 from deepscope.track.charts import ChartData
+from deepscope.track.downsample import minmax_indices
 from deepscope.viz.theme import PALETTE, TEMPLATE
 
 __all__ = [
@@ -319,14 +320,9 @@ def _envelopes(xs: list[np.ndarray], ys: list[np.ndarray], thinning: int) -> tup
     slices = np.maximum(sizes // (2 * thinning), 1)
     where = np.minimum(((x - low[line]) / span[line] * slices[line]).astype(np.int64), slices[line] - 1)
     key = np.cumsum(slices) - slices  # each line's first slice number
-    key = key[line] + where
-    order = np.lexsort((y, key))  # by slice, then value: a slice's lowest first, its highest last
-    sorted_key = key[order]
-    first = np.flatnonzero(np.diff(sorted_key, prepend=-1))
-    last = np.append(first[1:] - 1, sorted_key.size - 1)
+    key = key[line] + where  # ascending: lines one after another, each in x order
     keep = np.zeros(x.size, bool)
-    keep[order[first]] = True
-    keep[order[last]] = True
+    keep[minmax_indices(y, key)] = True
     keep[starts[nonempty]] = True
     keep[ends[nonempty]] = True
     # A NaN after each line (the gap): kept points, then the gaps in their places.

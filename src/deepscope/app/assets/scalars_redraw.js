@@ -39,17 +39,16 @@
         return null;
     }
 
-    function graphOf(tag) {
-        var card = cardOf(tag);
+    function graphIn(card) {  // the card's drawn plotly chart, or null
         var gd = card && card.querySelector(".js-plotly-plot");
         return gd && gd._fullLayout ? gd : null;
     }
 
     function draw(item, answer) {
         var card = cardOf(item.tag);
-        var gd = card && card.querySelector(".js-plotly-plot");
+        var gd = graphIn(card);
         var box = card && card.querySelector("[id*='\"scalars-box\"']");
-        if (!gd || !gd._fullLayout || !box || !window.Plotly || !window.Plotly.react) return "failed";
+        if (!gd || !box || !window.Plotly || !window.Plotly.react) return "failed";
         if (box.style.height !== answer.box.height) {
             box.style.height = answer.box.height;  // now, so that plotly sizes the chart to it
             window.dash_clientside.set_props({type: "scalars-box", tag: item.tag}, {style: answer.box});
@@ -116,7 +115,7 @@
     // was last asked for the same. `first` is what its first chart was drawn with, `stored` the
     // stamp its server callbacks drew (the card's stores).
     function show(tag, want, first, stored) {
-        var gd = graphOf(tag);
+        var gd = graphIn(cardOf(tag));
         var fallback = function (drawn) {
             window.dash_clientside.set_props(
                 {type: "scalars-fallback", tag: tag}, {data: Object.assign({drawn: drawn || null}, want)});
