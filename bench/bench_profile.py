@@ -638,7 +638,9 @@ def bench_dask(rows: int, workers: int = 2, memory_limit: str = "2GiB") -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sizes", default="100000,1000000", help="rows per file of the matrix, comma-separated")
+    parser.add_argument(
+        "--sizes", default="100000,1000000,10000000", help="rows per file of the matrix, comma-separated"
+    )
     parser.add_argument("--no-matrix", action="store_true", help="skip the matrix of column types")
     parser.add_argument("--ydata", action="store_true", help="file to HTML report against ydata-profiling")
     parser.add_argument("--ydata-rows", type=int, default=100_000)

@@ -1,4 +1,4 @@
-"""Benchmark: the Scalars page on 1,000 runs x 10 tags x 10,000 steps (100 million points).
+"""Benchmark: the Scalars page on 1,000 runs x 10 tags x 2,000 steps (20 million points).
 
 Measures, on a logdir of that size built once with the store's writer and kept in /tmp:
 - the data path of one chart update (``SeriesSource.chart``: read, smooth, downsample, plus the
@@ -17,9 +17,9 @@ Measures, on a logdir of that size built once with the store's writer and kept i
   change until the table shows it (target p95 under 300 ms).
 Results go to bench/results.md (the "peer" column there is the target).
 
-Run: ``.venv/bin/python bench/bench_scalars_page.py [--runs 1000] [--tags 10] [--steps 10000]``
-(``--runs 50`` builds a small logdir for a quick look; ``--rebuild`` writes it again; ``--repeat 3`` keeps the
-median of three browser measurements, each on a fresh server).
+Run: ``.venv/bin/python bench/bench_scalars_page.py [--runs 1000] [--tags 10] [--steps 2000]``
+(``--runs 50`` builds a small logdir for a quick look; ``--rebuild`` writes it again; ``--repeat 1`` measures
+in the browser once (the default keeps the median of three, each on a fresh server)).
 """
 
 from __future__ import annotations
@@ -437,13 +437,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--tags", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=10_000)
-    parser.add_argument("--updates", type=int, default=200, help="chart updates to time")
+    parser.add_argument("--steps", type=int, default=2_000)
+    parser.add_argument("--updates", type=int, default=50, help="chart updates to time")
     parser.add_argument("--browser-updates", type=int, default=30, help="control changes to time in the browser")
     parser.add_argument("--runs-page", type=int, default=10_000, help="runs of the Runs page's logdir (0: skip)")
     parser.add_argument("--rebuild", action="store_true", help="write the logdir again")
     parser.add_argument(
-        "--repeat", type=int, default=1, help="measure in the browser this many times; the median of each is kept"
+        "--repeat", type=int, default=3, help="measure in the browser this many times; the median of each is kept"
     )
     parser.add_argument("--no-browser", action="store_true", help="skip the browser checks")
     parser.add_argument(
