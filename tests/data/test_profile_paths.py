@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from deepscope.data import profile, sketches
-from deepscope.data.accumulators import NumericValues, StringValues, _hash_groups
+from deepscope.data.accumulators import NumericValues, StringValues, _frequent_groups, _hash_groups
 from deepscope.data.sketches import EXACT_LIMIT, Quantiles, hash_strings
 
 profile_module = importlib.import_module("deepscope.data.profile")  # the module; the package's name is the function
@@ -265,3 +265,64 @@ def test_a_file_with_no_value_at_all_is_counted_from_its_statistics(tmp_path):
     p = profile(str(tmp_path / "f.parquet"), batch_size=128)
     assert p.rows == 1_000 and [(p[f].count, p[f].missing) for f in "ab"] == [(0, 1_000), (0, 1_000)]
     assert [p[f].type for f in "ab"] == ["float", "bool"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_frequent_groups_count_exactly_and_bound_what_they_leave_out(seed):
+    # ids (mostly distinct) with a few heavy values: only the fullest hash buckets are grouped.
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, 200_000, 60_000)
+    ids[rng.random(ids.size) < 0.1] = rng.integers(0, 40, 1)[0]  # one heavy value, ~10% of rows
+    ids[:500] = 7  # and another
+    values = np.array([f"id-{i}" for i in ids])
+    mask = rng.random(values.size) < 0.03
+    array = pa.array(values, mask=mask)
+    rows = np.flatnonzero(~mask)
+    row_hashes = hash_strings(array)
+    hashes, counts, first, bound = _frequent_groups(row_hashes, rows, row_hashes[rows], 256)
+    truth = pd.Series(values[rows]).value_counts()
+    assert bound > 0 and hashes.size < truth.size  # the pruned path ran
+    got = dict(zip(values[first].tolist(), counts.tolist(), strict=True))
+    assert all(truth[value] == count for value, count in got.items())  # grouped values: exact counts
+    assert truth[[v for v in truth.index if v not in got]].max() <= bound  # the rest: within the bound
+    assert set(truth.index[:2]) <= set(got)  # the heavy values are among those grouped
+    assert not mask[first].any()
+    # Few distinct values: every value grouped, bound 0.
+    few = pa.array(np.array(["a", "b", "c"])[rng.integers(0, 3, 20_000)])
+    few_hashes = hash_strings(few)
+    assert _frequent_groups(few_hashes, None, few_hashes, 256)[3] == 0
+
+
+def test_ids_keep_misra_gries_bounds_when_batches_are_pruned(monkeypatch):
+    monkeypatch.setattr(sketches, "TOP_CAPACITY", 64)
+    values, mask = _skewed_strings(200_000, 150_000, seed=6)
+    acc = StringValues()
+    for start in range(0, values.size, 50_000):
+        part = slice(start, start + 50_000)
+        acc.update_array(pa.array(values[part], mask=mask[part]), "string")
+    truth = pd.Series(values[~mask]).value_counts()
+    top = acc.top
+    assert top.total == truth.sum() and top.offset > 0
+    items = top.items()
+    assert [v for v, *_ in items[:5]] == truth.index[:5].tolist()
+    for value, estimate, lower, upper in items:
+        assert estimate == lower <= truth[value] <= upper == lower + top.offset
+    kept = {v for v, *_ in items}
+    assert truth[[v for v in truth.index if v not in kept]].max() <= top.offset
+    assert abs(acc.distinct.estimate - truth.size) <= 0.02 * truth.size
+
+
+def test_string_lengths_count_characters_on_ascii_and_utf8_slices():
+    words = ["abc", "", "naïve", "日本", "x" * 40, None, "plain", "ascii"]
+    for kind in (pa.string(), pa.large_string()):
+        array = pa.array(words, kind)
+        for start, stop in ((0, 8), (6, 8), (0, 2), (2, 4), (5, 6)):  # all-ASCII and UTF-8 slices
+            part = array.slice(start, stop - start)
+            expected = [len(w) for w in words[start:stop] if w is not None]
+            acc = StringValues()
+            acc.update_array(part, "string")
+            if not expected:
+                assert acc.count == 0
+                continue
+            assert (acc.count, acc.total_length) == (len(expected), sum(expected))
+            assert (acc.min_length, acc.max_length) == (min(expected), max(expected))

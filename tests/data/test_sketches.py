@@ -61,6 +61,39 @@ def test_string_hash_is_the_same_on_every_path():
     assert np.array_equal(hash_strings(ids), [hash_strings(pa.array([w]))[0] for w in ids.to_pylist()])
 
 
+def _reference_string_hash(text: str) -> int:
+    """The documented string hash, one string at a time in Python integers: the UTF-8 bytes in
+    zero-padded little-endian 8-byte words w_j give length * C + sum((w_j + 1) * M**j) mod 2**64,
+    then MurmurHash3's 64-bit finaliser. Profiles saved earlier hold sketches of these hashes."""
+    mask, m1, m2 = 2**64 - 1, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53
+    data = text.encode("utf-8")
+    h = len(data) * 0x9E3779B97F4A7C15
+    for j in range(0, len(data), 8):
+        word = int.from_bytes(data[j : j + 8].ljust(8, b"\0"), "little")
+        h += (word + 1) * pow(m1, j // 8, 2**64)
+    h &= mask
+    for multiplier in (m1, m2):
+        h ^= h >> 33
+        h = (h * multiplier) & mask
+    return h ^ (h >> 33)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        [f"{i}" for i in range(0, 200_000, 37)],  # ids of 1 to 6 bytes
+        ["", "a", "ab", "é", "€uro", "x" * 7, "y" * 8, "z" * 9, "w" * 16, "v" * 17, "naïve café", "日本語テキスト"],
+        [("token " * k)[: 3 * k + 1] for k in range(60)],  # every length to 178 bytes
+        ["q" * 300, "short", "", "r" * 64, "s" * 65],
+    ],
+    ids=["short ids", "mixed utf-8", "every length", "long"],
+)
+def test_string_hash_matches_its_definition(words):
+    expected = [_reference_string_hash(w) for w in words]
+    for array in (pa.array(words), pa.array(words, pa.large_string()), pa.array(["pad", *words]).slice(1)):
+        assert hash_strings(array).tolist() == expected
+
+
 def test_top_values_exact_below_capacity_and_bounded_beyond(monkeypatch):
     monkeypatch.setattr(sketches, "TOP_CAPACITY", 64)
     rng = np.random.default_rng(4)

@@ -430,11 +430,22 @@ class TopValues:
             hashes = hash_strings(values)
         self._combine(values, counts, hashes, 0, int(counts.sum()))
 
-    def update_rows(self, array: Any, rows: np.ndarray, counts: np.ndarray, hashes: np.ndarray) -> None:
+    def update_rows(
+        self,
+        array: Any,
+        rows: np.ndarray,
+        counts: np.ndarray,
+        hashes: np.ndarray,
+        others: int = 0,
+        total: int | None = None,
+    ) -> None:
         """Add distinct values given as positions in an Arrow string ``array``: ``rows[i]`` is a row
         holding the value of hash ``hashes[i]``, seen ``counts[i]`` times. Only the values that stay
-        in the summary are taken out of the array."""
-        self._combine(array, np.asarray(counts, dtype=np.int64), hashes, 0, int(np.sum(counts)), rows)
+        in the summary are taken out of the array. ``others``: a bound on the count of any value of
+        the batch not given (0: every value is given); ``total``: the batch's values, those included
+        (default: the sum of ``counts``)."""
+        counts = np.asarray(counts, dtype=np.int64)
+        self._combine(array, counts, hashes, int(others), int(counts.sum()) if total is None else int(total), rows)
 
     def _combine(
         self, values: Any, counts: np.ndarray, hashes: np.ndarray, offset: int, total: int, rows: Any = None
