@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from deepscope.data import sketches
-from deepscope.data.sketches import Distinct, TopValues, hash_numbers, hash_strings
+from deepscope.data.sketches import Distinct, Quantiles, TopValues, hash_numbers, hash_strings
 
 
 @pytest.mark.parametrize("truth", [1, 700, 12_000, 40_000, 250_000])
@@ -121,3 +121,23 @@ def test_top_values_exact_below_capacity_and_bounded_beyond(monkeypatch):
     exact.update_counts(["a", "b", "a2"], [5, 7, 5])
     exact.update_counts(["b", "c"], [1, 2])
     assert exact.is_exact and exact.items() == [("b", 8, 8, 8), ("a", 5, 5, 5), ("a2", 5, 5, 5), ("c", 2, 2, 2)]
+
+
+@pytest.mark.parametrize("size", [0, 5, 256, 1_000, 70_001])
+def test_values_go_to_kll_in_sorted_runs_and_keep_their_quantiles(size):
+    rng = np.random.default_rng(size)
+    values = rng.lognormal(size=size)
+    view = pa.array(values).to_numpy(zero_copy_only=True)  # Arrow's read-only view
+    runs = sketches._in_sorted_runs(view)
+    assert runs.flags.writeable and runs.dtype == np.float64
+    assert np.array_equal(np.sort(runs), np.sort(values))  # the same values
+    assert np.array_equal(view, values)  # the input untouched
+    whole = size - size % sketches._RUN
+    assert (np.diff(runs[:whole].reshape(-1, sketches._RUN), axis=1) >= 0).all() if whole else True
+    assert (np.diff(runs[whole:]) >= 0).all()
+    if size > 10_000:  # KLL fed the runs still answers within its rank error
+        q = Quantiles()
+        q.update(view)
+        assert not q.is_exact
+        ranks = np.searchsorted(np.sort(values), q.quantiles([0.1, 0.5, 0.9]), side="right") / size
+        assert np.abs(ranks - [0.1, 0.5, 0.9]).max() <= q.rank_error

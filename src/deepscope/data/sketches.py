@@ -118,9 +118,9 @@ class Quantiles:
             self._to_sketch()
         if values is None:
             unique = cast(tuple[np.ndarray, np.ndarray], unique)
-            values = np.repeat(unique[0].astype(np.float64), unique[1])
-        # The binding takes only writable arrays; Arrow's zero-copy views are read-only.
-        self._kll.update(np.require(values, np.float64, ["C_CONTIGUOUS", "WRITEABLE"]))
+            self._kll.update(np.repeat(unique[0].astype(np.float64), unique[1]))  # ascending already
+            return
+        self._kll.update(_in_sorted_runs(values))
 
     def update_sorted(self, ordered: np.ndarray) -> None:
         """Add finite values given in ascending order (counted without another sort)."""
@@ -252,6 +252,24 @@ def _surely_many(values: np.ndarray, ordered: bool = True) -> bool:
         return False
     sample = values[::step] if ordered else np.sort(values[::step])
     return int(np.count_nonzero(sample[1:] != sample[:-1])) >= EXACT_LIMIT
+
+
+_RUN = 256  # values numpy sorts with its vectorised sorting networks (longer rows cost 5x more)
+
+
+def _in_sorted_runs(values: np.ndarray) -> np.ndarray:
+    """A writable float64 copy of ``values`` with each run of ``_RUN`` values sorted, for KLL.
+
+    KLL's guarantee holds in any input order, but its update (which holds the GIL) sorts the
+    items of its lowest level at every compaction: on sorted runs it takes half the time. numpy
+    sorts rows of 256 values in a twentieth of that, without the GIL. (The binding also takes
+    only writable arrays, and Arrow's zero-copy views are read-only: this copy is needed anyway.)
+    """
+    runs = np.array(values, np.float64)
+    whole = runs.size - runs.size % _RUN
+    runs[:whole].reshape(-1, _RUN).sort(axis=1)
+    runs[whole:].sort()
+    return runs
 
 
 def _merge_counts(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
