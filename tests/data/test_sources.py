@@ -131,3 +131,51 @@ def test_numpy_matrix_and_series():
     assert p.features == ["x0", "x1"]
     s = profile(pd.Series([1, 2, 3], name="n"))
     assert s.features == ["n"] and s["n"].mean == 2.0
+
+
+def test_row_groups_decoded_side_by_side_keep_their_order(tmp_path, monkeypatch):
+    import threading
+
+    import pyarrow.parquet as pq
+
+    from deepscope.data import sources
+
+    rng = np.random.default_rng(0)
+    n = 50_000
+    table = pa.table(
+        {
+            "x": rng.normal(size=n),
+            "flag": pa.array(rng.random(n) < 0.3),
+            "nothing": pa.nulls(n, pa.float64()),  # no value anywhere: not decoded
+            "label": pa.array(rng.choice(["a", "b", "c"], n)),
+        }
+    )
+    path = tmp_path / "groups.parquet"
+    pq.write_table(table, path, row_group_size=7_000)  # 8 row groups, the last one short
+    seen: set[str] = set()
+    decoder = sources._group_decoder
+
+    def recording(reader, batch_size):
+        decode = decoder(reader, batch_size)
+
+        def run(group):
+            seen.add(threading.current_thread().name)
+            return decode(group)
+
+        return run
+
+    monkeypatch.setattr(sources, "_group_decoder", recording)
+
+    def read() -> pa.Table:
+        read = pa.Table.from_batches(list(sources.open_source(str(path), batch_size=3_000).batches))
+        assert pa.types.is_dictionary(read.schema.field("label").type)  # few strings: read as codes
+        return read.set_column(3, "label", read.column("label").cast(pa.string()))
+
+    side_by_side = read()
+    assert any(name.startswith("deepscope-decode") for name in seen)
+    assert side_by_side.equals(table)  # every row, in order, the null column in place
+    monkeypatch.setattr(sources, "PARALLEL_GROUP_BYTES", 0)  # row groups too large: one at a time
+    seen.clear()
+    one_at_a_time = read()
+    assert not any(name.startswith("deepscope-decode") for name in seen)
+    assert one_at_a_time.equals(table)

@@ -12,13 +12,14 @@ become tables of derived features: image size and brightness, text length and to
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -399,7 +400,8 @@ def _read_files(paths: list[Path], formats: list[str], batch_size: int) -> Itera
             _check_unique_names(plain.schema_arrow.names)
             encoded = _dictionary_strings(plain)
             reader = _parquet_file(path, encoded, plain.metadata) if encoded else plain
-            batches = _parquet_batches(reader, batch_size)
+            second = functools.partial(_parquet_file, path, encoded or None, plain.metadata)
+            batches = _parquet_batches(reader, batch_size, second)
         else:
             batches = _csv_batches(path, batch_size)
         yield from _wrap_errors(batches, str(path))
@@ -435,14 +437,51 @@ def _dictionary_strings(reader: Any) -> list[str]:
 _CODE_BYTES_PER_ROW = 8
 
 
-def _parquet_batches(reader: Any, batch_size: int) -> Iterator[pa.RecordBatch]:
-    # A fresh batch iterator per row group: one iterator over the whole file keeps memory it no
-    # longer needs (peak RSS grew with the file's size), one per group stays flat.
+def _parquet_batches(reader: Any, batch_size: int, second: Callable[[], Any] | None = None) -> Iterator[pa.RecordBatch]:
+    """The file's record batches in order, row group by row group.
+
+    ``second``: opens another reader of the same file; then, when row groups are small enough
+    (``PARALLEL_GROUP_BYTES``), two are decoded side by side, each by its own reader: decoding a
+    column chunk is single-threaded in Arrow, so a file of one or two columns otherwise decodes
+    on one core. At most two row groups are held at a time (the one handed on and the next), so
+    memory stays bounded by the row groups' size, not the file's.
+    """
+    decode = _group_decoder(reader, batch_size)
+    groups = reader.num_row_groups
+    metadata = reader.metadata
+    parallel = (
+        second is not None
+        and groups > 1
+        and max(metadata.row_group(g).total_byte_size for g in range(groups)) <= PARALLEL_GROUP_BYTES
+    )
+    if not parallel:
+        for group in range(groups):
+            yield from decode(group)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    decoders = [decode, _group_decoder(cast(Callable[[], Any], second)(), batch_size)]
+    with ThreadPoolExecutor(2, thread_name_prefix="deepscope-decode") as pool:
+        # group g is decoded by decoders[g % 2]: a reader is never used by two threads at once
+        pending = [pool.submit(lambda g: list(decoders[g % 2](g)), g) for g in range(min(2, groups))]
+        for group in range(groups):
+            batches = pending.pop(0).result()
+            yield from batches
+            del batches
+            if group + 2 < groups:  # once this group is handed on: two row groups held at most
+                pending.append(pool.submit(lambda g: list(decoders[g % 2](g)), group + 2))
+
+
+PARALLEL_GROUP_BYTES = 64 << 20  # row groups decoded two at a time up to this (uncompressed) size
+
+
+def _group_decoder(reader: Any, batch_size: int) -> Callable[[int], Iterator[pa.RecordBatch]]:
+    """A function giving the record batches of one row group of ``reader``. A fresh batch
+    iterator per row group: one iterator over the whole file keeps memory it no longer needs
+    (peak RSS grew with the file's size), one per group stays flat."""
     empty = _null_columns(reader)
     if not empty:
-        for group in range(reader.num_row_groups):
-            yield from reader.iter_batches(batch_size, row_groups=[group], use_threads=True)
-        return
+        return lambda group: iter(reader.iter_batches(batch_size, row_groups=[group], use_threads=True))
     # Columns with no value in the whole file (their statistics say so) are not decoded: each
     # batch holds a shared array of nulls of their type in their place.
     schema = reader.schema_arrow
@@ -456,7 +495,7 @@ def _parquet_batches(reader: Any, batch_size: int) -> Iterator[pa.RecordBatch]:
             placeholders[key] = pa.nulls(rows, kind)
         return placeholders[key]
 
-    for group in range(reader.num_row_groups):
+    def decode(group: int) -> Iterator[pa.RecordBatch]:
         if read:
             parts = reader.iter_batches(batch_size, row_groups=[group], column_indices=read, use_threads=True)
             sizes = ((part.num_rows, part.columns) for part in parts)
@@ -467,6 +506,8 @@ def _parquet_batches(reader: Any, batch_size: int) -> Iterator[pa.RecordBatch]:
             decoded = iter(columns)
             arrays = [nulls(i, rows) if i in empty else next(decoded) for i in range(len(schema))]
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    return decode
 
 
 def _null_columns(reader: Any) -> set[int]:
