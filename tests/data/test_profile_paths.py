@@ -278,8 +278,7 @@ def test_frequent_groups_count_exactly_and_bound_what_they_leave_out(seed):
     mask = rng.random(values.size) < 0.03
     array = pa.array(values, mask=mask)
     rows = np.flatnonzero(~mask)
-    row_hashes = hash_strings(array)
-    hashes, counts, first, bound = _frequent_groups(row_hashes, rows, row_hashes[rows], 256)
+    hashes, counts, first, bound = _frequent_groups(hash_strings(array)[rows], rows, 256)
     truth = pd.Series(values[rows]).value_counts()
     assert bound > 0 and hashes.size < truth.size  # the pruned path ran
     got = dict(zip(values[first].tolist(), counts.tolist(), strict=True))
@@ -289,8 +288,7 @@ def test_frequent_groups_count_exactly_and_bound_what_they_leave_out(seed):
     assert not mask[first].any()
     # Few distinct values: every value grouped, bound 0.
     few = pa.array(np.array(["a", "b", "c"])[rng.integers(0, 3, 20_000)])
-    few_hashes = hash_strings(few)
-    assert _frequent_groups(few_hashes, None, few_hashes, 256)[3] == 0
+    assert _frequent_groups(hash_strings(few), None, 256)[3] == 0
 
 
 def test_ids_keep_misra_gries_bounds_when_batches_are_pruned(monkeypatch):

@@ -155,8 +155,8 @@ def test_row_groups_decoded_side_by_side_keep_their_order(tmp_path, monkeypatch)
     seen: set[str] = set()
     decoder = sources._group_decoder
 
-    def recording(reader, batch_size):
-        decode = decoder(reader, batch_size)
+    def recording(reader, batch_size, empty):
+        decode = decoder(reader, batch_size, empty)
 
         def run(group):
             seen.add(threading.current_thread().name)

@@ -31,6 +31,7 @@ from deepscope.data.sketches import (
     cast_to,
     hash_strings,
     indices,
+    string_buffers,
 )
 
 __all__ = [
@@ -407,9 +408,10 @@ class StringValues:
         rows = np.flatnonzero(numpy_values(arrow("is_valid", array))) if array.null_count else None
         if not len(array) or (rows is not None and not rows.size):
             return
-        row_hashes = hash_strings(array)
-        present = row_hashes if rows is None else row_hashes[rows]
-        hashes, counts, first, bound = _frequent_groups(row_hashes, rows, present, sketches.TOP_CAPACITY)
+        present = hash_strings(array)
+        if rows is not None:
+            present = present[rows]
+        hashes, counts, first, bound = _frequent_groups(present, rows, sketches.TOP_CAPACITY)
         lengths = _char_lengths(array)
         if rows is not None:
             lengths = lengths[rows]
@@ -456,25 +458,22 @@ def _char_lengths(array: pa.Array) -> np.ndarray:
     """Each string's length in characters (UTF-8 code points) of a string or large_string array:
     its length in bytes when all its bytes are ASCII (one max over them, a tenth of the cost of
     counting code points), else Arrow's ``utf8_length``."""
-    wide = pa.types.is_large_string(array.type)
-    buffers = array.buffers()
-    n, offset = len(array), array.offset
-    offsets = np.frombuffer(buffers[1], np.int64 if wide else np.int32)[offset : offset + n + 1]
+    offsets, data = string_buffers(array)
     first, last = int(offsets[0]), int(offsets[-1])
-    if buffers[2] is None or last == first or np.frombuffer(buffers[2], np.uint8)[first:last].max() < 0x80:
+    if last == first or data[first:last].max() < 0x80:
         return np.diff(offsets)
     return numpy_values(arrow("utf8_length", array))
 
 
 def _frequent_groups(
-    hashes: np.ndarray, rows: np.ndarray | None, present: np.ndarray, capacity: int
+    present: np.ndarray, rows: np.ndarray | None, capacity: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(distinct hashes, their counts, a row holding each, bound) of the values that can be
     among a batch's ``capacity`` most frequent; every value left out occurs at most ``bound``
     times in the batch (0: none left out, every count exact).
 
-    ``hashes``: one per row of the array; ``rows``: the rows to count (None: all); ``present``:
-    their hashes. A batch of mostly distinct values (ids) is not grouped whole: its hashes are
+    ``present``: the hashes of the rows to count, ``rows``: those rows of the array (None: all of
+    them), which the rows returned are. A batch of mostly distinct values (ids) is not grouped whole: its hashes are
     first counted in about as many buckets as rows (a ``bincount``), and only the rows of the
     ``capacity`` fullest buckets are grouped exactly. A value in any other bucket occurs at most
     as often as its bucket holds rows, which bounds it; the top values' Misra-Gries summary takes
@@ -490,11 +489,10 @@ def _frequent_groups(
         if fuller[1] > capacity:  # more distinct values than the summary keeps
             # the least bound for which at most `capacity` buckets hold more rows than it
             bound = int(np.argmax(fuller[1:] <= capacity))
-            keep = np.flatnonzero(sizes[buckets] > bound)
-            distinct, counts, first = _hash_groups(hashes, keep if rows is None else rows[keep])
-            return distinct, counts, first, bound
-    distinct, counts, first = _hash_groups(hashes, rows)
-    return distinct, counts, first, 0
+            distinct, counts, first = _hash_groups(present, np.flatnonzero(sizes[buckets] > bound))
+            return distinct, counts, first if rows is None else rows[first], bound
+    distinct, counts, first = _hash_groups(present, None)
+    return distinct, counts, first if rows is None else rows[first], 0
 
 
 def _hash_groups(hashes: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -678,14 +678,22 @@ def hash_strings(values: Any) -> np.ndarray:
     return _hash_slice(values)
 
 
+def string_buffers(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of a string or large_string Arrow array, as numpy views of its buffers:
+    string i is ``bytes[offsets[i]:offsets[i + 1]]`` (offsets int32 or int64, as stored)."""
+    n, start = len(values), values.offset
+    buffers = values.buffers()
+    kind = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    offsets = np.frombuffer(buffers[1], dtype=kind)[start : start + n + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
 def _hash_slice(values: Any) -> np.ndarray:
     """``hash_strings`` of a string or large_string array of at most a few thousand rows."""
     n = len(values)
-    wide = pa.types.is_large_string(values.type)
-    buffers = values.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32)[values.offset : values.offset + n + 1]
+    offsets, data = string_buffers(values)
     offsets = offsets.astype(np.int64)
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
     lengths = np.diff(offsets)
     words = (lengths + 7) >> 3
     _powers(int(words.max()) + 1)

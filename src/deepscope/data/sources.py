@@ -446,7 +446,8 @@ def _parquet_batches(reader: Any, batch_size: int, second: Callable[[], Any] | N
     on one core. At most two row groups are held at a time (the one handed on and the next), so
     memory stays bounded by the row groups' size, not the file's.
     """
-    decode = _group_decoder(reader, batch_size)
+    empty = _null_columns(reader)
+    decode = _group_decoder(reader, batch_size, empty)
     groups = reader.num_row_groups
     metadata = reader.metadata
     parallel = (
@@ -460,7 +461,7 @@ def _parquet_batches(reader: Any, batch_size: int, second: Callable[[], Any] | N
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    decoders = [decode, _group_decoder(cast(Callable[[], Any], second)(), batch_size)]
+    decoders = [decode, _group_decoder(cast(Callable[[], Any], second)(), batch_size, empty)]
     with ThreadPoolExecutor(2, thread_name_prefix="deepscope-decode") as pool:
         # group g is decoded by decoders[g % 2]: a reader is never used by two threads at once
         pending = [pool.submit(lambda g: list(decoders[g % 2](g)), g) for g in range(min(2, groups))]
@@ -475,11 +476,11 @@ def _parquet_batches(reader: Any, batch_size: int, second: Callable[[], Any] | N
 PARALLEL_GROUP_BYTES = 64 << 20  # row groups decoded two at a time up to this (uncompressed) size
 
 
-def _group_decoder(reader: Any, batch_size: int) -> Callable[[int], Iterator[pa.RecordBatch]]:
-    """A function giving the record batches of one row group of ``reader``. A fresh batch
-    iterator per row group: one iterator over the whole file keeps memory it no longer needs
-    (peak RSS grew with the file's size), one per group stays flat."""
-    empty = _null_columns(reader)
+def _group_decoder(reader: Any, batch_size: int, empty: set[int]) -> Callable[[int], Iterator[pa.RecordBatch]]:
+    """A function giving the record batches of one row group of ``reader``, the columns ``empty``
+    (see ``_null_columns``) not decoded. A fresh batch iterator per row group: one iterator over
+    the whole file keeps memory it no longer needs (peak RSS grew with the file's size), one per
+    group stays flat."""
     if not empty:
         return lambda group: iter(reader.iter_batches(batch_size, row_groups=[group], use_threads=True))
     # Columns with no value in the whole file (their statistics say so) are not decoded: each
