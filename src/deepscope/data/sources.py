@@ -462,15 +462,18 @@ def _parquet_batches(reader: Any, batch_size: int, second: Callable[[], Any] | N
     from concurrent.futures import ThreadPoolExecutor
 
     decoders = [decode, _group_decoder(cast(Callable[[], Any], second)(), batch_size, empty)]
+
+    def decoded(group: int) -> list[pa.RecordBatch]:
+        return list(decoders[group % 2](group))  # a reader is never used by two threads at once
+
     with ThreadPoolExecutor(2, thread_name_prefix="deepscope-decode") as pool:
-        # group g is decoded by decoders[g % 2]: a reader is never used by two threads at once
-        pending = [pool.submit(lambda g: list(decoders[g % 2](g)), g) for g in range(min(2, groups))]
+        pending = [pool.submit(decoded, g) for g in range(min(2, groups))]
         for group in range(groups):
             batches = pending.pop(0).result()
             yield from batches
             del batches
             if group + 2 < groups:  # once this group is handed on: two row groups held at most
-                pending.append(pool.submit(lambda g: list(decoders[g % 2](g)), group + 2))
+                pending.append(pool.submit(decoded, group + 2))
 
 
 PARALLEL_GROUP_BYTES = 64 << 20  # row groups decoded two at a time up to this (uncompressed) size
